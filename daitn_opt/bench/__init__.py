@@ -1,0 +1,1 @@
+"""Benchmark sweeps, the results store, and reports."""

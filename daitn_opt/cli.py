@@ -1,0 +1,313 @@
+"""The ``daitn-opt`` command line: a thin layer over the public API.
+
+Every error caused by input is printed as one line and exits with code 2; nothing below this
+module prints.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .drrt.instance import instance_schema, load_instance, save_instance
+from .errors import DaitnError, InputError, UnsupportedError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Optimization and research toolkit for DA-ITN: MTRCE, T-FAM, QIRCE.",
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    raise SystemExit(code)
+
+
+# -- instances ----------------------------------------------------------------------------------
+@app.command()
+def schema(
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to a file.")] = None,
+) -> None:
+    """Print the JSON Schema of instance files."""
+    text = json.dumps(instance_schema(), indent=2)
+    if output:
+        output.write_text(text + "\n", encoding="utf-8")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+@app.command()
+def info(file: Annotated[Path, typer.Argument(help="Instance file.")]) -> None:
+    """Summarise an instance: nodes by kind, data by modality, connectivity, requests."""
+    import networkx as nx
+
+    from .drrt.graph import to_networkx
+
+    inst = load_instance(file)
+    snap = inst.snapshot
+    console.print(f"[bold]{inst.name}[/]  {inst.description}")
+    table = Table(title="Nodes")
+    for col in ("kind", "count", "up", "mean trust"):
+        table.add_column(col, justify="right" if col != "kind" else "left")
+    kinds = Counter(n.kind for n in snap.nodes)
+    for kind, count in sorted(kinds.items()):
+        nodes = snap.of_kind(kind)
+        table.add_row(
+            kind,
+            str(count),
+            str(sum(n.up for n in nodes)),
+            f"{sum(n.trust for n in nodes) / count:.2f}",
+        )
+    console.print(table)
+    volume: Counter[str] = Counter()
+    holders: Counter[str] = Counter()
+    for node in snap.of_kind("data"):
+        for d in node.datasets:
+            volume[f"{d.modality}/{d.task}"] += d.samples
+            holders[f"{d.modality}/{d.task}"] += 1
+    if volume:
+        dt = Table(title="Data by modality/task")
+        for col in ("modality/task", "nodes", "samples"):
+            dt.add_column(col)
+        for key, samples in sorted(volume.items()):
+            dt.add_row(key, str(holders[key]), str(samples))
+        console.print(dt)
+    graph = to_networkx(snap)
+    up = graph.edge_subgraph([(u, v) for u, v, d in graph.edges(data=True) if d.get("up", True)])
+    comps = nx.number_weakly_connected_components(up) if up.number_of_nodes() else 0
+    console.print(
+        f"links: {snap.num_links} ({sum(lk.up for lk in snap.links)} up); "
+        f"connected components over up links: {comps}"
+        + (f"; travel: {inst.travel.metric}" if inst.travel else "")
+    )
+    if inst.requests:
+        rt = Table(title="Training requests")
+        for col in ("id", "owner", "modality/task", "mode", "deadline", "budget", "replicas"):
+            rt.add_column(col)
+        for r in inst.requests:
+            rt.add_row(
+                r.id,
+                r.owner,
+                f"{r.modality}/{r.task}",
+                r.mode,
+                "-" if r.deadline is None else f"{r.deadline:g}",
+                "-" if r.budget is None else f"{r.budget:g}",
+                str(r.replicas),
+            )
+        console.print(rt)
+    if inst.benchmark:
+        b = inst.benchmark
+        known = "-" if b.best_known is None else f"{b.best_known:g}"
+        console.print(
+            f"benchmark: {b.family} ({b.source}); {b.sense} {b.objective}; "
+            f"{'optimum' if b.proven_optimal else 'best known'} {known}"
+        )
+
+
+@app.command("view")
+def view_cmd(
+    file: Annotated[Path, typer.Argument(help="Instance file.")],
+    request: Annotated[str | None, typer.Option(help="Request id (default: the first).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the arrays as JSON.")] = False,
+) -> None:
+    """Build and show the MS-DRRT view of one request."""
+    import numpy as np
+
+    from .drrt.view import view
+
+    inst = load_instance(file)
+    v = view(inst, request)
+    if as_json:
+
+        def arr(a: np.ndarray) -> list:
+            return np.where(np.isfinite(a), a, -1).tolist()
+
+        doc = {
+            "request": v.request_id,
+            "ids": v.ids,
+            "start": v.ids[v.start],
+            "end": v.ids[v.end],
+            "transfer": arr(v.transfer),
+            "train_time": arr(v.train_time),
+            "utility": v.utility.tolist(),
+            "window_open": arr(v.window_open),
+            "window_close": arr(v.window_close),
+            "verify_time": v.verify_time,
+            "deadline": v.deadline,
+            "excluded": v.excluded,
+        }
+        sys.stdout.write(json.dumps(doc) + "\n")
+        return
+    console.print(
+        f"request [bold]{v.request_id}[/]: {v.n} nodes in view, start {v.ids[v.start]}, "
+        f"end {v.ids[v.end]}, deadline {v.deadline}, verification {v.verify_time:.3g} s"
+    )
+    table = Table(title="Eligible nodes")
+    for col in ("id", "utility", "samples", "train s", "from start s", "to end s"):
+        table.add_column(col, justify="right" if col != "id" else "left")
+    for i, node_id in enumerate(v.ids[:50]):
+        table.add_row(
+            node_id,
+            f"{v.utility[i]:.4g}",
+            f"{v.samples[i]:.0f}",
+            f"{v.train_time[i]:.4g}",
+            f"{v.transfer[v.start, i]:.4g}",
+            f"{v.transfer[i, v.end]:.4g}",
+        )
+    console.print(table)
+    if v.n > 50:
+        console.print(f"... and {v.n - 50} more")
+    if v.excluded:
+        ex = Table(title=f"Excluded data nodes ({len(v.excluded)})")
+        ex.add_column("id")
+        ex.add_column("reason")
+        for node_id, reason in list(v.excluded.items())[:30]:
+            ex.add_row(node_id, reason)
+        console.print(ex)
+
+
+@app.command()
+def generate(
+    family: Annotated[str, typer.Argument(help="healthcare or random-geometric.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Instance file to write.")],
+    nodes: Annotated[int, typer.Option(help="Number of nodes (data nodes for healthcare).")] = 12,
+    seed: Annotated[int, typer.Option(help="Seed; the same seed gives the same instance.")] = 0,
+    requests: Annotated[int, typer.Option(help="Number of training requests.")] = 1,
+) -> None:
+    """Generate a seeded instance of a family."""
+    from .drrt.generators import generate as gen
+
+    inst = gen(family, nodes=nodes, seed=seed, requests=requests)
+    save_instance(inst, output)
+    console.print(
+        f"wrote {output}: {inst.snapshot.num_nodes} nodes, {inst.snapshot.num_links} links"
+    )
+
+
+@app.command()
+def convert(
+    fmt: Annotated[
+        str, typer.Argument(metavar="FORMAT", help="tsplib, op, top, optw, gap, mknap.")
+    ],
+    source: Annotated[Path, typer.Argument(help="Benchmark file.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Instance file to write.")],
+    sense: Annotated[
+        str | None, typer.Option(help="gap only: min (gapa-gapd) or max (gap1-gap12).")
+    ] = None,
+    index: Annotated[
+        int, typer.Option(help="gap/mknap: which instance of a multi-instance file (1-based).")
+    ] = 1,
+) -> None:
+    """Convert a classic benchmark file into an instance file."""
+    from .drrt.converters import convert as conv
+
+    inst = conv(fmt, source, sense=sense, index=index)
+    save_instance(inst, output)
+    console.print(f"wrote {output}: {inst.name}")
+
+
+# -- solving ------------------------------------------------------------------------------------
+@app.command()
+def solvers(problem: Annotated[str | None, typer.Option(help="Only this problem.")] = None) -> None:
+    """List the registered solvers per problem."""
+    from .registry import solvers as registered
+
+    table = Table(title="Solvers")
+    for col in ("problem", "solver", "exact", "description"):
+        table.add_column(col)
+    for kind, specs in sorted(registered(problem).items()):
+        for name, spec in sorted(specs.items()):
+            table.add_row(kind, name, "yes" if spec.exact else "no", spec.description)
+    console.print(table)
+
+
+@app.command("solve")
+def solve_cmd(
+    file: Annotated[Path, typer.Argument(help="Instance file.")],
+    problem: Annotated[str, typer.Option(help="mtrce, tfam or qirce.")] = "mtrce",
+    solver: Annotated[str, typer.Option(help="Registered solver name (see `solvers`).")] = "ils",
+    time_limit: Annotated[float, typer.Option(help="Seconds.")] = 10.0,
+    seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
+    threads: Annotated[int, typer.Option(help="Solver threads / workers.")] = 1,
+    request: Annotated[str | None, typer.Option(help="Request id (default: the first).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write JSON here.")] = None,
+) -> None:
+    """Solve one problem of an instance and print the result."""
+    from .problems import problem_from_instance
+    from .registry import solve
+
+    inst = load_instance(file)
+    prob = problem_from_instance(problem, inst, request)
+    result = solve(prob, solver, time_limit=time_limit, seed=seed, threads=threads)
+    result.instance = inst.name
+    result.request = getattr(prob, "request_id", None) or request
+    text = result.to_json()
+    if output:
+        output.write_text(text + "\n", encoding="utf-8")
+    if as_json:
+        sys.stdout.write(text + "\n")
+    else:
+        console.print(result.summary(), highlight=False)
+        if (
+            inst.benchmark
+            and inst.benchmark.best_known is not None
+            and result.objective is not None
+        ):
+            known = inst.benchmark.best_known
+            console.print(
+                f"published {'optimum' if inst.benchmark.proven_optimal else 'best known'}: "
+                f"{known:g} (difference {result.objective - known:+g})"
+            )
+    if result.status.value == "error":
+        raise typer.Exit(1)
+
+
+@app.command("check")
+def check_cmd(
+    file: Annotated[Path, typer.Argument(help="Instance file.")],
+    solution: Annotated[Path, typer.Argument(help="Result JSON as `solve --json` prints it.")],
+) -> None:
+    """Check a solution independently: exit 0 when valid, 1 listing each violation."""
+    from .problems import check_result, problem_from_instance
+    from .result import Result
+
+    inst = load_instance(file)
+    result = Result.load(solution)
+    if result.instance is not None and result.instance != inst.name:
+        raise InputError("solution.instance", result.instance, f"does not match {inst.name!r}")
+    prob = problem_from_instance(result.problem, inst, result.request)
+    report = check_result(prob, result)
+    if report.ok:
+        console.print(f"valid: objective {report.objective:.10g}", highlight=False)
+        return
+    for violation in report.violations:
+        console.print(f"[red]violation:[/] {violation}", highlight=False)
+    raise typer.Exit(1)
+
+
+def main() -> None:
+    """Entry point of the console script: input errors exit with code 2 and one line."""
+    try:
+        app()
+    except InputError as exc:
+        _fail(str(exc), 2)
+    except UnsupportedError as exc:
+        _fail(str(exc), 2)
+    except DaitnError as exc:
+        _fail(str(exc), 1)
+
+
+if __name__ == "__main__":
+    main()

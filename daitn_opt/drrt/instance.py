@@ -1,0 +1,190 @@
+"""Instance files: one JSON document holding a snapshot, its requests, and benchmark metadata.
+
+Every command takes an instance file. Instances converted from classic benchmarks carry a
+:class:`TravelSpec` (the benchmark's own distance function or matrix, which replaces shortest paths
+over links) and :class:`BenchmarkInfo` (source, objective sense, the published value).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, model_validator
+
+from ..errors import InputError
+from ..io import read_json
+from .metrics import METRICS
+from .requests import InferenceModel, TrainingRequest
+from .snapshot import Snapshot, _Model
+
+FORMAT = "daitn-opt-instance"
+
+
+class TravelSpec(_Model):
+    """Travel times given by the benchmark rather than by the network's links.
+
+    ``metric`` names a distance function over node positions (see :mod:`daitn_opt.drrt.metrics`);
+    ``EXPLICIT`` gives the full matrix, rows and columns in the order of ``snapshot.nodes``. Travel
+    is then direct between every pair (no shortest-path closure), as the benchmark defines it.
+    """
+
+    metric: Literal["EUC_2D", "CEIL_2D", "ATT", "GEO", "EUCLIDEAN", "EXPLICIT"]
+    matrix: list[list[float]] | None = None
+
+    @model_validator(mode="after")
+    def _matrix_iff_explicit(self) -> TravelSpec:
+        if (self.metric == "EXPLICIT") != (self.matrix is not None):
+            raise ValueError("a matrix is given exactly when metric is EXPLICIT")
+        return self
+
+
+class BenchmarkInfo(_Model):
+    """Where a converted instance comes from and what is known about it."""
+
+    family: str
+    """tsplib, op, top, optw, gap, mknap, or a generated family."""
+    source: str
+    """File and publication it was converted from."""
+    sense: Literal["min", "max"]
+    objective: str
+    """What the objective measures, in the benchmark's units (e.g. "tour length")."""
+    best_known: float | None = None
+    proven_optimal: bool = False
+    reference: str | None = None
+
+
+class Instance(_Model):
+    """A snapshot plus its requests: the document every command takes."""
+
+    format: Literal["daitn-opt-instance"] = FORMAT
+    version: Literal[1] = 1
+    name: str = Field(min_length=1)
+    description: str = ""
+    snapshot: Snapshot
+    requests: list[TrainingRequest] = Field(default_factory=list)
+    models: list[InferenceModel] = Field(default_factory=list)
+    travel: TravelSpec | None = None
+    benchmark: BenchmarkInfo | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _references_known(self) -> Instance:
+        ids = set(self.snapshot.ids())
+        seen: set[str] = set()
+        for i, req in enumerate(self.requests):
+            if req.id in seen:
+                raise ValueError(f"duplicate request id {req.id!r} at requests[{i}]")
+            seen.add(req.id)
+            for name in ("owner", "start", "end"):
+                value = getattr(req, name)
+                if value is not None and value not in ids:
+                    raise ValueError(f"requests[{i}].{name} = {value!r} is not a node id")
+            for node_id in req.mandatory:
+                if node_id not in ids:
+                    raise ValueError(f"requests[{i}].mandatory names {node_id!r}, not a node id")
+        model_ids = {m.id for m in self.models}
+        for node in self.snapshot.of_kind("user"):
+            for demand in node.demands:
+                if self.models and demand.model not in model_ids:
+                    raise ValueError(
+                        f"user {node.id!r} demands model {demand.model!r}, not in models"
+                    )
+        if self.travel is not None and self.travel.matrix is not None:
+            n = self.snapshot.num_nodes
+            rows = self.travel.matrix
+            if len(rows) != n or any(len(r) != n for r in rows):
+                raise ValueError(f"travel.matrix must be {n} x {n} (one row per node)")
+        return self
+
+    def request(self, request_id: str | None = None) -> TrainingRequest:
+        """The request with ``request_id``, or the only/first one when None."""
+        if not self.requests:
+            raise InputError("requests", [], "the instance has no training request")
+        if request_id is None:
+            return self.requests[0]
+        for req in self.requests:
+            if req.id == request_id:
+                return req
+        raise InputError("request", request_id, f"unknown; known: {[r.id for r in self.requests]}")
+
+
+def parse_instance(data: Any, source: str = "instance") -> Instance:
+    """Validate a decoded JSON document as an :class:`Instance`.
+
+    Raises
+    ------
+    InputError
+        With the path of the first invalid field, its value and the reason.
+    """
+    if not isinstance(data, dict):
+        raise InputError(source, type(data).__name__, "expected a JSON object")
+    if data.get("format", FORMAT) != FORMAT:
+        raise InputError("format", data.get("format"), f"expected {FORMAT!r}")
+    try:
+        return Instance.model_validate(data)
+    except ValidationError as exc:
+        raise validation_to_input_error(exc) from None
+
+
+def validation_to_input_error(exc: ValidationError) -> InputError:
+    """Turn pydantic's first error into one :class:`InputError` naming field and value."""
+    err = exc.errors(include_url=False)[0]
+    loc = _format_loc(err["loc"])
+    reason = err["msg"].removeprefix("Value error, ")
+    value = err.get("input")
+    if err["type"] == "union_tag_invalid":
+        value = err.get("ctx", {}).get("tag", value)
+        loc = loc + ".kind" if not loc.endswith("kind") else loc
+        reason = f"unknown node kind; expected one of {err['ctx']['expected_tags']}"
+    if isinstance(value, dict | list):
+        value = "{...}" if isinstance(value, dict) else "[...]"
+    return InputError(loc or "instance", value, reason)
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("data", "compute", "mpvu", "user", "mdfp") and out.endswith("]"):
+            continue  # discriminated-union tag inserted by pydantic
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def load_instance(path: str | Path) -> Instance:
+    """Read and validate the instance file at ``path``."""
+    return parse_instance(read_json(path), source=str(path))
+
+
+def save_instance(instance: Instance, path: str | Path) -> None:
+    """Write ``instance`` as JSON (compact arrays, no defaults dropped)."""
+    Path(path).write_text(dump_instance(instance), encoding="utf-8")
+
+
+def dump_instance(instance: Instance) -> str:
+    return json.dumps(instance.model_dump(mode="json", exclude_none=True), separators=(",", ":"))
+
+
+def instance_schema() -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) of the instance format."""
+    schema = Instance.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "daitn-opt instance"
+    return schema
+
+
+__all__ = [
+    "METRICS",
+    "BenchmarkInfo",
+    "Instance",
+    "TravelSpec",
+    "dump_instance",
+    "instance_schema",
+    "load_instance",
+    "parse_instance",
+    "save_instance",
+]

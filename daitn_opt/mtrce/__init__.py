@@ -1,0 +1,1 @@
+"""MTRCE: the route a model takes through data nodes for sequential learning."""

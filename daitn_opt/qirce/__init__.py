@@ -1,0 +1,1 @@
+"""QIRCE / Q-FAM: inference placement and query routing under latency objectives."""

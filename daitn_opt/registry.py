@@ -1,0 +1,218 @@
+"""The solver registry and the one entry point, :func:`solve`.
+
+Every problem kind (``mtrce``, ``tfam``, ``qirce``) is a package whose ``problem.py`` defines a
+frozen problem class with a class attribute ``kind``; its solver modules register functions here
+with :func:`register`. Third parties add solvers through the ``daitn_opt.solvers`` entry-point
+group: each entry point names a module (or callable) that calls :func:`register` when imported.
+
+A solver function has the signature ``fn(problem, options) -> Result``; :func:`solve` checks the
+name and the variant, starts the clock, calls it, and stamps runtime, seed and limit on the result.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any, Protocol
+
+from .errors import InputError, UnsupportedError
+from .result import Result, Status
+
+PROBLEM_PACKAGES = {
+    "mtrce": "daitn_opt.mtrce",
+    "tfam": "daitn_opt.tfam",
+    "qirce": "daitn_opt.qirce",
+}
+"""Problem kind -> package. Importing the package registers its built-in solvers."""
+
+
+class Problem(Protocol):
+    """What every problem class offers the registry."""
+
+    kind: str
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """Options handed to every solver function.
+
+    Attributes
+    ----------
+    time_limit
+        Seconds the solver may use; it must return within this plus a small margin.
+    seed
+        Seed of every random choice; the same seed gives the same result.
+    threads
+        Threads (CP-SAT workers, HiGHS threads) the solver may use.
+    initial
+        Optional warm start in the problem's solution format (e.g. ``{"routes": ...}``).
+    params
+        Solver-specific keyword options (``workers=8``, ``pyomo_solver="gurobi"``, ...).
+    callback
+        Called as ``callback(event, data)`` on progress (never prints).
+    """
+
+    time_limit: float = 10.0
+    seed: int = 0
+    threads: int = 1
+    initial: dict[str, Any] | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    callback: Callable[[str, dict[str, Any]], None] | None = None
+    start: float = field(default_factory=time.perf_counter)
+
+    def remaining(self) -> float:
+        """Seconds left of the time limit, measured from when :func:`solve` was called."""
+        return max(0.0, self.time_limit - (time.perf_counter() - self.start))
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+
+SolverFn = Callable[[Any, SolveOptions], Result]
+
+
+@dataclass(frozen=True)
+class SolverSpec:
+    """A registered solver."""
+
+    problem: str
+    name: str
+    fn: SolverFn
+    exact: bool
+    description: str
+    supports: Callable[[Any], str | None] | None = None
+    """Returns None when the solver handles the problem, else the reason why not."""
+
+
+_REGISTRY: dict[str, dict[str, SolverSpec]] = {}
+_loaded: set[str] = set()
+_plugins_loaded = False
+
+
+def register(
+    problem: str,
+    name: str,
+    *,
+    exact: bool,
+    description: str,
+    supports: Callable[[Any], str | None] | None = None,
+) -> Callable[[SolverFn], SolverFn]:
+    """Decorator: register ``fn`` as solver ``name`` for problem kind ``problem``."""
+
+    def decorate(fn: SolverFn) -> SolverFn:
+        _REGISTRY.setdefault(problem, {})[name] = SolverSpec(
+            problem, name, fn, exact, description, supports
+        )
+        return fn
+
+    return decorate
+
+
+def _load(problem: str | None = None) -> None:
+    global _plugins_loaded
+    kinds = [problem] if problem in PROBLEM_PACKAGES else list(PROBLEM_PACKAGES)
+    for kind in kinds:
+        if kind not in _loaded:
+            importlib.import_module(PROBLEM_PACKAGES[kind])
+            _loaded.add(kind)
+    if not _plugins_loaded:
+        _plugins_loaded = True
+        for ep in entry_points(group="daitn_opt.solvers"):
+            ep.load()
+
+
+def solvers(problem: str | None = None) -> dict[str, dict[str, SolverSpec]]:
+    """Registered solvers: ``{problem: {name: spec}}`` (for one problem if given)."""
+    _load(problem)
+    if problem is not None:
+        if problem not in PROBLEM_PACKAGES and problem not in _REGISTRY:
+            raise InputError("problem", problem, f"expected one of {sorted(PROBLEM_PACKAGES)}")
+        return {problem: dict(_REGISTRY.get(problem, {}))}
+    return {k: dict(v) for k, v in _REGISTRY.items()}
+
+
+def get_solver(problem: str, name: str) -> SolverSpec:
+    """The spec of solver ``name`` for ``problem``; an :class:`InputError` listing the known ones."""
+    available = solvers(problem)[problem]
+    if name not in available:
+        raise InputError("solver", name, f"unknown for {problem}; registered: {sorted(available)}")
+    return available[name]
+
+
+def solve(
+    problem: Any,
+    solver: str,
+    *,
+    time_limit: float = 10.0,
+    seed: int = 0,
+    threads: int = 1,
+    initial: dict[str, Any] | None = None,
+    callback: Callable[[str, dict[str, Any]], None] | None = None,
+    **params: Any,
+) -> Result:
+    """Solve ``problem`` with the registered solver ``solver``.
+
+    Parameters
+    ----------
+    problem
+        A problem object (``daitn_opt.mtrce.Problem`` and so on); its ``kind`` picks the registry.
+    solver
+        Registered solver name; :func:`solvers` lists them.
+    time_limit
+        Seconds. The call returns within this plus a small margin, with the best solution found.
+    seed
+        Seed of every random choice. Default 0.
+    threads
+        Threads the solver may use. Default 1.
+    initial
+        Optional warm start in the problem's solution format.
+    callback
+        Optional progress callback ``callback(event, data)``.
+    **params
+        Solver-specific options, passed through in ``SolveOptions.params``.
+
+    Raises
+    ------
+    InputError
+        Unknown solver name or a non-positive time limit.
+    UnsupportedError
+        The solver does not support this variant of the problem; raised before running.
+    """
+    kind = getattr(problem, "kind", None)
+    if kind is None:
+        raise InputError("problem", type(problem).__name__, "is not a daitn-opt problem object")
+    if not time_limit > 0:
+        raise InputError("time_limit", time_limit, "must be positive")
+    spec = get_solver(kind, solver)
+    if spec.supports is not None:
+        reason = spec.supports(problem)
+        if reason is not None:
+            raise UnsupportedError(f"{solver}: {reason}")
+    options = SolveOptions(
+        time_limit=float(time_limit),
+        seed=int(seed),
+        threads=int(threads),
+        initial=initial,
+        params=params,
+        callback=callback,
+    )
+    try:
+        result = spec.fn(problem, options)
+    except (InputError, UnsupportedError):
+        raise
+    except Exception as exc:  # a crashing solver becomes an error result, not a crash
+        result = Result(
+            problem=kind,
+            solver=solver,
+            status=Status.ERROR,
+            message=f"{exc.__class__.__name__}: {exc}",
+        )
+    result.runtime = options.elapsed()
+    result.seed = options.seed
+    result.time_limit = options.time_limit
+    result.solver = solver
+    result.problem = kind
+    return result

@@ -1,0 +1,1 @@
+"""T-FAM: training feasibility of one request and admission of a batch."""
