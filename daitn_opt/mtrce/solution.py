@@ -1,0 +1,159 @@
+"""Solver-side helpers shared by every MTRCE solver: schedule a route, score routes, build a Result.
+
+Routes here are lists of node *indices* that include the start and the end (``[s, ..., e]``).
+This is solver code; the independent checker (:mod:`daitn_opt.mtrce.check`) deliberately shares
+nothing with it. The semantics are those of :mod:`daitn_opt.mtrce.problem`: service at the start
+begins at ``max(0, a[s])``, service at a node begins at ``max(arrival, a[i])`` and not after
+``b[i]``, a route completes at ``S(e) + d[e] + verify_time <= deadline``; a route with no inner
+node is an idle replica and is only scheduled when every route is idle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..result import Result, Status, TracePoint
+from .problem import Problem
+
+EPS = 1e-6
+"""Tolerance of time comparisons (the checker allows the same)."""
+
+
+def windows(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
+    """``(open, close)`` arrays; ``(0, inf)`` everywhere when the problem has no windows."""
+    if problem.window_open is None:
+        return np.zeros(problem.n), np.full(problem.n, np.inf)
+    return (
+        np.asarray(problem.window_open, dtype=np.float64),
+        np.asarray(problem.window_close, dtype=np.float64),
+    )
+
+
+def schedule(
+    problem: Problem, route_idx: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray, float, bool]:
+    """Earliest-start schedule of one route ``[s, ..., e]``.
+
+    Returns
+    -------
+    arrivals, service_starts
+        Per position of the route (the start's arrival is 0).
+    completion
+        End of service at the end node plus the verification time (inf if a leg is impossible).
+    feasible
+        Every window met, every leg finite and the deadline met.
+    """
+    route = np.asarray(route_idx, dtype=np.int64)
+    a, b = windows(problem)
+    m = len(route)
+    arrivals = np.zeros(m)
+    starts = np.zeros(m)
+    feasible = True
+    t = max(0.0, float(a[route[0]]))
+    starts[0] = t
+    if t > b[route[0]] + EPS:
+        feasible = False
+    for p in range(1, m):
+        prev, node = route[p - 1], route[p]
+        arrival = t + problem.service[prev] + problem.travel[prev, node]
+        arrivals[p] = arrival
+        t = max(float(arrival), float(a[node]))
+        starts[p] = t
+        if not np.isfinite(arrival) or t > b[node] + EPS:
+            feasible = False
+    completion = float(t + problem.service[route[-1]] + problem.verify_time)
+    if not np.isfinite(completion) or completion > problem.deadline + EPS:
+        feasible = False
+    return arrivals, starts, completion, feasible
+
+
+def used_routes(problem: Problem, routes_idx: Sequence[Sequence[int]]) -> list[Sequence[int]]:
+    """Routes that run: those with inner nodes, or the first route when every route is idle."""
+    used = [r for r in routes_idx if len(r) > 2]
+    if not used and routes_idx:
+        used = [routes_idx[0]]
+    return used
+
+
+def visited(problem: Problem, routes_idx: Sequence[Sequence[int]]) -> np.ndarray:
+    """Sorted distinct node indices on the routes (start and end included)."""
+    nodes = {problem.start, problem.end}
+    for r in routes_idx:
+        nodes.update(int(v) for v in r)
+    return np.asarray(sorted(nodes), dtype=np.int64)
+
+
+def route_cost(problem: Problem, routes_idx: Sequence[Sequence[int]]) -> float:
+    """Visit cost of the distinct visited nodes plus travel cost of the used routes' arcs."""
+    if problem.budget is None:
+        return 0.0
+    cost = float(np.asarray(problem.visit_cost)[visited(problem, routes_idx)].sum())
+    for r in used_routes(problem, routes_idx):
+        arr = np.asarray(r, dtype=np.int64)
+        cost += float(problem.travel_cost[arr[:-1], arr[1:]].sum())
+    return cost
+
+
+def objective(problem: Problem, routes_idx: Sequence[Sequence[int]]) -> float:
+    """Objective of index routes: collected utility, or summed completion times (``min_time``)."""
+    if problem.objective == "min_time":
+        return float(sum(schedule(problem, r)[2] for r in used_routes(problem, routes_idx)))
+    return float(problem.utility[visited(problem, routes_idx)].sum())
+
+
+def make_result(
+    problem: Problem,
+    solver: str,
+    routes_idx: Sequence[Sequence[int]] | None,
+    status: Status | str,
+    bound: float | None = None,
+    trace: list[TracePoint] | None = None,
+    stats: dict[str, Any] | None = None,
+    message: str = "",
+) -> Result:
+    """A :class:`Result` whose solution lists the routes as node ids with their schedules.
+
+    Parameters
+    ----------
+    routes_idx
+        Index routes ``[s, ..., e]`` (at most ``k``); None when there is no solution.
+    status
+        How the run ended; the objective is only filled when it has a solution.
+    bound
+        Best proved bound, in the objective's units and sense.
+    """
+    status = Status(status)
+    solution: dict[str, Any] = {}
+    value: float | None = None
+    if routes_idx is not None and status.has_solution:
+        routes = [list(map(int, r)) for r in routes_idx]
+        arrivals, starts, completions = [], [], []
+        for r in routes:
+            arr, st, done, _ = schedule(problem, r)
+            arrivals.append(arr.tolist())
+            starts.append(st.tolist())
+            completions.append(done)
+        solution = {
+            "routes": [[problem.ids[v] for v in r] for r in routes],
+            "arrivals": arrivals,
+            "service_starts": starts,
+            "completion": completions,
+        }
+        value = objective(problem, routes)
+    return Result(
+        problem=problem.kind,
+        solver=solver,
+        status=status,
+        sense=problem.sense,
+        objective=value,
+        bound=bound,
+        solution=solution,
+        stats=dict(stats or {}),
+        trace=list(trace or []),
+        message=message,
+        instance=problem.name,
+        request=problem.request_id,
+    )
