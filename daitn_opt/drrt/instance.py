@@ -40,6 +40,42 @@ class TravelSpec(_Model):
         return self
 
 
+class PlacementSpec(_Model):
+    """Explicit placement matrices (QIRCE) for benchmarks whose costs and loads are arbitrary.
+
+    The generalized assignment problem (OR-Library GAP) and capacitated facility location give
+    a cost and a resource use per (facility, demand) pair that no network latency produces. Rows
+    follow the MDFP nodes and columns the user demands (users in snapshot order, each user's
+    demands in order); when present these replace latency-derived costs, loads, capacities and
+    SLO filtering (every pair is eligible).
+    """
+
+    cost: list[list[float]]
+    """(facilities x demands) objective coefficient of serving a demand at a facility, in the
+    benchmark's units and sense (``BenchmarkInfo.sense``; profit for GAP 1-12, cost for GAP a-d)."""
+    load: list[list[float]]
+    """(facilities x demands) capacity a demand uses at a facility."""
+    capacity: list[float]
+    """(facilities,) capacity of each facility in the units of ``load``."""
+    open_cost: list[float] | None = None
+    """(facilities,) fixed cost of opening a facility (facility location); None: no fixed cost."""
+    single_source: bool = True
+    """Each demand goes to exactly one facility (GAP, SSCFLP)."""
+
+    @model_validator(mode="after")
+    def _shapes(self) -> PlacementSpec:
+        f = len(self.capacity)
+        for name in ("cost", "load"):
+            rows = getattr(self, name)
+            if len(rows) != f or len({len(r) for r in rows}) > 1:
+                raise ValueError(f"placement.{name} must have {f} rows of equal length")
+        if self.cost and self.load and len(self.cost[0]) != len(self.load[0]):
+            raise ValueError("placement.cost and placement.load must have the same shape")
+        if self.open_cost is not None and len(self.open_cost) != f:
+            raise ValueError(f"placement.open_cost must have {f} entries")
+        return self
+
+
 class BenchmarkInfo(_Model):
     """Where a converted instance comes from and what is known about it."""
 
@@ -66,6 +102,7 @@ class Instance(_Model):
     requests: list[TrainingRequest] = Field(default_factory=list)
     models: list[InferenceModel] = Field(default_factory=list)
     travel: TravelSpec | None = None
+    placement: PlacementSpec | None = None
     benchmark: BenchmarkInfo | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
 
@@ -181,6 +218,7 @@ __all__ = [
     "METRICS",
     "BenchmarkInfo",
     "Instance",
+    "PlacementSpec",
     "TravelSpec",
     "dump_instance",
     "instance_schema",
