@@ -1,0 +1,111 @@
+"""The results store: one SQLite database (WAL mode), one row per (instance, solver, seed, ...) run.
+
+Rows are written by a single process (the sweep's parent) and committed one at a time, so an
+interrupted sweep (Ctrl-C, ``kill -9``, a crash) loses no finished row; the run's key is the
+primary key, so a rerun with the same arguments skips what is done and never repeats a row.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+COLUMNS: dict[str, str] = {
+    "key": "TEXT PRIMARY KEY",
+    "instance": "TEXT",
+    "instance_file": "TEXT",
+    "family": "TEXT",
+    "size": "INTEGER",
+    "problem": "TEXT",
+    "solver": "TEXT",
+    "solver_version": "TEXT",
+    "exact": "INTEGER",
+    "seed": "INTEGER",
+    "time_limit": "REAL",
+    "threads": "INTEGER",
+    "status": "TEXT",
+    "sense": "TEXT",
+    "objective": "REAL",
+    "bound": "REAL",
+    "gap": "REAL",
+    "best_known": "REAL",
+    "best_known_proven": "INTEGER",
+    "gap_to_best": "REAL",
+    "runtime": "REAL",
+    "wall": "REAL",
+    "time_to_first": "REAL",
+    "primal_integral": "REAL",
+    "check_ok": "INTEGER",
+    "violations": "TEXT",
+    "load_at_start": "REAL",
+    "host": "TEXT",
+    "started_at": "TEXT",
+    "message": "TEXT",
+    "trace": "TEXT",
+}
+"""Column name -> SQLite type. ``trace`` is the anytime trace as JSON ``[[t, inc, bound], ...]``."""
+
+
+class ResultsStore:
+    """A results database at ``path`` (created on first use).
+
+    Parameters
+    ----------
+    path
+        SQLite file. WAL journal mode lets a report read while a sweep writes.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._conn = sqlite3.connect(self.path, timeout=30.0)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        cols = ", ".join(f"{name} {kind}" for name, kind in COLUMNS.items())
+        self._conn.execute(f"CREATE TABLE IF NOT EXISTS runs ({cols})")
+        self._conn.commit()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> ResultsStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def done_keys(self) -> set[str]:
+        return {row[0] for row in self._conn.execute("SELECT key FROM runs")}
+
+    def insert(self, row: dict[str, Any]) -> bool:
+        """Insert one finished run and commit; False when its key was already stored."""
+        data = {k: row.get(k) for k in COLUMNS}
+        if isinstance(data["trace"], list | tuple):
+            data["trace"] = json.dumps(data["trace"])
+        if isinstance(data["violations"], list | tuple):
+            data["violations"] = json.dumps(data["violations"])
+        names = ", ".join(data)
+        marks = ", ".join("?" for _ in data)
+        cur = self._conn.execute(
+            f"INSERT OR IGNORE INTO runs ({names}) VALUES ({marks})", list(data.values())
+        )
+        self._conn.commit()
+        return cur.rowcount == 1
+
+    def rows(self, where: str = "", params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+        """All rows (optionally filtered by an SQL ``where`` clause) as dicts."""
+        sql = "SELECT * FROM runs" + (f" WHERE {where}" if where else "") + " ORDER BY rowid"
+        cur = self._conn.execute(sql, list(params))
+        names = [d[0] for d in cur.description]
+        out = []
+        for values in cur:
+            row = dict(zip(names, values, strict=True))
+            row["trace"] = json.loads(row["trace"]) if row["trace"] else []
+            row["violations"] = json.loads(row["violations"]) if row["violations"] else []
+            out.append(row)
+        return out
+
+    def count(self) -> int:
+        return int(self._conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
