@@ -100,7 +100,7 @@ def time_profile(rows: list[dict[str, Any]]) -> dict[str, tuple[np.ndarray, np.n
 
 def gap_profile(rows: list[dict[str, Any]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Fraction of problems each solver ends within gap x: solver -> (xs, fraction <= x)."""
-    solvers, problems = _problems(rows)
+    solvers = sorted({r["solver"] for r in rows})
     xs = np.concatenate([[0.0], np.geomspace(1e-5, 1.0, 200)])
     out = {}
     for s in solvers:
