@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
@@ -17,7 +17,7 @@ from ..errors import InputError
 from ..io import read_json
 from .metrics import METRICS
 from .requests import InferenceModel, TrainingRequest
-from .snapshot import Snapshot, _Model
+from .snapshot import NonNeg, Snapshot, _Model
 
 FORMAT = "daitn-opt-instance"
 
@@ -91,6 +91,80 @@ class BenchmarkInfo(_Model):
     reference: str | None = None
 
 
+class AdmissionResource(_Model):
+    """One capacitated resource of an admission batch (T-FAM).
+
+    Usually a node's concurrent training slots during one time slot (``node`` and ``slot`` set);
+    for a converted knapsack, an abstract dimension (both None).
+    """
+
+    id: str = Field(min_length=1)
+    capacity: NonNeg
+    node: str | None = None
+    slot: Annotated[int, Field(ge=0)] | None = None
+
+
+class AdmissionPlan(_Model):
+    """One candidate plan of a request: its value and its use of each resource (sparse)."""
+
+    value: NonNeg
+    use: dict[str, NonNeg] = Field(default_factory=dict)
+    """Resource id -> amount used (e.g. 1 training slot of node h3 during slot 7)."""
+    label: str = ""
+    """What the plan is, for people (e.g. the route ``h1>h4>mpvu`` starting at slot 2)."""
+    finish: NonNeg | None = None
+    """Seconds after the request's arrival at which the plan completes (None: not timed)."""
+
+
+class AdmissionRequest(_Model):
+    """A request competing for admission, with its explicit candidate plans.
+
+    ``id`` may name a training request of the instance or an abstract item (a knapsack item).
+    """
+
+    id: str = Field(min_length=1)
+    plans: list[AdmissionPlan] = Field(min_length=1)
+    must_admit: bool = False
+    arrival: NonNeg = 0.0
+    """Arrival time (seconds): the order first-come-first-served admits in."""
+    deadline: NonNeg | None = None
+    """Seconds after arrival by which the request must finish (informational)."""
+
+
+class AdmissionSpec(_Model):
+    """An explicit T-FAM admission batch: resources with capacities and candidate plans per request.
+
+    With it, a multidimensional knapsack (one plan per item, one resource per constraint) or a
+    multiple-choice knapsack (several plans per item) is one instance file; see
+    ``formulations/tfam.md``.
+    """
+
+    resources: list[AdmissionResource]
+    requests: list[AdmissionRequest]
+    slot_seconds: Annotated[float, Field(gt=0)] | None = None
+    """Length of one time slot when resources are (node, slot) pairs."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AdmissionSpec:
+        ids: set[str] = set()
+        for i, res in enumerate(self.resources):
+            if res.id in ids:
+                raise ValueError(f"duplicate resource id {res.id!r} at resources[{i}]")
+            ids.add(res.id)
+        seen: set[str] = set()
+        for i, req in enumerate(self.requests):
+            if req.id in seen:
+                raise ValueError(f"duplicate request id {req.id!r} at requests[{i}]")
+            seen.add(req.id)
+            for j, plan in enumerate(req.plans):
+                for key in plan.use:
+                    if key not in ids:
+                        raise ValueError(
+                            f"requests[{i}].plans[{j}].use names {key!r}, not a resource id"
+                        )
+        return self
+
+
 class Instance(_Model):
     """A snapshot plus its requests: the document every command takes."""
 
@@ -104,6 +178,8 @@ class Instance(_Model):
     travel: TravelSpec | None = None
     placement: PlacementSpec | None = None
     benchmark: BenchmarkInfo | None = None
+    admission: AdmissionSpec | None = None
+    """Optional explicit T-FAM admission batch (resources, capacities, candidate plans)."""
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -127,6 +203,12 @@ class Instance(_Model):
                 if self.models and demand.model not in model_ids:
                     raise ValueError(
                         f"user {node.id!r} demands model {demand.model!r}, not in models"
+                    )
+        if self.admission is not None:
+            for i, res in enumerate(self.admission.resources):
+                if res.node is not None and res.node not in ids:
+                    raise ValueError(
+                        f"admission.resources[{i}].node = {res.node!r} is not a node id"
                     )
         if self.travel is not None and self.travel.matrix is not None:
             n = self.snapshot.num_nodes
@@ -216,6 +298,10 @@ def instance_schema() -> dict[str, Any]:
 
 __all__ = [
     "METRICS",
+    "AdmissionPlan",
+    "AdmissionRequest",
+    "AdmissionResource",
+    "AdmissionSpec",
     "BenchmarkInfo",
     "Instance",
     "PlacementSpec",
