@@ -297,6 +297,104 @@ def check_cmd(
     raise typer.Exit(1)
 
 
+# -- benchmarks ---------------------------------------------------------------------------------
+@app.command()
+def bench(
+    instances: Annotated[list[Path], typer.Argument(help="Instance files.")],
+    problem: Annotated[str, typer.Option(help="mtrce, tfam or qirce.")] = "mtrce",
+    solvers: Annotated[str, typer.Option(help="Comma-separated solver names.")] = "greedy,ils",
+    time_limit: Annotated[float, typer.Option(help="Seconds per run.")] = 10.0,
+    seeds: Annotated[str, typer.Option(help="Comma-separated seeds.")] = "0",
+    threads: Annotated[int, typer.Option(help="Threads per run.")] = 1,
+    workers: Annotated[int, typer.Option(help="Local runs at a time.")] = 1,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address (tcp://host:8786).")
+    ] = None,
+    db: Annotated[Path, typer.Option(help="SQLite results store.")] = Path("results.sqlite"),
+    request: Annotated[str | None, typer.Option(help="Request id (default: the first).")] = None,
+) -> None:
+    """Run every (instance, solver, seed), check each solution, store one row per run."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from .bench.store import ResultsStore
+    from .bench.sweep import plan_tasks, run_sweep
+
+    names = [s.strip() for s in solvers.split(",") if s.strip()]
+    try:
+        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+    except ValueError:
+        raise InputError("--seeds", seeds, "expected comma-separated integers") from None
+    tasks = plan_tasks(instances, problem, names, seed_list, time_limit, threads, request)
+    with ResultsStore(db) as store:
+        done = store.done_keys()
+        todo = sum(t.key not in done for t in tasks)
+        violations = 0
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            bar = progress.add_task(f"{problem} sweep", total=todo)
+
+            def on_row(row: dict) -> None:
+                nonlocal violations
+                violations += row.get("check_ok") == 0
+                progress.update(bar, advance=1, description=f"{row['instance']} {row['solver']}")
+
+            summary = run_sweep(tasks, store, workers=workers, scheduler=scheduler, on_row=on_row)
+    console.print(
+        f"{summary.planned} runs planned, {summary.skipped} already stored, {summary.ran} run "
+        f"in {summary.wall:.1f} s; checker violations: {violations}; store: {db}"
+    )
+
+
+@app.command()
+def report(
+    db: Annotated[Path, typer.Option(help="SQLite results store.")] = Path("results.sqlite"),
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Folder for plots and CSV.")
+    ] = None,
+) -> None:
+    """Summarise a results store per family and solver; write profiles, plots and CSV."""
+    from .bench.report import export_csv, summarize, write_plots
+    from .bench.store import ResultsStore
+
+    if not db.exists():
+        raise InputError("--db", str(db), "no such results store")
+    with ResultsStore(db) as store:
+        rows = store.rows()
+    if not rows:
+        raise InputError("--db", str(db), "holds no runs")
+    families: dict[str, list[dict]] = {}
+    for entry in summarize(rows):
+        families.setdefault(entry["family"], []).append(entry)
+    for family, entries in families.items():
+        table = Table(title=f"{family}")
+        for col in ("solver", "runs", "optimal", "feasible", "failed", "violations"):
+            table.add_column(col, justify="right" if col != "solver" else "left")
+        for col in ("mean gap %", "max gap %", "sgm time s"):
+            table.add_column(col, justify="right")
+        for e in entries:
+            table.add_row(
+                e["solver"],
+                str(e["runs"]),
+                str(e["optimal"]),
+                str(e["feasible"]),
+                str(e["failed"]),
+                str(e["check_violations"]),
+                f"{100 * e['mean_gap']:.3f}",
+                f"{100 * e['max_gap']:.3f}",
+                f"{e['sgm_time']:.3f}",
+            )
+        console.print(table)
+    out = output or db.with_suffix("")
+    plots = write_plots(rows, out)
+    csv_path = export_csv(rows, out / "runs.csv")
+    console.print(f"wrote {', '.join(str(p) for p in [*plots, csv_path])}")
+
+
 def main() -> None:
     """Entry point of the console script: input errors exit with code 2 and one line."""
     try:
