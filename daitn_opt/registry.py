@@ -3,7 +3,8 @@
 Every problem kind (``mtrce``, ``tfam``, ``qirce``) is a package whose ``problem.py`` defines a
 frozen problem class with a class attribute ``kind``; its solver modules register functions here
 with :func:`register`. Third parties add solvers through the ``daitn_opt.solvers`` entry-point
-group: each entry point names a module (or callable) that calls :func:`register` when imported.
+group (each entry point names a module that calls :func:`register` when imported) or, unpackaged,
+through the ``DAITN_OPT_SOLVER_MODULES`` environment variable.
 
 A solver function has the signature ``fn(problem, options) -> Result``; :func:`solve` checks the
 name and the variant, starts the clock, calls it, and stamps runtime, seed and limit on the result.
@@ -12,6 +13,7 @@ name and the variant, starts the clock, calls it, and stamps runtime, seed and l
 from __future__ import annotations
 
 import importlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +29,10 @@ PROBLEM_PACKAGES = {
     "qirce": "daitn_opt.qirce",
 }
 """Problem kind -> package. Importing the package registers its built-in solvers."""
+
+PLUGIN_ENV = "DAITN_OPT_SOLVER_MODULES"
+"""Environment variable: comma-separated modules imported to register more solvers (besides the
+``daitn_opt.solvers`` entry points), e.g. for experiments that are not packaged."""
 
 
 class Problem(Protocol):
@@ -122,6 +128,8 @@ def _load(problem: str | None = None) -> None:
         _plugins_loaded = True
         for ep in entry_points(group="daitn_opt.solvers"):
             ep.load()
+        for module in filter(None, os.environ.get(PLUGIN_ENV, "").split(",")):
+            importlib.import_module(module.strip())
 
 
 def solvers(problem: str | None = None) -> dict[str, dict[str, SolverSpec]]:
