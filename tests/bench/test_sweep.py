@@ -193,8 +193,8 @@ def test_report_metrics() -> None:
     summary = {s["solver"]: s for s in summarize(rows)}
     assert summary["x"]["optimal"] == 1 and summary["y"]["optimal"] == 2
     assert summary["x"]["mean_gap"] == pytest.approx(0.05)
-    taus, frac = time_profile(rows)["y"]
+    _taus, frac = time_profile(rows)["y"]
     assert frac[0] == pytest.approx(0.5)  # y is fastest on b only
     assert frac[-1] == pytest.approx(1.0)
-    xs, frac = gap_profile(rows)["x"]
+    _xs, frac = gap_profile(rows)["x"]
     assert frac[0] == pytest.approx(0.5)
