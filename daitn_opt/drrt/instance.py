@@ -30,7 +30,16 @@ class TravelSpec(_Model):
     is then direct between every pair (no shortest-path closure), as the benchmark defines it.
     """
 
-    metric: Literal["EUC_2D", "CEIL_2D", "ATT", "GEO", "EUCLIDEAN", "EXPLICIT"]
+    metric: Literal[
+        "EUC_2D",
+        "CEIL_2D",
+        "ATT",
+        "GEO",
+        "EUCLIDEAN",
+        "EUCLIDEAN_FLOOR1",
+        "EUCLIDEAN_FLOOR2",
+        "EXPLICIT",
+    ]
     matrix: list[list[float]] | None = None
 
     @model_validator(mode="after")

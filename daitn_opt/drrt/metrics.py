@@ -2,9 +2,13 @@
 
 TSPLIB (Reinelt 1991, "TSPLIB 95", Sec. 2): EUC_2D rounds to the nearest integer, CEIL_2D rounds
 up, ATT is the pseudo-Euclidean distance of att48/att532, GEO the great-circle distance on the
-idealised sphere of radius 6378.388 km from DDD.MM coordinates. ``EUCLIDEAN`` is the real
-(unrounded) distance used by orienteering benchmarks (Tsiligirides 1984; Chao et al. 1996).
-Published optima depend on these rules to the unit, so they are implemented exactly.
+idealised sphere of radius 6378.388 km from DDD.MM coordinates (degrees are truncated towards
+zero, as in TSPLIB's FAQ and Concorde, not rounded as the 1995 document's ``nint`` suggests).
+``EUCLIDEAN`` is the real (unrounded) distance used by orienteering benchmarks (Tsiligirides 1984;
+Chao et al. 1996). ``EUCLIDEAN_FLOOR1`` / ``EUCLIDEAN_FLOOR2`` are Euclidean distances rounded
+down to one / two decimals, the convention of the Solomon- and Cordeau-based OPTW instances
+(Righini and Salani 2009; Vansteenwegen et al. 2009). Published optima depend on these rules to the
+unit, so they are implemented exactly.
 """
 
 from __future__ import annotations
@@ -13,8 +17,18 @@ from typing import Literal
 
 import numpy as np
 
-Metric = Literal["EUC_2D", "CEIL_2D", "ATT", "GEO", "EUCLIDEAN"]
-METRICS: tuple[str, ...] = ("EUC_2D", "CEIL_2D", "ATT", "GEO", "EUCLIDEAN")
+Metric = Literal[
+    "EUC_2D", "CEIL_2D", "ATT", "GEO", "EUCLIDEAN", "EUCLIDEAN_FLOOR1", "EUCLIDEAN_FLOOR2"
+]
+METRICS: tuple[str, ...] = (
+    "EUC_2D",
+    "CEIL_2D",
+    "ATT",
+    "GEO",
+    "EUCLIDEAN",
+    "EUCLIDEAN_FLOOR1",
+    "EUCLIDEAN_FLOOR2",
+)
 
 
 def _deltas(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -33,6 +47,14 @@ def distance_matrix(x: np.ndarray, y: np.ndarray, metric: str) -> np.ndarray:
         if metric == "CEIL_2D":
             return np.ceil(d)
         return d
+    if metric in ("EUCLIDEAN_FLOOR1", "EUCLIDEAN_FLOOR2"):
+        dx, dy = _deltas(x, y)
+        scale = 10.0 if metric == "EUCLIDEAN_FLOOR1" else 100.0
+        scaled = np.sqrt(dx * dx + dy * dy) * scale
+        # Rounding to 1e-9 first removes floating-point noise from distances that are exact
+        # decimals (e.g. 3-4-5 triangles with decimal coordinates) without moving any other value
+        # across a grid point: an irrational sqrt of a short decimal is never that close to one.
+        return np.floor(np.round(scaled, 9)) / scale
     if metric == "ATT":
         dx, dy = _deltas(x, y)
         r = np.sqrt((dx * dx + dy * dy) / 10.0)
