@@ -15,6 +15,9 @@ Definitions (per node i of the view, request r):
 - ``transfer[i, j]`` = shortest path over up links, each hop costing ``latency + 8 * size_mb /
   bandwidth`` (store and forward), or the benchmark's own distance when the instance has a
   :class:`~daitn_opt.drrt.instance.TravelSpec`;
+- ``window_open[i]``, ``window_close[i]``: the first availability window still open when the
+  request arrives, in seconds after its arrival (``snapshot.time + request.arrival``), since every
+  route leaves the start at time 0; a data node whose windows all closed before is excluded;
 - ``visit_cost[i]`` = compute cost of training at i; ``travel_cost[i, j]`` = ``size_gb *`` the summed
   ``cost_per_gb`` along the path chosen for ``transfer``.
 """
@@ -133,8 +136,14 @@ def _path_costs(dist: np.ndarray, pred: np.ndarray, cost_w: csr_matrix) -> np.nd
     return out
 
 
-def _eligibility(node, request: TrainingRequest) -> tuple[str | None, float, float, dict[str, int]]:
-    """(reason excluded or None, usable samples, utility, label counts) of one data node."""
+def _eligibility(
+    node, request: TrainingRequest, origin: float = 0.0
+) -> tuple[str | None, float, float, dict[str, int]]:
+    """(reason excluded or None, usable samples, utility, label counts) of one data node.
+
+    ``origin`` is the request's arrival on the snapshot clock: windows that closed before it do
+    not count.
+    """
     if not node.up:
         return "down", 0.0, 0.0, {}
     if node.trust < request.min_trust:
@@ -158,6 +167,14 @@ def _eligibility(node, request: TrainingRequest) -> tuple[str | None, float, flo
         good = fresh
     if node.compute is None:
         return "no local compute to train on (data may not leave)", 0.0, 0.0, {}
+    if node.windows and max(w.end for w in node.windows) < origin:
+        last = max(w.end for w in node.windows)
+        return (
+            f"availability windows closed at {last:g} s, before arrival {origin:g} s",
+            0.0,
+            0.0,
+            {},
+        )
     samples = float(sum(d.samples for d in good))
     utility = float(sum(d.samples * d.quality for d in good))
     counts: dict[str, int] = {}
@@ -202,12 +219,14 @@ def build_view(
         end_id = mpvus[0].id if mpvus else request.owner
 
     nodes = snapshot.nodes
+    # Route times count from the request's arrival; windows are on the snapshot clock.
+    origin = snapshot.time + request.arrival
     excluded: dict[str, str] = {}
     info: dict[int, tuple[float, float, dict[str, int]]] = {}
     for i, node in enumerate(nodes):
         if node.kind != "data":
             continue
-        reason, samples, utility, counts = _eligibility(node, request)
+        reason, samples, utility, counts = _eligibility(node, request, origin)
         if reason is None:
             info[i] = (samples, utility, counts)
         else:
@@ -284,9 +303,11 @@ def build_view(
     for k, i in enumerate(cand):
         node = nodes[int(i)]
         if node.windows:
-            w_open[k] = node.windows[0].start - snapshot.time
-            w_close[k] = node.windows[0].end - snapshot.time
-            if len(node.windows) > 1:
+            still_open = [w for w in node.windows if w.end >= origin] or node.windows
+            first = min(still_open, key=lambda w: w.start)
+            w_open[k] = max(0.0, first.start - origin)
+            w_close[k] = first.end - origin
+            if len(still_open) > 1:
                 multi.append(node.id)
         if int(i) not in info:
             continue
