@@ -1,0 +1,695 @@
+"""MTRCE by OR-Tools CP-SAT: circuit constraints with optional nodes and integer time variables.
+
+The model (``formulations/mtrce.md``, section "CP-SAT") merges the start ``s`` and the end ``e``
+into one depot node ``D`` and keeps one node per customer (every node other than ``s`` and
+``e``). An arc literal ``x[i, j]`` says the route goes from i to j; a self-loop literal on a
+customer says it is skipped (mandatory customers have none). For ``k = 1`` the arcs form one
+circuit (``add_circuit``; a self-loop on ``D`` is the idle trip straight from ``s`` to ``e``); for
+``k > 1`` they form up to ``k`` circuits through ``D`` (``add_multiple_circuit``).
+
+Times are integers ``round_up(scale * time)`` (:class:`IntegerTimes`): every arc's travel plus the
+service at its tail is rounded *up* and every limit (window close, deadline) *down*, so a route the
+model accepts is feasible in real arithmetic; for integer data the scale is 1 and the model is
+exact. For real data the model is a slightly tighter restriction (see :class:`IntegerTimes`); the
+reported objective is always recomputed from the real arrays.
+
+Without windows and with one route the deadline is one linear constraint on the summed arc times
+(strong in the LP relaxation); with windows, or with ``k > 1`` and a deadline, each customer has a
+service-start variable propagated along the chosen arcs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from ortools.sat.python import cp_model
+from scipy.sparse.csgraph import shortest_path
+
+from ..registry import SolveOptions, register
+from ..result import Result, Status, TracePoint
+from .problem import Problem
+from .solution import make_result, objective, schedule, windows
+
+TARGET_RESOLUTION = 1e8
+"""Auto scale: the largest power of ten (at most 1e6) that keeps the horizon below this."""
+
+UNBOUNDED = 2**40
+"""Stand-in for an infinite integer limit (far below CP-SAT's int64 range)."""
+
+
+# --- integer data ------------------------------------------------------------------------------
+def _is_integral(values: np.ndarray) -> bool:
+    finite = values[np.isfinite(values)]
+    return bool(np.all(np.abs(finite - np.round(finite)) <= 1e-9))
+
+
+def _ceil(x: np.ndarray | float) -> np.ndarray:
+    # Subtract a hair before ceil so that 3.0000000000004 (float noise on integer data) stays 3.
+    return np.ceil(np.asarray(x, dtype=np.float64) - 1e-9)
+
+
+def _floor(x: np.ndarray | float) -> np.ndarray:
+    return np.floor(np.asarray(x, dtype=np.float64) + 1e-9)
+
+
+@dataclass(frozen=True)
+class IntegerTimes:
+    """The problem's times as integers in units of ``1 / scale``, rounded for safety.
+
+    ``transit[i, j] = ceil(scale * (service[i] + travel[i, j]))`` (-1 where travel is infinite),
+    ``open = ceil(scale * a)``, ``close = floor(scale * b)``, ``start = ceil(scale * max(0, a[s]))``
+    (service start at ``s``), ``end_limit = floor(scale * min(b[e], T - d[e] - verify))`` (latest
+    arrival at ``e``) and ``end_tail = ceil(scale * (d[e] + verify))``. By induction along a route,
+    ``scale *`` the real service start at every node is at most the integer one, so an accepted
+    route is feasible in real arithmetic. With integer data ``scale == 1`` and nothing is rounded
+    (``exact``); with real data a route whose slack is below about (arcs on it) / scale can be
+    missed, which is the only way the integer model differs from the real one.
+    """
+
+    scale: float
+    exact: bool
+    transit: np.ndarray
+    open: np.ndarray
+    close: np.ndarray
+    start: int
+    end_limit: int
+    end_tail: int
+
+    @property
+    def finite(self) -> np.ndarray:
+        return self.transit >= 0
+
+
+def integer_times(problem: Problem, scale: float | None = None) -> IntegerTimes:
+    """Scale and round the problem's times (see :class:`IntegerTimes`).
+
+    ``scale`` None picks 1 for integer data, else the largest power of ten up to 1e6 that keeps
+    the horizon at most :data:`TARGET_RESOLUTION` units.
+    """
+    a, b = windows(problem)
+    travel = np.asarray(problem.travel, dtype=np.float64)
+    service = np.asarray(problem.service, dtype=np.float64)
+    s, e = problem.start, problem.end
+    start_real = max(0.0, float(a[s]))
+    end_real = min(
+        float(b[e]),
+        float(problem.deadline) - float(service[e]) - float(problem.verify_time),
+    )
+    values = np.concatenate(
+        [
+            travel.ravel(),
+            service,
+            a,
+            b,
+            [float(problem.deadline), float(problem.verify_time)],
+        ]
+    )
+    exact = _is_integral(values)
+    if scale is None:
+        if exact:
+            scale = 1.0
+        else:
+            finite_travel = np.where(np.isfinite(travel), travel, 0.0)
+            horizon = end_real if math.isfinite(end_real) else 0.0
+            horizon = max(horizon, float(finite_travel.max(axis=1).sum() + service.sum()), 1.0)
+            scale = float(
+                10 ** int(np.clip(math.floor(math.log10(TARGET_RESOLUTION / horizon)), 0, 6))
+            )
+    exact = exact and float(scale).is_integer()
+    with np.errstate(invalid="ignore"):
+        transit = _ceil(scale * (service[:, None] + travel))
+    transit = np.where(np.isfinite(transit), transit, -1).astype(np.int64)
+    np.fill_diagonal(transit, -1)
+    open_ = _ceil(scale * a).astype(np.int64)
+    close = np.where(np.isfinite(b), _floor(scale * np.where(np.isfinite(b), b, 0)), UNBOUNDED)
+    end_limit = int(_floor(scale * end_real)) if math.isfinite(end_real) else UNBOUNDED
+    return IntegerTimes(
+        scale=float(scale),
+        exact=exact,
+        transit=transit,
+        open=open_,
+        close=close.astype(np.int64),
+        start=int(_ceil(scale * start_real)),
+        end_limit=min(end_limit, UNBOUNDED),
+        end_tail=int(_ceil(scale * (float(service[e]) + float(problem.verify_time)))),
+    )
+
+
+def integer_weights(values: np.ndarray, max_total: float = 1e12) -> tuple[np.ndarray, float]:
+    """Integer weights ``round(values * factor)`` and the factor (1 for integer data)."""
+    values = np.asarray(values, dtype=np.float64)
+    if _is_integral(values):
+        return np.round(values).astype(np.int64), 1.0
+    total = max(float(np.abs(values).sum()), 1e-12)
+    factor = float(10 ** int(np.clip(math.floor(math.log10(max_total / total)), 0, 6)))
+    return np.round(values * factor).astype(np.int64), factor
+
+
+# --- infeasibility proofs shared with the routing solver ---------------------------------------
+def infeasibility_reason(problem: Problem) -> str | None:
+    """A one-line proof that no route can exist, or None when none is found.
+
+    Uses shortest paths over ``service[i] + travel[i, j]`` (a lower bound on any route's time
+    between two nodes, since waiting only adds): the deadline against the fastest trip from the
+    start to the end, and every mandatory node against its window and the deadline.
+    """
+    a, b = windows(problem)
+    s, e = problem.start, problem.end
+    service = np.asarray(problem.service, dtype=np.float64)
+    start = max(0.0, float(a[s]))
+    if start > b[s] + 1e-9:
+        return f"the start {problem.ids[s]!r} closes at {b[s]:g}, before time 0"
+    weights = service[:, None] + np.asarray(problem.travel, dtype=np.float64)
+    np.fill_diagonal(weights, 0.0)
+    dense = np.where(np.isfinite(weights), weights, 0.0)
+    # csgraph reads 0 as "no edge"; keep true zero-time arcs with a tiny positive weight.
+    dense = np.where(np.isfinite(weights) & (dense == 0.0), 1e-300, dense)
+    np.fill_diagonal(dense, 0.0)
+    dist = shortest_path(dense, method="D", directed=True)
+    tail = float(service[e]) + float(problem.verify_time)
+    latest_e = min(float(b[e]), float(problem.deadline) - tail)
+
+    def finish(arrival_e: float) -> float:
+        return max(arrival_e, float(a[e]))
+
+    fastest = start + dist[s, e] if s != e else start + service[s]
+    if s == e:
+        # A tour must leave and come back; the idle trip [s, s] is the fastest route of all.
+        fastest = start + service[s] + float(problem.travel[s, s])
+    if not np.isfinite(fastest):
+        return f"the end {problem.ids[e]!r} cannot be reached from the start {problem.ids[s]!r}"
+    if finish(fastest) > latest_e + 1e-9:
+        return (
+            f"the deadline {problem.deadline:g} is shorter than the fastest trip from "
+            f"{problem.ids[s]!r} to {problem.ids[e]!r} ({finish(fastest) + tail:g} incl. "
+            "service and verification)"
+        )
+    required = set(np.asarray(problem.mandatory, dtype=np.int64).tolist())
+    if problem.objective == "min_time":
+        required |= set(problem.customers.tolist())
+    for m in sorted(required - {s, e}):
+        arrival = start + dist[s, m]
+        if not np.isfinite(arrival) or not np.isfinite(dist[m, e]):
+            return f"mandatory node {problem.ids[m]!r} is not connected to the start and end"
+        begin = max(arrival, float(a[m]))
+        if begin > b[m] + 1e-9:
+            return (
+                f"mandatory node {problem.ids[m]!r} cannot be reached (earliest {arrival:g}) "
+                f"before its window closes at {b[m]:g}"
+            )
+        if finish(begin + dist[m, e]) > latest_e + 1e-9:
+            return (
+                f"mandatory node {problem.ids[m]!r} cannot be visited and the end reached "
+                f"before the deadline {problem.deadline:g}"
+            )
+    return None
+
+
+# --- warm start --------------------------------------------------------------------------------
+def _routes_from_solution(problem: Problem, solution: dict[str, Any] | None) -> list[list[int]]:
+    if not solution or "routes" not in solution:
+        return []
+    position = {node_id: i for i, node_id in enumerate(problem.ids)}
+    try:
+        return [[position[v] for v in route] for route in solution["routes"]]
+    except (KeyError, TypeError):
+        return []
+
+
+def heuristic_start(
+    problem: Problem, options: SolveOptions, solver: str | None, time_limit: float
+) -> tuple[list[list[int]], str]:
+    """Routes of the best warm start: the user's ``initial`` and ``solver``'s solution.
+
+    Returns the index routes (empty when there is none) and where they came from.
+    """
+    from ..registry import solve, solvers
+
+    best: list[list[int]] = []
+    best_cost, source = math.inf, ""
+    initial = _routes_from_solution(problem, options.initial)
+    if initial and all(schedule(problem, r)[3] for r in initial):
+        best, source = initial, "initial"
+        best_cost = _cost(problem, initial)
+    if solver and time_limit > 0 and solver in solvers("mtrce")["mtrce"]:
+        result = solve(problem, solver, time_limit=time_limit, seed=options.seed)
+        routes = _routes_from_solution(problem, result.solution)
+        if result.status.has_solution and routes and _cost(problem, routes) < best_cost:
+            best, source = routes, solver
+    return best, source
+
+
+def _cost(problem: Problem, routes: Sequence[Sequence[int]]) -> float:
+    value = objective(problem, routes)
+    return value if problem.sense == "min" else -value
+
+
+# --- the model ---------------------------------------------------------------------------------
+@dataclass
+class _Model:
+    """A built CP-SAT model and what is needed to read routes back."""
+
+    model: cp_model.CpModel
+    nodes: np.ndarray
+    """Model node -> problem index (model node 0 is the depot D = start/end)."""
+    tails: np.ndarray
+    heads: np.ndarray
+    arc_vars: list[cp_model.IntVar]
+    skip: dict[int, cp_model.IntVar]
+    times: dict[int, cp_model.IntVar]
+    completions: dict[int, cp_model.IntVar]
+    objective_scale: float
+    """Real objective = CP objective / objective_scale (approximately, for real data)."""
+    utility_error: float
+    """Sum of |rounding errors| of the integer utilities (0 for integer utilities)."""
+
+
+def _model_transit(problem: Problem, it: IntegerTimes, nodes: np.ndarray) -> np.ndarray:
+    """Integer transit between model nodes: out of D uses row ``s``, into D column ``e``.
+
+    The depot's self-arc (the idle trip) gets 0: it is only allowed when the idle trip is feasible
+    in real arithmetic (checked separately), and its time never adds to a route.
+    """
+    src, dst = nodes.copy(), nodes.copy()
+    dst[0] = problem.end
+    transit = it.transit[np.ix_(src, dst)]
+    transit[0, 0] = 0
+    return transit
+
+
+def _int_distances(transit: np.ndarray) -> np.ndarray:
+    """All-pairs shortest integer transit (inf when unreachable); a lower bound on any path."""
+    weights = np.where(transit >= 0, transit.astype(np.float64), 0.0)
+    # csgraph reads 0 as "no edge": zero-time arcs get a tiny weight (ceil removes it).
+    weights = np.where((transit == 0), 1e-9, weights)
+    np.fill_diagonal(weights, 0.0)
+    return np.ceil(shortest_path(weights, method="D", directed=True) - 1e-6)
+
+
+def build_model(problem: Problem, it: IntegerTimes) -> _Model:
+    """The CP-SAT model of ``problem`` with integer times ``it`` (formulations/mtrce.md)."""
+    s, e = problem.start, problem.end
+    customers = problem.customers
+    nodes = np.concatenate([[s], customers]).astype(np.int64)
+    m = len(nodes)
+    transit = _model_transit(problem, it, nodes)
+    idle_ok = bool(schedule(problem, [s, e])[3])
+    arc_ok = transit >= 0
+    np.fill_diagonal(arc_ok, False)
+    arc_ok[0, 0] = idle_ok
+    limited = it.end_limit < UNBOUNDED
+
+    # Earliest integer start and latest integer start per customer from shortest paths; a
+    # customer that cannot fit between the start and the end is skipped (fixed, not searched).
+    dist = _int_distances(np.where(np.eye(m, dtype=bool), -1, transit))
+    earliest = np.maximum(it.open[nodes], it.start + dist[0])
+    latest = np.minimum(it.close[nodes], it.end_limit - dist[:, 0] if limited else UNBOUNDED)
+    latest = np.where(np.isfinite(latest), latest, -1)
+    unreachable = ~np.isfinite(dist[0]) | (earliest > latest)
+    unreachable[0] = False
+    # Arcs into or out of an unreachable customer can never be used.
+    arc_ok[unreachable, :] = False
+    arc_ok[:, unreachable] = False
+    tails, heads = np.nonzero(arc_ok)
+    tail_list, head_list = tails.tolist(), heads.tolist()
+    arc_transit = transit[tails, heads]
+
+    model = cp_model.CpModel()
+    arc_vars = [model.new_bool_var(f"x{i}_{j}") for i, j in zip(tail_list, head_list, strict=True)]
+    mandatory = set(np.asarray(problem.mandatory, dtype=np.int64).tolist())
+    if problem.objective == "min_time":
+        mandatory |= set(customers.tolist())
+    skip: dict[int, cp_model.IntVar] = {}
+    for c in range(1, m):
+        if int(nodes[c]) in mandatory:
+            continue
+        skip[c] = model.new_bool_var(f"skip{c}")
+        if unreachable[c]:
+            model.add(skip[c] == 1)
+    circuit = list(zip(tail_list, head_list, arc_vars, strict=True))
+    circuit += [(c, c, lit) for c, lit in skip.items()]
+    idle = next((lit for i, j, lit in circuit if i == j == 0), None)
+    out_of_depot = [lit for i, j, lit in circuit if i == 0 and j != 0]
+    if np.any(unreachable[1:] & ~np.isin(np.arange(1, m), list(skip))) or (
+        idle is None and not out_of_depot
+    ):
+        # A mandatory customer cannot fit (after rounding) or no route can leave the start:
+        # state the infeasibility plainly (route constraints reject nodes without arcs).
+        model.add_bool_or([])
+    elif not out_of_depot:
+        model.add(idle == 1)
+        for lit in skip.values():
+            model.add(lit == 1)
+    elif problem.k == 1:
+        if idle is not None:
+            # A self-loop on D takes the depot off the circuit, but add_circuit would still let
+            # the customers form a circuit of their own: the idle trip must skip every customer.
+            if len(skip) < m - 1:
+                model.add(idle == 0)
+            for lit in skip.values():
+                model.add_implication(idle, lit)
+        model.add_circuit(circuit)
+    else:
+        model.add_multiple_circuit([(i, j, lit) for i, j, lit in circuit if not (i == j == 0)])
+        model.add(sum(out_of_depot) <= problem.k)
+        if idle is not None:
+            # The idle trip is chosen exactly when no route leaves the depot.
+            model.add(sum(out_of_depot) == 0).only_enforce_if(idle)
+            model.add(sum(out_of_depot) >= 1).only_enforce_if(idle.Not())
+        else:
+            model.add(sum(out_of_depot) >= 1)
+
+    route_budget = it.end_limit - it.start
+    """Summed integer transit one route may use (meaningful when ``limited``)."""
+    need_times = problem.has_windows or (limited and problem.k > 1)
+    times: dict[int, cp_model.IntVar] = {}
+    if limited:
+        # k = 1 without windows: this alone is the deadline; otherwise a redundant cut.
+        model.add(
+            cp_model.LinearExpr.weighted_sum(arc_vars, arc_transit.tolist())
+            <= problem.k * route_budget
+        )
+    if need_times:
+        horizon = (
+            int(it.end_limit)
+            if limited
+            else int(it.start + np.maximum(transit, 0).max(axis=1).sum())
+        )
+        for c in range(1, m):
+            lo = int(earliest[c]) if not unreachable[c] else 0
+            hi = min(int(latest[c]), horizon) if not unreachable[c] else 0
+            times[c] = model.new_int_var(lo, max(lo, hi), f"t{c}")
+        for lit, i, j, w in zip(arc_vars, tail_list, head_list, arc_transit.tolist(), strict=True):
+            if i == 0 and j == 0:
+                continue
+            if i == 0:
+                model.add(times[j] >= it.start + w).only_enforce_if(lit)
+            elif j == 0:
+                if limited:
+                    model.add(times[i] + w <= it.end_limit).only_enforce_if(lit)
+            else:
+                model.add(times[j] >= times[i] + w).only_enforce_if(lit)
+
+    if problem.budget is not None:
+        _add_budget(problem, model, nodes, tails, heads, arc_vars, skip)
+
+    utility_error = 0.0
+    completions: dict[int, cp_model.IntVar] = {}
+    if problem.objective == "min_time":
+        objective_scale = it.scale
+        idle_time = _idle_completion(problem, it)
+        idle_term = idle_time * idle if idle is not None else 0
+        into_depot = [
+            (lit, i, w)
+            for lit, i, j, w in zip(
+                arc_vars, tail_list, head_list, arc_transit.tolist(), strict=True
+            )
+            if j == 0 and i != 0
+        ]
+        if problem.has_windows:
+            # A used route completes at max(arrival at e, a[e]) + d[e] + verify.
+            a_e = int(it.open[e])
+            terms = []
+            for lit, i, w in into_depot:
+                hi = max(int(times[i].proto.domain[-1]) + w, a_e)
+                done = model.new_int_var(0, hi, f"c{i}")
+                model.add(done >= times[i] + w).only_enforce_if(lit)
+                model.add(done >= a_e).only_enforce_if(lit)
+                model.add(done == 0).only_enforce_if(lit.Not())
+                completions[i] = done
+                terms.append(done)
+            obj = sum(terms) + it.end_tail * sum(lit for lit, _, _ in into_depot) + idle_term
+        else:
+            # Without windows a used route completes at start + its arcs' transit + d[e] + verify.
+            obj = cp_model.LinearExpr.weighted_sum(arc_vars, arc_transit.tolist())
+            obj += (it.start + it.end_tail) * sum(lit for lit, _, _ in into_depot) + idle_term
+        model.minimize(obj)
+    else:
+        util, objective_scale = integer_weights(np.asarray(problem.utility, dtype=np.float64))
+        utility_error = float(
+            np.abs(util / objective_scale - np.asarray(problem.utility, dtype=np.float64)).sum()
+        )
+        fixed = int(util[s]) + (int(util[e]) if e != s else 0)
+        fixed += sum(int(util[nodes[c]]) for c in range(1, m) if c not in skip)
+        weights = [int(util[nodes[c]]) for c in skip]
+        obj = fixed + sum(weights) - cp_model.LinearExpr.weighted_sum(list(skip.values()), weights)
+        model.maximize(obj)
+    return _Model(
+        model=model,
+        nodes=nodes,
+        tails=tails,
+        heads=heads,
+        arc_vars=arc_vars,
+        skip=skip,
+        times=times,
+        completions=completions,
+        objective_scale=objective_scale,
+        utility_error=utility_error,
+    )
+
+
+def _add_budget(
+    problem: Problem,
+    model: cp_model.CpModel,
+    nodes: np.ndarray,
+    tails: np.ndarray,
+    heads: np.ndarray,
+    arc_vars: list[cp_model.IntVar],
+    skip: dict[int, cp_model.IntVar],
+) -> None:
+    """Visit cost of the visited nodes + travel cost of the used arcs <= budget (costs rounded up).
+
+    The depot's self-arc (idle trip) carries ``travel_cost[s, e]``, which the checker counts when
+    every route is idle.
+    """
+    s, e = problem.start, problem.end
+    visit_cost = np.asarray(problem.visit_cost, dtype=np.float64)
+    src, dst = nodes.copy(), nodes.copy()
+    dst[0] = e
+    tc = np.asarray(problem.travel_cost, dtype=np.float64)[np.ix_(src, dst)]
+    arc_tc = tc[tails, heads]
+    factor = 1.0 if _is_integral(np.concatenate([visit_cost, arc_tc, [problem.budget]])) else 1e6
+    arc_cost = _ceil(factor * np.where(np.isfinite(arc_tc), arc_tc, 0)).astype(np.int64)
+    visit_int = _ceil(factor * visit_cost[nodes]).astype(np.int64)
+    fixed = visit_cost[s] + (visit_cost[e] if e != s else 0.0)
+    fixed += float(sum(visit_cost[nodes[c]] for c in range(1, len(nodes)) if c not in skip))
+    weights = [int(visit_int[c]) for c in skip]
+    expr = cp_model.LinearExpr.weighted_sum(arc_vars, arc_cost.tolist()) + sum(weights)
+    expr -= cp_model.LinearExpr.weighted_sum(list(skip.values()), weights)
+    model.add(expr <= int(_floor(factor * (problem.budget - fixed))))
+
+
+def _idle_completion(problem: Problem, it: IntegerTimes) -> int:
+    """Scaled completion time of the idle trip ``[s, e]`` (rounded up; 0 if it is infeasible)."""
+    done = schedule(problem, [problem.start, problem.end])[2]
+    return int(_ceil(it.scale * done)) if np.isfinite(done) else 0
+
+
+def decode_routes(problem: Problem, built: _Model, arc_values: np.ndarray) -> list[list[int]]:
+    """Index routes ``[s, ..., e]`` from the arc values of a solution (the idle trip if none)."""
+    chosen = arc_values > 0
+    tails, heads = built.tails[chosen].tolist(), built.heads[chosen].tolist()
+    succ = dict(zip(tails, heads, strict=True))
+    routes = []
+    for first in sorted(j for i, j in zip(tails, heads, strict=True) if i == 0 and j != 0):
+        route, node = [problem.start], first
+        while node != 0:
+            route.append(int(built.nodes[node]))
+            node = succ[node]
+        routes.append([*route, problem.end])
+    return routes or [[problem.start, problem.end]]
+
+
+class _Recorder(cp_model.CpSolverSolutionCallback):
+    """Records the anytime trace and the best routes (decoded from the raw solution vector)."""
+
+    def __init__(self, problem: Problem, built: _Model, options: SolveOptions) -> None:
+        super().__init__()
+        self.problem, self.built, self.options = problem, built, options
+        self.index = np.asarray([v.index for v in built.arc_vars], dtype=np.int64)
+        self.trace: list[TracePoint] = []
+        self.routes: list[list[int]] | None = None
+        self.best = math.inf
+
+    def on_solution_callback(self) -> None:
+        values = np.asarray(self.response_proto.solution, dtype=np.int64)
+        routes = decode_routes(self.problem, self.built, values[self.index])
+        cost = _cost(self.problem, routes)
+        if cost < self.best:
+            self.best, self.routes = cost, routes
+        bound = _real_bound(self.problem, self.built, self.best_objective_bound)
+        incumbent = cost if self.problem.sense == "min" else -cost
+        self.trace.append(TracePoint(self.options.elapsed(), incumbent, bound))
+        if self.options.callback is not None:
+            self.options.callback("incumbent", {"objective": incumbent, "bound": bound})
+
+
+def _real_bound(problem: Problem, built: _Model, raw: float) -> float | None:
+    """The CP-SAT bound in the objective's units (see module docstring for real data)."""
+    if not math.isfinite(raw):
+        return None
+    if problem.sense == "max":
+        # Integer utilities are exact; otherwise add every rounding error to stay an upper bound.
+        return math.floor(raw + 1e-9) / built.objective_scale + built.utility_error
+    return raw / built.objective_scale
+
+
+# --- the solver ---------------------------------------------------------------------------------
+STATUS = {
+    cp_model.OPTIMAL: Status.OPTIMAL,
+    cp_model.FEASIBLE: Status.FEASIBLE,
+    cp_model.INFEASIBLE: Status.INFEASIBLE,
+    cp_model.UNKNOWN: Status.NO_SOLUTION,
+    cp_model.MODEL_INVALID: Status.ERROR,
+}
+
+
+@register(
+    "mtrce",
+    "cpsat",
+    exact=True,
+    description="OR-Tools CP-SAT: circuit constraints, optional nodes, integer time variables",
+)
+def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
+    """Solve ``problem`` exactly with CP-SAT (anytime; returns the incumbent at the limit).
+
+    Parameters (``options.params``)
+    -------------------------------
+    workers
+        CP-SAT workers (``num_workers``). Default 8: CP-SAT's portfolio is much stronger at 8
+        workers than at 2, even on 2 cores.
+    deterministic
+        Default False. When True, the search interleaves its workers on one thread
+        (``interleave_search``) so that the same seed gives the same solution whatever the load;
+        the run then stops at ``deterministic_time`` (CP-SAT's work units, about seconds) if given
+        and the wall-clock limit is only a safety net (a run cut by it is not reproducible).
+    deterministic_time
+        ``max_deterministic_time`` (default: none).
+    hint
+        Heuristic solver whose solution warm-starts CP-SAT via ``add_hint`` (default ``"ils"``,
+        ``"greedy"`` in deterministic mode; None disables); ``options.initial`` is used too.
+    hint_time
+        Seconds given to the hint heuristic. Default ``min(1, 10% of the time limit)``.
+    time_scale
+        Integer time units per time unit (default: 1 for integer data, else automatic).
+    """
+    params = options.params
+    workers = int(params.get("workers", 8))
+    deterministic = bool(params.get("deterministic", False))
+    hint_solver = params.get("hint", "greedy" if deterministic else "ils")
+    hint_time = float(params.get("hint_time", min(1.0, 0.1 * options.time_limit)))
+
+    reason = infeasibility_reason(problem)
+    if reason is not None:
+        return make_result(
+            problem, "cpsat", None, Status.INFEASIBLE, message=f"infeasible: {reason}"
+        )
+
+    t0 = time.perf_counter()
+    it = integer_times(problem, params.get("time_scale"))
+    built = build_model(problem, it)
+    build_time = time.perf_counter() - t0
+
+    hint_routes, hint_source = heuristic_start(problem, options, hint_solver, hint_time)
+    if hint_routes:
+        _add_hint(problem, built, it, hint_routes)
+
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = int(options.seed)
+    solver.parameters.max_time_in_seconds = max(0.01, options.remaining())
+    if deterministic:
+        solver.parameters.interleave_search = True
+        if "deterministic_time" in params:
+            solver.parameters.max_deterministic_time = float(params["deterministic_time"])
+    recorder = _Recorder(problem, built, options)
+    cp_status = solver.solve(built.model, recorder)
+    status = STATUS.get(cp_status, Status.ERROR)
+
+    stats = {
+        "time_scale": it.scale,
+        "exact_scaling": it.exact,
+        "arcs": len(built.arc_vars),
+        "time_variables": len(built.times),
+        "build_time": build_time,
+        "workers": workers,
+        "deterministic": deterministic,
+        "hint": hint_source or None,
+        "hint_objective": objective(problem, hint_routes) if hint_routes else None,
+        "conflicts": solver.num_conflicts,
+        "branches": solver.num_branches,
+        "wall_time": solver.wall_time,
+        "deterministic_time": solver.deterministic_time
+        if hasattr(solver, "deterministic_time")
+        else None,
+        "cp_status": solver.status_name(cp_status),
+    }
+    routes = recorder.routes
+    if status.has_solution and routes is None:
+        values = np.asarray([solver.value(v) for v in built.arc_vars])
+        routes = decode_routes(problem, built, values)
+    bound = (
+        _real_bound(problem, built, solver.best_objective_bound) if status.has_solution else None
+    )
+    scaling = "" if it.exact else f" (times scaled by {it.scale:g} and rounded up)"
+    messages = {
+        Status.OPTIMAL: f"proved optimal by CP-SAT{scaling}",
+        Status.FEASIBLE: f"time limit reached; best bound {bound}{scaling}",
+        Status.INFEASIBLE: "infeasible: CP-SAT proved that no set of routes meets the deadline, windows, budget and mandatory nodes",
+        Status.NO_SOLUTION: "no solution found within the time limit",
+        Status.ERROR: f"CP-SAT returned {solver.status_name(cp_status)}",
+    }
+    return make_result(
+        problem,
+        "cpsat",
+        routes if status.has_solution else None,
+        status,
+        bound=bound,
+        trace=recorder.trace,
+        stats=stats,
+        message=messages[status],
+    )
+
+
+def _add_hint(problem: Problem, built: _Model, it: IntegerTimes, routes: list[list[int]]) -> None:
+    """Hint every arc, skip, time and completion variable from index routes."""
+    model_of = {int(p): c for c, p in enumerate(built.nodes)}
+    model_of[problem.end] = 0
+    used: set[tuple[int, int]] = set()
+    visited: set[int] = set()
+    start_t: dict[int, int] = {}
+    done: dict[int, int] = {}
+    inner = [r for r in routes if len(r) > 2]
+    for r in inner:
+        path = [0] + [model_of[v] for v in r[1:-1]] + [0]
+        t = it.start
+        for i, j in itertools.pairwise(path):
+            used.add((i, j))
+            if j != 0:
+                visited.add(j)
+                t = max(
+                    t + int(it.transit[built.nodes[i], built.nodes[j]]),
+                    int(it.open[built.nodes[j]]),
+                )
+                start_t[j] = t
+            else:
+                done[i] = max(
+                    t + int(it.transit[built.nodes[i], problem.end]), int(it.open[problem.end])
+                )
+    if not inner:
+        used.add((0, 0))
+    for lit, i, j in zip(built.arc_vars, built.tails.tolist(), built.heads.tolist(), strict=True):
+        built.model.add_hint(lit, (i, j) in used)
+    for c, lit in built.skip.items():
+        built.model.add_hint(lit, c not in visited)
+    for c, var in built.times.items():
+        if c in start_t:
+            built.model.add_hint(var, start_t[c])
+    for c, var in built.completions.items():
+        built.model.add_hint(var, done.get(c, 0))
