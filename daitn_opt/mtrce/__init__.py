@@ -9,3 +9,4 @@ from .problem import from_instance as from_instance
 from .problem import from_view as from_view
 
 # Solver modules register themselves on import (one line per module).
+from . import cpsat as cpsat
