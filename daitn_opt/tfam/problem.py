@@ -1,0 +1,281 @@
+"""The T-FAM admission problem: which requests to admit, each with at most one of its plans.
+
+Requests ``r = 0..R-1`` each have candidate plans ``p`` (plans of r are ``plan_start[r]`` to
+``plan_start[r+1]-1``) with a value ``v[p] >= 0`` and a sparse use ``U[p, k] >= 0`` of resources
+``k = 0..K-1`` with capacities ``c[k]``. A resource is usually one node's concurrent training
+slots during one time slot, or an abstract dimension (a knapsack constraint). Choose ``x[p] in
+{0, 1}``:
+
+- at most one plan per request: ``sum_{p of r} x[p] <= 1``, and exactly one for must-admit
+  requests;
+- no resource over capacity: ``sum_p U[p, k] x[p] <= c[k]`` for every k;
+- maximise the admitted value ``sum_p v[p] x[p]``.
+
+Special cases: the multidimensional 0-1 knapsack (one plan per request) and the multiple-choice
+knapsack (one resource, several plans per request). The mathematics and the formulations are in
+``formulations/tfam.md``. A solution is ``{"admitted": {request_id: plan_index}, "refused":
+[request_id, ...]}`` with ``plan_index`` counted within the request (0-based).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+import numpy as np
+from scipy.sparse import csr_matrix
+
+from ..drrt.instance import AdmissionSpec, Instance
+from ..errors import InputError
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """Arrays of one admission batch. Build it with :func:`build` or :func:`from_instance`.
+
+    Plans are stored grouped by request: plan ``p`` belongs to request ``plan_request[p]`` and
+    request r owns the contiguous block ``plan_start[r]:plan_start[r + 1]``.
+    """
+
+    kind: ClassVar[str] = "tfam"
+
+    request_ids: list[str]
+    plan_start: np.ndarray
+    """(R + 1,) start of each request's block of plans; ``plan_start[-1] == P``."""
+    value: np.ndarray
+    """(P,) value of each plan."""
+    use: csr_matrix
+    """(P, K) sparse resource use of each plan."""
+    capacity: np.ndarray
+    """(K,) capacity of each resource."""
+    resource_ids: list[str]
+    must_admit: np.ndarray
+    """(R,) bool: requests that must be admitted."""
+    arrival: np.ndarray
+    """(R,) arrival times: the order first-come-first-served admits in."""
+    plan_labels: list[str] | None = None
+    finish: np.ndarray | None = None
+    """(P,) seconds after arrival at which each plan completes (None: plans are not timed)."""
+    deadline: np.ndarray | None = None
+    """(R,) seconds after arrival each request must finish by (inf: none)."""
+    slot_seconds: float | None = None
+    name: str = "tfam"
+    request_id: str | None = None
+    """Always None: admission concerns the whole batch (kept for the common CLI signature)."""
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # -- sizes ----------------------------------------------------------------------------------
+    @property
+    def n_requests(self) -> int:
+        return len(self.request_ids)
+
+    @property
+    def n_plans(self) -> int:
+        return int(self.value.shape[0])
+
+    @property
+    def n_resources(self) -> int:
+        return int(self.capacity.shape[0])
+
+    @property
+    def sense(self) -> Literal["max"]:
+        return "max"
+
+    @property
+    def plan_request(self) -> np.ndarray:
+        """(P,) request index of each plan."""
+        return np.repeat(np.arange(self.n_requests), np.diff(self.plan_start))
+
+    def plans_of(self, r: int) -> range:
+        return range(int(self.plan_start[r]), int(self.plan_start[r + 1]))
+
+    def request_index(self) -> dict[str, int]:
+        return {rid: r for r, rid in enumerate(self.request_ids)}
+
+    def validate(self) -> None:
+        """Raise :class:`InputError` on inconsistent or invalid arrays."""
+        r_count, p_count = len(self.request_ids), int(np.shape(self.value)[0])
+        if len(set(self.request_ids)) != r_count:
+            dup = next(x for x in self.request_ids if self.request_ids.count(x) > 1)
+            raise InputError("request_ids", dup, "duplicate request id")
+        start = self.plan_start
+        if start.shape != (r_count + 1,) or start[0] != 0 or start[-1] != p_count:
+            raise InputError(
+                "plan_start", start.shape, f"expected {r_count + 1} offsets 0..{p_count}"
+            )
+        counts = np.diff(start)
+        if np.any(counts < 1):
+            r = int(np.flatnonzero(counts < 1)[0])
+            raise InputError(
+                f"requests[{self.request_ids[r]!r}].plans", [], "needs at least one plan"
+            )
+        if not np.all(np.isfinite(self.value)) or np.any(self.value < 0):
+            p = int(np.flatnonzero(~(np.isfinite(self.value) & (self.value >= 0)))[0])
+            raise InputError(f"value[{p}]", float(self.value[p]), "must be finite and >= 0")
+        k_count = int(np.shape(self.capacity)[0])
+        if self.use.shape != (p_count, k_count):
+            raise InputError("use", self.use.shape, f"expected shape {(p_count, k_count)}")
+        if len(self.resource_ids) != k_count:
+            raise InputError("resource_ids", len(self.resource_ids), f"expected {k_count} ids")
+        if self.use.nnz and (np.any(self.use.data < 0) or not np.all(np.isfinite(self.use.data))):
+            bad = np.flatnonzero(~(np.isfinite(self.use.data) & (self.use.data >= 0)))[0]
+            p = int(np.searchsorted(self.use.indptr, bad, side="right") - 1)
+            k = int(self.use.indices[bad])
+            r = int(np.searchsorted(start, p, side="right") - 1)
+            raise InputError(
+                f"requests[{self.request_ids[r]!r}].plans[{p - int(start[r])}].use"
+                f"[{self.resource_ids[k]!r}]",
+                float(self.use.data[bad]),
+                "resource use must be >= 0",
+            )
+        if not np.all(np.isfinite(self.capacity)) or np.any(self.capacity < 0):
+            k = int(np.flatnonzero(~(np.isfinite(self.capacity) & (self.capacity >= 0)))[0])
+            raise InputError(
+                f"resources[{self.resource_ids[k]!r}].capacity",
+                float(self.capacity[k]),
+                "must be finite and >= 0",
+            )
+        if k_count and self.use.nnz and not np.any(self.capacity > 0):
+            raise InputError("capacity", 0.0, "is zero for every resource: nothing can be admitted")
+        for name, shape in (("must_admit", (r_count,)), ("arrival", (r_count,))):
+            if np.shape(getattr(self, name)) != shape:
+                raise InputError(name, np.shape(getattr(self, name)), f"expected shape {shape}")
+        if self.finish is not None and np.shape(self.finish) != (p_count,):
+            raise InputError("finish", np.shape(self.finish), f"expected shape {(p_count,)}")
+        if self.deadline is not None and np.shape(self.deadline) != (r_count,):
+            raise InputError("deadline", np.shape(self.deadline), f"expected shape {(r_count,)}")
+        if self.plan_labels is not None and len(self.plan_labels) != p_count:
+            raise InputError("plan_labels", len(self.plan_labels), f"expected {p_count} labels")
+
+
+def build(
+    request_ids: Sequence[str],
+    plan_request: np.ndarray,
+    value: np.ndarray,
+    use: csr_matrix,
+    capacity: np.ndarray,
+    *,
+    resource_ids: Sequence[str] | None = None,
+    must_admit: np.ndarray | None = None,
+    arrival: np.ndarray | None = None,
+    plan_labels: Sequence[str] | None = None,
+    finish: np.ndarray | None = None,
+    deadline: np.ndarray | None = None,
+    slot_seconds: float | None = None,
+    name: str = "tfam",
+) -> Problem:
+    """Build a :class:`Problem` from flat arrays (plans in any order; they are grouped by request).
+
+    Parameters
+    ----------
+    request_ids
+        R request ids.
+    plan_request
+        (P,) request index of each plan; each request needs at least one plan.
+    value
+        (P,) plan values.
+    use
+        (P, K) sparse (or dense) resource use of each plan.
+    capacity
+        (K,) resource capacities.
+    """
+    plan_request = np.asarray(plan_request, dtype=np.int64)
+    r_count = len(request_ids)
+    if plan_request.size and (plan_request.min() < 0 or plan_request.max() >= r_count):
+        raise InputError("plan_request", int(plan_request.max()), f"must be in 0..{r_count - 1}")
+    order = np.argsort(plan_request, kind="stable")
+    counts = np.bincount(plan_request, minlength=r_count)
+    plan_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    use = csr_matrix(use, dtype=np.float64)[order]
+    use.sum_duplicates()
+    use.sort_indices()
+    capacity = np.asarray(capacity, dtype=np.float64)
+    k_count = capacity.shape[0]
+    return Problem(
+        request_ids=list(request_ids),
+        plan_start=plan_start,
+        value=np.asarray(value, dtype=np.float64)[order],
+        use=use,
+        capacity=capacity,
+        resource_ids=list(resource_ids)
+        if resource_ids is not None
+        else [f"k{i}" for i in range(k_count)],
+        must_admit=np.zeros(r_count, bool) if must_admit is None else np.asarray(must_admit, bool),
+        arrival=np.zeros(r_count) if arrival is None else np.asarray(arrival, np.float64),
+        plan_labels=None if plan_labels is None else [plan_labels[i] for i in order],
+        finish=None if finish is None else np.asarray(finish, np.float64)[order],
+        deadline=None if deadline is None else np.asarray(deadline, np.float64),
+        slot_seconds=slot_seconds,
+        name=name,
+    )
+
+
+def from_spec(
+    spec: AdmissionSpec, *, must_admit: set[str] | None = None, name: str = "tfam"
+) -> Problem:
+    """The problem of an explicit admission batch (``Instance.admission``).
+
+    ``must_admit`` adds request ids to those the spec marks (e.g. from the training requests).
+    """
+    res_index = {res.id: k for k, res in enumerate(spec.resources)}
+    capacity = np.array([res.capacity for res in spec.resources], dtype=np.float64)
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
+    values: list[float] = []
+    labels: list[str] = []
+    finish: list[float] = []
+    plan_request: list[int] = []
+    timed = False
+    for r, req in enumerate(spec.requests):
+        for plan in req.plans:
+            p = len(values)
+            values.append(plan.value)
+            labels.append(plan.label)
+            finish.append(np.nan if plan.finish is None else plan.finish)
+            timed = timed or plan.finish is not None
+            plan_request.append(r)
+            for key, amount in plan.use.items():
+                rows.append(p)
+                cols.append(res_index[key])
+                vals.append(amount)
+    forced = must_admit or set()
+    use = csr_matrix((vals, (rows, cols)), shape=(len(values), len(capacity)), dtype=np.float64)
+    deadlines = [np.inf if q.deadline is None else q.deadline for q in spec.requests]
+    return build(
+        [q.id for q in spec.requests],
+        np.asarray(plan_request, dtype=np.int64),
+        np.asarray(values),
+        use,
+        capacity,
+        resource_ids=[res.id for res in spec.resources],
+        must_admit=np.array([q.must_admit or q.id in forced for q in spec.requests], bool),
+        arrival=np.array([q.arrival for q in spec.requests]),
+        plan_labels=labels,
+        finish=np.asarray(finish) if timed else None,
+        deadline=np.asarray(deadlines) if any(np.isfinite(deadlines)) else None,
+        slot_seconds=spec.slot_seconds,
+        name=name,
+    )
+
+
+def from_instance(instance: Instance, request_id: str | None = None) -> Problem:
+    """The admission problem of ``instance``.
+
+    With an explicit :attr:`~daitn_opt.drrt.instance.Instance.admission` batch, that batch;
+    otherwise candidate plans are generated from the snapshot for every training request
+    (:func:`daitn_opt.tfam.plans.admission_spec`). ``request_id`` is accepted for the common
+    signature; admission always concerns the whole batch, so it must only name a known request.
+    """
+    spec = instance.admission
+    if spec is None:
+        from .plans import admission_spec
+
+        spec = admission_spec(instance)
+    if request_id is not None and request_id not in {q.id for q in spec.requests}:
+        raise InputError("request", request_id, "is not a request of the admission batch")
+    forced = {q.id for q in instance.requests if q.must_admit}
+    return from_spec(spec, must_admit=forced, name=instance.name)

@@ -1,0 +1,139 @@
+"""Solver-side helpers shared by every T-FAM solver: encode/decode solutions, loads, results.
+
+A solution inside the solvers is ``choice``: an (R,) integer array holding, per request, the
+global index of its chosen plan or -1 when refused. This module is solver code; the independent
+checker (:mod:`daitn_opt.tfam.check`) shares nothing with it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..result import Result, Status, TracePoint
+from .problem import Problem
+
+EPS = 1e-9
+"""Slack on capacities when testing whether a plan fits (relative to max(1, capacity))."""
+
+
+def slack(problem: Problem) -> np.ndarray:
+    """(K,) capacities plus the numerical slack every solver allows."""
+    return problem.capacity + EPS * np.maximum(1.0, problem.capacity)
+
+
+def load_of(problem: Problem, choice: np.ndarray) -> np.ndarray:
+    """(K,) resource load of the chosen plans."""
+    plans = choice[choice >= 0]
+    if plans.size == 0:
+        return np.zeros(problem.n_resources)
+    return np.asarray(problem.use[plans].sum(axis=0)).ravel()
+
+
+def objective_of(problem: Problem, choice: np.ndarray) -> float:
+    return math.fsum(problem.value[choice[choice >= 0]].tolist())
+
+
+def to_solution(problem: Problem, choice: np.ndarray) -> dict[str, Any]:
+    """``{"admitted": {id: plan_index_within_request}, "refused": [ids]}``."""
+    admitted: dict[str, int] = {}
+    refused: list[str] = []
+    for r, p in enumerate(choice.tolist()):
+        if p >= 0:
+            admitted[problem.request_ids[r]] = int(p - problem.plan_start[r])
+        else:
+            refused.append(problem.request_ids[r])
+    return {"admitted": admitted, "refused": refused}
+
+
+def from_solution(problem: Problem, solution: dict[str, Any]) -> np.ndarray:
+    """Decode a solution (e.g. a warm start) into ``choice``; an InputError when malformed."""
+    admitted = solution.get("admitted") if isinstance(solution, dict) else None
+    if not isinstance(admitted, dict):
+        raise InputError("initial", type(solution).__name__, "expected {'admitted': {...}}")
+    index = problem.request_index()
+    choice = np.full(problem.n_requests, -1, dtype=np.int64)
+    for rid, k in admitted.items():
+        if rid not in index:
+            raise InputError("initial.admitted", rid, "is not a request of the batch")
+        r = index[rid]
+        n = int(problem.plan_start[r + 1] - problem.plan_start[r])
+        if not isinstance(k, int) or not 0 <= k < n:
+            raise InputError(f"initial.admitted[{rid!r}]", k, f"plan index must be in 0..{n - 1}")
+        choice[r] = int(problem.plan_start[r]) + k
+    return choice
+
+
+def is_feasible(problem: Problem, choice: np.ndarray) -> bool:
+    if np.any(problem.must_admit & (choice < 0)):
+        return False
+    return bool(np.all(load_of(problem, choice) <= slack(problem)))
+
+
+def must_admit_conflict(problem: Problem) -> tuple[list[str], str] | None:
+    """A quick certificate that the must-admit requests cannot all fit, or None.
+
+    For every resource, each must-admit request uses at least the minimum of its plans' uses;
+    when those minima alone exceed a capacity, no choice of plans fits. Returns the requests that
+    use the resource and a sentence saying so.
+    """
+    must = np.flatnonzero(problem.must_admit)
+    if must.size == 0:
+        return None
+    total = np.zeros(problem.n_resources)
+    minima: list[tuple[np.ndarray, np.ndarray]] = []
+    for r in must:
+        block = problem.use[problem.plan_start[r] : problem.plan_start[r + 1]]
+        cols = np.unique(block.indices)
+        least = block[:, cols].toarray().min(axis=0) if cols.size else np.zeros(0)
+        keep = least > 0
+        minima.append((cols[keep], least[keep]))
+        np.add.at(total, cols[keep], least[keep])
+    over = np.flatnonzero(total > slack(problem))
+    if over.size == 0:
+        return None
+    k = int(over[np.argmax(total[over] - problem.capacity[over])])
+    names = [
+        problem.request_ids[int(r)] for r, (cols, _) in zip(must, minima, strict=True) if k in cols
+    ]
+    reason = (
+        f"must-admit requests {names} need at least {total[k]:g} of resource "
+        f"{problem.resource_ids[k]!r} whose capacity is {problem.capacity[k]:g}"
+    )
+    return names, reason
+
+
+def make_result(
+    problem: Problem,
+    solver: str,
+    choice: np.ndarray | None,
+    *,
+    status: Status,
+    bound: float | None = None,
+    trace: list[TracePoint] | None = None,
+    stats: dict[str, Any] | None = None,
+    message: str = "",
+) -> Result:
+    """A :class:`Result` for ``choice`` (None: no solution)."""
+    objective = None
+    solution: dict[str, Any] = {}
+    if choice is not None and status.has_solution:
+        objective = objective_of(problem, choice)
+        solution = to_solution(problem, choice)
+        if bound is not None and bound < objective:
+            bound = objective  # a solver's bound can sit below the incumbent by its tolerance
+    return Result(
+        problem="tfam",
+        solver=solver,
+        status=status,
+        sense="max",
+        objective=objective,
+        bound=bound,
+        solution=solution,
+        stats=stats or {},
+        trace=trace or [],
+        message=message,
+    )
