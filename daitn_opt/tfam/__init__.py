@@ -7,8 +7,18 @@ an instance file (an explicit admission section, or candidate plans generated fr
 :func:`daitn_opt.tfam.feasibility.feasibility`. Mathematics: ``formulations/tfam.md``.
 """
 
-from . import heuristics, milp
+from . import cpsat, heuristics, milp, pyomo_model
 from .check import check
 from .problem import Problem, build, from_instance, from_spec
 
-__all__ = ["Problem", "build", "check", "from_instance", "from_spec", "heuristics", "milp"]
+__all__ = [
+    "Problem",
+    "build",
+    "check",
+    "cpsat",
+    "from_instance",
+    "from_spec",
+    "heuristics",
+    "milp",
+    "pyomo_model",
+]
