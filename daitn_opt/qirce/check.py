@@ -1,0 +1,134 @@
+"""Independent checker of QIRCE / Q-FAM solutions.
+
+Recomputes every constraint and the objective from the problem arrays and the solution document
+alone (no solver, no formulation): each route's pair is eligible (model fits the facility's
+memory, latency within the SLO), each routed model is deployed where it is routed, every
+deployment's facility is open, memory and throughput (with the utilisation cap) hold, every
+demand is served or refused exactly once (fractions summing to one; one route of fraction one
+with single-source routing; nothing refused when all demand must be served), and the objective
+is recomputed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..checking import CheckReport
+from .problem import Problem
+
+TOL = 1e-6
+
+
+def check(problem: Problem, solution: dict[str, Any]) -> CheckReport:
+    """Check ``solution`` against ``problem``; the report lists every violation found."""
+    v: list[str] = []
+    if not isinstance(solution, dict):
+        return CheckReport(None, [f"solution is {type(solution).__name__}, not an object"])
+    n_d, n_f = problem.num_demands, problem.num_facilities
+    d_index = {d: k for k, d in enumerate(problem.demand_ids)}
+    f_index = {f: k for k, f in enumerate(problem.facility_ids)}
+    m_index = {m: k for k, m in enumerate(problem.model_ids)}
+    arcs = {
+        (int(d), int(f)): a
+        for a, (d, f) in enumerate(zip(problem.arc_demand, problem.arc_facility, strict=True))
+    }
+
+    opened = np.zeros(n_f, dtype=bool)
+    for f_id in solution.get("open", []):
+        if f_id not in f_index:
+            v.append(f"open: unknown facility {f_id!r}")
+        else:
+            opened[f_index[f_id]] = True
+
+    deployed = np.zeros((problem.num_models, n_f), dtype=bool)
+    for dep in solution.get("deployments", []):
+        m, f = m_index.get(dep.get("model")), f_index.get(dep.get("facility"))
+        if m is None or f is None:
+            v.append(f"deployment {dep!r}: unknown model or facility")
+            continue
+        deployed[m, f] = True
+        if not opened[f]:
+            v.append(
+                f"model {problem.model_ids[m]!r} deployed at {problem.facility_ids[f]!r}, "
+                "which is not open"
+            )
+    mem_used = problem.model_memory @ deployed
+    for f in np.flatnonzero(mem_used > problem.facility_memory * (1 + TOL) + TOL):
+        v.append(
+            f"memory of {problem.facility_ids[f]!r}: {mem_used[f]:g} GB deployed > "
+            f"{problem.facility_memory[f]:g} GB"
+        )
+
+    served = np.zeros(n_d)
+    routes_per = np.zeros(n_d, dtype=np.int64)
+    load = np.zeros(n_f)
+    arc_total = 0.0
+    for r in solution.get("routes", []):
+        d, f = d_index.get(r.get("demand")), f_index.get(r.get("facility"))
+        frac = r.get("fraction", 1.0)
+        if d is None or f is None:
+            v.append(f"route {r!r}: unknown demand or facility")
+            continue
+        if not isinstance(frac, int | float) or not -TOL <= frac <= 1 + TOL:
+            v.append(f"route {r!r}: fraction must be in [0, 1]")
+            continue
+        a = arcs.get((d, f))
+        name = f"{problem.demand_ids[d]} -> {problem.facility_ids[f]}"
+        if a is None:
+            v.append(f"route {name}: not an eligible pair (memory, reachability or SLO)")
+            continue
+        m = int(problem.demand_model[d])
+        if problem.arc_latency[a] > problem.slo_ms[d] + 1e-9:
+            v.append(
+                f"route {name}: latency {problem.arc_latency[a]:g} ms > SLO "
+                f"{problem.slo_ms[d]:g} ms"
+            )
+        if problem.model_memory[m] > problem.facility_memory[f] + TOL:
+            v.append(f"route {name}: model does not fit the facility's memory")
+        if not deployed[m, f]:
+            v.append(f"route {name}: model {problem.model_ids[m]!r} is not deployed there")
+        if problem.single_source and abs(frac - 1.0) > TOL:
+            v.append(f"route {name}: fraction {frac:g} with single-source routing")
+        served[d] += frac
+        routes_per[d] += 1
+        load[f] += problem.arc_load[a] * frac
+        arc_total += problem.arc_cost[a] * frac
+    for f in np.flatnonzero(load > problem.capacity * (1 + TOL) + TOL):
+        v.append(
+            f"throughput of {problem.facility_ids[f]!r}: load {load[f]:.6g} > capacity "
+            f"{problem.capacity[f]:.6g}"
+        )
+    if problem.single_source:
+        for d in np.flatnonzero(routes_per > 1):
+            v.append(f"demand {problem.demand_ids[d]!r} split over {routes_per[d]} facilities")
+
+    refused = np.zeros(n_d)
+    for r in solution.get("refused", []):
+        d = d_index.get(r.get("demand"))
+        if d is None:
+            v.append(f"refused {r!r}: unknown demand")
+            continue
+        refused[d] += r.get("fraction", 1.0)
+        if not r.get("reason"):
+            v.append(f"refused demand {problem.demand_ids[d]!r} carries no reason")
+    if problem.mode == "serve_all":
+        for d in np.flatnonzero(refused > TOL):
+            v.append(f"demand {problem.demand_ids[d]!r} refused but all demand must be served")
+    for d in np.flatnonzero(np.abs(served + refused - 1.0) > TOL):
+        v.append(
+            f"demand {problem.demand_ids[d]!r}: served {served[d]:.6g} + refused "
+            f"{refused[d]:.6g} != 1"
+        )
+
+    open_total = float(problem.open_cost[opened].sum())
+    if problem.sense == "min":
+        cost = arc_total + open_total
+    else:
+        cost = -(arc_total - open_total)
+    if problem.mode == "serve_all":
+        objective = cost if problem.sense == "min" else -cost
+    else:
+        objective = float(np.dot(problem.value * problem.rate, served)) - problem.cost_weight * cost
+    return CheckReport(float(objective), v)

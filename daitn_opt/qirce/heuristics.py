@@ -1,0 +1,604 @@
+"""Heuristics for QIRCE / Q-FAM: nearest facility, regret greedy, and LP-guided local search.
+
+All three build single-source assignments (one facility per demand; a valid splittable solution
+too) on dense (demand x facility) matrices, with one extra column, the *refusal* column: serving
+nothing costs 0 in admit mode and a large penalty in serve-all mode, so every method handles both.
+
+- ``nearest``: each demand, in input order, to the lowest-latency facility with room (ties by
+  cost): the naive baseline.
+- ``greedy``: Martello and Toth's regret rule (1981): repeatedly place the demand whose best and
+  second-best feasible facilities differ most; tried with several desirability measures (cost,
+  cost x load, relative load), keeping the best.
+- ``ls``: the LP relaxation (HiGHS) gives a bound and a start (each demand to its largest LP
+  fraction); a tabu search over shift and swap moves then runs with adaptive penalties on
+  capacity and memory excess (strategic oscillation, in the spirit of Yagiura, Ibaraki and
+  Glover's ejection-chain search for GAP, 2004: infeasible intermediate states play the role of
+  ejection chains), with facility close/open moves when facilities have fixed costs. With
+  splittable routing, the routing of the final deployments is re-optimised by an LP.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+
+import highspy
+import numpy as np
+
+from ..registry import SolveOptions, register
+from ..result import Result, Status, TracePoint
+from .problem import Problem
+from .solution import build_solution, internal_objective
+
+EPS = 1e-9
+
+
+class Dense:
+    """Dense matrices of a problem with the refusal column ``F`` appended."""
+
+    def __init__(self, problem: Problem) -> None:
+        p = problem
+        self.p = p
+        d, f = p.num_demands, p.num_facilities
+        self.D, self.F = d, f
+        w = p.internal_arc_weight()
+        self.big = 0.0
+        if p.mode == "serve_all":
+            scale = float(np.abs(w).max()) if w.size else 1.0
+            self.big = 10.0 * (scale + float(p.internal_open_weight().max(initial=0.0)) + 1.0)
+        self.W = np.full((d, f + 1), np.inf)
+        self.W[p.arc_demand, p.arc_facility] = w
+        self.W[:, f] = self.big
+        self.L = np.zeros((d, f + 1))
+        self.L[p.arc_demand, p.arc_facility] = p.arc_load
+        self.lat = np.full((d, f + 1), np.inf)
+        self.lat[p.arc_demand, p.arc_facility] = p.arc_latency
+        self.arc = np.full((d, f + 1), -1, dtype=np.int64)
+        self.arc[p.arc_demand, p.arc_facility] = np.arange(p.num_arcs)
+        self.cap = np.append(p.capacity, np.inf)
+        self.Fo = np.append(p.internal_open_weight(), 0.0)
+        self.mem_cap = np.append(p.facility_memory, np.inf)
+        self.model = p.demand_model
+        self.mem = p.model_memory[p.demand_model]
+        self.use_mem = p.memory_binding
+        self.use_open = bool(np.any(self.Fo > 0))
+        # Single-source: an arc whose load alone exceeds the capacity is never usable.
+        self.W[self.cap[None, :] + EPS < self.L] = np.inf
+
+    def x_of(self, assign: np.ndarray) -> np.ndarray:
+        """Arc fractions (A,) of an assignment (refused demands route nothing)."""
+        x = np.zeros(self.p.num_arcs)
+        served = assign < self.F
+        x[self.arc[np.flatnonzero(served), assign[served]]] = 1.0
+        return x
+
+    def true_cost(self, assign: np.ndarray) -> float:
+        rows = np.arange(self.D)
+        used = np.zeros(self.F + 1, dtype=bool)
+        used[assign] = True
+        return float(self.W[rows, assign].sum() + self.Fo[used].sum())
+
+    def feasible(self, assign: np.ndarray) -> bool:
+        load = np.bincount(assign, weights=self.L[np.arange(self.D), assign], minlength=self.F + 1)
+        if np.any(load > self.cap + 1e-7):
+            return False
+        if self.use_mem:
+            pairs = np.unique(self.model * (self.F + 1) + assign)
+            mem = np.bincount(
+                pairs % (self.F + 1),
+                weights=self.p.model_memory[pairs // (self.F + 1)],
+                minlength=self.F + 1,
+            )
+            if np.any(mem > self.mem_cap + 1e-7):
+                return False
+        return True
+
+
+class State:
+    """Incremental loads, memory and counts of an assignment."""
+
+    def __init__(self, dense: Dense, assign: np.ndarray) -> None:
+        self.g = dense
+        self.a = assign.copy()
+        g = dense
+        rows = np.arange(g.D)
+        self.load = np.bincount(self.a, weights=g.L[rows, self.a], minlength=g.F + 1)
+        self.n = np.bincount(self.a, minlength=g.F + 1)
+        self.cnt = np.zeros((g.p.num_models, g.F + 1), dtype=np.int64)
+        np.add.at(self.cnt, (g.model, self.a), 1)
+        self.memu = (g.p.model_memory @ (self.cnt > 0)).astype(np.float64)
+
+    def fits(self, d: int, f: int) -> bool:
+        g = self.g
+        if not np.isfinite(g.W[d, f]) or self.load[f] + g.L[d, f] > g.cap[f] + 1e-9:
+            return False
+        if g.use_mem and self.cnt[g.model[d], f] == 0:
+            return self.memu[f] + g.mem[d] <= g.mem_cap[f] + 1e-9
+        return True
+
+    def move(self, d: int, f: int) -> None:
+        g = self.g
+        old = self.a[d]
+        if old == f:
+            return
+        m = g.model[d]
+        self.load[old] -= g.L[d, old]
+        self.load[f] += g.L[d, f]
+        self.n[old] -= 1
+        self.n[f] += 1
+        self.cnt[m, old] -= 1
+        if self.cnt[m, old] == 0:
+            self.memu[old] -= g.p.model_memory[m]
+        if self.cnt[m, f] == 0:
+            self.memu[f] += g.p.model_memory[m]
+        self.cnt[m, f] += 1
+        self.a[d] = f
+
+
+# -- constructive heuristics ------------------------------------------------------------------
+def nearest_assign(g: Dense) -> np.ndarray:
+    """Each demand in input order to the nearest (lowest latency, then cheapest) facility with room."""
+    st = State(g, np.full(g.D, g.F))
+    for d in range(g.D):
+        cand = np.flatnonzero(np.isfinite(g.W[d, : g.F]))
+        if cand.size == 0:
+            continue
+        order = cand[np.lexsort((g.W[d, cand], g.lat[d, cand]))]
+        for f in order:
+            if st.fits(d, int(f)):
+                st.move(d, int(f))
+                break
+    return st.a
+
+
+def regret_assign(g: Dense, desirability: np.ndarray) -> np.ndarray:
+    """Martello-Toth regret greedy with lazy re-evaluation (``desirability``: lower is better)."""
+    st = State(g, np.full(g.D, g.F))
+    des = np.where(np.isfinite(g.W[:, : g.F]), desirability[:, : g.F], np.inf)
+    # Refusal is always possible; its desirability is the refusal weight itself.
+    refuse = g.W[:, g.F]
+
+    def best_two(d: int) -> tuple[float, int, float]:
+        row = des[d]
+        ok = np.flatnonzero(np.isfinite(row))
+        ok = np.array([f for f in ok if st.fits(d, int(f))], dtype=np.int64) if ok.size else ok
+        if ok.size == 0:
+            return 0.0, g.F, 0.0
+        vals = row[ok]
+        k = int(np.argmin(vals))
+        first = float(vals[k])
+        second = float(np.partition(vals, 1)[1]) if ok.size > 1 else max(first, refuse[d]) + 1e6
+        return second - first, int(ok[k]), first
+
+    heap = []
+    for d in range(g.D):
+        regret, f, _ = best_two(d)
+        heap.append((-regret, d, f))
+    heapq.heapify(heap)
+    placed = np.zeros(g.D, dtype=bool)
+    while heap:
+        neg, d, f = heapq.heappop(heap)
+        if placed[d]:
+            continue
+        if f == g.F:
+            placed[d] = True
+            continue
+        if not st.fits(d, f):
+            regret, f2, _ = best_two(d)
+            heapq.heappush(heap, (-regret, d, f2))
+            continue
+        # Admit mode: refuse when refusing is better than the best facility.
+        if g.W[d, f] + (g.Fo[f] if st.n[f] == 0 else 0.0) < refuse[d] or g.big > 0:
+            st.move(d, f)
+        placed[d] = True
+    return st.a
+
+
+def greedy_assign(g: Dense) -> np.ndarray:
+    """Best of the regret greedy over several desirability measures."""
+    cap = np.where(np.isfinite(g.cap), g.cap, 1.0)
+    rel = g.L / np.maximum(cap[None, :], EPS)
+    amort = g.Fo[None, :] * rel  # fixed cost shared in proportion to the capacity used
+    w = g.W + amort
+    measures = [w, rel, w * np.maximum(rel, EPS)]
+    if g.p.mode == "admit":
+        measures.append(w / np.maximum(rel, EPS))
+    best, best_cost = None, np.inf
+    for des in measures:
+        a = regret_assign(g, des)
+        cost = g.true_cost(a)
+        if g.feasible(a) and cost < best_cost:
+            best, best_cost = a, cost
+    return best if best is not None else regret_assign(g, w)
+
+
+# -- LP relaxation -------------------------------------------------------------------------------
+def lp_relaxation(problem: Problem, time_limit: float) -> tuple[np.ndarray | None, float | None]:
+    """(arc fractions, internal lower bound) of the LP relaxation; (None, None) on failure."""
+    from .milp import build, new_highs
+
+    lp, lay = build(problem, relax=True)
+    h = new_highs(time_limit)
+    h.passModel(lp)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None, None
+    x = np.asarray(h.getSolution().col_value[: lay.n_x])
+    return x, float(h.getInfo().objective_function_value)
+
+
+def lp_assign(g: Dense, x: np.ndarray) -> np.ndarray:
+    """Each demand to the facility of its largest LP fraction (refused below one half in admit)."""
+    frac = np.zeros((g.D, g.F + 1))
+    p = g.p
+    frac[p.arc_demand, p.arc_facility] = x
+    frac[:, g.F] = 1.0 - frac[:, : g.F].sum(axis=1)
+    if g.p.mode == "serve_all":
+        frac[:, g.F] = -1.0
+    frac[~np.isfinite(g.W)] = -1.0
+    # Ties (common in degenerate LPs) go to the cheaper facility.
+    score = frac - 1e-9 * np.where(np.isfinite(g.W), g.W, 0.0)
+    return np.argmax(score, axis=1)
+
+
+# -- tabu search with adaptive penalties -----------------------------------------------------------
+def tabu_search(
+    g: Dense,
+    start: np.ndarray,
+    deadline: float,
+    rng: np.random.Generator,
+    target: float = -np.inf,
+    on_best=None,
+) -> tuple[np.ndarray | None, float]:
+    """Penalised tabu search over shift and swap moves; returns the best feasible assignment.
+
+    Capacity and memory excess cost ``beta[f]`` / ``gamma[f]`` per unit; the weights grow on
+    facilities that stay violated and shrink otherwise, so the search oscillates around the
+    feasibility boundary. Stops at ``deadline`` (perf_counter) or when ``target`` is reached.
+    """
+    st = State(g, start)
+    D, F1 = g.D, g.F + 1
+    rows = np.arange(D)
+    finite_w = g.W[np.isfinite(g.W)]
+    spread = float(np.abs(finite_w).mean()) if finite_w.size else 1.0
+    load_scale = float(g.L[g.L > 0].mean()) if np.any(g.L > 0) else 1.0
+    beta = np.full(F1, spread / load_scale)
+    beta[g.F] = 0.0
+    mem_scale = float(g.mem[g.mem > 0].mean()) if np.any(g.mem > 0) else 1.0
+    gamma = np.full(F1, spread / mem_scale)
+    gamma[g.F] = 0.0
+    tabu = np.zeros((D, F1), dtype=np.int64)
+    capf = np.where(np.isfinite(g.cap), g.cap, np.inf)
+    memf = g.mem_cap
+    best, best_cost = None, np.inf
+    if g.feasible(st.a):
+        best, best_cost = st.a.copy(), g.true_cost(st.a)
+    it = 0
+    do_swap = D <= 1500
+    same_model = g.model[:, None] == g.model[None, :] if (g.use_mem and do_swap) else None
+    W, L = g.W, g.L
+    Wsafe = np.where(np.isfinite(W), W, np.inf)
+    while time.perf_counter() < deadline and best_cost > target + 1e-9:
+        it += 1
+        a = st.a
+        load = st.load
+        exc = np.maximum(load - capf, 0.0)
+        wcur = W[rows, a]
+        lcur = L[rows, a]
+        # Shift deltas (D, F1).
+        delta = Wsafe - wcur[:, None]
+        delta += beta[None, :] * (np.maximum(load[None, :] + L - capf[None, :], 0.0) - exc[None, :])
+        rel = beta[a] * (np.maximum(load[a] - lcur - capf[a], 0.0) - exc[a])
+        delta += rel[:, None]
+        if g.use_open:
+            delta += (g.Fo * (st.n == 0))[None, :]
+            delta -= (g.Fo[a] * (st.n[a] == 1))[:, None]
+        if g.use_mem:
+            excm = np.maximum(st.memu - memf, 0.0)
+            add = g.mem[:, None] * (st.cnt[g.model] == 0)
+            delta += gamma[None, :] * (
+                np.maximum(st.memu[None, :] + add - memf[None, :], 0.0) - excm[None, :]
+            )
+            drop = g.mem * (st.cnt[g.model, a] == 1)
+            delta += (gamma[a] * (np.maximum(st.memu[a] - drop - memf[a], 0.0) - excm[a]))[:, None]
+        delta[rows, a] = np.inf
+        delta[tabu > it] = np.inf
+        k = int(np.argmin(delta))
+        best_shift = float(delta.flat[k])
+        move = ("shift", k // F1, k % F1)
+        best_delta = best_shift
+        if do_swap:
+            Wx = Wsafe[:, a]  # Wx[i, j] = W[i, a_j]
+            Lx = L[:, a]  # Lx[i, j] = L[i, a_j]
+            sd = Wx + Wx.T - wcur[:, None] - wcur[None, :]
+            new_i = (load[a] - lcur)[:, None] + Lx.T  # facility a_i receives j
+            new_j = (load[a] - lcur)[None, :] + Lx  # facility a_j receives i
+            sd += beta[a][:, None] * (np.maximum(new_i - capf[a][:, None], 0.0) - exc[a][:, None])
+            sd += beta[a][None, :] * (np.maximum(new_j - capf[a][None, :], 0.0) - exc[a][None, :])
+            sd[a[:, None] == a[None, :]] = np.inf
+            if same_model is not None:
+                sd[~same_model] = np.inf
+            tab = tabu[rows[:, None], a[None, :]] > it  # i may not go to a_j
+            sd[tab | tab.T] = np.inf
+            k2 = int(np.argmin(sd))
+            if sd.flat[k2] < best_delta - 1e-12:
+                best_delta = float(sd.flat[k2])
+                move = ("swap", k2 // D, k2 % D)
+        if not np.isfinite(best_delta):
+            tabu[:] = 0
+            continue
+        tenure = lambda: it + int(rng.integers(5, 5 + max(5, D // 10)))  # noqa: E731
+        if move[0] == "shift":
+            _, d, f = move
+            tabu[d, a[d]] = tenure()
+            st.move(int(d), int(f))
+        else:
+            _, i, j = move
+            fi, fj = a[i], a[j]
+            tabu[i, fi] = tenure()
+            tabu[j, fj] = tenure()
+            st.move(int(i), int(fj))
+            st.move(int(j), int(fi))
+        # Penalty adaptation: strategic oscillation around the capacity boundary.
+        over = st.load > capf + 1e-9
+        beta = np.where(over, beta * 1.15, np.maximum(beta * 0.97, 1e-6))
+        beta[g.F] = 0.0
+        if g.use_mem:
+            overm = st.memu > memf + 1e-9
+            gamma = np.where(overm, gamma * 1.15, np.maximum(gamma * 0.97, 1e-6))
+            gamma[g.F] = 0.0
+            over = over | overm
+        if not over.any():
+            cost = g.true_cost(st.a)
+            if cost < best_cost - 1e-9:
+                best, best_cost = st.a.copy(), cost
+                if on_best is not None:
+                    on_best(best_cost)
+    return best, best_cost
+
+
+def open_close(g: Dense, assign: np.ndarray) -> np.ndarray:
+    """Facility close moves: close an open facility with a fixed cost and greedily re-place its
+    demands elsewhere; keep each closure that lowers the cost."""
+    best, best_cost = assign.copy(), g.true_cost(assign)
+    improved = True
+    while improved:
+        improved = False
+        st0 = State(g, best)
+        for f in np.flatnonzero((st0.n[: g.F] > 0) & (g.Fo[: g.F] > 0)):
+            st = State(g, best)
+            demands = np.flatnonzero(best == f)
+            order = demands[np.argsort(-g.L[demands, f])]
+            ok = True
+            for d in order:
+                cand = np.flatnonzero(np.isfinite(g.W[d, : g.F]) & (np.arange(g.F) != f))
+                cand = cand[np.argsort(g.W[d, cand] + g.Fo[cand] * (st.n[cand] == 0))]
+                for h in cand:
+                    if st.fits(int(d), int(h)):
+                        st.move(int(d), int(h))
+                        break
+                else:
+                    ok = False
+                    break
+            if ok:
+                cost = g.true_cost(st.a)
+                if cost < best_cost - 1e-9:
+                    best, best_cost, improved = st.a.copy(), cost, True
+                    break
+    return best
+
+
+def polish_splittable(problem: Problem, x: np.ndarray, time_limit: float) -> np.ndarray:
+    """Re-optimise the routing (LP) over the deployments and facilities ``x`` uses."""
+    from .milp import build, new_highs
+
+    used = x > 1e-9
+    pairs = np.unique((problem.arc_model * problem.num_facilities + problem.arc_facility)[used])
+    key = problem.arc_model * problem.num_facilities + problem.arc_facility
+    allowed = np.isin(key, pairs)
+    lp, lay = build(problem, relax=True)
+    upper = np.asarray(lp.col_upper_, dtype=np.float64)
+    lower = np.asarray(lp.col_lower_, dtype=np.float64)
+    upper[: lay.n_x] = np.where(allowed, upper[: lay.n_x], 0.0)
+    full = np.zeros(lay.n_cols)
+    from .milp import start_vector
+
+    full = start_vector(problem, lay, x)
+    # Keep the chosen deployments and open facilities, fixed at one; add no others.
+    upper[lay.n_x :] = full[lay.n_x :]
+    lower[lay.n_x :] = full[lay.n_x :]
+    lp.col_upper_ = upper
+    lp.col_lower_ = lower
+    h = new_highs(time_limit)
+    h.passModel(lp)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return x
+    y = np.asarray(h.getSolution().col_value[: lay.n_x])
+    y = np.where(y < 1e-9, 0.0, y)
+    return y if internal_objective(problem, y) <= internal_objective(problem, x) + 1e-9 else x
+
+
+# -- registered solvers ---------------------------------------------------------------------------
+def _result(
+    problem: Problem,
+    solver: str,
+    g: Dense,
+    assign: np.ndarray | None,
+    *,
+    bound: float | None = None,
+    trace: list[TracePoint] | None = None,
+    stats: dict | None = None,
+    x: np.ndarray | None = None,
+) -> Result:
+    from .milp import infeasible_result
+
+    bad = infeasible_result(problem, solver)
+    if bad is not None:
+        return bad
+    if (
+        assign is None
+        or (g.p.mode == "serve_all" and np.any(assign == g.F))
+        or not g.feasible(assign)
+    ):
+        left = [] if assign is None else np.flatnonzero(assign == g.F).tolist()
+        shown = ", ".join(problem.demand_ids[d] for d in left[:5])
+        return Result(
+            problem="qirce",
+            solver=solver,
+            status=Status.NO_SOLUTION,
+            sense=problem.objective_sense,
+            bound=bound,
+            message=f"no feasible assignment found; unplaced demand: {shown or '-'}"
+            + (f" (+{len(left) - 5})" if len(left) > 5 else ""),
+            trace=trace or [],
+            stats=stats or {},
+        )
+    if x is None:
+        x = g.x_of(assign)
+    obj = problem.reported(internal_objective(problem, x))
+    status = Status.FEASIBLE
+    if bound is not None and abs(obj - bound) <= 1e-9 * max(1.0, abs(obj)):
+        status = Status.OPTIMAL
+    return Result(
+        problem="qirce",
+        solver=solver,
+        status=status,
+        sense=problem.objective_sense,
+        objective=obj,
+        bound=bound,
+        solution=build_solution(problem, x),
+        trace=[*(trace or []), TracePoint(0.0, obj, bound)] if not trace else trace,
+        stats=stats or {},
+    )
+
+
+@register(
+    "qirce",
+    "nearest",
+    exact=False,
+    description="each demand to the nearest facility with room (baseline)",
+)
+def solve_nearest(problem: Problem, options: SolveOptions) -> Result:
+    g = Dense(problem)
+    return _result(problem, "nearest", g, nearest_assign(g))
+
+
+@register(
+    "qirce",
+    "greedy",
+    exact=False,
+    description="Martello-Toth regret greedy, best of several desirabilities",
+)
+def solve_greedy(problem: Problem, options: SolveOptions) -> Result:
+    g = Dense(problem)
+    return _result(problem, "greedy", g, greedy_assign(g))
+
+
+def local_search(
+    problem: Problem, budget: float, seed: int = 0, on_best=None
+) -> tuple[np.ndarray | None, float | None, dict]:
+    """LP-guided tabu search; returns (arc fractions or None, internal LP bound or None, stats)."""
+    t_end = time.perf_counter() + budget
+    g = Dense(problem)
+    rng = np.random.default_rng(seed)
+    stats: dict = {}
+    x_lp, lb = (None, None)
+    if problem.num_arcs <= 400_000:
+        x_lp, lb = lp_relaxation(problem, max(0.05, 0.5 * budget))
+    starts = []
+    if x_lp is not None:
+        starts.append(lp_assign(g, x_lp))
+    greedy = greedy_assign(g)
+    starts.append(greedy)
+    best, best_cost = None, np.inf
+    for a in starts:
+        if g.feasible(a) and (problem.mode == "admit" or not np.any(a == g.F)):
+            c = g.true_cost(a)
+            if c < best_cost:
+                best, best_cost = a, c
+    target = -np.inf
+    if lb is not None:
+        integral = bool(
+            np.all(
+                np.abs(problem.internal_arc_weight() - np.round(problem.internal_arc_weight()))
+                < 1e-9
+            )
+        )
+        target = np.ceil(lb - 1e-6) if integral else lb
+        stats["lp_bound"] = problem.reported(lb)
+    start = starts[0]
+    found, cost = tabu_search(g, start, t_end, rng, target=target, on_best=on_best)
+    if found is not None and cost < best_cost:
+        best, best_cost = found, cost
+    if best is not None and g.use_open:
+        best = open_close(g, best)
+    if best is None:
+        return None, lb, stats
+    if problem.mode == "serve_all" and np.any(best == g.F):
+        return None, lb, stats
+    x = g.x_of(best)
+    if not problem.single_source and time.perf_counter() < t_end + 0.5 * budget:
+        x = polish_splittable(problem, x, max(0.05, t_end - time.perf_counter() + 0.2 * budget))
+    return x, lb, stats
+
+
+def best_heuristic(problem: Problem, budget: float, seed: int = 0) -> np.ndarray | None:
+    """Arc fractions of the best heuristic solution within ``budget`` seconds (a warm start)."""
+    from .milp import infeasible_result
+
+    if infeasible_result(problem, "ls") is not None:
+        return None
+    x, _, _ = local_search(problem, budget, seed)
+    return x
+
+
+@register(
+    "qirce",
+    "ls",
+    exact=False,
+    description="LP-guided tabu search: shift/swap with adaptive penalties, close/open facility",
+)
+def solve_ls(problem: Problem, options: SolveOptions) -> Result:
+    """Params: ``budget`` seconds (default: the time limit minus a margin)."""
+    from .milp import infeasible_result
+
+    bad = infeasible_result(problem, "ls")
+    if bad is not None:
+        return bad
+    budget = float(options.params.get("budget", max(0.05, 0.9 * options.remaining())))
+    trace: list[TracePoint] = []
+
+    def on_best(internal: float) -> None:
+        trace.append(TracePoint(options.elapsed(), problem.reported(internal), None))
+
+    x, lb, stats = local_search(problem, budget, options.seed, on_best=on_best)
+    bound = problem.reported(lb) if lb is not None else None
+    if x is None:
+        return _result(problem, "ls", Dense(problem), None, bound=bound, trace=trace, stats=stats)
+    g = Dense(problem)
+    # Proven optimal when the objective meets the LP bound (rounded up for integer data).
+    obj_int = internal_objective(problem, x)
+    if lb is not None:
+        w = problem.internal_arc_weight()
+        if np.all(np.abs(w - np.round(w)) < 1e-9) and np.ceil(lb - 1e-6) >= obj_int - 1e-9:
+            bound = problem.reported(obj_int)
+    assign = None
+    if problem.single_source or np.all((x < 1e-9) | (x > 1 - 1e-9)):
+        assign = np.full(g.D, g.F)
+        used = np.flatnonzero(x > 0.5)
+        assign[problem.arc_demand[used]] = problem.arc_facility[used]
+    if assign is not None and g.feasible(assign):
+        return _result(problem, "ls", g, assign, bound=bound, trace=trace, stats=stats, x=x)
+    obj = problem.reported(obj_int)
+    return Result(
+        problem="qirce",
+        solver="ls",
+        status=Status.FEASIBLE,
+        sense=problem.objective_sense,
+        objective=obj,
+        bound=bound,
+        solution=build_solution(problem, x),
+        trace=[*trace, TracePoint(options.elapsed(), obj, bound)],
+        stats=stats,
+    )

@@ -1,0 +1,351 @@
+"""QIRCE / Q-FAM as a MILP built straight into HiGHS (highspy) from sparse arrays.
+
+Formulation ``formulations/qirce.md`` (constraints (1)-(6)): arc variables ``x`` (continuous
+splittable, binary single-source), deployment variables ``y[m, f]`` only when some facility's
+memory binds, open variables ``z[f]`` only for facilities with an open cost; everything is
+assembled as COO triplets with numpy (no per-variable Python loops). The model is warm-started
+from the best heuristic solution.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+from scipy.sparse import coo_matrix
+
+from ..registry import SolveOptions, register
+from ..result import Result, Status, TracePoint
+from .problem import Problem
+from .solution import arcs_from_solution, build_solution, internal_objective
+
+INF = highspy.kHighsInf
+
+
+@dataclass
+class Layout:
+    """Column and row blocks of the built model."""
+
+    n_x: int
+    pairs: np.ndarray
+    """(P,) deployment pair keys ``m * F + f`` that have a ``y`` column (empty: no y)."""
+    pair_of_arc: np.ndarray
+    open_fac: np.ndarray
+    """(K,) facilities with a ``z`` column."""
+    z_of_fac: np.ndarray
+    """(F,) column offset within the z block, -1 when the facility has no z."""
+
+    @property
+    def y0(self) -> int:
+        return self.n_x
+
+    @property
+    def z0(self) -> int:
+        return self.n_x + self.pairs.size
+
+    @property
+    def n_cols(self) -> int:
+        return self.z0 + self.open_fac.size
+
+
+def build(problem: Problem, *, relax: bool = False) -> tuple[highspy.HighsLp, Layout]:
+    """The HiGHS model of ``problem`` (the LP relaxation when ``relax``)."""
+    p = problem
+    n_a, n_d, n_f = p.num_arcs, p.num_demands, p.num_facilities
+    w = p.internal_arc_weight()
+    open_w = p.internal_open_weight()
+    use_y = p.memory_binding
+    if use_y:
+        key = p.arc_model * n_f + p.arc_facility
+        pairs, pair_of_arc = np.unique(key, return_inverse=True)
+    else:
+        pairs, pair_of_arc = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    open_fac = np.flatnonzero(open_w > 0)
+    z_of_fac = np.full(n_f, -1, dtype=np.int64)
+    z_of_fac[open_fac] = np.arange(open_fac.size)
+    lay = Layout(n_a, pairs, pair_of_arc, open_fac, z_of_fac)
+
+    rows, cols, vals, lo, hi = [], [], [], [], []
+    n_rows = 0
+
+    def block(r: np.ndarray, c: np.ndarray, v: np.ndarray, lower: np.ndarray, upper: np.ndarray):
+        nonlocal n_rows
+        rows.append(r + n_rows)
+        cols.append(c)
+        vals.append(v)
+        lo.append(lower)
+        hi.append(upper)
+        n_rows += lower.size
+
+    arcs = np.arange(n_a)
+    # (1) every demand served once (serve_all) or at most once (admit).
+    block(
+        p.arc_demand,
+        arcs,
+        np.ones(n_a),
+        np.ones(n_d) if p.mode == "serve_all" else np.zeros(n_d),
+        np.ones(n_d),
+    )
+    # (2) throughput: load <= capacity (times z when the facility can be closed).
+    zc = z_of_fac[open_fac] + lay.z0
+    block(
+        np.concatenate([p.arc_facility, open_fac]),
+        np.concatenate([arcs, zc]),
+        np.concatenate([p.arc_load, -p.capacity[open_fac]]),
+        np.full(n_f, -INF),
+        np.where(z_of_fac >= 0, 0.0, p.capacity),
+    )
+    if use_y:
+        n_p = pairs.size
+        pair_fac = pairs % n_f
+        pair_mod = pairs // n_f
+        # (3) route only to a deployment: x[a] <= y[m(a), f(a)].
+        block(arcs, arcs, np.ones(n_a), np.full(n_a, -INF), np.zeros(n_a))
+        rows[-1] = np.concatenate([rows[-1], rows[-1]])
+        cols[-1] = np.concatenate([arcs, lay.y0 + pair_of_arc])
+        vals[-1] = np.concatenate([np.ones(n_a), -np.ones(n_a)])
+        # (4) memory: sum_m mem[m] y[m, f] <= memory[f] (times z).
+        finite = np.isfinite(p.facility_memory)
+        mem_cap = np.where(finite, p.facility_memory, 0.0)
+        block(
+            np.concatenate([pair_fac, open_fac]),
+            np.concatenate([lay.y0 + np.arange(n_p), zc]),
+            np.concatenate([p.model_memory[pair_mod], -mem_cap[open_fac]]),
+            np.full(n_f, -INF),
+            np.where(z_of_fac >= 0, np.where(finite, 0.0, INF), np.where(finite, mem_cap, INF)),
+        )
+        # (5) a deployment needs its facility open: y <= z.
+        linked = np.flatnonzero(z_of_fac[pair_fac] >= 0)
+        if linked.size:
+            r = np.arange(linked.size)
+            block(
+                np.concatenate([r, r]),
+                np.concatenate([lay.y0 + linked, lay.z0 + z_of_fac[pair_fac[linked]]]),
+                np.concatenate([np.ones(linked.size), -np.ones(linked.size)]),
+                np.full(linked.size, -INF),
+                np.zeros(linked.size),
+            )
+    # (6) strong linking x <= z for closable facilities (tightens the LP of facility location).
+    linked = np.flatnonzero(z_of_fac[p.arc_facility] >= 0)
+    if linked.size:
+        r = np.arange(linked.size)
+        block(
+            np.concatenate([r, r]),
+            np.concatenate([linked, lay.z0 + z_of_fac[p.arc_facility[linked]]]),
+            np.concatenate([np.ones(linked.size), -np.ones(linked.size)]),
+            np.full(linked.size, -INF),
+            np.zeros(linked.size),
+        )
+
+    n_cols = lay.n_cols
+    mat = coo_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(n_rows, n_cols),
+    ).tocsc()
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_cols
+    lp.num_row_ = n_rows
+    lp.col_cost_ = np.concatenate([w, np.zeros(pairs.size), open_w[open_fac]])
+    upper = np.ones(n_cols)
+    # A single-source demand can never use an arc whose load alone exceeds the capacity.
+    if p.single_source:
+        upper[:n_a] = np.where(p.arc_load > p.capacity[p.arc_facility] + 1e-9, 0.0, 1.0)
+    lp.col_lower_ = np.zeros(n_cols)
+    lp.col_upper_ = upper
+    lp.row_lower_ = np.concatenate(lo)
+    lp.row_upper_ = np.concatenate(hi)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = mat.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = mat.indices.astype(np.int32)
+    lp.a_matrix_.value_ = mat.data
+    lp.a_matrix_.num_col_ = n_cols
+    lp.a_matrix_.num_row_ = n_rows
+    if not relax:
+        integer = np.ones(n_cols, dtype=bool)
+        if not p.single_source:
+            integer[:n_a] = False
+        lp.integrality_ = [
+            highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+            for i in integer
+        ]
+    return lp, lay
+
+
+def start_vector(problem: Problem, lay: Layout, x: np.ndarray) -> np.ndarray:
+    """Full column vector (x, y, z) of arc fractions ``x``: deploy and open exactly what is used."""
+    col = np.zeros(lay.n_cols)
+    col[: lay.n_x] = x
+    used = x > 1e-9
+    if lay.pairs.size:
+        col[lay.y0 + np.unique(lay.pair_of_arc[used])] = 1.0
+    fac = np.unique(problem.arc_facility[used])
+    fac = fac[lay.z_of_fac[fac] >= 0]
+    col[lay.z0 + lay.z_of_fac[fac]] = 1.0
+    return col
+
+
+_banner_shown = False
+
+
+def _construct_quietly() -> highspy.Highs:
+    """A Highs object; the first one in a process prints a banner on the C-level stdout, which
+    would corrupt ``daitn-opt solve --json``, so that construction runs with fd 1 muted."""
+    global _banner_shown
+    if _banner_shown:
+        return highspy.Highs()
+    _banner_shown = True
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no usable stdout: nothing to protect
+        return highspy.Highs()
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def new_highs(time_limit: float, seed: int = 0) -> highspy.Highs:
+    """A silent HiGHS instance with a time limit and seed."""
+    h = _construct_quietly()
+    h.silent()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", max(0.01, float(time_limit)))
+    h.setOptionValue("random_seed", int(seed))
+    return h
+
+
+def infeasible_result(problem: Problem, solver: str) -> Result | None:
+    """The infeasible result naming the demand that can never be served in full (serve_all)."""
+    if problem.mode != "serve_all":
+        return None
+    bad = problem.unservable()
+    if not bad:
+        return None
+    shown = "; ".join(f"{problem.demand_ids[d]}: {why}" for d, why in list(bad.items())[:5])
+    more = "" if len(bad) <= 5 else f" (and {len(bad) - 5} more)"
+    return Result(
+        problem="qirce",
+        solver=solver,
+        status=Status.INFEASIBLE,
+        sense=problem.objective_sense,
+        message=f"{len(bad)} demand(s) cannot be served: {shown}{more}",
+        solution={"unservable": {problem.demand_ids[d]: why for d, why in bad.items()}},
+    )
+
+
+def integral_weights(problem: Problem) -> bool:
+    w = np.concatenate([problem.internal_arc_weight(), problem.internal_open_weight()])
+    return bool(np.all(np.abs(w - np.round(w)) < 1e-9))
+
+
+@register(
+    "qirce",
+    "highs",
+    exact=True,
+    description="MILP in HiGHS (highspy, sparse build), warm-started from the best heuristic",
+)
+def solve_highs(problem: Problem, options: SolveOptions) -> Result:
+    """Solve QIRCE / Q-FAM with HiGHS; params: ``warm_start`` (default True), ``mip_rel_gap``."""
+    bad = infeasible_result(problem, "highs")
+    if bad is not None:
+        return bad
+    t0 = time.perf_counter()
+    trace: list[TracePoint] = []
+    x0 = arcs_from_solution(problem, options.initial)
+    if x0 is None and options.params.get("warm_start", True):
+        from .heuristics import best_heuristic
+
+        x0 = best_heuristic(problem, min(1.0, 0.05 * options.remaining()), options.seed)
+    start_obj = None
+    if x0 is not None:
+        start_obj = problem.reported(internal_objective(problem, x0))
+        trace.append(TracePoint(options.elapsed(), start_obj, None))
+    lp, lay = build(problem)
+    build_time = time.perf_counter() - t0
+    h = new_highs(options.remaining(), options.seed)
+    h.setOptionValue("mip_rel_gap", float(options.params.get("mip_rel_gap", 1e-6)))
+    if integral_weights(problem):
+        # Integer data: an absolute gap below 1 already proves optimality.
+        h.setOptionValue("mip_abs_gap", 1.0 - 1e-6)
+    h.passModel(lp)
+    if x0 is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = start_vector(problem, lay, x0).tolist()
+        sol.value_valid = True
+        h.setSolution(sol)
+
+    def improving(event) -> None:
+        out = event.data_out
+        trace.append(
+            TracePoint(
+                options.elapsed(),
+                problem.reported(out.objective_function_value),
+                problem.reported(out.mip_dual_bound),
+            )
+        )
+
+    h.cbMipImprovingSolution.subscribe(improving)
+    h.run()
+    status = h.getModelStatus()
+    info = h.getInfo()
+    stats = {
+        "build_seconds": build_time,
+        "columns": lay.n_cols,
+        "rows": int(lp.num_row_),
+        "nodes": int(info.mip_node_count),
+        "warm_start": start_obj,
+    }
+    has = info.primal_solution_status == 2
+    x = np.asarray(h.getSolution().col_value[: lay.n_x]) if has else None
+    bound = info.mip_dual_bound if np.isfinite(info.mip_dual_bound) else None
+    if status == highspy.HighsModelStatus.kInfeasible:
+        return Result(
+            problem="qirce",
+            solver="highs",
+            status=Status.INFEASIBLE,
+            sense=problem.objective_sense,
+            message="no routing serves all demand within capacity and memory; "
+            "use mode='admit' (Q-FAM) to admit the most demand",
+            stats=stats,
+            trace=trace,
+        )
+    if x is None:
+        return Result(
+            problem="qirce",
+            solver="highs",
+            status=Status.NO_SOLUTION,
+            sense=problem.objective_sense,
+            bound=problem.reported(bound) if bound is not None else None,
+            message=f"HiGHS: {h.modelStatusToString(status)}",
+            stats=stats,
+            trace=trace,
+        )
+    if problem.single_source:
+        x = np.round(x)
+    internal = internal_objective(problem, x)
+    optimal = status == highspy.HighsModelStatus.kOptimal
+    rep_bound = problem.reported(bound) if bound is not None else None
+    if optimal and (rep_bound is None or integral_weights(problem)):
+        # With integer data the optimum is the bound rounded up: the incumbent.
+        rep_bound = problem.reported(internal)
+    trace.append(TracePoint(options.elapsed(), problem.reported(internal), rep_bound))
+    return Result(
+        problem="qirce",
+        solver="highs",
+        status=Status.OPTIMAL if optimal else Status.FEASIBLE,
+        sense=problem.objective_sense,
+        objective=problem.reported(internal),
+        bound=rep_bound,
+        solution=build_solution(problem, x),
+        stats=stats,
+        trace=trace,
+        message="" if optimal else f"HiGHS: {h.modelStatusToString(status)}",
+    )

@@ -1,0 +1,409 @@
+"""The QIRCE / Q-FAM problem: where to deploy models and how to route query demand to them.
+
+Demands ``d`` (a user's query rate for one model ``m(d)``), facilities ``f`` (MDFPs) and
+eligible arcs ``a = (d, f)``: the pairs where the facility can hold the model (memory) and the
+latency (network round trip plus the model's service time) meets the demand's SLO. Decisions:
+``z[f]`` the facility is open (pays ``open_cost[f]``), ``y[m, f]`` model m is deployed at f
+(uses ``model_memory[m]`` of ``facility_memory[f]``), ``x[a]`` the fraction of demand d routed
+to f (binary with ``single_source``). Every routed fraction needs its model deployed there; the
+load ``sum_a load[a] x[a]`` of a facility stays within ``capacity[f]`` (throughput times the
+utilisation cap).
+
+- ``mode="serve_all"`` (QIRCE): every demand is served in full; minimise (``sense="min"``) the
+  open costs plus the routing costs ``sum_a cost[a] x[a]`` (latency-weighted: ``latency_weight *
+  rate * latency``). With ``sense="max"`` the arc coefficients are profits (GAP 1-12) and the
+  objective ``sum_a cost[a] x[a] - sum_f open_cost[f] z[f]`` is maximised.
+- ``mode="admit"`` (Q-FAM): demand may be refused; maximise the served value ``sum_d value[d]
+  rate[d] served[d]`` minus ``cost_weight`` times the serve-all cost. Refused demand is reported
+  with the reason.
+
+Special cases: the generalized assignment problem (single source, no open costs, no memory,
+arbitrary cost and load matrices) and single-source capacitated facility location (one model,
+open costs). The mathematics is in ``formulations/qirce.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+import numpy as np
+
+from ..drrt.instance import Instance
+from ..drrt.qrrt import QRRTView, build_qrrt
+from ..errors import InputError
+
+Mode = Literal["serve_all", "admit"]
+DEFAULT_LATENCY_WEIGHT = 1e-3
+"""Cost units per (query/s x ms) of latency over the hour the facility costs are charged for."""
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """Arrays of one QIRCE instance; arcs are listed sparsely (only eligible pairs).
+
+    Build it with :func:`from_instance` / :func:`from_view` or directly from your own arrays.
+    """
+
+    kind: ClassVar[str] = "qirce"
+
+    demand_ids: list[str]
+    facility_ids: list[str]
+    model_ids: list[str]
+    demand_model: np.ndarray
+    """(D,) model index of each demand."""
+    rate: np.ndarray
+    """(D,) queries per second."""
+    value: np.ndarray
+    """(D,) value per query/s served (Q-FAM)."""
+    slo_ms: np.ndarray
+    """(D,) latency objective in ms (inf: none)."""
+    model_memory: np.ndarray
+    """(M,) GB a deployment uses."""
+    facility_memory: np.ndarray
+    """(F,) GB; inf when memory does not constrain."""
+    capacity: np.ndarray
+    """(F,) load a facility may carry (throughput x utilisation cap)."""
+    open_cost: np.ndarray
+    """(F,) fixed cost of using a facility."""
+    arc_demand: np.ndarray
+    arc_facility: np.ndarray
+    arc_cost: np.ndarray
+    """(A,) objective coefficient of routing the whole demand along the arc (sense ``sense``)."""
+    arc_load: np.ndarray
+    """(A,) capacity the whole demand uses at the facility."""
+    arc_latency: np.ndarray
+    """(A,) round trip plus service time in ms (0 for benchmark matrices)."""
+    sense: Literal["min", "max"] = "min"
+    mode: Mode = "serve_all"
+    single_source: bool = False
+    cost_weight: float = 0.0
+    blocked: dict[int, str] = field(default_factory=dict)
+    """Demand index -> why it has no eligible arc (no facility holds the model, SLO, ...)."""
+    name: str = "qirce"
+    request_id: str | None = None
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # -- sizes and derived arrays -----------------------------------------------------------
+    @property
+    def num_demands(self) -> int:
+        return len(self.demand_ids)
+
+    @property
+    def num_facilities(self) -> int:
+        return len(self.facility_ids)
+
+    @property
+    def num_models(self) -> int:
+        return len(self.model_ids)
+
+    @property
+    def num_arcs(self) -> int:
+        return len(self.arc_demand)
+
+    @property
+    def objective_sense(self) -> Literal["min", "max"]:
+        """Sense of the reported objective: ``max`` in admit mode, else ``sense``."""
+        return "max" if self.mode == "admit" else self.sense
+
+    @property
+    def arc_model(self) -> np.ndarray:
+        return self.demand_model[self.arc_demand]
+
+    def internal_arc_weight(self) -> np.ndarray:
+        """(A,) coefficient of ``x[a]`` in the internal minimisation every solver uses.
+
+        serve_all: ``cost`` (min) or ``-cost`` (max); admit: ``cost_weight`` times that minus
+        the served value ``value[d] * rate[d]``.
+        """
+        signed = self.arc_cost if self.sense == "min" else -self.arc_cost
+        if self.mode == "serve_all":
+            return signed.astype(np.float64)
+        gain = (self.value * self.rate)[self.arc_demand]
+        return self.cost_weight * signed - gain
+
+    def internal_open_weight(self) -> np.ndarray:
+        """(F,) coefficient of ``z[f]`` in the internal minimisation."""
+        return self.open_cost if self.mode == "serve_all" else self.cost_weight * self.open_cost
+
+    def reported(self, internal: float) -> float:
+        """The objective in the problem's own units and sense from the internal minimum."""
+        return float(internal if self.objective_sense == "min" else -internal)
+
+    def to_internal(self, objective: float) -> float:
+        return float(objective if self.objective_sense == "min" else -objective)
+
+    @property
+    def memory_binding(self) -> bool:
+        """Whether some facility cannot hold every model its arcs could deploy at once."""
+        if self.num_arcs == 0 or not np.any(self.model_memory > 0):
+            return False
+        pairs = np.unique(self.arc_model * self.num_facilities + self.arc_facility)
+        need = np.bincount(
+            pairs % self.num_facilities,
+            weights=self.model_memory[pairs // self.num_facilities],
+            minlength=self.num_facilities,
+        )
+        return bool(np.any(need > self.facility_memory + 1e-9))
+
+    @property
+    def has_open_costs(self) -> bool:
+        return bool(np.any(self.internal_open_weight() > 0))
+
+    def replace(self, **changes: object) -> Problem:
+        """A modified copy (validated), e.g. ``problem.replace(mode="admit")``."""
+        fields = {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "kind"}
+        fields.update(changes)
+        return Problem(**fields)
+
+    def validate(self) -> None:
+        """Raise :class:`InputError` on inconsistent or invalid arrays (naming the demand)."""
+        d, f, m = len(self.demand_ids), len(self.facility_ids), len(self.model_ids)
+        for name, n in (
+            ("demand_model", d),
+            ("rate", d),
+            ("value", d),
+            ("slo_ms", d),
+            ("model_memory", m),
+            ("facility_memory", f),
+            ("capacity", f),
+            ("open_cost", f),
+        ):
+            if np.shape(getattr(self, name)) != (n,):
+                raise InputError(name, np.shape(getattr(self, name)), f"expected shape ({n},)")
+        a = len(self.arc_demand)
+        for name in ("arc_facility", "arc_cost", "arc_load", "arc_latency"):
+            if np.shape(getattr(self, name)) != (a,):
+                raise InputError(name, np.shape(getattr(self, name)), f"expected shape ({a},)")
+        if len(set(self.demand_ids)) != d:
+            raise InputError("demand_ids", self.demand_ids, "duplicate demand id")
+        for name in ("rate", "value", "capacity", "open_cost", "model_memory", "arc_load"):
+            arr = np.asarray(getattr(self, name), dtype=np.float64)
+            bad = np.flatnonzero(~(arr >= 0) | ~np.isfinite(arr))
+            if bad.size:
+                k = int(bad[0])
+                where = f"{name}[{k}]"
+                if name in ("rate", "value"):
+                    where = f"demand {self.demand_ids[k]!r} {name}"
+                raise InputError(where, float(arr[k]), "must be finite and >= 0")
+        if np.any(~(self.facility_memory >= 0)):
+            raise InputError("facility_memory", self.facility_memory.min(), "must be >= 0")
+        if np.any(~(self.slo_ms > 0)):
+            k = int(np.flatnonzero(~(self.slo_ms > 0))[0])
+            raise InputError(f"demand {self.demand_ids[k]!r} slo_ms", self.slo_ms[k], "must be > 0")
+        if not np.all(np.isfinite(self.arc_cost)):
+            raise InputError("arc_cost", None, "must be finite")
+        if a:
+            if self.arc_demand.min() < 0 or self.arc_demand.max() >= d:
+                raise InputError("arc_demand", None, f"indices must be in 0..{d - 1}")
+            if self.arc_facility.min() < 0 or self.arc_facility.max() >= f:
+                raise InputError("arc_facility", None, f"indices must be in 0..{f - 1}")
+            if np.unique(self.arc_demand * f + self.arc_facility).size != a:
+                raise InputError("arcs", None, "a (demand, facility) pair is listed twice")
+        if d and (self.demand_model.min() < 0 or self.demand_model.max() >= max(m, 1)):
+            raise InputError("demand_model", None, f"indices must be in 0..{m - 1}")
+        if self.sense not in ("min", "max"):
+            raise InputError("sense", self.sense, "expected min or max")
+        if self.mode not in ("serve_all", "admit"):
+            raise InputError("mode", self.mode, "expected serve_all or admit")
+        if not self.cost_weight >= 0:
+            raise InputError("cost_weight", self.cost_weight, "must be >= 0")
+
+    # -- diagnosis -------------------------------------------------------------------------
+    def unservable(self) -> dict[int, str]:
+        """Demands that can never be served in full, with the reason.
+
+        The blocked demands (no eligible arc) and those whose rate exceeds what all their
+        eligible facilities together (or, single-source, any one of them) can carry.
+        """
+        out = dict(self.blocked)
+        served = np.flatnonzero(self.rate > 0)
+        if self.num_arcs:
+            cap = self.capacity[self.arc_facility]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share = np.where(self.arc_load > 0, cap / self.arc_load, np.inf)
+            if self.single_source:
+                best = np.zeros(self.num_demands)
+                np.maximum.at(best, self.arc_demand, share)
+            else:
+                best = np.bincount(
+                    self.arc_demand, weights=np.minimum(share, 2.0), minlength=self.num_demands
+                )
+        else:
+            best = np.zeros(self.num_demands)
+        for k in served:
+            k = int(k)
+            if k not in out and best[k] < 1.0 - 1e-9:
+                out[k] = (
+                    f"capacity: rate {self.rate[k]:g} q/s exceeds what its eligible facilities "
+                    "can carry"
+                )
+        return out
+
+
+# -- construction ---------------------------------------------------------------------------
+def _blocked_reason(v: QRRTView, d: int, fac_ok: np.ndarray, lat: np.ndarray) -> str:
+    """Why demand ``d`` has no eligible facility (memory, reachability or SLO)."""
+    m = int(v.demand_model[d])
+    mem = v.model_memory[m]
+    if not v.facilities:
+        return "no MDFP is up"
+    if not fac_ok.any():
+        largest = float(v.facility_memory.max())
+        return (
+            f"no facility can hold model {v.model_ids[m]!r} "
+            f"({mem:g} GB > largest facility {largest:g} GB)"
+        )
+    reach = lat[fac_ok]
+    if not np.isfinite(reach).any():
+        return f"no facility that can hold model {v.model_ids[m]!r} is reachable"
+    best = float(reach[np.isfinite(reach)].min())
+    return f"SLO {v.slo_ms[d]:g} ms is below the lowest possible latency {best:.4g} ms"
+
+
+def from_view(
+    v: QRRTView,
+    *,
+    mode: Mode = "serve_all",
+    single_source: bool | None = None,
+    latency_weight: float = DEFAULT_LATENCY_WEIGHT,
+    cost_weight: float = 0.0,
+    sense: Literal["min", "max"] = "min",
+    name: str = "qirce",
+) -> Problem:
+    """The QIRCE problem of a QRRT view.
+
+    Parameters
+    ----------
+    v
+        The view (:func:`daitn_opt.drrt.qrrt.build_qrrt`).
+    mode
+        ``"serve_all"`` (QIRCE, default) or ``"admit"`` (Q-FAM).
+    single_source
+        Route each demand to one facility; default: the placement spec's rule, else False.
+    latency_weight
+        Cost per (query/s x ms) in the routing cost ``latency_weight * rate * latency``.
+    cost_weight
+        Admit mode only: weight of the serve-all cost against served value (default 0: admit
+        the most value).
+    sense
+        Sense of explicit placement costs (the benchmark's); latency costs are minimised.
+    """
+    n_d, n_f = v.num_demands, len(v.facilities)
+    if single_source is None:
+        single_source = bool(v.single_source)
+    if v.placement_cost is not None:
+        dd, ff = np.meshgrid(np.arange(n_d), np.arange(n_f), indexing="ij")
+        arc_d, arc_f = dd.ravel(), ff.ravel()
+        cost = v.placement_cost.T.ravel()
+        load = v.placement_load.T.ravel()
+        latency = np.zeros(arc_d.size)
+        capacity = v.placement_capacity
+        open_cost = np.zeros(n_f) if v.placement_open_cost is None else v.placement_open_cost
+        facility_memory = np.full(n_f, np.inf)
+        blocked: dict[int, str] = {}
+    else:
+        sense = "min"
+        mem_need = v.model_memory[v.demand_model]  # (D,)
+        fits = mem_need[:, None] <= v.facility_memory[None, :] + 1e-12  # (D, F)
+        lat = v.rtt_ms[v.demand_user] + v.model_service_ms[v.demand_model][:, None]
+        ok = fits & np.isfinite(lat) & (lat <= v.slo_ms[:, None] + 1e-9)
+        arc_d, arc_f = np.nonzero(ok)
+        latency = lat[arc_d, arc_f]
+        cost = latency_weight * v.rate[arc_d] * latency
+        load = v.rate[arc_d].copy()
+        capacity = v.facility_throughput * v.facility_max_util
+        open_cost = v.facility_cost
+        facility_memory = v.facility_memory
+        has_arc = np.zeros(n_d, dtype=bool)
+        has_arc[arc_d] = True
+        blocked = {
+            int(d): _blocked_reason(v, int(d), fits[d], lat[d]) for d in np.flatnonzero(~has_arc)
+        }
+    return Problem(
+        demand_ids=list(v.demand_ids),
+        facility_ids=list(v.facilities),
+        model_ids=list(v.model_ids) or ["model"],
+        demand_model=v.demand_model,
+        rate=v.rate,
+        value=v.value,
+        slo_ms=v.slo_ms,
+        model_memory=v.model_memory if len(v.model_ids) else np.zeros(1),
+        facility_memory=facility_memory,
+        capacity=np.asarray(capacity, dtype=np.float64),
+        open_cost=np.asarray(open_cost, dtype=np.float64),
+        arc_demand=arc_d.astype(np.int64),
+        arc_facility=arc_f.astype(np.int64),
+        arc_cost=np.asarray(cost, dtype=np.float64),
+        arc_load=np.asarray(load, dtype=np.float64),
+        arc_latency=np.asarray(latency, dtype=np.float64),
+        sense=sense,
+        mode=mode,
+        single_source=single_source,
+        cost_weight=cost_weight,
+        blocked=blocked,
+        name=name,
+    )
+
+
+def from_instance(instance: Instance, request_id: str | None = None) -> Problem:
+    """The QIRCE problem of ``instance``.
+
+    Options come from ``instance.metadata["qirce"]`` when present: ``mode`` (serve_all | admit),
+    ``single_source`` (bool), ``latency_weight``, ``cost_weight``. A benchmark instance with a
+    placement spec keeps the benchmark's sense. ``request_id``, when given, names a model: only
+    the demand for that model is placed.
+
+    Raises
+    ------
+    InputError
+        Unknown option or model, or inconsistent placement matrices.
+    """
+    opts = dict(instance.metadata.get("qirce", {}) or {})
+    known = {"mode", "single_source", "latency_weight", "cost_weight"}
+    for key in opts:
+        if key not in known:
+            raise InputError(f"metadata.qirce.{key}", opts[key], f"unknown; known: {sorted(known)}")
+    v = build_qrrt(instance)
+    if request_id is not None:
+        if request_id not in v.model_ids:
+            raise InputError("request", request_id, f"not a model id; known: {v.model_ids}")
+        v = _only_model(v, v.model_ids.index(request_id))
+    sense = instance.benchmark.sense if instance.benchmark is not None else "min"
+    try:
+        problem = from_view(
+            v,
+            mode=opts.get("mode", "serve_all"),
+            single_source=opts.get("single_source"),
+            latency_weight=float(opts.get("latency_weight", DEFAULT_LATENCY_WEIGHT)),
+            cost_weight=float(opts.get("cost_weight", 0.0)),
+            sense=sense,
+            name=instance.name,
+        )
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError("metadata.qirce", opts, str(exc)) from None
+    if request_id is not None:
+        object.__setattr__(problem, "request_id", request_id)
+    return problem
+
+
+def _only_model(v: QRRTView, model: int) -> QRRTView:
+    from dataclasses import replace
+
+    keep = np.flatnonzero(v.demand_model == model)
+    changes: dict[str, object] = {
+        "demand_ids": [v.demand_ids[k] for k in keep],
+        "demand_user": v.demand_user[keep],
+        "demand_model": v.demand_model[keep],
+        "rate": v.rate[keep],
+        "slo_ms": v.slo_ms[keep],
+        "value": v.value[keep],
+    }
+    if v.placement_cost is not None:
+        changes["placement_cost"] = v.placement_cost[:, keep]
+        changes["placement_load"] = v.placement_load[:, keep]
+    return replace(v, **changes)
