@@ -1,0 +1,262 @@
+"""MTRCE by the OR-Tools routing library (``pywrapcp``): a heuristic for every family.
+
+The model (``formulations/mtrce.md``, section "OR-Tools routing"): ``k`` vehicles, each from the
+start ``s`` to the end ``e`` (``RoutingIndexManager(n, k, [s] * k, [e] * k)``; ``s == e`` allowed).
+
+- Time dimension: the transit of arc ``(i, j)`` is ``service[i] + travel[i, j]`` as integers
+  rounded up (:func:`daitn_opt.mtrce.cpsat.integer_times`), slack is waiting, a customer's cumul
+  (its service start) lies in its window, the start's cumul is fixed to ``max(0, a[s])`` and the
+  end's cumul in ``[a[e], min(b[e], T - d[e] - verify)]``. A route accepted in integers is feasible
+  in real arithmetic; infinite travel gets a transit above the horizon, so it is never taken.
+- Optional customers (``max_utility``) are disjunctions whose penalty is the utility times a factor
+  larger than any total arc cost, so collecting utility comes first and the arc cost (the same
+  integer transit) only breaks ties and guides the search. Mandatory customers have no
+  disjunction.
+- ``min_time`` (TSP family): every customer mandatory, arc cost = transit; with windows the
+  vehicles' spans (which include waiting) are added to the cost.
+- Budget: one budget dimension for ``k = 1`` (travel cost of the arc plus the visit cost of its
+  head, rounded up). A budget shared by ``k > 1`` routes is not a per-vehicle quantity and is
+  refused (see :func:`supports`).
+
+The search is a first solution strategy followed by guided local search until the time limit
+(guided local search does not stop by itself). The routing library has no random seed: for a given
+time budget the search is deterministic up to where the wall clock cuts it. No bound is reported.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from ..registry import SolveOptions, register
+from ..result import Result, Status, TracePoint
+from .cpsat import UNBOUNDED, heuristic_start, infeasibility_reason, integer_times, integer_weights
+from .problem import Problem
+from .solution import make_result, objective, schedule
+
+INT_CAP = 2**62
+"""Largest total cost the model may reach (the routing library works in int64)."""
+
+_STATUS = routing_enums_pb2.RoutingSearchStatus.Value
+
+
+def supports(problem: Problem) -> str | None:
+    """None when routing handles ``problem``, else the reason (raised before running)."""
+    if problem.budget is not None and problem.k > 1:
+        return "a cost budget shared by k > 1 routes is not supported (only k = 1)"
+    if problem.k > 1 and not schedule(problem, [problem.start, problem.end])[3]:
+        # An unused vehicle still drives start -> end in the time dimension.
+        return (
+            "k > 1 when the direct trip from the start to the end misses the deadline or the "
+            "end's window is not supported"
+        )
+    return None
+
+
+def _node_routes(
+    routing: pywrapcp.RoutingModel, manager: pywrapcp.RoutingIndexManager, k: int, get
+) -> list[list[int]]:
+    """Node routes ``[s, ..., e]`` of every vehicle, read with ``get(next_var)``."""
+    routes = []
+    for v in range(k):
+        index = routing.Start(v)
+        route = [manager.IndexToNode(index)]
+        while not routing.IsEnd(index):
+            index = get(routing.NextVar(index))
+            route.append(manager.IndexToNode(index))
+        routes.append(route)
+    return routes
+
+
+def _keep_used(problem: Problem, routes: list[list[int]]) -> list[list[int]]:
+    """Routes with inner nodes (the idle trip when there is none): what the checker schedules."""
+    used = [r for r in routes if len(r) > 2]
+    return used or [[problem.start, problem.end]]
+
+
+@register(
+    "mtrce",
+    "routing",
+    exact=False,
+    description="OR-Tools routing: disjunctions for optional nodes, a time dimension, k vehicles",
+    supports=supports,
+)
+def solve_routing(problem: Problem, options: SolveOptions) -> Result:
+    """Solve ``problem`` heuristically with the OR-Tools routing library.
+
+    Parameters (``options.params``)
+    -------------------------------
+    first_solution
+        A ``FirstSolutionStrategy`` name. Default ``"PATH_CHEAPEST_ARC"``.
+    metaheuristic
+        A ``LocalSearchMetaheuristic`` name. Default ``"GUIDED_LOCAL_SEARCH"``.
+    hint
+        Heuristic solver whose solution starts the search (default None); ``options.initial`` is
+        used when given.
+    time_scale
+        Integer time units per time unit (default: as for ``cpsat``).
+    """
+    params = options.params
+    reason = infeasibility_reason(problem)
+    if reason is not None:
+        return make_result(
+            problem, "routing", None, Status.INFEASIBLE, message=f"infeasible: {reason}"
+        )
+
+    n, k, s, e = problem.n, problem.k, problem.start, problem.end
+    it = integer_times(problem, params.get("time_scale"))
+    limited = it.end_limit < UNBOUNDED
+    finite_transit = np.where(it.finite, it.transit, 0)
+    horizon = (
+        int(it.end_limit)
+        if limited
+        else int(it.start + finite_transit.max(axis=1).sum() + it.end_tail + 1)
+    )
+    # Arcs that do not exist cost more than the horizon, so no route can take them.
+    transit = np.where(it.finite, it.transit, horizon + 1).astype(np.int64)
+    np.fill_diagonal(transit, 0)
+
+    manager = pywrapcp.RoutingIndexManager(n, k, [s] * k, [e] * k)
+    routing = pywrapcp.RoutingModel(manager)
+    transit_cb = routing.RegisterTransitMatrix(transit.tolist())
+    routing.SetArcCostEvaluatorOfAllVehicles(transit_cb)
+    routing.AddDimension(transit_cb, horizon, horizon, False, "time")
+    time_dim = routing.GetDimensionOrDie("time")
+    customers = problem.customers
+    mandatory = set(np.asarray(problem.mandatory, dtype=np.int64).tolist())
+    if problem.objective == "min_time":
+        mandatory |= set(customers.tolist())
+    closed: list[int] = []
+    for c in customers.tolist():
+        lo, hi = int(it.open[c]), min(int(it.close[c]), horizon)
+        if lo > hi:
+            # The window is empty in integer time (or closes before the start): never visit it.
+            if c in mandatory:
+                return make_result(
+                    problem,
+                    "routing",
+                    None,
+                    Status.INFEASIBLE,
+                    message=f"infeasible: mandatory node {problem.ids[c]!r} has an empty window",
+                )
+            closed.append(c)
+            continue
+        time_dim.CumulVar(manager.NodeToIndex(c)).SetRange(lo, hi)
+    end_lo = min(int(it.open[e]), int(it.end_limit))
+    for v in range(k):
+        time_dim.CumulVar(routing.Start(v)).SetValue(int(it.start))
+        time_dim.CumulVar(routing.End(v)).SetRange(end_lo, int(it.end_limit))
+    if problem.has_windows and problem.objective == "min_time":
+        time_dim.SetSpanCostCoefficientForAllVehicles(1)
+
+    if problem.budget is not None:
+        _add_budget(problem, routing, manager)
+
+    for c in closed:
+        routing.AddDisjunction([manager.NodeToIndex(c)], 0)
+        routing.solver().Add(routing.ActiveVar(manager.NodeToIndex(c)) == 0)
+    if problem.objective == "max_utility":
+        util, _ = integer_weights(np.maximum(np.asarray(problem.utility, dtype=np.float64), 0))
+        max_arc_total = int(transit.max(axis=1).sum()) + k * horizon + 1
+        factor = max(1, min(max_arc_total, INT_CAP // max(1, int(util.sum()))))
+        for c in customers.tolist():
+            if c not in mandatory and c not in closed:
+                routing.AddDisjunction([manager.NodeToIndex(c)], int(util[c]) * factor)
+    # min_time: every customer is mandatory, i.e. has no disjunction.
+
+    search = pywrapcp.DefaultRoutingSearchParameters()
+    first = params.get("first_solution", "PATH_CHEAPEST_ARC")
+    meta = params.get("metaheuristic", "GUIDED_LOCAL_SEARCH")
+    search.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, first)
+    search.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, meta)
+
+    trace: list[TracePoint] = []
+    best: dict[str, object] = {"cost": math.inf, "routes": None}
+
+    def on_solution() -> None:
+        cost = routing.CostVar().Max()
+        if cost >= best["cost"]:
+            return
+        best["cost"] = cost
+        routes = _keep_used(problem, _node_routes(routing, manager, k, lambda var: var.Value()))
+        value = objective(problem, routes)
+        best["routes"] = routes
+        trace.append(TracePoint(options.elapsed(), value, None))
+        if options.callback is not None:
+            options.callback("incumbent", {"objective": value, "bound": None})
+
+    routing.AddAtSolutionCallback(on_solution)
+
+    hint_routes, hint_source = heuristic_start(
+        problem, options, params.get("hint"), float(params.get("hint_time", 0.0))
+    )
+    remaining = options.remaining()
+    search.time_limit.FromMilliseconds(max(10, int(1000 * remaining)))
+    initial = None
+    if hint_routes:
+        inner = [[manager.NodeToIndex(v) for v in r[1:-1]] for r in hint_routes if len(r) > 2]
+        inner += [[] for _ in range(k - len(inner))]
+        routing.CloseModelWithParameters(search)
+        initial = routing.ReadAssignmentFromRoutes(inner, True)
+    assignment = (
+        routing.SolveFromAssignmentWithParameters(initial, search)
+        if initial is not None
+        else routing.SolveWithParameters(search)
+    )
+    code = routing.status()
+    stats = {
+        "time_scale": it.scale,
+        "exact_scaling": it.exact,
+        "routing_status": _STATUS.Name(code),
+        "first_solution": first,
+        "metaheuristic": meta,
+        "hint": hint_source or None,
+        "solutions": len(trace),
+    }
+    if assignment is None:
+        status = Status.INFEASIBLE if code == _STATUS.ROUTING_INFEASIBLE else Status.NO_SOLUTION
+        if code == _STATUS.ROUTING_INVALID:
+            status = Status.ERROR
+        message = {
+            Status.INFEASIBLE: "infeasible: the routing library proved that no routes fit",
+            Status.NO_SOLUTION: f"no solution found ({_STATUS.Name(code)})",
+            Status.ERROR: "the routing model is invalid",
+        }[status]
+        return make_result(problem, "routing", None, status, stats=stats, message=message)
+    routes = _keep_used(
+        problem, _node_routes(routing, manager, k, lambda var: assignment.Value(var))
+    )
+    status = Status.OPTIMAL if code == _STATUS.ROUTING_OPTIMAL else Status.FEASIBLE
+    scaling = "" if it.exact else f" (times scaled by {it.scale:g} and rounded up)"
+    return make_result(
+        problem,
+        "routing",
+        routes,
+        status,
+        trace=trace,
+        stats=stats,
+        message=f"guided local search until the time limit; no bound{scaling}",
+    )
+
+
+def _add_budget(
+    problem: Problem, routing: pywrapcp.RoutingModel, manager: pywrapcp.RoutingIndexManager
+) -> None:
+    """Budget dimension (``k = 1``): travel cost of each arc plus the visit cost of its head."""
+    s, e = problem.start, problem.end
+    visit = np.asarray(problem.visit_cost, dtype=np.float64)
+    tcost = np.asarray(problem.travel_cost, dtype=np.float64)
+    head_visit = np.where(np.arange(problem.n) == e, 0.0, visit)  # e is paid up front
+    arc = tcost + head_visit[None, :]
+    values = np.concatenate([visit, tcost[np.isfinite(tcost)], [problem.budget]])
+    factor = 1.0 if np.allclose(values, np.round(values)) else 1e6
+    fixed = visit[s] + (visit[e] if e != s else 0.0)
+    cap = int(np.floor(factor * (problem.budget - fixed) + 1e-9))
+    cost = np.where(
+        np.isfinite(arc), np.ceil(factor * np.where(np.isfinite(arc), arc, 0) - 1e-9), cap + 1
+    )
+    np.fill_diagonal(cost, 0)
+    cb = routing.RegisterTransitMatrix(cost.astype(np.int64).tolist())
+    routing.AddDimension(cb, 0, max(cap, 0), True, "budget")
