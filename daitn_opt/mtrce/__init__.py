@@ -10,4 +10,5 @@ from .problem import from_view as from_view
 
 # Solver modules register themselves on import (one line per module).
 from . import cpsat as cpsat
+from . import heuristics as heuristics
 from . import routing as routing

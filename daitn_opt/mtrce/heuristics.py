@@ -1,0 +1,498 @@
+"""MTRCE heuristics: the naive baseline, two constructions and an iterated local search.
+
+Registered solvers (all take ``time_limit`` and ``seed``; none proves a bound):
+
+- ``random``: what a naive system does. Eligible nodes in a random (seeded) order, each appended
+  to the first route it still fits at the end of; mandatory nodes go first.
+- ``nearest``: nearest feasible neighbour. Each route grows from the start by the closest node
+  after which the end can still be reached in time (windows, deadline, budget).
+- ``greedy``: insertion. ``max_utility``: the node of best ``utility / added time`` at its best
+  feasible gap over all routes, until nothing fits; ``min_time``: cheapest insertion.
+- ``ils``: iterated local search (Vansteenwegen, Souffriau, Vanden Berghe and Van Oudheusden 2009,
+  "Iterated local search for the team orienteering problem with time windows", Comput. Oper. Res.
+  36(12): insert and shake) strengthened with 2-opt / or-opt travel reduction on neighbour lists
+  and a replace move (drop a visited node for a better unvisited one). Insertion is evaluated for
+  every unvisited node and every gap of a route at once, with forward time slacks
+  (:mod:`daitn_opt.mtrce.plan`). For ``min_time`` with one route and no windows (TSP) it is an
+  iterated 2-opt / or-opt with double-bridge kicks (:mod:`daitn_opt.mtrce.tour`).
+
+Every heuristic returns ``feasible`` with checked routes, or ``infeasible`` with a one-line reason
+when the start -> end trip alone misses the deadline or budget, or a mandatory node cannot be
+reached in time; ``no_solution`` when a mandatory set was not fitted. Runs are deterministic for a
+seed as long as the time limit does not cut them short (``ils`` stops after ``iterations`` kicks,
+default ``200 + 20 n``, or ``patience`` kicks without improvement, default ``100 + 5 n``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ..registry import SolveOptions, register
+from ..result import Result, Status, TracePoint
+from .plan import Arrays, Plan, RouteTimes
+from .problem import Problem
+from .solution import EPS, make_result
+from .tour import PathSearch, ils_tour, neighbour_lists, path_length
+
+_MARGIN = 0.05
+"""Seconds kept back from the time limit to build the result."""
+
+
+# -- shared pieces ----------------------------------------------------------------------------
+def infeasibility(problem: Problem, arr: Arrays) -> str | None:
+    """One-line reason why no solution can exist, from single-trip tests; None if none found."""
+    direct = RouteTimes(arr, [arr.s, arr.e])
+    ids = problem.ids
+    if not direct.feasible:
+        return (
+            f"the trip from {ids[arr.s]!r} to {ids[arr.e]!r} alone completes at "
+            f"{direct.completion:g}, after the deadline {arr.deadline:g}"
+        )
+    trip_cost = float(arr.vc[[arr.s, arr.e]].sum() if arr.s != arr.e else arr.vc[arr.s])
+    trip_cost += float(arr.tc[arr.s, arr.e])
+    if arr.has_budget and trip_cost > arr.budget + EPS:
+        return f"the trip from {ids[arr.s]!r} to {ids[arr.e]!r} alone costs {trip_cost:g} > budget"
+    for m in np.flatnonzero(arr.mandatory):
+        trip = RouteTimes(arr, [arr.s, int(m), arr.e])
+        if not trip.feasible:
+            return (
+                f"mandatory node {ids[m]!r} cannot be visited in time: the trip "
+                f"{ids[arr.s]!r} -> {ids[m]!r} -> {ids[arr.e]!r} alone misses its window or the "
+                f"deadline"
+            )
+    return None
+
+
+def eligible(arr: Arrays) -> np.ndarray:
+    """Customers that fit on a route of their own (time and budget); the others never can."""
+    nodes = arr.customers
+    if len(nodes) == 0:
+        return nodes
+    plan = Plan(arr)
+    ok, _, _ = plan.insertion_table(0, nodes)
+    return nodes[ok[:, 0]]
+
+
+def _wanted(arr: Arrays, nodes: np.ndarray) -> np.ndarray:
+    """Nodes worth visiting: positive utility, or mandatory."""
+    return nodes[(arr.u[nodes] > 0) | arr.mandatory[nodes]]
+
+
+def insert_greedy(
+    plan: Plan,
+    nodes: np.ndarray,
+    score: str,
+    rng: np.random.Generator | None = None,
+    noise: float = 0.0,
+) -> int:
+    """Insert nodes one at a time, each time the best-scoring node at its best gap; the count."""
+    count = 0
+    pool = np.asarray(nodes, dtype=np.int64)
+    while len(pool):
+        jitter = None
+        if rng is not None and noise > 0:
+            jitter = 1.0 + noise * rng.random(len(pool))
+        q, p, _, s = plan.best_insertions(pool, score, jitter)
+        best = int(np.argmax(s))
+        if not np.isfinite(s[best]):
+            break
+        plan.insert(int(q[best]), int(p[best]), int(pool[best]))
+        pool = np.delete(pool, best)
+        count += 1
+    return count
+
+
+def repair_mandatory(plan: Plan) -> bool:
+    """Insert missing mandatory nodes (cheapest first), dropping optional ones when needed."""
+    arr = plan.arr
+    for _ in range(4 * arr.n + 4):
+        missing = plan.missing_mandatory()
+        if len(missing) == 0:
+            return True
+        q, p, add, _ = plan.best_insertions(missing, "cheapest")
+        fits = np.isfinite(add)
+        if fits.any():
+            # Hardest first: among those that fit, the one whose cheapest insertion costs most.
+            i = int(np.argmax(np.where(fits, add, -np.inf)))
+            plan.insert(int(q[i]), int(p[i]), int(missing[i]))
+            continue
+        # Nothing fits: drop the optional node of least utility per time it occupies.
+        best = None
+        for rq, route in enumerate(plan.routes):
+            for pos in range(1, len(route) - 1):
+                v = route[pos]
+                if arr.mandatory[v]:
+                    continue
+                value = arr.u[v] / (arr.d[v] + 1e-9)
+                if best is None or value < best[0]:
+                    best = (value, rq, pos)
+        if best is None:
+            return False
+        plan.remove(best[1], [best[2]])
+    return len(plan.missing_mandatory()) == 0
+
+
+def _value(plan: Plan, maximise: bool) -> tuple[float, float]:
+    """Lexicographic key to maximise: (objective, -total completion)."""
+    total = plan.total_completion()
+    if maximise:
+        return plan.utility(), -total
+    return -total, 0.0
+
+
+def _finish(
+    problem: Problem,
+    solver: str,
+    plan: Plan | None,
+    trace: list[TracePoint],
+    stats: dict,
+    message: str = "",
+) -> Result:
+    if plan is None or not plan.feasible() or len(plan.missing_mandatory()):
+        why = message or "no feasible set of routes found (mandatory nodes could not be fitted)"
+        return make_result(problem, solver, None, Status.NO_SOLUTION, stats=stats, message=why)
+    return make_result(
+        problem, solver, plan.routes, Status.FEASIBLE, trace=trace, stats=stats, message=message
+    )
+
+
+def _supports(problem: Problem) -> str | None:
+    return None  # every variant of the problem is handled
+
+
+def _run(
+    problem: Problem, options: SolveOptions, solver: str, build: Callable[..., Plan | None]
+) -> Result:
+    arr = Arrays.of(problem)
+    reason = infeasibility(problem, arr)
+    if reason is not None:
+        return make_result(problem, solver, None, Status.INFEASIBLE, message=reason)
+    rng = np.random.default_rng(options.seed)
+    plan = build(arr, rng, options)
+    trace: list[TracePoint] = []
+    if plan is not None and plan.feasible():
+        trace.append(TracePoint(options.elapsed(), _objective(problem, plan), None))
+    return _finish(problem, solver, plan, trace, {})
+
+
+def _objective(problem: Problem, plan: Plan) -> float:
+    return plan.utility() if problem.objective == "max_utility" else plan.total_completion()
+
+
+# -- random -----------------------------------------------------------------------------------
+def build_random(arr: Arrays, rng: np.random.Generator, options: SolveOptions) -> Plan:
+    """Eligible nodes in random order (mandatory first), each appended where it still fits."""
+    plan = Plan(arr)
+    nodes = eligible(arr)
+    mand = rng.permutation(nodes[arr.mandatory[nodes]])
+    rest = rng.permutation(nodes[~arr.mandatory[nodes]])
+    for v in np.concatenate([mand, rest]).astype(np.int64):
+        for q in range(arr.k):
+            ok, _, _ = plan.insertion_table(q, np.array([v]))
+            if ok[0, -1]:
+                plan.insert(q, len(plan.routes[q]) - 1, int(v))
+                break
+    repair_mandatory(plan)
+    return plan
+
+
+# -- nearest ----------------------------------------------------------------------------------
+def build_nearest(arr: Arrays, rng: np.random.Generator, options: SolveOptions) -> Plan:
+    """Each route grows from the start by the nearest node that still lets it end in time."""
+    plan = Plan(arr)
+    pool = _wanted(arr, eligible(arr))
+    for q in range(arr.k):
+        while len(pool):
+            ok, _, _ = plan.insertion_table(q, pool)
+            fits = ok[:, -1]
+            if not fits.any():
+                break
+            last = plan.routes[q][-2]
+            dist = np.where(fits, arr.t[last, pool], np.inf)
+            i = int(np.argmin(dist))
+            plan.insert(q, len(plan.routes[q]) - 1, int(pool[i]))
+            pool = np.delete(pool, i)
+    repair_mandatory(plan)
+    return plan
+
+
+# -- greedy -----------------------------------------------------------------------------------
+def build_greedy(
+    arr: Arrays, rng: np.random.Generator | None, options: SolveOptions | None, noise: float = 0.0
+) -> Plan:
+    """Mandatory nodes by cheapest insertion, then ratio (or cheapest, for min_time) insertion."""
+    plan = Plan(arr)
+    repair_mandatory(plan)
+    pool = _wanted(arr, eligible(arr))
+    pool = pool[plan.in_route[pool] < 0]
+    score = "cheapest" if arr.mandatory[pool].all() and len(pool) else "ratio"
+    insert_greedy(plan, pool, score, rng, noise)
+    return plan
+
+
+# -- iterated local search ----------------------------------------------------------------------
+class _Search:
+    """State of one ``ils`` run for ``max_utility`` (or ``min_time`` with windows / k > 1)."""
+
+    def __init__(self, problem: Problem, arr: Arrays, options: SolveOptions) -> None:
+        self.problem = problem
+        self.arr = arr
+        self.options = options
+        self.rng = np.random.default_rng(options.seed)
+        self.maximise = problem.objective == "max_utility"
+        self.pool = _wanted(arr, eligible(arr))
+        self.nbrs = neighbour_lists(arr.t, arr.customers, 10) if len(arr.customers) > 1 else None
+        self.no_windows = problem.window_open is None
+        self.trace: list[TracePoint] = []
+        self.stats = {"iterations": 0, "improvements": 0}
+
+    def stop(self) -> bool:
+        return self.options.remaining() <= _MARGIN
+
+    # -- moves ------------------------------------------------------------------------------
+    def shorten(self, plan: Plan) -> bool:
+        """2-opt / or-opt on every route; kept when the route completes earlier and stays valid."""
+        if self.nbrs is None:
+            return False
+        changed = False
+        for q, route in enumerate(plan.routes):
+            if len(route) < 5:
+                continue
+            search = PathSearch(self.arr.t, np.asarray(route), self.nbrs)
+            if search.run() == 0:
+                continue
+            new = search.tour.tolist()
+            times = RouteTimes(self.arr, new)
+            if times.feasible and times.completion < plan.times[q].completion - EPS:
+                old_cost = plan.cost
+                plan.set_route(q, new)
+                if plan.cost > self.arr.budget + EPS:  # travel cost may differ from time
+                    plan.set_route(q, route)
+                    plan.cost = old_cost
+                    continue
+                changed = True
+        return changed
+
+    def fill(self, plan: Plan, noise: float = 0.0) -> int:
+        pool = self.pool[plan.in_route[self.pool] < 0]
+        score = "ratio" if self.maximise else "cheapest"
+        return insert_greedy(plan, pool, score, self.rng if noise else None, noise)
+
+    def replace(self, plan: Plan) -> bool:
+        """Swap a visited node for an unvisited one of higher utility, at its best gap."""
+        arr = self.arr
+        out = self.pool[plan.in_route[self.pool] < 0]
+        if len(out) == 0:
+            return False
+        best = None
+        for q, route in enumerate(plan.routes):
+            for pos in range(1, len(route) - 1):
+                v = route[pos]
+                if arr.mandatory[v]:
+                    continue
+                cand = out[arr.u[out] > arr.u[v] + 1e-12]
+                if len(cand) == 0:
+                    continue
+                trial = plan.copy()
+                trial.remove(q, [pos])
+                ok, added, _ = trial.insertion_table(q, cand)
+                if not ok.any():
+                    continue
+                gainu = np.where(ok.any(axis=1), arr.u[cand] - arr.u[v], -np.inf)
+                i = int(np.argmax(gainu))
+                p = int(np.argmin(np.where(ok[i], added[i], np.inf)))
+                if best is None or gainu[i] > best[0]:
+                    best = (float(gainu[i]), q, pos, int(cand[i]), p + 1)
+        if best is None:
+            return False
+        _, q, pos, node, gap = best
+        plan.remove(q, [pos])
+        plan.insert(q, gap, node)
+        return True
+
+    def relocate(self, plan: Plan) -> bool:
+        """``min_time``: move one node to its cheapest gap elsewhere when the total drops."""
+        arr = self.arr
+        base = plan.total_completion()
+        for q, route in enumerate(plan.routes):
+            for pos in range(1, len(route) - 1):
+                v = route[pos]
+                trial = plan.copy()
+                trial.remove(q, [pos])
+                qq, pp, _, s = trial.best_insertions(np.array([v]), "cheapest")
+                if not np.isfinite(s[0]):
+                    continue
+                trial.insert(int(qq[0]), int(pp[0]), v)
+                if trial.feasible() and trial.total_completion() < base - EPS:
+                    plan.routes, plan.times = trial.routes, trial.times
+                    plan.in_route, plan.cost = trial.in_route, trial.cost
+                    return True
+        del arr
+        return False
+
+    def local_search(self, plan: Plan) -> None:
+        for _ in range(10 * self.arr.n + 10):
+            if self.stop():
+                return
+            if self.no_windows:
+                self.shorten(plan)
+            if self.maximise:
+                if self.fill(plan):
+                    continue
+                if self.replace(plan):
+                    continue
+            elif self.relocate(plan):
+                continue
+            return
+
+    def shake(self, plan: Plan, start: int, size: int) -> None:
+        """Remove ``size`` consecutive optional visits from ``start`` on every route."""
+        for q, route in enumerate(plan.routes):
+            inner = len(route) - 2
+            if inner == 0:
+                continue
+            s0 = 1 + start % inner
+            drop = [
+                p
+                for p in range(s0, min(s0 + size, len(route) - 1))
+                if not self.arr.mandatory[route[p]]
+            ]
+            if drop:
+                plan.remove(q, drop)
+
+    # -- driver -----------------------------------------------------------------------------
+    def run(self) -> Plan:
+        arr, n = self.arr, self.arr.n
+        params = self.options.params
+        iterations = int(params.get("iterations", 200 + 20 * n))
+        patience = int(params.get("patience", 100 + 5 * n))
+        plan = build_greedy(arr, None, None)
+        self.local_search(plan)
+        best = plan.copy()
+        self._record(best)
+        size, start, stale = 1, 0, 0
+        max_size = max(1, len(self.pool) // (3 * arr.k))
+        for it in range(1, iterations + 1):
+            if self.stop() or stale >= patience:
+                break
+            self.stats["iterations"] = it
+            self.shake(plan, start, size)
+            if not self.maximise:
+                repair_mandatory(plan)
+            self.local_search(plan)
+            if (
+                plan.feasible()
+                and not len(plan.missing_mandatory())
+                and (_value(plan, self.maximise) > _value(best, self.maximise))
+            ):
+                best = plan.copy()
+                self._record(best)
+                size, stale = 1, 0
+            else:
+                stale += 1
+                start += size
+                size = size + 1 if size < max_size else 1
+                if stale % 10 == 0:  # back to the best solution, as in Vansteenwegen et al.
+                    plan = best.copy()
+                    start = int(self.rng.integers(0, max(1, n)))
+        return best
+
+    def _record(self, plan: Plan) -> None:
+        if plan.feasible():
+            self.stats["improvements"] += 1
+            value = _objective(self.problem, plan)
+            self.trace.append(TracePoint(self.options.elapsed(), value, None))
+            if self.options.callback is not None:
+                self.options.callback("incumbent", {"objective": value})
+
+
+def _ils_tsp(problem: Problem, arr: Arrays, options: SolveOptions) -> Result:
+    """One route, no windows, visit all: iterated 2-opt / or-opt from a nearest-neighbour tour."""
+    rng = np.random.default_rng(options.seed)
+    t = arr.t
+    inner = arr.customers
+    tour = [arr.s]
+    left = np.zeros(arr.n, dtype=bool)
+    left[inner] = True
+    while left.any():
+        cand = np.flatnonzero(left)
+        j = int(cand[np.argmin(t[tour[-1], cand])])
+        tour.append(j)
+        left[j] = False
+    tour.append(arr.e)
+    trace: list[TracePoint] = []
+    offset = float(arr.d[tour].sum()) + arr.verify  # completion = length + services + verify
+
+    def improved(length: float) -> None:
+        trace.append(TracePoint(options.elapsed(), length + offset, None))
+
+    params = options.params
+    iterations = int(params.get("iterations", 200 + 20 * arr.n))
+    best, done = ils_tour(
+        t,
+        np.asarray(tour),
+        rng,
+        lambda: options.remaining() <= _MARGIN,
+        iterations,
+        on_improve=improved,
+    )
+    plan = Plan(arr, [best.tolist()])
+    stats = {"iterations": done, "length": path_length(t, best)}
+    message = "" if plan.feasible() else "the shortest tour found misses the deadline"
+    return _finish(problem, "ils", plan, trace, stats, message)
+
+
+# -- registration -----------------------------------------------------------------------------
+@register(
+    "mtrce",
+    "random",
+    exact=False,
+    description="random order, appended while feasible (baseline)",
+    supports=_supports,
+)
+def solve_random(problem: Problem, options: SolveOptions) -> Result:
+    return _run(problem, options, "random", build_random)
+
+
+@register(
+    "mtrce", "nearest", exact=False, description="nearest feasible neighbour", supports=_supports
+)
+def solve_nearest(problem: Problem, options: SolveOptions) -> Result:
+    return _run(problem, options, "nearest", build_nearest)
+
+
+@register(
+    "mtrce",
+    "greedy",
+    exact=False,
+    description="ratio (utility / added time) or cheapest insertion",
+    supports=_supports,
+)
+def solve_greedy(problem: Problem, options: SolveOptions) -> Result:
+    return _run(problem, options, "greedy", lambda arr, rng, opt: build_greedy(arr, None, opt))
+
+
+@register(
+    "mtrce",
+    "ils",
+    exact=False,
+    description="iterated local search (insert, replace, 2-opt, or-opt, shake)",
+    supports=_supports,
+)
+def solve_ils(problem: Problem, options: SolveOptions) -> Result:
+    arr = Arrays.of(problem)
+    reason = infeasibility(problem, arr)
+    if reason is not None:
+        return make_result(problem, "ils", None, Status.INFEASIBLE, message=reason)
+    if (
+        problem.objective == "min_time"
+        and arr.k == 1
+        and problem.window_open is None
+        and len(arr.customers) >= 3
+    ):
+        return _ils_tsp(problem, arr, options)
+    search = _Search(problem, arr, options)
+    best = search.run()
+    return _finish(problem, "ils", best, search.trace, search.stats)

@@ -1,0 +1,267 @@
+"""Local search on one path with fixed ends: 2-opt and or-opt over neighbour lists, vectorised.
+
+The path is ``tour = [s, v_1, ..., v_m-1, e]`` (``s == e`` for a TSP tour); its length is
+``sum t[tour[p], tour[p+1]]``. Moves (Lin 1965 2-opt; Or 1976 segment insertion of 1-3 nodes,
+either orientation) are restricted to those creating an arc to one of the ``K`` nearest
+neighbours of a node (Johnson and McGeoch 1997), and all candidates of the "active" nodes
+(don't-look bits) are evaluated at once with numpy; the best improving one is applied. Asymmetric
+travel is exact: reversing a segment is charged the difference of its backward and forward costs
+(prefix sums along the path).
+
+:func:`ils_tour` adds the perturbation: a segment-local double bridge (Martin, Otto and Felten
+1991), accepted when the tour does not get longer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+_IMPROVE = 1e-9
+
+
+def neighbour_lists(t: np.ndarray, nodes: np.ndarray, k: int) -> np.ndarray:
+    """(n, k) for every node, its ``k`` nearest among ``nodes`` (by ``t[i, j] + t[j, i]``)."""
+    sym = t[:, nodes] + t[nodes, :].T
+    sym = np.where(np.isfinite(sym), sym, np.inf)
+    sym[nodes, np.arange(len(nodes))] = np.inf  # a node is not its own neighbour
+    k = max(1, min(k, len(nodes) - 1))
+    part = (
+        np.argpartition(sym, k - 1, axis=1)[:, :k]
+        if len(nodes) > k
+        else np.tile(np.arange(len(nodes)), (t.shape[0], 1))
+    )
+    order = np.take_along_axis(sym, part, axis=1).argsort(axis=1, kind="stable")
+    return nodes[np.take_along_axis(part, order, axis=1)]
+
+
+def path_length(t: np.ndarray, tour: np.ndarray) -> float:
+    return float(t[tour[:-1], tour[1:]].sum())
+
+
+class PathSearch:
+    """2-opt + or-opt local search on ``tour`` (an int array with fixed first and last entries)."""
+
+    def __init__(self, t: np.ndarray, tour: np.ndarray, nbrs: np.ndarray) -> None:
+        self.t = t
+        self.nbrs = nbrs
+        self.symmetric = bool(np.array_equal(t, t.T))
+        self._set(np.asarray(tour, dtype=np.int64))
+
+    def _set(self, tour: np.ndarray) -> None:
+        self.tour = tour
+        m = len(tour) - 1
+        self.pos = np.full(self.t.shape[0], -1, dtype=np.int64)
+        self.pos[tour[1:m]] = np.arange(1, m)
+        self.pos[tour[0]] = 0
+        if tour[m] != tour[0]:
+            self.pos[tour[m]] = m
+        fwd = self.t[tour[:-1], tour[1:]]
+        self.F = np.concatenate([[0.0], np.cumsum(fwd)])
+        if not self.symmetric:
+            bwd = self.t[tour[1:], tour[:-1]]
+            self.R = np.concatenate([[0.0], np.cumsum(bwd)])
+
+    @property
+    def length(self) -> float:
+        return float(self.F[-1])
+
+    def _reversal(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Extra cost of reversing positions ``i..j`` (0 for symmetric travel)."""
+        if self.symmetric:
+            return np.zeros(len(i))
+        return (self.R[j] - self.R[i]) - (self.F[j] - self.F[i])
+
+    # -- 2-opt ----------------------------------------------------------------------------
+    def _two_opt(self, active: np.ndarray) -> tuple[float, int, int]:
+        tour, pos, t = self.tour, self.pos, self.t
+        m = len(tour) - 1
+        pa = pos[active]
+        pa = pa[(pa >= 0) & (pa < m)]
+        if len(pa) == 0:
+            return 0.0, -1, -1
+        a = tour[pa]
+        pc = pos[self.nbrs[a]]  # (A, K)
+        pa2 = np.broadcast_to(pa[:, None], pc.shape)
+        lo = np.minimum(pa2, pc).ravel()
+        hi = np.maximum(pa2, pc).ravel()
+        # Variant 1 creates (tour[i], tour[j]); variant 2 creates (tour[i+1], tour[j+1]).
+        i = np.concatenate([lo, lo - 1])
+        j = np.concatenate([hi, hi - 1])
+        ok = (i >= 0) & (j > i) & (j <= m - 1)
+        i, j = i[ok], j[ok]
+        if len(i) == 0:
+            return 0.0, -1, -1
+        a_, b_, c_, d_ = tour[i], tour[i + 1], tour[j], tour[j + 1]
+        delta = t[a_, c_] + t[b_, d_] - t[a_, b_] - t[c_, d_] + self._reversal(i + 1, j)
+        best = int(np.argmin(delta))
+        return float(delta[best]), int(i[best]), int(j[best])
+
+    # -- or-opt ---------------------------------------------------------------------------
+    def _or_opt(self, active: np.ndarray) -> tuple[float, tuple[int, int, int, bool] | None]:
+        tour, pos, t = self.tour, self.pos, self.t
+        m = len(tour) - 1
+        best_delta, best_move = 0.0, None
+        pa = pos[active]
+        pa = pa[(pa >= 1) & (pa <= m - 1)]
+        if len(pa) == 0:
+            return 0.0, None
+        # The four ways to reinsert segment f..g next to a neighbour c (arcs created):
+        # after c forward (c,f)(g,y); before c reversed (x,g)(f,c);
+        # before c forward (x,f)(g,c); after c reversed (c,g)(f,y).
+        reverse = np.array([False, True, False, True])[:, None, None]
+        for L in (1, 2, 3):
+            first = np.unique(np.concatenate([pa, pa - L + 1]))
+            first = first[(first >= 1) & (first + L - 1 <= m - 1)]
+            if len(first) == 0:
+                continue
+            last = first + L - 1
+            f, g = tour[first], tour[last]
+            gain = t[tour[first - 1], f] + t[g, tour[last + 1]] - t[tour[first - 1], tour[last + 1]]
+            pf, pg = pos[self.nbrs[f]], pos[self.nbrs[g]]
+            j = np.stack([pf, pf - 1, pg - 1, pg])  # gap (tour[j], tour[j+1])
+            ok = (j >= 0) & (j <= m - 1) & ((j < first[:, None] - 1) | (j > last[:, None]))
+            jj = np.where(ok, j, 0)
+            x, y = tour[jj], tour[jj + 1]
+            ff, gg = f[None, :, None], g[None, :, None]
+            add = (
+                np.where(
+                    reverse,
+                    t[x, gg] + t[ff, y] + self._reversal(first, last)[None, :, None],
+                    t[x, ff] + t[gg, y],
+                )
+                - t[x, y]
+            )
+            delta = np.where(ok, add - gain[None, :, None], np.inf)
+            idx = int(np.argmin(delta))
+            val = float(delta.flat[idx])
+            if val < best_delta:
+                v, s_, k_ = np.unravel_index(idx, delta.shape)
+                best_delta = val
+                best_move = (int(first[s_]), L, int(jj[v, s_, k_]), bool(reverse[v, 0, 0]))
+        return best_delta, best_move
+
+    # -- application ----------------------------------------------------------------------
+    def _apply_two_opt(self, i: int, j: int) -> list[int]:
+        tour = self.tour.copy()
+        tour[i + 1 : j + 1] = tour[i + 1 : j + 1][::-1]
+        touched = [
+            int(tour[i]),
+            int(tour[i + 1]),
+            int(tour[j]),
+            int(tour[min(j + 1, len(tour) - 1)]),
+        ]
+        self._set(tour)
+        return touched
+
+    def _apply_or_opt(self, first: int, length: int, j: int, reverse: bool) -> list[int]:
+        tour = self.tour
+        seg = tour[first : first + length]
+        if reverse:
+            seg = seg[::-1]
+        rest = np.concatenate([tour[:first], tour[first + length :]])
+        # j indexes the old tour; it shifts left by the segment length when after the segment.
+        jr = j if j < first else j - length
+        new = np.concatenate([rest[: jr + 1], seg, rest[jr + 1 :]])
+        touched = [
+            int(tour[first - 1]),
+            int(tour[first + length]),
+            int(rest[jr]),
+            int(rest[min(jr + 1, len(rest) - 1)]),
+            *map(int, seg),
+        ]
+        self._set(new)
+        return touched
+
+    def run(
+        self, active: np.ndarray | None = None, deadline: Callable[[], bool] | None = None
+    ) -> int:
+        """Apply improving moves until none is left among the active nodes; returns the count."""
+        if active is None:
+            active = np.unique(self.tour)
+        active_set = np.zeros(self.t.shape[0], dtype=bool)
+        active_set[active] = True
+        moves = 0
+        while active_set.any():
+            if deadline is not None and moves % 16 == 15 and deadline():
+                break
+            act = np.flatnonzero(active_set)
+            d2, i, j = self._two_opt(act)
+            d3, move = self._or_opt(act)
+            if min(d2, d3) >= -_IMPROVE:
+                break
+            if d2 <= d3:
+                touched = self._apply_two_opt(i, j)
+            else:
+                touched = self._apply_or_opt(*move)  # type: ignore[misc]
+            moves += 1
+            # Don't-look bits: the nodes around changed arcs become active again; the others stay
+            # as they were (the whole active set is retired only when none improves).
+            active_set[touched] = True
+            for v in touched:
+                active_set[self.nbrs[v]] = True
+        return moves
+
+
+def double_bridge(tour: np.ndarray, rng: np.random.Generator, span: int) -> np.ndarray:
+    """Segment-local double bridge: cut the inner path in 3 points within ``span`` positions."""
+    m = len(tour) - 1
+    inner = m - 1
+    if inner < 8:
+        out = tour.copy()
+        if inner >= 2:
+            i, j = sorted(rng.choice(np.arange(1, m), size=2, replace=False))
+            out[i : j + 1] = out[i : j + 1][::-1]
+        return out
+    span = max(8, min(span, inner))
+    base = int(rng.integers(1, m - span + 1))
+    cuts = np.sort(rng.choice(np.arange(base + 1, base + span), size=3, replace=False))
+    p1, p2, p3 = (int(c) for c in cuts)
+    return np.concatenate([tour[:p1], tour[p2:p3], tour[p1:p2], tour[p3:]])
+
+
+def ils_tour(
+    t: np.ndarray,
+    tour: np.ndarray,
+    rng: np.random.Generator,
+    stop: Callable[[], bool],
+    iterations: int,
+    neighbours: int = 10,
+    on_improve: Callable[[float], None] | None = None,
+) -> tuple[np.ndarray, int]:
+    """Iterated 2-opt/or-opt with double-bridge kicks; returns the best tour and the iterations."""
+    inner = np.unique(tour[1:-1])
+    nbrs = (
+        neighbour_lists(t, inner, neighbours)
+        if len(inner) > 1
+        else np.zeros((t.shape[0], 0), np.int64)
+    )
+    if nbrs.shape[1] == 0:
+        return tour, 0
+    search = PathSearch(t, tour, nbrs)
+    search.run(deadline=stop)
+    best, best_len = search.tour.copy(), search.length
+    if on_improve is not None:
+        on_improve(best_len)
+    span = 30
+    done = 0
+    while done < iterations and not stop():
+        done += 1
+        kicked = double_bridge(best, rng, span)
+        cut_nodes = np.unique(np.concatenate([kicked[:1], kicked]))
+        search._set(kicked)
+        changed = np.flatnonzero(kicked != best)
+        active = (
+            np.unique(np.concatenate([kicked[np.clip(changed - 1, 0, None)], kicked[changed]]))
+            if len(changed)
+            else cut_nodes
+        )
+        search.run(active, deadline=stop)
+        if search.length < best_len - _IMPROVE:
+            best, best_len = search.tour.copy(), search.length
+            if on_improve is not None:
+                on_improve(best_len)
+        elif search.length <= best_len + _IMPROVE:
+            best = search.tour.copy()
+    return best, done
