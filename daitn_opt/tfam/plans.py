@@ -1,0 +1,496 @@
+"""Candidate plans for T-FAM admission, generated from a DRRT snapshot.
+
+For each training request, a few diverse plans that each reach the request's target by its
+deadline within its budget, so that admission can trade one request's second-best plan for another
+request's only plan (``formulations/tfam.md``, Sec. "Candidate plans"):
+
+- **sequential** requests: MTRCE routes from the request's view (an MTRCE solver from the registry,
+  ``greedy`` by default when registered, else a ratio-insertion fallback), then variants: the same
+  route started one or more time slots later, and new routes that avoid the busiest node of the
+  routes found so far (different subsets);
+- **federated** requests (one FedAvg round by default: clients download the model, train their
+  local epochs in parallel, upload; the round lasts as long as the slowest client): the fastest
+  client set that reaches the target, the largest client set that fits the deadline, client sets
+  avoiding one node, and delayed copies.
+
+Each plan is converted to resource use per (node, slot): a node is busy (one of its
+``compute.slots`` concurrent training slots) during every time slot its training interval
+overlaps. Plan value: the request's ``value``; without a target, scaled by the plan's utility
+relative to the request's best plan.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..drrt.instance import (
+    AdmissionPlan,
+    AdmissionRequest,
+    AdmissionResource,
+    AdmissionSpec,
+    Instance,
+)
+from ..drrt.requests import Target, TrainingRequest
+from ..drrt.view import View, build_view
+from ..errors import InputError
+from ..mtrce.problem import Problem as RouteProblem
+from ..mtrce.problem import from_view
+
+SLOTS = 24
+"""Default number of time slots the horizon is cut into."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One training job of a plan: node, start and end (seconds after the snapshot time)."""
+
+    node: str
+    start: float
+    end: float
+
+
+@dataclass
+class Candidate:
+    """A candidate plan of one request: its jobs, completion, collected amount and value."""
+
+    request: str
+    mode: str
+    nodes: list[str]
+    steps: list[Step]
+    delay: float
+    finish: float
+    """Seconds after the request's arrival at which the model is back and verified."""
+    utility: float
+    cost: float
+    value: float = 0.0
+    label: str = ""
+    travel: list[float] = field(default_factory=list)
+    """Sequential: travel time before each step and after the last (to the end node)."""
+
+
+# -- targets ----------------------------------------------------------------------------------------
+def collected(v: View, nodes: list[int], target: Target | None) -> float:
+    """What training at view positions ``nodes`` collects, in the target's unit."""
+    if not nodes:
+        return 0.0
+    idx = np.asarray(nodes, dtype=np.int64)
+    kind = "utility" if target is None else target.kind
+    if kind == "samples":
+        return float(v.samples[idx].sum())
+    if kind == "coverage":
+        if v.label_counts.shape[1] == 0:
+            return 0.0
+        return float(np.count_nonzero(v.label_counts[idx].sum(axis=0) > 0))
+    return float(v.utility[idx].sum())
+
+
+def meets_target(v: View, nodes: list[int], target: Target | None) -> bool:
+    return target is None or collected(v, nodes, target) >= target.amount - 1e-9
+
+
+# -- sequential routes ------------------------------------------------------------------------------
+def route_schedule(mp: RouteProblem, route: list[int]) -> tuple[np.ndarray, float, bool]:
+    """Service start per position of ``[s, ..., e]``, completion time, and feasibility.
+
+    Earliest-start semantics of :mod:`daitn_opt.mtrce.problem`.
+    """
+    a = np.zeros(mp.n) if mp.window_open is None else mp.window_open
+    b = np.full(mp.n, np.inf) if mp.window_close is None else mp.window_close
+    starts = np.zeros(len(route))
+    t = max(0.0, float(a[route[0]]))
+    ok = t <= b[route[0]] + 1e-6
+    starts[0] = t
+    for p in range(1, len(route)):
+        prev, node = route[p - 1], route[p]
+        t = max(t + float(mp.service[prev]) + float(mp.travel[prev, node]), float(a[node]))
+        starts[p] = t
+        ok = ok and math.isfinite(t) and t <= b[node] + 1e-6
+    done = float(t + mp.service[route[-1]] + mp.verify_time)
+    ok = ok and done <= mp.deadline + 1e-6
+    return starts, done, bool(ok)
+
+
+def route_cost(mp: RouteProblem, v: View, route: list[int]) -> float:
+    visit = float(v.visit_cost[route].sum())
+    travel = float(sum(v.travel_cost[i, j] for i, j in itertools.pairwise(route)))
+    return visit + travel
+
+
+def ratio_insertion(mp: RouteProblem, v: View) -> list[int]:
+    """Fallback route builder: insert the node with the best utility per added second while the
+    route stays feasible (deadline, windows, budget). Returns ``[s, ..., e]``."""
+    route = [mp.start, mp.end]
+    if not route_schedule(mp, route)[2]:
+        return route
+    free = set(range(mp.n)) - {mp.start, mp.end}
+    free = {i for i in free if mp.utility[i] > 0}
+    while free:
+        best: tuple[float, int, int] | None = None
+        _, base, _ = route_schedule(mp, route)
+        for i in free:
+            for pos in range(1, len(route)):
+                trial = [*route[:pos], i, *route[pos:]]
+                _, done, ok = route_schedule(mp, trial)
+                if not ok or (
+                    mp.budget is not None and route_cost(mp, v, trial) > mp.budget + 1e-9
+                ):
+                    continue
+                score = mp.utility[i] / max(done - base, 1e-9)
+                if best is None or score > best[0]:
+                    best = (score, i, pos)
+        if best is None:
+            break
+        _, i, pos = best
+        route.insert(pos, i)
+        free.discard(i)
+    return route
+
+
+RouteSolver = Callable[[RouteProblem, View], list[int]]
+
+
+def registry_route_solver(name: str, time_limit: float = 2.0, seed: int = 0) -> RouteSolver | None:
+    """An MTRCE solver from the registry as a route builder (None if ``name`` is not registered)."""
+    from ..registry import solve, solvers
+
+    if name not in solvers("mtrce")["mtrce"]:
+        return None
+
+    def run(mp: RouteProblem, v: View) -> list[int]:
+        result = solve(mp, name, time_limit=time_limit, seed=seed)
+        routes = result.solution.get("routes") if result.status.has_solution else None
+        if not routes:
+            return [mp.start, mp.end]
+        pos = {node_id: i for i, node_id in enumerate(mp.ids)}
+        return [pos[x] for x in routes[0]]
+
+    return run
+
+
+def default_route_solver() -> RouteSolver:
+    """MTRCE ``greedy`` from the registry when available, else :func:`ratio_insertion`."""
+    return registry_route_solver("greedy") or ratio_insertion
+
+
+def _shifted(mp: RouteProblem, delay: float) -> RouteProblem:
+    """The route problem for a start ``delay`` seconds later (windows and deadline move)."""
+    changes: dict[str, object] = {"deadline": mp.deadline - delay}
+    if mp.window_open is not None:
+        changes["window_open"] = np.maximum(mp.window_open - delay, 0.0)
+        changes["window_close"] = mp.window_close - delay
+    return mp.replace(**changes)
+
+
+def sequential_candidates(
+    request: TrainingRequest,
+    v: View,
+    *,
+    count: int,
+    slot_seconds: float,
+    route_solver: RouteSolver,
+) -> list[Candidate]:
+    """Up to ``count`` distinct routes (and delayed copies) that meet target, deadline, budget."""
+    if request.replicas > 1:
+        raise InputError(
+            f"requests[{request.id!r}].replicas", request.replicas, "T-FAM plans one route"
+        )
+    mp = from_view(v)
+    found: list[Candidate] = []
+    seen: set[tuple] = set()
+
+    def consider(problem: RouteProblem, route: list[int], delay: float) -> bool:
+        inner = [i for i in route if v.train_time[i] > 0 or i not in (v.start, v.end)]
+        starts, done, ok = route_schedule(problem, route)
+        if not ok or not meets_target(v, inner, request.target) or not inner:
+            return False
+        cost = route_cost(problem, v, route)
+        if request.budget is not None and cost > request.budget + 1e-9:
+            return False
+        key = (tuple(route), round(delay, 6))
+        if key in seen:
+            return False
+        seen.add(key)
+        t0 = request.arrival + delay
+        steps = [
+            Step(v.ids[i], t0 + float(starts[p]), t0 + float(starts[p] + v.train_time[i]))
+            for p, i in enumerate(route)
+            if v.train_time[i] > 0
+        ]
+        travel = [float(v.transfer[i, j]) for i, j in itertools.pairwise(route)]
+        found.append(
+            Candidate(
+                request=request.id,
+                mode="sequential",
+                nodes=[v.ids[i] for i in route],
+                steps=steps,
+                delay=delay,
+                finish=delay + done,
+                utility=collected(v, inner, None),
+                cost=cost,
+                travel=travel,
+            )
+        )
+        return True
+
+    banned: set[int] = set()
+    routes: list[list[int]] = []
+    for _ in range(count):
+        problem = mp
+        if banned:
+            keep = np.ones(mp.n, dtype=bool)
+            keep[list(banned)] = False
+            problem = mp.replace(utility=np.where(keep, mp.utility, 0.0))
+        route = route_solver(problem, v)
+        route = [i for i in route if i not in banned or i in (mp.start, mp.end)]
+        if not consider(mp, route, 0.0):
+            break
+        routes.append(route)
+        busiest = max(
+            (i for i in route if i not in (mp.start, mp.end)), key=lambda i: v.train_time[i]
+        )
+        banned.add(busiest)
+        if len(found) >= count:
+            break
+    # Delayed copies: the same route started one, two, ... slots later, while it still fits.
+    shift = 1
+    while len(found) < count and routes and shift <= SLOTS:
+        added = False
+        for route in routes:
+            delay = shift * slot_seconds
+            if consider(_shifted(mp, delay), route, delay):
+                added = True
+            if len(found) >= count:
+                break
+        if not added:
+            break
+        shift += 1
+    return found
+
+
+# -- federated client sets --------------------------------------------------------------------------
+def client_times(v: View) -> np.ndarray:
+    """(n,) round time of each client alone: download + local training + upload + verification."""
+    return v.transfer[v.start] + v.train_time + v.transfer[:, v.end] + v.verify_time
+
+
+def federated_candidates(
+    request: TrainingRequest, v: View, *, count: int, slot_seconds: float
+) -> list[Candidate]:
+    """Client sets whose round fits the deadline (and budget) and reaches the target."""
+    clients = np.array([i for i in range(v.n) if i not in (v.start, v.end) and v.train_time[i] > 0])
+    if clients.size == 0:
+        return []
+    tau = client_times(v)[clients]
+    deadline = math.inf if request.deadline is None else request.deadline
+    order = clients[np.argsort(tau, kind="stable")]
+    sets: list[list[int]] = []
+    # Fastest set reaching the target: clients by round time until the target is met.
+    for k in range(1, order.size + 1):
+        if meets_target(v, order[:k].tolist(), request.target):
+            sets.append(order[:k].tolist())
+            break
+    fitting = [int(i) for i in order if client_times(v)[i] <= deadline + 1e-9]
+    if fitting:
+        sets.append(fitting)  # the largest set that fits the deadline
+    for base in list(sets):
+        for drop in sorted(base, key=lambda i: -v.train_time[i])[:count]:
+            sets.append([i for i in base if i != drop])
+    found: list[Candidate] = []
+    seen: set[tuple] = set()
+
+    def consider(chosen: list[int], delay: float) -> None:
+        if not chosen or len(found) >= count:
+            return
+        key = (tuple(sorted(chosen)), round(delay, 6))
+        if key in seen or not meets_target(v, chosen, request.target):
+            return
+        round_time = float(client_times(v)[chosen].max())
+        if delay + round_time > deadline + 1e-9:
+            return
+        opens = v.window_open[chosen] - delay
+        closes = v.window_close[chosen] - delay
+        arrive = v.transfer[v.start, chosen]
+        if np.any(np.maximum(arrive, opens) > closes + 1e-6) or np.any(opens > arrive + 1e-6):
+            return  # a client's window would make it wait or close: not planned here
+        cost = float(
+            v.visit_cost[chosen].sum()
+            + v.travel_cost[v.start, chosen].sum()
+            + v.travel_cost[chosen, v.end].sum()
+        )
+        if request.budget is not None and cost > request.budget + 1e-9:
+            return
+        seen.add(key)
+        t0 = request.arrival + delay
+        steps = [
+            Step(
+                v.ids[i],
+                t0 + float(v.transfer[v.start, i]),
+                t0 + float(v.transfer[v.start, i] + v.train_time[i]),
+            )
+            for i in chosen
+        ]
+        found.append(
+            Candidate(
+                request=request.id,
+                mode="federated",
+                nodes=[v.ids[i] for i in chosen],
+                steps=steps,
+                delay=delay,
+                finish=delay + round_time,
+                utility=collected(v, chosen, None),
+                cost=cost,
+            )
+        )
+
+    for chosen in sets:
+        consider(chosen, 0.0)
+    shift = 1
+    while len(found) < count and found and shift <= SLOTS:
+        before = len(found)
+        for chosen in sets:
+            consider(chosen, shift * slot_seconds)
+        if len(found) == before:
+            break
+        shift += 1
+    return found
+
+
+# -- batch ------------------------------------------------------------------------------------------
+def _check_modalities(instance: Instance) -> None:
+    held = {d.modality for n in instance.snapshot.of_kind("data") for d in n.datasets}
+    for i, req in enumerate(instance.requests):
+        if req.modality not in held:
+            raise InputError(
+                f"requests[{i}].modality",
+                req.modality,
+                f"no data node holds this modality; known: {sorted(held)}",
+            )
+
+
+def default_slot_seconds(instance: Instance, slots: int = SLOTS) -> float:
+    """Horizon (latest arrival + deadline) divided into ``slots`` slots."""
+    ends = [
+        r.arrival + (r.deadline if r.deadline is not None else 3600.0) for r in instance.requests
+    ]
+    horizon = max(ends) if ends else 3600.0
+    return max(1.0, math.ceil(horizon / slots))
+
+
+def candidates(
+    instance: Instance,
+    request: TrainingRequest,
+    *,
+    count: int = 4,
+    slot_seconds: float | None = None,
+    route_solver: RouteSolver | None = None,
+) -> tuple[list[Candidate], View]:
+    """Candidate plans of one request, best first, with the view they were built on."""
+    v = build_view(instance.snapshot, request, instance.travel)
+    slot = slot_seconds or default_slot_seconds(instance)
+    if request.mode == "federated":
+        found = federated_candidates(request, v, count=count, slot_seconds=slot)
+    else:
+        found = sequential_candidates(
+            request,
+            v,
+            count=count,
+            slot_seconds=slot,
+            route_solver=route_solver or default_route_solver(),
+        )
+    if found:
+        best = max(c.utility for c in found)
+        for c in found:
+            scale = 1.0 if request.target is not None or best <= 0 else c.utility / best
+            c.value = float(request.value) * scale
+            c.label = (
+                ">".join(c.nodes) if c.mode == "sequential" else "{" + ",".join(c.nodes) + "}"
+            ) + (f" +{c.delay:g}s" if c.delay else "")
+    return found, v
+
+
+def plan_use(c: Candidate, slot_seconds: float) -> dict[tuple[str, int], float]:
+    """(node, slot) -> 1 for every slot a training job of ``c`` overlaps (half-open intervals)."""
+    use: dict[tuple[str, int], float] = {}
+    for step in c.steps:
+        first = math.floor(step.start / slot_seconds + 1e-9)
+        last = math.ceil(step.end / slot_seconds - 1e-9) - 1
+        for s in range(first, max(first, last) + 1):
+            use[(step.node, s)] = 1.0
+    return use
+
+
+def admission_spec(
+    instance: Instance,
+    *,
+    plans_per_request: int = 4,
+    slot_seconds: float | None = None,
+    route_solver: RouteSolver | None = None,
+    unplannable: dict[str, str] | None = None,
+) -> AdmissionSpec:
+    """The admission batch of ``instance``'s training requests with generated candidate plans.
+
+    Requests without any plan that meets their target by their deadline are left out (their
+    ids and the reason go into ``unplannable`` when given); a must-admit request without a plan
+    is an :class:`InputError` (``daitn-opt feasible`` explains why).
+    """
+    if not instance.requests:
+        raise InputError("requests", [], "the instance has no training request to admit")
+    _check_modalities(instance)
+    slot = slot_seconds or default_slot_seconds(instance)
+    solver = route_solver or default_route_solver()
+    capacity: dict[str, int] = {}
+    for node in instance.snapshot.nodes:
+        if node.compute is not None:
+            capacity[node.id] = node.compute.slots
+    requests: list[AdmissionRequest] = []
+    used: set[tuple[str, int]] = set()
+    for req in instance.requests:
+        found, _ = candidates(
+            instance, req, count=plans_per_request, slot_seconds=slot, route_solver=solver
+        )
+        if not found:
+            if req.must_admit:
+                raise InputError(
+                    "request",
+                    req.id,
+                    "is must-admit but has no plan meeting its target by its deadline "
+                    f"(run `daitn-opt feasible FILE --request {req.id}`)",
+                )
+            if unplannable is not None:
+                unplannable[req.id] = "no plan meets the target by the deadline within the budget"
+            continue
+        plans = []
+        for c in found:
+            use = plan_use(c, slot)
+            used.update(use)
+            plans.append(
+                AdmissionPlan(
+                    value=c.value,
+                    use={f"{n}@{s}": a for (n, s), a in use.items()},
+                    label=c.label,
+                    finish=c.finish,
+                )
+            )
+        requests.append(
+            AdmissionRequest(
+                id=req.id,
+                plans=plans,
+                must_admit=req.must_admit,
+                arrival=req.arrival,
+                deadline=req.deadline,
+            )
+        )
+    if not requests:
+        raise InputError(
+            "requests", len(instance.requests), "no request has a feasible plan to admit"
+        )
+    resources = [
+        AdmissionResource(id=f"{n}@{s}", capacity=float(capacity.get(n, 0)), node=n, slot=s)
+        for n, s in sorted(used)
+    ]
+    return AdmissionSpec(resources=resources, requests=requests, slot_seconds=slot)
