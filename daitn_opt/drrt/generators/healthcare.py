@@ -1,0 +1,487 @@
+"""The ``healthcare`` family: hospitals that train a diagnostic model without sharing patient data.
+
+The use case of DA-ITN (arXiv 2501.05323, Sec. V): hospitals hold labelled data they may not move;
+a research lab (the model owner) sends its model along a route of hospitals (or runs federated
+rounds over them) and a verification centre (MPVU) checks it; clinics query deployed models hosted
+at model deployment facilities (MDFP).
+
+What varies between hospitals, and why:
+
+- three tiers (teaching, regional, clinic) set data volume, local compute and access bandwidth,
+  so a route must trade big-but-slow sites against small-but-fast ones;
+- label mixes are non-IID (Dirichlet, ``alpha`` = 0.6) and volumes skewed (log-normal per tier);
+- a few hospitals fall below the thresholds requests typically set (quality < 0.55, data older
+  than 800 days, trust < 0.45), a few have no local compute or are down, so views exclude them
+  with a reason;
+- some hospitals' compute is only available in a window (night-time batch slots).
+
+With ``replayable=True`` (the default) the datasets are partitions of scikit-learn's
+breast-cancer set (tabular, labels "0"/"1") and digits set (image, labels "0".."9"): per-label
+totals over all hospitals never exceed what those sets hold after a stratified test set is set
+aside (see :data:`~._common.BREAST_CANCER`, :data:`~._common.DIGITS`), so the executor can replay
+any route on real data. Large instances then have few samples per hospital; ``replayable=False``
+draws realistic volumes instead.
+
+Deadlines are calibrated on each request's own view: long enough for a nearest-neighbour route
+through about 35-55 % of the eligible hospitals, so that the deadline binds but the best route
+visits several hospitals.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ...errors import InputError
+from ..instance import Instance
+from ..requests import InferenceModel, TrainingRequest, TrainModel
+from ..snapshot import Snapshot
+from ..view import build_view
+from ._common import (
+    BREAST_CANCER,
+    DIGITS,
+    LabelPool,
+    greedy_route_time,
+    is_connected,
+    knn_mst_edges,
+    latency_from_distance,
+    rounded,
+    split_labels,
+)
+
+TIERS = ("teaching", "regional", "clinic")
+TIER_SHARE = np.array([0.12, 0.38, 0.50])
+TIER_SIZE = np.array([3.0, 1.0, 0.35])
+"""Median relative data volume per tier."""
+TIER_GFLOPS = np.array([600.0, 150.0, 40.0])
+"""Median effective GFLOP/s of a tier's local training hardware."""
+TIER_MEMORY = np.array([80.0, 32.0, 8.0])
+TIER_SLOTS = np.array([4, 2, 1])
+TIER_ACCESS = ((800.0, 1000.0), (150.0, 600.0), (30.0, 150.0))
+"""Access bandwidth range (Mbit/s) per tier: a link runs at most at its slower end's rate."""
+
+TRAIN_MODELS = {
+    "tabular": (
+        TrainModel(name="tab-mlp", size_mb=24.0, gflop_per_sample=6.0),
+        TrainModel(name="tab-transformer", size_mb=96.0, gflop_per_sample=18.0),
+    ),
+    "image": (
+        TrainModel(name="digits-cnn", size_mb=45.0, gflop_per_sample=9.0),
+        TrainModel(name="digits-resnet", size_mb=98.0, gflop_per_sample=14.0),
+    ),
+}
+INFERENCE_MODELS = (
+    InferenceModel(id="triage-mlp", memory_gb=2.0, service_ms=4.0, gflop_per_query=0.01),
+    InferenceModel(id="tumour-cnn", memory_gb=12.0, service_ms=25.0, gflop_per_query=4.0),
+    InferenceModel(id="digits-cnn", memory_gb=1.0, service_ms=3.0, gflop_per_query=0.05),
+    InferenceModel(id="report-lm", memory_gb=40.0, service_ms=90.0, gflop_per_query=60.0),
+)
+
+
+def healthcare(
+    *,
+    nodes: int,
+    seed: int,
+    requests: int = 1,
+    image: bool = True,
+    replayable: bool = True,
+    region_km: float = 600.0,
+    users: int | None = None,
+    facilities: int | None = None,
+) -> Instance:
+    """Generate a healthcare instance with ``nodes`` hospitals.
+
+    Parameters
+    ----------
+    nodes
+        Number of hospitals (data nodes), 3 to 2,000. The snapshot also holds an MPVU, the model
+        owner, clinics' user nodes and MDFPs.
+    seed
+        Seed of every random choice: the same arguments give the same instance, byte for byte.
+    requests
+        Number of training requests; request 2, 5, 8, ... (1-based) are federated, every fourth
+        trains on image data when ``image``.
+    image
+        Give about 45 % of hospitals an image (digits) dataset besides the tabular one.
+    replayable
+        Keep per-label totals within scikit-learn's breast-cancer and digits sets.
+    region_km
+        Side of the square region the hospitals are spread over.
+    users, facilities
+        Number of querying user nodes (default: a third of the hospitals, at least 3) and of MDFPs
+        (default: a sixth, at least 2).
+    """
+    if not 3 <= nodes <= 2000:
+        raise InputError("nodes", nodes, "healthcare needs 3 to 2000 hospitals")
+    if not 0 <= requests <= 1000:
+        raise InputError("requests", requests, "must be between 0 and 1000")
+    if region_km <= 0:
+        raise InputError("region_km", region_km, "must be positive")
+    rng = np.random.default_rng(seed)
+    h = nodes
+    n_users = max(3, round(h / 3)) if users is None else users
+    n_fac = max(2, round(h / 6)) if facilities is None else facilities
+    if n_users < 0 or n_fac < 0:
+        raise InputError("users" if n_users < 0 else "facilities", min(n_users, n_fac), "< 0")
+
+    # -- geography: hospitals cluster around cities of Zipf-distributed size -----------------
+    n_cities = max(2, round(0.8 * math.sqrt(h)))
+    centres = rng.uniform(0.1, 0.9, size=(n_cities, 2)) * region_km
+    city_w = 1.0 / np.arange(1, n_cities + 1)
+    city_w /= city_w.sum()
+    city_spread = 8.0 + 30.0 * np.sqrt(city_w / city_w.max())
+
+    def place(count: int) -> tuple[np.ndarray, np.ndarray]:
+        city = rng.choice(n_cities, size=count, p=city_w)
+        pts = centres[city] + rng.normal(size=(count, 2)) * city_spread[city, None]
+        return np.clip(pts, 0.0, region_km), city
+
+    hosp_xy, hosp_city = place(h)
+    tier = rng.choice(3, size=h, p=TIER_SHARE)
+    tier[np.argmax(city_w[hosp_city])] = 0  # the largest city has a teaching hospital
+    size_w = TIER_SIZE[tier] * rng.lognormal(0.0, 0.45, size=h)
+
+    # -- hospitals below typical thresholds, down, or without compute (disjoint sets) ----------
+    special = {"down": 0, "quality": 0, "age": 0, "trust": 0, "nocompute": 0}
+    if h >= 6:
+        special = {
+            "quality": max(1, round(0.08 * h)),
+            "age": max(1, round(0.08 * h)),
+            "trust": max(1, round(0.06 * h)),
+            "nocompute": max(1, round(0.04 * h)),
+            "down": max(1 if h >= 10 else 0, round(0.03 * h)),
+        }
+    order = rng.permutation(h)
+    role = np.full(h, "", dtype=object)
+    at = 0
+    for name, count in special.items():
+        role[order[at : at + count]] = name
+        at += count
+
+    quality = np.where(
+        role == "quality", rng.uniform(0.35, 0.55, h), 0.78 + 0.21 * rng.beta(2.0, 1.5, h)
+    )
+    age = np.where(
+        role == "age", rng.uniform(800.0, 2000.0, h), np.minimum(rng.exponential(90.0, h), 330.0)
+    )
+    trust = np.where(role == "trust", rng.uniform(0.2, 0.45, h), 0.8 + 0.19 * rng.beta(3.0, 1.2, h))
+    gflops = TIER_GFLOPS[tier] * rng.lognormal(0.0, 0.5, h)
+    cost_hour = 0.4 + gflops / 250.0 * rng.uniform(0.7, 1.3, h)
+    overhead = rng.uniform(5.0, 30.0, h)
+    windowed = (role == "") & (rng.random(h) < 0.2)
+    w_start = rng.uniform(0.0, 1200.0, h)
+    w_len = rng.uniform(1800.0, 5400.0, h)
+    second = rng.random(h) < 0.35
+
+    # -- datasets: non-IID label mixes with quantity skew --------------------------------------
+    has_image = np.zeros(h, dtype=bool)
+    if image:
+        has_image = rng.random(h) < 0.45
+        if h >= 4 and has_image.sum() < 2:
+            has_image[rng.choice(h, size=2, replace=False)] = True
+    tab_counts = _histograms(rng, size_w, BREAST_CANCER, replayable, scale=1500.0)
+    img_idx = np.flatnonzero(has_image)
+    img_counts = _histograms(
+        rng, size_w[img_idx] * rng.lognormal(0.0, 0.3, len(img_idx)), DIGITS, replayable, 4000.0
+    )
+    img_quality = np.clip(quality[img_idx] + rng.normal(0.0, 0.04, len(img_idx)), 0.3, 1.0)
+    img_age = age[img_idx] * rng.uniform(0.5, 1.5, len(img_idx))
+
+    width = len(str(h))
+    hosp_ids = [f"h{i + 1:0{width}d}" for i in range(h)]
+    node_docs: list[dict[str, Any]] = []
+    img_pos = {int(i): k for k, i in enumerate(img_idx)}
+    for i in range(h):
+        datasets = [_dataset(BREAST_CANCER, tab_counts[i], quality[i], age[i])]
+        if i in img_pos:
+            k = img_pos[i]
+            datasets.append(_dataset(DIGITS, img_counts[k], img_quality[k], img_age[k]))
+        doc: dict[str, Any] = {
+            "id": hosp_ids[i],
+            "kind": "data",
+            "name": f"{TIERS[tier[i]]} hospital {i + 1} (city {hosp_city[i] + 1})",
+            "position": {"x": round(float(hosp_xy[i, 0]), 2), "y": round(float(hosp_xy[i, 1]), 2)},
+            "up": role[i] != "down",
+            "trust": round(float(trust[i]), 3),
+            "datasets": datasets,
+        }
+        if role[i] != "nocompute":
+            doc["compute"] = {
+                "gflops": round(float(gflops[i]), 1),
+                "memory_gb": float(TIER_MEMORY[tier[i]]),
+                "slots": int(TIER_SLOTS[tier[i]]),
+                "cost_per_hour": round(float(cost_hour[i]), 3),
+                "overhead_s": round(float(overhead[i]), 1),
+            }
+        if windowed[i]:
+            a, b = float(round(w_start[i])), float(round(w_start[i] + w_len[i]))
+            doc["windows"] = [{"start": a, "end": b}]
+            if second[i]:
+                c = b + 3600.0
+                doc["windows"].append({"start": c, "end": float(round(c + w_len[i]))})
+        node_docs.append(doc)
+
+    # -- the verification centre, the model owner, querying clinics, deployment facilities ----
+    centre = np.array([region_km / 2, region_km / 2])
+    mpvu_xy = centre + rng.normal(0.0, region_km / 20, 2)
+    owner_xy = centres[0] + rng.normal(0.0, 5.0, 2)
+    node_docs.append(
+        {
+            "id": "mpvu",
+            "kind": "mpvu",
+            "name": "national model verification centre",
+            "position": _pos(mpvu_xy),
+            "eval_throughput": 25.0,
+            "eval_samples": BREAST_CANCER.test_samples,
+        }
+    )
+    node_docs.append(
+        {
+            "id": "owner",
+            "kind": "user",
+            "name": "research lab (model owner)",
+            "position": _pos(owner_xy),
+        }
+    )
+    models = [m for m in INFERENCE_MODELS if image or m.id != "digits-cnn"]
+    user_xy, _ = place(n_users)
+    demand_total = 0.0
+    uw = len(str(max(n_users, 1)))
+    for u in range(n_users):
+        picks = rng.choice(len(models), size=rng.integers(1, 3), replace=False)
+        demands = []
+        for m in sorted(picks):
+            rate = round(float(rng.lognormal(math.log(4.0), 0.7)), 2)
+            demand_total += rate
+            demands.append(
+                {
+                    "model": models[m].id,
+                    "rate": rate,
+                    "slo_ms": round(models[m].service_ms + float(rng.uniform(6.0, 30.0)), 1),
+                    "value": round(float(rng.uniform(0.5, 2.0)), 2),
+                }
+            )
+        node_docs.append(
+            {
+                "id": f"u{u + 1:0{uw}d}",
+                "kind": "user",
+                "name": f"clinic users {u + 1}",
+                "position": _pos(user_xy[u]),
+                "demands": demands,
+            }
+        )
+    fac_city = np.arange(n_fac) % n_cities
+    fac_xy = np.clip(centres[fac_city] + rng.normal(0.0, 4.0, (n_fac, 2)), 0.0, region_km)
+    # Total throughput about 1.25x the demand: feasible, but not with every SLO met everywhere.
+    fac_share = rng.dirichlet(np.full(max(n_fac, 1), 2.0))
+    fw = len(str(max(n_fac, 1)))
+    for f in range(n_fac):
+        node_docs.append(
+            {
+                "id": f"f{f + 1:0{fw}d}",
+                "kind": "mdfp",
+                "name": f"deployment facility {f + 1} (city {fac_city[f] + 1})",
+                "position": _pos(fac_xy[f]),
+                "facility": {
+                    "memory_gb": float(rng.choice([32.0, 64.0, 128.0])),
+                    "throughput": round(max(1.0, 1.25 * demand_total * float(fac_share[f])), 2),
+                    "cost_per_hour": round(float(rng.uniform(2.0, 12.0)), 2),
+                    "max_utilization": 0.9,
+                },
+            }
+        )
+
+    # -- the WAN: k-nearest-neighbour links plus a spanning tree, latency from distance ---------
+    xy = np.vstack([hosp_xy, mpvu_xy, owner_xy, user_xy, fac_xy])
+    access = np.concatenate(
+        [
+            np.array([rng.uniform(*TIER_ACCESS[t]) for t in tier]),
+            [1000.0, 1000.0],
+            rng.uniform(50.0, 300.0, n_users),
+            np.full(n_fac, 10_000.0),
+        ]
+    )
+    edges = knn_mst_edges(xy, k=3)
+    m = len(edges)
+    km = np.linalg.norm(xy[edges[:, 0]] - xy[edges[:, 1]], axis=1)
+    latency = latency_from_distance(km)
+    bandwidth = np.minimum(access[edges[:, 0]], access[edges[:, 1]]) * rng.uniform(0.6, 1.0, m)
+    slow = rng.random(m) < 0.06
+    bandwidth = np.where(slow, rng.uniform(2.0, 10.0, m), bandwidth)
+    reliability = np.where(slow, rng.uniform(0.9, 0.97, m), rng.uniform(0.97, 0.9999, m))
+    cost_gb = rng.uniform(0.02, 0.12, m)
+    up = np.ones(m, dtype=bool)
+    if h >= 20:
+        # A few links are down, never one whose loss would cut the network.
+        for e in rng.choice(m, size=max(1, m // 50), replace=False):
+            up[e] = False
+            if not is_connected(len(xy), edges[up]):
+                up[e] = True
+    ids = [d["id"] for d in node_docs]
+    lat_r, bw_r = rounded(latency, 6), rounded(bandwidth, 1)
+    rel_r, cost_r = rounded(reliability, 4), rounded(cost_gb, 3)
+    links = []
+    for k in range(m):
+        link = {
+            "source": ids[edges[k, 0]],
+            "target": ids[edges[k, 1]],
+            "latency": lat_r[k],
+            "bandwidth": bw_r[k],
+            "reliability": rel_r[k],
+            "cost_per_gb": cost_r[k],
+        }
+        if not up[k]:
+            link["up"] = False
+        links.append(link)
+    snapshot = Snapshot.model_validate(
+        {"name": f"healthcare-{h}-s{seed}", "time": 0.0, "nodes": node_docs, "links": links}
+    )
+
+    reqs = _requests(rng, snapshot, requests, image=image and len(img_idx) >= 2)
+    pools = [BREAST_CANCER] + ([DIGITS] if len(img_idx) else [])
+    return Instance(
+        name=f"healthcare-{h}-s{seed}",
+        description=(
+            f"{h} hospitals in {n_cities} cities over {region_km:g} km, an MPVU, a model owner, "
+            f"{n_users} querying user nodes, {n_fac} MDFPs; {len(reqs)} training requests"
+        ),
+        snapshot=snapshot,
+        requests=reqs,
+        models=models,
+        metadata={
+            "generator": {
+                "family": "healthcare",
+                "nodes": h,
+                "seed": seed,
+                "requests": requests,
+                "image": image,
+                "replayable": replayable,
+                "region_km": region_km,
+                "users": n_users,
+                "facilities": n_fac,
+            },
+            "units": "seconds, MB, Mbit/s, GFLOP/s, km",
+            "datasets": {
+                f"{p.modality}/{p.task}": {
+                    "source": p.source,
+                    "replayable": replayable,
+                    "pool": p.pool,
+                    "test_samples": p.test_samples,
+                }
+                for p in pools
+            },
+        },
+    )
+
+
+def _pos(xy: np.ndarray) -> dict[str, float]:
+    return {"x": round(float(xy[0]), 2), "y": round(float(xy[1]), 2)}
+
+
+def _histograms(
+    rng: np.random.Generator, weights: np.ndarray, pool: LabelPool, replayable: bool, scale: float
+) -> np.ndarray:
+    labels = list(pool.pool)
+    if len(weights) == 0:
+        return np.zeros((0, len(labels)), dtype=np.int64)
+    if replayable:
+        return split_labels(rng, weights, labels, pool.pool, alpha=0.6)
+    return split_labels(rng, weights, labels, None, alpha=0.6, scale=scale)
+
+
+def _dataset(pool: LabelPool, counts: np.ndarray, quality: float, age: float) -> dict[str, Any]:
+    labels = {lb: int(c) for lb, c in zip(pool.pool, counts, strict=True) if c > 0}
+    return {
+        "modality": pool.modality,
+        "task": pool.task,
+        "samples": int(sum(labels.values())),
+        "quality": round(float(quality), 3),
+        "age_days": round(float(age), 1),
+        "labels": labels,
+    }
+
+
+def _requests(
+    rng: np.random.Generator, snapshot: Snapshot, count: int, image: bool
+) -> list[TrainingRequest]:
+    """``count`` requests with varied thresholds, values, arrivals; deadlines set on their views."""
+    out: list[TrainingRequest] = []
+    arrival = 0.0
+    for i in range(count):
+        federated = i % 3 == 1
+        modality = "image" if image and i % 4 == 3 else "tabular"
+        task = DIGITS.task if modality == "image" else BREAST_CANCER.task
+        model = TRAIN_MODELS[modality][int(rng.integers(2))]
+        base = {
+            "id": f"r{i + 1}",
+            "owner": "owner",
+            "model": model.model_dump(),
+            "modality": modality,
+            "task": task,
+            "min_quality": round(float(rng.uniform(0.6, 0.75)), 2),
+            "max_age_days": float(rng.choice([365.0, 540.0, 730.0])),
+            "min_trust": round(float(rng.uniform(0.5, 0.7)), 2),
+            "epochs": int(rng.integers(1, 6)),
+            "value": float(round(rng.lognormal(math.log(40.0), 0.6))),
+            "mode": "federated" if federated else "sequential",
+            "arrival": arrival,
+        }
+        arrival += float(round(rng.exponential(600.0)))
+        req = TrainingRequest.model_validate(base)
+        v = build_view(snapshot, req)
+        data = np.flatnonzero(v.samples > 0)
+        data = data[(data != v.start) & (data != v.end)]
+        frac = float(rng.uniform(0.35, 0.55))
+        if len(data) == 0:
+            deadline = float(v.transfer[v.start, v.end]) + v.verify_time + 60.0
+        elif federated:
+            # A round lasts as long as its slowest client: about 60 % of clients fit in one.
+            rt = v.transfer[v.start, data] + v.train_time[data] + v.transfer[data, v.end]
+            rt = rt[np.isfinite(rt)]
+            deadline = float(np.quantile(rt, float(rng.uniform(0.5, 0.7)))) + v.verify_time
+        else:
+            # Visiting every eligible hospital takes at least its training plus the cheapest
+            # way in: keep the deadline below 85 % of that, so it always binds.
+            into = v.transfer[:, data].copy()
+            into[data, np.arange(len(data))] = np.inf
+            bound = float(v.train_time[data].sum() + into.min(axis=0).sum()) + v.verify_time
+            visits = int(np.clip(round(frac * len(data)), min(3, len(data)), 25))
+            while True:
+                t, _ = greedy_route_time(
+                    v.transfer,
+                    v.train_time,
+                    v.window_open,
+                    v.window_close,
+                    v.start,
+                    v.end,
+                    v.verify_time,
+                    visits,
+                )
+                if t < 0.8 * bound or visits <= 2:
+                    break
+                visits -= 1
+            deadline = min(t * float(rng.uniform(1.0, 1.1)), max(t, 0.85 * bound))
+        base["deadline"] = float(math.ceil(deadline))
+        if len(data):
+            if federated:
+                amount = round(float(rng.uniform(0.4, 0.7)) * float(v.samples[data].sum()))
+                base["target"] = {"kind": "samples", "amount": float(amount)}
+            elif modality == "image":
+                base["target"] = {"kind": "coverage", "amount": float(rng.integers(8, 11))}
+            else:
+                amount = float(rng.uniform(0.3, 0.6)) * float(v.utility[data].sum())
+                base["target"] = {"kind": "utility", "amount": round(amount, 1)}
+            if i % 4 == 2 and not federated:
+                per_visit = float(np.mean(v.visit_cost[data]))
+                hops = v.travel_cost[np.ix_(data, data)]
+                hops = hops[np.isfinite(hops) & (hops > 0)]
+                per_hop = float(np.median(hops)) if hops.size else 0.0
+                budget = float(rng.uniform(0.5, 0.8)) * frac * len(data) * (per_visit + per_hop)
+                base["budget"] = round(budget, 4)
+        out.append(TrainingRequest.model_validate(base))
+    return out
+
+
+__all__ = ["INFERENCE_MODELS", "TRAIN_MODELS", "healthcare"]
