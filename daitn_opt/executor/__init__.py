@@ -1,1 +1,49 @@
-"""The executor: replays decisions as real PyTorch training and serving on a simulated clock."""
+"""The executor: replays decisions as real PyTorch training and serving on a simulated clock.
+
+An optimizer's objective is a promise; the executor measures what a decision achieves. Local
+datasets come from data that scikit-learn ships (:mod:`.data`), models from :mod:`.models`;
+:func:`replay_sequential` follows MTRCE routes, :func:`replay_federated` runs FedAvg rounds over a
+client set, :func:`replay_serving` sends Poisson queries through a QIRCE placement, and
+:mod:`.dynamics` applies events during a replay under a static, re-planning or AATS policy. Every
+replay returns an :class:`Outcome` (trace and summary, JSON and CSV).
+"""
+
+from .data import (
+    NetworkData,
+    build_network_data,
+    corrupt_labels,
+    dirichlet_label_skew,
+    quantity_skew,
+)
+from .dynamics import EventTimeline, NetworkState, make_policy
+from .federated import replay_federated, select_clients
+from .models import MODELS, configure_torch, model_bytes
+from .outcome import Outcome, Step, Summary
+from .sequential import SequentialReplay, replay_sequential
+from .serving import ServingOutcome, nearest_placement, replay_serving
+from .training import TrainConfig
+
+__all__ = [
+    "MODELS",
+    "EventTimeline",
+    "NetworkData",
+    "NetworkState",
+    "Outcome",
+    "SequentialReplay",
+    "ServingOutcome",
+    "Step",
+    "Summary",
+    "TrainConfig",
+    "build_network_data",
+    "configure_torch",
+    "corrupt_labels",
+    "dirichlet_label_skew",
+    "make_policy",
+    "model_bytes",
+    "nearest_placement",
+    "quantity_skew",
+    "replay_federated",
+    "replay_sequential",
+    "replay_serving",
+    "select_clients",
+]

@@ -1,0 +1,103 @@
+"""Model factories the executor trains, and what moving a model costs in bytes.
+
+A *model factory* is any callable ``factory(in_shape, num_classes) -> torch.nn.Module``; the
+executor calls it once per replay with the shape of one sample (``(30,)`` for breast-cancer,
+``(1, 8, 8)`` for digits) and the number of classes. :data:`MODELS` names the built-in ones:
+multinomial logistic regression, a one-hidden-layer MLP and a small CNN for 8x8 digit images.
+
+Only weights move between nodes: :func:`model_bytes` is the number of bytes of the parameters and
+buffers (float32: 4 bytes each), which the replays count on every hop.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from ..errors import InputError
+
+ModelFactory = Callable[[tuple[int, ...], int], nn.Module]
+
+DEFAULT_THREADS = 1
+"""Torch intra-op threads used by default.
+
+Measured on the shared 2-core machine: with another process busy on one core, torch's default of
+two threads made small-model training 24-100x slower (the threads wait on each other); one thread
+is as fast as two when the machine is idle, because these models are too small to split.
+"""
+
+
+def configure_torch(threads: int | None = DEFAULT_THREADS) -> int:
+    """Set torch's intra-op thread count (``None`` leaves torch's default); return it."""
+    if threads is not None:
+        if threads < 1:
+            raise InputError("threads", threads, "must be at least 1")
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(int(threads))
+    return torch.get_num_threads()
+
+
+def logreg(in_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    """Multinomial logistic regression: one linear layer on the flattened input."""
+    return nn.Sequential(nn.Flatten(), nn.Linear(math.prod(in_shape), num_classes))
+
+
+def mlp(in_shape: tuple[int, ...], num_classes: int, hidden: int = 64) -> nn.Module:
+    """A multilayer perceptron with one hidden ReLU layer of ``hidden`` units."""
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(math.prod(in_shape), hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, num_classes),
+    )
+
+
+def cnn(in_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    """A small CNN for single-channel images (two 3x3 conv + max-pool blocks, one linear layer).
+
+    Sized for scikit-learn's 8x8 digits (8 and 16 channels, about 2,000 parameters); flat
+    inputs are rejected because a convolution needs a spatial layout.
+    """
+    if len(in_shape) != 3:
+        raise InputError("model", "cnn", f"needs image input (C, H, W), got shape {in_shape}")
+    channels, height, width = in_shape
+    flat = 16 * (height // 4) * (width // 4)
+    if flat == 0:
+        raise InputError("model", "cnn", f"image {height}x{width} is smaller than 4x4")
+    return nn.Sequential(
+        nn.Conv2d(channels, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(flat, num_classes),
+    )
+
+
+MODELS: dict[str, ModelFactory] = {"logreg": logreg, "mlp": mlp, "cnn": cnn}
+"""Built-in model factories by name."""
+
+
+def resolve_model(model: str | ModelFactory) -> ModelFactory:
+    """A factory from a name in :data:`MODELS` or a callable given by the user."""
+    if callable(model):
+        return model
+    if model not in MODELS:
+        raise InputError("model", model, f"expected one of {sorted(MODELS)} or a factory")
+    return MODELS[model]
+
+
+def parameter_count(model: nn.Module) -> int:
+    """Number of scalar parameters and buffers (everything a transfer carries)."""
+    return sum(p.numel() for p in model.parameters()) + sum(b.numel() for b in model.buffers())
+
+
+def model_bytes(model: nn.Module) -> int:
+    """Bytes moved when the model's state travels: parameters and buffers at their dtype size."""
+    tensors = [*model.parameters(), *model.buffers()]
+    return int(sum(t.numel() * t.element_size() for t in tensors))

@@ -1,0 +1,242 @@
+"""Serving replay for QIRCE: Poisson queries routed by a placement, queued at each facility.
+
+QIRCE (DA-ITN, arXiv 2501.05323, Sec. IV) decides where models are deployed and how each user's
+query demand is routed, checking only that round trip + service time meets the SLO and that
+rates stay within capacity. Queueing is what that promise leaves out; this replay measures it:
+
+- each demand (user, model) sends queries as a Poisson process of its rate; a query goes to a
+  facility with the probability the placement routes there (its ``fraction``);
+- each facility is a FIFO station with ``c`` parallel servers, shared by the models deployed on
+  it; a query occupies a server for its model's ``service_ms``. ``c`` is chosen so that the
+  station's capacity equals the facility's throughput (queries/s) at the mean service time of
+  the traffic routed there: ``c = max(1, round(throughput * mean_service_s))``;
+- a query's latency is the network round trip (from the QRRT view) + waiting + service; it
+  violates its SLO when the latency exceeds the demand's ``slo_ms``. Refused (unrouted) demand is
+  counted apart.
+
+The placement is a QIRCE solution document (``{"routes": [{"demand", "facility", "fraction"}],
+...}``). :func:`nearest_placement` is the naive baseline: every demand to its nearest facility,
+blind to capacity and memory.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..drrt.instance import Instance
+from ..drrt.qrrt import QRRTView, build_qrrt
+from ..errors import InputError
+from ..result import Result
+
+
+@dataclass
+class ModelLatency:
+    """Latency figures of one model's queries."""
+
+    model: str
+    queries: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    mean_ms: float
+    slo_violations: int
+    violation_rate: float
+    refused_rate: float
+    """Queries per second of demand the placement does not serve."""
+
+
+@dataclass
+class ServingOutcome:
+    """What the serving replay measured, per model and overall."""
+
+    label: str
+    horizon: float
+    models: list[ModelLatency]
+    queries: int
+    violation_rate: float
+    p99_ms: float
+    facilities: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Per facility: servers, offered load (q/s), utilisation."""
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _finite(asdict(self))
+
+
+def routes_of_placement(placement: Any) -> list[dict[str, Any]]:
+    """The routing list of a QIRCE solution (document, dict or :class:`Result`)."""
+    if isinstance(placement, Result):
+        if not placement.is_feasible():
+            raise InputError("solution.status", placement.status.value, "has no placement")
+        placement = placement.solution
+    if not isinstance(placement, dict) or not isinstance(placement.get("routes"), list):
+        raise InputError(
+            "solution", type(placement).__name__, "expected a QIRCE solution with 'routes'"
+        )
+    return placement["routes"]
+
+
+def nearest_placement(q: QRRTView) -> dict[str, Any]:
+    """The naive placement: each demand wholly to its lowest-latency reachable facility."""
+    routes = []
+    refused = []
+    for d, demand in enumerate(q.demand_ids):
+        rtt = q.rtt_ms[q.demand_user[d]]
+        if len(rtt) == 0 or not np.isfinite(rtt).any():
+            refused.append({"demand": demand, "fraction": 1.0, "reason": "no reachable facility"})
+            continue
+        f = int(np.argmin(rtt))
+        routes.append({"demand": demand, "facility": q.facilities[f], "fraction": 1.0})
+    return {"routes": routes, "refused": refused}
+
+
+def replay_serving(
+    instance: Instance,
+    placement: Any,
+    *,
+    horizon: float = 60.0,
+    seed: int = 0,
+    label: str = "placement",
+) -> ServingOutcome:
+    """Replay ``placement`` for ``horizon`` simulated seconds of Poisson queries.
+
+    Raises
+    ------
+    InputError
+        A route naming a demand or facility the instance does not have, a negative fraction, or
+        fractions of one demand summing above 1.
+    """
+    if not horizon > 0:
+        raise InputError("horizon", horizon, "must be positive")
+    q = build_qrrt(instance)
+    routes = routes_of_placement(placement)
+    d_index = {d: k for k, d in enumerate(q.demand_ids)}
+    f_index = {f: k for k, f in enumerate(q.facilities)}
+    share = np.zeros((q.num_demands, len(q.facilities)))
+    for r, route in enumerate(routes):
+        demand, fac = route.get("demand"), route.get("facility")
+        if demand not in d_index:
+            raise InputError(
+                f"solution.routes[{r}].demand", demand, "is not a demand of the instance"
+            )
+        if fac not in f_index:
+            raise InputError(f"solution.routes[{r}].facility", fac, "is not an MDFP that is up")
+        frac = float(route.get("fraction", 1.0))
+        if frac < 0:
+            raise InputError(f"solution.routes[{r}].fraction", frac, "must be >= 0")
+        share[d_index[demand], f_index[fac]] += frac
+    over = np.flatnonzero(share.sum(axis=1) > 1 + 1e-6)
+    if over.size:
+        d = int(over[0])
+        raise InputError(
+            "solution.routes", q.demand_ids[d], f"fractions sum to {share[d].sum():.6g} > 1"
+        )
+
+    rng = np.random.default_rng(seed)
+    service_s = q.model_service_ms / 1000.0
+    # Offered load and mean service time per facility set the number of servers.
+    load = (q.rate[:, None] * share).sum(axis=0)
+    work = (q.rate[:, None] * share * service_s[q.demand_model][:, None]).sum(axis=0)
+    servers = np.maximum(
+        1,
+        np.round(
+            q.facility_throughput * np.divide(work, load, out=np.zeros_like(work), where=load > 0)
+        ),
+    ).astype(np.int64)
+
+    # Arrivals: one Poisson stream per demand, each query sent to a facility by the shares.
+    per_fac: list[list[tuple[float, int]]] = [[] for _ in q.facilities]
+    for d in range(q.num_demands):
+        served = share[d].sum()
+        rate = q.rate[d] * served
+        if rate <= 0:
+            continue
+        count = rng.poisson(rate * horizon)
+        times = np.sort(rng.uniform(0.0, horizon, size=count))
+        facs = rng.choice(len(q.facilities), size=count, p=share[d] / served)
+        for f in np.unique(facs):
+            per_fac[int(f)].extend(
+                zip(times[facs == f].tolist(), [d] * int((facs == f).sum()), strict=True)
+            )
+
+    latencies: list[list[float]] = [[] for _ in range(q.num_demands)]
+    facilities = {}
+    for f, queries in enumerate(per_fac):
+        queries.sort()
+        free = [0.0] * int(servers[f])
+        heapq.heapify(free)
+        busy = 0.0
+        for arrival, d in queries:
+            start = max(arrival, heapq.heappop(free))
+            done = start + service_s[q.demand_model[d]]
+            busy += done - start
+            heapq.heappush(free, done)
+            latencies[d].append(q.rtt_ms[q.demand_user[d], f] + 1000.0 * (done - arrival))
+        facilities[q.facilities[f]] = {
+            "servers": int(servers[f]),
+            "offered_qps": float(load[f]),
+            "throughput_qps": float(q.facility_throughput[f]),
+            "utilisation": float(busy / (servers[f] * horizon)),
+        }
+    models = []
+    total_q, total_v, all_lat = 0, 0, []
+    for m, name in enumerate(q.model_ids):
+        ds = np.flatnonzero(q.demand_model == m)
+        lat = np.concatenate([np.asarray(latencies[d]) for d in ds]) if ds.size else np.zeros(0)
+        slo = (
+            np.concatenate([np.full(len(latencies[d]), q.slo_ms[d]) for d in ds])
+            if ds.size
+            else np.zeros(0)
+        )
+        refused = float(sum(q.rate[d] * (1 - share[d].sum()) for d in ds))
+        viol = int((lat > slo).sum())
+        pct = np.percentile(lat, [50, 95, 99]) if lat.size else [math.nan] * 3
+        models.append(
+            ModelLatency(
+                name,
+                int(lat.size),
+                float(pct[0]),
+                float(pct[1]),
+                float(pct[2]),
+                float(lat.mean()) if lat.size else math.nan,
+                viol,
+                viol / lat.size if lat.size else math.nan,
+                refused,
+            )
+        )
+        total_q += int(lat.size)
+        total_v += viol
+        all_lat.append(lat)
+    everything = np.concatenate(all_lat) if all_lat else np.zeros(0)
+    notes = []
+    for f, name in enumerate(q.facilities):
+        if load[f] > q.facility_throughput[f] * q.facility_max_util[f] + 1e-9:
+            notes.append(
+                f"{name}: offered {load[f]:.4g} q/s exceeds its capacity "
+                f"{q.facility_throughput[f] * q.facility_max_util[f]:.4g} q/s (the queue grows)"
+            )
+    return ServingOutcome(
+        label=label,
+        horizon=horizon,
+        models=models,
+        queries=total_q,
+        violation_rate=total_v / total_q if total_q else math.nan,
+        p99_ms=float(np.percentile(everything, 99)) if everything.size else math.nan,
+        facilities=facilities,
+        notes=notes,
+    )
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

@@ -1,0 +1,95 @@
+"""The hot path: local epochs of minibatch SGD on a node's tensors, and evaluation at the MPVU.
+
+No DataLoader: the node's features and labels are tensors made once; each epoch draws one
+permutation from a seeded :class:`torch.Generator`, gathers the shuffled tensors once, and slices
+minibatches from them (views, no copies). The optimizer is created at every visit: only the
+weights travel between nodes (DA-ITN moves the model, not its optimizer state).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn.functional import cross_entropy
+
+from ..errors import InputError
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a node trains the model it receives.
+
+    Attributes
+    ----------
+    batch_size
+        Minibatch size. Default 32.
+    lr
+        SGD learning rate. Default 0.05.
+    momentum
+        SGD momentum (reset at every node). Default 0.9.
+    weight_decay
+        L2 penalty. Default 0.
+    """
+
+    batch_size: int = 32
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise InputError("batch_size", self.batch_size, "must be at least 1")
+        if not self.lr > 0:
+            raise InputError("lr", self.lr, "must be positive")
+
+
+def train_local(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    epochs: int,
+    config: TrainConfig,
+    generator: torch.Generator,
+) -> float:
+    """Train ``model`` in place for ``epochs`` passes over ``(x, y)``; return the mean batch loss.
+
+    Returns ``nan`` when the node has no samples (nothing is trained).
+    """
+    n = int(y.shape[0])
+    if n == 0 or epochs <= 0:
+        return float("nan")
+    model.train()
+    opt = torch.optim.SGD(
+        model.parameters(),
+        lr=config.lr,
+        momentum=config.momentum,
+        weight_decay=config.weight_decay,
+    )
+    bs = config.batch_size
+    total = torch.zeros(())
+    steps = 0
+    for _ in range(epochs):
+        perm = torch.randperm(n, generator=generator)
+        xs, ys = x[perm], y[perm]
+        for start in range(0, n, bs):
+            opt.zero_grad(set_to_none=True)
+            loss = cross_entropy(model(xs[start : start + bs]), ys[start : start + bs])
+            loss.backward()
+            opt.step()
+            total += loss.detach()
+            steps += 1
+    return float(total) / steps
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """(mean cross-entropy loss, accuracy) of ``model`` on ``(x, y)``."""
+    if int(y.shape[0]) == 0:
+        return float("nan"), float("nan")
+    model.eval()
+    logits = model(x)
+    loss = float(cross_entropy(logits, y))
+    acc = float((logits.argmax(dim=1) == y).float().mean())
+    return loss, acc
