@@ -398,6 +398,28 @@ def report(
     console.print(f"wrote {', '.join(str(p) for p in [*plots, csv_path])}")
 
 
+@app.command("feasible")
+def feasible_cmd(
+    file: Annotated[Path, typer.Argument(help="Instance file.")],
+    request: Annotated[str | None, typer.Option(help="Request id (default: the first).")] = None,
+    exact_seconds: Annotated[
+        float, typer.Option(help="Seconds the exact MTRCE solver may spend on a proof (0: skip).")
+    ] = 10.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """T-FAM: can one request reach its target by its deadline within budget? Exit 0 if so, 1 if not."""
+    from .tfam.feasibility import feasibility
+
+    report = feasibility(load_instance(file), request, exact_seconds=exact_seconds)
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict()) + "\n")
+    else:
+        for line in report.lines():
+            console.print(line, highlight=False, markup=False)
+    if not report.feasible:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     """Entry point of the console script: input errors exit with code 2 and one line."""
     try:
