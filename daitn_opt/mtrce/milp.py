@@ -1,0 +1,1079 @@
+"""Exact MTRCE by mixed-integer programming with lazily separated subtour cuts (HiGHS).
+
+The model (``formulations/mtrce.md``) is built once from numpy arrays by :func:`build_model`
+and has two shapes:
+
+- **undirected** (symmetric travel, no windows, one route: TSP, OP): one binary variable per
+  edge, degree rows, one route-time row (exact without windows: a route's time is its travel
+  plus its service) and a budget row;
+- **directed** (asymmetric travel, time windows, or ``k > 1``: OPTW, TOP): one variable per
+  arc, in/out degree rows, and service-start variables linked to the arcs by big-M rows whose
+  M comes from the windows (Miller-Tucker-Zemlin style time propagation). With shared node
+  times the two-index model is exact for ``k`` routes each with its own deadline.
+
+Subtour elimination constraints are not in the model: :func:`solve_highs` first separates them
+on the LP relaxation (minimum cuts, :mod:`daitn_opt.mtrce.separation`) until no violated cut is
+left, then solves the MIP, adds the subtours of every integer solution HiGHS found, and solves
+again with all cuts kept and the best feasible routes as a start, until the MIP's optimum has
+no subtour or the time runs out. Every MIP's dual bound is a bound of the true problem (the
+model with fewer cuts is a relaxation), so the reported bound is always valid.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import highspy
+import numpy as np
+from scipy.sparse import csr_array
+from scipy.sparse.csgraph import shortest_path
+
+from ..registry import SolveOptions, register
+from ..result import Result, Status, TracePoint
+from . import separation
+from .problem import Problem
+from .solution import make_result, objective, route_cost, schedule, used_routes, windows
+
+INF = highspy.kHighsInf
+TIME_EPS = 1e-6
+
+
+class Infeasible(Exception):
+    """Raised by :func:`build_model` when preprocessing proves the problem infeasible."""
+
+
+@dataclass(eq=False)
+class MilpModel:
+    """The MILP of one MTRCE problem, as arrays (columns, CSR rows) plus index maps.
+
+    Columns are ordered: arc/edge variables ``x`` (``0..m-1``), visit variables ``y`` of the
+    customers, the depot variable ``z`` (undirected tour with an optional route), the time
+    variables ``tau`` and the arrival variables ``w`` (``min_time`` with windows).
+    """
+
+    problem: Problem
+    directed: bool
+    tails: np.ndarray
+    heads: np.ndarray
+    y_col: np.ndarray
+    """(n,) column of y_i, -1 for start and end (always visited)."""
+    tau_col: np.ndarray
+    """(n,) column of the service start of node i, -1 if none."""
+    w_col: np.ndarray
+    """(n,) column of the arrival at the end from i (min_time with windows), -1 if none."""
+    z_col: int
+    cost: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    integrality: np.ndarray
+    row_start: list[int]
+    row_index: list[np.ndarray]
+    row_value: list[np.ndarray]
+    row_lower: list[float]
+    row_upper: list[float]
+    blocks: list[tuple[str, int, int, str]] = field(default_factory=list)
+    """(name, first row, end row, meaning) of each constraint family."""
+    sense: str = "max"
+    offset: float = 0.0
+    earliest: np.ndarray | None = None
+    latest: np.ndarray | None = None
+    edge_id: np.ndarray | None = None
+    """(n, n) column of x for arc (i, j) (both orders when undirected), -1 if absent."""
+    build_seconds: float = 0.0
+
+    @property
+    def num_col(self) -> int:
+        return len(self.cost)
+
+    @property
+    def num_row(self) -> int:
+        return len(self.row_lower)
+
+    @property
+    def num_arc(self) -> int:
+        return len(self.tails)
+
+    @property
+    def integral_objective(self) -> bool:
+        """Every solution's objective is an integer (lets a gap below 1 prove optimality)."""
+        used = self.cost[self.cost != 0]
+        return bool(
+            np.all(np.abs(used - np.rint(used)) < 1e-9)
+            and abs(self.offset - round(self.offset)) < 1e-9
+            and self.w_col.max(initial=-1) < 0
+        )
+
+    def add_rows(
+        self, name: str, meaning: str, index: list[np.ndarray], value: list[np.ndarray], lo, hi
+    ) -> None:
+        first = self.num_row
+        self.row_index.extend(index)
+        self.row_value.extend(value)
+        self.row_lower.extend(np.broadcast_to(np.asarray(lo, float), (len(index),)).tolist())
+        self.row_upper.extend(np.broadcast_to(np.asarray(hi, float), (len(index),)).tolist())
+        self.blocks.append((name, first, self.num_row, meaning))
+
+    def csr(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(start, index, value) of all rows."""
+        lengths = np.fromiter((len(r) for r in self.row_index), dtype=np.int64, count=self.num_row)
+        start = np.zeros(self.num_row + 1, dtype=np.int32)
+        np.cumsum(lengths, out=start[1:])
+        if self.num_row:
+            index = np.concatenate(self.row_index).astype(np.int32)
+            value = np.concatenate(self.row_value).astype(np.float64)
+        else:
+            index, value = np.zeros(0, np.int32), np.zeros(0)
+        return start, index, value
+
+    def cut_row(self, cut: separation.Cut) -> tuple[np.ndarray, np.ndarray, float, float]:
+        """Row of a subtour cut: ``sum_S y - y_k - x(E(S)) >= 0`` (C1/C2, whichever is sparser).
+
+        With the degree rows, ``x(E(S)) <= sum_S y_i - y_k`` is equivalent to the cut form
+        ``x(delta(S)) >= 2 y_k`` (undirected) or ``x(delta^-(S)) >= y_k`` (directed); the
+        smaller of ``E(S)`` and ``delta(S)`` is written.
+        """
+        members = np.asarray(cut.nodes, dtype=np.int64)
+        n = self.problem.n
+        inside = np.zeros(n, dtype=bool)
+        inside[members] = True
+        eid = self.edge_id
+        factor = 1.0 if self.directed else 2.0
+        sub = eid[np.ix_(members, members)]
+        if not self.directed:
+            sub = np.triu(sub, 1) + np.tril(np.full_like(sub, -1))  # each edge once
+        inner = sub[sub >= 0]
+        outside = np.flatnonzero(~inside)
+        cross = eid[
+            np.ix_(outside, members)
+        ]  # arcs entering S (both orders coincide if undirected)
+        cross = cross[cross >= 0]
+        yk = self.y_col[cut.k]
+        if len(inner) + len(members) <= len(cross) + 1:
+            ys = self.y_col[members]
+            idx = np.concatenate([inner, ys])
+            val = np.concatenate([-np.ones(len(inner)), np.ones(len(ys))])
+            val[len(inner) + int(np.flatnonzero(members == cut.k)[0])] -= 1.0
+            keep = val != 0
+            return idx[keep], val[keep], 0.0, INF
+        idx = np.concatenate([cross, [yk]])
+        val = np.concatenate([np.ones(len(cross)), [-factor]])
+        return idx, val, 0.0, INF
+
+
+def _shortest(t: np.ndarray) -> np.ndarray:
+    """All-pairs shortest travel times (travel may violate the triangle inequality)."""
+    finite = np.where(np.isfinite(t), t, 0.0)
+    graph = csr_array(np.where(np.isfinite(t) & (t > 0), finite, 0.0))
+    dist = shortest_path(graph, method="D" if t.shape[0] > 60 else "FW", directed=True)
+    # zero-length arcs are dropped by csgraph; they can only make paths shorter, so use min
+    zero = np.isfinite(t) & (t == 0)
+    if zero.any():
+        dist = np.minimum(dist, np.where(zero, 0.0, np.inf))
+    return dist
+
+
+def build_model(problem: Problem, undirected: bool | None = None) -> MilpModel:
+    """Build the MILP of ``problem`` from its arrays (no per-variable Python loop).
+
+    Parameters
+    ----------
+    undirected
+        Force the edge (True) or arc (False) model; by default edges are used when the travel
+        (and travel cost) is symmetric, there are no windows and ``k == 1``.
+
+    Raises
+    ------
+    Infeasible
+        When preprocessing proves that no route can exist (message says why).
+    """
+    t0 = time.perf_counter()
+    p = problem
+    n, s, e, k = p.n, p.start, p.end, p.k
+    t = np.asarray(p.travel, dtype=np.float64)
+    d = np.asarray(p.service, dtype=np.float64)
+    a, b = windows(p)
+    T = float(p.deadline)
+    symmetric = p.is_symmetric and (
+        p.travel_cost is None or np.array_equal(p.travel_cost, p.travel_cost.T)
+    )
+    if undirected is None:
+        undirected = symmetric and not p.has_windows and k == 1
+    if undirected and not (symmetric and not p.has_windows and k == 1):
+        raise ValueError("the edge model needs symmetric travel, no windows and k == 1")
+    directed = not undirected
+
+    # -- time preprocessing: earliest and latest service start of every node (tight big-M)
+    dep = max(0.0, a[s])
+    if dep > b[s] + TIME_EPS:
+        raise Infeasible(f"start {p.ids[s]!r}: its window closes at {b[s]:g}, before time 0")
+    dep_s = dep + d[s]
+    latest_end = min(b[e], T - d[e] - p.verify_time)
+    sp = _shortest(t)
+    earliest = np.maximum(a, dep_s + sp[s])
+    latest = np.minimum(b, latest_end - d - sp[:, e])
+    earliest[s], latest[s] = dep, dep
+    end_arrival = max(dep_s + sp[s, e], a[e]) if s != e else max(dep_s + sp[s, s], a[e])
+    if s != e and (end_arrival > latest_end + TIME_EPS):
+        raise Infeasible(
+            f"deadline {T:g} is shorter than the trip from {p.ids[s]!r} to {p.ids[e]!r} "
+            f"(earliest completion {max(dep_s + sp[s, e], a[e]) + d[e] + p.verify_time:g})"
+        )
+    if s == e and (a[e] + d[e] + p.verify_time > T + TIME_EPS and dep_s > latest_end):
+        raise Infeasible(f"deadline {T:g} is shorter than the service at {p.ids[s]!r}")
+    cust = p.customers
+    mandatory = np.zeros(n, dtype=bool)
+    mandatory[np.asarray(p.mandatory, dtype=np.int64)] = True
+    if p.objective == "min_time":
+        mandatory[cust] = True
+    mandatory[[s, e]] = False
+    reachable = np.zeros(n, dtype=bool)
+    reachable[cust] = earliest[cust] <= latest[cust] + TIME_EPS
+    lost = np.flatnonzero(mandatory & ~reachable)
+    if len(lost):
+        raise Infeasible(
+            f"mandatory node {p.ids[lost[0]]!r} cannot be reached and left in time for the deadline"
+        )
+    if np.isfinite(latest_end):
+        finite_latest = np.where(np.isfinite(latest), latest, 0.0)
+    else:
+        finite_latest = latest
+
+    # -- arcs (directed) or edges (undirected) that can be in some feasible route
+    ii, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    ok = np.isfinite(t) & (ii != jj)
+    node_ok = reachable.copy()
+    node_ok[[s, e]] = True
+    ok &= node_ok[ii] & node_ok[jj]
+    if directed:
+        ok[:, s] &= s == e  # nothing enters the start unless it is also the end
+        ok[e, :] &= s == e
+        if s == e:
+            pass
+        ok &= earliest[ii] + d[ii] + t <= np.where(jj == e, latest_end, latest[jj]) + TIME_EPS
+        if s != e:
+            ok[s, e] = True  # an idle replica
+        else:
+            ok[s, s] = False
+    else:
+        fwd = earliest[ii] + d[ii] + t <= np.where(jj == e, latest_end, latest[jj]) + TIME_EPS
+        ok &= fwd | fwd.T
+        ok &= ii < jj
+    tails, heads = np.nonzero(ok)
+    m = len(tails)
+    edge_id = np.full((n, n), -1, dtype=np.int64)
+    edge_id[tails, heads] = np.arange(m)
+    if not directed:
+        edge_id[heads, tails] = np.arange(m)
+
+    # -- columns
+    y_col = np.full(n, -1, dtype=np.int64)
+    y_col[cust] = m + np.arange(len(cust))
+    ncol = m + len(cust)
+    z_col = -1
+    tour_optional = (not directed) and s == e and p.objective == "max_utility"
+    if not directed and s == e:
+        z_col = ncol
+        ncol += 1
+    need_tau = directed and (p.has_windows or (k > 1 and np.isfinite(latest_end)))
+    tau_col = np.full(n, -1, dtype=np.int64)
+    if need_tau:
+        tau_col[cust] = ncol + np.arange(len(cust))
+        ncol += len(cust)
+    w_col = np.full(n, -1, dtype=np.int64)
+    min_time_windows = p.objective == "min_time" and p.has_windows
+    into_end = np.flatnonzero(edge_id[:, e] >= 0) if directed else np.zeros(0, np.int64)
+    into_end = into_end[np.isin(into_end, cust)]
+    if min_time_windows:
+        w_col[into_end] = ncol + np.arange(len(into_end))
+        ncol += len(into_end)
+
+    lower = np.zeros(ncol)
+    upper = np.ones(ncol)
+    integrality = np.zeros(ncol, dtype=np.uint8)
+    integrality[:m] = 1
+    integrality[y_col[cust]] = 1
+    if z_col >= 0:
+        integrality[z_col] = 1
+        lower[z_col] = 0.0 if tour_optional else 1.0
+    if directed and s != e:
+        upper[edge_id[s, e]] = k
+    if not directed and s == e:
+        upper[edge_id[s][edge_id[s] >= 0]] = 2.0  # s - j - s
+    lower[y_col[cust[mandatory[cust]]]] = 1.0
+    upper[y_col[cust[~reachable[cust]]]] = 0.0
+    if need_tau:
+        lower[tau_col[cust]] = np.where(reachable[cust], earliest[cust], 0.0)
+        upper[tau_col[cust]] = np.where(reachable[cust], finite_latest[cust], 0.0)
+    if min_time_windows:
+        upper[w_col[into_end]] = INF
+
+    # -- objective
+    cost = np.zeros(ncol)
+    arc_t = t[tails, heads]
+    if p.objective == "max_utility":
+        sense = "max"
+        cost[y_col[cust]] = p.utility[cust]
+        offset = float(p.utility[s] + (p.utility[e] if e != s else 0.0))
+    else:
+        sense = "min"
+        per_route = dep_s + d[e] + p.verify_time
+        offset = 0.0
+        if min_time_windows:
+            cost[w_col[into_end]] = 1.0
+            from_start = (tails == s) & np.isin(heads, cust)
+            cost[np.flatnonzero(from_start)] = d[e] + p.verify_time
+        else:
+            cost[:m] = arc_t
+            cost[y_col[cust]] = d[cust]
+            if directed:
+                from_start = (tails == s) & np.isin(heads, cust)
+                cost[np.flatnonzero(from_start)] += per_route
+                if s != e:
+                    cost[edge_id[s, e]] = 0.0
+                if len(cust) == 0:
+                    offset = per_route
+            else:
+                offset = per_route
+                if s != e:
+                    # the edge (s, e) alone is a route with no customer: it is still timed
+                    pass
+
+    model = MilpModel(
+        problem=p,
+        directed=directed,
+        tails=tails,
+        heads=heads,
+        y_col=y_col,
+        tau_col=tau_col,
+        w_col=w_col,
+        z_col=z_col,
+        cost=cost,
+        lower=lower,
+        upper=upper,
+        integrality=integrality,
+        row_start=[],
+        row_index=[],
+        row_value=[],
+        row_lower=[],
+        row_upper=[],
+        sense=sense,
+        offset=offset,
+        earliest=earliest,
+        latest=latest,
+        edge_id=edge_id,
+    )
+    _degree_rows(model, cust)
+    _time_rows(model, cust, d, t, a, dep_s, latest_end, need_tau)
+    _budget_row(model, cust)
+    model.build_seconds = time.perf_counter() - t0
+    return model
+
+
+def _incidence(model: MilpModel, nodes: np.ndarray, outgoing: bool | None) -> list[np.ndarray]:
+    """Per node, the x columns of its incident edges (None), or its out/in arcs."""
+    eid = model.edge_id
+    rows = eid[nodes] if outgoing in (None, True) else eid[:, nodes].T
+    return [r[r >= 0] for r in rows]
+
+
+def _degree_rows(model: MilpModel, cust: np.ndarray) -> None:
+    """(D1)-(D3): every visited customer has degree 2 (one in, one out); the depots' degrees."""
+    p = model.problem
+    s, e, k = p.start, p.end, p.k
+    ycols = model.y_col[cust]
+    if not model.directed:
+        inc = _incidence(model, cust, None)
+        idx = [np.append(r, yc) for r, yc in zip(inc, ycols, strict=True)]
+        val = [np.append(np.ones(len(r)), -2.0) for r in inc]
+        model.add_rows("degree", "x(delta(i)) = 2 y_i", idx, val, 0.0, 0.0)
+        if s == e:
+            r = _incidence(model, np.array([s]), None)[0]
+            model.add_rows(
+                "depot_degree",
+                "x(delta(s)) = 2 z",
+                [np.append(r, model.z_col)],
+                [np.append(np.ones(len(r)), -2.0)],
+                0.0,
+                0.0,
+            )
+        else:
+            ends = _incidence(model, np.array([s, e]), None)
+            model.add_rows(
+                "depot_degree",
+                "x(delta(s)) = x(delta(e)) = 1",
+                ends,
+                [np.ones(len(r)) for r in ends],
+                1.0,
+                1.0,
+            )
+        return
+    outs = _incidence(model, cust, True)
+    ins = _incidence(model, cust, False)
+    idx = [
+        np.append(r, yc) for r, yc in zip(outs + ins, np.concatenate([ycols, ycols]), strict=True)
+    ]
+    val = [np.append(np.ones(len(r)), -1.0) for r in outs + ins]
+    model.add_rows("degree", "x(delta+(i)) = x(delta-(i)) = y_i", idx, val, 0.0, 0.0)
+    out_s = _incidence(model, np.array([s]), True)[0]
+    in_e = _incidence(model, np.array([e]), False)[0]
+    if s != e:
+        model.add_rows(
+            "depot_degree",
+            "x(delta+(s)) = x(delta-(e)) = k",
+            [out_s, in_e],
+            [np.ones(len(out_s)), np.ones(len(in_e))],
+            float(k),
+            float(k),
+        )
+    else:
+        model.add_rows(
+            "depot_degree",
+            "x(delta+(s)) = x(delta-(s)) <= k",
+            [np.concatenate([out_s, in_e]), out_s],
+            [np.concatenate([np.ones(len(out_s)), -np.ones(len(in_e))]), np.ones(len(out_s))],
+            [0.0, 0.0],
+            [0.0, float(k)],
+        )
+
+
+def _time_rows(model, cust, d, t, a, dep_s, latest_end, need_tau) -> None:
+    """(T1) route time for one route without windows; (T2)-(T4) time propagation otherwise."""
+    p = model.problem
+    s, e = p.start, p.end
+    tails, heads = model.tails, model.heads
+    m = model.num_arc
+    if not need_tau:
+        if not np.isfinite(latest_end):
+            return
+        # (T1) one route, no windows: travel + service of the visited customers <= T'
+        idx = np.concatenate([np.arange(m), model.y_col[cust]])
+        val = np.concatenate([t[tails, heads], d[cust]])
+        cap = latest_end - dep_s
+        model.add_rows(
+            "route_time", "sum t x + sum d y <= T - d_s - d_e - verify", [idx], [val], -INF, cap
+        )
+        return
+    E, L = model.earliest, model.latest
+    tau = model.tau_col
+    # (T2) tau_j >= tau_i + d_i + t_ij - M_ij (1 - x_ij) between customers
+    both = np.isin(tails, cust) & np.isin(heads, cust)
+    arc = np.flatnonzero(both)
+    i, j = tails[arc], heads[arc]
+    big_m = L[i] + d[i] + t[i, j] - E[j]
+    need = big_m > TIME_EPS
+    arc, i, j, big_m = arc[need], i[need], j[need], big_m[need]
+    idx = np.stack([tau[j], tau[i], arc], axis=1)
+    val = np.stack([np.ones(len(arc)), -np.ones(len(arc)), -big_m], axis=1)
+    model.add_rows(
+        "time_propagation",
+        "tau_j - tau_i - M_ij x_ij >= d_i + t_ij - M_ij",
+        list(idx),
+        list(val),
+        d[i] + t[i, j] - big_m,
+        INF,
+    )
+    # (T3) arriving at the end in time from the last customer: tau_i + d_i + t_ie <= L_e
+    arc = np.flatnonzero(np.isin(tails, cust) & (heads == e))
+    i = tails[arc]
+    big_m = L[i] + d[i] + t[i, e] - latest_end
+    need = big_m > TIME_EPS
+    arc, i, big_m = arc[need], i[need], big_m[need]
+    if len(arc):
+        idx = np.stack([tau[i], arc], axis=1)
+        val = np.stack([np.ones(len(arc)), big_m], axis=1)
+        model.add_rows(
+            "end_time",
+            "tau_i + M x_ie <= L_e - d_i - t_ie + M",
+            list(idx),
+            list(val),
+            -INF,
+            latest_end - d[i] - t[i, e] + big_m,
+        )
+    # (T4) min_time with windows: w_i >= max(tau_i + d_i + t_ie, a_e) when x_ie = 1
+    wc = model.w_col
+    arc = np.flatnonzero(np.isin(tails, cust) & (heads == e))
+    i = tails[arc]
+    i_w = wc[i] >= 0
+    arc, i = arc[i_w], i[i_w]
+    if len(arc):
+        big_m = L[i] + d[i] + t[i, e]
+        idx = np.stack([wc[i], tau[i], arc], axis=1)
+        val = np.stack([np.ones(len(arc)), -np.ones(len(arc)), -big_m], axis=1)
+        model.add_rows(
+            "end_arrival",
+            "w_i - tau_i - M x_ie >= d_i + t_ie - M",
+            list(idx),
+            list(val),
+            d[i] + t[i, e] - big_m,
+            INF,
+        )
+        idx = np.stack([wc[i], arc], axis=1)
+        val = np.stack([np.ones(len(arc)), -np.full(len(arc), a[e])], axis=1)
+        model.add_rows("end_wait", "w_i >= a_e x_ie", list(idx), list(val), 0.0, INF)
+
+
+def _budget_row(model: MilpModel, cust: np.ndarray) -> None:
+    """(B) visit cost of the visited nodes plus travel cost of the used arcs <= budget."""
+    p = model.problem
+    if p.budget is None:
+        return
+    s, e = p.start, p.end
+    vc = np.asarray(p.visit_cost, dtype=np.float64)
+    tc = np.asarray(p.travel_cost, dtype=np.float64)
+    arc_cost = tc[model.tails, model.heads].copy()
+    if model.directed and s != e and p.k > 1:
+        arc_cost[model.edge_id[s, e]] = 0.0  # idle replicas are not run
+    fixed = vc[s] + (vc[e] if e != s else 0.0)
+    idx = np.concatenate([np.arange(model.num_arc), model.y_col[cust]])
+    val = np.concatenate([arc_cost, vc[cust]])
+    model.add_rows("budget", "sum c x + sum c y <= budget", [idx], [val], -INF, p.budget - fixed)
+
+
+# --------------------------------------------------------------------------------------------
+# solution <-> columns
+
+
+def routes_from_x(model: MilpModel, x: np.ndarray) -> tuple[list[list[int]], list[int]]:
+    """Index routes ``[s, ..., e]`` of an integer point and the customers left in subtours."""
+    p = model.problem
+    s, e, n = p.start, p.end, p.n
+    val = np.rint(x[: model.num_arc]).astype(np.int64)
+    used = np.flatnonzero(val > 0)
+    adj: list[list[int]] = [[] for _ in range(n)]
+    for a_id in used:
+        i, j = int(model.tails[a_id]), int(model.heads[a_id])
+        for _ in range(val[a_id]):
+            adj[i].append(j)
+            if not model.directed:
+                adj[j].append(i)
+    routes: list[list[int]] = []
+    on_route = np.zeros(n, dtype=bool)
+    while adj[s]:
+        route, prev, cur = [s], -1, s
+        nxt = adj[cur].pop(0)
+        if not model.directed:
+            adj[nxt].remove(cur)
+        prev, cur = cur, nxt
+        route.append(cur)
+        guard = 0
+        while cur != e and adj[cur] and guard <= n:
+            nxt = adj[cur].pop(0)
+            if not model.directed:
+                adj[nxt].remove(cur)
+            prev, cur = cur, nxt
+            route.append(cur)
+            guard += 1
+        del prev
+        if route[-1] != e:
+            break
+        routes.append(route)
+        on_route[route] = True
+        if s == e and not model.directed:
+            break
+    while len(routes) < p.k:
+        routes.append([s, e])
+    routes = [r for r in routes if len(r) > 2] + [r for r in routes if len(r) <= 2]
+    ycol = model.y_col
+    yv = np.zeros(n)
+    has_y = ycol >= 0
+    yv[has_y] = x[ycol[has_y]]
+    stray = [int(i) for i in p.customers if yv[i] > 0.5 and not on_route[i]]
+    return routes[: p.k], stray
+
+
+def column_values(model: MilpModel, routes: list[list[int]]) -> np.ndarray:
+    """A full column vector of the model for feasible index routes (a MIP start)."""
+    p = model.problem
+    x = np.zeros(model.num_col)
+    a, _ = windows(p)
+    for r in routes:
+        if len(r) <= 2:
+            if p.start != p.end:
+                x[model.edge_id[p.start, p.end]] += 1
+            continue
+        arr = np.asarray(r, dtype=np.int64)
+        ids = model.edge_id[arr[:-1], arr[1:]]
+        if np.any(ids < 0):
+            raise ValueError("route uses an arc the model has excluded")
+        np.add.at(x, ids, 1.0)
+        inner = arr[1:-1]
+        x[model.y_col[inner]] = 1.0
+        _, starts, _, _ = schedule(p, r)
+        if (model.tau_col[inner] >= 0).all():
+            x[model.tau_col[inner]] = starts[1:-1]
+        last = arr[-2]
+        if model.w_col[last] >= 0:
+            arrivals, _, _, _ = schedule(p, r)
+            x[model.w_col[last]] = max(arrivals[-1], a[p.end])
+    if model.z_col >= 0:
+        x[model.z_col] = 1.0 if any(len(r) > 2 for r in routes) else 0.0
+    cust = p.customers
+    unvisited = cust[(model.tau_col[cust] >= 0) & (x[model.y_col[cust]] < 0.5)]
+    x[model.tau_col[unvisited]] = model.lower[model.tau_col[unvisited]]
+    return x
+
+
+def feasible_routes(problem: Problem, routes: list[list[int]]) -> bool:
+    """Solver-side feasibility of index routes (windows, deadline, budget, mandatory)."""
+    seen: set[int] = set()
+    if any(not schedule(problem, r)[3] for r in used_routes(problem, routes)):
+        return False
+    for r in routes:
+        inner = r[1:-1]
+        if seen.intersection(inner) or len(set(inner)) != len(inner):
+            return False
+        seen.update(inner)
+    if problem.budget is not None and route_cost(problem, routes) > problem.budget + 1e-6:
+        return False
+    return all(int(m) in seen or m in (problem.start, problem.end) for m in problem.mandatory) and (
+        problem.objective != "min_time" or len(seen) == len(problem.customers)
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# the solve loop
+
+
+@dataclass
+class _Run:
+    """State of one cutting-plane run."""
+
+    model: MilpModel
+    options: SolveOptions
+    best: list[list[int]] | None = None
+    best_value: float | None = None
+    bound: float | None = None
+    trace: list[TracePoint] = field(default_factory=list)
+    cut_keys: set = field(default_factory=set)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def maximize(self) -> bool:
+        return self.model.sense == "max"
+
+    def better(self, value: float) -> bool:
+        if self.best_value is None:
+            return True
+        return value > self.best_value + 1e-9 if self.maximize else value < self.best_value - 1e-9
+
+    def offer(self, routes: list[list[int]]) -> bool:
+        """Keep ``routes`` if feasible and better than the incumbent."""
+        if not feasible_routes(self.model.problem, routes):
+            return False
+        value = objective(self.model.problem, routes)
+        if self.better(value):
+            self.best, self.best_value = [list(r) for r in routes], value
+            self.point()
+            return True
+        return False
+
+    def tighten(self, bound: float | None) -> None:
+        """Keep the tighter of the current and a new valid bound (rounded if integral)."""
+        if bound is None or not math.isfinite(bound):
+            return
+        if self.model.integral_objective:
+            bound = math.floor(bound + 1e-6) if self.maximize else math.ceil(bound - 1e-6)
+        if self.bound is None:
+            self.bound = bound
+        else:
+            self.bound = min(self.bound, bound) if self.maximize else max(self.bound, bound)
+
+    def point(self) -> None:
+        self.trace.append(TracePoint(self.options.elapsed(), self.best_value, self.bound))
+
+    def closed(self) -> bool:
+        if self.best_value is None or self.bound is None:
+            return False
+        tol = 1e-6 * max(1.0, abs(self.best_value))
+        return (
+            (self.bound - self.best_value <= tol)
+            if self.maximize
+            else (self.best_value - self.bound <= tol)
+        )
+
+
+def _pass_model(h: highspy.Highs, model: MilpModel) -> None:
+    lp = highspy.HighsLp()
+    lp.num_col_ = model.num_col
+    lp.num_row_ = model.num_row
+    lp.col_cost_ = model.cost
+    lp.col_lower_ = model.lower
+    lp.col_upper_ = model.upper
+    lp.row_lower_ = np.asarray(model.row_lower, dtype=np.float64)
+    lp.row_upper_ = np.asarray(model.row_upper, dtype=np.float64)
+    start, index, value = model.csr()
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.num_col_ = model.num_col
+    lp.a_matrix_.num_row_ = model.num_row
+    lp.a_matrix_.start_ = start
+    lp.a_matrix_.index_ = index
+    lp.a_matrix_.value_ = value
+    lp.sense_ = highspy.ObjSense.kMaximize if model.sense == "max" else highspy.ObjSense.kMinimize
+    lp.offset_ = model.offset
+    h.passModel(lp)
+    cols = np.flatnonzero(model.integrality).astype(np.int32)
+    h.changeColsIntegrality(len(cols), cols, model.integrality[cols].astype(np.uint8))
+
+
+def _add_cuts(h: highspy.Highs, run: _Run, cuts: list[separation.Cut]) -> int:
+    """Add the cuts not added before (to HiGHS and to the model's rows); return how many."""
+    model = run.model
+    fresh = [c for c in cuts if c.key not in run.cut_keys]
+    if not fresh:
+        return 0
+    rows = [model.cut_row(c) for c in fresh]
+    for c in fresh:
+        run.cut_keys.add(c.key)
+    idx = [r[0] for r in rows]
+    val = [r[1] for r in rows]
+    lo = np.array([r[2] for r in rows])
+    hi = np.array([r[3] for r in rows])
+    first = model.num_row
+    model.row_index.extend(idx)
+    model.row_value.extend(val)
+    model.row_lower.extend(lo.tolist())
+    model.row_upper.extend(hi.tolist())
+    model.blocks.append(("subtour_cuts", first, model.num_row, "x(E(S)) <= sum_S y - y_k"))
+    starts = np.zeros(len(rows), dtype=np.int32)
+    np.cumsum([len(i) for i in idx[:-1]], out=starts[1:]) if len(rows) > 1 else None
+    h.addRows(
+        len(rows),
+        lo,
+        hi,
+        int(sum(len(i) for i in idx)),
+        starts,
+        np.concatenate(idx).astype(np.int32),
+        np.concatenate(val).astype(np.float64),
+    )
+    return len(fresh)
+
+
+def _separate(model: MilpModel, x: np.ndarray, integer: bool) -> list[separation.Cut]:
+    p = model.problem
+    y = np.ones(p.n)
+    has = model.y_col >= 0
+    y[has] = x[model.y_col[has]]
+    vals = x[: model.num_arc]
+    args = (p.n, model.tails, model.heads, vals, y, p.customers, p.start, p.end)
+    if integer:
+        return separation.integer_cuts(*args)
+    return separation.fractional_cuts(*args, directed=model.directed, max_cuts=max(20, p.n))
+
+
+def _edge_cuts(model: MilpModel, x: np.ndarray, tol: float = 1e-3) -> list[separation.Cut]:
+    """The 2-node cuts ``x_ij <= y_i`` (S = {i, j}, k = j), checked for every edge at once."""
+    p = model.problem
+    y = np.ones(p.n)
+    has = model.y_col >= 0
+    y[has] = x[model.y_col[has]]
+    cust = np.zeros(p.n, dtype=bool)
+    cust[p.customers] = True
+    i, j = model.tails, model.heads
+    xv = x[: model.num_arc]
+    if model.directed:
+        xv = xv + x[model.edge_id[j, i]] * (model.edge_id[j, i] >= 0)
+    both = cust[i] & cust[j]
+    cuts = []
+    for lhs_node, other in ((i, j), (j, i)):
+        viol = both & (xv > y[lhs_node] + tol)
+        for a_id in np.flatnonzero(viol)[: 4 * p.n]:
+            pair = tuple(sorted((int(i[a_id]), int(j[a_id]))))
+            cuts.append(separation.Cut(pair, int(other[a_id])))
+    return cuts
+
+
+def solve_highs(problem: Problem, options: SolveOptions) -> Result:
+    """Solve an MTRCE problem exactly with HiGHS and lazily separated subtour cuts.
+
+    Parameters (``options.params``)
+    -------------------------------
+    lp_rounds
+        Maximum rounds of cut separation on the LP relaxation (default 200).
+    warm_start
+        Name of a registered heuristic run first for a starting solution (default ``"ils"``
+        when registered), or None.
+    warm_start_time
+        Seconds for the warm start (default ``min(2, 5% of the limit)``).
+    undirected
+        Force the edge (True) or arc (False) model.
+    """
+    params = options.params
+    stats: dict[str, Any] = {}
+    if problem.n == 1 or len(problem.customers) == 0:
+        return _trivial(problem, options)
+    try:
+        model = build_model(problem, undirected=params.get("undirected"))
+    except Infeasible as exc:
+        return make_result(problem, "highs", None, Status.INFEASIBLE, message=str(exc))
+    stats.update(
+        build_seconds=model.build_seconds,
+        model="undirected" if not model.directed else "directed",
+        columns=model.num_col,
+        rows=model.num_row,
+    )
+    run = _Run(model, options, stats=stats)
+    if options.initial is not None:
+        _offer_initial(run, options.initial)
+    _warm_start(run, params)
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(params.get("log", False)))
+    h.setOptionValue("random_seed", int(options.seed))
+    h.setOptionValue("mip_rel_gap", 1e-9)
+    h.setOptionValue("mip_abs_gap", 0.999 if model.integral_objective else 1e-6)
+    # HiGHS's primal heuristics re-run from scratch in every round and were the larger part of
+    # a round's time on TSPLIB; the warm start and the routes of earlier rounds do their job.
+    h.setOptionValue("mip_heuristic_effort", float(params.get("heuristic_effort", 0.01)))
+    for key, value in params.get("highs_options", {}).items():
+        h.setOptionValue(key, value)
+    t_pass = time.perf_counter()
+    _pass_model(h, model)
+    stats["pass_seconds"] = time.perf_counter() - t_pass
+
+    status, message = _lp_phase(h, run, int(params.get("lp_rounds", 200)))
+    if status is None:
+        status, message = _mip_phase(h, run)
+    stats["cuts"] = len(run.cut_keys)
+    stats["rows_final"] = model.num_row
+    run.point()
+    if status == Status.INFEASIBLE:
+        return make_result(
+            problem, "highs", None, status, trace=run.trace, stats=stats, message=message
+        )
+    if run.best is None:
+        return make_result(
+            problem,
+            "highs",
+            None,
+            Status.NO_SOLUTION,
+            bound=run.bound,
+            trace=run.trace,
+            stats=stats,
+            message=message or "no feasible route found within the time limit",
+        )
+    final = Status.OPTIMAL if run.closed() else Status.FEASIBLE
+    return make_result(
+        problem,
+        "highs",
+        run.best,
+        final,
+        bound=run.bound,
+        trace=run.trace,
+        stats=stats,
+        message=message if final != Status.OPTIMAL else "",
+    )
+
+
+def _trivial(problem: Problem, options: SolveOptions) -> Result:
+    """No customer: the only route is ``[s, e]`` (or ``[s]`` for a single node)."""
+    route = [problem.start, problem.end]
+    if not schedule(problem, route)[3]:
+        return make_result(
+            problem,
+            "highs",
+            None,
+            Status.INFEASIBLE,
+            message=f"the route {problem.ids[problem.start]!r} -> {problem.ids[problem.end]!r} misses the deadline",
+        )
+    routes = [route] * problem.k
+    value = objective(problem, routes)
+    return make_result(
+        problem,
+        "highs",
+        routes,
+        Status.OPTIMAL,
+        bound=value,
+        trace=[TracePoint(options.elapsed(), value, value)],
+    )
+
+
+def _offer_initial(run: _Run, initial: dict[str, Any]) -> None:
+    ids = {v: i for i, v in enumerate(run.model.problem.ids)}
+    try:
+        routes = [[ids[v] for v in r] for r in initial.get("routes", [])]
+    except (KeyError, TypeError):
+        return
+    if routes:
+        run.offer(routes)
+
+
+def _warm_start(run: _Run, params: dict[str, Any]) -> None:
+    """Run a registered heuristic for a first incumbent (its routes seed every MIP)."""
+    from ..registry import get_solver, solvers
+    from ..registry import solve as registry_solve
+
+    name = params.get("warm_start", "ils")
+    if not name or name not in solvers("mtrce")["mtrce"]:
+        return
+    get_solver("mtrce", name)
+    limit = float(params.get("warm_start_time", min(2.0, 0.05 * run.options.time_limit)))
+    limit = min(limit, 0.5 * run.options.remaining())
+    if limit <= 0.01:
+        return
+    t0 = time.perf_counter()
+    res = registry_solve(run.model.problem, name, time_limit=limit, seed=run.options.seed)
+    run.stats["warm_start_seconds"] = time.perf_counter() - t0
+    if res.is_feasible() and res.solution.get("routes"):
+        before = run.best_value
+        _offer_initial(run, res.solution)
+        run.stats["warm_start_value"] = (
+            run.best_value if run.best_value != before else res.objective
+        )
+
+
+def _set_start(h: highspy.Highs, run: _Run) -> None:
+    if run.best is None:
+        return
+    try:
+        cols = column_values(run.model, run.best)
+    except ValueError:
+        return
+    sol = highspy.HighsSolution()
+    sol.col_value = cols
+    sol.value_valid = True
+    h.setSolution(sol)
+
+
+def _lp_phase(h: highspy.Highs, run: _Run, max_rounds: int) -> tuple[Status | None, str]:
+    """Separate subtour cuts on the LP relaxation until none is violated (C1/C2)."""
+    model, options = run.model, run.options
+    h.setOptionValue("solve_relaxation", True)
+    lp_time, sep_time, rounds, last = 0.0, 0.0, 0, None
+    stall = 0
+    for rounds in range(1, max_rounds + 1):
+        if options.remaining() <= 0.05:
+            break
+        h.setOptionValue("time_limit", options.remaining())
+        t0 = time.perf_counter()
+        h.run()
+        lp_time += time.perf_counter() - t0
+        ms = h.getModelStatus()
+        if ms == highspy.HighsModelStatus.kInfeasible:
+            run.stats.update(lp_rounds=rounds, lp_seconds=lp_time)
+            return (
+                Status.INFEASIBLE,
+                "the LP relaxation is infeasible: no route meets every constraint",
+            )
+        if ms != highspy.HighsModelStatus.kOptimal:
+            break
+        value = h.getInfo().objective_function_value
+        run.tighten(value)
+        run.point()
+        x = np.asarray(h.getSolution().col_value)
+        t0 = time.perf_counter()
+        cuts = _edge_cuts(model, x) if model.problem.objective == "max_utility" else []
+        cuts += _separate(model, x, integer=False)
+        sep_time += time.perf_counter() - t0
+        added = _add_cuts(h, run, cuts)
+        if added == 0:
+            break
+        if last is not None and abs(value - last) <= 1e-7 * max(1.0, abs(value)):
+            stall += 1
+            if stall >= 10:
+                break
+        else:
+            stall = 0
+        last = value
+    st = run.stats
+    st["lp_rounds"] = st.get("lp_rounds", 0) + rounds
+    st["lp_seconds"] = st.get("lp_seconds", 0.0) + lp_time
+    st["separation_seconds"] = st.get("separation_seconds", 0.0) + sep_time
+    st.setdefault("lp_cuts", len(run.cut_keys))
+    return None, ""
+
+
+def _mip_phase(h: highspy.Highs, run: _Run) -> tuple[Status | None, str]:
+    """Solve the MIP, cut the subtours of every integer solution found, repeat (C3)."""
+    model, options = run.model, run.options
+    h.setOptionValue("solve_relaxation", False)
+    found: list[np.ndarray] = []
+
+    def on_solution(event: Any) -> None:
+        found.append(np.array(event.data_out.mip_solution, dtype=np.float64))
+
+    h.cbMipSolution.subscribe(on_solution)
+    mip_time, rounds, nodes = 0.0, 0, 0
+    message = ""
+    status: Status | None = None
+    while True:
+        remaining = options.remaining()
+        if remaining <= 0.05:
+            message = "time limit reached"
+            break
+        rounds += 1
+        _set_start(h, run)
+        h.setOptionValue("time_limit", remaining)
+        found.clear()
+        t0 = time.perf_counter()
+        h.run()
+        mip_time += time.perf_counter() - t0
+        info = h.getInfo()
+        nodes += int(info.mip_node_count)
+        ms = h.getModelStatus()
+        if ms == highspy.HighsModelStatus.kInfeasible:
+            if run.best is None:
+                status, message = (
+                    Status.INFEASIBLE,
+                    "no route satisfies every constraint (MIP infeasible)",
+                )
+            break
+        final_x = None
+        if info.primal_solution_status == highspy.kSolutionStatusFeasible:
+            final_x = np.asarray(h.getSolution().col_value)
+            found.append(final_x)
+        cuts: list[separation.Cut] = []
+        final_clean = False
+        for x in found:
+            c = _separate(model, x, integer=True)
+            routes, stray = routes_from_x(model, x)
+            if not c and not stray:
+                run.offer(routes)
+                if x is final_x:
+                    final_clean = True
+            else:
+                cuts.extend(c)
+                run.offer(routes)  # dropping the subtours keeps the routes feasible (OP)
+        if ms == highspy.HighsModelStatus.kOptimal:
+            run.tighten(
+                info.mip_dual_bound
+                if math.isfinite(info.mip_dual_bound)
+                else info.objective_function_value
+            )
+        elif math.isfinite(info.mip_dual_bound):
+            run.tighten(info.mip_dual_bound)
+        run.point()
+        if run.closed():
+            break
+        if ms == highspy.HighsModelStatus.kOptimal and final_clean:
+            break
+        if ms != highspy.HighsModelStatus.kOptimal:
+            message = "time limit reached"
+            break
+        if _add_cuts(h, run, cuts) == 0:
+            message = "no new subtour cut separated; stopping"
+            break
+        # the new integer cuts change the LP: separate on it again before the next MIP
+        _lp_phase(h, run, int(run.options.params.get("lp_rounds_between", 20)))
+        h.setOptionValue("solve_relaxation", False)
+    h.cbMipSolution.unsubscribe(on_solution)
+    run.stats.update(mip_rounds=rounds, mip_seconds=mip_time, mip_nodes=nodes)
+    return status, message
+
+
+def _supports(problem: Problem) -> str | None:
+    return None
+
+
+@register(
+    "mtrce",
+    "highs",
+    exact=True,
+    description="MILP with HiGHS (highspy), subtour cuts separated lazily on the LP and after each MIP",
+    supports=_supports,
+)
+def highs_solver(problem: Problem, options: SolveOptions) -> Result:
+    """Registered ``highs`` solver: :func:`solve_highs`."""
+    return solve_highs(problem, options)

@@ -1,0 +1,189 @@
+"""Separation of (generalized) subtour elimination constraints for the MTRCE MILPs.
+
+The MILPs of :mod:`daitn_opt.mtrce.milp` and :mod:`daitn_opt.mtrce.pyomo_model` leave out the
+exponentially many subtour elimination constraints and add the violated ones lazily. With the
+start ``s`` and the end ``e`` merged into one root ``r`` (a route ``s -> ... -> e`` plus a
+virtual arc ``e -> s`` is a cycle through ``r``), a set ``S`` of customers and a node ``k`` in
+``S`` give the cut (formulations/mtrce.md, constraints (C1) and (C2)):
+
+- undirected edges: ``x(delta(S)) >= 2 y_k`` (the generalized subtour elimination constraint of
+  Fischetti, Salazar-Gonzalez and Toth 1998 in cut form);
+- directed arcs: ``x(delta^-(S)) >= y_k``.
+
+A violated cut for a fractional point is a minimum ``r``-``k`` cut of the support graph with
+capacities ``x`` whose value is below ``2 y_k`` (resp. ``y_k``): :func:`fractional_cuts` finds
+them with one maximum flow per candidate ``k`` (Padberg and Rinaldi 1991; the connected
+components of the support are tried first, as they give the cuts of value 0 cheaply). For an
+integer point the components are all there is: :func:`integer_cuts`.
+
+This module only sees numbers (edge endpoints and values); it builds no model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import csr_array
+from scipy.sparse.csgraph import breadth_first_order, connected_components, maximum_flow
+
+FLOW_SCALE = 1_000_000
+"""Capacities are scaled to integers for :func:`scipy.sparse.csgraph.maximum_flow`."""
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A violated subtour cut: the customer set ``S`` (sorted indices) and its node ``k``."""
+
+    nodes: tuple[int, ...]
+    k: int
+
+    @property
+    def key(self) -> tuple[tuple[int, ...], int]:
+        return self.nodes, self.k
+
+
+def _merged(tails: np.ndarray, heads: np.ndarray, root: int, other: int) -> tuple:
+    """Endpoints with ``other`` (the end node) renamed to ``root`` (the start node)."""
+    t = np.where(tails == other, root, tails)
+    h = np.where(heads == other, root, heads)
+    return t, h
+
+
+def _support(
+    n: int,
+    tails: np.ndarray,
+    heads: np.ndarray,
+    values: np.ndarray,
+    directed: bool,
+    scale: float,
+) -> csr_array:
+    """Sparse capacity matrix of the support graph (both directions when undirected)."""
+    keep = (values > 1e-9) & (tails != heads)
+    t, h, v = tails[keep], heads[keep], values[keep]
+    if not directed:
+        t, h, v = np.concatenate([t, h]), np.concatenate([h, t]), np.concatenate([v, v])
+    cap = np.rint(v * scale).astype(np.int64)
+    mat = csr_array((cap, (t, h)), shape=(n, n))
+    mat.sum_duplicates()
+    return csr_array(mat.astype(np.int32))
+
+
+def component_cuts(
+    n: int,
+    tails: np.ndarray,
+    heads: np.ndarray,
+    values: np.ndarray,
+    y: np.ndarray,
+    customers: np.ndarray,
+    start: int,
+    end: int,
+    threshold: float = 1e-6,
+) -> list[Cut]:
+    """Cuts of value 0: the (weakly) connected components of the support not holding the root.
+
+    For each such component ``S`` the cut uses the node ``k`` of largest ``y`` in ``S`` (a
+    component whose ``y`` are all below ``threshold`` is ignored: the cut would not be violated).
+    """
+    t, h = _merged(tails, heads, start, end)
+    keep = values > threshold
+    graph = csr_array((np.ones(int(keep.sum())), (t[keep], h[keep])), shape=(n, n))
+    _, labels = connected_components(graph, directed=True, connection="weak")
+    root_label = labels[start]
+    cuts = []
+    cust_labels = labels[customers]
+    for label in np.unique(cust_labels):
+        if label == root_label:
+            continue
+        members = customers[cust_labels == label]
+        k = int(members[np.argmax(y[members])])
+        if y[k] > threshold:
+            cuts.append(Cut(tuple(int(v) for v in np.sort(members)), k))
+    return cuts
+
+
+def fractional_cuts(
+    n: int,
+    tails: np.ndarray,
+    heads: np.ndarray,
+    values: np.ndarray,
+    y: np.ndarray,
+    customers: np.ndarray,
+    start: int,
+    end: int,
+    directed: bool,
+    tol: float = 1e-3,
+    max_cuts: int | None = None,
+) -> list[Cut]:
+    """Violated subtour cuts of a fractional point (components first, then minimum cuts).
+
+    Parameters
+    ----------
+    n
+        Number of nodes.
+    tails, heads, values
+        Endpoints and LP values of the arc (or edge) variables.
+    y
+        LP value of the visit variable of every node (1 for the start and the end).
+    customers
+        Indices of the nodes other than start and end.
+    directed
+        Arc variables (cut ``x(delta^-(S)) >= y_k``) or edge variables (``>= 2 y_k``).
+    tol
+        Minimum violation of a reported cut.
+    max_cuts
+        Stop after this many cuts (default: no limit).
+
+    Notes
+    -----
+    One maximum flow (Dinic, scipy) per customer ``k`` with ``y_k > tol``, in order of decreasing
+    ``y_k``; a customer inside a set already cut this round is skipped, which keeps the number
+    of flows near the number of distinct cuts.
+    """
+    cuts = component_cuts(n, tails, heads, values, y, customers, start, end, threshold=tol)
+    if cuts:
+        return cuts[:max_cuts] if max_cuts else cuts
+    factor = 1.0 if directed else 2.0
+    t, h = _merged(tails, heads, start, end)
+    cap = _support(n, t, h, values, directed, FLOW_SCALE)
+    covered = np.zeros(n, dtype=bool)
+    order = customers[np.argsort(-y[customers], kind="stable")]
+    seen: set[tuple[int, ...]] = set()
+    for k in order:
+        if y[k] <= tol / factor or covered[k]:
+            continue
+        res = maximum_flow(cap, start, int(k))
+        if res.flow_value / FLOW_SCALE >= factor * y[k] - tol:
+            continue
+        residual = cap - res.flow
+        residual = csr_array(residual.multiply(residual > 0))
+        reach = breadth_first_order(residual, start, directed=True, return_predecessors=False)
+        side = np.ones(n, dtype=bool)
+        side[reach] = False
+        side[start] = side[end] = False
+        members = np.flatnonzero(side)
+        if k not in members:
+            continue
+        key = tuple(int(v) for v in members)
+        covered[members] = True
+        if key in seen:
+            continue
+        seen.add(key)
+        cuts.append(Cut(key, int(k)))
+        if max_cuts and len(cuts) >= max_cuts:
+            break
+    return cuts
+
+
+def integer_cuts(
+    n: int,
+    tails: np.ndarray,
+    heads: np.ndarray,
+    values: np.ndarray,
+    y: np.ndarray,
+    customers: np.ndarray,
+    start: int,
+    end: int,
+) -> list[Cut]:
+    """Subtours of an integer point: one cut per component not connected to the root."""
+    return component_cuts(n, tails, heads, values, y, customers, start, end, threshold=0.5)
