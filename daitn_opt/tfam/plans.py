@@ -273,9 +273,16 @@ def sequential_candidates(
 
 
 # -- federated client sets --------------------------------------------------------------------------
-def client_times(v: View) -> np.ndarray:
-    """(n,) round time of each client alone: download + local training + upload + verification."""
-    return v.transfer[v.start] + v.train_time + v.transfer[:, v.end] + v.verify_time
+def client_times(v: View, delay: float = 0.0) -> np.ndarray:
+    """(n,) round time of each client alone, for a round starting ``delay`` s after arrival.
+
+    Download, wait for the client's window to open, local training, upload, verification; inf
+    when the window has closed before the model arrives.
+    """
+    start = np.maximum(v.transfer[v.start], v.window_open - delay)
+    late = start > v.window_close - delay + 1e-6
+    tau = start + v.train_time + v.transfer[:, v.end] + v.verify_time
+    return np.where(late, np.inf, tau)
 
 
 def federated_candidates(
@@ -309,14 +316,10 @@ def federated_candidates(
         key = (tuple(sorted(chosen)), round(delay, 6))
         if key in seen or not meets_target(v, chosen, request.target):
             return
-        round_time = float(client_times(v)[chosen].max())
+        round_time = float(client_times(v, delay)[chosen].max())
         if delay + round_time > deadline + 1e-9:
             return
-        opens = v.window_open[chosen] - delay
-        closes = v.window_close[chosen] - delay
-        arrive = v.transfer[v.start, chosen]
-        if np.any(np.maximum(arrive, opens) > closes + 1e-6) or np.any(opens > arrive + 1e-6):
-            return  # a client's window would make it wait or close: not planned here
+        starts = np.maximum(v.transfer[v.start, chosen], v.window_open[chosen] - delay)
         cost = float(
             v.visit_cost[chosen].sum()
             + v.travel_cost[v.start, chosen].sum()
@@ -327,12 +330,8 @@ def federated_candidates(
         seen.add(key)
         t0 = request.arrival + delay
         steps = [
-            Step(
-                v.ids[i],
-                t0 + float(v.transfer[v.start, i]),
-                t0 + float(v.transfer[v.start, i] + v.train_time[i]),
-            )
-            for i in chosen
+            Step(v.ids[i], t0 + float(st), t0 + float(st + v.train_time[i]))
+            for i, st in zip(chosen, starts.tolist(), strict=True)
         ]
         found.append(
             Candidate(
