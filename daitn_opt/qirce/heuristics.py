@@ -177,7 +177,7 @@ def regret_assign(g: Dense, desirability: np.ndarray) -> np.ndarray:
     heapq.heapify(heap)
     placed = np.zeros(g.D, dtype=bool)
     while heap:
-        neg, d, f = heapq.heappop(heap)
+        _, d, f = heapq.heappop(heap)
         if placed[d]:
             continue
         if f == g.F:
@@ -249,6 +249,8 @@ def tabu_search(
     rng: np.random.Generator,
     target: float = -np.inf,
     on_best=None,
+    grow: float = 1.05,
+    shrink: float = 0.99,
 ) -> tuple[np.ndarray | None, float]:
     """Penalised tabu search over shift and swap moves; returns the best feasible assignment.
 
@@ -307,14 +309,19 @@ def tabu_search(
         best_shift = float(delta.flat[k])
         move = ("shift", k // F1, k % F1)
         best_delta = best_shift
-        if do_swap:
-            Wx = Wsafe[:, a]  # Wx[i, j] = W[i, a_j]
-            Lx = L[:, a]  # Lx[i, j] = L[i, a_j]
-            sd = Wx + Wx.T - wcur[:, None] - wcur[None, :]
-            new_i = (load[a] - lcur)[:, None] + Lx.T  # facility a_i receives j
-            new_j = (load[a] - lcur)[None, :] + Lx  # facility a_j receives i
-            sd += beta[a][:, None] * (np.maximum(new_i - capf[a][:, None], 0.0) - exc[a][:, None])
-            sd += beta[a][None, :] * (np.maximum(new_j - capf[a][None, :], 0.0) - exc[a][None, :])
+        if do_swap and best_shift > -1e-9:
+            # Swaps only when no shift improves: they cost O(D^2) to evaluate.
+            wx = Wsafe[:, a]  # wx[i, j] = W[i, a_j]
+            lx = L[:, a]  # lx[i, j] = L[i, a_j]
+            # pen[i, j]: penalty change at a_i when i leaves it and j arrives (symmetric pair).
+            pen = (load[a] - lcur)[:, None] + lx.T - capf[a][:, None]
+            np.maximum(pen, 0.0, out=pen)
+            pen -= exc[a][:, None]
+            pen *= beta[a][:, None]
+            sd = wx + pen
+            sd = sd + sd.T
+            sd -= wcur[:, None]
+            sd -= wcur[None, :]
             sd[a[:, None] == a[None, :]] = np.inf
             if same_model is not None:
                 sd[~same_model] = np.inf
@@ -327,7 +334,11 @@ def tabu_search(
         if not np.isfinite(best_delta):
             tabu[:] = 0
             continue
-        tenure = lambda: it + int(rng.integers(5, 5 + max(5, D // 10)))  # noqa: E731
+        span = 5 + max(5, D // 10)
+
+        def tenure(it: int = it, span: int = span) -> int:
+            return it + int(rng.integers(5, span))
+
         if move[0] == "shift":
             _, d, f = move
             tabu[d, a[d]] = tenure()
@@ -341,11 +352,11 @@ def tabu_search(
             st.move(int(j), int(fi))
         # Penalty adaptation: strategic oscillation around the capacity boundary.
         over = st.load > capf + 1e-9
-        beta = np.where(over, beta * 1.15, np.maximum(beta * 0.97, 1e-6))
+        beta = np.where(over, beta * grow, np.maximum(beta * shrink, 1e-6))
         beta[g.F] = 0.0
         if g.use_mem:
             overm = st.memu > memf + 1e-9
-            gamma = np.where(overm, gamma * 1.15, np.maximum(gamma * 0.97, 1e-6))
+            gamma = np.where(overm, gamma * grow, np.maximum(gamma * shrink, 1e-6))
             gamma[g.F] = 0.0
             over = over | overm
         if not over.any():
@@ -355,6 +366,81 @@ def tabu_search(
                 if on_best is not None:
                     on_best(best_cost)
     return best, best_cost
+
+
+def _shift_fits(g: Dense, st: State) -> np.ndarray:
+    """(D, F1) mask of the shifts that keep capacity and memory."""
+    ok = st.load[None, :] + g.L <= g.cap[None, :] + 1e-9
+    ok &= np.isfinite(g.W)
+    if g.use_mem:
+        add = g.mem[:, None] * (st.cnt[g.model] == 0)
+        ok &= st.memu[None, :] + add <= g.mem_cap[None, :] + 1e-9
+    return ok
+
+
+def repair(g: Dense, assign: np.ndarray) -> np.ndarray:
+    """Move demand off overloaded facilities (cheapest increase per unit of load relieved) until
+    every capacity holds or no move is left; what cannot move is refused (refusal column)."""
+    st = State(g, assign)
+    rows = np.arange(g.D)
+    for _ in range(4 * g.D):
+        over = np.flatnonzero(st.load[: g.F] > g.cap[: g.F] + 1e-9)
+        if g.use_mem:
+            over = np.union1d(over, np.flatnonzero(st.memu[: g.F] > g.mem_cap[: g.F] + 1e-9))
+        if over.size == 0:
+            break
+        cand = np.flatnonzero(np.isin(st.a, over))
+        fits = _shift_fits(g, st)[cand]
+        fits[:, g.F] = True
+        fits[np.arange(cand.size), st.a[cand]] = False
+        inc = g.W[cand] - g.W[cand, st.a[cand]][:, None]
+        relieved = np.maximum(g.L[cand, st.a[cand]], EPS)[:, None]
+        score = np.where(fits, inc / relieved, np.inf)
+        # Refusing is the last resort in serve-all mode (its weight is the big penalty).
+        k = int(np.argmin(score))
+        st.move(int(cand[k // (g.F + 1)]), int(k % (g.F + 1)))
+    del rows
+    return st.a
+
+
+def descend(g: Dense, assign: np.ndarray, deadline: float) -> np.ndarray:
+    """Feasible-space descent: best improving shift, else best improving swap, until none."""
+    st = State(g, assign)
+    D, F1 = g.D, g.F + 1
+    rows = np.arange(D)
+    W = np.where(np.isfinite(g.W), g.W, np.inf)
+    while time.perf_counter() < deadline:
+        a = st.a
+        wcur = W[rows, a]
+        delta = np.where(_shift_fits(g, st), W - wcur[:, None], np.inf)
+        if g.use_open:
+            delta += (g.Fo * (st.n == 0))[None, :]
+            delta -= (g.Fo[a] * (st.n[a] == 1))[:, None]
+        delta[rows, a] = np.inf
+        k = int(np.argmin(delta))
+        if delta.flat[k] < -1e-9:
+            st.move(k // F1, k % F1)
+            continue
+        if D > 1500:
+            break
+        wx = W[:, a]
+        lx = g.L[:, a]
+        room = g.cap[a] - st.load[a] + g.L[rows, a]  # room at a_i once i leaves
+        ok = room[:, None] + 1e-9 >= lx.T  # j fits at a_i
+        ok &= ok.T
+        sd = np.where(ok, wx + wx.T - wcur[:, None] - wcur[None, :], np.inf)
+        sd[a[:, None] == a[None, :]] = np.inf
+        if g.use_mem:
+            sd[g.model[:, None] != g.model[None, :]] = np.inf
+        k2 = int(np.argmin(sd))
+        if sd.flat[k2] < -1e-9:
+            i, j = k2 // D, k2 % D
+            fi, fj = a[i], a[j]
+            st.move(int(i), int(fj))
+            st.move(int(j), int(fi))
+            continue
+        break
+    return st.a
 
 
 def open_close(g: Dense, assign: np.ndarray) -> np.ndarray:
@@ -468,7 +554,7 @@ def _result(
         objective=obj,
         bound=bound,
         solution=build_solution(problem, x),
-        trace=[*(trace or []), TracePoint(0.0, obj, bound)] if not trace else trace,
+        trace=trace if trace else [TracePoint(0.0, obj, bound)],
         stats=stats or {},
     )
 
@@ -506,31 +592,32 @@ def local_search(
     x_lp, lb = (None, None)
     if problem.num_arcs <= 400_000:
         x_lp, lb = lp_relaxation(problem, max(0.05, 0.5 * budget))
-    starts = []
-    if x_lp is not None:
-        starts.append(lp_assign(g, x_lp))
-    greedy = greedy_assign(g)
-    starts.append(greedy)
+    start = lp_assign(g, x_lp) if x_lp is not None else greedy_assign(g)
     best, best_cost = None, np.inf
-    for a in starts:
+
+    def consider(a: np.ndarray) -> None:
+        nonlocal best, best_cost
         if g.feasible(a) and (problem.mode == "admit" or not np.any(a == g.F)):
             c = g.true_cost(a)
-            if c < best_cost:
-                best, best_cost = a, c
+            if c < best_cost - 1e-9:
+                best, best_cost = a.copy(), c
+                if on_best is not None:
+                    on_best(c)
+
+    # A feasible fallback first: the repaired start, improved by descent.
+    consider(descend(g, repair(g, start), t_end))
     target = -np.inf
     if lb is not None:
-        integral = bool(
-            np.all(
-                np.abs(problem.internal_arc_weight() - np.round(problem.internal_arc_weight()))
-                < 1e-9
-            )
-        )
+        w = problem.internal_arc_weight()
+        integral = bool(np.all(np.abs(w - np.round(w)) < 1e-9))
         target = np.ceil(lb - 1e-6) if integral else lb
         stats["lp_bound"] = problem.reported(lb)
-    start = starts[0]
-    found, cost = tabu_search(g, start, t_end, rng, target=target, on_best=on_best)
-    if found is not None and cost < best_cost:
-        best, best_cost = found, cost
+    if best_cost > target + 1e-9:
+        found, _ = tabu_search(g, start, t_end, rng, target=target, on_best=None)
+        if found is not None:
+            consider(descend(g, found, t_end + 0.05 * budget))
+    if best is None:
+        consider(greedy_assign(g))
     if best is not None and g.use_open:
         best = open_close(g, best)
     if best is None:
