@@ -81,7 +81,7 @@ def replay_federated(
     clients: Sequence[str] | dict | None = None,
     *,
     request_id: str | None = None,
-    model: str | ModelFactory = "mlp",
+    model: str | ModelFactory = "auto",
     seed: int = 0,
     rounds: int | None = None,
     selection: str = "all",

@@ -79,7 +79,12 @@ def cnn(in_shape: tuple[int, ...], num_classes: int) -> nn.Module:
     )
 
 
-MODELS: dict[str, ModelFactory] = {"logreg": logreg, "mlp": mlp, "cnn": cnn}
+def auto(in_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    """The CNN for image input ``(C, H, W)``, the MLP otherwise."""
+    return cnn(in_shape, num_classes) if len(in_shape) == 3 else mlp(in_shape, num_classes)
+
+
+MODELS: dict[str, ModelFactory] = {"auto": auto, "logreg": logreg, "mlp": mlp, "cnn": cnn}
 """Built-in model factories by name."""
 
 

@@ -129,7 +129,7 @@ class SequentialReplay:
     request_id
         The request whose view times the replay (default: the first).
     model
-        ``"logreg"``, ``"mlp"``, ``"cnn"`` or a factory ``(in_shape, num_classes) -> Module``.
+        ``"auto"`` (CNN for images, else MLP), ``"logreg"``, ``"mlp"``, ``"cnn"`` or a factory ``(in_shape, num_classes) -> Module``.
     seed
         Seed of the data split, the initial weights and the minibatch order.
     data
@@ -147,7 +147,7 @@ class SequentialReplay:
         instance: Instance,
         request_id: str | None = None,
         *,
-        model: str | ModelFactory = "mlp",
+        model: str | ModelFactory = "auto",
         seed: int = 0,
         data: NetworkData | None = None,
         train: TrainConfig | None = None,
@@ -350,7 +350,7 @@ class SequentialReplay:
 
         def apply_events(until: float) -> None:
             for ev in state.advance(until):
-                emit(Step(float(ev.time), "*", "event", note=describe(ev)))
+                emit(Step(float(ev.time), "*", "event", utility=utility, note=describe(ev)))
 
         policy.start(route[1:-1])
         v = self._view_at(state, cur, end, cache)
@@ -365,7 +365,7 @@ class SequentialReplay:
             nxt, skips = policy.next_hop(ctx)
             for node, reason in skips:
                 skipped.append(node)
-                emit(Step(t, node, "skip", note=reason))
+                emit(Step(t, node, "skip", utility=utility, note=reason))
             if nxt is None:
                 break
             i, j = v.ids.index(cur), v.ids.index(nxt)
@@ -474,7 +474,7 @@ def replay_sequential(
     solution: Any,
     *,
     request_id: str | None = None,
-    model: str | ModelFactory = "mlp",
+    model: str | ModelFactory = "auto",
     seed: int = 0,
     events: EventTimeline | None = None,
     policy: str | Policy = "static",

@@ -1,0 +1,105 @@
+"""One entry point for replaying a solution document, as ``daitn-opt replay`` does.
+
+A solution document is what ``daitn-opt solve --json`` prints (a :class:`~daitn_opt.result.Result`
+as JSON) or a bare solution object (``{"routes": ...}`` for MTRCE and QIRCE, ``{"clients": [...]}``
+for a federated client set). :func:`replay_document` checks that it belongs to the instance and
+dispatches to the sequential, federated or serving replay.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..drrt.instance import Instance
+from ..errors import InputError
+from ..result import Result
+from .dynamics import EventTimeline
+from .federated import replay_federated
+from .outcome import Outcome
+from .sequential import Callback, replay_sequential
+from .serving import ServingOutcome, replay_serving
+
+MODES = ("sequential", "federated", "serving")
+
+
+def parse_document(doc: Any, instance: Instance) -> tuple[str | None, str | None, dict[str, Any]]:
+    """``(problem kind or None, request id or None, solution)`` of a solution document.
+
+    Raises
+    ------
+    InputError
+        When the document names another instance, or has no solution.
+    """
+    if not isinstance(doc, dict):
+        raise InputError("solution", type(doc).__name__, "expected a JSON object")
+    if "problem" in doc and "status" in doc:
+        result = Result.from_dict(doc)
+        if result.instance is not None and result.instance != instance.name:
+            raise InputError(
+                "solution.instance", result.instance, f"does not match instance {instance.name!r}"
+            )
+        if not result.is_feasible():
+            raise InputError("solution.status", result.status.value, "has no solution to replay")
+        return result.problem, result.request, result.solution
+    return None, None, doc
+
+
+def replay_document(
+    instance: Instance,
+    doc: Any,
+    *,
+    mode: str = "sequential",
+    events: EventTimeline | None = None,
+    seed: int = 0,
+    policy: str = "static",
+    model: str = "auto",
+    request_id: str | None = None,
+    threads: int | None = 1,
+    horizon: float = 60.0,
+    callback: Callback | None = None,
+) -> Outcome | ServingOutcome:
+    """Replay a solution document on ``instance`` in ``mode``.
+
+    ``sequential`` needs MTRCE routes; ``federated`` a client set (``{"clients": [...]}``) or
+    MTRCE routes (their data nodes become the clients); ``serving`` a QIRCE placement.
+    """
+    if mode not in MODES:
+        raise InputError("--mode", mode, f"expected one of {list(MODES)}")
+    kind, request, solution = parse_document(doc, instance)
+    request = request_id or request
+    if mode == "serving":
+        if kind not in (None, "qirce"):
+            raise InputError("solution.problem", kind, "serving replays a qirce placement")
+        if events is not None and len(events):
+            raise InputError("--events", len(events), "serving replay does not take events")
+        return replay_serving(
+            instance, solution, horizon=horizon, seed=seed, label=kind or "placement"
+        )
+    if kind not in (None, "mtrce") and not (mode == "federated" and "clients" in solution):
+        raise InputError("solution.problem", kind, f"{mode} replay needs an mtrce solution")
+    if request is not None and request not in {r.id for r in instance.requests}:
+        raise InputError("solution.request", request, f"is not a request of {instance.name!r}")
+    if mode == "federated":
+        return replay_federated(
+            instance,
+            solution,
+            request_id=request,
+            model=model,
+            seed=seed,
+            events=events,
+            threads=threads,
+            label="federated",
+            callback=callback,
+        )
+    return replay_sequential(
+        instance,
+        solution,
+        request_id=request,
+        model=model,
+        seed=seed,
+        events=events,
+        policy=policy,
+        threads=threads,
+        label=policy,
+        callback=callback,
+    )
