@@ -12,3 +12,4 @@ from .problem import from_view as from_view
 from . import cpsat as cpsat
 from . import heuristics as heuristics
 from . import routing as routing
+from . import aats as aats

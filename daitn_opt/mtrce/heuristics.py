@@ -247,6 +247,8 @@ class _Search:
         self.no_windows = problem.window_open is None
         self.trace: list[TracePoint] = []
         self.stats = {"iterations": 0, "improvements": 0}
+        self.optimised: set[tuple[int, ...]] = set()
+        """Routes already at a 2-opt / or-opt local optimum."""
 
     def stop(self) -> bool:
         return self.options.remaining() <= _MARGIN
@@ -258,8 +260,12 @@ class _Search:
             return False
         changed = False
         for q, route in enumerate(plan.routes):
-            if len(route) < 5:
+            key = tuple(route)
+            if len(route) < 5 or key in self.optimised:
                 continue
+            if len(self.optimised) > 4096:
+                self.optimised.clear()
+            self.optimised.add(key)
             search = PathSearch(self.arr.t, np.asarray(route), self.nbrs)
             if search.run() == 0:
                 continue
@@ -272,6 +278,7 @@ class _Search:
                     plan.set_route(q, route)
                     plan.cost = old_cost
                     continue
+                self.optimised.add(tuple(new))
                 changed = True
         return changed
 
@@ -281,36 +288,82 @@ class _Search:
         return insert_greedy(plan, pool, score, self.rng if noise else None, noise)
 
     def replace(self, plan: Plan) -> bool:
-        """Swap a visited node for an unvisited one of higher utility, at its best gap."""
+        """Swap a visited node for an unvisited one of higher utility (same or another gap).
+
+        Every (unvisited j, visited i) pair of a route is screened at once: dropping ``i`` frees
+        ``rem_i`` time, inserting ``j`` in a gap not next to ``i`` costs ``added[j, g]`` and in
+        ``i``'s place costs the detour through ``j``; without windows a pair fits when the net
+        time is within the route's slack to the deadline. The best pairs are then verified exactly
+        (windows, deadline, budget) in order of utility gained.
+        """
         arr = self.arr
         out = self.pool[plan.in_route[self.pool] < 0]
         if len(out) == 0:
             return False
-        best = None
-        for q, route in enumerate(plan.routes):
-            for pos in range(1, len(route) - 1):
-                v = route[pos]
-                if arr.mandatory[v]:
-                    continue
-                cand = out[arr.u[out] > arr.u[v] + 1e-12]
-                if len(cand) == 0:
-                    continue
+        for q in self.rng.permutation(len(plan.routes)):
+            tm = plan.times[q]
+            r = tm.route
+            m = len(r)
+            if m <= 2:
+                continue
+            inner = np.arange(1, m - 1)
+            vis = r[inner]
+            optional = ~arr.mandatory[vis]
+            if not optional.any():
+                continue
+            cand = out[arr.u[out] > arr.u[vis[optional]].min() + 1e-12]
+            if len(cand) == 0:
+                continue
+            prev, nxt = r[inner - 1], r[inner + 1]
+            rem = arr.t[prev, vis] + arr.d[vis] + arr.t[vis, nxt] - arr.t[prev, nxt]
+            # In i's place: prev -> j -> next instead of prev -> i -> next.
+            inplace = (
+                arr.t[prev][:, cand].T
+                + arr.d[cand][:, None]
+                + arr.t[cand][:, nxt]
+                - (arr.t[prev, vis] + arr.d[vis] + arr.t[vis, nxt])[None, :]
+            )
+            # In another gap: the best of the 3 cheapest gaps that do not touch i.
+            g_prev, g_next = r[:-1], r[1:]
+            added = (
+                arr.t[g_prev][:, cand].T
+                + arr.d[cand][:, None]
+                + arr.t[cand][:, g_next]
+                - arr.t[g_prev, g_next][None, :]
+            )
+            top = np.argsort(added, axis=1)[:, :3]
+            other = np.full((len(cand), len(inner)), np.inf)
+            for c in range(top.shape[1]):
+                gap = top[:, c][:, None]
+                touches = (gap == inner[None, :] - 1) | (gap == inner[None, :])
+                val = np.take_along_axis(added, gap, axis=1) - rem[None, :]
+                other = np.where(touches | (other < val), other, val)
+            net = np.minimum(inplace, other)
+            room = arr.deadline - tm.completion
+            gain = arr.u[cand][:, None] - arr.u[vis][None, :]
+            ok = (gain > 1e-12) & optional[None, :] & np.isfinite(net)
+            if self.no_windows:
+                ok &= net <= room + EPS
+            if not ok.any():
+                continue
+            score = np.where(ok, gain - 1e-9 * net, -np.inf)
+            order = np.argsort(-score, axis=None)[:8]
+            for flat in order:
+                jc, ic = np.unravel_index(int(flat), score.shape)
+                if not np.isfinite(score[jc, ic]):
+                    break
                 trial = plan.copy()
-                trial.remove(q, [pos])
-                ok, added, _ = trial.insertion_table(q, cand)
-                if not ok.any():
+                trial.remove(int(q), [int(inner[ic])])
+                ok_t, add_t, _ = trial.insertion_table(int(q), cand[jc : jc + 1])
+                if not ok_t.any():
                     continue
-                gainu = np.where(ok.any(axis=1), arr.u[cand] - arr.u[v], -np.inf)
-                i = int(np.argmax(gainu))
-                p = int(np.argmin(np.where(ok[i], added[i], np.inf)))
-                if best is None or gainu[i] > best[0]:
-                    best = (float(gainu[i]), q, pos, int(cand[i]), p + 1)
-        if best is None:
-            return False
-        _, q, pos, node, gap = best
-        plan.remove(q, [pos])
-        plan.insert(q, gap, node)
-        return True
+                p = int(np.argmin(np.where(ok_t[0], add_t[0], np.inf)))
+                trial.insert(int(q), p + 1, int(cand[jc]))
+                if trial.feasible():
+                    plan.routes, plan.times = trial.routes, trial.times
+                    plan.in_route, plan.cost = trial.in_route, trial.cost
+                    return True
+        return False
 
     def relocate(self, plan: Plan) -> bool:
         """``min_time``: move one node to its cheapest gap elsewhere when the total drops."""
