@@ -442,7 +442,7 @@ def _degree_rows(model: MilpModel, cust: np.ndarray) -> None:
 def _time_rows(model, cust, d, t, a, dep_s, latest_end, need_tau) -> None:
     """(T1) route time for one route without windows; (T2)-(T4) time propagation otherwise."""
     p = model.problem
-    s, e = p.start, p.end
+    e = p.end
     tails, heads = model.tails, model.heads
     m = model.num_arc
     if not need_tau:
@@ -909,7 +909,12 @@ def _warm_start(run: _Run, params: dict[str, Any]) -> None:
     if not name or name not in solvers("mtrce")["mtrce"]:
         return
     get_solver("mtrce", name)
-    limit = float(params.get("warm_start_time", min(2.0, 0.05 * run.options.time_limit)))
+    limit = float(
+        params.get(
+            "warm_start_time",
+            min(2.0, 0.03 * run.options.time_limit, 0.01 * run.model.problem.n),
+        )
+    )
     limit = min(limit, 0.5 * run.options.remaining())
     if limit <= 0.01:
         return
