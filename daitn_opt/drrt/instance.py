@@ -17,7 +17,7 @@ from ..errors import InputError
 from ..io import read_json
 from .metrics import METRICS
 from .requests import InferenceModel, TrainingRequest
-from .snapshot import NonNeg, Snapshot, _Model
+from .snapshot import NODE_KINDS, FieldError, NonNeg, Snapshot, _Model
 
 FORMAT = "daitn-opt-instance"
 
@@ -197,21 +197,23 @@ class Instance(_Model):
         seen: set[str] = set()
         for i, req in enumerate(self.requests):
             if req.id in seen:
-                raise ValueError(f"duplicate request id {req.id!r} at requests[{i}]")
+                raise FieldError(f"requests[{i}].id", req.id, "duplicate request id")
             seen.add(req.id)
             for name in ("owner", "start", "end"):
                 value = getattr(req, name)
                 if value is not None and value not in ids:
-                    raise ValueError(f"requests[{i}].{name} = {value!r} is not a node id")
-            for node_id in req.mandatory:
+                    raise FieldError(f"requests[{i}].{name}", value, "is not a node id")
+            for j, node_id in enumerate(req.mandatory):
                 if node_id not in ids:
-                    raise ValueError(f"requests[{i}].mandatory names {node_id!r}, not a node id")
+                    raise FieldError(f"requests[{i}].mandatory[{j}]", node_id, "is not a node id")
         model_ids = {m.id for m in self.models}
-        for node in self.snapshot.of_kind("user"):
-            for demand in node.demands:
+        for k, node in enumerate(self.snapshot.nodes):
+            for j, demand in enumerate(getattr(node, "demands", ())):
                 if self.models and demand.model not in model_ids:
-                    raise ValueError(
-                        f"user {node.id!r} demands model {demand.model!r}, not in models"
+                    raise FieldError(
+                        f"snapshot.nodes[{k}].demands[{j}].model",
+                        demand.model,
+                        f"not in models {sorted(model_ids)}",
                     )
         if self.admission is not None:
             for i, res in enumerate(self.admission.resources):
@@ -262,10 +264,17 @@ def validation_to_input_error(exc: ValidationError) -> InputError:
     loc = _format_loc(err["loc"])
     reason = err["msg"].removeprefix("Value error, ")
     value = err.get("input")
+    located = err.get("ctx", {}).get("error")
+    if isinstance(located, FieldError):
+        sep = "" if not loc or located.field.startswith("[") else "."
+        loc, value, reason = loc + sep + located.field, located.value, located.reason
     if err["type"] == "union_tag_invalid":
         value = err.get("ctx", {}).get("tag", value)
         loc = loc + ".kind" if not loc.endswith("kind") else loc
         reason = f"unknown node kind; expected one of {err['ctx']['expected_tags']}"
+    if err["type"] == "union_tag_not_found":
+        loc, value = loc + ".kind", None
+        reason = f"missing; expected one of {', '.join(NODE_KINDS)}"
     if isinstance(value, dict | list):
         value = "{...}" if isinstance(value, dict) else "[...]"
     return InputError(loc or "instance", value, reason)
@@ -273,11 +282,11 @@ def validation_to_input_error(exc: ValidationError) -> InputError:
 
 def _format_loc(loc: tuple[Any, ...]) -> str:
     out = ""
-    for part in loc:
+    for i, part in enumerate(loc):
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("data", "compute", "mpvu", "user", "mdfp") and out.endswith("]"):
-            continue  # discriminated-union tag inserted by pydantic
+        elif part in NODE_KINDS and i > 0 and isinstance(loc[i - 1], int):
+            continue  # discriminated-union tag inserted by pydantic after the list index
         else:
             out += ("." if out else "") + str(part)
     return out

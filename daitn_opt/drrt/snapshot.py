@@ -19,6 +19,21 @@ NonNeg = Annotated[float, Field(ge=0)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 
 
+class FieldError(ValueError):
+    """A validation error that names its field (relative to the model being validated).
+
+    :func:`~daitn_opt.drrt.instance.validation_to_input_error` joins ``field`` to pydantic's
+    location, so that the resulting :class:`~daitn_opt.errors.InputError` names the exact place
+    (``snapshot.links[3].target``) rather than the model that checked it.
+    """
+
+    def __init__(self, field: str, value: object, reason: str) -> None:
+        self.field = field
+        self.value = value
+        self.reason = reason
+        super().__init__(f"{field} = {value!r}: {reason}")
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -32,7 +47,7 @@ class Window(_Model):
     @model_validator(mode="after")
     def _ordered(self) -> Window:
         if self.end < self.start:
-            raise ValueError(f"end {self.end} is before start {self.start}")
+            raise FieldError("end", self.end, f"is before start {self.start}")
         return self
 
 
@@ -74,9 +89,8 @@ class Dataset(_Model):
     @model_validator(mode="after")
     def _histogram_matches(self) -> Dataset:
         if self.labels is not None and sum(self.labels.values()) != self.samples:
-            raise ValueError(
-                f"label histogram sums to {sum(self.labels.values())}, not samples={self.samples}"
-            )
+            total = sum(self.labels.values())
+            raise FieldError("labels", "{...}", f"sums to {total}, not samples={self.samples}")
         return self
 
 
@@ -173,7 +187,7 @@ class Link(_Model):
     @model_validator(mode="after")
     def _no_self_loop(self) -> Link:
         if self.source == self.target:
-            raise ValueError(f"link from {self.source!r} to itself")
+            raise FieldError("target", self.target, "a link from a node to itself")
         return self
 
 
@@ -196,7 +210,7 @@ class Snapshot(_Model):
         seen: set[str] = set()
         for i, node in enumerate(nodes):
             if node.id in seen:
-                raise ValueError(f"duplicate node id {node.id!r} at nodes[{i}]")
+                raise FieldError(f"[{i}].id", node.id, "duplicate node id")
             seen.add(node.id)
         return nodes
 
@@ -207,7 +221,7 @@ class Snapshot(_Model):
             for end in ("source", "target"):
                 value = getattr(link, end)
                 if value not in ids:
-                    raise ValueError(f"links[{i}].{end} = {value!r} is not a node id")
+                    raise FieldError(f"links[{i}].{end}", value, "is not a node id")
         return self
 
     # -- access -----------------------------------------------------------------------------
