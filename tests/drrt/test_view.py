@@ -187,8 +187,7 @@ def test_explicit_start_and_end_replace_owner_and_mpvu():
 
 
 def _with_windows(windows):
-    nodes = [n if n["id"] != "b" else {**n, "windows": windows} for n in NODES]
-    return nodes
+    return [n if n["id"] != "b" else {**n, "windows": windows} for n in NODES]
 
 
 def test_windows_are_relative_to_the_request_arrival():
