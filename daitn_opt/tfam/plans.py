@@ -423,36 +423,44 @@ def plan_use(c: Candidate, slot_seconds: float) -> dict[tuple[str, int], float]:
     return use
 
 
-def admission_spec(
+def all_candidates(
     instance: Instance,
     *,
     plans_per_request: int = 4,
     slot_seconds: float | None = None,
     route_solver: RouteSolver | None = None,
-    unplannable: dict[str, str] | None = None,
-) -> AdmissionSpec:
-    """The admission batch of ``instance``'s training requests with generated candidate plans.
-
-    Requests without any plan that meets their target by their deadline are left out (their
-    ids and the reason go into ``unplannable`` when given); a must-admit request without a plan
-    is an :class:`InputError` (``daitn-opt feasible`` explains why).
-    """
+) -> dict[str, list[Candidate]]:
+    """Candidate plans of every training request (empty list: no plan meets its target)."""
     if not instance.requests:
         raise InputError("requests", [], "the instance has no training request to admit")
     _check_modalities(instance)
     slot = slot_seconds or default_slot_seconds(instance)
     solver = route_solver or default_route_solver()
-    capacity: dict[str, int] = {}
-    for node in instance.snapshot.nodes:
-        if node.compute is not None:
-            capacity[node.id] = node.compute.slots
+    return {
+        req.id: candidates(
+            instance, req, count=plans_per_request, slot_seconds=slot, route_solver=solver
+        )[0]
+        for req in instance.requests
+    }
+
+
+def spec_from_candidates(
+    instance: Instance,
+    found: dict[str, list[Candidate]],
+    slot_seconds: float,
+    unplannable: dict[str, str] | None = None,
+) -> AdmissionSpec:
+    """The admission batch of the given candidate plans (resources: the (node, slot) pairs used).
+
+    Requests without a plan are left out (listed in ``unplannable`` when given); a must-admit
+    request without a plan is an :class:`InputError` (``daitn-opt feasible`` explains why).
+    """
+    capacity = {n.id: n.compute.slots for n in instance.snapshot.nodes if n.compute is not None}
     requests: list[AdmissionRequest] = []
     used: set[tuple[str, int]] = set()
     for req in instance.requests:
-        found, _ = candidates(
-            instance, req, count=plans_per_request, slot_seconds=slot, route_solver=solver
-        )
-        if not found:
+        plans_found = found.get(req.id, [])
+        if not plans_found:
             if req.must_admit:
                 raise InputError(
                     "request",
@@ -464,8 +472,8 @@ def admission_spec(
                 unplannable[req.id] = "no plan meets the target by the deadline within the budget"
             continue
         plans = []
-        for c in found:
-            use = plan_use(c, slot)
+        for c in plans_found:
+            use = plan_use(c, slot_seconds)
             used.update(use)
             plans.append(
                 AdmissionPlan(
@@ -492,4 +500,25 @@ def admission_spec(
         AdmissionResource(id=f"{n}@{s}", capacity=float(capacity.get(n, 0)), node=n, slot=s)
         for n, s in sorted(used)
     ]
-    return AdmissionSpec(resources=resources, requests=requests, slot_seconds=slot)
+    return AdmissionSpec(resources=resources, requests=requests, slot_seconds=slot_seconds)
+
+
+def admission_spec(
+    instance: Instance,
+    *,
+    plans_per_request: int = 4,
+    slot_seconds: float | None = None,
+    route_solver: RouteSolver | None = None,
+    unplannable: dict[str, str] | None = None,
+) -> AdmissionSpec:
+    """The admission batch of ``instance``'s training requests with generated candidate plans.
+
+    Requests without any plan that meets their target by their deadline are left out (their
+    ids and the reason go into ``unplannable`` when given); a must-admit request without a plan
+    is an :class:`InputError` (``daitn-opt feasible`` explains why).
+    """
+    slot = slot_seconds or default_slot_seconds(instance)
+    found = all_candidates(
+        instance, plans_per_request=plans_per_request, slot_seconds=slot, route_solver=route_solver
+    )
+    return spec_from_candidates(instance, found, slot, unplannable)
