@@ -92,28 +92,28 @@ N, L = ["snapshot", "nodes"], ["snapshot", "links"]
 @pytest.mark.parametrize(
     ("path", "value", "field", "shown"),
     [
-        (L + [0, "target"], "zz", "snapshot.links[0].target", "zz"),
-        (L + [1, "source"], "nowhere", "snapshot.links[1].source", "nowhere"),
-        (N + [3, "id"], "d", "snapshot.nodes[3].id", "d"),
-        (N + [2, "compute", "memory_gb"], -1.0, "snapshot.nodes[2].compute.memory_gb", -1.0),
-        (N + [2, "compute", "gflops"], 0.0, "snapshot.nodes[2].compute.gflops", 0.0),
-        (N + [2, "compute", "slots"], -2, "snapshot.nodes[2].compute.slots", -2),
-        (N + [4, "facility", "throughput"], -5.0, "snapshot.nodes[4].facility.throughput", -5.0),
-        (N + [1, "eval_throughput"], -1.0, "snapshot.nodes[1].eval_throughput", -1.0),
-        (N + [2, "datasets", 0, "quality"], 1.5, "snapshot.nodes[2].datasets[0].quality", 1.5),
-        (N + [2, "datasets", 0, "quality"], -0.1, "snapshot.nodes[2].datasets[0].quality", -0.1),
-        (N + [2, "datasets", 0, "samples"], 4, "snapshot.nodes[2].datasets[0].labels", "{...}"),
-        (N + [2, "datasets", 0, "samples"], -4, "snapshot.nodes[2].datasets[0].samples", -4),
-        (N + [2, "trust"], 2.0, "snapshot.nodes[2].trust", 2.0),
-        (N + [2, "kind"], "router", "snapshot.nodes[2].kind", "router"),
-        (N + [2, "windows", 0, "end"], -1.0, "snapshot.nodes[2].windows[0].end", -1.0),
-        (N + [0, "demands", 0, "slo_ms"], 0.0, "snapshot.nodes[0].demands[0].slo_ms", 0.0),
-        (N + [0, "demands", 0, "model"], "q", "snapshot.nodes[0].demands[0].model", "q"),
-        (L + [0, "latency"], -0.5, "snapshot.links[0].latency", -0.5),
-        (L + [0, "latency"], float("inf"), "snapshot.links[0].latency", float("inf")),
-        (L + [0, "bandwidth"], 0.0, "snapshot.links[0].bandwidth", 0.0),
-        (L + [0, "reliability"], 1.2, "snapshot.links[0].reliability", 1.2),
-        (L + [0, "target"], "o", "snapshot.links[0].target", "o"),
+        ([*L, 0, "target"], "zz", "snapshot.links[0].target", "zz"),
+        ([*L, 1, "source"], "nowhere", "snapshot.links[1].source", "nowhere"),
+        ([*N, 3, "id"], "d", "snapshot.nodes[3].id", "d"),
+        ([*N, 2, "compute", "memory_gb"], -1.0, "snapshot.nodes[2].compute.memory_gb", -1.0),
+        ([*N, 2, "compute", "gflops"], 0.0, "snapshot.nodes[2].compute.gflops", 0.0),
+        ([*N, 2, "compute", "slots"], -2, "snapshot.nodes[2].compute.slots", -2),
+        ([*N, 4, "facility", "throughput"], -5.0, "snapshot.nodes[4].facility.throughput", -5.0),
+        ([*N, 1, "eval_throughput"], -1.0, "snapshot.nodes[1].eval_throughput", -1.0),
+        ([*N, 2, "datasets", 0, "quality"], 1.5, "snapshot.nodes[2].datasets[0].quality", 1.5),
+        ([*N, 2, "datasets", 0, "quality"], -0.1, "snapshot.nodes[2].datasets[0].quality", -0.1),
+        ([*N, 2, "datasets", 0, "samples"], 4, "snapshot.nodes[2].datasets[0].labels", "{...}"),
+        ([*N, 2, "datasets", 0, "samples"], -4, "snapshot.nodes[2].datasets[0].samples", -4),
+        ([*N, 2, "trust"], 2.0, "snapshot.nodes[2].trust", 2.0),
+        ([*N, 2, "kind"], "router", "snapshot.nodes[2].kind", "router"),
+        ([*N, 2, "windows", 0, "end"], -1.0, "snapshot.nodes[2].windows[0].end", -1.0),
+        ([*N, 0, "demands", 0, "slo_ms"], 0.0, "snapshot.nodes[0].demands[0].slo_ms", 0.0),
+        ([*N, 0, "demands", 0, "model"], "q", "snapshot.nodes[0].demands[0].model", "q"),
+        ([*L, 0, "latency"], -0.5, "snapshot.links[0].latency", -0.5),
+        ([*L, 0, "latency"], float("inf"), "snapshot.links[0].latency", float("inf")),
+        ([*L, 0, "bandwidth"], 0.0, "snapshot.links[0].bandwidth", 0.0),
+        ([*L, 0, "reliability"], 1.2, "snapshot.links[0].reliability", 1.2),
+        ([*L, 0, "target"], "o", "snapshot.links[0].target", "o"),
         (["requests", 0, "owner"], "ghost", "requests[0].owner", "ghost"),
         (["requests", 0, "epochs"], 0, "requests[0].epochs", 0),
         (["format"], "other", "format", "other"),
@@ -130,7 +130,7 @@ def test_invalid_field_is_named_with_its_value(path, value, field, shown):
 def test_window_ending_before_it_starts_is_rejected():
     """A window [5, 1] is named by its end."""
     with pytest.raises(InputError) as err:
-        parse_instance(mutated(N + [2, "windows"], [{"start": 5.0, "end": 1.0}]))
+        parse_instance(mutated([*N, 2, "windows"], [{"start": 5.0, "end": 1.0}]))
     assert err.value.field == "snapshot.nodes[2].windows[0].end"
     assert "before start 5" in err.value.reason
 
@@ -138,13 +138,13 @@ def test_window_ending_before_it_starts_is_rejected():
 def test_missing_kind_unknown_field_and_missing_field_are_rejected():
     """A node without kind, an unknown attribute and a missing required field name the place."""
     with pytest.raises(InputError) as err:
-        parse_instance(mutated(N + [2, "kind"], delete=True))
+        parse_instance(mutated([*N, 2, "kind"], delete=True))
     assert err.value.field == "snapshot.nodes[2].kind" and "missing" in err.value.reason
     with pytest.raises(InputError) as err:
-        parse_instance(mutated(N + [2, "colour"], "red"))
+        parse_instance(mutated([*N, 2, "colour"], "red"))
     assert err.value.field == "snapshot.nodes[2].colour"
     with pytest.raises(InputError) as err:
-        parse_instance(mutated(L + [0, "latency"], delete=True))
+        parse_instance(mutated([*L, 0, "latency"], delete=True))
     assert err.value.field == "snapshot.links[0].latency" and "required" in err.value.reason.lower()
 
 
@@ -209,10 +209,10 @@ def test_published_schema_rejects_what_the_model_rejects(validator):
     """Field-level errors are visible to schema users too."""
     assert validator.is_valid(VALID)
     for path, value in [
-        (N + [2, "kind"], "router"),
-        (N + [2, "datasets", 0, "quality"], 1.5),
-        (L + [0, "latency"], -1.0),
-        (N + [2, "colour"], "red"),
+        ([*N, 2, "kind"], "router"),
+        ([*N, 2, "datasets", 0, "quality"], 1.5),
+        ([*L, 0, "latency"], -1.0),
+        ([*N, 2, "colour"], "red"),
     ]:
         assert not validator.is_valid(mutated(path, value))
 
