@@ -5,8 +5,10 @@
 ``highs``, ``cpsat``, ``pyomo`` (exact) and ``nearest``, ``greedy``, ``ls`` (heuristics).
 """
 
+from . import cpsat as cpsat
 from . import heuristics as heuristics
 from . import milp as milp
+from . import pyomo_model as pyomo_model
 from .check import check as check
 from .problem import Problem as Problem
 from .problem import from_instance as from_instance

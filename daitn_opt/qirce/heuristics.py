@@ -251,6 +251,7 @@ def tabu_search(
     on_best=None,
     grow: float = 1.05,
     shrink: float = 0.99,
+    max_idle: int = 20_000,
 ) -> tuple[np.ndarray | None, float]:
     """Penalised tabu search over shift and swap moves; returns the best feasible assignment.
 
@@ -280,8 +281,11 @@ def tabu_search(
     same_model = g.model[:, None] == g.model[None, :] if (g.use_mem and do_swap) else None
     W, L = g.W, g.L
     Wsafe = np.where(np.isfinite(W), W, np.inf)
+    last_best = 0
     while time.perf_counter() < deadline and best_cost > target + 1e-9:
         it += 1
+        if it - last_best > max_idle:
+            break
         a = st.a
         load = st.load
         exc = np.maximum(load - capf, 0.0)
@@ -362,7 +366,7 @@ def tabu_search(
         if not over.any():
             cost = g.true_cost(st.a)
             if cost < best_cost - 1e-9:
-                best, best_cost = st.a.copy(), cost
+                best, best_cost, last_best = st.a.copy(), cost, it
                 if on_best is not None:
                     on_best(best_cost)
     return best, best_cost
@@ -474,35 +478,123 @@ def open_close(g: Dense, assign: np.ndarray) -> np.ndarray:
     return best
 
 
-def polish_splittable(problem: Problem, x: np.ndarray, time_limit: float) -> np.ndarray:
-    """Re-optimise the routing (LP) over the deployments and facilities ``x`` uses."""
-    from .milp import build, new_highs
+class RoutingLP:
+    """Optimal splittable routing for a fixed set of open facilities (and, where memory binds,
+    fixed deployments): the LP relaxation of :func:`daitn_opt.qirce.milp.build` with ``z`` (and
+    ``y``) fixed."""
 
-    used = x > 1e-9
-    pairs = np.unique((problem.arc_model * problem.num_facilities + problem.arc_facility)[used])
-    key = problem.arc_model * problem.num_facilities + problem.arc_facility
-    allowed = np.isin(key, pairs)
-    lp, lay = build(problem, relax=True)
-    upper = np.asarray(lp.col_upper_, dtype=np.float64)
-    lower = np.asarray(lp.col_lower_, dtype=np.float64)
-    upper[: lay.n_x] = np.where(allowed, upper[: lay.n_x], 0.0)
-    full = np.zeros(lay.n_cols)
-    from .milp import start_vector
+    def __init__(self, problem: Problem) -> None:
+        from .milp import build
 
-    full = start_vector(problem, lay, x)
-    # Keep the chosen deployments and open facilities, fixed at one; add no others.
-    upper[lay.n_x :] = full[lay.n_x :]
-    lower[lay.n_x :] = full[lay.n_x :]
-    lp.col_upper_ = upper
-    lp.col_lower_ = lower
-    h = new_highs(time_limit)
-    h.passModel(lp)
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return x
-    y = np.asarray(h.getSolution().col_value[: lay.n_x])
-    y = np.where(y < 1e-9, 0.0, y)
-    return y if internal_objective(problem, y) <= internal_objective(problem, x) + 1e-9 else x
+        self.p = problem
+        self.lp, self.lay = build(problem, relax=True)
+        self.lower = np.asarray(self.lp.col_lower_, dtype=np.float64).copy()
+        self.upper = np.asarray(self.lp.col_upper_, dtype=np.float64).copy()
+        self.solves = 0
+
+    def solve(
+        self, open_mask: np.ndarray, deployed: np.ndarray | None, time_limit: float
+    ) -> tuple[np.ndarray | None, float]:
+        """(arc fractions, internal objective) with facilities ``open_mask`` (F,) open and, when
+        memory binds, exactly the deployment pairs ``deployed`` (keys m * F + f); (None, inf)
+        when infeasible."""
+        from .milp import new_highs
+
+        p, lay = self.p, self.lay
+        lower, upper = self.lower.copy(), self.upper.copy()
+        upper[: lay.n_x] = np.where(open_mask[p.arc_facility], upper[: lay.n_x], 0.0)
+        zf = open_mask[lay.open_fac].astype(np.float64)
+        lower[lay.z0 :] = zf
+        upper[lay.z0 :] = zf
+        if lay.pairs.size:
+            on = np.isin(lay.pairs, deployed if deployed is not None else lay.pairs)
+            on &= open_mask[lay.pairs % p.num_facilities]
+            lower[lay.y0 : lay.z0] = on
+            upper[lay.y0 : lay.z0] = on
+        self.lp.col_lower_ = lower
+        self.lp.col_upper_ = upper
+        h = new_highs(max(0.01, time_limit))
+        h.passModel(self.lp)
+        h.run()
+        self.solves += 1
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None, np.inf
+        x = np.asarray(h.getSolution().col_value[: lay.n_x])
+        x = np.where(x < 1e-9, 0.0, np.minimum(x, 1.0))
+        return x, internal_objective(p, x)
+
+
+def splittable_search(
+    problem: Problem, starts: list[np.ndarray], deadline: float
+) -> np.ndarray | None:
+    """Facility close/open search over the open set, each set routed optimally by an LP.
+
+    Starts from the facilities (and deployments) each start solution uses; a closing move drops
+    one open facility with a fixed cost, an opening move adds one closed facility (deploying the
+    models its arcs serve most, while memory lasts); first improvement, until no move helps or
+    the deadline passes.
+    """
+    p = problem
+    n_f = p.num_facilities
+    router = RoutingLP(p)
+    key = p.arc_model * n_f + p.arc_facility
+    fo = p.internal_open_weight()
+
+    def evaluate(open_mask: np.ndarray, deployed: np.ndarray | None):
+        return router.solve(open_mask, deployed, deadline - time.perf_counter())
+
+    best_x, best_c, best_open, best_dep = None, np.inf, None, None
+    for x in starts:
+        used = x > 1e-9
+        open_mask = np.zeros(n_f, dtype=bool)
+        open_mask[p.arc_facility[used]] = True
+        open_mask |= fo <= 0  # a facility without fixed cost is free to use
+        deployed = np.unique(key[used]) if router.lay.pairs.size else None
+        y, c = evaluate(open_mask, deployed)
+        if y is not None and c < best_c - 1e-9:
+            best_x, best_c, best_open, best_dep = y, c, open_mask, deployed
+    if best_x is None:
+        return None
+    demand_w = (p.rate * np.maximum(p.value, 1e-9))[p.arc_demand]
+    improved = True
+    while improved and time.perf_counter() < deadline:
+        improved = False
+        used_fac = np.bincount(p.arc_facility, weights=best_x, minlength=n_f)
+        closable = np.flatnonzero(best_open & (fo > 0))
+        for f in closable[np.argsort(-fo[closable] / np.maximum(used_fac[closable], 1e-9))]:
+            if time.perf_counter() >= deadline:
+                break
+            trial = best_open.copy()
+            trial[f] = False
+            dep = None if best_dep is None else best_dep[best_dep % n_f != f]
+            y, c = evaluate(trial, dep)
+            if y is not None and c < best_c - 1e-9:
+                best_x, best_c, best_open, best_dep, improved = y, c, trial, dep, True
+                break
+        if improved:
+            continue
+        for f in np.flatnonzero(~best_open):
+            if time.perf_counter() >= deadline:
+                break
+            trial = best_open.copy()
+            trial[f] = True
+            dep = best_dep
+            if dep is not None:
+                arcs = np.flatnonzero(p.arc_facility == f)
+                weight = np.bincount(
+                    p.arc_model[arcs], weights=demand_w[arcs], minlength=p.num_models
+                )
+                room, add = p.facility_memory[f], []
+                for m in np.argsort(-weight):
+                    if weight[m] > 0 and p.model_memory[m] <= room:
+                        add.append(m * n_f + f)
+                        room -= p.model_memory[m]
+                dep = np.union1d(dep, np.asarray(add, dtype=np.int64))
+            y, c = evaluate(trial, dep)
+            if y is not None and c < best_c - 1e-9:
+                best_x, best_c, best_open, best_dep, improved = y, c, trial, dep, True
+                break
+    return best_x
 
 
 # -- registered solvers ---------------------------------------------------------------------------
@@ -585,7 +677,10 @@ def local_search(
     problem: Problem, budget: float, seed: int = 0, on_best=None
 ) -> tuple[np.ndarray | None, float | None, dict]:
     """LP-guided tabu search; returns (arc fractions or None, internal LP bound or None, stats)."""
-    t_end = time.perf_counter() + budget
+    t_start = time.perf_counter()
+    t_end = t_start + budget
+    # Splittable routing keeps half the budget for the LP-routed open/close search.
+    ls_end = t_end if problem.single_source else t_start + 0.5 * budget
     g = Dense(problem)
     rng = np.random.default_rng(seed)
     stats: dict = {}
@@ -605,7 +700,7 @@ def local_search(
                     on_best(c)
 
     # A feasible fallback first: the repaired start, improved by descent.
-    consider(descend(g, repair(g, start), t_end))
+    consider(descend(g, repair(g, start), ls_end))
     target = -np.inf
     if lb is not None:
         w = problem.internal_arc_weight()
@@ -613,9 +708,9 @@ def local_search(
         target = np.ceil(lb - 1e-6) if integral else lb
         stats["lp_bound"] = problem.reported(lb)
     if best_cost > target + 1e-9:
-        found, _ = tabu_search(g, start, t_end, rng, target=target, on_best=None)
+        found, _ = tabu_search(g, start, ls_end, rng, target=target, on_best=None)
         if found is not None:
-            consider(descend(g, found, t_end + 0.05 * budget))
+            consider(descend(g, found, ls_end + 0.05 * budget))
     if best is None:
         consider(greedy_assign(g))
     if best is not None and g.use_open:
@@ -625,8 +720,13 @@ def local_search(
     if problem.mode == "serve_all" and np.any(best == g.F):
         return None, lb, stats
     x = g.x_of(best)
-    if not problem.single_source and time.perf_counter() < t_end + 0.5 * budget:
-        x = polish_splittable(problem, x, max(0.05, t_end - time.perf_counter() + 0.2 * budget))
+    if not problem.single_source:
+        starts = [x] if x_lp is None else [x, x_lp]
+        split = splittable_search(problem, starts, t_end)
+        if split is not None and internal_objective(problem, split) < internal_objective(
+            problem, x
+        ):
+            x = split
     return x, lb, stats
 
 
