@@ -13,3 +13,5 @@ from . import cpsat as cpsat
 from . import heuristics as heuristics
 from . import routing as routing
 from . import aats as aats
+from . import milp as milp
+from . import pyomo_model as pyomo_model

@@ -65,6 +65,8 @@ class MilpModel:
     w_col: np.ndarray
     """(n,) column of the arrival at the end from i (min_time with windows), -1 if none."""
     z_col: int
+    order_col: np.ndarray
+    """(n,) column of the MTZ position of customer i (compact model only), -1 if none."""
     cost: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
@@ -175,7 +177,9 @@ def _shortest(t: np.ndarray) -> np.ndarray:
     return dist
 
 
-def build_model(problem: Problem, undirected: bool | None = None) -> MilpModel:
+def build_model(
+    problem: Problem, undirected: bool | None = None, compact: bool = False
+) -> MilpModel:
     """Build the MILP of ``problem`` from its arrays (no per-variable Python loop).
 
     Parameters
@@ -199,6 +203,8 @@ def build_model(problem: Problem, undirected: bool | None = None) -> MilpModel:
     symmetric = p.is_symmetric and (
         p.travel_cost is None or np.array_equal(p.travel_cost, p.travel_cost.T)
     )
+    if compact:
+        undirected = False
     if undirected is None:
         undirected = symmetric and not p.has_windows and k == 1
     if undirected and not (symmetric and not p.has_windows and k == 1):
@@ -290,6 +296,11 @@ def build_model(problem: Problem, undirected: bool | None = None) -> MilpModel:
         w_col[into_end] = ncol + np.arange(len(into_end))
         ncol += len(into_end)
 
+    order_col = np.full(n, -1, dtype=np.int64)
+    if compact:
+        order_col[cust] = ncol + np.arange(len(cust))
+        ncol += len(cust)
+
     lower = np.zeros(ncol)
     upper = np.ones(ncol)
     integrality = np.zeros(ncol, dtype=np.uint8)
@@ -309,6 +320,9 @@ def build_model(problem: Problem, undirected: bool | None = None) -> MilpModel:
         upper[tau_col[cust]] = np.where(reachable[cust], finite_latest[cust], 0.0)
     if min_time_windows:
         upper[w_col[into_end]] = INF
+    if compact:
+        lower[order_col[cust]] = 1.0
+        upper[order_col[cust]] = float(len(cust))
 
     # -- objective
     cost = np.zeros(ncol)
@@ -350,6 +364,7 @@ def build_model(problem: Problem, undirected: bool | None = None) -> MilpModel:
         tau_col=tau_col,
         w_col=w_col,
         z_col=z_col,
+        order_col=order_col,
         cost=cost,
         lower=lower,
         upper=upper,
@@ -368,6 +383,8 @@ def build_model(problem: Problem, undirected: bool | None = None) -> MilpModel:
     _degree_rows(model, cust)
     _time_rows(model, cust, d, t, a, dep_s, latest_end, need_tau)
     _budget_row(model, cust)
+    if compact:
+        _mtz_rows(model, cust)
     model.build_seconds = time.perf_counter() - t0
     return model
 
@@ -513,6 +530,17 @@ def _time_rows(model, cust, d, t, a, dep_s, latest_end, need_tau) -> None:
         idx = np.stack([wc[i], arc], axis=1)
         val = np.stack([np.ones(len(arc)), -np.full(len(arc), a[e])], axis=1)
         model.add_rows("end_wait", "w_i >= a_e x_ie", list(idx), list(val), 0.0, INF)
+
+
+def _mtz_rows(model: MilpModel, cust: np.ndarray) -> None:
+    """(M1) ``u_j >= u_i + 1 - |C| (1 - x_ij)`` on customer arcs: no subtour (compact model)."""
+    size = float(len(cust))
+    both = np.isin(model.tails, cust) & np.isin(model.heads, cust)
+    arc = np.flatnonzero(both)
+    u = model.order_col
+    idx = np.stack([u[model.heads[arc]], u[model.tails[arc]], arc], axis=1)
+    val = np.tile([1.0, -1.0, -size], (len(arc), 1))
+    model.add_rows("mtz", "u_j - u_i - |C| x_ij >= 1 - |C|", list(idx), list(val), 1.0 - size, INF)
 
 
 def _budget_row(model: MilpModel, cust: np.ndarray) -> None:

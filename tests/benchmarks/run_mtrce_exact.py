@@ -64,14 +64,14 @@ def bench_tsplib(args) -> None:
     names = []
     for path in sorted(TSPLIB.glob("*.tsp")):
         head = path.read_text()[:600]
-        n = int(next(l for l in head.splitlines() if "DIMENSION" in l).split(":")[1])
+        n = int(next(line for line in head.splitlines() if "DIMENSION" in line).split(":")[1])
         if n <= args.max_n and path.stem in optima:
             names.append((n, path.stem))
     names.sort()
     if args.limit:
         names = names[: args.limit]
     done = []
-    for n, name in names:
+    for _n, name in names:
         done.append(_run(name, tsplib_problem(name), optima[name], True, args))
     proved = sum(d[0] for d in done)
     print(

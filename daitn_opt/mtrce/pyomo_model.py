@@ -1,0 +1,357 @@
+"""The MTRCE MILP in Pyomo: any Pyomo solver (HiGHS by default), MPS/LP export.
+
+:func:`build_pyomo` writes the model of :func:`daitn_opt.mtrce.milp.build_model` (the same
+columns, the same constraint families, ``formulations/mtrce.md``) as a Pyomo ``ConcreteModel``
+with named components: ``x[i, j]`` (arcs or edges, node ids), ``y[i]``, ``z``, ``tau[i]``,
+``w[i]``, one indexed constraint per family and a ``ConstraintList`` ``cuts``.
+
+The ``pyomo`` solver separates subtour cuts the same lazy way as ``highs`` (LP relaxation
+rounds, then MIP rounds with the subtours of the optimum cut), re-solving through a persistent
+interface (``appsi_highs``, default) so that each round only sends the new rows; any other
+Pyomo solver name (``gurobi``, ``cplex``, ``scip``, ``cbc``, ``glpk``, ``highs``) is called
+through Pyomo's legacy interface. Model build and translation time count against the time limit
+and are reported in ``stats``.
+
+:func:`export_model` writes a *compact* model (Miller-Tucker-Zemlin order variables instead of
+lazy cuts, so that the file is a complete MILP) to ``.mps`` or ``.lp`` for users who bring
+Gurobi, SCIP or CPLEX.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression
+
+from ..errors import InputError
+from ..registry import SolveOptions, register
+from ..result import Result, Status
+from . import milp
+from .problem import Problem
+from .solution import make_result
+
+APPSI = {
+    "appsi_highs": "Highs",
+    "appsi_gurobi": "Gurobi",
+    "appsi_cplex": "Cplex",
+    "appsi_cbc": "Cbc",
+}
+TIME_OPTION = {"gurobi": "TimeLimit", "cplex": "timelimit", "cbc": "seconds", "glpk": "tmlim",
+               "scip": "limits/time", "highs": "time_limit"}  # fmt: skip
+
+
+def build_pyomo(problem: Problem, compact: bool = False, model: milp.MilpModel | None = None):
+    """A Pyomo ``ConcreteModel`` of ``problem`` (the columns and rows of ``build_model``).
+
+    Parameters
+    ----------
+    compact
+        Add MTZ order rows (arc model) so the model is complete without lazy cuts.
+    model
+        A prebuilt :class:`~daitn_opt.mtrce.milp.MilpModel` (built here if None).
+
+    The returned model carries ``_milp`` (the array model) and ``_cols`` (Pyomo variable per
+    column) for the solve loop.
+    """
+    mm = model if model is not None else milp.build_model(problem, compact=compact)
+    p = mm.problem
+    ids = p.ids
+    m = pyo.ConcreteModel(name=p.name)
+    arcs = [(ids[i], ids[j]) for i, j in zip(mm.tails.tolist(), mm.heads.tolist(), strict=True)]
+    cols: list[Any] = [None] * mm.num_col
+    domain = {0: pyo.Reals, 1: pyo.Integers}
+    m.A = pyo.Set(initialize=arcs, dimen=2, ordered=True)
+    m.x = pyo.Var(m.A, domain=pyo.NonNegativeIntegers)
+    for c, key in enumerate(arcs):
+        cols[c] = m.x[key]
+
+    def node_var(name: str, col_of: np.ndarray) -> None:
+        nodes = np.flatnonzero(col_of >= 0)
+        if not len(nodes):
+            return
+        index = pyo.Set(initialize=[ids[i] for i in nodes], ordered=True)
+        m.add_component(f"{name}_index", index)
+        var = pyo.Var(index)
+        m.add_component(name, var)
+        for i in nodes:
+            cols[col_of[i]] = var[ids[i]]
+
+    node_var("y", mm.y_col)
+    node_var("tau", mm.tau_col)
+    node_var("w", mm.w_col)
+    node_var("order", mm.order_col)
+    if mm.z_col >= 0:
+        m.z = pyo.Var()
+        cols[mm.z_col] = m.z
+    for c, v in enumerate(cols):
+        v.domain = domain[int(mm.integrality[c])]
+        lo, hi = mm.lower[c], mm.upper[c]
+        v.setlb(None if not math.isfinite(lo) else float(lo))
+        v.setub(None if not math.isfinite(hi) else float(hi))
+    for name, first, last, meaning in mm.blocks:
+        rows = range(first, last)
+
+        def rule(_m, r, first=first):
+            return _row_expr(mm, cols, first + r)
+
+        comp = pyo.Constraint(range(len(rows)), rule=rule)
+        comp.doc = meaning
+        m.add_component(_unique(m, name), comp)
+    expr = LinearExpression(
+        constant=float(mm.offset),
+        linear_coefs=mm.cost[mm.cost != 0].tolist(),
+        linear_vars=[cols[c] for c in np.flatnonzero(mm.cost)],
+    )
+    m.obj = pyo.Objective(expr=expr, sense=pyo.maximize if mm.sense == "max" else pyo.minimize)
+    m.cuts = pyo.ConstraintList()
+    m._milp = mm
+    m._cols = cols
+    return m
+
+
+def _unique(m, name: str) -> str:
+    k, out = 1, name
+    while m.component(out) is not None:
+        k += 1
+        out = f"{name}_{k}"
+    return out
+
+
+def _row_expr(mm: milp.MilpModel, cols: list[Any], r: int):
+    idx, val = mm.row_index[r], mm.row_value[r]
+    lo, hi = mm.row_lower[r], mm.row_upper[r]
+    body = LinearExpression(
+        constant=0.0, linear_coefs=val.tolist(), linear_vars=[cols[c] for c in idx.tolist()]
+    )
+    lo = None if not math.isfinite(lo) else lo
+    hi = None if not math.isfinite(hi) else hi
+    if lo is not None and hi is not None and lo == hi:
+        return body == lo
+    return (lo, body, hi)
+
+
+def export_model(problem: Problem, path: str | Path) -> Path:
+    """Write the compact (complete) MILP of ``problem`` to ``path`` (``.mps`` or ``.lp``).
+
+    The compact model replaces the lazily separated subtour cuts by MTZ order rows, so that an
+    external solver (Gurobi, SCIP, CPLEX) gets a complete, exact model. Names follow the Pyomo
+    components (``x(i,j)``, ``y(i)``, ...).
+    """
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("mps", "lp"):
+        raise InputError("path", str(path), "expected a file name ending in .mps or .lp")
+    m = build_pyomo(problem, compact=True)
+    m.write(str(path), io_options={"symbolic_solver_labels": True})
+    return path
+
+
+def translate(model, solver: str = "appsi_highs") -> _Backend:
+    """Hand ``model`` to ``solver`` (for a persistent solver: translate it now, timed apart)."""
+    return _Backend(solver, model)
+
+
+class _Backend:
+    """One Pyomo solver, persistent (appsi) or legacy, with a uniform solve()."""
+
+    def __init__(self, name: str, model) -> None:
+        self.name = name
+        self.model = model
+        self.persistent = name in APPSI
+        if self.persistent:
+            from pyomo.contrib.appsi import solvers as appsi_solvers
+
+            self.opt = getattr(appsi_solvers, APPSI[name])()
+            if not self.opt.available():
+                raise InputError("pyomo_solver", name, "this Pyomo solver is not available")
+            self.opt.config.load_solution = False
+            self.opt.config.stream_solver = False
+            self.opt.set_instance(model)
+        else:
+            self.opt = pyo.SolverFactory(name)
+            if self.opt is None or not self.opt.available(exception_flag=False):
+                raise InputError("pyomo_solver", name, "this Pyomo solver is not available")
+
+    def solve(self, time_limit: float) -> tuple[str, float | None, bool]:
+        """Solve; load the solution if any. Returns (status, bound, has_solution)."""
+        if self.persistent:
+            from pyomo.contrib.appsi.base import TerminationCondition as TC
+
+            self.opt.config.time_limit = max(0.01, time_limit)
+            res = self.opt.solve(self.model)
+            has = res.best_feasible_objective is not None
+            if has:
+                res.solution_loader.load_vars()
+            tc = res.termination_condition
+            status = (
+                "optimal" if tc == TC.optimal else "infeasible" if tc == TC.infeasible else "limit"
+            )
+            bound = res.best_objective_bound
+            return status, None if bound is None or not math.isfinite(bound) else bound, has
+        from pyomo.opt import TerminationCondition as LTC
+
+        options = {TIME_OPTION[self.name]: max(1, time_limit)} if self.name in TIME_OPTION else {}
+        res = self.opt.solve(self.model, load_solutions=False, options=options)
+        tc = res.solver.termination_condition
+        has = len(res.solution) > 0
+        if has:
+            self.model.solutions.load_from(res)
+        status = (
+            "optimal" if tc == LTC.optimal else "infeasible" if tc == LTC.infeasible else "limit"
+        )
+        sense_max = self.model._milp.sense == "max"
+        b = res.problem.upper_bound if sense_max else res.problem.lower_bound
+        bound = float(b) if b is not None and math.isfinite(float(b)) else None
+        return status, bound, has
+
+    def add_cut(self, con) -> None:
+        if self.persistent:
+            self.opt.add_constraints([con])
+
+    def relax(self, relaxed: bool) -> None:
+        """Integer columns become continuous (LP rounds) or integer again."""
+        mm = self.model._milp
+        ints = np.flatnonzero(mm.integrality)
+        for c in ints.tolist():
+            self.model._cols[c].domain = pyo.Reals if relaxed else pyo.Integers
+        if self.persistent:
+            self.opt.update_variables([self.model._cols[c] for c in ints.tolist()])
+
+
+def _values(model) -> np.ndarray:
+    return np.array([v.value if v.value is not None else 0.0 for v in model._cols])
+
+
+def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
+    """Solve with Pyomo and ``pyomo_solver`` (default ``appsi_highs``) and lazy subtour cuts."""
+    params = options.params
+    name = str(params.get("pyomo_solver", "appsi_highs"))
+    stats: dict[str, Any] = {"pyomo_solver": name}
+    if problem.n == 1 or len(problem.customers) == 0:
+        res = milp._trivial(problem, options)
+        res.solver = "pyomo"
+        return res
+    try:
+        mm = milp.build_model(problem)
+    except milp.Infeasible as exc:
+        return make_result(problem, "pyomo", None, Status.INFEASIBLE, message=str(exc))
+    t0 = time.perf_counter()
+    model = build_pyomo(problem, model=mm)
+    stats["build_seconds"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    backend = _Backend(name, model)
+    stats["translate_seconds"] = time.perf_counter() - t0
+    run = milp._Run(mm, options, stats=stats)
+    if options.initial is not None:
+        milp._offer_initial(run, options.initial)
+    milp._warm_start(run, params)
+
+    def add(cuts) -> int:
+        fresh = [c for c in cuts if c.key not in run.cut_keys]
+        for c in fresh:
+            run.cut_keys.add(c.key)
+            idx, val, lo, _ = mm.cut_row(c)
+            body = LinearExpression(
+                constant=0.0, linear_coefs=val.tolist(), linear_vars=[model._cols[i] for i in idx]
+            )
+            backend.add_cut(model.cuts.add(body >= lo))
+        return len(fresh)
+
+    message, status = "", None
+    # LP rounds: separate on the relaxation (formulations/mtrce.md, C1/C2)
+    backend.relax(True)
+    lp_rounds = 0
+    for lp_rounds in range(1, int(params.get("lp_rounds", 100)) + 1):  # noqa: B007
+        if options.remaining() <= 0.1:
+            break
+        st, bound, has = backend.solve(options.remaining())
+        if st == "infeasible":
+            status, message = Status.INFEASIBLE, "the LP relaxation is infeasible"
+            break
+        if st != "optimal" or not has:
+            break
+        x = _values(model)
+        run.tighten(pyo.value(model.obj))
+        run.point()
+        cuts = milp._edge_cuts(mm, x) if problem.objective == "max_utility" else []
+        cuts += milp._separate(mm, x, integer=False)
+        if add(cuts) == 0:
+            break
+    stats["lp_rounds"] = lp_rounds
+    backend.relax(False)
+    mip_rounds = 0
+    while status is None:
+        remaining = options.remaining()
+        if remaining <= 0.1:
+            message = "time limit reached"
+            break
+        mip_rounds += 1
+        st, bound, has = backend.solve(remaining)
+        if st == "infeasible":
+            if run.best is None:
+                status, message = Status.INFEASIBLE, "no route satisfies every constraint"
+            break
+        clean = False
+        cuts = []
+        if has:
+            x = _values(model)
+            cuts = milp._separate(mm, x, integer=True)
+            routes, stray = milp.routes_from_x(mm, x)
+            run.offer(routes)
+            clean = not cuts and not stray
+        if st == "optimal" and has:
+            run.tighten(bound if bound is not None else pyo.value(model.obj))
+        else:
+            run.tighten(bound)
+        run.point()
+        if run.closed() or (st == "optimal" and clean):
+            break
+        if st != "optimal":
+            message = "time limit reached"
+            break
+        if add(cuts) == 0:
+            message = "no new subtour cut separated; stopping"
+            break
+    stats.update(mip_rounds=mip_rounds, cuts=len(run.cut_keys))
+    if status == Status.INFEASIBLE:
+        return make_result(
+            problem, "pyomo", None, status, trace=run.trace, stats=stats, message=message
+        )
+    if run.best is None:
+        return make_result(
+            problem,
+            "pyomo",
+            None,
+            Status.NO_SOLUTION,
+            bound=run.bound,
+            trace=run.trace,
+            stats=stats,
+            message=message or "no solution found",
+        )
+    final = Status.OPTIMAL if run.closed() else Status.FEASIBLE
+    return make_result(
+        problem,
+        "pyomo",
+        run.best,
+        final,
+        bound=run.bound,
+        trace=run.trace,
+        stats=stats,
+        message="" if final == Status.OPTIMAL else message,
+    )
+
+
+@register(
+    "mtrce",
+    "pyomo",
+    exact=True,
+    description="The highs MILP written in Pyomo (any Pyomo solver, appsi_highs by default), lazy subtour cuts",
+)
+def pyomo_solver(problem: Problem, options: SolveOptions) -> Result:
+    """Registered ``pyomo`` solver: :func:`solve_pyomo`."""
+    return solve_pyomo(problem, options)
