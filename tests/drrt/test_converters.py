@@ -244,6 +244,21 @@ def test_tsplib_refuses_unsupported_and_inconsistent_data():
     raises_field("--index", tsplib.convert, TSPLIB / "berlin52.tsp", index=2)
 
 
+def test_display_data_become_positions():
+    """EXPLICIT files keep their display coordinates as node positions (travel stays the matrix)."""
+    inst = convert("tsplib", TSPLIB / "bayg29.tsp")
+    assert inst.travel.metric == "EXPLICIT"
+    first = inst.snapshot.nodes[0].position
+    assert (first.x, first.y) == (1150.0, 1760.0)
+
+
+def test_dispatch_is_lazy_and_case_insensitive():
+    """Formats are dispatched by name to their module (gap/mknap written separately)."""
+    inst = convert("MKNAP", CLASSIC / "mknap" / "mknap1.txt", index=2)
+    assert inst.benchmark.family == "mknap"
+    assert convert("TSPLIB", TSPLIB / "burma14.tsp").travel.metric == "GEO"
+
+
 def test_unknown_format_lists_the_formats(tmp_path):
     error = raises_field("FORMAT", convert, "xray", tmp_path / "x.txt")
     for fmt in FORMATS:
