@@ -336,7 +336,7 @@ def local_search(
     """Run ``ls`` and return (best choice, failed must-admit ids, trace, stats)."""
     t0 = time.perf_counter()
     deadline = t0 + options.remaining() * 0.95
-    iterations = int(options.params.get("iterations", 200))
+    iterations = int(options.params.get("iterations", 50))
     g_state, failed, order = greedy_choice(problem)
     if failed:
         return g_state.choice, failed, [], {}
