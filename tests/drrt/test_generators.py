@@ -120,9 +120,9 @@ def _nearest_route(p) -> list[int]:
             done = begin + p.service[j]
             finish = done + p.travel[j, p.end] + p.verify_time
             cost = spent + visit[j] + travel[cur, j] + travel[j, p.end]
-            if begin <= b[j] and finish <= p.deadline and cost <= budget:
-                if best is None or done < best[0]:
-                    best = (done, j)
+            feasible = begin <= b[j] and finish <= p.deadline and cost <= budget
+            if feasible and (best is None or done < best[0]):
+                best = (done, j)
         if best is None:
             break
         now, j = best
