@@ -198,3 +198,26 @@ def test_report_metrics() -> None:
     assert frac[-1] == pytest.approx(1.0)
     _xs, frac = gap_profile(rows)["x"]
     assert frac[0] == pytest.approx(0.5)
+
+
+def test_dask_local_cluster_gives_the_same_rows(files: list[Path], tmp_path: Path) -> None:
+    """The same sweep through a Dask LocalCluster stores the same rows as a local run."""
+    distributed = pytest.importorskip("distributed")
+    tasks = plan_tasks(files, "mtrce", ["greedy", "nearest"], [0], time_limit=1.0)
+
+    def outcome(store: ResultsStore) -> dict[str, tuple]:
+        return {r["key"]: (r["status"], r["objective"], r["check_ok"]) for r in store.rows()}
+
+    with ResultsStore(tmp_path / "local.sqlite") as store:
+        run_sweep(tasks, store, workers=2)
+        local = outcome(store)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        ResultsStore(tmp_path / "dask.sqlite") as store,
+    ):
+        run_sweep(tasks, store, scheduler=cluster.scheduler_address)
+        remote = outcome(store)
+    assert len(local) == len(tasks)
+    assert remote == local
