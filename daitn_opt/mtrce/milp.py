@@ -218,6 +218,11 @@ def build_model(
     dep_s = dep + d[s]
     latest_end = min(b[e], T - d[e] - p.verify_time)
     sp = _shortest(t)
+    # a finite horizon keeps every big-M finite without a deadline: a service never starts after
+    # the latest window opening plus every service and the longest leg out of every node
+    legs = np.where(np.isfinite(t), t, 0.0).max(axis=1)
+    horizon = max(dep_s, float(np.max(np.where(np.isfinite(a), a, 0.0)))) + float(np.sum(d + legs))
+    latest_end = min(latest_end, horizon)
     earliest = np.maximum(a, dep_s + sp[s])
     latest = np.minimum(b, latest_end - d - sp[:, e])
     earliest[s], latest[s] = dep, dep
@@ -283,7 +288,7 @@ def build_model(
     if not directed and s == e:
         z_col = ncol
         ncol += 1
-    need_tau = directed and (p.has_windows or (k > 1 and np.isfinite(latest_end)))
+    need_tau = directed and (p.has_windows or (k > 1 and np.isfinite(T)))
     tau_col = np.full(n, -1, dtype=np.int64)
     if need_tau:
         tau_col[cust] = ncol + np.arange(len(cust))
@@ -463,7 +468,7 @@ def _time_rows(model, cust, d, t, a, dep_s, latest_end, need_tau) -> None:
     tails, heads = model.tails, model.heads
     m = model.num_arc
     if not need_tau:
-        if not np.isfinite(latest_end):
+        if not np.isfinite(p.deadline):
             return
         # (T1) one route, no windows: travel + service of the visited customers <= T'
         idx = np.concatenate([np.arange(m), model.y_col[cust]])
@@ -1083,7 +1088,11 @@ def _mip_phase(h: highspy.Highs, run: _Run) -> tuple[Status | None, str]:
         if ms == highspy.HighsModelStatus.kOptimal and final_clean:
             break
         if ms != highspy.HighsModelStatus.kOptimal:
-            message = "time limit reached"
+            message = (
+                "time limit reached"
+                if ms == highspy.HighsModelStatus.kTimeLimit
+                else f"HiGHS stopped: {h.modelStatusToString(ms)}"
+            )
             break
         if _add_cuts(h, run, cuts) == 0:
             message = "no new subtour cut separated; stopping"
