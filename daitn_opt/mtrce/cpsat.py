@@ -317,9 +317,14 @@ def build_model(problem: Problem, it: IntegerTimes) -> _Model:
     latest = np.where(np.isfinite(latest), latest, -1)
     unreachable = ~np.isfinite(dist[0]) | (earliest > latest)
     unreachable[0] = False
-    # Arcs into or out of an unreachable customer can never be used.
+    # Arcs into or out of an unreachable customer can never be used, nor can an arc that even
+    # from its tail's earliest start arrives after its head's latest start (or L at the end).
     arc_ok[unreachable, :] = False
     arc_ok[:, unreachable] = False
+    earliest[0] = it.start
+    latest[0] = it.end_limit
+    arc_ok &= earliest[:, None] + transit <= latest[None, :]
+    arc_ok[0, 0] = idle_ok
     tails, heads = np.nonzero(arc_ok)
     tail_list, head_list = tails.tolist(), heads.tolist()
     arc_transit = transit[tails, heads]
@@ -480,6 +485,8 @@ def _add_budget(
     arc_tc = tc[tails, heads]
     factor = 1.0 if _is_integral(np.concatenate([visit_cost, arc_tc, [problem.budget]])) else 1e6
     arc_cost = _ceil(factor * np.where(np.isfinite(arc_tc), arc_tc, 0)).astype(np.int64)
+    for idx in np.flatnonzero(~np.isfinite(arc_tc)).tolist():
+        model.add(arc_vars[idx] == 0)  # an arc of infinite cost never fits the budget
     visit_int = _ceil(factor * visit_cost[nodes]).astype(np.int64)
     fixed = visit_cost[s] + (visit_cost[e] if e != s else 0.0)
     fixed += float(sum(visit_cost[nodes[c]] for c in range(1, len(nodes)) if c not in skip))
