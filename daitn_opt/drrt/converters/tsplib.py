@@ -32,6 +32,7 @@ import numpy as np
 
 from ...errors import InputError
 from ..instance import BenchmarkInfo, Instance, TravelSpec
+from ..metrics import distance_matrix
 from ..requests import TrainingRequest, TrainModel
 from ..snapshot import Dataset, Snapshot
 from ._common import (
@@ -116,8 +117,6 @@ class TsplibProblem:
 
     def distances(self) -> np.ndarray:
         """The full distance matrix under TSPLIB's rules (diagonal 0)."""
-        from ..metrics import distance_matrix
-
         if self.matrix is not None:
             return self.matrix
         assert self.xy is not None
@@ -187,7 +186,8 @@ def parse_problem(text: str, source: str = "text") -> TsplibProblem:
         sections[current].append((number, tokens))
 
     name = spec.get("NAME", source).removesuffix(".tsp").removesuffix(".atsp") or source
-    kind = spec.get("TYPE", "TSP").split()[0].upper() if spec.get("TYPE", "").strip() else "TSP"
+    type_words = spec.get("TYPE", "").split()  # e.g. "TSP (M.~Hofmeister)" in si175
+    kind = type_words[0].upper() if type_words else "TSP"
     if kind not in ("TSP", "ATSP"):
         raise InputError("TYPE", spec.get("TYPE"), "unsupported; supported: TSP, ATSP")
     if "DIMENSION" not in spec:
