@@ -483,12 +483,14 @@ def _ils_tsp(problem: Problem, arr: Arrays, options: SolveOptions) -> Result:
 
     params = options.params
     iterations = int(params.get("iterations", 200 + 20 * arr.n))
+    patience = int(params.get("patience", 100 + 5 * arr.n))
     best, done = ils_tour(
         t,
         np.asarray(tour),
         rng,
         lambda: options.remaining() <= _MARGIN,
         iterations,
+        patience=patience,
         on_improve=improved,
     )
     plan = Plan(arr, [best.tolist()])

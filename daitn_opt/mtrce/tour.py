@@ -228,9 +228,14 @@ def ils_tour(
     stop: Callable[[], bool],
     iterations: int,
     neighbours: int = 10,
+    patience: int | None = None,
     on_improve: Callable[[float], None] | None = None,
 ) -> tuple[np.ndarray, int]:
-    """Iterated 2-opt/or-opt with double-bridge kicks; returns the best tour and the iterations."""
+    """Iterated 2-opt/or-opt with double-bridge kicks; returns the best tour and the iterations.
+
+    Stops after ``iterations`` kicks, after ``patience`` kicks in a row without a shorter tour
+    (default: no such stop), or when ``stop()`` says so.
+    """
     inner = np.unique(tour[1:-1])
     nbrs = (
         neighbour_lists(t, inner, neighbours)
@@ -245,9 +250,10 @@ def ils_tour(
     if on_improve is not None:
         on_improve(best_len)
     span = 30
-    done = 0
-    while done < iterations and not stop():
+    done = stale = 0
+    while done < iterations and not stop() and (patience is None or stale < patience):
         done += 1
+        stale += 1
         kicked = double_bridge(best, rng, span)
         cut_nodes = np.unique(np.concatenate([kicked[:1], kicked]))
         search._set(kicked)
@@ -260,6 +266,7 @@ def ils_tour(
         search.run(active, deadline=stop)
         if search.length < best_len - _IMPROVE:
             best, best_len = search.tour.copy(), search.length
+            stale = 0
             if on_improve is not None:
                 on_improve(best_len)
         elif search.length <= best_len + _IMPROVE:
