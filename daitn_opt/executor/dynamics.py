@@ -40,7 +40,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from ..drrt.instance import Instance, validation_to_input_error
+from ..drrt.instance import Instance
 from ..drrt.requests import TrainingRequest
 from ..drrt.snapshot import Snapshot
 from ..drrt.view import View, build_view
@@ -153,8 +153,7 @@ class EventTimeline:
         try:
             events = _EVENTS.validate_python(data)
         except ValidationError as exc:
-            err = validation_to_input_error(exc)
-            raise InputError(f"{source}{_bracket(err.field)}", err.value, err.reason) from None
+            raise _event_error(exc, source) from None
         ids = set(snapshot.ids())
         pairs = {(lk.source, lk.target) for lk in snapshot.links}
         for k, ev in enumerate(events):
@@ -192,8 +191,38 @@ class EventTimeline:
         return len(self.events)
 
 
-def _bracket(loc: str) -> str:
-    return loc if loc.startswith("[") or not loc else f"[{loc}]" if loc.isdigit() else f".{loc}"
+_TYPES = {
+    "node_down",
+    "node_up",
+    "link_slowed",
+    "link_cut",
+    "link_restored",
+    "data_added",
+    "data_aged",
+}
+
+
+def _event_error(exc: ValidationError, source: str) -> InputError:
+    """One :class:`InputError` naming ``events[k].field`` (pydantic's union tag left out)."""
+    err = exc.errors(include_url=False)[0]
+    where = source
+    for part in err["loc"]:
+        if isinstance(part, int):
+            where += f"[{part}]"
+        elif part not in _TYPES:
+            where += f".{part}"
+    value = err.get("input")
+    reason = err["msg"]
+    if err["type"] == "union_tag_invalid":
+        value = err.get("ctx", {}).get("tag", value)
+        where += ".type"
+        reason = f"unknown event type; expected one of {sorted(_TYPES)}"
+    elif err["type"] == "union_tag_not_found":
+        where += ".type"
+        reason = f"missing; expected one of {sorted(_TYPES)}"
+    if isinstance(value, dict | list):
+        value = "{...}" if isinstance(value, dict) else "[...]"
+    return InputError(where, value, reason)
 
 
 # -- the evolving snapshot ----------------------------------------------------------------------
@@ -438,9 +467,13 @@ def remaining_problem(ctx: Context):
     utility = problem.utility.copy()
     service[s] = 0.0
     utility[s] = 0.0
+    changes: dict[str, Any] = {"service": service, "utility": utility}
+    if problem.visit_cost is not None:
+        changes["visit_cost"] = problem.visit_cost.copy()
+        changes["visit_cost"][s] = 0.0  # already paid
     if ctx.end in ctx.visited and problem.end != s:
         utility[problem.end] = 0.0
-    return problem.replace(service=service, utility=utility), problem.ids
+    return problem.replace(**changes), problem.ids
 
 
 def _restrict(problem, keep: list[int]):
@@ -468,20 +501,23 @@ class ReplanPolicy(Policy):
 
     Parameters
     ----------
-    solver
-        Registered MTRCE solver used to re-plan. Default ``"highs"`` (exact).
+    solvers
+        Registered MTRCE solvers to re-plan with, in order of preference: the first registered
+        one that returns a feasible plan is used. Default: exact ones first (``highs``,
+        ``cpsat``), then heuristics (``ils``, ``greedy``).
     time_limit
         Seconds per re-plan. Default 5.
-    fallback
-        Solver tried when ``solver`` fails or is not registered. Default ``"greedy"``.
     """
 
     name = "replan"
 
-    def __init__(self, solver: str = "highs", time_limit: float = 5.0, fallback: str = "greedy"):
-        self.solver = solver
+    def __init__(
+        self,
+        solvers: Sequence[str] = ("highs", "cpsat", "ils", "greedy"),
+        time_limit: float = 5.0,
+    ):
+        self.solvers = tuple(solvers)
         self.time_limit = time_limit
-        self.fallback = fallback
         self.plan: list[str] = []
         self.planned_version = -1
         self.replans = 0
@@ -514,7 +550,7 @@ class ReplanPolicy(Policy):
             self.log.append(f"t={ctx.time:.1f}s: nothing to re-plan ({ids})")
             return
         names = solvers("mtrce")["mtrce"]
-        for name in (self.solver, self.fallback):
+        for name in self.solvers:
             if name not in names:
                 continue
             result = solve(problem, name, time_limit=self.time_limit, seed=ctx.seed)

@@ -26,23 +26,37 @@ class TrainConfig:
     batch_size
         Minibatch size. Default 32.
     lr
-        SGD learning rate. Default 0.05.
+        Learning rate. Default 0.01: measured on the healthcare instance, a larger rate (0.05)
+        lets every visit overwrite what earlier nodes taught (the final accuracy then depends
+        mostly on the last node), so a route's data volume no longer shows in its accuracy.
     momentum
         SGD momentum (reset at every node). Default 0.9.
     weight_decay
         L2 penalty. Default 0.
+    optimizer
+        ``"sgd"`` (with momentum) or ``"adam"`` (``momentum`` unused). Default ``"sgd"``.
     """
 
     batch_size: int = 32
-    lr: float = 0.05
+    lr: float = 0.01
     momentum: float = 0.9
     weight_decay: float = 0.0
+    optimizer: str = "sgd"
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
             raise InputError("batch_size", self.batch_size, "must be at least 1")
         if not self.lr > 0:
             raise InputError("lr", self.lr, "must be positive")
+        if self.optimizer not in ("sgd", "adam"):
+            raise InputError("optimizer", self.optimizer, "expected sgd or adam")
+
+    def make_optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
+        if self.optimizer == "adam":
+            return torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        return torch.optim.SGD(
+            model.parameters(), lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay
+        )
 
 
 def train_local(
@@ -61,12 +75,7 @@ def train_local(
     if n == 0 or epochs <= 0:
         return float("nan")
     model.train()
-    opt = torch.optim.SGD(
-        model.parameters(),
-        lr=config.lr,
-        momentum=config.momentum,
-        weight_decay=config.weight_decay,
-    )
+    opt = config.make_optimizer(model)
     bs = config.batch_size
     total = torch.zeros(())
     steps = 0
