@@ -31,6 +31,10 @@ from .problem import Problem
 from .solution import build_solution, internal_objective
 
 EPS = 1e-9
+LARGE_DEMANDS = 1500
+"""Above this many demands, swaps (quadratic) and the tabu search give way to batched shifts."""
+LP_ARCS = 60_000
+"""The LP relaxation guides the search only up to this many arcs (doubled with memory rows)."""
 
 
 class Dense:
@@ -157,18 +161,27 @@ def regret_assign(g: Dense, desirability: np.ndarray) -> np.ndarray:
     des = np.where(np.isfinite(g.W[:, : g.F]), desirability[:, : g.F], np.inf)
     # Refusal is always possible; its desirability is the refusal weight itself.
     refuse = g.W[:, g.F]
+    finite = des[np.isfinite(des)]
+    urgency = 10.0 * (float(np.abs(finite).max()) + 1.0) if finite.size else 1.0
 
     def best_two(d: int) -> tuple[float, int, float]:
         row = des[d]
-        ok = np.flatnonzero(np.isfinite(row))
-        ok = np.array([f for f in ok if st.fits(d, int(f))], dtype=np.int64) if ok.size else ok
+        mask = np.isfinite(row) & (st.load[: g.F] + g.L[d, : g.F] <= g.cap[: g.F] + 1e-9)
+        if g.use_mem:
+            mask &= (st.cnt[g.model[d], : g.F] > 0) | (
+                st.memu[: g.F] + g.mem[d] <= g.mem_cap[: g.F] + 1e-9
+            )
+        ok = np.flatnonzero(mask)
         if ok.size == 0:
             return 0.0, g.F, 0.0
         vals = row[ok]
         k = int(np.argmin(vals))
         first = float(vals[k])
         second = float(np.partition(vals, 1)[1]) if ok.size > 1 else max(first, refuse[d]) + 1e6
-        return second - first, int(ok[k]), first
+        # Demands with at most two places left go first, whatever their regret: waiting lets
+        # other deployments fill the memory they need.
+        urgent = urgency if ok.size <= 2 else 0.0
+        return second - first + urgent, int(ok[k]), first
 
     heap = []
     for d in range(g.D):
@@ -205,7 +218,7 @@ def greedy_assign(g: Dense) -> np.ndarray:
         measures.append(w / np.maximum(rel, EPS))
     best, best_cost = None, np.inf
     for des in measures:
-        a = regret_assign(g, des)
+        a = insert_refused(g, State(g, regret_assign(g, des)))
         cost = g.true_cost(a)
         if g.feasible(a) and cost < best_cost:
             best, best_cost = a, cost
@@ -372,12 +385,15 @@ def tabu_search(
     return best, best_cost
 
 
-def _shift_fits(g: Dense, st: State) -> np.ndarray:
-    """(D, F1) mask of the shifts that keep capacity and memory."""
-    ok = st.load[None, :] + g.L <= g.cap[None, :] + 1e-9
-    ok &= np.isfinite(g.W)
+def _shift_fits(g: Dense, st: State, rows: np.ndarray | None = None) -> np.ndarray:
+    """(R, F1) mask of the shifts of demands ``rows`` (all when None) that keep capacity and
+    memory."""
+    r = slice(None) if rows is None else rows
+    L = g.L[r]
+    ok = st.load[None, :] + L <= g.cap[None, :] + 1e-9
+    ok &= np.isfinite(g.W[r])
     if g.use_mem:
-        add = g.mem[:, None] * (st.cnt[g.model] == 0)
+        add = g.mem[r][:, None] * (st.cnt[g.model[r]] == 0)
         ok &= st.memu[None, :] + add <= g.mem_cap[None, :] + 1e-9
     return ok
 
@@ -386,24 +402,134 @@ def repair(g: Dense, assign: np.ndarray) -> np.ndarray:
     """Move demand off overloaded facilities (cheapest increase per unit of load relieved) until
     every capacity holds or no move is left; what cannot move is refused (refusal column)."""
     st = State(g, assign)
-    rows = np.arange(g.D)
     for _ in range(4 * g.D):
         over = np.flatnonzero(st.load[: g.F] > g.cap[: g.F] + 1e-9)
         if g.use_mem:
             over = np.union1d(over, np.flatnonzero(st.memu[: g.F] > g.mem_cap[: g.F] + 1e-9))
         if over.size == 0:
             break
-        cand = np.flatnonzero(np.isin(st.a, over))
-        fits = _shift_fits(g, st)[cand]
+        f0 = int(over[0])  # one facility at a time keeps each step small
+        cand = np.flatnonzero(st.a == f0)
+        fits = _shift_fits(g, st, cand)
         fits[:, g.F] = True
-        fits[np.arange(cand.size), st.a[cand]] = False
-        inc = g.W[cand] - g.W[cand, st.a[cand]][:, None]
-        relieved = np.maximum(g.L[cand, st.a[cand]], EPS)[:, None]
+        fits[:, f0] = False
+        inc = g.W[cand] - g.W[cand, f0][:, None]
+        relieved = np.maximum(g.L[cand, f0], EPS)[:, None]
+        if g.use_mem and st.memu[f0] > g.mem_cap[f0] + 1e-9:
+            relieved = relieved + g.mem[cand][:, None]
         score = np.where(fits, inc / relieved, np.inf)
         # Refusing is the last resort in serve-all mode (its weight is the big penalty).
         k = int(np.argmin(score))
         st.move(int(cand[k // (g.F + 1)]), int(k % (g.F + 1)))
-    del rows
+    return insert_refused(g, st)
+
+
+def insert_refused(g: Dense, st: State) -> np.ndarray:
+    """Serve-all mode: place each refused demand, directly where it fits or by ejecting one
+    demand from a facility to another facility with room (an ejection chain of length two)."""
+    if g.big <= 0:
+        return st.a
+    for d in np.flatnonzero(st.a == g.F):
+        d = int(d)
+        direct = np.flatnonzero(_shift_fits(g, st, np.array([d]))[0, : g.F])
+        if direct.size:
+            st.move(d, int(direct[np.argmin(g.W[d, direct])]))
+            continue
+        best = None
+        for f in np.flatnonzero(np.isfinite(g.W[d, : g.F])):
+            f = int(f)
+            others = np.flatnonzero(st.a == f)
+            if others.size == 0:
+                continue
+            fits = _shift_fits(g, st, others)
+            fits[:, f] = False
+            fits[:, g.F] = False
+            inc = np.where(fits, g.W[others] - g.W[others, f][:, None], np.inf)
+            # After e leaves f, d must fit at f.
+            room = g.cap[f] - st.load[f] + g.L[others, f]
+            inc[room < g.L[d, f] - 1e-9] = np.inf
+            k = int(np.argmin(inc))
+            cost = float(inc.flat[k]) + g.W[d, f]
+            if np.isfinite(cost) and (best is None or cost < best[0]):
+                best = (cost, int(others[k // (g.F + 1)]), int(k % (g.F + 1)), f)
+        if best is not None:
+            _, e, h, f = best
+            st.move(e, h)
+            if st.fits(d, f):
+                st.move(d, f)
+                continue
+            st.move(e, f)  # memory did not allow it: undo
+        if g.use_mem:
+            _evict_for(g, st, d)
+    return st.a
+
+
+def _evict_for(g: Dense, st: State, d: int) -> bool:
+    """Free memory for demand ``d``: move every demand of one other model off an eligible
+    facility (undeploying that model there), then place ``d``; the cheapest such move wins."""
+    best = None
+    for f in np.flatnonzero(np.isfinite(g.W[d, : g.F])):
+        f = int(f)
+        if st.load[f] + g.L[d, f] > g.cap[f] + 1e-9:
+            continue
+        need = st.memu[f] + g.mem[d] - g.mem_cap[f]
+        for m in np.flatnonzero(st.cnt[:, f] > 0):
+            if m == g.model[d] or g.p.model_memory[m] < need - 1e-9:
+                continue
+            trial = State(g, st.a)
+            cost = 0.0
+            for e in np.flatnonzero((st.a == f) & (g.model == m)):
+                fits = _shift_fits(g, trial, np.array([int(e)]))[0, : g.F]
+                fits[f] = False
+                opts = np.flatnonzero(fits)
+                if opts.size == 0:
+                    cost = np.inf
+                    break
+                h = int(opts[np.argmin(g.W[e, opts])])
+                cost += g.W[e, h] - g.W[e, f]
+                trial.move(int(e), h)
+            if np.isfinite(cost) and trial.fits(d, f) and (best is None or cost < best[0]):
+                best = (cost, trial, f)
+    if best is None:
+        return False
+    _, trial, f = best
+    trial.move(d, f)
+    st.a, st.load, st.n, st.cnt, st.memu = trial.a, trial.load, trial.n, trial.cnt, trial.memu
+    return True
+
+
+def batch_descend(g: Dense, assign: np.ndarray, deadline: float) -> np.ndarray:
+    """Shift descent for large instances: each pass computes every demand's best feasible shift
+    once, then applies the improving ones in order, re-checking each against the current state."""
+    st = State(g, assign)
+    rows = np.arange(g.D)
+    W = g.W
+    while time.perf_counter() < deadline:
+        a = st.a
+        delta = np.where(_shift_fits(g, st), W - W[rows, a][:, None], np.inf)
+        if g.use_open:
+            delta += (g.Fo * (st.n == 0))[None, :]
+            delta -= (g.Fo[a] * (st.n[a] == 1))[:, None]
+        delta[rows, a] = np.inf
+        best_f = np.argmin(delta, axis=1)
+        gain = delta[rows, best_f]
+        order = np.flatnonzero(gain < -1e-9)
+        if order.size == 0:
+            break
+        moved = 0
+        for d in order[np.argsort(gain[order])]:
+            d, f = int(d), int(best_f[d])
+            if time.perf_counter() >= deadline:
+                break
+            old = st.a[d]
+            change = W[d, f] - W[d, old]
+            if g.use_open:
+                change += g.Fo[f] * (st.n[f] == 0) - g.Fo[old] * (st.n[old] == 1)
+            if change < -1e-9 and st.fits(d, f):
+                st.move(d, f)
+                moved += 1
+        if moved == 0:
+            break
     return st.a
 
 
@@ -447,15 +573,17 @@ def descend(g: Dense, assign: np.ndarray, deadline: float) -> np.ndarray:
     return st.a
 
 
-def open_close(g: Dense, assign: np.ndarray) -> np.ndarray:
+def open_close(g: Dense, assign: np.ndarray, deadline: float) -> np.ndarray:
     """Facility close moves: close an open facility with a fixed cost and greedily re-place its
     demands elsewhere; keep each closure that lowers the cost."""
     best, best_cost = assign.copy(), g.true_cost(assign)
     improved = True
-    while improved:
+    while improved and time.perf_counter() < deadline:
         improved = False
         st0 = State(g, best)
         for f in np.flatnonzero((st0.n[: g.F] > 0) & (g.Fo[: g.F] > 0)):
+            if time.perf_counter() >= deadline:
+                break
             st = State(g, best)
             demands = np.flatnonzero(best == f)
             order = demands[np.argsort(-g.L[demands, f])]
@@ -685,7 +813,9 @@ def local_search(
     rng = np.random.default_rng(seed)
     stats: dict = {}
     x_lp, lb = (None, None)
-    if problem.num_arcs <= 400_000:
+    large = g.D > LARGE_DEMANDS
+    # The LP relaxation guides the start and bounds the optimum, when it is cheap enough.
+    if problem.num_arcs * (2 if problem.memory_binding else 1) <= LP_ARCS:
         x_lp, lb = lp_relaxation(problem, max(0.05, 0.5 * budget))
     start = lp_assign(g, x_lp) if x_lp is not None else greedy_assign(g)
     best, best_cost = None, np.inf
@@ -700,21 +830,22 @@ def local_search(
                     on_best(c)
 
     # A feasible fallback first: the repaired start, improved by descent.
-    consider(descend(g, repair(g, start), ls_end))
+    improve = batch_descend if large else descend
+    consider(improve(g, repair(g, start), ls_end))
     target = -np.inf
     if lb is not None:
         w = problem.internal_arc_weight()
         integral = bool(np.all(np.abs(w - np.round(w)) < 1e-9))
         target = np.ceil(lb - 1e-6) if integral else lb
         stats["lp_bound"] = problem.reported(lb)
-    if best_cost > target + 1e-9:
+    if best_cost > target + 1e-9 and not large:
         found, _ = tabu_search(g, start, ls_end, rng, target=target, on_best=None)
         if found is not None:
             consider(descend(g, found, ls_end + 0.05 * budget))
     if best is None:
         consider(greedy_assign(g))
     if best is not None and g.use_open:
-        best = open_close(g, best)
+        best = open_close(g, best, ls_end + 0.1 * budget)
     if best is None:
         return None, lb, stats
     if problem.mode == "serve_all" and np.any(best == g.F):
@@ -753,7 +884,7 @@ def solve_ls(problem: Problem, options: SolveOptions) -> Result:
     bad = infeasible_result(problem, "ls")
     if bad is not None:
         return bad
-    budget = float(options.params.get("budget", max(0.05, 0.9 * options.remaining())))
+    budget = float(options.params.get("budget", max(0.05, 0.85 * options.remaining())))
     trace: list[TracePoint] = []
 
     def on_best(internal: float) -> None:

@@ -305,7 +305,15 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
     }
     has = info.primal_solution_status == 2
     x = np.asarray(h.getSolution().col_value[: lay.n_x]) if has else None
-    bound = info.mip_dual_bound if np.isfinite(info.mip_dual_bound) else None
+    is_mip = (
+        lp.integrality_ is not None
+        and len(lp.integrality_) > 0
+        and any(v == highspy.HighsVarType.kInteger for v in lp.integrality_)
+    )
+    if is_mip:
+        bound = info.mip_dual_bound if np.isfinite(info.mip_dual_bound) else None
+    else:  # a pure LP (splittable, nothing to open or deploy): its optimum is its bound
+        bound = info.objective_function_value if has else None
     if status == highspy.HighsModelStatus.kInfeasible:
         return Result(
             problem="qirce",
