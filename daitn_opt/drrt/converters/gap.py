@@ -46,7 +46,16 @@ gap1-12 as maximisation) and the table in ``shared/benchmarks/README.md`` (gapa-
 instance 1), all re-proved there with HiGHS. gapd 2-6 have published optima (Nauss 2003) that
 are not reproduced here, so they carry no value."""
 
+KNOWN_SIZES: dict[str, list[tuple[int, int]]] = {
+    **{f"gap{k}": [(5, 15 + 5 * (k - 1))] * 5 for k in range(1, 5)},
+    **{f"gap{k}": [(8, 24 + 8 * (k - 5))] * 5 for k in range(5, 9)},
+    **{f"gap{k}": [(10, 30 + 10 * (k - 9))] * 5 for k in range(9, 13)},
+    **{f"gap{t}": [(5, 100), (5, 200), (10, 100), (10, 200), (20, 100), (20, 200)] for t in "abcd"},
+}
+"""(agents, jobs) of each published instance: a value is attached only when the file matches."""
+
 SENSES = ("min", "max")
+PUBLISHED_SENSE = {**{f"gap{k}": "max" for k in range(1, 13)}, **{f"gap{t}": "min" for t in "abcd"}}
 
 
 def _tokens(path: Path) -> list[str]:
@@ -146,8 +155,16 @@ def convert(path: str | Path, *, sense: str | None = None, index: int = 1) -> In
         UserNode(id=f"job-{j + 1}", demands=[QueryDemand(model="job", rate=1.0, slo_ms=1e9)])
         for j in range(n)
     ]
+    # The published value applies only to the published file: same name, size and sense.
     known = KNOWN_OPTIMA.get(stem, [])
-    best = float(known[index - 1]) if index <= len(known) else None
+    sizes = KNOWN_SIZES.get(stem, [])
+    matches = (
+        index <= len(known)
+        and index <= len(sizes)
+        and sizes[index - 1] == (m, n)
+        and PUBLISHED_SENSE.get(stem) == sense
+    )
+    best = float(known[index - 1]) if matches else None
     info = BenchmarkInfo(
         family="gap",
         source=f"OR-Library {path.name}, instance {index} of {len(instances)}",
