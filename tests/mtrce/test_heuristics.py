@@ -1,0 +1,193 @@
+"""MTRCE heuristics: feasibility on random variants, quality on classics, determinism, the CLI.
+
+Every solution goes through the independent checker. Quality assertions use iteration caps (not
+wall-clock limits) so that they hold on a loaded machine; wall-clock figures are reported by
+``tests/benchmarks/mtrce_heuristics.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from daitn_opt.drrt.converters import convert
+from daitn_opt.drrt.instance import save_instance
+from daitn_opt.mtrce import Problem, check, from_instance
+from daitn_opt.registry import solve
+from daitn_opt.result import Status
+
+CLASSIC = Path(__file__).resolve().parents[2] / "instances" / "classic"
+HEURISTICS = ["random", "nearest", "greedy", "ils"]
+
+
+def random_problem(seed: int, n: int, windows: bool, budget: bool, k: int, mandatory: bool):
+    """A random Euclidean MTRCE instance with the requested features (possibly infeasible)."""
+    rng = np.random.default_rng(seed)
+    xy = rng.random((n, 2)) * 50
+    t = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    kw: dict = {}
+    if windows:
+        opens = rng.random(n) * 60
+        kw["window_open"] = np.r_[0.0, opens[1:]]
+        kw["window_close"] = np.r_[np.inf, opens[1:] + 10 + rng.random(n - 1) * 40]
+    if budget:
+        kw.update(budget=80.0, visit_cost=rng.random(n) * 5, travel_cost=t * 0.5)
+    if mandatory:
+        kw["mandatory"] = np.array([1])
+    return Problem(
+        ids=[f"v{i}" for i in range(n)],
+        start=0,
+        end=n - 1 if n % 2 else 0,
+        travel=t,
+        service=rng.random(n) * 3,
+        utility=rng.integers(0, 10, n).astype(float),
+        deadline=120.0,
+        verify_time=1.0,
+        k=k,
+        **kw,
+    )
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(3, 14),
+    windows=st.booleans(),
+    budget=st.booleans(),
+    k=st.integers(1, 3),
+    mandatory=st.booleans(),
+)
+def test_every_heuristic_is_valid_on_random_variants(seed, n, windows, budget, k, mandatory):
+    p = random_problem(seed, n, windows, budget, k, mandatory)
+    values = {}
+    for name in HEURISTICS:
+        result = solve(p, name, time_limit=10, seed=seed, iterations=30)
+        if result.status == Status.INFEASIBLE:
+            assert result.message and "\n" not in result.message
+            continue
+        if result.status == Status.NO_SOLUTION:
+            assert mandatory and result.message
+            continue
+        assert result.status == Status.FEASIBLE, result.message
+        report = check(p, result.solution)
+        assert report.ok, (name, report.violations)
+        assert result.objective == pytest.approx(report.objective)
+        values[name] = result.objective
+    if "ils" in values and "greedy" in values:
+        # ils starts from the greedy construction and keeps only improvements.
+        assert values["ils"] >= values["greedy"] - 1e-9
+
+
+@pytest.mark.parametrize("name", HEURISTICS)
+def test_same_seed_same_result_different_seed_may_differ(name):
+    p = random_problem(7, 30, windows=False, budget=False, k=2, mandatory=False)
+    a = solve(p, name, time_limit=30, seed=5, iterations=40)
+    b = solve(p, name, time_limit=30, seed=5, iterations=40)
+    assert a.solution["routes"] == b.solution["routes"]
+    if name == "random":
+        c = solve(p, name, time_limit=30, seed=6)
+        assert c.solution["routes"] != a.solution["routes"]
+
+
+def test_ils_beats_the_naive_baseline_on_chao():
+    inst = convert("op", CLASSIC / "op" / "chao_set_64" / "set_64_1_45.txt")
+    p = from_instance(inst)
+    base = solve(p, "random", time_limit=10, seed=0)
+    ils = solve(p, "ils", time_limit=60, seed=0, iterations=60)
+    for r in (base, ils):
+        assert check(p, r.solution).ok
+    assert ils.objective >= 0.97 * 816  # published optimum of set 64, budget 45 (see README)
+    assert ils.objective > 1.3 * base.objective
+
+
+@pytest.mark.slow
+def test_ils_reaches_the_chao_optimum():
+    inst = convert("op", CLASSIC / "op" / "chao_set_64" / "set_64_1_45.txt")
+    p = from_instance(inst)
+    result = solve(p, "ils", time_limit=120, seed=0, iterations=400)
+    assert check(p, result.solution).ok
+    assert result.objective == pytest.approx(816.0)  # optimum (benchmarks README)
+
+
+def test_ils_tsp_within_two_percent_of_eil51():
+    inst = convert("tsplib", CLASSIC / "tsplib" / "eil51.tsp")
+    p = from_instance(inst)
+    result = solve(p, "ils", time_limit=60, seed=0, iterations=150)
+    report = check(p, result.solution)
+    assert report.ok, report.violations
+    assert result.objective == report.objective
+    assert result.objective <= 1.02 * 426  # TSPLIB optimum of eil51
+    route = result.solution["routes"][0]
+    assert route[0] == route[-1] and len(set(route)) == p.n
+
+
+def test_greedy_cheapest_insertion_tsp_is_a_tour():
+    inst = convert("tsplib", CLASSIC / "tsplib" / "eil51.tsp")
+    p = from_instance(inst)
+    for name in ("random", "nearest", "greedy"):
+        result = solve(p, name, time_limit=30)
+        assert check(p, result.solution).ok
+        assert result.objective >= 426
+
+
+def test_optw_solomon_instance_feasible():
+    path = next((CLASSIC / "optw" / "solomon_100").glob("c101*"))
+    p = from_instance(convert("optw", path))
+    for name in HEURISTICS:
+        result = solve(p, name, time_limit=30, seed=0, iterations=10)
+        report = check(p, result.solution)
+        assert report.ok, (name, report.violations)
+        assert result.objective > 0
+
+
+# -- the command line -------------------------------------------------------------------------
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).with_name("daitn-opt")
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=300)
+
+
+def test_cli_solve_json_then_check(tmp_path):
+    src = CLASSIC / "op" / "tsiligirides_2" / "tsiligirides_problem_2_budget_15.txt"
+    inst_file = tmp_path / "op.json"
+    save_instance(convert("op", src), inst_file)
+    out = _cli(
+        "solve",
+        str(inst_file),
+        "--problem",
+        "mtrce",
+        "--solver",
+        "ils",
+        "--json",
+        "--time-limit",
+        "5",
+    )
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    for key in ("status", "objective", "bound", "gap", "runtime", "solver", "solution"):
+        assert key in doc
+    assert doc["solver"] == "ils" and doc["status"] == "feasible"
+    route = doc["solution"]["routes"][0]
+    p = from_instance(convert("op", src))
+    assert route[0] == p.ids[p.start] and route[-1] == p.ids[p.end]
+
+    good = tmp_path / "sol.json"
+    good.write_text(out.stdout)
+    ok = _cli("check", str(inst_file), str(good))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "valid" in ok.stdout
+
+    tampered = dict(doc)
+    tampered["solution"] = dict(doc["solution"])
+    tampered["solution"]["routes"] = [[route[0], route[1], route[1], *route[2:]]]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(tampered))
+    res = _cli("check", str(inst_file), str(bad))
+    assert res.returncode == 1
+    assert "violation" in res.stdout and "twice" in res.stdout
