@@ -121,19 +121,25 @@ def _edge_weights(snapshot: Snapshot, size_mb: float) -> tuple[csr_matrix, csr_m
     return tw, cw, int(cw.nnz and (c > 0).any())
 
 
-def _path_costs(dist: np.ndarray, pred: np.ndarray, cost_w: csr_matrix) -> np.ndarray:
-    """Sum of per-edge money weights along each shortest-path tree, vectorised over sources."""
-    k, n = dist.shape
-    out = np.zeros((k, n))
-    order = np.argsort(dist, axis=1, kind="stable")
-    dense = cost_w.toarray()
-    rows = np.arange(k)
-    for pos in range(1, n):
-        v = order[:, pos]
-        p = pred[rows, v]
-        ok = p >= 0
-        out[rows[ok], v[ok]] = out[rows[ok], p[ok]] + dense[p[ok], v[ok]]
-    return out
+def _path_costs(pred: np.ndarray, cost_w: csr_matrix) -> np.ndarray:
+    """Sum of per-edge money weights along each shortest-path tree, vectorised over sources.
+
+    ``pred[r, v]`` is v's predecessor on the tree of source r (negative at the source and at
+    unreachable nodes). Pointer doubling: after step t, ``total[r, v]`` holds the money of the
+    last 2^t edges above v and ``up[r, v]`` the node 2^t levels up, so a tree of depth D takes
+    log2(D) passes over the (k, n) arrays instead of one Python step per node.
+    """
+    n = pred.shape[1]
+    cols = np.arange(n)
+    has = pred >= 0
+    up = np.where(has, pred, cols[None, :])
+    total = np.where(has, cost_w.toarray()[up, cols[None, :]], 0.0)
+    while True:
+        above = np.take_along_axis(up, up, axis=1)
+        if np.array_equal(above, up):
+            return total
+        total += np.take_along_axis(total, up, axis=1)
+        up = above
 
 
 def _eligibility(
@@ -245,12 +251,13 @@ def build_view(
                 tw, method="D", directed=True, indices=cand, return_predecessors=bool(has_cost)
             )
             dist, pred = found if has_cost else (found, None)
-            dist = np.where(dist < 1e-9, np.round(dist, 12), dist)  # undo the zero-link floor
             transfer = dist[:, cand]
+            tiny = transfer < 1e-9
+            transfer[tiny] = np.round(transfer[tiny], 12)  # undo the zero-link floor
             if has_cost:
-                money = _path_costs(dist, pred, cw)[:, cand]
+                money = _path_costs(pred, cw)[:, cand]
             else:
-                money = np.zeros_like(transfer)
+                money = np.zeros(transfer.shape)
         else:
             transfer = np.full((len(cand), len(cand)), np.inf)
             np.fill_diagonal(transfer, 0.0)
@@ -285,9 +292,10 @@ def build_view(
             else "cannot reach the end"
         )
     keep_arr = np.flatnonzero(reach)
-    cand = cand[keep_arr]
-    transfer = transfer[np.ix_(keep_arr, keep_arr)]
-    travel_cost = travel_cost[np.ix_(keep_arr, keep_arr)]
+    if len(keep_arr) < len(cand):
+        cand = cand[keep_arr]
+        transfer = transfer[np.ix_(keep_arr, keep_arr)]
+        travel_cost = travel_cost[np.ix_(keep_arr, keep_arr)]
     pos = {int(c): k for k, c in enumerate(cand)}
     n = len(cand)
 

@@ -1,0 +1,49 @@
+"""pytest-benchmark: building the MS-DRRT view of a 2,000-node snapshot, and generating one.
+
+Run with ``.venv/bin/pytest tests/benchmarks/test_view_benchmark.py --benchmark-enable``; without
+``--benchmark-enable`` (the project default) each function runs once as a plain test. No time is
+asserted here: wall-clock limits belong to the benchmark report, not to unit tests.
+
+The view of ``instances/rgg-2000.json`` holds about 1,740 eligible nodes, so its all-pairs
+transfer matrix takes about 1,740 Dijkstra runs over 2,000 nodes and 25,000 arcs
+(``scipy.sparse.csgraph``); that is most of the time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from daitn_opt.drrt.generators import generate
+from daitn_opt.drrt.view import view
+
+
+def test_view_rgg_2000(benchmark, rgg_2000):
+    """view() of the first request of the shipped 2,000-node random geometric instance."""
+    v = benchmark.pedantic(view, args=(rgg_2000,), rounds=5, iterations=1, warmup_rounds=1)
+    assert rgg_2000.snapshot.num_nodes == 2000
+    assert v.n > 1500 and len(v.excluded) + v.n == 2000
+    assert np.isfinite(v.transfer).all()
+
+
+def test_view_healthcare_large(benchmark, instances_dir):
+    """view() of every request of the 300-hospital healthcare instance (452 nodes)."""
+    from daitn_opt.drrt.instance import load_instance
+
+    inst = load_instance(instances_dir / "healthcare-large.json")
+    ids = [r.id for r in inst.requests]
+    views = benchmark.pedantic(
+        lambda: [view(inst, r) for r in ids], rounds=3, iterations=1, warmup_rounds=0
+    )
+    assert len(views) == 24 and all(v.n > 2 for v in views)
+
+
+def test_generate_rgg_2000(benchmark):
+    """Generating (and validating) a 2,000-node random geometric instance."""
+    inst = benchmark.pedantic(
+        generate,
+        args=("random-geometric",),
+        kwargs={"nodes": 2000, "seed": 1, "requests": 3},
+        rounds=3,
+        iterations=1,
+    )
+    assert inst.snapshot.num_nodes == 2000
