@@ -802,7 +802,7 @@ def solve_greedy(problem: Problem, options: SolveOptions) -> Result:
 
 
 def local_search(
-    problem: Problem, budget: float, seed: int = 0, on_best=None
+    problem: Problem, budget: float, seed: int = 0, on_best=None, max_idle: int = 20_000
 ) -> tuple[np.ndarray | None, float | None, dict]:
     """LP-guided tabu search; returns (arc fractions or None, internal LP bound or None, stats)."""
     t_start = time.perf_counter()
@@ -839,7 +839,7 @@ def local_search(
         target = np.ceil(lb - 1e-6) if integral else lb
         stats["lp_bound"] = problem.reported(lb)
     if best_cost > target + 1e-9 and not large:
-        found, _ = tabu_search(g, start, ls_end, rng, target=target, on_best=None)
+        found, _ = tabu_search(g, start, ls_end, rng, target=target, max_idle=max_idle)
         if found is not None:
             consider(descend(g, found, ls_end + 0.05 * budget))
     if best is None:
@@ -878,7 +878,8 @@ def best_heuristic(problem: Problem, budget: float, seed: int = 0) -> np.ndarray
     description="LP-guided tabu search: shift/swap with adaptive penalties, close/open facility",
 )
 def solve_ls(problem: Problem, options: SolveOptions) -> Result:
-    """Params: ``budget`` seconds (default: the time limit minus a margin)."""
+    """Params: ``budget`` seconds (default: 85 % of the time limit), ``max_idle`` tabu
+    iterations without a new best before stopping (default 20,000)."""
     from .milp import infeasible_result
 
     bad = infeasible_result(problem, "ls")
@@ -890,7 +891,8 @@ def solve_ls(problem: Problem, options: SolveOptions) -> Result:
     def on_best(internal: float) -> None:
         trace.append(TracePoint(options.elapsed(), problem.reported(internal), None))
 
-    x, lb, stats = local_search(problem, budget, options.seed, on_best=on_best)
+    max_idle = int(options.params.get("max_idle", 20_000))
+    x, lb, stats = local_search(problem, budget, options.seed, on_best=on_best, max_idle=max_idle)
     bound = problem.reported(lb) if lb is not None else None
     if x is None:
         return _result(problem, "ls", Dense(problem), None, bound=bound, trace=trace, stats=stats)
