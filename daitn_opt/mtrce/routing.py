@@ -9,8 +9,8 @@ start ``s`` to the end ``e`` (``RoutingIndexManager(n, k, [s] * k, [e] * k)``; `
   end's cumul in ``[a[e], min(b[e], T - d[e] - verify)]``. A route accepted in integers is feasible
   in real arithmetic; infinite travel gets a transit above the horizon, so it is never taken.
 - Optional customers (``max_utility``) are disjunctions whose penalty is the utility times a factor
-  larger than any total arc cost, so collecting utility comes first and the arc cost (the same
-  integer transit) only breaks ties and guides the search. Mandatory customers have no
+  that makes every node worth more than the detour to it (:func:`_penalty_factor`); the arc cost
+  (the same integer transit) guides the search and breaks ties. Mandatory customers have no
   disjunction.
 - ``min_time`` (TSP family): every customer mandatory, arc cost = transit; with windows the
   vehicles' spans (which include waiting) are added to the cost.
@@ -89,7 +89,9 @@ def solve_routing(problem: Problem, options: SolveOptions) -> Result:
     Parameters (``options.params``)
     -------------------------------
     first_solution
-        A ``FirstSolutionStrategy`` name. Default ``"PATH_CHEAPEST_ARC"``.
+        A ``FirstSolutionStrategy`` name. Default ``"LOCAL_CHEAPEST_INSERTION"`` for
+        ``max_utility`` and ``"PATH_CHEAPEST_ARC"`` for ``min_time`` (the better of the two on
+        each family, measured).
     metaheuristic
         A ``LocalSearchMetaheuristic`` name. Default ``"GUIDED_LOCAL_SEARCH"``.
     hint
@@ -159,15 +161,20 @@ def solve_routing(problem: Problem, options: SolveOptions) -> Result:
         routing.solver().Add(routing.ActiveVar(manager.NodeToIndex(c)) == 0)
     if problem.objective == "max_utility":
         util, _ = integer_weights(np.maximum(np.asarray(problem.utility, dtype=np.float64), 0))
-        max_arc_total = int(transit.max(axis=1).sum()) + k * horizon + 1
-        factor = max(1, min(max_arc_total, INT_CAP // max(1, int(util.sum()))))
+        factor = _penalty_factor(util, transit[it.finite], params.get("penalty_factor"))
         for c in customers.tolist():
             if c not in mandatory and c not in closed:
                 routing.AddDisjunction([manager.NodeToIndex(c)], int(util[c]) * factor)
     # min_time: every customer is mandatory, i.e. has no disjunction.
 
     search = pywrapcp.DefaultRoutingSearchParameters()
-    first = params.get("first_solution", "PATH_CHEAPEST_ARC")
+    # Measured at 3 s: for OP local cheapest insertion starts far better (Chao 64 budget 45: 792
+    # vs 702; Tsiligirides 3 budget 60: 550 vs 450); for the TSP the cheapest arc path does
+    # (kroA100: 21462 vs 22676).
+    default_first = (
+        "PATH_CHEAPEST_ARC" if problem.objective == "min_time" else "LOCAL_CHEAPEST_INSERTION"
+    )
+    first = params.get("first_solution", default_first)
     meta = params.get("metaheuristic", "GUIDED_LOCAL_SEARCH")
     search.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, first)
     search.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, meta)
@@ -239,6 +246,22 @@ def solve_routing(problem: Problem, options: SolveOptions) -> Result:
         stats=stats,
         message=f"guided local search until the time limit; no bound{scaling}",
     )
+
+
+def _penalty_factor(util: np.ndarray, arc_costs: np.ndarray, given: float | None) -> int:
+    """Penalty per unit of (integer) utility.
+
+    Dropping a node saves at most two arcs, so ``2 * max arc / min positive utility + 1`` makes
+    every node worth more than its detour, while keeping the penalties on the scale of the arc
+    costs that guided local search works with (a strict lexicographic factor would dwarf them).
+    """
+    if given is not None:
+        return max(1, int(given))
+    positive = util[util > 0]
+    if positive.size == 0 or arc_costs.size == 0:
+        return 1
+    factor = int(np.ceil(2 * float(arc_costs.max()) / float(positive.min()))) + 1
+    return max(1, min(factor, INT_CAP // max(1, int(util.sum()))))
 
 
 def _add_budget(
