@@ -18,7 +18,14 @@ from ortools.sat.python import cp_model
 
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
-from .milp import infeasible_result, model_arrays, warm_start
+from .milp import (
+    better,
+    combine_bounds,
+    fallback_bound,
+    infeasible_result,
+    model_arrays,
+    warm_start,
+)
 from .problem import Problem
 from .solution import make_result, must_admit_conflict
 
@@ -54,6 +61,11 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     if must_admit_conflict(problem) is not None:
         return infeasible_result(problem, "cpsat", options.remaining())
     initial = warm_start(problem, options)
+    lagrangian = fallback_bound(
+        problem,
+        options,
+        0.0 if initial is None else float(problem.value[initial[initial >= 0]].sum()),
+    )
     arrays = model_arrays(problem)
     a = arrays["A"].tocsr()
     n_res = arrays["resource_rows"].size
@@ -115,14 +127,15 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
         return infeasible_result(problem, "cpsat", options.remaining())
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         if initial is not None:
-            return make_result(problem, "cpsat", initial, status=Status.FEASIBLE, stats=stats)
+            return make_result(
+                problem, "cpsat", initial, status=Status.FEASIBLE, bound=lagrangian, stats=stats
+            )
         return make_result(problem, "cpsat", None, status=Status.NO_SOLUTION, stats=stats)
     xs = np.array([solver.boolean_value(v) for v in x], dtype=bool)
     chosen = np.flatnonzero(xs)
-    choice = np.full(problem.n_requests, -1, dtype=np.int64)
-    choice[problem.plan_request[chosen]] = chosen
+    choice = better(problem, chosen, initial)
     optimal = status == cp_model.OPTIMAL and exact
-    bound = solver.best_objective_bound / v_scale if exact else None
+    bound = combine_bounds(solver.best_objective_bound / v_scale if exact else None, lagrangian)
     return make_result(
         problem,
         "cpsat",

@@ -17,6 +17,8 @@ local search's best admission.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,39 @@ def model_arrays(problem: Problem) -> dict[str, Any]:
     }
 
 
+_banner_muted = False
+
+
+def _new_highs() -> highspy.Highs:
+    """A silent Highs object.
+
+    The first one in a process prints HiGHS's banner on the C-level stdout, which would corrupt
+    ``daitn-opt solve --json``; that construction runs with file descriptor 1 pointed at devnull.
+    """
+    global _banner_muted
+    if _banner_muted:
+        h = highspy.Highs()
+    else:
+        _banner_muted = True
+        sys.stdout.flush()
+        try:
+            saved = os.dup(1)
+        except OSError:  # no usable stdout: nothing to protect
+            saved = None
+        if saved is None:
+            h = highspy.Highs()
+        else:
+            try:
+                with open(os.devnull, "w") as null:
+                    os.dup2(null.fileno(), 1)
+                    h = highspy.Highs()
+            finally:
+                os.dup2(saved, 1)
+                os.close(saved)
+    h.setOptionValue("output_flag", False)
+    return h
+
+
 def _highs(problem: Problem, arrays: dict[str, Any]) -> highspy.Highs:
     a = arrays["A"]
     lp = highspy.HighsLp()
@@ -94,8 +129,7 @@ def _highs(problem: Problem, arrays: dict[str, Any]) -> highspy.Highs:
     lp.a_matrix_.num_col_ = problem.n_plans
     lp.a_matrix_.num_row_ = a.shape[0]
     lp.integrality_ = [highspy.HighsVarType.kInteger] * problem.n_plans
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = _new_highs()
     h.passModel(lp)
     return h
 
@@ -166,6 +200,39 @@ def infeasible_result(problem: Problem, solver: str, time_limit: float) -> Resul
     return make_result(problem, solver, None, status=Status.INFEASIBLE, message=message)
 
 
+LARGE = 5000
+"""Plans from which the exact solvers also compute a Lagrangian bound before searching: on large
+batches the MIP may end its time limit before its own root bound exists."""
+
+
+def fallback_bound(problem: Problem, options: SolveOptions, lower: float) -> float | None:
+    """A Lagrangian upper bound for large batches (None for small ones), within 10 % of the time."""
+    if problem.n_plans < LARGE or options.params.get("lagrangian", True) is False:
+        return None
+    from .bounds import lagrangian_bound
+
+    budget = min(10.0, 0.1 * options.remaining())
+    return lagrangian_bound(problem, lower=lower, iterations=500, time_limit=budget)
+
+
+def combine_bounds(solver_bound: float | None, fallback: float | None) -> float | None:
+    """The tighter of two valid upper bounds (None when neither is finite)."""
+    values = [b for b in (solver_bound, fallback) if b is not None and np.isfinite(b)]
+    return min(values) if values else None
+
+
+def better(problem: Problem, chosen: np.ndarray, initial: np.ndarray | None) -> np.ndarray:
+    """``choice`` of the solver's chosen plans, or the warm start when that is worth more."""
+    choice = np.full(problem.n_requests, -1, dtype=np.int64)
+    choice[problem.plan_request[chosen]] = chosen
+    if (
+        initial is not None
+        and problem.value[initial[initial >= 0]].sum() > problem.value[chosen].sum()
+    ):
+        return initial
+    return choice
+
+
 def warm_start(problem: Problem, options: SolveOptions) -> np.ndarray | None:
     """The warm start: ``options.initial`` when feasible, else the best heuristic admission."""
     if options.initial is not None:
@@ -183,6 +250,11 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
     if must_admit_conflict(problem) is not None:
         return infeasible_result(problem, "highs", options.remaining())
     initial = warm_start(problem, options)
+    lagrangian = fallback_bound(
+        problem,
+        options,
+        0.0 if initial is None else float(problem.value[initial[initial >= 0]].sum()),
+    )
     t_heur = time.perf_counter() - t0
     arrays = model_arrays(problem)
     h = _highs(problem, arrays)
@@ -224,6 +296,7 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
         "nonzeros": int(arrays["A"].nnz),
         "nodes": int(info.mip_node_count),
         "highs_status": str(status),
+        "lagrangian_bound": lagrangian,
     }
     if status == highspy.HighsModelStatus.kInfeasible:
         return infeasible_result(problem, "highs", options.remaining())
@@ -237,16 +310,15 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
         )
     x = np.asarray(h.getSolution().col_value)
     chosen = np.flatnonzero(x > 0.5)
-    choice = np.full(problem.n_requests, -1, dtype=np.int64)
-    choice[problem.plan_request[chosen]] = chosen
-    bound = float(info.mip_dual_bound)
+    choice = better(problem, chosen, initial)
+    bound = combine_bounds(float(info.mip_dual_bound), lagrangian)
     optimal = status == highspy.HighsModelStatus.kOptimal
     return make_result(
         problem,
         "highs",
         choice,
         status=Status.OPTIMAL if optimal else Status.FEASIBLE,
-        bound=bound if np.isfinite(bound) else None,
+        bound=bound,
         trace=trace,
         stats=stats,
     )

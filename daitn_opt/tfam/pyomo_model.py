@@ -18,7 +18,14 @@ from pyomo.opt import SolverStatus, TerminationCondition
 from ..errors import InputError
 from ..registry import SolveOptions, register
 from ..result import Result, Status
-from .milp import infeasible_result, model_arrays, warm_start
+from .milp import (
+    better,
+    combine_bounds,
+    fallback_bound,
+    infeasible_result,
+    model_arrays,
+    warm_start,
+)
 from .problem import Problem
 from .solution import make_result, must_admit_conflict
 
@@ -74,6 +81,11 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
     if opt is None or not opt.available(exception_flag=False):
         raise InputError("pyomo_solver", name, "is not an available Pyomo solver")
     initial = warm_start(problem, options)
+    lagrangian = fallback_bound(
+        problem,
+        options,
+        0.0 if initial is None else float(problem.value[initial[initial >= 0]].sum()),
+    )
     model = build_model(problem)
     if initial is not None:
         chosen = np.zeros(problem.n_plans)
@@ -108,14 +120,15 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
         has_solution = False
     if not has_solution or any(model.x[p].value is None for p in model.P):
         if initial is not None:
-            return make_result(problem, "pyomo", initial, status=Status.FEASIBLE, stats=stats)
+            return make_result(
+                problem, "pyomo", initial, status=Status.FEASIBLE, bound=lagrangian, stats=stats
+            )
         return make_result(problem, "pyomo", None, status=Status.NO_SOLUTION, stats=stats)
     xs = np.array([model.x[p].value for p in model.P], dtype=np.float64)
     chosen = np.flatnonzero(xs > 0.5)
-    choice = np.full(problem.n_requests, -1, dtype=np.int64)
-    choice[problem.plan_request[chosen]] = chosen
+    choice = better(problem, chosen, initial)
     bound = results.problem.upper_bound
-    bound = float(bound) if bound is not None and np.isfinite(float(bound)) else None
+    bound = combine_bounds(float(bound) if bound is not None else None, lagrangian)
     optimal = term == TerminationCondition.optimal
     return make_result(
         problem,

@@ -204,3 +204,14 @@ def test_plan_naming_an_unknown_resource_is_rejected():
     }
     with pytest.raises(InputError, match="not a resource id"):
         parse_instance(doc)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_lagrangian_bound_is_a_valid_upper_bound(seed):
+    from daitn_opt.tfam.bounds import lagrangian_bound
+
+    problem = random_problem(seed, requests=6)
+    optimum = brute_force(problem)
+    bound = lagrangian_bound(problem, lower=0.0, iterations=200)
+    trivial = float(sum(max(problem.value[p] for p in problem.plans_of(r)) for r in range(6)))
+    assert optimum - 1e-9 <= bound <= trivial + 1e-9

@@ -1,0 +1,85 @@
+"""Cheap upper bounds on the admitted value: the Lagrangian relaxation of the capacities.
+
+For multipliers ``y >= 0`` on the capacity rows (``formulations/tfam.md`` (2)), keeping the
+one-plan-per-request rows (3),
+
+    L(y) = sum_k c[k] y[k] + sum_r max(0, max_{p of r} (v[p] - sum_k U[p, k] y[k]))
+
+(without the 0 for must-admit requests) is an upper bound on the optimum for every ``y >= 0``:
+it is the optimum of a relaxation in which exceeding a capacity costs ``y[k]`` per unit. Because
+the kept rows have the integrality property, ``min_y L(y)`` equals the LP relaxation's bound
+(Geoffrion 1974). :func:`lagrangian_bound` minimises ``L`` by projected subgradient steps with
+Polyak step lengths (Held, Wolfe and Crowder 1974): each step is two sparse matrix-vector
+products, so a bound for 30,000 plans over 12,000 resources takes a fraction of a second per
+hundred steps, where the LP itself can take minutes on a shared machine.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .problem import Problem
+
+
+def lagrangian_value(problem: Problem, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """``L(y)`` and the chosen plan per request (-1: none) of the relaxation."""
+    reduced = problem.value - problem.use @ y
+    starts = problem.plan_start[:-1]
+    best = np.maximum.reduceat(reduced, starts)
+    # Index of the best plan of each request: the first plan reaching the block maximum.
+    hit = reduced >= np.repeat(best, np.diff(problem.plan_start)) - 1e-12
+    first = np.minimum.reduceat(np.where(hit, np.arange(problem.n_plans), problem.n_plans), starts)
+    take = (best > 0) | problem.must_admit
+    value = float(problem.capacity @ y + np.sum(np.where(take, best, 0.0)))
+    return value, np.where(take, first, -1)
+
+
+def lagrangian_bound(
+    problem: Problem,
+    *,
+    lower: float = 0.0,
+    iterations: int = 300,
+    time_limit: float = 5.0,
+) -> float:
+    """The best ``L(y)`` found: a valid upper bound on the optimal admitted value.
+
+    Parameters
+    ----------
+    lower
+        A known feasible value (e.g. a heuristic's), used for the Polyak step length.
+    iterations, time_limit
+        Stop after this many subgradient steps or seconds.
+    """
+    if problem.n_plans == 0:
+        return 0.0
+    start = time.perf_counter()
+    use_t = problem.use.T.tocsr()
+    y = np.zeros(problem.n_resources)
+    best, choice = lagrangian_value(problem, y)
+    theta, stall = 2.0, 0
+    for _ in range(iterations):
+        if time.perf_counter() - start > time_limit:
+            break
+        value, choice = lagrangian_value(problem, y)
+        if value < best - 1e-9:
+            best, stall = value, 0
+        else:
+            stall += 1
+            if stall >= 15:
+                theta, stall = theta / 2, 0
+                if theta < 1e-4:
+                    break
+        x = np.zeros(problem.n_plans)
+        x[choice[choice >= 0]] = 1.0
+        load = use_t @ x
+        grad = problem.capacity - load  # dL/dy
+        # Projected step: only coordinates that can move (y > 0 or a negative gradient).
+        grad = np.where((y > 0) | (grad < 0), grad, 0.0)
+        norm = float(grad @ grad)
+        if norm <= 1e-12:
+            break  # y is optimal for the relaxation
+        step = theta * max(value - lower, 1e-9 * max(1.0, abs(value))) / norm
+        y = np.maximum(0.0, y - step * grad)
+    return best
