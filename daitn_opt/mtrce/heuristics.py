@@ -400,8 +400,9 @@ class _Search:
                 continue
             return
 
-    def shake(self, plan: Plan, start: int, size: int) -> None:
+    def shake(self, plan: Plan, start: int, size: int) -> np.ndarray:
         """Remove ``size`` consecutive optional visits from ``start`` on every route."""
+        removed: list[int] = []
         for q, route in enumerate(plan.routes):
             inner = len(route) - 2
             if inner == 0:
@@ -413,7 +414,9 @@ class _Search:
                 if not self.arr.mandatory[route[p]]
             ]
             if drop:
+                removed.extend(route[p] for p in drop)
                 plan.remove(q, drop)
+        return np.asarray(removed, dtype=np.int64)
 
     # -- driver -----------------------------------------------------------------------------
     def run(self) -> Plan:
@@ -426,14 +429,25 @@ class _Search:
         best = plan.copy()
         self._record(best)
         size, start, stale = 1, 0, 0
+        self.random_shake = bool(params.get("random_shake", False))
+        self.tabu = bool(params.get("tabu", True))
         max_size = max(1, len(self.pool) // (3 * arr.k))
         for it in range(1, iterations + 1):
             if self.stop() or stale >= patience:
                 break
             self.stats["iterations"] = it
-            self.shake(plan, start, size)
+            if self.random_shake:
+                size = int(self.rng.integers(1, max_size + 1))
+                start = int(self.rng.integers(0, n))
+            removed = self.shake(plan, start, size)
             if not self.maximise:
                 repair_mandatory(plan)
+            elif self.tabu and len(removed):
+                # Refill without the removed nodes first, so the kick is not simply undone.
+                keep = self.pool
+                self.pool = np.setdiff1d(keep, removed)
+                self.fill(plan)
+                self.pool = keep
             self.local_search(plan)
             if (
                 plan.feasible()
