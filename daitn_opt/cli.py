@@ -187,11 +187,24 @@ def generate(
     nodes: Annotated[int, typer.Option(help="Number of nodes (data nodes for healthcare).")] = 12,
     seed: Annotated[int, typer.Option(help="Seed; the same seed gives the same instance.")] = 0,
     requests: Annotated[int, typer.Option(help="Number of training requests.")] = 1,
+    opt: Annotated[
+        list[str] | None,
+        typer.Option("--opt", help="Family option KEY=VALUE, repeatable (e.g. replayable=false)."),
+    ] = None,
 ) -> None:
     """Generate a seeded instance of a family."""
     from .drrt.generators import generate as gen
 
-    inst = gen(family, nodes=nodes, seed=seed, requests=requests)
+    opts: dict[str, object] = {}
+    for item in opt or []:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise InputError("--opt", item, "expected KEY=VALUE")
+        try:
+            opts[key] = json.loads(text)  # numbers, true/false, null
+        except json.JSONDecodeError:
+            opts[key] = text
+    inst = gen(family, nodes=nodes, seed=seed, requests=requests, **opts)
     save_instance(inst, output)
     console.print(
         f"wrote {output}: {inst.snapshot.num_nodes} nodes, {inst.snapshot.num_links} links"

@@ -133,6 +133,8 @@ def test_generate_bad_family_and_size_exit_2(tmp_path):
     out = tmp_path / "x.json"
     assert_input_error(run("generate", "grid", "-o", out), "family", "'grid'", "healthcare")
     assert_input_error(run("generate", "healthcare", "-o", out, "--nodes", "1"), "nodes", "1")
+    assert_input_error(run("generate", "healthcare", "-o", out, "--opt", "colour=red"), "colour")
+    assert_input_error(run("generate", "healthcare", "-o", out, "--opt", "image"), "--opt")
     assert not out.exists()
 
 
@@ -197,3 +199,8 @@ def test_generate_writes_the_seeded_instance(tmp_path):
     expected = generate("random-geometric", nodes=60, seed=4, requests=2)
     assert a.read_text() == dump_instance(expected)
     assert len(load_instance(a).requests) == 2
+    proc = run("generate", "healthcare", "-o", b, "--nodes", "8", "--opt", "replayable=false",
+               "--opt", "region_km=200")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    meta = load_instance(b).metadata["generator"]
+    assert meta["replayable"] is False and meta["region_km"] == 200

@@ -40,6 +40,15 @@ def test_same_seed_same_json_other_seed_other_json(family):
     assert a != c
 
 
+def test_family_options_change_the_instance():
+    """Options reach the family: realistic volumes, no image data, a given number of users."""
+    inst = generate("healthcare", nodes=20, seed=2, replayable=False, image=False, users=4.0)
+    data = inst.snapshot.of_kind("data")
+    assert sum(d.samples for n in data for d in n.datasets) > 450
+    assert {d.task for n in data for d in n.datasets} == {"breast-cancer"}
+    assert sum(1 for n in inst.snapshot.of_kind("user") if n.demands) == 4
+
+
 def test_unknown_family_lists_the_families():
     with pytest.raises(InputError) as err:
         generate("grid", nodes=10, seed=0)
@@ -57,6 +66,10 @@ def test_unknown_family_lists_the_families():
         ("healthcare", {"nodes": 10, "seed": -1}, "seed"),
         ("healthcare", {"nodes": 10, "requests": -1}, "requests"),
         ("rgg", {"nodes": 10.5}, "nodes"),
+        ("healthcare", {"nodes": 10, "image": "maybe"}, "image"),
+        ("healthcare", {"nodes": 10, "region_km": "far"}, "region_km"),
+        ("healthcare", {"nodes": 10, "users": 2.5}, "users"),
+        ("random-geometric", {"nodes": 10, "radius_factor": -1.0}, "radius_factor"),
     ],
 )
 def test_bad_arguments_are_input_errors(family, kwargs, field):

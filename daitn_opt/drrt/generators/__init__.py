@@ -56,12 +56,22 @@ def generate(family: str, *, nodes: int, seed: int, requests: int = 1, **opts: A
     if name not in FAMILIES:
         raise InputError("family", family, f"unknown; known families: {', '.join(FAMILIES)}")
     fn = FAMILIES[name]
-    allowed = [
-        p for p in inspect.signature(fn).parameters if p not in ("nodes", "seed", "requests")
-    ]
-    for key in opts:
+    params = inspect.signature(fn).parameters
+    allowed = [p for p in params if p not in ("nodes", "seed", "requests")]
+    for key, value in opts.items():
         if key not in allowed:
-            raise InputError(key, opts[key], f"not an option of {name}; options: {allowed}")
+            raise InputError(key, value, f"not an option of {name}; options: {allowed}")
+        # Options come from the command line as JSON values: check them against the defaults.
+        default = params[key].default
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise InputError(key, value, "must be true or false")
+        if isinstance(default, float) and not numeric:
+            raise InputError(key, value, "must be a number")
+        if default is None and value is not None and not (numeric and value == int(value)):
+            raise InputError(key, value, "must be an integer")
+        if default is None and value is not None:
+            opts[key] = int(value)
     for key, value in (("nodes", nodes), ("seed", seed), ("requests", requests)):
         if isinstance(value, bool) or not isinstance(value, int):
             raise InputError(key, value, "must be an integer")
