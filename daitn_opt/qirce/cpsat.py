@@ -14,7 +14,6 @@ variables, which CP-SAT does not have: use ``highs`` or ``pyomo`` for it.
 from __future__ import annotations
 
 import numpy as np
-from ortools.sat.python import cp_model
 
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
@@ -49,6 +48,8 @@ def _supports(problem: Problem) -> str | None:
 )
 def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     """Params: ``warm_start`` (default True), ``workers`` (default ``threads``)."""
+    from ortools.sat.python import cp_model  # imported here: OR-Tools is slow to import
+
     bad = infeasible_result(problem, "cpsat")
     if bad is not None:
         return bad

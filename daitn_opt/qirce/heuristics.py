@@ -879,7 +879,7 @@ def best_heuristic(problem: Problem, budget: float, seed: int = 0) -> np.ndarray
 )
 def solve_ls(problem: Problem, options: SolveOptions) -> Result:
     """Params: ``budget`` seconds (default: 85 % of the time limit), ``max_idle`` tabu
-    iterations without a new best before stopping (default 20,000)."""
+    iterations without a new best before stopping (default 50 per demand, 2,000 to 20,000)."""
     from .milp import infeasible_result
 
     bad = infeasible_result(problem, "ls")
@@ -891,7 +891,9 @@ def solve_ls(problem: Problem, options: SolveOptions) -> Result:
     def on_best(internal: float) -> None:
         trace.append(TracePoint(options.elapsed(), problem.reported(internal), None))
 
-    max_idle = int(options.params.get("max_idle", 20_000))
+    max_idle = int(
+        options.params.get("max_idle", min(20_000, max(2_000, 50 * problem.num_demands)))
+    )
     x, lb, stats = local_search(problem, budget, options.seed, on_best=on_best, max_idle=max_idle)
     bound = problem.reported(lb) if lb is not None else None
     if x is None:

@@ -8,8 +8,9 @@ portability and for exporting (``model.write("qirce.lp")``).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-import pyomo.environ as pyo
 
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
@@ -18,9 +19,11 @@ from .problem import Problem
 from .solution import arcs_from_solution, build_solution, internal_objective
 
 
-def build_model(problem: Problem) -> pyo.ConcreteModel:
+def build_model(problem: Problem) -> Any:
     """The Pyomo model: ``x[a]``, ``y[k]`` (k = model * F + facility, only where memory binds),
     ``z[f]`` (only facilities with an open cost)."""
+    import pyomo.environ as pyo  # imported here: Pyomo takes seconds to import
+
     p = problem
     n_f = p.num_facilities
     w = p.internal_arc_weight()
@@ -87,6 +90,8 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
     bad = infeasible_result(problem, "pyomo")
     if bad is not None:
         return bad
+    import pyomo.environ as pyo
+
     p = problem
     name = options.params.get("pyomo_solver", "appsi_highs")
     trace: list[TracePoint] = []
