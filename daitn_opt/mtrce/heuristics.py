@@ -14,7 +14,8 @@ Registered solvers (all take ``time_limit`` and ``seed``; none proves a bound):
   and a replace move (drop a visited node for a better unvisited one). Insertion is evaluated for
   every unvisited node and every gap of a route at once, with forward time slacks
   (:mod:`daitn_opt.mtrce.plan`). For ``min_time`` with one route and no windows (TSP) it is an
-  iterated 2-opt / or-opt with double-bridge kicks (:mod:`daitn_opt.mtrce.tour`).
+  iterated 2-opt / or-opt with double-bridge kicks from a farthest-insertion tour
+  (:mod:`daitn_opt.mtrce.tour`).
 
 Every heuristic returns ``feasible`` with checked routes, or ``infeasible`` with a one-line reason
 when the start -> end trip alone misses the deadline or budget, or a mandatory node cannot be
@@ -34,7 +35,7 @@ from ..result import Result, Status, TracePoint
 from .plan import Arrays, Plan, RouteTimes
 from .problem import Problem
 from .solution import EPS, make_result
-from .tour import PathSearch, ils_tour, neighbour_lists, path_length
+from .tour import PathSearch, farthest_insertion, ils_tour, neighbour_lists, path_length
 
 _MARGIN = 0.05
 """Seconds kept back from the time limit to build the result."""
@@ -476,19 +477,10 @@ class _Search:
 
 
 def _ils_tsp(problem: Problem, arr: Arrays, options: SolveOptions) -> Result:
-    """One route, no windows, visit all: iterated 2-opt / or-opt from a nearest-neighbour tour."""
+    """One route, no windows, visit all: iterated 2-opt / or-opt from a farthest-insertion tour."""
     rng = np.random.default_rng(options.seed)
     t = arr.t
-    inner = arr.customers
-    tour = [arr.s]
-    left = np.zeros(arr.n, dtype=bool)
-    left[inner] = True
-    while left.any():
-        cand = np.flatnonzero(left)
-        j = int(cand[np.argmin(t[tour[-1], cand])])
-        tour.append(j)
-        left[j] = False
-    tour.append(arr.e)
+    tour = farthest_insertion(t, arr.s, arr.e, arr.customers)
     trace: list[TracePoint] = []
     offset = float(arr.d[tour].sum()) + arr.verify  # completion = length + services + verify
 
