@@ -721,11 +721,24 @@ class _Run:
         if self.best_value is None or self.bound is None:
             return False
         tol = 1e-6 * max(1.0, abs(self.best_value))
-        return (
-            (self.bound - self.best_value <= tol)
-            if self.maximize
-            else (self.best_value - self.bound <= tol)
-        )
+        return abs(self.bound - self.best_value) <= tol
+
+
+_THREADS: list[int] = []
+"""Thread count HiGHS's global scheduler was started with in this process."""
+
+
+def _set_threads(h: highspy.Highs, threads: int) -> None:
+    """HiGHS's MIP workers (on a shared 2-core machine one thread measured faster than two).
+
+    The scheduler is global to the process; it is restarted only when the count changes.
+    """
+    if _THREADS and _THREADS[0] != threads:
+        highspy.Highs.resetGlobalScheduler(True)
+        _THREADS.clear()
+    h.setOptionValue("threads", threads)
+    if not _THREADS:
+        _THREADS.append(threads)
 
 
 def _pass_model(h: highspy.Highs, model: MilpModel) -> None:
@@ -855,6 +868,7 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
     h = highspy.Highs()
     h.setOptionValue("output_flag", bool(params.get("log", False)))
     h.setOptionValue("random_seed", int(options.seed))
+    _set_threads(h, max(1, int(options.threads)))
     h.setOptionValue("mip_rel_gap", 1e-9)
     h.setOptionValue("mip_abs_gap", 0.999 if model.integral_objective else 1e-6)
     # HiGHS's primal heuristics re-run from scratch in every round and were the larger part of
@@ -1029,10 +1043,24 @@ def _mip_phase(h: highspy.Highs, run: _Run) -> tuple[Status | None, str]:
     h.setOptionValue("solve_relaxation", False)
     found: list[np.ndarray] = []
 
+    # Optionally stop a MIP round as soon as, past the root, HiGHS accepts an integer solution
+    # with a subtour: proving it optimal is wasted work, since its cuts must be added anyway.
+    early = bool(run.options.params.get("early_stop", False))
+    stop = {"now": False}
+
     def on_solution(event: Any) -> None:
-        found.append(np.array(event.data_out.mip_solution, dtype=np.float64))
+        x = np.array(event.data_out.mip_solution, dtype=np.float64)
+        found.append(x)
+        if early and event.data_out.mip_node_count >= 1 and _separate(model, x, integer=True):
+            stop["now"] = True
+
+    def on_interrupt(event: Any) -> None:
+        if stop["now"]:
+            event.data_in.user_interrupt = True
 
     h.cbMipSolution.subscribe(on_solution)
+    if early:
+        h.cbMipInterrupt.subscribe(on_interrupt)
     mip_time, rounds, nodes = 0.0, 0, 0
     message = ""
     status: Status | None = None
@@ -1045,6 +1073,7 @@ def _mip_phase(h: highspy.Highs, run: _Run) -> tuple[Status | None, str]:
         _set_start(h, run)
         h.setOptionValue("time_limit", remaining)
         found.clear()
+        stop["now"] = False
         t0 = time.perf_counter()
         h.run()
         mip_time += time.perf_counter() - t0
@@ -1087,7 +1116,8 @@ def _mip_phase(h: highspy.Highs, run: _Run) -> tuple[Status | None, str]:
             break
         if ms == highspy.HighsModelStatus.kOptimal and final_clean:
             break
-        if ms != highspy.HighsModelStatus.kOptimal:
+        interrupted = stop["now"] and ms == highspy.HighsModelStatus.kInterrupt
+        if ms != highspy.HighsModelStatus.kOptimal and not interrupted:
             message = (
                 "time limit reached"
                 if ms == highspy.HighsModelStatus.kTimeLimit
@@ -1101,6 +1131,8 @@ def _mip_phase(h: highspy.Highs, run: _Run) -> tuple[Status | None, str]:
         _lp_phase(h, run, int(run.options.params.get("lp_rounds_between", 20)))
         h.setOptionValue("solve_relaxation", False)
     h.cbMipSolution.unsubscribe(on_solution)
+    if early:
+        h.cbMipInterrupt.unsubscribe(on_interrupt)
     run.stats.update(mip_rounds=rounds, mip_seconds=mip_time, mip_nodes=nodes)
     return status, message
 
