@@ -428,7 +428,7 @@ def feasible_cmd(
         sys.stdout.write(json.dumps(report.to_dict()) + "\n")
     else:
         for line in report.lines():
-            console.print(line, highlight=False, markup=False)
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
     if not report.feasible:
         raise typer.Exit(1)
 
