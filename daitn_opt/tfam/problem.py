@@ -61,6 +61,8 @@ class Problem:
     """(R,) seconds after arrival each request must finish by (inf: none)."""
     slot_seconds: float | None = None
     name: str = "tfam"
+    unplannable: dict[str, str] | None = None
+    """Requests of the instance left out of the batch (no plan reaches the target), with why."""
     request_id: str | None = None
     """Always None: admission concerns the whole batch (kept for the common CLI signature)."""
 
@@ -271,11 +273,15 @@ def from_instance(instance: Instance, request_id: str | None = None) -> Problem:
     signature; admission always concerns the whole batch, so it must only name a known request.
     """
     spec = instance.admission
+    left_out: dict[str, str] = {}
     if spec is None:
         from .plans import admission_spec
 
-        spec = admission_spec(instance)
+        spec = admission_spec(instance, unplannable=left_out)
     if request_id is not None and request_id not in {q.id for q in spec.requests}:
         raise InputError("request", request_id, "is not a request of the admission batch")
     forced = {q.id for q in instance.requests if q.must_admit}
-    return from_spec(spec, must_admit=forced, name=instance.name)
+    problem = from_spec(spec, must_admit=forced, name=instance.name)
+    if left_out:
+        object.__setattr__(problem, "unplannable", left_out)  # frozen: set once, at construction
+    return problem

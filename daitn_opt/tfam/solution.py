@@ -46,7 +46,10 @@ def to_solution(problem: Problem, choice: np.ndarray) -> dict[str, Any]:
             admitted[problem.request_ids[r]] = int(p - problem.plan_start[r])
         else:
             refused.append(problem.request_ids[r])
-    return {"admitted": admitted, "refused": refused}
+    solution: dict[str, Any] = {"admitted": admitted, "refused": refused}
+    if problem.unplannable:
+        solution["unplannable"] = dict(problem.unplannable)
+    return solution
 
 
 def from_solution(problem: Problem, solution: dict[str, Any]) -> np.ndarray:
