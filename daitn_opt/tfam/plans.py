@@ -37,7 +37,7 @@ from ..drrt.instance import (
 )
 from ..drrt.requests import Target, TrainingRequest
 from ..drrt.view import View, build_view
-from ..errors import InputError
+from ..errors import InputError, UnsupportedError
 from ..mtrce.problem import Problem as RouteProblem
 from ..mtrce.problem import from_view
 
@@ -162,7 +162,10 @@ def registry_route_solver(name: str, time_limit: float = 2.0, seed: int = 0) -> 
         return None
 
     def run(mp: RouteProblem, v: View) -> list[int]:
-        result = solve(mp, name, time_limit=time_limit, seed=seed)
+        try:
+            result = solve(mp, name, time_limit=time_limit, seed=seed)
+        except UnsupportedError:  # a variant this MTRCE solver refuses: use the fallback
+            return ratio_insertion(mp, v)
         routes = result.solution.get("routes") if result.status.has_solution else None
         if not routes:
             return [mp.start, mp.end]
