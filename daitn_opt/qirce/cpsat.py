@@ -117,9 +117,9 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     trace: list[TracePoint] = []
     x0 = arcs_from_solution(p, options.initial)
     if x0 is None and options.params.get("warm_start", True):
-        from .heuristics import best_heuristic
+        from .heuristics import best_heuristic, warm_start_budget
 
-        x0 = best_heuristic(p, min(1.0, 0.05 * options.remaining()), options.seed)
+        x0 = best_heuristic(p, warm_start_budget(p, options.remaining()), options.seed)
     if x0 is not None:
         trace.append(TracePoint(options.elapsed(), p.reported(internal_objective(p, x0)), None))
         for a in range(p.num_arcs):

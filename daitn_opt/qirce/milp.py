@@ -261,9 +261,9 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
     trace: list[TracePoint] = []
     x0 = arcs_from_solution(problem, options.initial)
     if x0 is None and options.params.get("warm_start", True):
-        from .heuristics import best_heuristic
+        from .heuristics import best_heuristic, warm_start_budget
 
-        x0 = best_heuristic(problem, min(1.0, 0.05 * options.remaining()), options.seed)
+        x0 = best_heuristic(problem, warm_start_budget(problem, options.remaining()), options.seed)
     start_obj = None
     if x0 is not None:
         start_obj = problem.reported(internal_objective(problem, x0))

@@ -97,9 +97,9 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
     trace: list[TracePoint] = []
     x0 = arcs_from_solution(p, options.initial)
     if x0 is None and options.params.get("warm_start", True):
-        from .heuristics import best_heuristic
+        from .heuristics import best_heuristic, warm_start_budget
 
-        x0 = best_heuristic(p, min(1.0, 0.05 * options.remaining()), options.seed)
+        x0 = best_heuristic(p, warm_start_budget(p, options.remaining()), options.seed)
     mdl = build_model(p)
     if name == "appsi_highs":
         new_highs(1.0)  # absorbs HiGHS's once-per-process banner (it would corrupt --json)
