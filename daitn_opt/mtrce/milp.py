@@ -33,7 +33,7 @@ from scipy.sparse.csgraph import shortest_path
 
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
-from . import separation
+from . import separation, tour_repair
 from .problem import Problem
 from .solution import make_result, objective, route_cost, schedule, used_routes, windows
 
@@ -1037,6 +1037,23 @@ def _lp_phase(h: highspy.Highs, run: _Run, max_rounds: int) -> tuple[Status | No
     return None, ""
 
 
+def _repair_tour(run: _Run, x: np.ndarray) -> None:
+    """TSP case: patch the subtours of ``x`` into one tour, 2-opt it, offer it as incumbent."""
+    model = run.model
+    p = model.problem
+    if model.directed or p.start != p.end or p.objective != "min_time" or p.has_windows:
+        return
+    cycles = tour_repair.cycles_of(p.n, model.tails, model.heads, x[: model.num_arc])
+    t = np.asarray(p.travel, dtype=np.float64)
+    tour = tour_repair.patch(t, cycles)
+    seconds = min(1.0, 0.05 * run.options.remaining())
+    tour = tour_repair.two_opt(t, tour, seconds=seconds)
+    at = tour.index(p.start)
+    tour = tour[at:] + tour[:at]
+    if run.offer([[*tour, p.start]]):
+        run.stats["repaired_incumbents"] = run.stats.get("repaired_incumbents", 0) + 1
+
+
 def _mip_phase(h: highspy.Highs, run: _Run) -> tuple[Status | None, str]:
     """Solve the MIP, cut the subtours of every integer solution found, repeat (C3)."""
     model, options = run.model, run.options
@@ -1103,6 +1120,8 @@ def _mip_phase(h: highspy.Highs, run: _Run) -> tuple[Status | None, str]:
             else:
                 cuts.extend(c)
                 run.offer(routes)  # dropping the subtours keeps the routes feasible (OP)
+                if x is final_x:
+                    _repair_tour(run, x)
         if ms == highspy.HighsModelStatus.kOptimal:
             run.tighten(
                 info.mip_dual_bound

@@ -1,0 +1,88 @@
+"""Turn an integer point with subtours into a tour (TSP case): patch the cycles, then 2-opt.
+
+Used by :mod:`daitn_opt.mtrce.milp` to get good incumbents from the MIP rounds of a symmetric
+TSP: the cycles of an integer solution that still has subtours are merged pairwise by the
+cheapest exchange of one edge of each (Karp's patching), and the tour is improved by 2-opt
+(best improvement over all pairs at once, numpy). The result is only a primal solution.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+def cycles_of(n: int, tails: np.ndarray, heads: np.ndarray, values: np.ndarray) -> list[list[int]]:
+    """The cycles of a 2-regular undirected multigraph given by edge multiplicities."""
+    adj: list[list[int]] = [[] for _ in range(n)]
+    for a in np.flatnonzero(values > 0.5):
+        i, j = int(tails[a]), int(heads[a])
+        for _ in range(int(np.rint(values[a]))):
+            adj[i].append(j)
+            adj[j].append(i)
+    seen = np.zeros(n, dtype=bool)
+    out = []
+    for start in range(n):
+        if seen[start] or not adj[start]:
+            continue
+        cyc, prev, cur = [start], -1, start
+        seen[start] = True
+        while True:
+            nxt = adj[cur][0] if adj[cur][0] != prev or len(adj[cur]) == 1 else adj[cur][1]
+            if nxt == start or seen[nxt]:
+                break
+            cyc.append(nxt)
+            seen[nxt] = True
+            prev, cur = cur, nxt
+        out.append(cyc)
+    return out
+
+
+def patch(t: np.ndarray, cycles: list[list[int]]) -> list[int]:
+    """Merge the cycles into one tour by the cheapest two-edge exchanges."""
+    cyc = [np.asarray(c, dtype=np.int64) for c in cycles if len(c)]
+    while len(cyc) > 1:
+        cyc.sort(key=len)
+        a = cyc.pop(0)
+        a_next = np.roll(a, -1)
+        best = (np.inf, 0, 0, 0, 0)
+        for idx, b in enumerate(cyc):
+            b_next = np.roll(b, -1)
+            removed = t[a, a_next][:, None] + t[b, b_next][None, :]
+            straight = t[a][:, b] + t[a_next][:, b_next] - removed  # a_i-b_j, a_i+1-b_j+1
+            crossed = t[a][:, b_next] + t[a_next][:, b] - removed  # a_i-b_j+1, a_i+1-b_j
+            for kind, delta in ((0, straight), (1, crossed)):
+                i, j = np.unravel_index(np.argmin(delta), delta.shape)
+                if delta[i, j] < best[0]:
+                    best = (delta[i, j], idx, int(i), int(j), kind)
+        _, idx, i, j, kind = best
+        b = cyc.pop(idx)
+        a_part = np.roll(a, -(i + 1))  # a_{i+1} ... a_i
+        if kind == 1:
+            b_part = np.roll(b, -(j + 1))  # b_{j+1} ... b_j
+        else:
+            b_part = np.roll(b, -(j + 1))[::-1]  # b_j ... b_{j+1}
+        cyc.append(np.concatenate([a_part, b_part]))
+    return cyc[0].tolist()
+
+
+def two_opt(t: np.ndarray, tour: list[int], seconds: float = 0.5) -> list[int]:
+    """Best-improvement 2-opt on a closed tour (list without the repeated first node)."""
+    route = np.asarray(tour, dtype=np.int64)
+    m = len(route)
+    if m < 4:
+        return route.tolist()
+    stop = time.perf_counter() + seconds
+    while time.perf_counter() < stop:
+        nxt = np.roll(route, -1)
+        delta = (
+            t[route][:, route] + t[nxt][:, nxt] - t[route, nxt][:, None] - t[route, nxt][None, :]
+        )
+        delta = np.triu(delta, 2)
+        delta[0, m - 1] = 0.0
+        i, j = np.unravel_index(np.argmin(delta), delta.shape)
+        if delta[i, j] >= -1e-9:
+            break
+        route[i + 1 : j + 1] = route[i + 1 : j + 1][::-1].copy()
+    return route.tolist()
