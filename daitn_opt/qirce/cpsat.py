@@ -17,7 +17,7 @@ import numpy as np
 
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
-from .milp import infeasible_result
+from .milp import infeasible_result, trivial_result
 from .problem import Problem
 from .solution import arcs_from_solution, build_solution, internal_objective
 
@@ -50,7 +50,7 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     """Params: ``warm_start`` (default True), ``workers`` (default ``threads``)."""
     from ortools.sat.python import cp_model  # imported here: OR-Tools is slow to import
 
-    bad = infeasible_result(problem, "cpsat")
+    bad = infeasible_result(problem, "cpsat") or trivial_result(problem, "cpsat")
     if bad is not None:
         return bad
     p = problem

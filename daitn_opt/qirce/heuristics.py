@@ -874,7 +874,7 @@ def best_heuristic(problem: Problem, budget: float, seed: int = 0) -> np.ndarray
     """Arc fractions of the best heuristic solution within ``budget`` seconds (a warm start)."""
     from .milp import infeasible_result
 
-    if infeasible_result(problem, "ls") is not None:
+    if problem.num_arcs == 0 or infeasible_result(problem, "ls") is not None:
         return None
     x, _, _ = local_search(problem, budget, seed)
     return x
@@ -889,9 +889,9 @@ def best_heuristic(problem: Problem, budget: float, seed: int = 0) -> np.ndarray
 def solve_ls(problem: Problem, options: SolveOptions) -> Result:
     """Params: ``budget`` seconds (default: 85 % of the time limit), ``max_idle`` tabu
     iterations without a new best before stopping (default 50 per demand, 2,000 to 20,000)."""
-    from .milp import infeasible_result
+    from .milp import infeasible_result, trivial_result
 
-    bad = infeasible_result(problem, "ls")
+    bad = infeasible_result(problem, "ls") or trivial_result(problem, "ls")
     if bad is not None:
         return bad
     budget = float(options.params.get("budget", max(0.05, 0.85 * options.remaining())))

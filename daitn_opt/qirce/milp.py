@@ -241,6 +241,26 @@ def infeasible_result(problem: Problem, solver: str) -> Result | None:
     )
 
 
+def trivial_result(problem: Problem, solver: str) -> Result | None:
+    """The optimal result of a problem without eligible arcs (nothing to decide), else None:
+    every demand refused (admit mode) or nothing to serve; objective 0."""
+    if problem.num_arcs:
+        return None
+    bad = infeasible_result(problem, solver)
+    if bad is not None:
+        return bad
+    return Result(
+        problem="qirce",
+        solver=solver,
+        status=Status.OPTIMAL,
+        sense=problem.objective_sense,
+        objective=0.0,
+        bound=0.0,
+        solution=build_solution(problem, np.zeros(0)),
+        message="no eligible (demand, facility) pair: nothing to route",
+    )
+
+
 def integral_weights(problem: Problem) -> bool:
     w = np.concatenate([problem.internal_arc_weight(), problem.internal_open_weight()])
     return bool(np.all(np.abs(w - np.round(w)) < 1e-9))
@@ -254,7 +274,7 @@ def integral_weights(problem: Problem) -> bool:
 )
 def solve_highs(problem: Problem, options: SolveOptions) -> Result:
     """Solve QIRCE / Q-FAM with HiGHS; params: ``warm_start`` (default True), ``mip_rel_gap``."""
-    bad = infeasible_result(problem, "highs")
+    bad = infeasible_result(problem, "highs") or trivial_result(problem, "highs")
     if bad is not None:
         return bad
     t0 = time.perf_counter()

@@ -130,7 +130,8 @@ class Problem:
 
     def reported(self, internal: float) -> float:
         """The objective in the problem's own units and sense from the internal minimum."""
-        return float(internal if self.objective_sense == "min" else -internal)
+        # + 0.0 turns -0.0 into 0.0 (a refused-everything objective prints as 0, not -0).
+        return float(internal if self.objective_sense == "min" else -internal) + 0.0
 
     def to_internal(self, objective: float) -> float:
         return float(objective if self.objective_sense == "min" else -objective)

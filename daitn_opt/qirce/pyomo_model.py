@@ -14,7 +14,7 @@ import numpy as np
 
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
-from .milp import infeasible_result, integral_weights, new_highs
+from .milp import infeasible_result, integral_weights, new_highs, trivial_result
 from .problem import Problem
 from .solution import arcs_from_solution, build_solution, internal_objective
 
@@ -87,7 +87,7 @@ def build_model(problem: Problem) -> Any:
 )
 def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
     """Params: ``pyomo_solver`` (default ``"appsi_highs"``), ``warm_start`` (default True)."""
-    bad = infeasible_result(problem, "pyomo")
+    bad = infeasible_result(problem, "pyomo") or trivial_result(problem, "pyomo")
     if bad is not None:
         return bad
     import pyomo.environ as pyo

@@ -170,3 +170,24 @@ def test_metadata_options_and_model_filter():
     assert only_a.demand_ids == ["u1/a", "u2/a"] and only_a.request_id == "a"
     r = solve(only_a, "highs", time_limit=5)
     assert check(only_a, r.solution).compare_objective(r.objective).ok
+
+
+@pytest.mark.parametrize("solver", ["highs", "cpsat", "pyomo", "ls", "greedy", "nearest"])
+def test_nothing_eligible_or_nothing_demanded(solver):
+    """Admit mode with every SLO impossible refuses everything (objective 0, each refusal with
+    its reason); an instance without demand is solved trivially."""
+    doc = tiny().model_dump(mode="json")
+    for node in doc["snapshot"]["nodes"]:
+        for dem in node.get("demands") or []:
+            dem["slo_ms"] = 1.0
+    p = from_instance(parse_instance(doc)).replace(mode="admit", single_source=True)
+    r = solve(p, solver, time_limit=5)
+    assert r.status.has_solution and r.objective == 0.0
+    assert check(p, r.solution).compare_objective(r.objective).ok
+    assert all("SLO 1 ms" in x["reason"] for x in r.solution["refused"])
+    for node in doc["snapshot"]["nodes"]:
+        if "demands" in node:
+            node["demands"] = []
+    empty = from_instance(parse_instance(doc)).replace(single_source=True)
+    r = solve(empty, solver, time_limit=5)
+    assert r.status.has_solution and r.objective == 0.0
