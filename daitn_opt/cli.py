@@ -526,6 +526,147 @@ def replay(
         console.print(f"wrote {path}", highlight=False)
 
 
+@app.command()
+def demo(
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Folder for plots and outcomes.")
+    ] = Path("daitn-demo"),
+    instance: Annotated[
+        Path | None, typer.Option(help="Instance file (default: instances/healthcare-small.json).")
+    ] = None,
+    request: Annotated[str | None, typer.Option(help="Sequential request to route.")] = None,
+    seeds: Annotated[int, typer.Option(help="Replay seeds per plan.")] = 5,
+    time_limit: Annotated[float, typer.Option(help="Seconds per solver call.")] = 20.0,
+) -> None:
+    """Solve, admit, place, then replay every decision as real training: the main job."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .demo import format_gap, run_demo
+
+    def show(value: float | None, fmt: str) -> str:
+        return "-" if value is None or value != value else format(value, fmt)
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("starting", total=9)
+        steps = {"n": 0}
+
+        def progress(event: str, data: dict) -> None:
+            if event == "stage":
+                bar.update(task, completed=data["index"], description=data["detail"])
+            elif event == "step":
+                steps["n"] += 1
+                step = data["step"]
+                bar.update(task, description=f"{data.get('label')}: {step.action} at {step.node}")
+            elif event == "done":
+                bar.update(task, completed=9)
+
+        report = run_demo(
+            instance,
+            output,
+            request_id=request,
+            seeds=seeds,
+            time_limit=time_limit,
+            progress=progress,
+        )
+    console.print(
+        f"[bold]{report.instance}[/], request {report.request} (deadline {report.deadline} s); "
+        f"accuracy: mean over seeds {report.seeds[0]}-{report.seeds[-1]}",
+        highlight=False,
+    )
+    for note in report.notes:
+        console.print(f"  {note}", highlight=False)
+    table = Table(title="MTRCE plans replayed as real training")
+    cols = (
+        "plan",
+        "util",
+        "gap",
+        "solve s",
+        "acc",
+        f"t→{report.target_accuracy:g}",
+        "bytes",
+        "end s",
+        "deadline",
+    )
+    for col in cols:
+        table.add_column(col, justify="left" if col == "plan" else "right")
+    for row in report.plans:
+        reached = f" {row.reached_target}/{len(report.seeds)}" if row.reached_target else ""
+        table.add_row(
+            row.plan if row.status in ("optimal", "feasible") else f"{row.plan} ({row.status})",
+            show(row.utility, ".4g"),
+            format_gap(row.gap),
+            show(row.solve_time, ".2f"),
+            "-" if row.final_accuracy is None else f"{row.final_accuracy:.3f}",
+            "-" if row.time_to_target is None else f"{row.time_to_target:.0f}s{reached}",
+            show(row.bytes_moved, "d"),
+            show(row.finish_time, ".1f"),
+            "-" if row.deadline_met is None else ("met" if row.deadline_met else "MISSED"),
+        )
+    console.print(table)
+    for row in report.plans:
+        console.print(
+            f"  {row.plan}: {' > '.join(row.route) if row.route else row.note}", highlight=False
+        )
+    if report.dynamics:
+        dyn = Table(
+            title=f"{report.dynamics[0]['failed']} fails at t="
+            f"{report.dynamics[0]['at']:.1f} s on the exact route"
+        )
+        for col in ("policy", "utility", "of planned", "accuracy", "deadline", "visited"):
+            dyn.add_column(col, justify="left" if col in ("policy", "visited") else "right")
+        for d in report.dynamics:
+            dyn.add_row(
+                d["policy"],
+                f"{d['utility']:.4g}",
+                f"{d['planned_utility']:.4g}",
+                f"{d['final_accuracy']:.3f}",
+                "met" if d["deadline_met"] else "MISSED",
+                ">".join(d["visited"]),
+            )
+        console.print(dyn)
+    for solver, adm in report.admission.items():
+        console.print(
+            f"T-FAM {solver}: {adm['status']}, value {show(adm['value'], '.4g')}, admitted "
+            f"{sorted(adm['admitted'])}, refused {adm['refused']} ({adm['solve_time']:.2f} s)",
+            highlight=False,
+        )
+    if report.federated:
+        f = report.federated
+        console.print(
+            f"FedAvg {f['request']} over {f['clients']}: {f['rounds']} rounds, accuracy "
+            f"{f['final_accuracy']:.3f}, bytes {f['bytes_moved']}, finish {f['finish_time']:.1f} s "
+            f"(deadline {f['deadline']}: {'met' if f['deadline_met'] else 'MISSED'})",
+            highlight=False,
+        )
+    if report.serving:
+        st = Table(title="Serving replay (60 s of Poisson queries)")
+        for col in ("placement", "queries", "p99 ms", "SLO violations", "overloaded"):
+            st.add_column(col, justify="left" if col in ("placement", "overloaded") else "right")
+        for s in report.serving:
+            st.add_row(
+                s["label"],
+                str(s["queries"]),
+                show(s["p99_ms"], ".1f"),
+                "-" if s["violation_rate"] is None else f"{100 * s['violation_rate']:.1f}%",
+                "; ".join(n.split(":")[0] for n in s["notes"]) or "-",
+            )
+        console.print(st)
+    for item in report.missing:
+        console.print(f"[yellow]missing:[/] {item}", highlight=False)
+    console.print(
+        f"wrote {len(report.files)} files to {output} in {report.wall_time:.1f} s: "
+        + ", ".join(Path(f).name for f in report.files),
+        highlight=False,
+    )
+
+
 def main() -> None:
     """Entry point of the console script: input errors exit with code 2 and one line."""
     try:

@@ -45,7 +45,17 @@ def plot_accuracy(
         if not times:
             continue
         color = f"C{k % 10}"
-        ax.step(times, accs, where="post", color=color, label=outcome.label, linewidth=1.8)
+        # Line styles differ so that plans with the same curve (tied optima) stay visible.
+        style = ("-", "--", "-.", ":")[k % 4]
+        ax.step(
+            times,
+            accs,
+            where="post",
+            color=color,
+            linestyle=style,
+            label=outcome.label,
+            linewidth=2.2 - 0.3 * (k % 4),
+        )
         ax.plot(times[-1], accs[-1], "o", color=color)
     if deadline is not None and math.isfinite(deadline):
         ax.axvline(deadline, color="black", linestyle="--", linewidth=1, label="deadline")

@@ -414,17 +414,13 @@ class SequentialReplay:
         if cur != end:
             leg = float(v.transfer[v.ids.index(cur), v.ids.index(end)])
             if not math.isfinite(leg):
-                notes.append(f"replica {replica}: the end {end!r} is unreachable from {cur!r}")
-                emit(
-                    Step(
-                        t,
-                        cur,
-                        "stop",
-                        accuracy=steps[-1].accuracy,
-                        utility=utility,
-                        note=f"cannot reach {end}",
-                    )
+                why = (
+                    f"the model was lost: {cur!r} went down while it was there"
+                    if not state.is_up(cur)
+                    else f"the end {end!r} is unreachable from {cur!r}"
                 )
+                notes.append(f"replica {replica}: {why}")
+                emit(Step(t, cur, "stop", utility=utility, note=why))
                 return _Replica(
                     steps,
                     model,
