@@ -524,6 +524,55 @@ def test_optw_distances_reproduce_righini_salani_routes():
         assert problem.utility[idx].sum() == prize == inst.benchmark.best_known
 
 
+def _schedule(problem: Problem, route: list[str]) -> tuple[bool, float]:
+    """(feasible, utility) of one route given as ids, start to end, timed as the problem says."""
+    t, prev, ok = 0.0, problem.start, True
+    for node in route[1:]:
+        i = problem.ids.index(node)
+        t = max(t + problem.service[prev] + problem.travel[prev, i], problem.window_open[i])
+        ok &= bool(t <= problem.window_close[i] + 1e-9)
+        prev = i
+    ok &= bool(t + problem.service[prev] <= problem.deadline + 1e-9)
+    return ok, float(problem.utility[[problem.ids.index(v) for v in set(route)]].sum())
+
+
+def test_cordeau_distances_are_not_floored_to_one_decimal():
+    """With one-decimal distances pr01 has a route of score 309, above Righini and Salani's
+    proven 308 (route found by the MTRCE cpsat solver, accepted by the independent checker); with
+    the converter's two-decimal distances that route breaks node 7's window (629.49 > 629)."""
+    route = [
+        "0",
+        "9",
+        "24",
+        "47",
+        "12",
+        "38",
+        "30",
+        "2",
+        "32",
+        "37",
+        "10",
+        "45",
+        "41",
+        "28",
+        "1",
+        "16",
+        "36",
+        "31",
+        "35",
+        "34",
+        "22",
+        "7",
+        "0",
+    ]
+    path = CLASSIC / "optw" / "cordeau_pr01_10" / "pr01.txt"
+    one = from_instance(optw_conv.read(path, decimals=1))
+    assert _schedule(one, route) == (True, 309.0)
+    inst = convert("optw", path)
+    assert inst.benchmark.best_known == 308 and inst.benchmark.proven_optimal
+    assert _schedule(from_instance(inst), route)[0] is False
+
+
 def test_optw_known_values():
     """Proven where Righini and Salani's runs finished; r104/r108 best feasible; pr06/pr10 none."""
     for path in OPTW_FILES:

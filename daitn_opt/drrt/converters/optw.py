@@ -12,8 +12,9 @@ Distances: Euclidean, **rounded down to one decimal** for the Solomon-based file
 and neither real nor two-decimal distances, reproduces every start time printed in Righini and
 Salani's optimal routes and keeps them feasible; with real distances several of those routes break
 the budget or a window) and, as ``TOPTW_format.txt`` states, to two decimals for the Cordeau-based
-files ``pr*`` (Righini and Salani's Cordeau results print no routes, so that rule is taken from the
-format note, not re-derived). ``decimals`` overrides the choice.
+files ``pr*`` (Righini and Salani's Cordeau results print no routes; one decimal is ruled out, since
+it admits a pr01 route of score 309 above their proven 308, but real distances are not). ``decimals``
+overrides the choice.
 
 The instance: vertex ``i`` is data node ``"i"`` (its number as written) with service time
 ``Compute(overhead_s=d)``, window ``[O, C]`` and utility ``S``; one ``max_utility`` request from
