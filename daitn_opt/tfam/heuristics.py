@@ -224,6 +224,8 @@ class _Search:
         self.csc = problem.use.tocsc()
         self.must = problem.must_admit
         self.moves = {"upgrade": 0, "add": 0, "swap": 0, "perturb": 0}
+        self.cursor = 0
+        """Where the next swap pass resumes in the plan order (passes rotate through all plans)."""
 
     def value(self) -> float:
         return objective_of(self.problem, self.state.choice)
@@ -261,8 +263,11 @@ class _Search:
         p, st = self.problem, self.state
         improved = False
         tried = 0
-        for q in self.order.tolist():
+        n = self.problem.n_plans
+        rotated = np.concatenate([self.order[self.cursor :], self.order[: self.cursor]])
+        for step, q in enumerate(rotated.tolist()):
             if tried >= limit or time.perf_counter() > deadline:
+                self.cursor = (self.cursor + step) % max(1, n)
                 break
             r = int(st.plan_req[q])
             if st.choice[r] >= 0 or not self.usable[q]:

@@ -133,8 +133,8 @@ def test_multiple_choice_knapsack_through_an_instance_file():
 
 def test_ls_is_deterministic_for_a_seed():
     problem = random_problem(3, requests=30, resources=6)
-    a = solve(problem, "ls", time_limit=2, seed=7, iterations=20)
-    b = solve(problem, "ls", time_limit=2, seed=7, iterations=20)
+    a = solve(problem, "ls", time_limit=60, seed=7, iterations=20)
+    b = solve(problem, "ls", time_limit=60, seed=7, iterations=20)
     assert a.solution == b.solution
 
 

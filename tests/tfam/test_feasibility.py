@@ -131,6 +131,7 @@ def _cli(*args, cwd):
     )
 
 
+@pytest.mark.slow
 def test_cli_feasible_prints_the_report_and_sets_the_exit_code(tmp_path):
     path = tmp_path / "hand.json"
     save_instance(make_instance(deadline=20, target={"kind": "samples", "amount": 150}), path)

@@ -101,6 +101,7 @@ def _cli(*args, cwd):
     )
 
 
+@pytest.mark.slow
 def test_cli_solve_and_check_mknap(tmp_path):
     from pathlib import Path
 
