@@ -44,6 +44,39 @@ def parse_document(doc: Any, instance: Instance) -> tuple[str | None, str | None
     return None, None, doc
 
 
+def admitted_clients(
+    instance: Instance, solution: dict[str, Any], request_id: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    """``(request, {"clients": [...]})`` of a federated request a T-FAM solution admitted.
+
+    The admitted plan's client set is read from the plan labels of the instance's admission
+    problem (``{h1,h2} +30s``); the request is ``request_id`` or the first admitted federated one.
+    """
+    from ..tfam import from_instance
+
+    admitted = solution.get("admitted")
+    if not isinstance(admitted, dict):
+        raise InputError("solution.admitted", admitted, "expected a T-FAM solution")
+    federated = [r.id for r in instance.requests if r.mode == "federated" and r.id in admitted]
+    if request_id is not None:
+        if request_id not in federated:
+            raise InputError("request", request_id, "is not an admitted federated request")
+        federated = [request_id]
+    if not federated:
+        raise InputError("solution.admitted", sorted(admitted), "admits no federated request")
+    rid = federated[0]
+    problem = from_instance(instance)
+    k = problem.request_ids.index(rid)
+    plan = int(problem.plan_start[k]) + int(admitted[rid])
+    label = (problem.plan_labels or [""] * problem.n_plans)[plan]
+    head = label.split(" +")[0].strip()
+    if not (head.startswith("{") and head.endswith("}")):
+        raise InputError(
+            "solution.admitted", {rid: admitted[rid]}, f"plan {label!r} is no client set"
+        )
+    return rid, {"clients": [c for c in head[1:-1].split(",") if c]}
+
+
 def replay_document(
     instance: Instance,
     doc: Any,
@@ -75,7 +108,9 @@ def replay_document(
         return replay_serving(
             instance, solution, horizon=horizon, seed=seed, label=kind or "placement"
         )
-    if kind not in (None, "mtrce") and not (mode == "federated" and "clients" in solution):
+    if kind == "tfam" and mode == "federated":
+        request, solution = admitted_clients(instance, solution, request_id)
+    if kind not in (None, "mtrce", "tfam") or (kind == "tfam" and mode != "federated"):
         raise InputError("solution.problem", kind, f"{mode} replay needs an mtrce solution")
     if request is not None and request not in {r.id for r in instance.requests}:
         raise InputError("solution.request", request, f"is not a request of {instance.name!r}")

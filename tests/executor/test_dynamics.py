@@ -151,3 +151,15 @@ def test_link_without_a_link_is_rejected(healthcare_small):
     a, b = next((x, y) for x in ids for y in ids if x != y and frozenset((x, y)) not in pairs)
     with pytest.raises(InputError, match="no link joins these nodes"):
         EventTimeline.parse([{"time": 0, "type": "link_cut", "source": a, "target": b}], snap)
+
+
+def test_aged_data_leaves_the_view_and_is_skipped(healthcare_small, optimal_route):
+    """Data that ages past the request's limit makes the node ineligible: static skips it."""
+    rep = SequentialReplay(healthcare_small, REQUEST, seed=0)
+    node = optimal_route[-2]
+    events = EventTimeline.parse(
+        [{"time": 0, "type": "data_aged", "node": node, "days": 10_000}], healthcare_small.snapshot
+    )
+    out = rep.run({"routes": [optimal_route]}, events=events)
+    skip = next(s for s in out.trace if s.action == "skip")
+    assert skip.node == node and "age" in skip.note and out.summary.deadline_met

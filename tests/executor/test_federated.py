@@ -48,3 +48,31 @@ def test_bad_clients(healthcare_small, hc_view):
         replay_federated(healthcare_small, c + c, request_id=REQUEST)
     with pytest.raises(InputError, match="selection"):
         select_clients(hc_view, "best")
+
+
+def test_client_down_sits_out(healthcare_small, hc_view):
+    from daitn_opt.executor.dynamics import EventTimeline
+
+    clients = select_clients(hc_view, "top-k", k=3)
+    events = EventTimeline.parse(
+        [{"time": 0, "type": "node_down", "node": clients[0]}], healthcare_small.snapshot
+    )
+    out = replay_federated(
+        healthcare_small, clients, request_id=REQUEST, rounds=2, seed=0, events=events
+    )
+    assert clients[0] in out.summary.skipped and clients[0] not in out.summary.visited
+    assert all("2 clients" in s.note for s in out.trace if s.action == "round")
+
+
+def test_tfam_solution_gives_the_client_set(healthcare_small):
+    from daitn_opt import tfam
+    from daitn_opt.executor.replay import replay_document
+    from daitn_opt.registry import solve
+
+    result = solve(tfam.from_instance(healthcare_small), "fcfs", time_limit=10)
+    doc = result.to_dict() | {"instance": healthcare_small.name}
+    out = replay_document(healthcare_small, doc, mode="federated", seed=0)
+    fed = [r.id for r in healthcare_small.requests if r.mode == "federated"]
+    assert out.mode == "federated" and out.summary.visited
+    assert set(out.summary.visited) <= set(healthcare_small.snapshot.ids())
+    assert any(r in result.solution["admitted"] for r in fed)

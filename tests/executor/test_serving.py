@@ -77,3 +77,21 @@ def test_bad_placements(healthcare_small):
     two = [{"demand": d, "facility": f, "fraction": 0.8} for f in q.facilities[:2]]
     with pytest.raises(InputError, match=r"fractions sum to 1\.6"):
         replay_serving(healthcare_small, {"routes": two})
+
+
+def test_replay_document_serving_mode(healthcare_small):
+    from daitn_opt.executor.replay import replay_document
+
+    placement = nearest_placement(build_qrrt(healthcare_small))
+    out = replay_document(healthcare_small, placement, mode="serving", seed=1)
+    assert out.queries > 0 and {m.model for m in out.models} == {
+        m.id for m in healthcare_small.models
+    }
+    mtrce_doc = {
+        "problem": "mtrce",
+        "solver": "x",
+        "status": "feasible",
+        "solution": {"routes": []},
+    }
+    with pytest.raises(InputError, match="serving replays a qirce placement"):
+        replay_document(healthcare_small, mtrce_doc, mode="serving")
