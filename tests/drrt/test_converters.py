@@ -614,23 +614,28 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
+def _one_line_exit_2(*args: str, cwd: Path) -> str:
+    proc = _cli(*args, cwd=cwd)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    return lines[0]
+
+
 def test_cli_convert_bad_input_exits_2_with_one_line(tmp_path):
     bad = tmp_path / "bad.tsp"
     bad.write_text(coord_text("XRAY1", "1 0 0\n2 1 1\n3 2 2"))
-    messages = []
-    for args in (
-        ("convert", "tsplib", str(bad), "-o", "out.json"),
-        ("convert", "xray", str(bad), "-o", "out.json"),
-        ("convert", "op", str(tmp_path / "missing.txt"), "-o", "out.json"),
-    ):
-        proc = _cli(*args, cwd=tmp_path)
-        assert proc.returncode == 2, proc.stderr
-        lines = proc.stderr.strip().splitlines()
-        assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
-        messages.append(lines[0])
-    assert "EDGE_WEIGHT_TYPE = 'XRAY1': unsupported; supported: EUC_2D" in messages[0]
-    assert "FORMAT = 'xray': unknown" in messages[1] and "no such file" in messages[2]
+    line = _one_line_exit_2("convert", "tsplib", str(bad), "-o", "out.json", cwd=tmp_path)
+    assert "EDGE_WEIGHT_TYPE = 'XRAY1': unsupported; supported: EUC_2D" in line
     assert not (tmp_path / "out.json").exists()
+
+
+@pytest.mark.slow
+def test_cli_convert_unknown_format_and_missing_file(tmp_path):
+    line = _one_line_exit_2("convert", "xray", "x.tsp", "-o", "out.json", cwd=tmp_path)
+    assert "FORMAT = 'xray': unknown" in line
+    line = _one_line_exit_2("convert", "op", "missing.txt", "-o", "out.json", cwd=tmp_path)
+    assert "no such file" in line
 
 
 def test_cli_convert_writes_a_loadable_instance(tmp_path):
