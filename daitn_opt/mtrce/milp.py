@@ -388,6 +388,8 @@ def build_model(
     _degree_rows(model, cust)
     _time_rows(model, cust, d, t, a, dep_s, latest_end, need_tau)
     _budget_row(model, cust)
+    if k == 1 and p.objective == "max_utility":
+        _conflict_rows(model, cust, d, sp, reachable)
     if compact:
         _mtz_rows(model, cust)
     model.build_seconds = time.perf_counter() - t0
@@ -535,6 +537,30 @@ def _time_rows(model, cust, d, t, a, dep_s, latest_end, need_tau) -> None:
         idx = np.stack([wc[i], arc], axis=1)
         val = np.stack([np.ones(len(arc)), -np.full(len(arc), a[e])], axis=1)
         model.add_rows("end_wait", "w_i >= a_e x_ie", list(idx), list(val), 0.0, INF)
+
+
+def _conflict_rows(
+    model: MilpModel, cust: np.ndarray, d: np.ndarray, sp: np.ndarray, reachable: np.ndarray
+) -> None:
+    """(P) ``y_i + y_j <= 1`` for customers that no single route can both visit.
+
+    With one route, visiting ``i`` before ``j`` needs ``E_i + d_i + sp(i, j) <= L_j`` (``sp``:
+    shortest travel times, a lower bound on any path); if neither order passes, the pair
+    conflicts. These rows feed HiGHS's clique table and tighten the OP relaxation.
+    """
+    c = cust[reachable[cust]]
+    if len(c) < 2:
+        return
+    E, L = model.earliest[c], model.latest[c]
+    fwd = E[:, None] + d[c][:, None] + sp[np.ix_(c, c)] <= L[None, :] + TIME_EPS
+    ok = fwd | fwd.T
+    i, j = np.nonzero(np.triu(~ok, 1))
+    if not len(i):
+        return
+    y = model.y_col
+    idx = np.stack([y[c[i]], y[c[j]]], axis=1)
+    val = np.ones((len(i), 2))
+    model.add_rows("pair_conflict", "y_i + y_j <= 1", list(idx), list(val), -INF, 1.0)
 
 
 def _mtz_rows(model: MilpModel, cust: np.ndarray) -> None:
