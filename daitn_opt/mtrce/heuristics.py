@@ -91,11 +91,12 @@ def insert_greedy(
     score: str,
     rng: np.random.Generator | None = None,
     noise: float = 0.0,
+    stop: Callable[[], bool] | None = None,
 ) -> int:
     """Insert nodes one at a time, each time the best-scoring node at its best gap; the count."""
     count = 0
     pool = np.asarray(nodes, dtype=np.int64)
-    while len(pool):
+    while len(pool) and not (stop is not None and stop()):
         jitter = None
         if rng is not None and noise > 0:
             jitter = 1.0 + noise * rng.random(len(pool))
@@ -109,10 +110,12 @@ def insert_greedy(
     return count
 
 
-def repair_mandatory(plan: Plan) -> bool:
+def repair_mandatory(plan: Plan, stop: Callable[[], bool] | None = None) -> bool:
     """Insert missing mandatory nodes (cheapest first), dropping optional ones when needed."""
     arr = plan.arr
     for _ in range(4 * arr.n + 4):
+        if stop is not None and stop():
+            break
         missing = plan.missing_mandatory()
         if len(missing) == 0:
             return True
@@ -186,6 +189,13 @@ def _objective(problem: Problem, plan: Plan) -> float:
     return plan.utility() if problem.objective == "max_utility" else plan.total_completion()
 
 
+def _stopper(options: SolveOptions | None) -> Callable[[], bool]:
+    """True once the time limit (less the margin kept to build the result) is used up."""
+    if options is None:
+        return lambda: False
+    return lambda: options.remaining() <= _MARGIN
+
+
 # -- random -----------------------------------------------------------------------------------
 def build_random(arr: Arrays, rng: np.random.Generator, options: SolveOptions) -> Plan:
     """Eligible nodes in random order (mandatory first), each appended where it still fits."""
@@ -193,7 +203,10 @@ def build_random(arr: Arrays, rng: np.random.Generator, options: SolveOptions) -
     nodes = eligible(arr)
     mand = rng.permutation(nodes[arr.mandatory[nodes]])
     rest = rng.permutation(nodes[~arr.mandatory[nodes]])
+    stop = _stopper(options)
     for v in np.concatenate([mand, rest]).astype(np.int64):
+        if stop():
+            break
         for q in range(arr.k):
             ok, _, _ = plan.insertion_table(q, np.array([v]))
             if ok[0, -1]:
@@ -207,9 +220,10 @@ def build_random(arr: Arrays, rng: np.random.Generator, options: SolveOptions) -
 def build_nearest(arr: Arrays, rng: np.random.Generator, options: SolveOptions) -> Plan:
     """Each route grows from the start by the nearest node that still lets it end in time."""
     plan = Plan(arr)
+    stop = _stopper(options)
     pool = _wanted(arr, eligible(arr))
     for q in range(arr.k):
-        while len(pool):
+        while len(pool) and not stop():
             ok, _, _ = plan.insertion_table(q, pool)
             fits = ok[:, -1]
             if not fits.any():
@@ -229,11 +243,12 @@ def build_greedy(
 ) -> Plan:
     """Mandatory nodes by cheapest insertion, then ratio (or cheapest, for min_time) insertion."""
     plan = Plan(arr)
-    repair_mandatory(plan)
+    stop = _stopper(options)
+    repair_mandatory(plan, stop)
     pool = _wanted(arr, eligible(arr))
     pool = pool[plan.in_route[pool] < 0]
     score = "cheapest" if arr.mandatory[pool].all() and len(pool) else "ratio"
-    insert_greedy(plan, pool, score, rng, noise)
+    insert_greedy(plan, pool, score, rng, noise, stop)
     return plan
 
 
@@ -248,7 +263,7 @@ class _Search:
         self.rng = np.random.default_rng(options.seed)
         self.maximise = problem.objective == "max_utility"
         self.pool = _wanted(arr, eligible(arr))
-        self.nbrs = neighbour_lists(arr.t, arr.customers, 10) if len(arr.customers) > 1 else None
+        self._nbrs: np.ndarray | None = None
         self.no_windows = problem.window_open is None
         self.trace: list[TracePoint] = []
         self.stats = {"iterations": 0, "improvements": 0}
@@ -258,10 +273,17 @@ class _Search:
     def stop(self) -> bool:
         return self.options.remaining() <= _MARGIN
 
+    @property
+    def nbrs(self) -> np.ndarray | None:
+        """Neighbour lists for 2-opt / or-opt, built on first use (O(n^2): skipped if unused)."""
+        if self._nbrs is None and len(self.arr.customers) > 1:
+            self._nbrs = neighbour_lists(self.arr.t, self.arr.customers, 10, self.stop)
+        return self._nbrs
+
     # -- moves ------------------------------------------------------------------------------
     def shorten(self, plan: Plan) -> bool:
         """2-opt / or-opt on every route; kept when the route completes earlier and stays valid."""
-        if self.nbrs is None:
+        if all(len(r) < 5 for r in plan.routes) or self.nbrs is None:
             return False
         changed = False
         for q, route in enumerate(plan.routes):
@@ -272,7 +294,7 @@ class _Search:
                 self.optimised.clear()
             self.optimised.add(key)
             search = PathSearch(self.arr.t, np.asarray(route), self.nbrs)
-            if search.run() == 0:
+            if search.run(deadline=self.stop) == 0:
                 continue
             new = search.tour.tolist()
             times = RouteTimes(self.arr, new)
@@ -290,7 +312,7 @@ class _Search:
     def fill(self, plan: Plan, noise: float = 0.0) -> int:
         pool = self.pool[plan.in_route[self.pool] < 0]
         score = "ratio" if self.maximise else "cheapest"
-        return insert_greedy(plan, pool, score, self.rng if noise else None, noise)
+        return insert_greedy(plan, pool, score, self.rng if noise else None, noise, self.stop)
 
     def replace(self, plan: Plan) -> bool:
         """Swap a visited node for an unvisited one of higher utility (same or another gap).
@@ -376,6 +398,8 @@ class _Search:
         base = plan.total_completion()
         for q, route in enumerate(plan.routes):
             for pos in range(1, len(route) - 1):
+                if self.stop():
+                    return False
                 v = route[pos]
                 trial = plan.copy()
                 trial.remove(q, [pos])
@@ -429,7 +453,7 @@ class _Search:
         params = self.options.params
         iterations = int(params.get("iterations", 200 + 20 * n))
         patience = int(params.get("patience", 100 + 5 * n))
-        plan = build_greedy(arr, None, None)
+        plan = build_greedy(arr, None, self.options)
         self.local_search(plan)
         best = plan.copy()
         self._record(best)
@@ -446,7 +470,7 @@ class _Search:
                 start = int(self.rng.integers(0, n))
             removed = self.shake(plan, start, size)
             if not self.maximise:
-                repair_mandatory(plan)
+                repair_mandatory(plan, self.stop)
             elif self.tabu and len(removed):
                 # Refill without the removed nodes first, so the kick is not simply undone.
                 keep = self.pool

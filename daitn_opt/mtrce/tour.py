@@ -21,19 +21,34 @@ import numpy as np
 _IMPROVE = 1e-9
 
 
-def neighbour_lists(t: np.ndarray, nodes: np.ndarray, k: int) -> np.ndarray:
-    """(n, k) for every node, its ``k`` nearest among ``nodes`` (by ``t[i, j] + t[j, i]``)."""
-    sym = t[:, nodes] + t[nodes, :].T
-    sym = np.where(np.isfinite(sym), sym, np.inf)
-    sym[nodes, np.arange(len(nodes))] = np.inf  # a node is not its own neighbour
+def neighbour_lists(
+    t: np.ndarray, nodes: np.ndarray, k: int, stop: Callable[[], bool] | None = None
+) -> np.ndarray | None:
+    """(n, k) for every node, its ``k`` nearest among ``nodes`` (by ``t[i, j] + t[j, i]``).
+
+    Built in blocks of rows; returns None when ``stop()`` turns true in between (for thousands of
+    nodes this is the one O(n^2) step, and a time limit must be able to cut it).
+    """
+    nodes = np.asarray(nodes, dtype=np.int64)
+    n = t.shape[0]
     k = max(1, min(k, len(nodes) - 1))
-    part = (
-        np.argpartition(sym, k - 1, axis=1)[:, :k]
-        if len(nodes) > k
-        else np.tile(np.arange(len(nodes)), (t.shape[0], 1))
-    )
-    order = np.take_along_axis(sym, part, axis=1).argsort(axis=1, kind="stable")
-    return nodes[np.take_along_axis(part, order, axis=1)]
+    symmetric = np.array_equal(t, t.T)
+    out = np.empty((n, k), dtype=np.int64)
+    for lo in range(0, n, 256):
+        if stop is not None and stop():
+            return None
+        rows = np.arange(lo, min(n, lo + 256))
+        block = t[np.ix_(rows, nodes)]
+        block = block + (block if symmetric else t[np.ix_(nodes, rows)].T)
+        block = np.where(np.isfinite(block), block, np.inf)
+        block[rows[:, None] == nodes[None, :]] = np.inf  # a node is not its own neighbour
+        if len(nodes) > k:
+            part = np.argpartition(block, k - 1, axis=1)[:, :k]
+        else:
+            part = np.tile(np.arange(k), (len(rows), 1))
+        order = np.take_along_axis(block, part, axis=1).argsort(axis=1, kind="stable")
+        out[rows] = nodes[np.take_along_axis(part, order, axis=1)]
+    return out
 
 
 def farthest_insertion(t: np.ndarray, s: int, e: int, nodes: np.ndarray) -> np.ndarray:
@@ -264,12 +279,8 @@ def ils_tour(
     (default: no such stop), or when ``stop()`` says so.
     """
     inner = np.unique(tour[1:-1])
-    nbrs = (
-        neighbour_lists(t, inner, neighbours)
-        if len(inner) > 1
-        else np.zeros((t.shape[0], 0), np.int64)
-    )
-    if nbrs.shape[1] == 0:
+    nbrs = neighbour_lists(t, inner, neighbours, stop) if len(inner) > 1 else None
+    if nbrs is None:
         return tour, 0
     search = PathSearch(t, tour, nbrs)
     search.run(deadline=stop)
