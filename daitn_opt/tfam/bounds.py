@@ -52,19 +52,31 @@ def lagrangian_bound(
     iterations, time_limit
         Stop after this many subgradient steps or seconds.
     """
+    return lagrangian(problem, lower=lower, iterations=iterations, time_limit=time_limit)[0]
+
+
+def lagrangian(
+    problem: Problem,
+    *,
+    lower: float = 0.0,
+    iterations: int = 300,
+    time_limit: float = 5.0,
+) -> tuple[float, np.ndarray]:
+    """The best ``L(y)`` found and its multipliers ``y`` (resource prices, for heuristics)."""
     if problem.n_plans == 0:
-        return 0.0
+        return 0.0, np.zeros(problem.n_resources)
     start = time.perf_counter()
     use_t = problem.use.T.tocsr()
     y = np.zeros(problem.n_resources)
     best, choice = lagrangian_value(problem, y)
+    best_y = y.copy()
     theta, stall = 2.0, 0
     for _ in range(iterations):
         if time.perf_counter() - start > time_limit:
             break
         value, choice = lagrangian_value(problem, y)
         if value < best - 1e-9:
-            best, stall = value, 0
+            best, best_y, stall = value, y.copy(), 0
         else:
             stall += 1
             if stall >= 15:
@@ -82,4 +94,4 @@ def lagrangian_bound(
             break  # y is optimal for the relaxation
         step = theta * max(value - lower, 1e-9 * max(1.0, abs(value))) / norm
         y = np.maximum(0.0, y - step * grad)
-    return best
+    return best, best_y
