@@ -107,12 +107,14 @@ def bad_files(tmp_path_factory) -> dict[str, tuple[Path, tuple[str, ...]]]:
         "malformed",
         "empty",
         "missing",
-        "not-an-object",
         "unknown-kind",
         "unknown-link-end",
         "duplicate-id",
-        "negative-capacity",
-        "quality",
+        # Each subprocess costs about a second of imports; these three are also covered
+        # in-process by tests/drrt/test_snapshot.py.
+        pytest.param("not-an-object", marks=pytest.mark.slow),
+        pytest.param("negative-capacity", marks=pytest.mark.slow),
+        pytest.param("quality", marks=pytest.mark.slow),
     ],
 )
 def test_bad_instance_file_exits_2_with_one_line(bad_files, case):
@@ -121,6 +123,7 @@ def test_bad_instance_file_exits_2_with_one_line(bad_files, case):
     assert_input_error(run("info", path), *words)
 
 
+@pytest.mark.slow
 def test_view_and_directory_and_unknown_request_are_input_errors(bad_files, tmp_path):
     """`view` rejects the same files; a directory and an unknown request id too."""
     path, words = bad_files["unknown-link-end"]
@@ -129,9 +132,15 @@ def test_view_and_directory_and_unknown_request_are_input_errors(bad_files, tmp_
     assert_input_error(run("view", SMALL, "--request", "r99"), "request", "'r99'", "'r1'")
 
 
-def test_generate_bad_family_and_size_exit_2(tmp_path):
+def test_generate_bad_family_exits_2(tmp_path):
     out = tmp_path / "x.json"
     assert_input_error(run("generate", "grid", "-o", out), "family", "'grid'", "healthcare")
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_generate_bad_size_and_options_exit_2(tmp_path):
+    out = tmp_path / "x.json"
     assert_input_error(run("generate", "healthcare", "-o", out, "--nodes", "1"), "nodes", "1")
     assert_input_error(run("generate", "healthcare", "-o", out, "--opt", "colour=red"), "colour")
     assert_input_error(run("generate", "healthcare", "-o", out, "--opt", "image"), "--opt")
@@ -155,9 +164,9 @@ def test_schema_is_json_schema_that_validates_a_shipped_instance():
     "name",
     [
         "healthcare-small.json",
-        "healthcare-medium.json",
-        "healthcare-large.json",
-        "rgg-100.json",
+        pytest.param("healthcare-medium.json", marks=pytest.mark.slow),
+        pytest.param("healthcare-large.json", marks=pytest.mark.slow),
+        pytest.param("rgg-100.json", marks=pytest.mark.slow),
         pytest.param("rgg-2000.json", marks=pytest.mark.slow),
     ],
 )
@@ -189,18 +198,22 @@ def test_view_json_matches_the_library_view():
 
 
 def test_generate_writes_the_seeded_instance(tmp_path):
-    """`generate` writes what generate() returns; the same seed twice gives the same file."""
-    a, b = tmp_path / "a.json", tmp_path / "b.json"
-    for out in (a, b):
-        proc = run("generate", "random-geometric", "-o", out, "--nodes", "60", "--seed", "4",
-                   "--requests", "2")  # fmt: skip
-        assert proc.returncode == 0, proc.stderr
-    assert a.read_text() == b.read_text()
+    """`generate` writes exactly what generate() returns for the same seed."""
+    out = tmp_path / "a.json"
+    proc = run("generate", "random-geometric", "-o", out, "--nodes", "60", "--seed", "4",
+               "--requests", "2")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
     expected = generate("random-geometric", nodes=60, seed=4, requests=2)
-    assert a.read_text() == dump_instance(expected)
-    assert len(load_instance(a).requests) == 2
-    proc = run("generate", "healthcare", "-o", b, "--nodes", "8", "--opt", "replayable=false",
+    assert out.read_text() == dump_instance(expected)
+    assert len(load_instance(out).requests) == 2
+
+
+@pytest.mark.slow
+def test_generate_passes_family_options(tmp_path):
+    """`--opt KEY=VALUE` reaches the family, typed as JSON."""
+    out = tmp_path / "b.json"
+    proc = run("generate", "healthcare", "-o", out, "--nodes", "8", "--opt", "replayable=false",
                "--opt", "region_km=200")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    meta = load_instance(b).metadata["generator"]
+    meta = load_instance(out).metadata["generator"]
     assert meta["replayable"] is False and meta["region_km"] == 200
