@@ -237,3 +237,24 @@ def test_time_limit_is_respected_and_the_bound_stays_valid():
         assert result.bound <= optimum + 1e-6
     if result.objective is not None:
         assert result.objective >= optimum - 1e-6
+
+
+def test_tour_repair_patches_cycles_into_one_tour_at_the_exchange_cost():
+    """Two unit squares side by side: patching pays exactly the exchange delta; 2-opt keeps a tour.
+
+    Cycles 0-1-2-3 (square at x in [0, 1]) and 4-5-6-7 (x in [2, 3]) have length 4 each. The
+    cheapest exchange removes the facing sides 1-2 and 4-7 (1 each) and adds the bridges 1-4 and
+    2-7 (1 each): the merged tour has length 4 + 4 + 0 = 8, the perimeter of the 3 x 1 hull, so
+    it is optimal.
+    """
+    from daitn_opt.mtrce import tour_repair
+
+    pts = np.array([(0, 0), (1, 0), (1, 1), (0, 1), (2, 0), (3, 0), (3, 1), (2, 1)], float)
+    t = np.hypot(pts[:, None, 0] - pts[None, :, 0], pts[:, None, 1] - pts[None, :, 1])
+    tour = tour_repair.patch(t, [[0, 1, 2, 3], [4, 5, 6, 7]])
+    assert sorted(tour) == list(range(8))
+    length = sum(t[tour[i], tour[(i + 1) % 8]] for i in range(8))
+    assert length == pytest.approx(8.0)
+    better = tour_repair.two_opt(t, tour)
+    assert sorted(better) == list(range(8))
+    assert sum(t[better[i], better[(i + 1) % 8]] for i in range(8)) <= length + 1e-9
