@@ -481,9 +481,7 @@ def replay(
             table.add_row(
                 m.model,
                 str(m.queries),
-                f"{m.p50_ms:.1f}",
-                f"{m.p95_ms:.1f}",
-                f"{m.p99_ms:.1f}",
+                *("-" if v != v else f"{v:.1f}" for v in (m.p50_ms, m.p95_ms, m.p99_ms)),
                 f"{100 * m.violation_rate:.1f}%" if m.queries else "-",
                 f"{m.refused_rate:.3g}",
             )
