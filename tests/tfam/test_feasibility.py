@@ -144,3 +144,25 @@ def test_cli_feasible_prints_the_report_and_sets_the_exit_code(tmp_path):
     assert proc.returncode == 0 and "FEASIBLE" in proc.stdout
     proc = _cli("feasible", str(path), "--request", "nope", cwd=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_must_admit_request_without_a_plan_is_an_input_error():
+    from daitn_opt.tfam import from_instance
+
+    inst = make_instance(deadline=20, must_admit=True, target={"kind": "samples", "amount": 150})
+    with pytest.raises(InputError, match="must-admit but has no plan"):
+        from_instance(inst)
+
+
+def test_unplannable_requests_are_listed_in_the_solution():
+    from daitn_opt import solve
+    from daitn_opt.tfam import check, from_instance
+
+    feasible = make_instance(deadline=30, target={"kind": "samples", "amount": 150}).requests[0]
+    hopeless = feasible.model_copy(update={"id": "late", "deadline": 20.0})
+    inst = make_instance().model_copy(update={"requests": [feasible, hopeless]})
+    problem = from_instance(inst)
+    result = solve(problem, "highs", time_limit=10)
+    assert list(result.solution["admitted"]) == ["r"]
+    assert list(result.solution["unplannable"]) == ["late"]
+    assert check(problem, result.solution).ok
