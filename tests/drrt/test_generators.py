@@ -40,6 +40,18 @@ def test_same_seed_same_json_other_seed_other_json(family):
     assert a != c
 
 
+def test_replayable_pool_is_shared_by_many_hospitals():
+    """450 hospitals still get one breast-cancer sample each, within the 168 + 282 pool."""
+    inst = generate("healthcare", nodes=450, seed=3, image=False)
+    totals = {"0": 0, "1": 0}
+    for node in inst.snapshot.of_kind("data"):
+        (d,) = node.datasets
+        assert d.samples >= 1
+        for label, count in d.labels.items():
+            totals[label] += count
+    assert totals["0"] <= 168 and totals["1"] <= 282
+
+
 def test_family_options_change_the_instance():
     """Options reach the family: realistic volumes, no image data, a given number of users."""
     inst = generate("healthcare", nodes=20, seed=2, replayable=False, image=False, users=4.0)
@@ -60,6 +72,7 @@ def test_unknown_family_lists_the_families():
     ("family", "kwargs", "field"),
     [
         ("healthcare", {"nodes": 2}, "nodes"),
+        ("healthcare", {"nodes": 451}, "nodes"),  # replayable: 450 breast-cancer samples in all
         ("healthcare", {"nodes": 10, "colour": "red"}, "colour"),
         ("random-geometric", {"nodes": 5}, "nodes"),
         ("random-geometric", {"nodes": 50, "image": True}, "image"),

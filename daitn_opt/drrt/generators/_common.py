@@ -142,21 +142,30 @@ def split_labels(
         caps = np.array([pool[lb] for lb in labels], dtype=np.float64)
         share = mass / np.maximum(mass.sum(axis=0, keepdims=True), 1e-300)
         counts = np.floor(share * np.floor(caps * fill)).astype(np.int64)
-    empty = counts.sum(axis=1) == 0
-    if empty.any():
+    empty = np.flatnonzero(counts.sum(axis=1) == 0)
+    if pool is None:
         counts[empty, np.argmax(mix[empty], axis=1)] = 1
-    if pool is not None:
-        # The floor leaves slack of (1 - fill) * pool; only a pool smaller than the holders can
-        # overflow, and then taking back from the largest holders restores the caps.
-        for j, lb in enumerate(labels):
-            over = int(counts[:, j].sum()) - pool[lb]
-            while over > 0:
-                h = int(np.argmax(counts[:, j]))
-                take = min(over, int(counts[h, j]) - (1 if counts[h].sum() == counts[h, j] else 0))
-                if take <= 0:
-                    raise InputError("nodes", len(weights), f"too many data nodes for pool {lb!r}")
-                counts[h, j] -= take
-                over -= take
+        return counts
+    # A holder left empty by the floor gets one sample of its favourite label that the pool can
+    # still spare, else one taken from the largest holder: per-label totals never exceed the pool.
+    slack = np.array([pool[lb] for lb in labels], dtype=np.int64) - counts.sum(axis=0)
+    for h in empty:
+        spare = [j for j in np.argsort(-mix[h], kind="stable") if slack[j] > 0]
+        if spare:
+            j = int(spare[0])
+            slack[j] -= 1
+        else:
+            big = int(np.argmax(counts.sum(axis=1)))
+            j = int(np.argmax(counts[big]))
+            if counts[big].sum() <= 1:
+                raise InputError(
+                    "nodes",
+                    len(weights),
+                    f"a pool of {int(sum(pool.values()))} samples cannot give every data node "
+                    "one; pass replayable=false (--opt replayable=false)",
+                )
+            counts[big, j] -= 1
+        counts[h, j] = 1
     return counts
 
 

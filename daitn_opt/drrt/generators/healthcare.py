@@ -96,7 +96,8 @@ def healthcare(
     Parameters
     ----------
     nodes
-        Number of hospitals (data nodes), 3 to 2,000. The snapshot also holds an MPVU, the model
+        Number of hospitals (data nodes), 3 to 2,000 (at most 450 when ``replayable``: each needs
+        one of the 450 breast-cancer samples). The snapshot also holds an MPVU, the model
         owner, clinics' user nodes and MDFPs.
     seed
         Seed of every random choice: the same arguments give the same instance, byte for byte.
