@@ -217,7 +217,10 @@ def build_model(
         raise Infeasible(f"start {p.ids[s]!r}: its window closes at {b[s]:g}, before time 0")
     dep_s = dep + d[s]
     latest_end = min(b[e], T - d[e] - p.verify_time)
-    sp = _shortest(t)
+    # shortest travel times only matter for a deadline or windows; without them the zero matrix
+    # is a valid (weak) lower bound and saves the O(n^3) shortest-path computation
+    timed = np.isfinite(T) or p.has_windows
+    sp = _shortest(t) if timed else np.zeros_like(t)
     # a finite horizon keeps every big-M finite without a deadline: a service never starts after
     # the latest window opening plus every service and the longest leg out of every node
     legs = np.where(np.isfinite(t), t, 0.0).max(axis=1)
