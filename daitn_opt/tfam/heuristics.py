@@ -118,9 +118,16 @@ def _place_must(state: _State, plan_order: np.ndarray) -> list[str]:
     return failed
 
 
-def _fill(state: _State, plan_order: np.ndarray, usable: np.ndarray) -> None:
-    """Admit plans in ``plan_order`` whose request is still refused and which fit."""
-    for q in plan_order.tolist():
+def _fill(
+    state: _State, plan_order: np.ndarray, usable: np.ndarray, deadline: float = np.inf
+) -> None:
+    """Admit plans in ``plan_order`` whose request is still refused and which fit.
+
+    Stops early (leaving the rest refused) once ``time.perf_counter()`` passes ``deadline``.
+    """
+    for step, q in enumerate(plan_order.tolist()):
+        if step % 1024 == 1023 and time.perf_counter() > deadline:
+            return
         if usable[q] and state.choice[state.plan_req[q]] < 0 and state.fits(q):
             state.add(q)
 
@@ -251,9 +258,9 @@ class _Search:
                 st.add(current)
         return improved
 
-    def add(self) -> bool:
+    def add(self, deadline: float = np.inf) -> bool:
         before = int((self.state.choice >= 0).sum())
-        _fill(self.state, self.order, self.usable)
+        _fill(self.state, self.order, self.usable, deadline)
         added = int((self.state.choice >= 0).sum()) - before
         self.moves["add"] += added
         return added > 0
@@ -361,7 +368,7 @@ def local_search(
     without = 0
     while time.perf_counter() < deadline:
         changed = search.upgrade()
-        changed |= search.add()
+        changed |= search.add(deadline)
         changed |= search.swap(deadline)
         value = search.value()
         if value > best_value + 1e-9:
