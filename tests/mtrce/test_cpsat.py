@@ -297,3 +297,18 @@ def test_tsiligirides_1_published_optimum(budget, optimum):
     assert_valid(problem, result)
     assert result.status == Status.OPTIMAL
     assert result.objective == optimum
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "optimum"), [("c101", 320), ("r101", 198)])
+def test_solomon_optw_published_optimum(name, optimum):
+    """OPTW on Solomon's c101/r101 (Righini and Salani 2009, proved): matched and proved."""
+    from daitn_opt.drrt.converters import convert
+    from daitn_opt.mtrce import from_instance
+
+    problem = from_instance(convert("optw", BENCH / "optw" / "solomon_100" / f"{name}.txt"))
+    result = solve(problem, "cpsat", time_limit=60)
+    assert_valid(problem, result)
+    assert result.stats["exact_scaling"]  # distances with one decimal: scale 10, exact
+    assert result.status == Status.OPTIMAL
+    assert result.objective == optimum
