@@ -142,12 +142,14 @@ def main() -> None:
     ap.add_argument("--limit", type=float, default=20.0)
     ap.add_argument("--routing-limit", type=float, default=5.0)
     ap.add_argument("--solvers", default="cpsat,highs,routing")
+    ap.add_argument("--only", default="", help="keep files whose path contains this text")
     ap.add_argument("--out", type=Path, default=Path("/tmp/mtrce_cpsat_routing.jsonl"))
     args = ap.parse_args()
     available = solvers("mtrce")["mtrce"]
     rows = []
     if args.mode == "compare":
         files = op_files() if args.family == "op" else tsp_files()
+        files = [(fmt, f) for fmt, f in files if args.only in str(f)]
         names = [s for s in args.solvers.split(",") if s in available]
         for fmt, path in files:
             for name in names:
