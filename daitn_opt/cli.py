@@ -624,11 +624,15 @@ def demo(
                 d["policy"],
                 f"{d['utility']:.4g}",
                 f"{d['planned_utility']:.4g}",
-                f"{d['final_accuracy']:.3f}",
+                show(d["final_accuracy"], ".3f"),
                 "met" if d["deadline_met"] else "MISSED",
                 ">".join(d["visited"]),
             )
         console.print(dyn)
+        for d in report.dynamics:
+            for note in d["notes"]:
+                if "lost" in note or "re-planned" in note:
+                    console.print(f"  {d['policy']}: {note}", highlight=False)
     for solver, adm in report.admission.items():
         console.print(
             f"T-FAM {solver}: {adm['status']}, value {show(adm['value'], '.4g')}, admitted "

@@ -100,3 +100,20 @@ def test_replay_bad_input_exits_2(tmp_path, healthcare_small):
         assert proc.returncode == 2, proc.stderr
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and message in lines[0], proc.stderr
+
+
+@pytest.mark.slow
+def test_demo_command_prints_the_comparison(tmp_path):
+    proc = cli("demo", "--seeds", "1", "--time-limit", "10", "-o", "out", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for text in (
+        "MTRCE plans replayed as real training",
+        "exact CP-SAT",
+        "random",
+        "T-FAM",
+        "Serving replay",
+        "wrote",
+    ):
+        assert text in proc.stdout, text
+    assert (tmp_path / "out" / "accuracy.png").exists()
+    assert "Traceback" not in proc.stderr
