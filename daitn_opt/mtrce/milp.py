@@ -1100,10 +1100,20 @@ def _lp_phase(h: highspy.Highs, run: _Run, max_rounds: int) -> tuple[Status | No
 
 
 def _repair_tour(run: _Run, x: np.ndarray) -> None:
-    """TSP case: patch the subtours of ``x`` into one tour, 2-opt it, offer it as incumbent."""
+    """Incumbent from an integer point with subtours (edge model).
+
+    TSP: patch the cycles into one tour and 2-opt it. OP (one route, no windows): 2-opt the
+    root route, then insert the nodes of the subtours (and any other customer) greedily while
+    the route time allows.
+    """
     model = run.model
     p = model.problem
-    if model.directed or p.start != p.end or p.objective != "min_time" or p.has_windows:
+    if model.directed or p.has_windows:
+        return
+    if p.objective == "max_utility":
+        _repair_op(run, x)
+        return
+    if p.start != p.end:
         return
     cycles = tour_repair.cycles_of(p.n, model.tails, model.heads, x[: model.num_arc])
     t = np.asarray(p.travel, dtype=np.float64)
@@ -1113,6 +1123,26 @@ def _repair_tour(run: _Run, x: np.ndarray) -> None:
     at = tour.index(p.start)
     tour = tour[at:] + tour[:at]
     if run.offer([[*tour, p.start]]):
+        run.stats["repaired_incumbents"] = run.stats.get("repaired_incumbents", 0) + 1
+
+
+def _repair_op(run: _Run, x: np.ndarray) -> None:
+    model = run.model
+    p = model.problem
+    if p.budget is not None or len(p.mandatory):
+        return
+    routes, _ = routes_from_x(model, x)
+    t = np.asarray(p.travel, dtype=np.float64)
+    d = np.asarray(p.service, dtype=np.float64)
+    path = tour_repair.two_opt_path(t, routes[0], seconds=min(0.2, 0.02 * run.options.remaining()))
+    a, _ = windows(p)
+    dep_s = max(0.0, a[p.start]) + d[p.start]
+    capacity = min(float(p.deadline) - d[p.end] - p.verify_time, np.inf) - dep_s
+    yv = x[model.y_col[p.customers]]
+    order = p.customers[np.argsort(-yv, kind="stable")]  # subtour nodes (y = 1) first
+    path = tour_repair.insert_greedily(t, path, order.tolist(), p.utility, d, capacity)
+    path = tour_repair.two_opt_path(t, path, seconds=min(0.2, 0.02 * run.options.remaining()))
+    if run.offer([path]):
         run.stats["repaired_incumbents"] = run.stats.get("repaired_incumbents", 0) + 1
 
 

@@ -86,3 +86,56 @@ def two_opt(t: np.ndarray, tour: list[int], seconds: float = 0.5) -> list[int]:
             break
         route[i + 1 : j + 1] = route[i + 1 : j + 1][::-1].copy()
     return route.tolist()
+
+
+def two_opt_path(t: np.ndarray, route: list[int], seconds: float = 0.2) -> list[int]:
+    """Best-improvement 2-opt on an open path with fixed endpoints (symmetric travel)."""
+    path = np.asarray(route, dtype=np.int64)
+    if len(path) < 4:
+        return path.tolist()
+    stop = time.perf_counter() + seconds
+    while time.perf_counter() < stop:
+        cur, nxt = path[:-1], path[1:]
+        leg = t[cur, nxt]
+        # replace edges (i, i+1) and (j, j+1) by (i, j) and (i+1, j+1), i < j
+        delta = t[cur][:, cur] + t[nxt][:, nxt] - leg[:, None] - leg[None, :]
+        delta = np.triu(delta, 1)
+        i, j = np.unravel_index(np.argmin(delta), delta.shape)
+        if delta[i, j] >= -1e-9:
+            break
+        path[i + 1 : j + 1] = path[i + 1 : j + 1][::-1].copy()
+    return path.tolist()
+
+
+def insert_greedily(
+    t: np.ndarray,
+    route: list[int],
+    candidates: list[int],
+    utility: np.ndarray,
+    service: np.ndarray,
+    capacity: float,
+) -> list[int]:
+    """Insert candidates at their cheapest position, best utility per added time first, while
+    travel plus service stays within ``capacity`` (one route, no windows)."""
+    path = list(route)
+    arr0 = np.asarray(path, dtype=np.int64)
+    used = float(t[arr0[:-1], arr0[1:]].sum())
+    used += float(service[path[1:-1]].sum()) if len(path) > 2 else 0.0
+    left = [c for c in candidates if c not in set(path)]
+    while left:
+        arr = np.asarray(path, dtype=np.int64)
+        cand = np.asarray(left, dtype=np.int64)
+        extra = (
+            t[arr[:-1]][:, cand] + t[cand][:, arr[1:]].T - t[arr[:-1], arr[1:]][:, None]
+        ) + service[cand][None, :]
+        pos = np.argmin(extra, axis=0)
+        cost = extra[pos, np.arange(len(cand))]
+        fits = used + cost <= capacity + 1e-9
+        if not fits.any():
+            break
+        ratio = np.where(fits, utility[cand] / np.maximum(cost, 1e-9), -np.inf)
+        best = int(np.argmax(ratio))
+        path.insert(int(pos[best]) + 1, int(cand[best]))
+        used += float(cost[best])
+        left.pop(best)
+    return path
