@@ -114,3 +114,33 @@ def test_route_through_a_down_or_ineligible_node(healthcare_small, replay_r1, hc
         replay_r1.run({"routes": [["owner", other, "mpvu"]]})
     with pytest.raises(InputError, match="not an MTRCE solution"):
         replay_r1.run({"clients": ["h02"]})
+
+
+def test_user_model_factory_and_generated_data(healthcare_small, instances_dir):
+    """Any ``(in_shape, num_classes) -> Module`` factory trains; tasks without a shipped dataset
+    get generated data of the snapshot's size and labels (rgg-100: task 'synthetic')."""
+    import torch
+
+    from daitn_opt.drrt.instance import load_instance
+    from daitn_opt.drrt.view import view
+
+    calls = []
+
+    def tiny(in_shape, num_classes):
+        calls.append((in_shape, num_classes))
+        return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(in_shape[0], num_classes))
+
+    rep = SequentialReplay(healthcare_small, REQUEST, seed=0, model=tiny)
+    out = rep.run({"routes": [["owner", "h02", "mpvu"]]})
+    assert calls[0] == ((30,), 2) and out.summary.bytes_moved == 2 * 4 * (30 * 2 + 2)
+    rgg = load_instance(instances_dir / "rgg-100.json")
+    v = view(rgg)
+    node = min(
+        (i for i in range(v.n) if v.utility[i] > 0 and i not in (v.start, v.end)),
+        key=lambda i: v.samples[i],
+    )
+    rep = SequentialReplay(rgg, v.request_id, seed=0)
+    assert rep.data.task == rgg.request(v.request_id).task and rep.data.source.name == rep.data.task
+    assert rep.data.nodes[v.ids[node]].samples == v.samples[node]
+    out = rep.run({"routes": [[v.ids[v.start], v.ids[node], v.ids[v.end]]]})
+    assert out.summary.final_accuracy > 1.0 / rep.data.num_classes
