@@ -807,8 +807,10 @@ def local_search(
     """LP-guided tabu search; returns (arc fractions or None, internal LP bound or None, stats)."""
     t_start = time.perf_counter()
     t_end = t_start + budget
-    # Splittable routing keeps half the budget for the LP-routed open/close search.
-    ls_end = t_end if problem.single_source else t_start + 0.5 * budget
+    # Splittable routing keeps half the budget for the LP-routed open/close search (when the
+    # routing LP is small enough to be solved repeatedly).
+    routed = not problem.single_source and problem.num_arcs <= LP_ARCS
+    ls_end = t_start + 0.5 * budget if routed else t_end
     g = Dense(problem)
     rng = np.random.default_rng(seed)
     stats: dict = {}
@@ -851,7 +853,7 @@ def local_search(
     if problem.mode == "serve_all" and np.any(best == g.F):
         return None, lb, stats
     x = g.x_of(best)
-    if not problem.single_source:
+    if routed:
         starts = [x] if x_lp is None else [x, x_lp]
         split = splittable_search(problem, starts, t_end)
         if split is not None and internal_objective(problem, split) < internal_objective(

@@ -52,8 +52,26 @@ class Layout:
         return self.z0 + self.open_fac.size
 
 
-def build(problem: Problem, *, relax: bool = False) -> tuple[highspy.HighsLp, Layout]:
-    """The HiGHS model of ``problem`` (the LP relaxation when ``relax``)."""
+STRONG_ARCS = 50_000
+"""Up to this many arcs the per-arc linking rows (3) and (6) are used; above, aggregated rows."""
+
+
+def build(
+    problem: Problem, *, relax: bool = False, linking: str = "auto"
+) -> tuple[highspy.HighsLp, Layout]:
+    """The HiGHS model of ``problem`` (the LP relaxation when ``relax``).
+
+    ``linking``: ``"strong"`` links every arc to its deployment and facility (rows (3) and (6):
+    the tightest LP, one row per arc), ``"aggregated"`` links each deployment's total load to it
+    (rows (3') ``sum_a w_a x_a <= K_f y_mf``, one row per deployment pair, no rows (6): a weaker
+    LP that solves far faster on large instances); ``"auto"`` (default) is strong up to
+    :data:`STRONG_ARCS` arcs.
+    """
+    if linking not in ("auto", "strong", "aggregated"):
+        from ..errors import InputError
+
+        raise InputError("linking", linking, "expected auto, strong or aggregated")
+    strong = linking == "strong" or (linking == "auto" and problem.num_arcs <= STRONG_ARCS)
     p = problem
     n_a, n_d, n_f = p.num_arcs, p.num_demands, p.num_facilities
     w = p.internal_arc_weight()
@@ -103,11 +121,21 @@ def build(problem: Problem, *, relax: bool = False) -> tuple[highspy.HighsLp, La
         n_p = pairs.size
         pair_fac = pairs % n_f
         pair_mod = pairs // n_f
-        # (3) route only to a deployment: x[a] <= y[m(a), f(a)].
-        block(arcs, arcs, np.ones(n_a), np.full(n_a, -INF), np.zeros(n_a))
-        rows[-1] = np.concatenate([rows[-1], rows[-1]])
-        cols[-1] = np.concatenate([arcs, lay.y0 + pair_of_arc])
-        vals[-1] = np.concatenate([np.ones(n_a), -np.ones(n_a)])
+        if strong:
+            # (3) route only to a deployment: x[a] <= y[m(a), f(a)].
+            block(arcs, arcs, np.ones(n_a), np.full(n_a, -INF), np.zeros(n_a))
+            rows[-1] = np.concatenate([rows[-1], rows[-1]])
+            cols[-1] = np.concatenate([arcs, lay.y0 + pair_of_arc])
+            vals[-1] = np.concatenate([np.ones(n_a), -np.ones(n_a)])
+        else:
+            # (3') the load routed to a deployment is at most the facility's capacity times y.
+            block(
+                np.concatenate([pair_of_arc, np.arange(n_p)]),
+                np.concatenate([arcs, lay.y0 + np.arange(n_p)]),
+                np.concatenate([p.arc_load, -p.capacity[pair_fac]]),
+                np.full(n_p, -INF),
+                np.zeros(n_p),
+            )
         # (4) memory: sum_m mem[m] y[m, f] <= memory[f] (times z).
         finite = np.isfinite(p.facility_memory)
         mem_cap = np.where(finite, p.facility_memory, 0.0)
@@ -130,7 +158,7 @@ def build(problem: Problem, *, relax: bool = False) -> tuple[highspy.HighsLp, La
                 np.zeros(linked.size),
             )
     # (6) strong linking x <= z for closable facilities (tightens the LP of facility location).
-    linked = np.flatnonzero(z_of_fac[p.arc_facility] >= 0)
+    linked = np.flatnonzero(z_of_fac[p.arc_facility] >= 0) if strong else np.zeros(0, int)
     if linked.size:
         r = np.arange(linked.size)
         block(
@@ -222,6 +250,23 @@ def new_highs(time_limit: float, seed: int = 0) -> highspy.Highs:
     return h
 
 
+def run_guarded(h: highspy.Highs, options: SolveOptions, margin: float = 1.0) -> None:
+    """Run HiGHS in its own thread and interrupt it if it overruns the time limit.
+
+    HiGHS checks its ``time_limit`` only between iterations; on a large LP under a loaded
+    machine one iteration batch can take long, so the call is cancelled (HiGHS's user
+    interrupt) ``margin`` seconds after the limit, keeping the time-limit promise.
+    """
+    h.HandleUserInterrupt = True
+    thread = h.startSolve()
+    deadline = time.perf_counter() + options.remaining() + margin
+    while thread.is_alive() and time.perf_counter() < deadline:
+        thread.join(0.05)
+    if thread.is_alive():
+        h.cancelSolve()
+        thread.join()
+
+
 def infeasible_result(problem: Problem, solver: str) -> Result | None:
     """The infeasible result naming the demand that can never be served in full (serve_all)."""
     if problem.mode != "serve_all":
@@ -273,7 +318,8 @@ def integral_weights(problem: Problem) -> bool:
     description="MILP in HiGHS (highspy, sparse build), warm-started from the best heuristic",
 )
 def solve_highs(problem: Problem, options: SolveOptions) -> Result:
-    """Solve QIRCE / Q-FAM with HiGHS; params: ``warm_start`` (default True), ``mip_rel_gap``."""
+    """Solve QIRCE / Q-FAM with HiGHS; params: ``warm_start`` (default True), ``mip_rel_gap``
+    (default 1e-6), ``linking`` (``auto``, ``strong``, ``aggregated``; see :func:`build`)."""
     bad = infeasible_result(problem, "highs") or trivial_result(problem, "highs")
     if bad is not None:
         return bad
@@ -284,12 +330,14 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
         from .heuristics import best_heuristic, warm_start_budget
 
         x0 = best_heuristic(problem, warm_start_budget(problem, options.remaining()), options.seed)
+    warm_seconds = time.perf_counter() - t0
     start_obj = None
     if x0 is not None:
         start_obj = problem.reported(internal_objective(problem, x0))
         trace.append(TracePoint(options.elapsed(), start_obj, None))
-    lp, lay = build(problem)
-    build_time = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    lp, lay = build(problem, linking=options.params.get("linking", "auto"))
+    build_time = time.perf_counter() - t1
     h = new_highs(options.remaining(), options.seed)
     h.setOptionValue("mip_rel_gap", float(options.params.get("mip_rel_gap", 1e-6)))
     if integral_weights(problem):
@@ -313,11 +361,14 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
         )
 
     h.cbMipImprovingSolution.subscribe(improving)
-    h.run()
+    t2 = time.perf_counter()
+    run_guarded(h, options)
     status = h.getModelStatus()
     info = h.getInfo()
     stats = {
+        "warm_start_seconds": warm_seconds,
         "build_seconds": build_time,
+        "highs_seconds": time.perf_counter() - t2,
         "columns": lay.n_cols,
         "rows": int(lp.num_row_),
         "nodes": int(info.mip_node_count),
