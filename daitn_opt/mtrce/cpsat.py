@@ -233,20 +233,26 @@ def heuristic_start(
     Returns the index routes (empty when there is none) and where they came from.
     """
     from ..registry import solve, solvers
+    from .check import check
 
     best: list[list[int]] = []
     best_cost, source = math.inf, ""
-    initial = _routes_from_solution(problem, options.initial)
-    if initial and all(schedule(problem, r)[3] for r in initial):
-        best, source = initial, "initial"
-        best_cost = _cost(problem, initial)
+    # A warm start may be returned as the answer, so it must pass the independent checker.
+    if options.initial and check(problem, options.initial).ok:
+        best = _routes_from_solution(problem, options.initial)
+        best_cost, source = _cost(problem, best), "initial"
     if solver and time_limit > 0 and solver in solvers("mtrce")["mtrce"]:
         try:
             result = solve(problem, solver, time_limit=time_limit, seed=options.seed)
         except UnsupportedError:
             return best, source
         routes = _routes_from_solution(problem, result.solution)
-        if result.status.has_solution and routes and _cost(problem, routes) < best_cost:
+        if (
+            result.status.has_solution
+            and routes
+            and check(problem, result.solution).ok
+            and _cost(problem, routes) < best_cost
+        ):
             best, source = routes, solver
     return best, source
 
