@@ -9,8 +9,8 @@ circuit (``add_circuit``; a self-loop on ``D`` is the idle trip straight from ``
 
 Times are integers ``round_up(scale * time)`` (:class:`IntegerTimes`): every arc's travel plus the
 service at its tail is rounded *up* and every limit (window close, deadline) *down*, so a route the
-model accepts is feasible in real arithmetic; for integer data the scale is 1 and the model is
-exact. For real data the model is a slightly tighter restriction (see :class:`IntegerTimes`); the
+model accepts is feasible in real arithmetic; for integer data the scale is 1 (for data with at
+most four decimals, the matching power of ten) and the model is exact. For real data the model is a slightly tighter restriction (see :class:`IntegerTimes`); the
 reported objective is always recomputed from the real arrays.
 
 Without windows and with one route the deadline is one linear constraint on the summed arc times
@@ -68,8 +68,8 @@ class IntegerTimes:
     (service start at ``s``), ``end_limit = floor(scale * min(b[e], T - d[e] - verify))`` (latest
     arrival at ``e``) and ``end_tail = ceil(scale * (d[e] + verify))``. By induction along a route,
     ``scale *`` the real service start at every node is at most the integer one, so an accepted
-    route is feasible in real arithmetic. With integer data ``scale == 1`` and nothing is rounded
-    (``exact``); with real data a route whose slack is below about (arcs on it) / scale can be
+    route is feasible in real arithmetic. With integer data ``scale == 1`` (with at most four
+    decimals, the matching power of ten) and nothing is rounded (``exact``); with real data a route whose slack is below about (arcs on it) / scale can be
     missed, which is the only way the integer model differs from the real one.
     """
 
@@ -90,8 +90,9 @@ class IntegerTimes:
 def integer_times(problem: Problem, scale: float | None = None) -> IntegerTimes:
     """Scale and round the problem's times (see :class:`IntegerTimes`).
 
-    ``scale`` None picks 1 for integer data, else the largest power of ten up to 1e6 that keeps
-    the horizon at most :data:`TARGET_RESOLUTION` units.
+    ``scale`` None picks the smallest power of ten (up to 1e4) that makes the data integer, else
+    the largest power of ten up to 1e6 that keeps the horizon at most :data:`TARGET_RESOLUTION`
+    units.
     """
     a, b = windows(problem)
     travel = np.asarray(problem.travel, dtype=np.float64)
