@@ -122,3 +122,13 @@ def test_compact_model_of_an_op_is_exact():
     h.run()
     assert h.getInfo().objective_function_value == pytest.approx(optimum)
     assert np.isfinite(h.getInfo().mip_dual_bound)
+
+
+@pytest.mark.parametrize("name", ["op5", "top6"])
+def test_legacy_interface_solver_by_name(name):
+    """pyomo_solver="highs" (Pyomo's non-persistent interface) reaches the same optima."""
+    problem, optimum = SOLVABLE[name]()
+    result = solve_checked(problem, pyomo_solver="highs")
+    assert result.status == Status.OPTIMAL
+    assert result.objective == pytest.approx(optimum)
+    assert result.stats["pyomo_solver"] == "highs"
