@@ -216,12 +216,12 @@ def test_deterministic_mode_same_seed_same_result():
             time_limit=60,
             seed=3,
             deterministic=True,
-            hint=None,
         )
         for _ in range(2)
     ]
     for r in runs:
         assert_valid(problem, r)
+        assert r.stats["hint"] == "greedy"  # the deterministic warm start
     assert runs[0].solution["routes"] == runs[1].solution["routes"]
     assert runs[0].objective == runs[1].objective
     assert runs[0].bound == runs[1].bound
