@@ -60,7 +60,7 @@ def test_same_seed_same_trace_bit_for_bit(healthcare_small, optimal_route):
 def test_optimal_route_beats_random_order_on_accuracy(healthcare_small, optimal_route):
     """The MTRCE-optimal route reaches higher accuracy within the deadline than random orders.
 
-    Request r1 of instances/healthcare-small.json, CP-SAT optimum (utility 141.3) against the
+    Request r1 of instances/healthcare-small.json, its proved optimum (utility 141.3) against the
     ``random`` MTRCE solver's feasible random orders (utility 33-93), seeds 0-15, MLP, SGD lr
     0.01, 5 local epochs. Measured when written: mean final accuracy 0.890 (optimal) vs 0.817
     (random), mean difference 0.072 (standard error 0.028); the test asks for 0.03. Both meet the
