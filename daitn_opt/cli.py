@@ -597,7 +597,9 @@ def demo(
     for row in report.plans:
         reached = f" {row.reached_target}/{len(report.seeds)}" if row.reached_target else ""
         table.add_row(
-            row.plan if row.status in ("optimal", "feasible") else f"{row.plan} ({row.status})",
+            row.plan
+            if row.status == "optimal" or (row.status == "feasible" and "exact" not in row.plan)
+            else f"{row.plan} ({row.status})",
             show(row.utility, ".4g"),
             format_gap(row.gap),
             show(row.solve_time, ".2f"),
