@@ -807,6 +807,10 @@ def local_search(
     """LP-guided tabu search; returns (arc fractions or None, internal LP bound or None, stats)."""
     t_start = time.perf_counter()
     t_end = t_start + budget
+    lp_affordable = problem.num_arcs * (2 if problem.memory_binding else 1) <= LP_ARCS
+    if not lp_affordable:
+        # Keep the last quarter for a Lagrangian bound (the LP would take too long).
+        t_end = t_start + 0.75 * budget
     # Splittable routing keeps half the budget for the LP-routed open/close search (when the
     # routing LP is small enough to be solved repeatedly).
     routed = not problem.single_source and problem.num_arcs <= LP_ARCS
@@ -817,7 +821,7 @@ def local_search(
     x_lp, lb = (None, None)
     large = g.D > LARGE_DEMANDS
     # The LP relaxation guides the start and bounds the optimum, when it is cheap enough.
-    if problem.num_arcs * (2 if problem.memory_binding else 1) <= LP_ARCS:
+    if lp_affordable:
         x_lp, lb = lp_relaxation(problem, max(0.05, 0.5 * budget))
     start = lp_assign(g, x_lp) if x_lp is not None else greedy_assign(g)
     best, best_cost = None, np.inf
@@ -853,6 +857,12 @@ def local_search(
     if problem.mode == "serve_all" and np.any(best == g.F):
         return None, lb, stats
     x = g.x_of(best)
+    if not lp_affordable:
+        from .lagrangian import lagrangian_bound
+
+        lb = lagrangian_bound(problem, best_cost, t_start + budget)
+        if lb is not None:
+            stats["lagrangian_bound"] = problem.reported(lb)
     if routed:
         starts = [x] if x_lp is None else [x, x_lp]
         split = splittable_search(problem, starts, t_end)

@@ -250,12 +250,12 @@ def new_highs(time_limit: float, seed: int = 0) -> highspy.Highs:
     return h
 
 
-def run_guarded(h: highspy.Highs, options: SolveOptions, margin: float = 1.0) -> None:
+def run_guarded(h: highspy.Highs, options: SolveOptions, margin: float = 0.0) -> None:
     """Run HiGHS in its own thread and interrupt it if it overruns the time limit.
 
     HiGHS checks its ``time_limit`` only between iterations; on a large LP under a loaded
     machine one iteration batch can take long, so the call is cancelled (HiGHS's user
-    interrupt) ``margin`` seconds after the limit, keeping the time-limit promise.
+    interrupt) ``margin`` seconds after the limit; stopping takes HiGHS a moment more.
     """
     h.HandleUserInterrupt = True
     thread = h.startSolve()
@@ -396,6 +396,9 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
             stats=stats,
             trace=trace,
         )
+    reason = h.modelStatusToString(status)
+    if status == highspy.HighsModelStatus.kInterrupt:
+        reason = "time limit reached (HiGHS interrupted after overrunning it)"
     if x is None:
         return Result(
             problem="qirce",
@@ -403,7 +406,7 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
             status=Status.NO_SOLUTION,
             sense=problem.objective_sense,
             bound=problem.reported(bound) if bound is not None else None,
-            message=f"HiGHS: {h.modelStatusToString(status)}",
+            message=f"HiGHS: {reason}",
             stats=stats,
             trace=trace,
         )
@@ -426,5 +429,5 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
         solution=build_solution(problem, x),
         stats=stats,
         trace=trace,
-        message="" if optimal else f"HiGHS: {h.modelStatusToString(status)}",
+        message="" if optimal else f"HiGHS: {reason}",
     )
