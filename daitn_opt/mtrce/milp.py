@@ -485,6 +485,22 @@ def _time_rows(model, cust, d, t, a, dep_s, latest_end, need_tau) -> None:
             "route_time", "sum t x + sum d y <= T - d_s - d_e - verify", [idx], [val], -INF, cap
         )
         return
+    # (T1') aggregated route time, a valid inequality for every route set: each route's travel
+    # plus service fits between its departure and L_e (waiting only adds); idle replicas' arcs
+    # s -> e are left out. Much stronger than the big-M rows below on their own.
+    idx = np.concatenate([np.arange(m), model.y_col[cust]])
+    coef = t[tails, heads].copy()
+    if p.start != e:
+        coef[model.edge_id[p.start, e]] = 0.0
+    val = np.concatenate([coef, d[cust]])
+    model.add_rows(
+        "route_time_total",
+        "sum t x + sum d y <= k (L_e - d_s)",
+        [idx],
+        [val],
+        -INF,
+        p.k * (latest_end - dep_s),
+    )
     E, L = model.earliest, model.latest
     tau = model.tau_col
     # (T2) tau_j >= tau_i + d_i + t_ij - M_ij (1 - x_ij) between customers
