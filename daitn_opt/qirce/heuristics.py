@@ -207,8 +207,8 @@ def regret_assign(g: Dense, desirability: np.ndarray) -> np.ndarray:
     return st.a
 
 
-def greedy_assign(g: Dense) -> np.ndarray:
-    """Best of the regret greedy over several desirability measures."""
+def greedy_assign(g: Dense, limit: int = 4) -> np.ndarray:
+    """Best of the regret greedy over (at most ``limit``) desirability measures."""
     cap = np.where(np.isfinite(g.cap), g.cap, 1.0)
     rel = g.L / np.maximum(cap[None, :], EPS)
     amort = g.Fo[None, :] * rel  # fixed cost shared in proportion to the capacity used
@@ -217,7 +217,7 @@ def greedy_assign(g: Dense) -> np.ndarray:
     if g.p.mode == "admit":
         measures.append(w / np.maximum(rel, EPS))
     best, best_cost = None, np.inf
-    for des in measures:
+    for des in measures[:limit]:
         a = insert_refused(g, State(g, regret_assign(g, des)))
         cost = g.true_cost(a)
         if g.feasible(a) and cost < best_cost:
@@ -823,7 +823,10 @@ def local_search(
     # The LP relaxation guides the start and bounds the optimum, when it is cheap enough.
     if lp_affordable:
         x_lp, lb = lp_relaxation(problem, max(0.05, 0.5 * budget))
-    start = lp_assign(g, x_lp) if x_lp is not None else greedy_assign(g)
+    if x_lp is not None:
+        start = lp_assign(g, x_lp)
+    else:  # one regret pass: on large instances each takes seconds
+        start = greedy_assign(g, limit=1 if large else 4)
     best, best_cost = None, np.inf
 
     def consider(a: np.ndarray) -> None:
