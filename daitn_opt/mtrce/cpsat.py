@@ -672,19 +672,20 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
         _real_bound(problem, built, solver.best_objective_bound) if status.has_solution else None
     )
     scaling = "" if it.exact else f" (times scaled by {it.scale:g} and rounded up)"
-    if hint_routes and routes is None:
-        # CP-SAT found nothing better than its warm start: return the warm start. If it still
-        # claims optimality or infeasibility, that holds for the rounded model only (the warm
-        # start is feasible in real arithmetic), so the claim and its bound are dropped.
-        routes = hint_routes
-        if status in (Status.INFEASIBLE, Status.NO_SOLUTION) or (
-            status == Status.OPTIMAL and not it.exact
-        ):
-            bound = None if status != Status.NO_SOLUTION else bound
-            status = Status.FEASIBLE
-    elif status.has_solution and routes is None:
+    if status.has_solution and routes is None:
+        # No solution beat the warm start; CP-SAT's final one is at best as good.
         values = np.asarray([solver.value(v) for v in built.arc_vars])
         routes = decode_routes(problem, built, values)
+    if hint_routes and (
+        routes is None or _cost(problem, hint_routes) < _cost(problem, routes) - 1e-9
+    ):
+        # The warm start is strictly better than anything CP-SAT returned (or CP-SAT returned
+        # nothing): return it. A claim of optimality or infeasibility then held only for the
+        # rounded model (the warm start is feasible in real arithmetic), so it is dropped.
+        routes = hint_routes
+        if status != Status.FEASIBLE:
+            bound = None if status != Status.NO_SOLUTION else bound
+            status = Status.FEASIBLE
     messages = {
         Status.OPTIMAL: f"proved optimal by CP-SAT{scaling}",
         Status.FEASIBLE: f"not proved optimal within the limit; best bound {bound}{scaling}",
