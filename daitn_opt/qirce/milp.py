@@ -338,7 +338,10 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
     t1 = time.perf_counter()
     lp, lay = build(problem, linking=options.params.get("linking", "auto"))
     build_time = time.perf_counter() - t1
-    h = new_highs(options.remaining(), options.seed)
+    # HiGHS notices its time limit only between iterations, which on large models can be
+    # seconds apart: leave it a slack so that it stops by the limit.
+    slack = min(5.0, 0.1 * options.remaining()) if problem.num_arcs > STRONG_ARCS else 0.0
+    h = new_highs(options.remaining() - slack, options.seed)
     h.setOptionValue("mip_rel_gap", float(options.params.get("mip_rel_gap", 1e-6)))
     if integral_weights(problem):
         # Integer data: an absolute gap below 1 already proves optimality.
