@@ -312,3 +312,25 @@ def test_solomon_optw_published_optimum(name, optimum):
     assert result.stats["exact_scaling"]  # distances with one decimal: scale 10, exact
     assert result.status == Status.OPTIMAL
     assert result.objective == optimum
+
+
+def test_short_limit_still_returns_a_valid_tour():
+    """A 70-city TSP with 2 s: CP-SAT alone may find nothing, but the warm start is returned."""
+    rng = np.random.default_rng(11)
+    n = 70
+    xy = rng.uniform(0, 1000, (n, 2))
+    problem = Problem(
+        ids=[f"c{i}" for i in range(n)],
+        start=0,
+        end=0,
+        travel=np.round(np.linalg.norm(xy[:, None] - xy[None], axis=2)),
+        service=np.zeros(n),
+        utility=np.zeros(n),
+        objective="min_time",
+        mandatory=np.arange(1, n),
+    )
+    result = solve(problem, "cpsat", time_limit=2)
+    assert_valid(problem, result)
+    assert result.stats["hint"] == "ils"
+    assert result.objective <= result.stats["hint_objective"] + 1e-9
+    assert result.trace[0].incumbent == pytest.approx(result.stats["hint_objective"])
