@@ -7,7 +7,8 @@ Run from the repository root, e.g.::
     .venv/bin/python tests/benchmarks/mtrce_cpsat_routing.py hint --limit 30
 
 ``compare`` runs each solver on every Tsiligirides/Chao OP instance (``--family op``) or every
-TSPLIB instance of at most 100 cities (``--family tsp``) and reports, per solver, how many runs
+TSPLIB instance of at most 100 cities (``--family tsp``), Chao's TOP sets (``top``) or the
+OPTW files (``optw``); ``--only TEXT`` keeps the files whose path contains TEXT. It reports, per solver, how many runs
 proved optimality, how many reached the published value, the time to reach it (from the anytime
 trace) and the gap to the published value at the limit. ``hint`` runs CP-SAT on a fixed subset
 with and without the warm start and with 2 and 8 workers, interleaving the four configurations per
@@ -48,6 +49,14 @@ HINT_SUBSET = [
 def op_files() -> list[tuple[str, Path]]:
     folders = ["tsiligirides_1", "tsiligirides_2", "tsiligirides_3", "chao_set_64", "chao_set_66"]
     return [("op", f) for d in folders for f in sorted((BENCH / "op" / d).glob("*.txt"))]
+
+
+def top_files() -> list[tuple[str, Path]]:
+    return [("top", f) for f in sorted((BENCH / "top").glob("Set_*/*.txt"))]
+
+
+def optw_files() -> list[tuple[str, Path]]:
+    return [("optw", f) for f in sorted((BENCH / "optw").glob("*/*.txt"))]
 
 
 def tsp_files(max_cities: int = 100) -> list[tuple[str, Path]]:
@@ -138,7 +147,7 @@ def summarize(rows: list[dict]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("mode", choices=["compare", "hint"])
-    ap.add_argument("--family", choices=["op", "tsp"], default="op")
+    ap.add_argument("--family", choices=["op", "tsp", "top", "optw"], default="op")
     ap.add_argument("--limit", type=float, default=20.0)
     ap.add_argument("--routing-limit", type=float, default=5.0)
     ap.add_argument("--solvers", default="cpsat,highs,routing")
@@ -148,7 +157,9 @@ def main() -> None:
     available = solvers("mtrce")["mtrce"]
     rows = []
     if args.mode == "compare":
-        files = op_files() if args.family == "op" else tsp_files()
+        files = {"op": op_files, "tsp": tsp_files, "top": top_files, "optw": optw_files}[
+            args.family
+        ]()
         files = [(fmt, f) for fmt, f in files if args.only in str(f)]
         names = [s for s in args.solvers.split(",") if s in available]
         for fmt, path in files:
