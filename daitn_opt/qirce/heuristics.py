@@ -207,8 +207,10 @@ def regret_assign(g: Dense, desirability: np.ndarray) -> np.ndarray:
     return st.a
 
 
-def greedy_assign(g: Dense, limit: int = 4) -> np.ndarray:
-    """Best of the regret greedy over (at most ``limit``) desirability measures."""
+def greedy_assign(g: Dense, limit: int = 4, first_feasible: bool = False) -> np.ndarray:
+    """Best of the regret greedy over (at most ``limit``) desirability measures; with
+    ``first_feasible``, the first that places every demand (large instances: each pass costs
+    seconds)."""
     cap = np.where(np.isfinite(g.cap), g.cap, 1.0)
     rel = g.L / np.maximum(cap[None, :], EPS)
     amort = g.Fo[None, :] * rel  # fixed cost shared in proportion to the capacity used
@@ -220,8 +222,11 @@ def greedy_assign(g: Dense, limit: int = 4) -> np.ndarray:
     for des in measures[:limit]:
         a = insert_refused(g, State(g, regret_assign(g, des)))
         cost = g.true_cost(a)
-        if g.feasible(a) and cost < best_cost:
+        complete = g.big <= 0 or not np.any(a == g.F)
+        if g.feasible(a) and complete and cost < best_cost:
             best, best_cost = a, cost
+            if first_feasible:
+                break
     return best if best is not None else regret_assign(g, w)
 
 
@@ -826,7 +831,7 @@ def local_search(
     if x_lp is not None:
         start = lp_assign(g, x_lp)
     else:  # one regret pass: on large instances each takes seconds
-        start = greedy_assign(g, limit=1 if large else 4)
+        start = greedy_assign(g, first_feasible=large)
     best, best_cost = None, np.inf
 
     def consider(a: np.ndarray) -> None:
@@ -840,7 +845,12 @@ def local_search(
 
     # A feasible fallback first: the repaired start, improved by descent.
     improve = batch_descend if large else descend
-    consider(improve(g, repair(g, start), ls_end))
+    current = improve(g, repair(g, start), ls_end)
+    for _ in range(3):  # descent frees room: retry placing what is still refused
+        if g.big <= 0 or not np.any(current == g.F) or time.perf_counter() >= ls_end:
+            break
+        current = improve(g, insert_refused(g, State(g, current)), ls_end)
+    consider(current)
     target = -np.inf
     if lb is not None:
         w = problem.internal_arc_weight()
