@@ -163,3 +163,24 @@ def test_aged_data_leaves_the_view_and_is_skipped(healthcare_small, optimal_rout
     out = rep.run({"routes": [optimal_route]}, events=events)
     skip = next(s for s in out.trace if s.action == "skip")
     assert skip.node == node and "age" in skip.note and out.summary.deadline_met
+
+
+def test_cut_links_make_a_node_unreachable(healthcare_small, optimal_route):
+    """Every link of a planned hospital is cut: static skips it as unreachable; restoring the
+    links before the model gets there leaves the plan intact."""
+    snap = healthcare_small.snapshot
+    node = optimal_route[2]
+    links = [lk for lk in snap.links if node in (lk.source, lk.target)]
+    cut = [
+        {"time": 0, "type": "link_cut", "source": lk.source, "target": lk.target} for lk in links
+    ]
+    rep = SequentialReplay(healthcare_small, REQUEST, seed=0)
+    out = rep.run({"routes": [optimal_route]}, events=EventTimeline.parse(cut, snap))
+    skip = next(s for s in out.trace if s.action == "skip")
+    assert skip.node == node and "unreachable" in skip.note
+    restored = cut + [
+        {"time": 1, "type": "link_restored", "source": lk.source, "target": lk.target}
+        for lk in links
+    ]
+    out = rep.run({"routes": [optimal_route]}, events=EventTimeline.parse(restored, snap))
+    assert node in out.summary.visited and not out.summary.skipped
