@@ -458,12 +458,25 @@ class _Search:
         best = plan.copy()
         self._record(best)
         size, start, stale = 1, 0, 0
-        self.random_shake = bool(params.get("random_shake", False))
+        self.random_shake = bool(params.get("random_shake", True))
         self.tabu = bool(params.get("tabu", True))
+        self.restarts = bool(params.get("restarts", True))
         max_size = max(1, len(self.pool) // (3 * arr.k))
         for it in range(1, iterations + 1):
-            if self.stop() or stale >= patience:
+            if self.stop():
                 break
+            if stale >= patience:
+                if not self.restarts:
+                    break
+                # Restart from a randomised greedy construction (ratios jittered by up to 50%).
+                self.stats["restarts"] = self.stats.get("restarts", 0) + 1
+                plan = build_greedy(arr, self.rng, self.options, noise=0.5)
+                self.local_search(plan)
+                stale, size = 0, 1
+                if self._better(plan, best):
+                    best = plan.copy()
+                    self._record(best)
+                continue
             self.stats["iterations"] = it
             if self.random_shake:
                 size = int(self.rng.integers(1, max_size + 1))
@@ -478,11 +491,7 @@ class _Search:
                 self.fill(plan)
                 self.pool = keep
             self.local_search(plan)
-            if (
-                plan.feasible()
-                and not len(plan.missing_mandatory())
-                and (_value(plan, self.maximise) > _value(best, self.maximise))
-            ):
+            if self._better(plan, best):
                 best = plan.copy()
                 self._record(best)
                 size, stale = 1, 0
@@ -494,6 +503,13 @@ class _Search:
                     plan = best.copy()
                     start = int(self.rng.integers(0, max(1, n)))
         return best
+
+    def _better(self, plan: Plan, best: Plan) -> bool:
+        return (
+            plan.feasible()
+            and not len(plan.missing_mandatory())
+            and _value(plan, self.maximise) > _value(best, self.maximise)
+        )
 
     def _record(self, plan: Plan) -> None:
         if plan.feasible():

@@ -153,35 +153,47 @@ class PathSearch:
         # after c forward (c,f)(g,y); before c reversed (x,g)(f,c);
         # before c forward (x,f)(g,c); after c reversed (c,g)(f,y).
         reverse = np.array([False, True, False, True])[:, None, None]
+        # Segments of 1, 2 and 3 nodes whose first or last node is active, all at once.
+        firsts, lengths = [], []
         for L in (1, 2, 3):
-            first = np.unique(np.concatenate([pa, pa - L + 1]))
-            first = first[(first >= 1) & (first + L - 1 <= m - 1)]
-            if len(first) == 0:
-                continue
-            last = first + L - 1
-            f, g = tour[first], tour[last]
-            gain = t[tour[first - 1], f] + t[g, tour[last + 1]] - t[tour[first - 1], tour[last + 1]]
-            pf, pg = pos[self.nbrs[f]], pos[self.nbrs[g]]
-            j = np.stack([pf, pf - 1, pg - 1, pg])  # gap (tour[j], tour[j+1])
-            ok = (j >= 0) & (j <= m - 1) & ((j < first[:, None] - 1) | (j > last[:, None]))
-            jj = np.where(ok, j, 0)
-            x, y = tour[jj], tour[jj + 1]
-            ff, gg = f[None, :, None], g[None, :, None]
-            add = (
-                np.where(
-                    reverse,
-                    t[x, gg] + t[ff, y] + self._reversal(first, last)[None, :, None],
-                    t[x, ff] + t[gg, y],
-                )
-                - t[x, y]
+            f = np.unique(np.concatenate([pa, pa - L + 1]))
+            f = f[(f >= 1) & (f + L - 1 <= m - 1)]
+            firsts.append(f)
+            lengths.append(np.full(len(f), L))
+        first = np.concatenate(firsts)
+        if len(first) == 0:
+            return 0.0, None
+        seg_len = np.concatenate(lengths)
+        last = first + seg_len - 1
+        f, g = tour[first], tour[last]
+        before, after = tour[first - 1], tour[last + 1]
+        gain = t[before, f] + t[g, after] - t[before, after]
+        pf, pg = pos[self.nbrs[f]], pos[self.nbrs[g]]
+        j = np.stack([pf, pf - 1, pg - 1, pg])  # gap (tour[j], tour[j+1])
+        ok = (j >= 0) & (j <= m - 1) & ((j < first[:, None] - 1) | (j > last[:, None]))
+        jj = np.where(ok, j, 0)
+        x, y = tour[jj], tour[jj + 1]
+        ff, gg = f[None, :, None], g[None, :, None]
+        add = (
+            np.where(
+                reverse,
+                t[x, gg] + t[ff, y] + self._reversal(first, last)[None, :, None],
+                t[x, ff] + t[gg, y],
             )
-            delta = np.where(ok, add - gain[None, :, None], np.inf)
-            idx = int(np.argmin(delta))
-            val = float(delta.flat[idx])
-            if val < best_delta:
-                v, s_, k_ = np.unravel_index(idx, delta.shape)
-                best_delta = val
-                best_move = (int(first[s_]), L, int(jj[v, s_, k_]), bool(reverse[v, 0, 0]))
+            - t[x, y]
+        )
+        delta = np.where(ok, add - gain[None, :, None], np.inf)
+        idx = int(np.argmin(delta))
+        val = float(delta.flat[idx])
+        if val < best_delta:
+            v, s_, k_ = np.unravel_index(idx, delta.shape)
+            best_delta = val
+            best_move = (
+                int(first[s_]),
+                int(seg_len[s_]),
+                int(jj[v, s_, k_]),
+                bool(reverse[v, 0, 0]),
+            )
         return best_delta, best_move
 
     # -- application ----------------------------------------------------------------------
