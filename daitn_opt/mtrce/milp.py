@@ -920,7 +920,7 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
         Name of a registered heuristic run first for a starting solution (default ``"ils"``
         when registered), or None.
     warm_start_time
-        Seconds for the warm start (default ``min(2, 5% of the limit)``).
+        Seconds for the warm start (default ``min(2, 5% of the limit, 0.03 n)``).
     undirected
         Force the edge (True) or arc (False) model.
     """
@@ -1037,7 +1037,7 @@ def _warm_start(run: _Run, params: dict[str, Any]) -> None:
     limit = float(
         params.get(
             "warm_start_time",
-            min(2.0, 0.03 * run.options.time_limit, 0.01 * run.model.problem.n),
+            min(2.0, 0.05 * run.options.time_limit, 0.03 * run.model.problem.n),
         )
     )
     limit = min(limit, 0.5 * run.options.remaining())
