@@ -340,7 +340,7 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
     build_time = time.perf_counter() - t1
     # HiGHS notices its time limit only between iterations, which on large models can be
     # seconds apart: leave it a slack so that it stops by the limit.
-    slack = min(5.0, 0.1 * options.remaining()) if problem.num_arcs > STRONG_ARCS else 0.0
+    slack = min(10.0, 0.15 * options.remaining()) if problem.num_arcs > STRONG_ARCS else 0.0
     h = new_highs(options.remaining() - slack, options.seed)
     h.setOptionValue("mip_rel_gap", float(options.params.get("mip_rel_gap", 1e-6)))
     if integral_weights(problem):
