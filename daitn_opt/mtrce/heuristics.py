@@ -19,7 +19,10 @@ Registered solvers (all take ``time_limit`` and ``seed``; none proves a bound):
   route and no windows (TSP) it is an iterated 2-opt / or-opt with double-bridge kicks from a
   farthest-insertion tour (:mod:`daitn_opt.mtrce.tour`). Parameters: ``iterations``,
   ``patience`` (below), ``tabu`` (default True), ``random_shake`` (random kick position and size
-  instead of Vansteenwegen's sweep; default False).
+  instead of Vansteenwegen's sweep; default True), ``restarts`` (after ``patience`` kicks without
+  improvement, restart from a randomised greedy construction instead of stopping; default True),
+  ``max_kick`` (most visits one kick removes per route; default a third of the candidates per
+  route) and ``noise`` (jitter of the insertion ratios after a kick; default 0).
 
 Every heuristic returns ``feasible`` with checked routes, or ``infeasible`` with a one-line reason
 when the start -> end trip alone misses the deadline or budget, or a mandatory node cannot be
@@ -461,7 +464,9 @@ class _Search:
         self.random_shake = bool(params.get("random_shake", True))
         self.tabu = bool(params.get("tabu", True))
         self.restarts = bool(params.get("restarts", True))
+        self.noise = float(params.get("noise", 0.0))
         max_size = max(1, len(self.pool) // (3 * arr.k))
+        max_size = min(max_size, int(params.get("max_kick", max_size)))
         for it in range(1, iterations + 1):
             if self.stop():
                 break
@@ -488,7 +493,7 @@ class _Search:
                 # Refill without the removed nodes first, so the kick is not simply undone.
                 keep = self.pool
                 self.pool = np.setdiff1d(keep, removed)
-                self.fill(plan)
+                self.fill(plan, self.noise)
                 self.pool = keep
             self.local_search(plan)
             if self._better(plan, best):
