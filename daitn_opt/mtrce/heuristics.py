@@ -28,7 +28,8 @@ Every heuristic returns ``feasible`` with checked routes, or ``infeasible`` with
 when the start -> end trip alone misses the deadline or budget, or a mandatory node cannot be
 reached in time; ``no_solution`` when a mandatory set was not fitted. Runs are deterministic for a
 seed as long as the time limit does not cut them short (``ils`` stops after ``iterations`` kicks,
-default ``200 + 20 n``, or ``patience`` kicks without improvement, default ``100 + 5 n``).
+default ``200 + 20 n``; ``patience``, default ``100 + 5 n``, is the number of kicks without
+improvement before a restart, or before stopping when ``restarts`` is off and in TSP mode).
 """
 
 from __future__ import annotations
