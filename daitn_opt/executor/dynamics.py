@@ -449,11 +449,12 @@ def remaining_problem(ctx: Context):
             "deadline": deadline,
             "budget": budget,
             "mandatory": [m for m in req.mandatory if m not in ctx.visited],
-            "arrival": 0.0,
+            # The view counts windows from the request's arrival: "now" is arrival + elapsed.
+            "arrival": req.arrival + ctx.time,
             "objective": "max_utility",
         }
     )
-    snap = ctx.state.snapshot(ctx.time)
+    snap = ctx.state.snapshot()
     try:
         v = build_view(snap, sub_req, ctx.instance.travel)
     except InputError as exc:
@@ -468,6 +469,12 @@ def remaining_problem(ctx: Context):
     service[s] = 0.0
     utility[s] = 0.0
     changes: dict[str, Any] = {"service": service, "utility": utility}
+    if problem.window_open is not None:
+        # The model is already at the start: its window no longer constrains anything.
+        changes["window_open"] = problem.window_open.copy()
+        changes["window_close"] = problem.window_close.copy()
+        changes["window_open"][s] = 0.0
+        changes["window_close"][s] = np.inf
     if problem.visit_cost is not None:
         changes["visit_cost"] = problem.visit_cost.copy()
         changes["visit_cost"][s] = 0.0  # already paid
@@ -541,6 +548,15 @@ class ReplanPolicy(Policy):
         return None, skipped
 
     def _replan(self, ctx: Context) -> None:
+        """Re-solve the remaining problem; keep the best checked plan found.
+
+        The rest of the current plan (without the nodes that became unavailable) is the warm
+        start and the incumbent when it is still feasible, so a re-plan never collects less
+        than skipping would. The solvers are tried in order until one proves optimality; the
+        best feasible plan among them is kept otherwise (a time-limited exact solver on a large
+        view can return a poor incumbent).
+        """
+        from ..mtrce.check import check
         from ..registry import solve, solvers
 
         self.planned_version = ctx.state.version
@@ -549,25 +565,44 @@ class ReplanPolicy(Policy):
             self.plan = []
             self.log.append(f"t={ctx.time:.1f}s: nothing to re-plan ({ids})")
             return
+        keep = [n for n in self.plan if n in problem.ids and unavailable(ctx, n) is None]
+        start, end = problem.ids[problem.start], problem.ids[problem.end]
+        initial = {"routes": [[start, *keep, end]]}
+        report = check(problem, initial)
+        best_route, best_value, best_name = None, -np.inf, "the rest of the plan"
+        if report.ok:
+            best_route, best_value = initial["routes"][0], float(report.objective)
         names = solvers("mtrce")["mtrce"]
         for name in self.solvers:
             if name not in names:
                 continue
-            result = solve(problem, name, time_limit=self.time_limit, seed=ctx.seed)
+            result = solve(
+                problem,
+                name,
+                time_limit=self.time_limit,
+                seed=ctx.seed,
+                initial=initial if report.ok else None,
+            )
             if result.is_feasible():
                 route = result.solution["routes"][0]
-                self.plan = [n for n in route[1:-1]]
-                self.replans += 1
-                self.log.append(
-                    f"t={ctx.time:.1f}s: re-planned with {name} from {ctx.current}: "
-                    f"{' -> '.join(route)} (utility {result.objective:.4g})"
-                )
-                return
-            if result.status.value == "infeasible":
+                verdict = check(problem, {"routes": [route]})
+                if verdict.ok and verdict.objective > best_value + 1e-9:
+                    best_route, best_value, best_name = route, float(verdict.objective), name
+                if result.status.value == "optimal":
+                    break
+            elif result.status.value == "infeasible":
                 break
-        self.plan = []
+        if best_route is None:
+            self.plan = []
+            self.log.append(
+                f"t={ctx.time:.1f}s: no feasible plan from {ctx.current}; heading to the end"
+            )
+            return
+        self.plan = list(best_route[1:-1])
+        self.replans += 1
         self.log.append(
-            f"t={ctx.time:.1f}s: no feasible plan from {ctx.current}; heading to the end"
+            f"t={ctx.time:.1f}s: re-planned with {best_name} from {ctx.current}: "
+            f"{' -> '.join(best_route)} (utility {best_value:.4g})"
         )
 
 
