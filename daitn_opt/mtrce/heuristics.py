@@ -19,7 +19,9 @@ Registered solvers (all take ``time_limit`` and ``seed``; none proves a bound):
   route and no windows (TSP) it is an iterated 2-opt / or-opt with double-bridge kicks from a
   farthest-insertion tour (:mod:`daitn_opt.mtrce.tour`). Parameters: ``iterations``,
   ``patience`` (below), ``tabu`` (default True), ``random_shake`` (random kick position and size
-  instead of Vansteenwegen's sweep; default True), ``restarts`` (after ``patience`` kicks without
+  instead of Vansteenwegen's sweep; default for k > 1 only: measured here, the sweep is better on
+  Chao's OP sets, 0.15% against 0.5% mean gap at 2 s, and random kicks on TOP, 2.4% against 4.6%
+  on five hard instances at 400 kicks), ``restarts`` (after ``patience`` kicks without
   improvement, restart from a randomised greedy construction instead of stopping; default True),
   ``max_kick`` (most visits one kick removes per route; default a third of the candidates per
   route) and ``noise`` (jitter of the insertion ratios after a kick; default 0).
@@ -462,7 +464,7 @@ class _Search:
         best = plan.copy()
         self._record(best)
         size, start, stale = 1, 0, 0
-        self.random_shake = bool(params.get("random_shake", True))
+        self.random_shake = bool(params.get("random_shake", arr.k > 1))
         self.tabu = bool(params.get("tabu", True))
         self.restarts = bool(params.get("restarts", True))
         self.noise = float(params.get("noise", 0.0))
