@@ -198,7 +198,7 @@ def test_replan_counts_windows_from_the_arrival(instances_dir):
     from daitn_opt.drrt.instance import load_instance
 
     inst = load_instance(instances_dir / "healthcare-medium.json")
-    route = "owner h05 h34 h26 h48 h01 h53 h57 h23 h46 mpvu".split()
+    route = ["owner", "h05", "h34", "h26", "h48", "h01", "h53", "h57", "h23", "h46", "mpvu"]
     rep = SequentialReplay(inst, "r10", seed=0)
     events = EventTimeline.parse(
         [{"time": 24.9, "type": "node_down", "node": "h34"}], inst.snapshot
