@@ -1,15 +1,18 @@
 """A Lagrangian lower bound for QIRCE when the LP relaxation is too large to solve quickly.
 
 Relaxing the demand rows (1) of ``formulations/qirce.md`` with multipliers ``λ_d`` (free for
-``= 1``, ``λ_d <= 0`` for Q-FAM's ``<= 1``) and dropping the memory rows (a relaxation, so the
-bound stays valid) splits the problem by facility (Geoffrion 1974; the classic bound for
+``= 1``, ``λ_d <= 0`` for Q-FAM's ``<= 1``) and the memory rows, in the weaker but valid form
+``Σ_a μ_m(a) w_a x_a / K_f <= Μ_f z_f`` (deployments relaxed to ``y_mf >= load / K_f``), with
+``ν_f >= 0`` splits the problem by facility (Geoffrion 1974; the classic bound for
 capacitated facility location, e.g. Cornuéjols, Sridharan and Thizy 1991):
 
-    L(λ) = Σ_d λ_d + Σ_f min(0, φ_f + min { Σ_a (ω_a − λ_d) x_a : Σ_a w_a x_a <= K_f, 0 <= x <= 1 })
+    L(λ, ν) = Σ_d λ_d + Σ_f min(0, φ_f − ν_f Μ_f
+                                  + min { Σ_a (ω_a − λ_d + ν_f μ_m w_a / K_f) x_a :
+                                          Σ_a w_a x_a <= K_f, 0 <= x <= 1 })
 
 Each inner problem is a fractional knapsack (items with negative reduced cost, best ratio first),
-solved for all facilities at once with one sort. ``L(λ)`` is a lower bound on the internal
-(minimised) objective for every admissible ``λ``; subgradient steps (Polyak's rule towards the
+solved for all facilities at once with one sort. ``L`` is a lower bound on the internal
+(minimised) objective for every admissible ``λ, ν``; subgradient steps (Polyak's rule towards the
 best known upper bound) raise it.
 """
 
@@ -22,12 +25,25 @@ import numpy as np
 from .problem import Problem
 
 
-def lagrangian_value(problem: Problem, lam: np.ndarray) -> tuple[float, np.ndarray]:
-    """(L(λ), x) for multipliers ``lam`` (D,): the bound and the inner problems' arc values."""
+def lagrangian_value(
+    problem: Problem, lam: np.ndarray, nu: np.ndarray | None = None
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """(L(λ, ν), x, z) for multipliers ``lam`` (D,) on the demand rows and ``nu`` (F,) >= 0 on
+    the memory rows in their relaxed form ``Σ_a μ_m(a) w_a x_a / K_f <= Μ_f z_f`` (valid because
+    ``y_mf >= load of m at f / K_f``, by rows (3')); ``nu`` None drops memory."""
     p = problem
     w = p.internal_arc_weight()
     fo = p.internal_open_weight()
     red = w - lam[p.arc_demand]
+    fo_eff = fo.astype(np.float64).copy()
+    if nu is not None:
+        cap = np.where(p.capacity > 0, p.capacity, 1.0)
+        red = (
+            red
+            + nu[p.arc_facility] * p.model_memory[p.arc_model] * p.arc_load / cap[p.arc_facility]
+        )
+        mem = np.where(np.isfinite(p.facility_memory), p.facility_memory, 0.0)
+        fo_eff = fo_eff - nu * mem
     neg = np.flatnonzero(red < 0)
     x = np.zeros(p.num_arcs)
     if neg.size:
@@ -41,24 +57,24 @@ def lagrangian_value(problem: Problem, lam: np.ndarray) -> tuple[float, np.ndarr
         start = np.searchsorted(f, f, side="left")
         before = np.where(start > 0, cum[start - 1], 0.0)
         used = cum - before  # load of this facility's items up to and including this one
-        cap = p.capacity[f]
+        capf = p.capacity[f]
         prev = used - ld
-        frac = np.where(
-            used <= cap + 1e-12, 1.0, np.clip((cap - prev) / np.where(ld > 0, ld, 1.0), 0.0, 1.0)
-        )
+        safe = np.where(ld > 0, ld, 1.0)
+        frac = np.where(used <= capf + 1e-12, 1.0, np.clip((capf - prev) / safe, 0.0, 1.0))
         x[a] = frac
     per_fac = np.bincount(p.arc_facility, weights=red * x, minlength=p.num_facilities)
-    open_value = fo + per_fac
-    closed = open_value >= 0
-    x[closed[p.arc_facility]] = 0.0
-    return float(lam.sum() + np.minimum(open_value, 0.0).sum()), x
+    open_value = fo_eff + per_fac
+    z = open_value < 0
+    x[~z[p.arc_facility]] = 0.0
+    return float(lam.sum() + np.minimum(open_value, 0.0).sum()), x, z
 
 
 def lagrangian_bound(
     problem: Problem, upper: float, deadline: float, iterations: int = 300
 ) -> float | None:
-    """Best ``L(λ)`` found by subgradient optimisation before ``deadline`` (perf_counter), a lower
-    bound on the internal objective; ``upper`` (a feasible objective) steers the step length."""
+    """Best ``L(λ, ν)`` found by subgradient optimisation before ``deadline`` (perf_counter), a
+    lower bound on the internal objective; ``upper`` (a feasible objective) steers the step
+    length (Polyak's rule). Memory rows get multipliers when memory binds."""
     p = problem
     if p.num_demands == 0 or p.num_arcs == 0:
         return None
@@ -71,17 +87,22 @@ def lagrangian_bound(
     equality = p.mode == "serve_all"
     if not equality:
         lam = np.minimum(lam, 0.0)
+    use_mem = p.memory_binding
+    nu = np.zeros(p.num_facilities) if use_mem else None
+    cap = np.where(p.capacity > 0, p.capacity, 1.0)
+    finite_mem = np.isfinite(p.facility_memory)
+    mem_cap = np.where(finite_mem, p.facility_memory, 0.0)
     best = -np.inf
-    theta, stall = 2.0, 0
+    theta, stall = 0.5, 0
     for _ in range(iterations):
         if time.perf_counter() >= deadline:
             break
-        value, x = lagrangian_value(p, lam)
+        value, x, z = lagrangian_value(p, lam, nu)
         if not np.isfinite(best) or value > best + 1e-9 * max(1.0, abs(best)):
             best, stall = value, 0
         else:
             stall += 1
-            if stall >= 10:
+            if stall >= 5:
                 theta, stall = theta / 2.0, 0
                 if theta < 1e-4:
                     break
@@ -90,9 +111,23 @@ def lagrangian_bound(
         if not equality:
             grad = np.where((lam >= 0) & (grad > 0), 0.0, grad)
         norm = float(grad @ grad)
+        gnu = None
+        if nu is not None:
+            usage = np.bincount(
+                p.arc_facility,
+                weights=p.model_memory[p.arc_model] * p.arc_load * x / cap[p.arc_facility],
+                minlength=p.num_facilities,
+            )
+            gnu = usage - mem_cap * z
+            gnu = np.where((nu <= 0) & (gnu < 0), 0.0, gnu)
+            gnu[~finite_mem] = 0.0  # no memory row where memory is unlimited
+            norm += float(gnu @ gnu)
         if norm < 1e-12:
             break
-        lam = lam + theta * max(upper - value, 1e-9 * max(1.0, abs(upper))) / norm * grad
+        step = theta * max(upper - value, 1e-9 * max(1.0, abs(upper))) / norm
+        lam = lam + step * grad
         if not equality:
             lam = np.minimum(lam, 0.0)
+        if nu is not None:
+            nu = np.maximum(nu + step * gnu, 0.0)
     return best if np.isfinite(best) else None
