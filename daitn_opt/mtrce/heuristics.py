@@ -172,10 +172,6 @@ def _finish(
     )
 
 
-def _supports(problem: Problem) -> str | None:
-    return None  # every variant of the problem is handled
-
-
 def _run(
     problem: Problem, options: SolveOptions, solver: str, build: Callable[..., Plan | None]
 ) -> Result:
@@ -400,7 +396,6 @@ class _Search:
 
     def relocate(self, plan: Plan) -> bool:
         """``min_time``: move one node to its cheapest gap elsewhere when the total drops."""
-        arr = self.arr
         base = plan.total_completion()
         for q, route in enumerate(plan.routes):
             for pos in range(1, len(route) - 1):
@@ -417,7 +412,6 @@ class _Search:
                     plan.routes, plan.times = trial.routes, trial.times
                     plan.in_route, plan.cost = trial.in_route, trial.cost
                     return True
-        del arr
         return False
 
     def local_search(self, plan: Plan) -> None:
@@ -563,15 +557,12 @@ def _ils_tsp(problem: Problem, arr: Arrays, options: SolveOptions) -> Result:
     "random",
     exact=False,
     description="random order, appended while feasible (baseline)",
-    supports=_supports,
 )
 def solve_random(problem: Problem, options: SolveOptions) -> Result:
     return _run(problem, options, "random", build_random)
 
 
-@register(
-    "mtrce", "nearest", exact=False, description="nearest feasible neighbour", supports=_supports
-)
+@register("mtrce", "nearest", exact=False, description="nearest feasible neighbour")
 def solve_nearest(problem: Problem, options: SolveOptions) -> Result:
     return _run(problem, options, "nearest", build_nearest)
 
@@ -581,7 +572,6 @@ def solve_nearest(problem: Problem, options: SolveOptions) -> Result:
     "greedy",
     exact=False,
     description="ratio (utility / added time) or cheapest insertion",
-    supports=_supports,
 )
 def solve_greedy(problem: Problem, options: SolveOptions) -> Result:
     return _run(problem, options, "greedy", lambda arr, rng, opt: build_greedy(arr, None, opt))
@@ -592,7 +582,6 @@ def solve_greedy(problem: Problem, options: SolveOptions) -> Result:
     "ils",
     exact=False,
     description="iterated local search (insert, replace, 2-opt, or-opt, shake)",
-    supports=_supports,
 )
 def solve_ils(problem: Problem, options: SolveOptions) -> Result:
     arr = Arrays.of(problem)
