@@ -9,8 +9,6 @@ from the best heuristic solution.
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from dataclasses import dataclass
 
@@ -18,6 +16,7 @@ import highspy
 import numpy as np
 from scipy.sparse import coo_matrix
 
+from ..highs_model import quiet_highs
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
 from .problem import Problem
@@ -216,33 +215,9 @@ def start_vector(problem: Problem, lay: Layout, x: np.ndarray) -> np.ndarray:
     return col
 
 
-_banner_shown = False
-
-
-def _construct_quietly() -> highspy.Highs:
-    """A Highs object; the first one in a process prints a banner on the C-level stdout, which
-    would corrupt ``daitn-opt solve --json``, so that construction runs with fd 1 muted."""
-    global _banner_shown
-    if _banner_shown:
-        return highspy.Highs()
-    _banner_shown = True
-    sys.stdout.flush()
-    try:
-        saved = os.dup(1)
-    except OSError:  # no usable stdout: nothing to protect
-        return highspy.Highs()
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            return highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
 def new_highs(time_limit: float, seed: int = 0) -> highspy.Highs:
     """A silent HiGHS instance with a time limit and seed."""
-    h = _construct_quietly()
+    h = quiet_highs()
     h.silent()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", max(0.01, float(time_limit)))

@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from ..highs_model import quiet_highs
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
-from .milp import infeasible_result, integral_weights, new_highs, trivial_result
+from .milp import infeasible_result, integral_weights, trivial_result
 from .problem import Problem
 from .solution import arcs_from_solution, build_solution, internal_objective
 
@@ -102,7 +103,7 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
         x0 = best_heuristic(p, warm_start_budget(p, options.remaining()), options.seed)
     mdl = build_model(p)
     if name == "appsi_highs":
-        new_highs(1.0)  # absorbs HiGHS's once-per-process banner (it would corrupt --json)
+        quiet_highs()  # absorbs HiGHS's once-per-process banner (it would corrupt --json)
     if x0 is not None:
         trace.append(TracePoint(options.elapsed(), p.reported(internal_objective(p, x0)), None))
         for a in range(p.num_arcs):

@@ -17,8 +17,6 @@ local search's best admission.
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ import highspy
 import numpy as np
 from scipy import sparse
 
+from ..highs_model import quiet_highs
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
 from .heuristics import best_heuristic
@@ -78,39 +77,6 @@ def model_arrays(problem: Problem) -> dict[str, Any]:
     }
 
 
-_banner_muted = False
-
-
-def _new_highs() -> highspy.Highs:
-    """A silent Highs object.
-
-    The first one in a process prints HiGHS's banner on the C-level stdout, which would corrupt
-    ``daitn-opt solve --json``; that construction runs with file descriptor 1 pointed at devnull.
-    """
-    global _banner_muted
-    if _banner_muted:
-        h = highspy.Highs()
-    else:
-        _banner_muted = True
-        sys.stdout.flush()
-        try:
-            saved = os.dup(1)
-        except OSError:  # no usable stdout: nothing to protect
-            saved = None
-        if saved is None:
-            h = highspy.Highs()
-        else:
-            try:
-                with open(os.devnull, "w") as null:
-                    os.dup2(null.fileno(), 1)
-                    h = highspy.Highs()
-            finally:
-                os.dup2(saved, 1)
-                os.close(saved)
-    h.setOptionValue("output_flag", False)
-    return h
-
-
 def _highs(problem: Problem, arrays: dict[str, Any]) -> highspy.Highs:
     a = arrays["A"]
     lp = highspy.HighsLp()
@@ -129,7 +95,7 @@ def _highs(problem: Problem, arrays: dict[str, Any]) -> highspy.Highs:
     lp.a_matrix_.num_col_ = problem.n_plans
     lp.a_matrix_.num_row_ = a.shape[0]
     lp.integrality_ = [highspy.HighsVarType.kInteger] * problem.n_plans
-    h = _new_highs()
+    h = quiet_highs()
     h.passModel(lp)
     return h
 
