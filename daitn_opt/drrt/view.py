@@ -91,10 +91,14 @@ class View:
 
 
 def _edge_weights(snapshot: Snapshot, size_mb: float) -> tuple[csr_matrix, csr_matrix, int]:
-    """Sparse time and money weight matrices over up links (parallel links: the fastest)."""
+    """Sparse time and money weight matrices over up links (parallel links: the fastest).
+
+    A link touching a node that is down carries nothing: a down node neither trains nor forwards.
+    """
     index = snapshot.index()
     n = snapshot.num_nodes
-    up = [lk for lk in snapshot.links if lk.up]
+    down = {node.id for node in snapshot.nodes if not node.up}
+    up = [lk for lk in snapshot.links if lk.up and lk.source not in down and lk.target not in down]
     if not up:
         empty = csr_matrix((n, n))
         return empty, empty, 0

@@ -150,6 +150,15 @@ def test_parallel_links_keep_the_fastest():
     assert_allclose(w.transfer[w.position("owner"), w.position("a")], 0.1)
 
 
+def test_a_down_node_forwards_nothing():
+    """With b down, owner -> mpvu can no longer go through a and b: the slow direct link (15 s)."""
+    nodes = [{**n, "up": False} if n["id"] == "b" else n for n in NODES]
+    snap, req = make(nodes=nodes)
+    w = build_view(snap, req)
+    assert w.excluded["b"] == "down"
+    assert_allclose(w.transfer[w.position("owner"), w.position("mpvu")], 5.0 + 80 / 8)
+
+
 def test_travel_cost_sums_cost_per_gb_along_the_chosen_path(v):
     """owner -> mpvu goes owner-a-b-mpvu: (1 + 2 + 0) per GB times 0.01 GB."""
     assert_allclose(v.travel_cost[v.position("owner"), v.position("mpvu")], 0.03)
