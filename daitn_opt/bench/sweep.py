@@ -15,8 +15,8 @@ from __future__ import annotations
 import hashlib
 import multiprocessing as mp
 import os
+import queue
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -191,16 +191,17 @@ def run_task(task: Task) -> dict[str, Any]:
     return row
 
 
-def _child(task: Task, conn: Any) -> None:
-    try:
+def _serve(conn: Any) -> None:
+    """Worker loop: run each task received on ``conn`` and send its row back, until EOF."""
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):  # the parent is gone or closed the pipe
+            return
         conn.send(run_task(task))
-    finally:
-        conn.close()
 
 
 _CTX: Any = None
-_RUNNING: set[Any] = set()
-_RUNNING_LOCK = threading.Lock()
 
 
 def _context() -> Any:
@@ -213,61 +214,92 @@ def _context() -> Any:
     return _CTX
 
 
+def _first_context() -> Any:
+    methods = mp.get_all_start_methods()
+    return mp.get_context("fork") if "fork" in methods else _context()
+
+
+def _failure_row(task: Task, status: str, message: str, wall: float) -> dict[str, Any]:
+    return {
+        **{k: v for k, v in asdict(task).items() if k not in ("request", "digest")},
+        "key": task.key,
+        "instance": Path(task.instance_file).stem,
+        "status": status,
+        "message": message,
+        "wall": wall,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "host": socket.gethostname(),
+    }
+
+
+class Worker:
+    """A reusable child process that runs tasks one at a time.
+
+    Starting a process per run costs about a tenth of a second (measured here), which is most of
+    a short run's overhead; a worker is started once and reused, and only replaced when its run
+    crashed it or hung past the limit plus ``grace`` (then it is killed).
+    """
+
+    def __init__(self) -> None:
+        self._proc: Any = None
+        self._conn: Any = None
+
+    def start(self, ctx: Any = None) -> None:
+        """Start the process (from the forkserver unless another context is given)."""
+        ctx = ctx or _context()
+        parent, child = ctx.Pipe(duplex=True)
+        self._proc = ctx.Process(target=_serve, args=(child,), daemon=True)
+        self._proc.start()
+        child.close()
+        self._conn = parent
+
+    def _stop(self, kill: bool) -> int | None:
+        if self._proc is None:
+            return None
+        if kill and self._proc.is_alive():
+            self._proc.kill()
+        self._conn.close()
+        self._proc.join(timeout=5)
+        code = self._proc.exitcode
+        self._proc = self._conn = None
+        return code
+
+    def close(self) -> None:
+        self._stop(kill=True)
+
+    def run(self, task: Task, grace: float = GRACE_SECONDS) -> dict[str, Any]:
+        """Run ``task``; a crash is an ``error`` row, a hang a ``timeout`` row."""
+        if self._proc is None or not self._proc.is_alive():
+            self._stop(kill=True)
+            self.start()
+        t0 = time.perf_counter()
+        self._conn.send(task)
+        if self._conn.poll(task.time_limit + grace):
+            try:
+                return self._conn.recv()
+            except (EOFError, OSError):
+                code = self._stop(kill=False)
+                return _failure_row(
+                    task, "error", f"worker died with exit code {code}", time.perf_counter() - t0
+                )
+        self._stop(kill=True)
+        message = f"killed after {task.time_limit + grace:g} s (limit {task.time_limit:g} s)"
+        return _failure_row(task, "timeout", message, time.perf_counter() - t0)
+
+
 def run_isolated(task: Task, grace: float = GRACE_SECONDS) -> dict[str, Any]:
-    """Run ``task`` in a child process; a crash or a hang becomes an error/timeout row.
+    """Run ``task`` in a fresh child process (the Dask path); crash/hang rows as in :class:`Worker`.
 
     Inside a daemonic process (some Dask workers), children are not allowed: the run happens in
     process and relies on the solver's own time limit.
     """
     if mp.current_process().daemon:
         return run_task(task)
-    ctx = _context()
-    recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(task, send), daemon=False)
-    t0 = time.perf_counter()
-    proc.start()
-    send.close()
-    with _RUNNING_LOCK:
-        _RUNNING.add(proc)
+    worker = Worker()
     try:
-        row = None
-        if recv.poll(task.time_limit + grace):
-            try:
-                row = recv.recv()
-            except EOFError:
-                row = None
-        proc.join(timeout=5)
-        if row is not None:
-            return row
-        hung = proc.is_alive()
-        if hung:
-            proc.kill()
-            proc.join()
-        return {
-            **{k: v for k, v in asdict(task).items() if k not in ("request", "digest")},
-            "key": task.key,
-            "instance": Path(task.instance_file).stem,
-            "status": "timeout" if hung else "error",
-            "message": (
-                f"killed after {task.time_limit + grace:g} s (limit {task.time_limit:g} s)"
-                if hung
-                else f"worker died with exit code {proc.exitcode}"
-            ),
-            "wall": time.perf_counter() - t0,
-            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "host": socket.gethostname(),
-        }
+        return worker.run(task, grace)
     finally:
-        with _RUNNING_LOCK:
-            _RUNNING.discard(proc)
-        recv.close()
-
-
-def _kill_running() -> None:
-    with _RUNNING_LOCK:
-        for proc in list(_RUNNING):
-            if proc.is_alive():
-                proc.kill()
+        worker.close()
 
 
 @dataclass
@@ -317,22 +349,36 @@ def run_sweep(
     else:
         if workers < 1:
             raise InputError("workers", workers, "must be at least 1")
-        pool = ThreadPoolExecutor(max_workers=workers)
+        idle: queue.SimpleQueue[Worker] = queue.SimpleQueue()
+        pool_workers = [Worker() for _ in range(min(workers, max(1, len(todo))))]
+        for w in pool_workers:
+            # Forked from this thread before any pool thread exists: no start-up cost, since the
+            # solver libraries are already imported; replacements come from the forkserver.
+            w.start(_first_context())
+            idle.put(w)
+
+        def run_on_worker(task: Task) -> dict[str, Any]:
+            w = idle.get()
+            try:
+                return w.run(task, grace)
+            finally:
+                idle.put(w)
+
+        pool = ThreadPoolExecutor(max_workers=len(pool_workers))
         pending: set[Future] = set()
-        queue = list(reversed(todo))
+        waiting = list(reversed(todo))
         try:
-            while queue or pending:
-                while queue and len(pending) < workers:
-                    pending.add(pool.submit(run_isolated, queue.pop(), grace))
+            while waiting or pending:
+                while waiting and len(pending) < len(pool_workers):
+                    pending.add(pool.submit(run_on_worker, waiting.pop()))
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in finished:
                     finish(fut.result())
-        except BaseException:
-            _kill_running()
+        finally:
             for fut in pending:
                 fut.cancel()
-            raise
-        finally:
+            for w in pool_workers:
+                w.close()
             pool.shutdown(wait=False, cancel_futures=True)
     return SweepSummary(len(tasks), len(tasks) - len(todo), len(todo), time.perf_counter() - t0)
 
