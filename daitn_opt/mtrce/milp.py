@@ -22,8 +22,6 @@ model with fewer cuts is a relaxation), so the reported bound is always valid.
 from __future__ import annotations
 
 import math
-import os
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +31,7 @@ import numpy as np
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import shortest_path
 
+from ..highs_model import quiet_highs
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
 from . import separation, tour_repair
@@ -771,37 +770,6 @@ class _Run:
         return abs(self.bound - self.best_value) <= tol
 
 
-_BANNER_MUTED: list[bool] = []
-
-
-def _new_highs() -> highspy.Highs:
-    """A silent Highs object.
-
-    The first one in a process prints HiGHS's banner on the C-level stdout, which would corrupt
-    ``daitn-opt solve --json``; that one construction runs with file descriptor 1 on devnull.
-    """
-    if not _BANNER_MUTED:
-        _BANNER_MUTED.append(True)
-        sys.stdout.flush()
-        try:
-            saved = os.dup(1)
-        except OSError:  # no usable stdout: nothing to protect
-            saved = None
-        if saved is not None:
-            try:
-                with open(os.devnull, "w") as null:
-                    os.dup2(null.fileno(), 1)
-                    h = highspy.Highs()
-            finally:
-                os.dup2(saved, 1)
-                os.close(saved)
-            h.setOptionValue("output_flag", False)
-            return h
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    return h
-
-
 _THREADS: list[int] = []
 """Thread count HiGHS's global scheduler was started with in this process."""
 
@@ -943,7 +911,7 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
         _offer_initial(run, options.initial)
     _warm_start(run, params)
 
-    h = _new_highs()
+    h = quiet_highs()
     h.setOptionValue("output_flag", bool(params.get("log", False)))
     h.setOptionValue("random_seed", int(options.seed))
     _set_threads(h, max(1, int(options.threads)))

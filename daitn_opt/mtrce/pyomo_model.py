@@ -29,6 +29,7 @@ import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
 from ..errors import InputError
+from ..highs_model import quiet_highs
 from ..registry import SolveOptions, register
 from ..result import Result, Status
 from . import milp
@@ -243,7 +244,7 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
     t0 = time.perf_counter()
     model = build_pyomo(problem, model=mm)
     stats["build_seconds"] = time.perf_counter() - t0
-    milp._new_highs()  # the first Highs object of a process prints a banner: mute it here
+    quiet_highs()  # the first Highs object of a process prints a banner: mute it here
     t0 = time.perf_counter()
     backend = _Backend(name, model)
     stats["translate_seconds"] = time.perf_counter() - t0
