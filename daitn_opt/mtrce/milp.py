@@ -769,6 +769,37 @@ class _Run:
         tol = 1e-6 * max(1.0, abs(self.best_value))
         return abs(self.bound - self.best_value) <= tol
 
+    def result(self, solver: str, status: Status | None, message: str) -> Result:
+        """The run's :class:`Result`: infeasible, no solution, or the incumbent (optimal when the
+        bound closed on it)."""
+        problem = self.model.problem
+        if status == Status.INFEASIBLE:
+            return make_result(
+                problem, solver, None, status, trace=self.trace, stats=self.stats, message=message
+            )
+        if self.best is None:
+            return make_result(
+                problem,
+                solver,
+                None,
+                Status.NO_SOLUTION,
+                bound=self.bound,
+                trace=self.trace,
+                stats=self.stats,
+                message=message or "no feasible route found within the time limit",
+            )
+        final = Status.OPTIMAL if self.closed() else Status.FEASIBLE
+        return make_result(
+            problem,
+            solver,
+            self.best,
+            final,
+            bound=self.bound,
+            trace=self.trace,
+            stats=self.stats,
+            message="" if final == Status.OPTIMAL else message,
+        )
+
 
 _THREADS: list[int] = []
 """Thread count HiGHS's global scheduler was started with in this process."""
@@ -932,32 +963,7 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
     stats["cuts"] = len(run.cut_keys)
     stats["rows_final"] = model.num_row
     run.point()
-    if status == Status.INFEASIBLE:
-        return make_result(
-            problem, "highs", None, status, trace=run.trace, stats=stats, message=message
-        )
-    if run.best is None:
-        return make_result(
-            problem,
-            "highs",
-            None,
-            Status.NO_SOLUTION,
-            bound=run.bound,
-            trace=run.trace,
-            stats=stats,
-            message=message or "no feasible route found within the time limit",
-        )
-    final = Status.OPTIMAL if run.closed() else Status.FEASIBLE
-    return make_result(
-        problem,
-        "highs",
-        run.best,
-        final,
-        bound=run.bound,
-        trace=run.trace,
-        stats=stats,
-        message=message if final != Status.OPTIMAL else "",
-    )
+    return run.result("highs", status, message)
 
 
 def _trivial(problem: Problem, options: SolveOptions) -> Result:

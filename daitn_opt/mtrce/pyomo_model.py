@@ -320,32 +320,7 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
             message = "no new subtour cut separated; stopping"
             break
     stats.update(mip_rounds=mip_rounds, cuts=len(run.cut_keys))
-    if status == Status.INFEASIBLE:
-        return make_result(
-            problem, "pyomo", None, status, trace=run.trace, stats=stats, message=message
-        )
-    if run.best is None:
-        return make_result(
-            problem,
-            "pyomo",
-            None,
-            Status.NO_SOLUTION,
-            bound=run.bound,
-            trace=run.trace,
-            stats=stats,
-            message=message or "no solution found",
-        )
-    final = Status.OPTIMAL if run.closed() else Status.FEASIBLE
-    return make_result(
-        problem,
-        "pyomo",
-        run.best,
-        final,
-        bound=run.bound,
-        trace=run.trace,
-        stats=stats,
-        message="" if final == Status.OPTIMAL else message,
-    )
+    return run.result("pyomo", status, message)
 
 
 @register(
