@@ -13,6 +13,7 @@ scheduler address is given; both paths call the same :func:`run_isolated`.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import multiprocessing as mp
 import os
 import queue
@@ -108,25 +109,16 @@ def plan_tasks(
     return tasks
 
 
+_SOLVER_PACKAGES = {"cpsat": "ortools", "routing": "ortools", "highs": "highspy", "pyomo": "pyomo"}
+
+
 def _solver_version(solver: str) -> str:
-    import daitn_opt
-
+    """Version of the package behind ``solver`` (daitn-opt's own for heuristics)."""
+    package = _SOLVER_PACKAGES.get(solver, "daitn-opt")
     try:
-        if solver in ("cpsat", "routing"):
-            import ortools
-
-            return f"ortools {ortools.__version__}"
-        if solver == "highs":
-            import highspy
-
-            return f"highspy {highspy.Highs().version()}"
-        if solver == "pyomo":
-            import pyomo.version
-
-            return f"pyomo {pyomo.version.version}"
-    except Exception:  # a version lookup never fails a run
-        pass
-    return f"daitn-opt {daitn_opt.__version__}"
+        return f"{package} {importlib.metadata.version(package)}"
+    except importlib.metadata.PackageNotFoundError:
+        return package
 
 
 def run_task(task: Task) -> dict[str, Any]:
