@@ -36,7 +36,8 @@ import numpy as np
 
 from .drrt.instance import Instance, load_instance
 from .errors import InputError
-from .executor.outcome import Outcome, _finite
+from .executor.outcome import Outcome
+from .io import json_safe
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -107,7 +108,7 @@ class DemoReport:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return _finite(asdict(self))
+        return json_safe(asdict(self))
 
 
 def _registered(kind: str) -> tuple[set[str], str | None]:

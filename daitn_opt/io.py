@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -34,3 +35,14 @@ def read_json(path: str | Path) -> Any:
         raise InputError(
             "file", str(path), f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from None
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with inf and nan (not valid JSON) replaced by None, recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value

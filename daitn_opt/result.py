@@ -14,6 +14,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
+from .io import json_safe
+
 Sense = Literal["min", "max"]
 
 
@@ -171,7 +173,7 @@ class Result:
         data = asdict(self)
         data["status"] = self.status.value
         data["trace"] = [[p.time, p.incumbent, p.bound] for p in self.trace]
-        return _finite(data)
+        return json_safe(data)
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
@@ -201,14 +203,3 @@ class Result:
         from .io import read_json
 
         return cls.from_dict(read_json(path))
-
-
-def _finite(value: Any) -> Any:
-    """Replace inf/nan (not valid JSON) by None, recursively."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value

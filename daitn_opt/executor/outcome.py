@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ..io import json_safe
+
 
 @dataclass(frozen=True, slots=True)
 class Step:
@@ -116,7 +118,7 @@ class Outcome:
 
     # -- output -------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return _finite(
+        return json_safe(
             {
                 "label": self.label,
                 "mode": self.mode,
@@ -165,14 +167,3 @@ def time_to_target(trace: list[Step], target: float) -> float | None:
 
 def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in text).strip("-") or "outcome"
-
-
-def _finite(value: Any) -> Any:
-    """Replace inf/nan (not valid JSON) by None, recursively."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value

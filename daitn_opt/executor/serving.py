@@ -31,6 +31,7 @@ import numpy as np
 from ..drrt.instance import Instance
 from ..drrt.qrrt import QRRTView, build_qrrt
 from ..errors import InputError
+from ..io import json_safe
 from ..result import Result
 
 
@@ -65,7 +66,7 @@ class ServingOutcome:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return _finite(asdict(self))
+        return json_safe(asdict(self))
 
 
 def routes_of_placement(placement: Any) -> list[dict[str, Any]]:
@@ -230,13 +231,3 @@ def replay_serving(
         facilities=facilities,
         notes=notes,
     )
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value

@@ -31,6 +31,7 @@ from ..drrt.instance import Instance
 from ..drrt.requests import Target, TrainingRequest
 from ..drrt.view import View, build_view
 from ..errors import InputError
+from ..io import json_safe
 from .plans import (
     Candidate,
     candidates,
@@ -69,7 +70,7 @@ class FeasibilityReport:
     excluded: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return _finite(asdict(self))
+        return json_safe(asdict(self))
 
     def lines(self) -> list[str]:
         """The report as sentences a user reads."""
@@ -91,16 +92,6 @@ class FeasibilityReport:
         for node, why in self.excluded.items():
             out.append(f"excluded {node}: {why}")
         return out
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
 
 
 def _target_text(target: Target | None) -> str:
