@@ -116,6 +116,28 @@ DIGITS = LabelPool(
 )
 
 
+def bridge_around(points: np.ndarray, edges: np.ndarray, down: np.ndarray) -> np.ndarray:
+    """``edges`` plus, where needed, links that keep the nodes that are up connected.
+
+    A node that is down forwards nothing, so it can cut the network even when its links are up.
+    While the up nodes fall apart into several components, join the first one to its nearest up
+    node elsewhere. Returns ``edges`` unchanged when nothing is cut.
+    """
+    n = len(points)
+    alive = np.flatnonzero(~down)
+    while True:
+        usable = edges[~(down[edges[:, 0]] | down[edges[:, 1]])]
+        graph = coo_matrix((np.ones(len(usable)), (usable[:, 0], usable[:, 1])), shape=(n, n))
+        _, labels = connected_components(graph, directed=False)
+        first = labels[alive] == labels[alive[0]]
+        if first.all():
+            return edges
+        a, b = alive[first], alive[~first]
+        gap = np.linalg.norm(points[a][:, None, :] - points[b][None, :, :], axis=2)
+        i, j = np.unravel_index(int(np.argmin(gap)), gap.shape)
+        edges = np.vstack([edges, [[a[i], b[j]]]])
+
+
 def split_labels(
     rng: np.random.Generator,
     weights: np.ndarray,

@@ -43,6 +43,7 @@ from ._common import (
     BREAST_CANCER,
     DIGITS,
     LabelPool,
+    bridge_around,
     greedy_route_time,
     is_connected,
     knn_mst_edges,
@@ -304,7 +305,9 @@ def healthcare(
             np.full(n_fac, 10_000.0),
         ]
     )
-    edges = knn_mst_edges(xy, k=3)
+    down = np.zeros(len(xy), dtype=bool)
+    down[:h] = role == "down"
+    edges = bridge_around(xy, knn_mst_edges(xy, k=3), down)
     m = len(edges)
     km = np.linalg.norm(xy[edges[:, 0]] - xy[edges[:, 1]], axis=1)
     latency = latency_from_distance(km)
@@ -464,7 +467,9 @@ def _requests(
                     break
                 visits -= 1
             deadline = min(t * float(rng.uniform(1.0, 1.1)), max(t, 0.85 * bound))
-        base["deadline"] = float(math.ceil(deadline))
+        # A down hospital can cut the owner off from the MPVU (down nodes forward nothing): such
+        # a request cannot be met at any deadline, and its view says why; leave it unbounded.
+        base["deadline"] = float(math.ceil(deadline)) if math.isfinite(deadline) else None
         if len(data):
             if federated:
                 amount = round(float(rng.uniform(0.4, 0.7)) * float(v.samples[data].sum()))
