@@ -1,8 +1,10 @@
 """The DRRT layer: snapshots (G-KRRM), requests, instance files, views, generators, converters."""
 
 from .instance import (
+    AdmissionSpec,
     BenchmarkInfo,
     Instance,
+    PlacementSpec,
     TravelSpec,
     instance_schema,
     load_instance,
@@ -28,6 +30,7 @@ from .snapshot import (
 from .view import View, build_view, view
 
 __all__ = [
+    "AdmissionSpec",
     "BenchmarkInfo",
     "Compute",
     "ComputeNode",
@@ -39,6 +42,7 @@ __all__ = [
     "Link",
     "MDFPNode",
     "MPVUNode",
+    "PlacementSpec",
     "Position",
     "QueryDemand",
     "Snapshot",
