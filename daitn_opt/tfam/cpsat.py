@@ -21,10 +21,9 @@ from ..result import Result, Status, TracePoint
 from .milp import (
     better,
     combine_bounds,
-    fallback_bound,
     infeasible_result,
     model_arrays,
-    warm_start,
+    start_and_bound,
 )
 from .problem import Problem
 from .solution import make_result, must_admit_conflict
@@ -60,12 +59,7 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     t0 = time.perf_counter()
     if must_admit_conflict(problem) is not None:
         return infeasible_result(problem, "cpsat", options.remaining())
-    initial = warm_start(problem, options)
-    lagrangian = fallback_bound(
-        problem,
-        options,
-        0.0 if initial is None else float(problem.value[initial[initial >= 0]].sum()),
-    )
+    initial, lagrangian = start_and_bound(problem, options)
     arrays = model_arrays(problem)
     a = arrays["A"].tocsr()
     n_res = arrays["resource_rows"].size

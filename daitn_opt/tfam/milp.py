@@ -210,17 +210,22 @@ def warm_start(problem: Problem, options: SolveOptions) -> np.ndarray | None:
     return best_heuristic(problem, options)
 
 
+def start_and_bound(
+    problem: Problem, options: SolveOptions
+) -> tuple[np.ndarray | None, float | None]:
+    """The warm start and, for large batches, a Lagrangian bound seeded with its value: what
+    every exact T-FAM solver computes before its own search."""
+    initial = warm_start(problem, options)
+    lower = 0.0 if initial is None else float(problem.value[initial[initial >= 0]].sum())
+    return initial, fallback_bound(problem, options, lower)
+
+
 @register("tfam", "highs", exact=True, description="0-1 program with HiGHS (highspy), warm-started")
 def solve_highs(problem: Problem, options: SolveOptions) -> Result:
     t0 = time.perf_counter()
     if must_admit_conflict(problem) is not None:
         return infeasible_result(problem, "highs", options.remaining())
-    initial = warm_start(problem, options)
-    lagrangian = fallback_bound(
-        problem,
-        options,
-        0.0 if initial is None else float(problem.value[initial[initial >= 0]].sum()),
-    )
+    initial, lagrangian = start_and_bound(problem, options)
     t_heur = time.perf_counter() - t0
     arrays = model_arrays(problem)
     h = _highs(problem, arrays)

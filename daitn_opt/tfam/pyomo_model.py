@@ -21,10 +21,9 @@ from ..result import Result, Status
 from .milp import (
     better,
     combine_bounds,
-    fallback_bound,
     infeasible_result,
     model_arrays,
-    warm_start,
+    start_and_bound,
 )
 from .problem import Problem
 from .solution import make_result, must_admit_conflict
@@ -80,12 +79,7 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
     opt = pyo.SolverFactory(name)
     if opt is None or not opt.available(exception_flag=False):
         raise InputError("pyomo_solver", name, "is not an available Pyomo solver")
-    initial = warm_start(problem, options)
-    lagrangian = fallback_bound(
-        problem,
-        options,
-        0.0 if initial is None else float(problem.value[initial[initial >= 0]].sum()),
-    )
+    initial, lagrangian = start_and_bound(problem, options)
     model = build_model(problem)
     if initial is not None:
         chosen = np.zeros(problem.n_plans)
