@@ -78,6 +78,8 @@ class View:
     excluded: dict[str, str] = field(default_factory=dict)
     """Data node id -> why it is not in the view."""
     request_id: str = ""
+    age_days: np.ndarray | None = None
+    """(n,) samples-weighted age in days of each node's qualifying datasets (0 at non-data)."""
 
     @property
     def n(self) -> int:
@@ -148,35 +150,35 @@ def _path_costs(pred: np.ndarray, cost_w: csr_matrix) -> np.ndarray:
 
 def _eligibility(
     node, request: TrainingRequest, origin: float = 0.0
-) -> tuple[str | None, float, float, dict[str, int]]:
-    """(reason excluded or None, usable samples, utility, label counts) of one data node.
+) -> tuple[str | None, float, float, dict[str, int], float]:
+    """(reason excluded or None, usable samples, utility, label counts, mean age) of one data node.
 
     ``origin`` is the request's arrival on the snapshot clock: windows that closed before it do
     not count.
     """
     if not node.up:
-        return "down", 0.0, 0.0, {}
+        return "down", 0.0, 0.0, {}, 0.0
     if node.trust < request.min_trust:
-        return f"trust {node.trust:g} < required {request.min_trust:g}", 0.0, 0.0, {}
+        return f"trust {node.trust:g} < required {request.min_trust:g}", 0.0, 0.0, {}, 0.0
     matching = [d for d in node.datasets if d.modality == request.modality]
     if not matching:
         have = sorted({d.modality for d in node.datasets}) or ["no data"]
-        return f"modality {', '.join(have)} != {request.modality}", 0.0, 0.0, {}
+        return f"modality {', '.join(have)} != {request.modality}", 0.0, 0.0, {}, 0.0
     matching = [d for d in matching if d.task == request.task]
     if not matching:
-        return f"no {request.modality} data for task {request.task}", 0.0, 0.0, {}
+        return f"no {request.modality} data for task {request.task}", 0.0, 0.0, {}, 0.0
     good = [d for d in matching if d.quality >= request.min_quality]
     if not good:
         best = max(d.quality for d in matching)
-        return f"quality {best:g} < required {request.min_quality:g}", 0.0, 0.0, {}
+        return f"quality {best:g} < required {request.min_quality:g}", 0.0, 0.0, {}, 0.0
     if request.max_age_days is not None:
         fresh = [d for d in good if d.age_days <= request.max_age_days]
         if not fresh:
             young = min(d.age_days for d in good)
-            return f"age {young:g} d > allowed {request.max_age_days:g} d", 0.0, 0.0, {}
+            return f"age {young:g} d > allowed {request.max_age_days:g} d", 0.0, 0.0, {}, 0.0
         good = fresh
     if node.compute is None:
-        return "no local compute to train on (data may not leave)", 0.0, 0.0, {}
+        return "no local compute to train on (data may not leave)", 0.0, 0.0, {}, 0.0
     if node.windows and max(w.end for w in node.windows) < origin:
         last = max(w.end for w in node.windows)
         return (
@@ -184,6 +186,7 @@ def _eligibility(
             0.0,
             0.0,
             {},
+            0.0,
         )
     samples = float(sum(d.samples for d in good))
     utility = float(sum(d.samples * d.quality for d in good))
@@ -191,7 +194,8 @@ def _eligibility(
     for d in good:
         for label, c in (d.labels or {}).items():
             counts[label] = counts.get(label, 0) + c
-    return None, samples, utility, counts
+    age = float(sum(d.samples * d.age_days for d in good)) / max(samples, 1.0)
+    return None, samples, utility, counts, age
 
 
 def build_view(
@@ -236,9 +240,9 @@ def build_view(
     for i, node in enumerate(nodes):
         if node.kind != "data":
             continue
-        reason, samples, utility, counts = _eligibility(node, request, origin)
+        reason, samples, utility, counts, age = _eligibility(node, request, origin)
         if reason is None:
-            info[i] = (samples, utility, counts)
+            info[i] = (samples, utility, counts, age)
         else:
             excluded[node.id] = reason
 
@@ -309,9 +313,10 @@ def build_view(
     visit_cost = np.zeros(n)
     w_open = np.zeros(n)
     w_close = np.full(n, np.inf)
-    labels = sorted({lb for (_, _, counts) in info.values() for lb in counts})
+    labels = sorted({lb for (_, _, counts, _) in info.values() for lb in counts})
     label_pos = {lb: j for j, lb in enumerate(labels)}
     label_counts = np.zeros((n, len(labels)))
+    age_days = np.zeros(n)
     multi: list[str] = []
     for k, i in enumerate(cand):
         node = nodes[int(i)]
@@ -324,7 +329,7 @@ def build_view(
                 multi.append(node.id)
         if int(i) not in info:
             continue
-        smp, utl, counts = info[int(i)]
+        smp, utl, counts, age_days[k] = info[int(i)]
         samples[k], utility[k] = smp, utl
         comp = node.compute
         seconds = smp * request.epochs * request.model.gflop_per_sample / comp.gflops
@@ -372,6 +377,7 @@ def build_view(
         multi_window=multi,
         excluded=excluded,
         request_id=request.id,
+        age_days=age_days,
     )
 
 
