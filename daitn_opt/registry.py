@@ -7,21 +7,25 @@ group (each entry point names a module that calls :func:`register` when imported
 through the ``DAITN_OPT_SOLVER_MODULES`` environment variable.
 
 A solver function has the signature ``fn(problem, options) -> Result``; :func:`solve` checks the
-name and the variant, starts the clock, calls it, and stamps runtime, seed and limit on the result.
+name, the variant and the limits, starts the clock, calls it, makes the result keep the contract
+every result keeps (:func:`daitn_opt.result.enforce_contract`: status, bound and gap agree), and
+stamps runtime, seed and limit on it.
 """
 
 from __future__ import annotations
 
 import importlib
+import math
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from numbers import Integral, Real
 from typing import Any, Protocol
 
 from .errors import InputError, UnsupportedError
-from .result import Result, Status
+from .result import Result, Sense, Status, enforce_contract
 
 PROBLEM_PACKAGES = {
     "mtrce": "daitn_opt.mtrce",
@@ -150,6 +154,36 @@ def get_solver(problem: str, name: str) -> SolverSpec:
     return available[name]
 
 
+def check_limits(time_limit: Any, seed: Any, threads: Any) -> tuple[float, int, int]:
+    """Validate the run limits every solver receives; an :class:`InputError` names the field.
+
+    ``time_limit``: a finite number of seconds > 0; ``seed``: an integer in ``[0, 2**31)`` (the
+    range every backend accepts); ``threads``: an integer >= 1.
+    """
+    if isinstance(time_limit, bool) or not isinstance(time_limit, Real):
+        raise InputError("time_limit", time_limit, "must be a number of seconds")
+    if not (math.isfinite(time_limit) and time_limit > 0):
+        raise InputError("time_limit", time_limit, "must be a finite number of seconds > 0")
+    if isinstance(seed, bool) or not isinstance(seed, Integral):
+        raise InputError("seed", seed, "must be an integer")
+    if not 0 <= seed < 2**31:
+        raise InputError("seed", seed, "must be in [0, 2**31 - 1]")
+    if isinstance(threads, bool) or not isinstance(threads, Integral):
+        raise InputError("threads", threads, "must be an integer")
+    if threads < 1:
+        raise InputError("threads", threads, "must be at least 1")
+    return float(time_limit), int(seed), int(threads)
+
+
+def problem_sense(problem: Any) -> Sense | None:
+    """The sense of the objective a solver reports for ``problem`` (None when it does not say).
+
+    QIRCE problems name it ``objective_sense`` (``max`` in admit mode); the others ``sense``.
+    """
+    sense = getattr(problem, "objective_sense", None) or getattr(problem, "sense", None)
+    return sense if sense in ("min", "max") else None
+
+
 def solve(
     problem: Any,
     solver: str,
@@ -185,15 +219,15 @@ def solve(
     Raises
     ------
     InputError
-        Unknown solver name or a non-positive time limit.
+        Unknown solver name; a time limit that is not a finite number > 0; a seed that is not an
+        integer in ``[0, 2**31)``; fewer than one thread.
     UnsupportedError
         The solver does not support this variant of the problem; raised before running.
     """
     kind = getattr(problem, "kind", None)
     if kind is None:
         raise InputError("problem", type(problem).__name__, "is not a daitn-opt problem object")
-    if not time_limit > 0:
-        raise InputError("time_limit", time_limit, "must be positive")
+    time_limit, seed, threads = check_limits(time_limit, seed, threads)
     spec = get_solver(kind, solver)
     if spec.supports is not None:
         reason = spec.supports(problem)
@@ -218,6 +252,14 @@ def solve(
             status=Status.ERROR,
             message=f"{exc.__class__.__name__}: {exc}",
         )
+    if not isinstance(result, Result):
+        result = Result(
+            problem=kind,
+            solver=solver,
+            status=Status.ERROR,
+            message=f"the solver returned a {type(result).__name__}, not a Result",
+        )
+    enforce_contract(result, sense=problem_sense(problem), exact=spec.exact)
     result.runtime = options.elapsed()
     result.seed = options.seed
     result.time_limit = options.time_limit

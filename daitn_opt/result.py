@@ -11,6 +11,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from numbers import Real
 from pathlib import Path
 from typing import Any, Literal
 
@@ -58,6 +59,110 @@ def relative_gap(objective: float | None, bound: float | None) -> float | None:
     if diff <= 1e-9 * max(1.0, abs(objective)):
         return 0.0
     return diff / max(abs(objective), 1e-9)
+
+
+OPTIMALITY_GAP = 1e-6
+"""Largest relative gap with which a result may say ``optimal``."""
+
+BOUND_TOLERANCE = 1e-6
+"""Relative tolerance (of ``max(1, |objective|)``) by which a bound may cross the objective and
+still count as a proof of optimality (floating-point and integer rounding of solver bounds)."""
+
+CONTRACT_STATS = "contract"
+"""Key of ``Result.stats`` where :func:`enforce_contract` records what it corrected
+(``"corrected"``) and the solver defects it found (``"violations"``)."""
+
+
+def bound_tolerance(objective: float) -> float:
+    """How far a bound may cross ``objective`` and still be read as a proof of optimality."""
+    return BOUND_TOLERANCE * max(1.0, abs(objective))
+
+
+def _real(value: Any) -> float | None:
+    """``value`` as a float, or None when it is not a real number (NaN included)."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        return None
+    out = float(value)
+    return None if math.isnan(out) else out
+
+
+def enforce_contract(result: Result, *, sense: Sense | None = None, exact: bool = True) -> None:
+    """Make ``result`` keep the promises every :class:`Result` makes, whatever solver produced it.
+
+    - ``sense`` is the problem's (when given);
+    - a result with a solution has a finite objective (else it becomes an ``error`` result);
+    - the bound is a real number on the correct side of the objective (minimising: bound <=
+      objective; maximising: bound >= objective). A bound that crosses the objective by at most
+      :func:`bound_tolerance` proves optimality (bound := objective); one that crosses by more is
+      a solver defect: the bound is dropped (with any optimality claim resting on it) and the
+      defect is recorded in ``message`` and in ``stats["contract"]["violations"]``
+      (:attr:`Result.contract_violations`);
+    - ``gap`` is recomputed from objective and bound;
+    - ``optimal`` only with ``gap <= OPTIMALITY_GAP``: a solution whose valid bound closes the gap
+      is optimal; a claim of optimality with a larger gap becomes ``feasible``; a claim without a
+      bound is kept for an exact solver (``exact``; the bound is set to the objective) and
+      becomes ``feasible`` for a heuristic.
+
+    Corrections are listed in ``stats["contract"]["corrected"]``. Modifies ``result`` in place.
+    """
+    corrected: list[str] = []
+    violations: list[str] = []
+    if sense is not None and result.sense != sense:
+        if result.objective is not None or result.bound is not None:
+            corrected.append(f"sense {result.sense!r} -> {sense!r} (the problem's)")
+        result.sense = sense
+    objective = _real(result.objective) if result.objective is not None else None
+    if result.status.has_solution and (objective is None or math.isinf(objective)):
+        violations.append(f"status {result.status.value} with objective {result.objective!r}")
+        result.status = Status.ERROR
+    if result.objective is not None and objective is not None:
+        result.objective = objective
+    bound = None
+    if result.bound is not None:
+        bound = _real(result.bound)
+        if bound is None:
+            violations.append(f"bound {result.bound!r} is not a number; dropped")
+    if bound is not None and objective is not None and result.status.has_solution:
+        cross = bound - objective if result.sense == "min" else objective - bound
+        if cross > bound_tolerance(objective):
+            violations.append(
+                f"bound {bound:.10g} on the wrong side of objective {objective:.10g} "
+                f"({result.sense}imising) by {cross:.6g}; dropped"
+            )
+            bound = None
+            if result.status is Status.OPTIMAL:  # the claim rests on that bound
+                result.status = Status.FEASIBLE
+        elif cross > 0:
+            if cross > 1e-9 * max(1.0, abs(objective)):  # more than floating-point noise
+                corrected.append(
+                    f"bound {bound:.10g} crossed objective {objective:.10g} by {cross:.3g}"
+                )
+            bound = objective
+    result.bound = bound
+    result.gap = relative_gap(objective, bound) if result.status.has_solution else None
+    if result.status.has_solution and result.gap is not None and result.gap <= OPTIMALITY_GAP:
+        if result.status is Status.FEASIBLE:
+            corrected.append("feasible -> optimal: the bound closes the gap")
+            result.status = Status.OPTIMAL
+    elif result.status is Status.OPTIMAL:
+        if result.gap is not None:
+            corrected.append(f"optimal -> feasible: gap {result.gap:.3g} > {OPTIMALITY_GAP:g}")
+            result.status = Status.FEASIBLE
+        elif exact:
+            corrected.append("optimal without a bound: bound := objective")
+            result.bound, result.gap = objective, 0.0
+        else:
+            corrected.append("optimal -> feasible: a heuristic without a bound proves nothing")
+            result.status = Status.FEASIBLE
+    if violations:
+        note = "solver defect: " + "; ".join(violations)
+        result.message = f"{result.message}; {note}" if result.message else note
+    if corrected or violations:
+        record = result.stats.setdefault(CONTRACT_STATS, {})
+        if corrected:
+            record.setdefault("corrected", []).extend(corrected)
+        if violations:
+            record.setdefault("violations", []).extend(violations)
 
 
 @dataclass
@@ -114,6 +219,12 @@ class Result:
         self.status = Status(self.status)
         if self.gap is None:
             self.gap = relative_gap(self.objective, self.bound)
+
+    @property
+    def contract_violations(self) -> list[str]:
+        """Solver defects found by :func:`enforce_contract` (empty when none)."""
+        record = self.stats.get(CONTRACT_STATS) or {}
+        return list(record.get("violations", []))
 
     def is_feasible(self) -> bool:
         return self.status.has_solution
