@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..errors import InputError
+
 COLUMNS: dict[str, str] = {
     "key": "TEXT PRIMARY KEY",
     "instance": "TEXT",
@@ -58,14 +60,27 @@ class ResultsStore:
         SQLite file. WAL journal mode lets a report read while a sweep writes.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, readonly: bool = False) -> None:
         self.path = Path(path)
-        self._conn = sqlite3.connect(self.path, timeout=30.0)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        cols = ", ".join(f"{name} {kind}" for name, kind in COLUMNS.items())
-        self._conn.execute(f"CREATE TABLE IF NOT EXISTS runs ({cols})")
-        self._conn.commit()
+        self.readonly = readonly
+        try:
+            if readonly:
+                # Reading never creates tables (nor the file): the store is opened read-only.
+                uri = self.path.resolve().as_uri() + "?mode=ro"
+                self._conn = sqlite3.connect(uri, uri=True, timeout=30.0)
+                tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master")}
+                if "runs" not in tables:
+                    self._conn.close()
+                    raise InputError("--db", str(path), "is an SQLite file without a runs table")
+                return
+            self._conn = sqlite3.connect(self.path, timeout=30.0)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            cols = ", ".join(f"{name} {kind}" for name, kind in COLUMNS.items())
+            self._conn.execute(f"CREATE TABLE IF NOT EXISTS runs ({cols})")
+            self._conn.commit()
+        except sqlite3.DatabaseError as exc:
+            raise InputError("--db", str(path), f"is not a usable results store ({exc})") from None
 
     def close(self) -> None:
         self._conn.close()
@@ -102,8 +117,8 @@ class ResultsStore:
         out = []
         for values in cur:
             row = dict(zip(names, values, strict=True))
-            row["trace"] = json.loads(row["trace"]) if row["trace"] else []
-            row["violations"] = json.loads(row["violations"]) if row["violations"] else []
+            row["trace"] = json.loads(row["trace"]) if row.get("trace") else []
+            row["violations"] = json.loads(row["violations"]) if row.get("violations") else []
             out.append(row)
         return out
 
