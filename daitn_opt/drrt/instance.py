@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
@@ -17,9 +17,11 @@ from ..errors import InputError
 from ..io import read_json
 from .metrics import METRICS
 from .requests import InferenceModel, TrainingRequest
-from .snapshot import NODE_KINDS, FieldError, NonNeg, Snapshot, _Model
+from .snapshot import NODE_KINDS, Count, FieldError, NonNeg, Positive, Real, Snapshot, _Model
 
 FORMAT = "daitn-opt-instance"
+RESULT_KEYS = frozenset({"problem", "solver", "status"})
+"""Keys that make a document a solver result rather than an instance."""
 
 
 class TravelSpec(_Model):
@@ -40,7 +42,7 @@ class TravelSpec(_Model):
         "EUCLIDEAN_FLOOR2",
         "EXPLICIT",
     ]
-    matrix: list[list[float]] | None = None
+    matrix: list[list[NonNeg]] | None = None
 
     @model_validator(mode="after")
     def _matrix_iff_explicit(self) -> TravelSpec:
@@ -59,14 +61,14 @@ class PlacementSpec(_Model):
     SLO filtering (every pair is eligible).
     """
 
-    cost: list[list[float]]
+    cost: list[list[Real]]
     """(facilities x demands) objective coefficient of serving a demand at a facility, in the
     benchmark's units and sense (``BenchmarkInfo.sense``; profit for GAP 1-12, cost for GAP a-d)."""
-    load: list[list[float]]
+    load: list[list[NonNeg]]
     """(facilities x demands) capacity a demand uses at a facility."""
-    capacity: list[float]
+    capacity: list[NonNeg]
     """(facilities,) capacity of each facility in the units of ``load``."""
-    open_cost: list[float] | None = None
+    open_cost: list[NonNeg] | None = None
     """(facilities,) fixed cost of opening a facility (facility location); None: no fixed cost."""
     single_source: bool = True
     """Each demand goes to exactly one facility (GAP, SSCFLP)."""
@@ -95,7 +97,7 @@ class BenchmarkInfo(_Model):
     sense: Literal["min", "max"]
     objective: str
     """What the objective measures, in the benchmark's units (e.g. "tour length")."""
-    best_known: float | None = None
+    best_known: Real | None = None
     proven_optimal: bool = False
     reference: str | None = None
 
@@ -110,7 +112,7 @@ class AdmissionResource(_Model):
     id: str = Field(min_length=1)
     capacity: NonNeg
     node: str | None = None
-    slot: Annotated[int, Field(ge=0)] | None = None
+    slot: Count | None = None
 
 
 class AdmissionPlan(_Model):
@@ -150,7 +152,7 @@ class AdmissionSpec(_Model):
 
     resources: list[AdmissionResource]
     requests: list[AdmissionRequest]
-    slot_seconds: Annotated[float, Field(gt=0)] | None = None
+    slot_seconds: Positive | None = None
     """Length of one time slot when resources are (node, slot) pairs."""
 
     @model_validator(mode="after")
@@ -250,6 +252,15 @@ def parse_instance(data: Any, source: str = "instance") -> Instance:
     """
     if not isinstance(data, dict):
         raise InputError(source, type(data).__name__, "expected a JSON object")
+    if "snapshot" not in data and RESULT_KEYS <= data.keys():
+        what = f"{data.get('problem')!s:.20}/{data.get('solver')!s:.20}"
+        raise InputError(
+            "file",
+            source,
+            f"is a {what} result document (as `solve --json` writes), not an instance file",
+        )
+    if "snapshot" not in data and "routes" in data:
+        raise InputError("file", source, "is a bare solution ({routes: ...}), not an instance file")
     if data.get("format", FORMAT) != FORMAT:
         raise InputError("format", data.get("format"), f"expected {FORMAT!r}")
     try:

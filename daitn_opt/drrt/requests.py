@@ -49,7 +49,7 @@ class TrainingRequest(_Model):
     min_quality: Fraction = 0.0
     max_age_days: NonNeg | None = None
     min_trust: Fraction = 0.0
-    epochs: Annotated[int, Field(ge=1)] = 1
+    epochs: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     deadline: NonNeg | None = None
     """Seconds after the request's arrival by which the model must be back (None: no deadline)."""
     budget: NonNeg | None = None
@@ -59,7 +59,7 @@ class TrainingRequest(_Model):
     mode: Literal["sequential", "federated"] = "sequential"
     start: str | None = None
     end: str | None = None
-    replicas: Annotated[int, Field(ge=1)] = 1
+    replicas: Annotated[int, Field(ge=1, le=10_000)] = 1
     mandatory: list[str] = Field(default_factory=list)
     objective: Literal["max_utility", "min_time"] = "max_utility"
     arrival: NonNeg = 0.0

@@ -15,7 +15,17 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-NonNeg = Annotated[float, Field(ge=0)]
+QUANTITY_MAX = 1e12
+"""Largest magnitude accepted for any physical quantity (seconds, GFLOP/s, MB, Mbit/s, money,
+coordinates): far beyond any real network, and small enough that sums and products over
+thousands of nodes stay finite (1e308 would overflow to inf in the first sum)."""
+COUNT_MAX = 10**12
+"""Largest accepted count (samples, slots): beyond it conversions to float lose meaning."""
+
+NonNeg = Annotated[float, Field(ge=0, le=QUANTITY_MAX)]
+Positive = Annotated[float, Field(gt=0, le=QUANTITY_MAX)]
+Real = Annotated[float, Field(ge=-QUANTITY_MAX, le=QUANTITY_MAX)]
+Count = Annotated[int, Field(ge=0, le=COUNT_MAX)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 
 
@@ -35,7 +45,8 @@ class FieldError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    # strict: a bool is not a number, "3" is not 3 and 2.5 is not a count.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 
 class Window(_Model):
@@ -54,8 +65,8 @@ class Window(_Model):
 class Position(_Model):
     """Planar (x, y) or geographic coordinates, as the source gives them."""
 
-    x: float
-    y: float
+    x: Real
+    y: Real
 
 
 class Compute(_Model):
@@ -65,9 +76,9 @@ class Compute(_Model):
     training or service time at the node; converted benchmarks put their service times here.
     """
 
-    gflops: Annotated[float, Field(gt=0)] = 100.0
+    gflops: Positive = 100.0
     memory_gb: NonNeg = 16.0
-    slots: Annotated[int, Field(ge=0)] = 1
+    slots: Count = 1
     cost_per_hour: NonNeg = 0.0
     overhead_s: NonNeg = 0.0
 
@@ -77,11 +88,11 @@ class Dataset(_Model):
 
     modality: str = Field(min_length=1)
     task: str = Field(min_length=1)
-    samples: Annotated[int, Field(ge=0)]
+    samples: Count
     quality: Fraction = 1.0
     """Fraction of correctly labelled samples (1 = clean)."""
     age_days: NonNeg = 0.0
-    labels: dict[str, Annotated[int, Field(ge=0)]] | None = None
+    labels: dict[str, Count] | None = None
     """Label histogram: label -> sample count; sums to ``samples`` when given."""
     may_leave: bool = False
     """Whether the data may leave the node (by default the model travels, not the data)."""
@@ -100,7 +111,7 @@ class QueryDemand(_Model):
     model: str = Field(min_length=1)
     rate: NonNeg
     """Queries per second."""
-    slo_ms: Annotated[float, Field(gt=0)]
+    slo_ms: Positive
     """Latency objective: network round trip plus service time, in milliseconds."""
     value: NonNeg = 1.0
     """Value per unit of served demand (Q-FAM maximises served value when not all fits)."""
@@ -144,9 +155,9 @@ class MPVUNode(_NodeBase):
     """A model performance verification unit: evaluates models on held-out data."""
 
     kind: Literal["mpvu"] = "mpvu"
-    eval_throughput: Annotated[float, Field(gt=0)] = 10_000.0
+    eval_throughput: Positive = 10_000.0
     """Samples per second the MPVU evaluates."""
-    eval_samples: Annotated[int, Field(ge=0)] = 0
+    eval_samples: Count = 0
     """Size of the held-out test set the MPVU evaluates on."""
 
 
@@ -177,7 +188,7 @@ class Link(_Model):
     target: str
     latency: NonNeg
     """Seconds."""
-    bandwidth: Annotated[float, Field(gt=0)] = 1000.0
+    bandwidth: Positive = 1000.0
     """Mbit/s."""
     reliability: Fraction = 1.0
     cost_per_gb: NonNeg = 0.0

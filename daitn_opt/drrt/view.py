@@ -25,16 +25,18 @@ Definitions (per node i of the view, request r):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import shortest_path
 
 from ..errors import InputError
 from .instance import Instance, TravelSpec
 from .metrics import distance_matrix
 from .requests import TrainingRequest
 from .snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,6 +99,8 @@ def _edge_weights(snapshot: Snapshot, size_mb: float) -> tuple[csr_matrix, csr_m
 
     A link touching a node that is down carries nothing: a down node neither trains nor forwards.
     """
+    from scipy.sparse import csr_matrix  # imported here: scipy is slow to import
+
     index = snapshot.index()
     n = snapshot.num_nodes
     down = {node.id for node in snapshot.nodes if not node.up}
@@ -220,6 +224,8 @@ def build_view(
     InputError
         When the request's owner, start or end is not a node of the snapshot.
     """
+    from scipy.sparse.csgraph import shortest_path  # imported here: scipy is slow to import
+
     index = snapshot.index()
     for name in ("owner", "start", "end"):
         value = getattr(request, name)
