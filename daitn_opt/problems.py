@@ -29,14 +29,51 @@ def package(kind: str) -> ModuleType:
     return importlib.import_module(PROBLEM_PACKAGES[kind])
 
 
+DEFAULT_SOLVER = {"mtrce": "ils", "tfam": "ls", "qirce": "ls"}
+"""Each problem's default solver: its best general-purpose heuristic (fast, any size, checked)."""
+
+
+def default_solver(kind: str) -> str:
+    """The default solver of problem ``kind`` (see :data:`DEFAULT_SOLVER`)."""
+    package(kind)  # an InputError naming the known kinds
+    return DEFAULT_SOLVER[kind]
+
+
 def problem_from_instance(kind: str, instance: Instance, request_id: str | None = None) -> Any:
     """Build the ``kind`` problem of ``instance`` (for one request where the kind needs one)."""
     return package(kind).from_instance(instance, request_id)
 
 
-def check_result(problem: Any, result: Result) -> CheckReport:
-    """Check ``result``'s solution against ``problem`` and compare the claimed objective."""
-    report = package(problem.kind).check(problem, result.solution)
+def outside_view(instance: Instance, request_id: str | None = None) -> dict[str, str]:
+    """Node id -> why it is not in the MTRCE view of the request (excluded, or not a data node)."""
+    from .drrt.view import view
+
+    v = view(instance, request_id)
+    inside = set(v.ids)
+    reasons = {node_id: f"excluded ({why})" for node_id, why in v.excluded.items()}
+    for node in instance.snapshot.nodes:
+        if node.id not in inside and node.id not in reasons:
+            reasons[node.id] = (
+                f"a {node.kind} node; a route visits data nodes, the start and the end"
+            )
+    return reasons
+
+
+def check_result(
+    problem: Any, result: Result, excluded: dict[str, str] | None = None
+) -> CheckReport:
+    """Check ``result``'s solution against ``problem`` and compare the claimed objective.
+
+    A result without a solution (infeasible, no solution, error) and an empty solution has nothing
+    to check and passes; one that claims ``infeasible`` while carrying a valid solution does not.
+    ``excluded`` (MTRCE only, see :func:`outside_view`) explains route nodes outside the problem.
+    """
+    if not result.status.has_solution and not result.solution:
+        return CheckReport(None, [])
+    extra = {"excluded": excluded} if excluded is not None and problem.kind == "mtrce" else {}
+    report = package(problem.kind).check(problem, result.solution, **extra)
     if result.status.has_solution:
         report.compare_objective(result.objective)
+    elif report.ok and result.status.value == "infeasible":
+        report.violations.append("the result claims infeasible but carries a valid solution")
     return report

@@ -39,7 +39,9 @@ def _exceeds(value: float, limit: float) -> bool:
     return value > limit + _TOL * max(1.0, abs(limit))
 
 
-def check(problem: Problem, solution: dict[str, Any]) -> CheckReport:
+def check(
+    problem: Problem, solution: dict[str, Any], excluded: dict[str, str] | None = None
+) -> CheckReport:
     """Check an MTRCE solution against ``problem``.
 
     Parameters
@@ -49,6 +51,10 @@ def check(problem: Problem, solution: dict[str, Any]) -> CheckReport:
     solution
         A dict with ``"routes"``: a list of routes, each a list of node ids (other keys, such as
         arrival times, are ignored: everything is recomputed).
+    excluded
+        Optional node id -> why it is not in the problem (a data node excluded from the request's
+        view, a node of another kind): a route through such a node is reported with the reason
+        rather than as an unknown id.
 
     Returns
     -------
@@ -81,9 +87,17 @@ def check(problem: Problem, solution: dict[str, Any]) -> CheckReport:
             violations.append(f"route {r}: must list at least the start and the end, got {raw!r}")
             routes.append(None)
             continue
-        unknown = [v for v in raw if not isinstance(v, str) or v not in position]
-        if unknown:
-            violations.append(f"route {r}: unknown node id(s) {unknown!r}")
+        outside = [v for v in raw if not isinstance(v, str) or v not in position]
+        if outside:
+            known = excluded or {}
+            unknown = [v for v in outside if not isinstance(v, str) or v not in known]
+            for v in outside:
+                if isinstance(v, str) and v in known:
+                    violations.append(
+                        f"route {r}: node {v!r} is not in the request's view: {known[v]}"
+                    )
+            if unknown:
+                violations.append(f"route {r}: unknown node id(s) {unknown!r}")
             routes.append(None)
             continue
         idx = [position[v] for v in raw]

@@ -104,6 +104,32 @@ def objective(problem: Problem, routes_idx: Sequence[Sequence[int]]) -> float:
     return float(problem.utility[visited(problem, routes_idx)].sum())
 
 
+def unreachable_end(problem: Problem) -> str | None:
+    """Why no route can exist when the end cannot be reached from the start at all, else None.
+
+    Reachability over the finite arcs of ``travel`` (a breadth-first search, only run when the
+    direct arc is missing), so that "unreachable" is not reported as "misses the deadline".
+    """
+    s, e = problem.start, problem.end
+    travel = np.asarray(problem.travel, dtype=np.float64)
+    if s == e or np.isfinite(travel[s, e]):
+        return None
+    arcs = np.isfinite(travel)
+    seen = np.zeros(problem.n, dtype=bool)
+    seen[s] = True
+    frontier = np.array([s])
+    while len(frontier):
+        nxt = arcs[frontier].any(axis=0) & ~seen
+        if nxt[e]:
+            return None
+        seen |= nxt
+        frontier = np.flatnonzero(nxt)
+    return (
+        f"the end {problem.ids[e]!r} is unreachable from the start {problem.ids[s]!r} "
+        "(no path over links that are up)"
+    )
+
+
 def make_result(
     problem: Problem,
     solver: str,
@@ -126,6 +152,8 @@ def make_result(
         Best proved bound, in the objective's units and sense.
     """
     status = Status(status)
+    if status in (Status.INFEASIBLE, Status.NO_SOLUTION):
+        message = unreachable_end(problem) or message
     solution: dict[str, Any] = {}
     value: float | None = None
     if routes_idx is not None and status.has_solution:
