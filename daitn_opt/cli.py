@@ -1,40 +1,246 @@
 """The ``daitn-opt`` command line: a thin layer over the public API.
 
-Every error caused by input is printed as one line and exits with code 2; nothing below this
+Conventions, the same in every command:
+
+- bad input (a file, a field, an option) prints one line naming the field and the value and exits
+  with code 2, never a traceback; a run that fails (solver error, checker violation, failed sweep
+  runs) exits with code 1;
+- ``-o/--output`` is always a *file* and ``--out-dir`` always a *folder*; every output path is
+  checked before the work starts, and an output that would overwrite an input is refused;
+- ``--seeds`` is always a list of seeds (``0,1,2`` or ``0-4``), ``--seed`` one seed in
+  ``0..2**31-1``;
+- tables are never cut to 80 columns when the output is not a terminal.
+
+Heavy modules (numpy, scipy, pydantic models, solvers, torch, matplotlib, distributed) are imported
+inside the commands that use them, so that ``daitn-opt --help`` starts fast. Nothing below this
 module prints.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 import typer
-from rich.console import Console
-from rich.table import Table
+from typer.core import TyperGroup
 
-from .drrt.instance import instance_schema, load_instance, save_instance
 from .errors import DaitnError, InputError, UnsupportedError
 
+ProblemKind = Literal["mtrce", "tfam", "qirce"]
+ReplayMode = Literal["sequential", "federated", "serving"]
+ReplayPolicy = Literal["static", "replan", "aats"]
+ReplayModel = Literal["auto", "logreg", "mlp", "cnn"]
+Family = Literal["healthcare", "random-geometric", "rgg"]
+ClassicFormat = Literal["tsplib", "op", "top", "optw", "gap", "mknap"]
+Sense = Literal["min", "max"]
+"""Choices shown in help; tests/test_cli_conventions.py checks them against the library's lists."""
+
+SEED_MAX = 2**31 - 1
+DEFAULT_SOLVERS = "mtrce: ils, tfam: ls, qirce: ls"
+
+
+class _Group(TyperGroup):
+    """The command group: every error the user caused becomes one line on stderr.
+
+    Usage errors (unknown option, a value outside its range or choices), :class:`InputError` and
+    :class:`UnsupportedError` exit with code 2; other :class:`DaitnError` with 1. Handled here, in
+    the group's ``main``, so that the console script and an in-process ``CliRunner`` behave alike.
+    """
+
+    def main(self, args: Any = None, *rest: Any, standalone_mode: bool = True, **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            code = super().main(argv, *rest, standalone_mode=False, **extra)
+        except typer.Exit as exc:
+            code = exc.exit_code
+        except typer._click.exceptions.NoArgsIsHelpError as exc:
+            sys.stdout.write(exc.format_message() + "\n")
+            code = 2
+        except typer._click.exceptions.ClickException as exc:
+            _fail(_usage_message(exc, argv), getattr(exc, "exit_code", 2))
+        except typer.Abort:
+            _fail("aborted", 1)
+        except (InputError, UnsupportedError) as exc:
+            _fail(str(exc), 2)
+        except DaitnError as exc:
+            _fail(str(exc), 1)
+        except BrokenPipeError:  # `daitn-opt ... | head`: stop quietly
+            sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+            code = 1
+        raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _usage_message(exc: Exception, argv: list[str]) -> str:
+    """One line for a usage error: ``--seed = '-1': reason`` when the option is known."""
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    param = getattr(exc, "param", None)
+    opts = list(getattr(param, "opts", None) or [])
+    if param is not None and opts and getattr(exc, "message", None):
+        name = max(opts, key=len)
+        reason = str(exc.message).removeprefix("Value error, ")
+        value = _raw_value(argv, opts)
+        if value is not None:
+            message = f"{name} = {value!r}: {reason}"
+        else:
+            message = f"{name}: {reason}"
+    return " ".join(message.split())
+
+
+def _raw_value(argv: list[str], opts: list[str]) -> str | None:
+    """The last value given on the command line for an option named by ``opts``, if any."""
+    found = None
+    for i, arg in enumerate(argv):
+        for opt in opts:
+            if arg == opt and i + 1 < len(argv):
+                found = argv[i + 1]
+            elif opt.startswith("--") and arg.startswith(opt + "="):
+                found = arg[len(opt) + 1 :]
+    return found
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            text = version("daitn-opt")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            text = "unknown"
+        sys.stdout.write(f"daitn-opt {text}\n")
+        raise typer.Exit(0)
+
+
 app = typer.Typer(
+    cls=_Group,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Optimization and research toolkit for DA-ITN: MTRCE, T-FAM, QIRCE.",
 )
-console = Console()
-err_console = Console(stderr=True)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Optimization and research toolkit for DA-ITN: MTRCE, T-FAM, QIRCE.
+
+    Bad input exits with code 2 and one line; a failed run with code 1. -o/--output is always a
+    file, --out-dir a folder.
+    """
+
+
+class _LazyConsole:
+    """A rich Console made on first use, for the current stdout/stderr.
+
+    When the stream is not a terminal (a pipe, a file, a test runner) and ``COLUMNS`` is not set,
+    the width is unbounded: tables and lines are never cut at rich's default of 80 columns.
+    """
+
+    def __init__(self, stderr: bool = False) -> None:
+        self._stderr = stderr
+        self._console: Any = None
+        self._stream: Any = None
+
+    def _get(self) -> Any:
+        stream = sys.stderr if self._stderr else sys.stdout
+        if self._console is None or stream is not self._stream:
+            from rich.console import Console
+
+            width = None
+            isatty = getattr(stream, "isatty", None)
+            if not (isatty and isatty()) and "COLUMNS" not in os.environ:
+                width = 100_000
+            self._console = Console(stderr=self._stderr, width=width)
+            self._stream = stream
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._get(), name)
+
+
+console = _LazyConsole()
+err_console = _LazyConsole(stderr=True)
 
 
 def _fail(message: str, code: int = 2) -> None:
     from rich.markup import escape
 
     # One line whatever the terminal width (soft_wrap), and the message printed literally.
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    flat = " ".join(str(message).split())
+    err_console.print(f"[bold red]error:[/] {escape(flat)}", highlight=False, soft_wrap=True)
     raise SystemExit(code)
+
+
+def _table(title: str | None = None) -> Any:
+    from rich.table import Table
+
+    return Table(title=title)
+
+
+def _seconds(value: float | None, option: str = "--time-limit") -> float | None:
+    if value is not None and not (math.isfinite(value) and 0 < value <= 1e7):
+        raise InputError(option, value, "must be a positive finite number of seconds (<= 1e7)")
+    return value
+
+
+def _time_limit(value: float) -> float:
+    return _seconds(value)  # type: ignore[return-value]
+
+
+def _parse_seeds(text: str, option: str = "--seeds") -> list[int]:
+    """``"0,1,2"`` or ``"0-4"`` (inclusive) or a mix -> seeds, each in ``0..2**31-1``."""
+    seeds: list[int] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        lo, sep, hi = part.partition("-")
+        try:
+            values = range(int(lo), int(hi) + 1) if sep and lo else [int(part)]
+        except ValueError:
+            raise InputError(option, text, "expected seeds like 0,1,2 or 0-4") from None
+        if len(values) > 100_000:
+            raise InputError(option, text, "more than 100000 seeds")
+        for seed in values:
+            if not 0 <= seed <= SEED_MAX:
+                raise InputError(option, text, f"seed {seed} outside 0..{SEED_MAX}")
+            seeds.append(seed)
+    if not seeds:
+        raise InputError(option, text, "no seed given")
+    return list(dict.fromkeys(seeds))
+
+
+def _load_instance(path: Path) -> Any:
+    from .drrt.instance import load_instance
+
+    return load_instance(path)
+
+
+def _load_result(path: Path) -> Any:
+    from .io import read_json, validate_result_document
+    from .result import Result
+
+    data = read_json(path)
+    validate_result_document(data, str(path))
+    return Result.from_dict(data)
+
+
+Seed = Annotated[
+    int, typer.Option(min=0, max=SEED_MAX, help="Seed of every random choice (0..2**31-1).")
+]
+Threads = Annotated[int, typer.Option(min=1, max=1024, help="Solver threads / workers.")]
+TimeLimit = Annotated[float, typer.Option(callback=_time_limit, help="Seconds (positive, finite).")]
 
 
 # -- instances ----------------------------------------------------------------------------------
@@ -43,9 +249,14 @@ def schema(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to a file.")] = None,
 ) -> None:
     """Print the JSON Schema of instance files."""
+    from .drrt.instance import instance_schema
+    from .io import check_output_file, write_text
+
+    if output:
+        check_output_file(output)
     text = json.dumps(instance_schema(), indent=2)
     if output:
-        output.write_text(text + "\n", encoding="utf-8")
+        write_text(output, text + "\n")
     else:
         sys.stdout.write(text + "\n")
 
@@ -55,10 +266,10 @@ def info(file: Annotated[Path, typer.Argument(help="Instance file.")]) -> None:
     """Summarise an instance: nodes by kind, data by modality, connectivity, requests."""
     import networkx as nx
 
-    inst = load_instance(file)
+    inst = _load_instance(file)
     snap = inst.snapshot
-    console.print(f"[bold]{inst.name}[/]  {inst.description}")
-    table = Table(title="Nodes")
+    console.print(f"[bold]{inst.name}[/]  {inst.description}", highlight=False, markup=False)
+    table = _table("Nodes")
     for col in ("kind", "count", "up", "mean trust"):
         table.add_column(col, justify="right" if col != "kind" else "left")
     kinds = Counter(n.kind for n in snap.nodes)
@@ -78,11 +289,11 @@ def info(file: Annotated[Path, typer.Argument(help="Instance file.")]) -> None:
             volume[f"{d.modality}/{d.task}"] += d.samples
             holders[f"{d.modality}/{d.task}"] += 1
     if volume:
-        dt = Table(title="Data by modality/task")
+        dt = _table("Data by modality/task")
         for col in ("modality/task", "nodes", "samples"):
             dt.add_column(col)
         for key, samples in sorted(volume.items()):
-            dt.add_row(key, str(holders[key]), str(samples))
+            dt.add_row(_plain(key), str(holders[key]), str(samples))
         console.print(dt)
     # Weak connectivity over up links; a node without an up link is a component of its own.
     up = nx.Graph()
@@ -92,17 +303,18 @@ def info(file: Annotated[Path, typer.Argument(help="Instance file.")]) -> None:
     console.print(
         f"links: {snap.num_links} ({sum(lk.up for lk in snap.links)} up); "
         f"connected components over up links: {comps}"
-        + (f"; travel: {inst.travel.metric}" if inst.travel else "")
+        + (f"; travel: {inst.travel.metric}" if inst.travel else ""),
+        highlight=False,
     )
     if inst.requests:
-        rt = Table(title="Training requests")
+        rt = _table("Training requests")
         for col in ("id", "owner", "modality/task", "mode", "deadline", "budget", "replicas"):
             rt.add_column(col)
         for r in inst.requests:
             rt.add_row(
-                r.id,
-                r.owner,
-                f"{r.modality}/{r.task}",
+                _plain(r.id),
+                _plain(r.owner),
+                _plain(f"{r.modality}/{r.task}"),
                 r.mode,
                 "-" if r.deadline is None else f"{r.deadline:g}",
                 "-" if r.budget is None else f"{r.budget:g}",
@@ -114,8 +326,17 @@ def info(file: Annotated[Path, typer.Argument(help="Instance file.")]) -> None:
         known = "-" if b.best_known is None else f"{b.best_known:g}"
         console.print(
             f"benchmark: {b.family} ({b.source}); {b.sense} {b.objective}; "
-            f"{'optimum' if b.proven_optimal else 'best known'} {known}"
+            f"{'optimum' if b.proven_optimal else 'best known'} {known}",
+            highlight=False,
+            markup=False,
         )
+
+
+def _plain(text: str) -> Any:
+    """A table cell shown literally (ids may contain rich markup such as ``[b]``)."""
+    from rich.text import Text
+
+    return Text(str(text))
 
 
 @app.command("view")
@@ -129,8 +350,9 @@ def view_cmd(
 
     from .drrt.view import view
 
-    inst = load_instance(file)
+    inst = _load_instance(file)
     v = view(inst, request)
+    unreachable = not np.isfinite(v.transfer[v.start, v.end])
     if as_json:
 
         def arr(a: np.ndarray) -> list:
@@ -141,6 +363,7 @@ def view_cmd(
             "ids": v.ids,
             "start": v.ids[v.start],
             "end": v.ids[v.end],
+            "end_reachable": not unreachable,
             "transfer": arr(v.transfer),
             "train_time": arr(v.train_time),
             "utility": v.utility.tolist(),
@@ -153,15 +376,24 @@ def view_cmd(
         sys.stdout.write(json.dumps(doc) + "\n")
         return
     console.print(
-        f"request [bold]{v.request_id}[/]: {v.n} nodes in view, start {v.ids[v.start]}, "
-        f"end {v.ids[v.end]}, deadline {v.deadline}, verification {v.verify_time:.3g} s"
+        f"request {v.request_id}: {v.n} nodes in view, start {v.ids[v.start]}, "
+        f"end {v.ids[v.end]}, deadline {v.deadline}, verification {v.verify_time:.3g} s",
+        highlight=False,
+        markup=False,
     )
-    table = Table(title="Eligible nodes")
+    if unreachable:
+        console.print(
+            f"note: the end {v.ids[v.end]!r} is unreachable from the start "
+            f"{v.ids[v.start]!r} over links that are up: no route exists",
+            highlight=False,
+            markup=False,
+        )
+    table = _table("Eligible nodes")
     for col in ("id", "utility", "samples", "train s", "from start s", "to end s"):
         table.add_column(col, justify="right" if col != "id" else "left")
     for i, node_id in enumerate(v.ids[:50]):
         table.add_row(
-            node_id,
+            _plain(node_id),
             f"{v.utility[i]:.4g}",
             f"{v.samples[i]:.0f}",
             f"{v.train_time[i]:.4g}",
@@ -172,21 +404,25 @@ def view_cmd(
     if v.n > 50:
         console.print(f"... and {v.n - 50} more")
     if v.excluded:
-        ex = Table(title=f"Excluded data nodes ({len(v.excluded)})")
+        ex = _table(f"Excluded data nodes ({len(v.excluded)})")
         ex.add_column("id")
         ex.add_column("reason")
         for node_id, reason in list(v.excluded.items())[:30]:
-            ex.add_row(node_id, reason)
+            ex.add_row(_plain(node_id), _plain(reason))
         console.print(ex)
 
 
 @app.command()
 def generate(
-    family: Annotated[str, typer.Argument(help="healthcare or random-geometric.")],
+    family: Annotated[Family, typer.Argument(help="Instance family (rgg: random-geometric).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Instance file to write.")],
-    nodes: Annotated[int, typer.Option(help="Number of nodes (data nodes for healthcare).")] = 12,
-    seed: Annotated[int, typer.Option(help="Seed; the same seed gives the same instance.")] = 0,
-    requests: Annotated[int, typer.Option(help="Number of training requests.")] = 1,
+    nodes: Annotated[
+        int, typer.Option(min=1, max=100_000, help="Number of nodes (data nodes for healthcare).")
+    ] = 12,
+    seed: Seed = 0,
+    requests: Annotated[
+        int, typer.Option(min=0, max=10_000, help="Number of training requests.")
+    ] = 1,
     opt: Annotated[
         list[str] | None,
         typer.Option("--opt", help="Family option KEY=VALUE, repeatable (e.g. replayable=false)."),
@@ -194,7 +430,10 @@ def generate(
 ) -> None:
     """Generate a seeded instance of a family."""
     from .drrt.generators import generate as gen
+    from .drrt.instance import dump_instance
+    from .io import check_output_file, write_text
 
+    check_output_file(output)
     opts: dict[str, object] = {}
     for item in opt or []:
         key, sep, text = item.partition("=")
@@ -202,80 +441,100 @@ def generate(
             raise InputError("--opt", item, "expected KEY=VALUE")
         try:
             opts[key] = json.loads(text)  # numbers, true/false, null
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             opts[key] = text
     inst = gen(family, nodes=nodes, seed=seed, requests=requests, **opts)
-    save_instance(inst, output)
+    write_text(output, dump_instance(inst))
     console.print(
-        f"wrote {output}: {inst.snapshot.num_nodes} nodes, {inst.snapshot.num_links} links"
+        f"wrote {output}: {inst.snapshot.num_nodes} nodes, {inst.snapshot.num_links} links",
+        highlight=False,
+        markup=False,
     )
 
 
 @app.command()
 def convert(
-    fmt: Annotated[
-        str, typer.Argument(metavar="FORMAT", help="tsplib, op, top, optw, gap, mknap.")
-    ],
+    fmt: Annotated[ClassicFormat, typer.Argument(metavar="FORMAT", help="Classic format.")],
     source: Annotated[Path, typer.Argument(help="Benchmark file.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Instance file to write.")],
     sense: Annotated[
-        str | None, typer.Option(help="gap only: min (gapa-gapd) or max (gap1-gap12).")
+        Sense | None, typer.Option(help="gap only: min (gapa-gapd) or max (gap1-gap12).")
     ] = None,
     index: Annotated[
-        int, typer.Option(help="gap/mknap: which instance of a multi-instance file (1-based).")
+        int,
+        typer.Option(
+            min=1, max=1_000_000, help="gap/mknap: which instance of a multi-instance file."
+        ),
     ] = 1,
 ) -> None:
     """Convert a classic benchmark file into an instance file."""
     from .drrt.converters import convert as conv
+    from .drrt.instance import dump_instance
+    from .io import check_output_file, write_text
 
+    check_output_file(output, inputs=[source])
     inst = conv(fmt, source, sense=sense, index=index)
-    save_instance(inst, output)
-    console.print(f"wrote {output}: {inst.name}")
+    write_text(output, dump_instance(inst))
+    console.print(f"wrote {output}: {inst.name}", highlight=False, markup=False)
 
 
 # -- solving ------------------------------------------------------------------------------------
 @app.command()
-def solvers(problem: Annotated[str | None, typer.Option(help="Only this problem.")] = None) -> None:
-    """List the registered solvers per problem."""
+def solvers(
+    problem: Annotated[ProblemKind | None, typer.Option(help="Only this problem.")] = None,
+) -> None:
+    """List the registered solvers per problem (the default one marked)."""
+    from .problems import DEFAULT_SOLVER
     from .registry import solvers as registered
 
-    table = Table(title="Solvers")
+    table = _table("Solvers")
     for col in ("problem", "solver", "exact", "description"):
         table.add_column(col)
     for kind, specs in sorted(registered(problem).items()):
         for name, spec in sorted(specs.items()):
-            table.add_row(kind, name, "yes" if spec.exact else "no", spec.description)
+            mark = " (default)" if DEFAULT_SOLVER.get(kind) == name else ""
+            table.add_row(kind, name + mark, "yes" if spec.exact else "no", spec.description)
     console.print(table)
 
 
 @app.command("solve")
 def solve_cmd(
     file: Annotated[Path, typer.Argument(help="Instance file.")],
-    problem: Annotated[str, typer.Option(help="mtrce, tfam or qirce.")] = "mtrce",
-    solver: Annotated[str, typer.Option(help="Registered solver name (see `solvers`).")] = "ils",
-    time_limit: Annotated[float, typer.Option(help="Seconds.")] = 10.0,
-    seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
-    threads: Annotated[int, typer.Option(help="Solver threads / workers.")] = 1,
+    problem: Annotated[ProblemKind, typer.Option(help="Problem kind.")] = "mtrce",
+    solver: Annotated[
+        str | None,
+        typer.Option(help=f"Registered solver (see `solvers`); default {DEFAULT_SOLVERS}."),
+    ] = None,
+    time_limit: TimeLimit = 10.0,
+    seed: Seed = 0,
+    threads: Threads = 1,
     request: Annotated[str | None, typer.Option(help="Request id (default: the first).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write JSON here.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the result JSON to this file.")
+    ] = None,
 ) -> None:
-    """Solve one problem of an instance and print the result."""
-    from .problems import problem_from_instance
-    from .registry import solve
+    """Solve one problem of an instance and print the result (exit 1 when the solver failed)."""
+    from .io import check_output_file, write_text
+    from .problems import default_solver, problem_from_instance
+    from .registry import get_solver, solve
 
-    inst = load_instance(file)
+    if output:
+        check_output_file(output, inputs=[file])
+    solver = solver or default_solver(problem)
+    get_solver(problem, solver)  # an unknown solver fails before the instance is read
+    inst = _load_instance(file)
     prob = problem_from_instance(problem, inst, request)
     result = solve(prob, solver, time_limit=time_limit, seed=seed, threads=threads)
     result.instance = inst.name
     result.request = getattr(prob, "request_id", None) or request
     text = result.to_json()
     if output:
-        output.write_text(text + "\n", encoding="utf-8")
+        write_text(output, text + "\n")
     if as_json:
         sys.stdout.write(text + "\n")
     else:
-        console.print(result.summary(), highlight=False)
+        console.print(result.summary(), highlight=False, markup=False)
         if (
             inst.benchmark
             and inst.benchmark.best_known is not None
@@ -284,7 +543,8 @@ def solve_cmd(
             known = inst.benchmark.best_known
             console.print(
                 f"published {'optimum' if inst.benchmark.proven_optimal else 'best known'}: "
-                f"{known:g} (difference {result.objective - known:+g})"
+                f"{known:g} (difference {result.objective - known:+g})",
+                highlight=False,
             )
     if result.status.value == "error":
         raise typer.Exit(1)
@@ -296,105 +556,172 @@ def check_cmd(
     solution: Annotated[Path, typer.Argument(help="Result JSON as `solve --json` prints it.")],
 ) -> None:
     """Check a solution independently: exit 0 when valid, 1 listing each violation."""
-    from .problems import check_result, problem_from_instance
-    from .result import Result
+    from .problems import check_result, outside_view, problem_from_instance
 
-    inst = load_instance(file)
-    result = Result.load(solution)
+    inst = _load_instance(file)
+    result = _load_result(solution)
     if result.instance is not None and result.instance != inst.name:
         raise InputError("solution.instance", result.instance, f"does not match {inst.name!r}")
     prob = problem_from_instance(result.problem, inst, result.request)
-    report = check_result(prob, result)
+    excluded = outside_view(inst, result.request) if result.problem == "mtrce" else None
+    report = check_result(prob, result, excluded)
     if report.ok:
-        console.print(f"valid: objective {report.objective:.10g}", highlight=False)
+        if report.objective is None:
+            why = f": {result.message}" if result.message else ""
+            console.print(
+                f"valid: nothing to check, the result is {result.status.value}{why}",
+                highlight=False,
+                markup=False,
+            )
+        else:
+            console.print(f"valid: objective {report.objective:.10g}", highlight=False)
         return
     for violation in report.violations:
-        console.print(f"[red]violation:[/] {violation}", highlight=False)
+        console.print("[red]violation:[/] ", _plain(violation), highlight=False, sep="")
     raise typer.Exit(1)
 
 
 # -- benchmarks ---------------------------------------------------------------------------------
+def _open_store(db: Path, readonly: bool = False) -> Any:
+    from .bench.store import ResultsStore
+
+    return ResultsStore(db, readonly=readonly)
+
+
 @app.command()
 def bench(
     instances: Annotated[list[Path], typer.Argument(help="Instance files.")],
-    problem: Annotated[str, typer.Option(help="mtrce, tfam or qirce.")] = "mtrce",
-    solvers: Annotated[str, typer.Option(help="Comma-separated solver names.")] = "greedy,ils",
-    time_limit: Annotated[float, typer.Option(help="Seconds per run.")] = 10.0,
-    seeds: Annotated[str, typer.Option(help="Comma-separated seeds.")] = "0",
-    threads: Annotated[int, typer.Option(help="Threads per run.")] = 1,
-    workers: Annotated[int, typer.Option(help="Local runs at a time.")] = 1,
+    problem: Annotated[ProblemKind, typer.Option(help="Problem kind.")] = "mtrce",
+    solvers: Annotated[
+        str | None,
+        typer.Option(help=f"Comma-separated solver names; default {DEFAULT_SOLVERS}."),
+    ] = None,
+    time_limit: Annotated[
+        float, typer.Option(callback=_time_limit, help="Seconds per run (positive, finite).")
+    ] = 10.0,
+    seeds: Annotated[
+        str, typer.Option(help="Seeds: comma-separated and ranges, e.g. 0,1 or 0-4.")
+    ] = "0",
+    threads: Threads = 1,
+    workers: Annotated[int, typer.Option(min=1, max=1024, help="Local runs at a time.")] = 1,
     scheduler: Annotated[
         str | None, typer.Option(help="Dask scheduler address (tcp://host:8786).")
     ] = None,
-    db: Annotated[Path, typer.Option(help="SQLite results store.")] = Path("results.sqlite"),
+    db: Annotated[Path, typer.Option(help="SQLite results store (created if missing).")] = Path(
+        "results.sqlite"
+    ),
     request: Annotated[str | None, typer.Option(help="Request id (default: the first).")] = None,
 ) -> None:
-    """Run every (instance, solver, seed), check each solution, store one row per run."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    """Run every (instance, solver, seed), check each solution, store one row per run.
 
-    from .bench.store import ResultsStore
+    Exit 0 when every run finished and passed the checker, 1 when a run failed (error, timeout)
+    or a solution violated a constraint, 2 on bad input (an unreadable instance, a bad store).
+    """
     from .bench.sweep import plan_tasks, run_sweep
+    from .io import check_output_file
+    from .problems import default_solver
 
-    names = [s.strip() for s in solvers.split(",") if s.strip()]
-    try:
-        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
-    except ValueError:
-        raise InputError("--seeds", seeds, "expected comma-separated integers") from None
+    names = [s.strip() for s in (solvers or default_solver(problem)).split(",") if s.strip()]
+    seed_list = _parse_seeds(seeds)
+    check_output_file(db, "--db", inputs=instances)
+    for path in instances:  # every input is read before any run starts
+        _load_instance(path)
     tasks = plan_tasks(instances, problem, names, seed_list, time_limit, threads, request)
-    with ResultsStore(db) as store:
+    with _open_store(db) as store:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
         done = store.done_keys()
         todo = sum(t.key not in done for t in tasks)
         violations = 0
+        failed: Counter[str] = Counter()
+        first_failure: list[str] = []
         with Progress(
             "[progress.description]{task.description}",
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            console=console,
+            console=console._get(),
         ) as progress:
             bar = progress.add_task(f"{problem} sweep", total=todo)
 
             def on_row(row: dict) -> None:
                 nonlocal violations
                 violations += row.get("check_ok") == 0
+                status = row.get("status")
+                if status in ("error", "timeout"):
+                    failed[status] += 1
+                    if not first_failure:
+                        first_failure.append(
+                            f"{row['instance']} {row['solver']}: {row.get('message') or status}"
+                        )
                 progress.update(bar, advance=1, description=f"{row['instance']} {row['solver']}")
 
             summary = run_sweep(tasks, store, workers=workers, scheduler=scheduler, on_row=on_row)
     console.print(
         f"{summary.planned} runs planned, {summary.skipped} already stored, {summary.ran} run "
-        f"in {summary.wall:.1f} s; checker violations: {violations}; store: {db}"
+        f"in {summary.wall:.1f} s; failed runs: {sum(failed.values())}"
+        + (f" ({', '.join(f'{n} {k}' for k, n in sorted(failed.items()))})" if failed else "")
+        + f"; checker violations: {violations}; store: {db}",
+        highlight=False,
+        markup=False,
     )
+    if failed or violations:
+        if first_failure:
+            console.print(f"first failure: {first_failure[0]}", highlight=False, markup=False)
+        raise typer.Exit(1)
+
+
+def _out_dir(out_dir: Path | None, legacy: Path | None, default: Path | None = None) -> Path | None:
+    """``--out-dir``, or the deprecated ``-o/--output`` folder alias, or ``default``."""
+    if out_dir is not None and legacy is not None and out_dir != legacy:
+        raise InputError("--out-dir", str(out_dir), f"and -o {str(legacy)!r} both given")
+    return out_dir or legacy or default
+
+
+OutDirAlias = Annotated[
+    Path | None,
+    typer.Option("-o", "--output", hidden=True, help="Deprecated alias of --out-dir."),
+]
 
 
 @app.command()
 def report(
-    db: Annotated[Path, typer.Option(help="SQLite results store.")] = Path("results.sqlite"),
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Folder for plots and CSV.")
+    db: Annotated[Path, typer.Option(help="SQLite results store (opened read-only).")] = Path(
+        "results.sqlite"
+    ),
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out-dir", help="Folder for plots and CSV (default: the store's name)."),
     ] = None,
+    output: OutDirAlias = None,
 ) -> None:
     """Summarise a results store per family and solver; write profiles, plots and CSV."""
-    from .bench.report import export_csv, summarize, write_plots
-    from .bench.store import ResultsStore
+    from .io import check_output_dir, make_dir
 
-    if not db.exists():
-        raise InputError("--db", str(db), "no such results store")
-    with ResultsStore(db) as store:
+    if not db.is_file():
+        reason = "is a directory, not a results store" if db.is_dir() else "no such results store"
+        raise InputError("--db", str(db), reason)
+    with _open_store(db, readonly=True) as store:
         rows = store.rows()
     if not rows:
         raise InputError("--db", str(db), "holds no runs")
+    default = db.with_suffix("") if db.suffix else db.with_name(db.name + "-report")
+    out = _out_dir(out_dir, output, default)
+    check_output_dir(out)
+    from .bench.report import export_csv, summarize, write_plots
+
     families: dict[str, list[dict]] = {}
     for entry in summarize(rows):
         families.setdefault(entry["family"], []).append(entry)
     for family, entries in families.items():
-        table = Table(title=f"{family}")
+        table = _table(f"{family}")
         for col in ("solver", "runs", "optimal", "feasible", "failed", "violations"):
             table.add_column(col, justify="right" if col != "solver" else "left")
         for col in ("mean gap %", "max gap %", "sgm time s"):
             table.add_column(col, justify="right")
         for e in entries:
             table.add_row(
-                e["solver"],
+                _plain(e["solver"]),
                 str(e["runs"]),
                 str(e["optimal"]),
                 str(e["feasible"]),
@@ -405,10 +732,12 @@ def report(
                 f"{e['sgm_time']:.3f}",
             )
         console.print(table)
-    out = output or db.with_suffix("")
+    make_dir(out)
     plots = write_plots(rows, out)
     csv_path = export_csv(rows, out / "runs.csv")
-    console.print(f"wrote {', '.join(str(p) for p in [*plots, csv_path])}")
+    console.print(
+        f"wrote {', '.join(str(p) for p in [*plots, csv_path])}", highlight=False, markup=False
+    )
 
 
 @app.command("feasible")
@@ -416,14 +745,17 @@ def feasible_cmd(
     file: Annotated[Path, typer.Argument(help="Instance file.")],
     request: Annotated[str | None, typer.Option(help="Request id (default: the first).")] = None,
     exact_seconds: Annotated[
-        float, typer.Option(help="Seconds the exact MTRCE solver may spend on a proof (0: skip).")
+        float,
+        typer.Option(
+            min=0, max=1e7, help="Seconds the exact MTRCE solver may spend on a proof (0: skip)."
+        ),
     ] = 10.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """T-FAM: can one request reach its target by its deadline within budget? Exit 0 if so, 1 if not."""
     from .tfam.feasibility import feasibility
 
-    report = feasibility(load_instance(file), request, exact_seconds=exact_seconds)
+    report = feasibility(_load_instance(file), request, exact_seconds=exact_seconds)
     if as_json:
         sys.stdout.write(json.dumps(report.to_dict()) + "\n")
     else:
@@ -440,29 +772,37 @@ def replay(
     solution: Annotated[
         Path, typer.Argument(help="Solution JSON as `solve --json` prints it (or a bare solution).")
     ],
-    mode: Annotated[str, typer.Option(help="sequential, federated or serving.")] = "sequential",
+    mode: Annotated[ReplayMode, typer.Option(help="What to replay.")] = "sequential",
     events: Annotated[
         Path | None, typer.Option(help="Events JSON (node_down, link_cut, data_added, ...).")
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of data split, weights and batch order.")] = 0,
-    policy: Annotated[str, typer.Option(help="static, replan or aats (sequential).")] = "static",
-    model: Annotated[str, typer.Option(help="auto, logreg, mlp or cnn.")] = "auto",
-    threads: Annotated[int, typer.Option(help="Torch intra-op threads.")] = 1,
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Folder for the JSON and CSV outcome.")
+    seed: Seed = 0,
+    policy: Annotated[
+        ReplayPolicy, typer.Option(help="Reaction to events (sequential).")
+    ] = "static",
+    model: Annotated[ReplayModel, typer.Option(help="Model trained (auto: by the data).")] = "auto",
+    threads: Annotated[int, typer.Option(min=1, max=1024, help="Torch intra-op threads.")] = 1,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out-dir", help="Folder for the JSON and CSV outcome.")
     ] = None,
+    output: OutDirAlias = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
 ) -> None:
     """Replay a solution as real PyTorch training (or serving) on a simulated clock."""
+    from .io import check_output_dir, make_dir, read_json, write_text
+
+    out = _out_dir(out_dir, output)
+    if out is not None:
+        check_output_dir(out)
+    inst = _load_instance(file)
+    doc = read_json(solution)
     from .executor.dynamics import EventTimeline
     from .executor.replay import replay_document
-    from .io import read_json
 
-    inst = load_instance(file)
     timeline = EventTimeline.load(events, inst.snapshot) if events else None
     outcome = replay_document(
         inst,
-        read_json(solution),
+        doc,
         mode=mode,
         events=timeline,
         seed=seed,
@@ -473,13 +813,13 @@ def replay(
     if as_json:
         sys.stdout.write(json.dumps(outcome.to_dict(), indent=2) + "\n")
     elif mode == "serving":
-        table = Table(title=f"Serving replay ({outcome.horizon:g} s of queries)")
+        table = _table(f"Serving replay ({outcome.horizon:g} s of queries)")
         cols = ("model", "queries", "p50 ms", "p95 ms", "p99 ms", "SLO violations", "refused q/s")
         for col in cols:
             table.add_column(col, justify="right" if col != "model" else "left")
         for m in outcome.models:
             table.add_row(
-                m.model,
+                _plain(m.model),
                 str(m.queries),
                 *("-" if v != v else f"{v:.1f}" for v in (m.p50_ms, m.p95_ms, m.p99_ms)),
                 f"{100 * m.violation_rate:.1f}%" if m.queries else "-",
@@ -487,21 +827,21 @@ def replay(
             )
         console.print(table)
         for note in outcome.notes:
-            console.print(f"note: {note}", highlight=False)
+            console.print(f"note: {note}", highlight=False, markup=False)
     else:
-        table = Table(title=f"{mode} replay ({outcome.policy}, seed {seed})")
+        table = _table(f"{mode} replay ({outcome.policy}, seed {seed})")
         for col in ("time s", "node", "action", "loss", "accuracy", "bytes", "utility", "note"):
             table.add_column(col, justify="left" if col in ("node", "action", "note") else "right")
         for s in outcome.trace:
             table.add_row(
                 f"{s.time:.2f}",
-                s.node,
+                _plain(s.node),
                 s.action,
                 "" if s.loss != s.loss else f"{s.loss:.4f}",
                 "" if s.accuracy != s.accuracy else f"{s.accuracy:.4f}",
                 str(s.bytes),
                 f"{s.utility:.4g}",
-                s.note,
+                _plain(s.note),
             )
         console.print(table)
         sm = outcome.summary
@@ -514,30 +854,52 @@ def replay(
             highlight=False,
         )
         for note in outcome.notes:
-            console.print(f"note: {note}", highlight=False)
-    if output is not None:
-        output.mkdir(parents=True, exist_ok=True)
-        path = output / f"replay-{mode}.json"
-        path.write_text(json.dumps(outcome.to_dict(), indent=2) + "\n", encoding="utf-8")
+            console.print(f"note: {note}", highlight=False, markup=False)
+    if out is not None:
+        make_dir(out)
+        path = out / f"replay-{mode}.json"
+        write_text(path, json.dumps(outcome.to_dict(), indent=2) + "\n", "--out-dir")
         if mode != "serving":
-            (output / f"replay-{mode}.csv").write_text(outcome.to_csv(), encoding="utf-8")
-        console.print(f"wrote {path}", highlight=False)
+            write_text(out / f"replay-{mode}.csv", outcome.to_csv(), "--out-dir")
+        console.print(f"wrote {path}", highlight=False, markup=False)
 
 
 @app.command()
 def demo(
-    output: Annotated[
-        Path, typer.Option("-o", "--output", help="Folder for plots and outcomes.")
-    ] = Path("daitn-demo"),
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out-dir", help="Folder for plots and outcomes [default: daitn-demo]."),
+    ] = None,
+    output: OutDirAlias = None,
     instance: Annotated[
         Path | None, typer.Option(help="Instance file (default: instances/healthcare-small.json).")
     ] = None,
     request: Annotated[str | None, typer.Option(help="Sequential request to route.")] = None,
-    seeds: Annotated[int, typer.Option(help="Replay seeds per plan.")] = 5,
-    time_limit: Annotated[float, typer.Option(help="Seconds per solver call.")] = 20.0,
+    replays: Annotated[
+        int | None,
+        typer.Option(min=1, max=1000, help="Replay seeds per plan (seeds 0..N-1) [default: 5]."),
+    ] = None,
+    seeds_count: Annotated[
+        int | None,
+        typer.Option(
+            "--seeds", min=1, max=1000, hidden=True, help="Deprecated alias of --replays."
+        ),
+    ] = None,
+    time_limit: Annotated[
+        float, typer.Option(callback=_time_limit, help="Seconds per solver call.")
+    ] = 20.0,
 ) -> None:
     """Solve, admit, place, then replay every decision as real training: the main job."""
+    from .io import check_output_dir
+
+    output = _out_dir(out_dir, output, Path("daitn-demo"))
+    check_output_dir(output)
+    if instance is not None:
+        _load_instance(instance)
+    seeds = replays or seeds_count or 5
+
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
 
     from .demo import format_gap, run_demo
 
@@ -549,7 +911,7 @@ def demo(
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
-        console=console,
+        console=console._get(),
         transient=True,
     ) as bar:
         task = bar.add_task("starting", total=9)
@@ -672,15 +1034,8 @@ def demo(
 
 
 def main() -> None:
-    """Entry point of the console script: input errors exit with code 2 and one line."""
-    try:
-        app()
-    except InputError as exc:
-        _fail(str(exc), 2)
-    except UnsupportedError as exc:
-        _fail(str(exc), 2)
-    except DaitnError as exc:
-        _fail(str(exc), 1)
+    """Entry point of the console script (errors are handled by the command group)."""
+    app(prog_name="daitn-opt")
 
 
 if __name__ == "__main__":
