@@ -21,6 +21,7 @@ model with fewer cuts is a relaxation), so the reported bound is always valid.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -33,8 +34,8 @@ from scipy.sparse.csgraph import shortest_path
 
 from ..highs_model import quiet_highs
 from ..registry import SolveOptions, register
-from ..result import Result, Status, TracePoint
-from . import separation, tour_repair
+from ..result import Result, Status, TracePoint, relative_gap
+from . import certify, separation, tour_repair
 from .problem import Problem
 from .solution import make_result, objective, route_cost, schedule, used_routes, windows
 
@@ -83,8 +84,10 @@ class MilpModel:
     offset: float = 0.0
     earliest: np.ndarray | None = None
     latest: np.ndarray | None = None
-    edge_id: np.ndarray | None = None
-    """(n, n) column of x for arc (i, j) (both orders when undirected), -1 if absent."""
+    edge_id: ArcIndex | None = None
+    """Column of x for arc (i, j) (both orders when undirected), -1 if absent."""
+    sparse: bool = False
+    """Built on candidate arcs only (a restriction of the problem, see :func:`build_model`)."""
     build_seconds: float = 0.0
 
     @property
@@ -144,15 +147,18 @@ class MilpModel:
         inside[members] = True
         eid = self.edge_id
         factor = 1.0 if self.directed else 2.0
-        sub = eid[np.ix_(members, members)]
-        if not self.directed:
-            sub = np.triu(sub, 1) + np.tril(np.full_like(sub, -1))  # each edge once
-        inner = sub[sub >= 0]
-        outside = np.flatnonzero(~inside)
-        cross = eid[
-            np.ix_(outside, members)
-        ]  # arcs entering S (both orders coincide if undirected)
-        cross = cross[cross >= 0]
+        inner_parts, cross_parts = [], []
+        for i in members.tolist():
+            cols, heads = eid.out_arcs(i)
+            keep = inside[heads] & ((heads > i) if not self.directed else True)
+            inner_parts.append(cols[keep])
+            cols, tails = eid.in_arcs(i)
+            keep = ~inside[tails]
+            cross_parts.append(np.stack([tails[keep], np.full(int(keep.sum()), i), cols[keep]]))
+        inner = np.concatenate(inner_parts) if inner_parts else np.zeros(0, np.int64)
+        cross_all = np.concatenate(cross_parts, axis=1) if cross_parts else np.zeros((3, 0), int)
+        # arcs entering S, ordered by (tail, head) (both orders coincide if undirected)
+        cross = cross_all[2, np.lexsort((cross_all[1], cross_all[0]))].astype(np.int64)
         yk = self.y_col[cut.k]
         if len(inner) + len(members) <= len(cross) + 1:
             ys = self.y_col[members]
@@ -164,6 +170,58 @@ class MilpModel:
         idx = np.concatenate([cross, [yk]])
         val = np.concatenate([np.ones(len(cross)), [-factor]])
         return idx, val, 0.0, INF
+
+
+class ArcIndex:
+    """Column of the arc (or edge) ``(i, j)``, ``-1`` when the model has none.
+
+    Indexed like the dense ``(n, n)`` matrix it replaces (``idx[i, j]`` with integers, arrays
+    broadcast together, ``np.ix_`` or slices), but stored as sorted keys ``i * n + j``: memory is
+    linear in the number of arcs, so a sparse model of a 10,000-node view needs no ``n x n``
+    table. An undirected edge answers for both orders.
+    """
+
+    def __init__(self, n: int, tails: np.ndarray, heads: np.ndarray, undirected: bool) -> None:
+        ids = np.arange(len(tails), dtype=np.int64)
+        t, h = np.asarray(tails, np.int64), np.asarray(heads, np.int64)
+        if undirected:
+            t, h, ids = np.concatenate([t, h]), np.concatenate([h, t]), np.concatenate([ids, ids])
+        self.n = n
+        out_keys = t * n + h
+        order = np.argsort(out_keys, kind="stable")
+        self._out_keys, self._out_ids, self._out_heads = out_keys[order], ids[order], h[order]
+        in_keys = h * n + t
+        order = np.argsort(in_keys, kind="stable")
+        self._in_keys, self._in_ids, self._in_tails = in_keys[order], ids[order], t[order]
+
+    def __getitem__(self, index: Any) -> Any:
+        i, j = index if isinstance(index, tuple) else (index, slice(None))
+        i = np.arange(self.n)[i] if isinstance(i, slice) else np.asarray(i, dtype=np.int64)
+        j = np.arange(self.n)[j] if isinstance(j, slice) else np.asarray(j, dtype=np.int64)
+        keys = (i * self.n + j).astype(np.int64)
+        flat = keys.ravel()
+        if len(self._out_keys) == 0:
+            out = np.full(flat.shape, -1, dtype=np.int64)
+        else:
+            pos = np.minimum(np.searchsorted(self._out_keys, flat), len(self._out_keys) - 1)
+            out = np.where(self._out_keys[pos] == flat, self._out_ids[pos], -1)
+        out = out.reshape(keys.shape)
+        return int(out) if out.ndim == 0 else out
+
+    def _range(self, keys: np.ndarray, node: int) -> slice:
+        lo = np.searchsorted(keys, node * self.n)
+        hi = np.searchsorted(keys, (node + 1) * self.n)
+        return slice(int(lo), int(hi))
+
+    def out_arcs(self, node: int) -> tuple[np.ndarray, np.ndarray]:
+        """(columns, heads) of the arcs leaving ``node`` (incident edges if undirected)."""
+        r = self._range(self._out_keys, node)
+        return self._out_ids[r], self._out_heads[r]
+
+    def in_arcs(self, node: int) -> tuple[np.ndarray, np.ndarray]:
+        """(columns, tails) of the arcs entering ``node``, by increasing tail."""
+        r = self._range(self._in_keys, node)
+        return self._in_ids[r], self._in_tails[r]
 
 
 def _shortest(t: np.ndarray) -> np.ndarray:
@@ -178,8 +236,23 @@ def _shortest(t: np.ndarray) -> np.ndarray:
     return dist
 
 
+def _shortest_sparse(
+    n: int, tails: np.ndarray, heads: np.ndarray, times: np.ndarray, s: int, e: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shortest travel times from ``s`` and to ``e`` over the given arcs only."""
+    w = np.maximum(times, 1e-12)  # csgraph drops zero entries: keep zero-time arcs as tiny ones
+    graph = csr_array((w, (tails, heads)), shape=(n, n))
+    from_s = shortest_path(graph, method="D", directed=True, indices=s)
+    to_e = shortest_path(graph.T.tocsr(), method="D", directed=True, indices=e)
+    from_s[s], to_e[e] = 0.0, 0.0
+    return np.maximum(from_s - 1e-9, 0.0), np.maximum(to_e - 1e-9, 0.0)
+
+
 def build_model(
-    problem: Problem, undirected: bool | None = None, compact: bool = False
+    problem: Problem,
+    undirected: bool | None = None,
+    compact: bool = False,
+    candidates: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> MilpModel:
     """Build the MILP of ``problem`` from its arrays (no per-variable Python loop).
 
@@ -188,6 +261,12 @@ def build_model(
     undirected
         Force the edge (True) or arc (False) model; by default edges are used when the travel
         (and travel cost) is symmetric, there are no windows and ``k == 1``.
+    candidates
+        ``(tails, heads)`` of the only arcs the model may use (:func:`candidate_arcs`): the
+        *sparse* model, a restriction of the problem (every route it finds is feasible, but its
+        optimum and bound are those of routes over these arcs). Nothing of size ``n x n`` is
+        allocated then: earliest and latest times come from shortest paths over the candidate
+        arcs (valid for the restricted model), and the pair-conflict rows (P) are left out.
 
     Raises
     ------
@@ -201,9 +280,20 @@ def build_model(
     d = np.asarray(p.service, dtype=np.float64)
     a, b = windows(p)
     T = float(p.deadline)
-    symmetric = p.is_symmetric and (
-        p.travel_cost is None or np.array_equal(p.travel_cost, p.travel_cost.T)
-    )
+    sparse = candidates is not None
+    if sparse:
+        ci, cj = (np.asarray(c, dtype=np.int64) for c in candidates)
+        keep = ci != cj
+        ci, cj = ci[keep], cj[keep]
+        # the edge model only needs symmetry on the arcs it may use
+        symmetric = bool(np.array_equal(t[ci, cj], t[cj, ci])) and (
+            p.travel_cost is None
+            or bool(np.array_equal(p.travel_cost[ci, cj], p.travel_cost[cj, ci]))
+        )
+    else:
+        symmetric = p.is_symmetric and (
+            p.travel_cost is None or np.array_equal(p.travel_cost, p.travel_cost.T)
+        )
     if compact:
         undirected = False
     if undirected is None:
@@ -221,20 +311,34 @@ def build_model(
     # shortest travel times only matter for a deadline or windows; without them the zero matrix
     # is a valid (weak) lower bound and saves the O(n^3) shortest-path computation
     timed = np.isfinite(T) or p.has_windows
-    sp = _shortest(t) if timed else np.zeros_like(t)
-    # a finite horizon keeps every big-M finite without a deadline: a service never starts after
-    # the latest window opening plus every service and the longest leg out of every node
-    legs = np.where(np.isfinite(t), t, 0.0).max(axis=1)
+    if sparse:
+        if undirected:
+            ci, cj = np.concatenate([ci, cj]), np.concatenate([cj, ci])
+        pair_key = np.unique(ci * n + cj)
+        ci, cj = pair_key // n, pair_key % n
+        ct = t[ci, cj]
+        fin = np.isfinite(ct)
+        ci, cj, ct = ci[fin], cj[fin], ct[fin]
+        sp = None
+        sp_s, sp_e = _shortest_sparse(n, ci, cj, ct, s, e) if timed else (np.zeros(n),) * 2
+        legs = np.zeros(n)
+        np.maximum.at(legs, ci, ct)
+    else:
+        sp = _shortest(t) if timed else np.zeros_like(t)
+        sp_s, sp_e = sp[s], sp[:, e]
+        # a finite horizon keeps every big-M finite without a deadline: a service never starts
+        # after the latest window opening plus every service and the longest leg out of a node
+        legs = np.where(np.isfinite(t), t, 0.0).max(axis=1)
     horizon = max(dep_s, float(np.max(np.where(np.isfinite(a), a, 0.0)))) + float(np.sum(d + legs))
     latest_end = min(latest_end, horizon)
-    earliest = np.maximum(a, dep_s + sp[s])
-    latest = np.minimum(b, latest_end - d - sp[:, e])
+    earliest = np.maximum(a, dep_s + sp_s)
+    latest = np.minimum(b, latest_end - d - sp_e)
     earliest[s], latest[s] = dep, dep
-    end_arrival = max(dep_s + sp[s, e], a[e]) if s != e else max(dep_s + sp[s, s], a[e])
+    end_arrival = max(dep_s + sp_s[e], a[e])
     if s != e and (end_arrival > latest_end + TIME_EPS):
         raise Infeasible(
             f"deadline {T:g} is shorter than the trip from {p.ids[s]!r} to {p.ids[e]!r} "
-            f"(earliest completion {max(dep_s + sp[s, e], a[e]) + d[e] + p.verify_time:g})"
+            f"(earliest completion {end_arrival + d[e] + p.verify_time:g})"
         )
     if s == e and (a[e] + d[e] + p.verify_time > T + TIME_EPS and dep_s > latest_end):
         raise Infeasible(f"deadline {T:g} is shorter than the service at {p.ids[s]!r}")
@@ -257,31 +361,35 @@ def build_model(
         finite_latest = latest
 
     # -- arcs (directed) or edges (undirected) that can be in some feasible route
-    ii, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-    ok = np.isfinite(t) & (ii != jj)
+    if sparse:
+        ii, jj = ci, cj
+        if directed and s != e:
+            ii, jj = np.append(ii, s), np.append(jj, e)  # an idle replica
+    else:
+        ii, jj = (g.ravel() for g in np.meshgrid(np.arange(n), np.arange(n), indexing="ij"))
+    tij = t[ii, jj]
+    ok = np.isfinite(tij) & (ii != jj)
     node_ok = reachable.copy()
     node_ok[[s, e]] = True
     ok &= node_ok[ii] & node_ok[jj]
+    limit_j = np.where(jj == e, latest_end, latest[jj]) + TIME_EPS
     if directed:
-        ok[:, s] &= s == e  # nothing enters the start unless it is also the end
-        ok[e, :] &= s == e
-        if s == e:
-            pass
-        ok &= earliest[ii] + d[ii] + t <= np.where(jj == e, latest_end, latest[jj]) + TIME_EPS
         if s != e:
-            ok[s, e] = True  # an idle replica
-        else:
-            ok[s, s] = False
+            ok &= (jj != s) & (ii != e)  # nothing enters the start or leaves the end
+        ok &= earliest[ii] + d[ii] + tij <= limit_j
+        if s != e:
+            ok |= (ii == s) & (jj == e)  # an idle replica
     else:
-        fwd = earliest[ii] + d[ii] + t <= np.where(jj == e, latest_end, latest[jj]) + TIME_EPS
-        ok &= fwd | fwd.T
-        ok &= ii < jj
-    tails, heads = np.nonzero(ok)
+        fwd = earliest[ii] + d[ii] + tij <= limit_j
+        bwd = (
+            earliest[jj] + d[jj] + t[jj, ii] <= np.where(ii == e, latest_end, latest[ii]) + TIME_EPS
+        )
+        ok &= (fwd | bwd) & (ii < jj)
+    sel = np.flatnonzero(ok)
+    sel = sel[np.lexsort((jj[sel], ii[sel]))]
+    tails, heads = ii[sel], jj[sel]
     m = len(tails)
-    edge_id = np.full((n, n), -1, dtype=np.int64)
-    edge_id[tails, heads] = np.arange(m)
-    if not directed:
-        edge_id[heads, tails] = np.arange(m)
+    edge_id = ArcIndex(n, tails, heads, undirected=not directed)
 
     # -- columns
     y_col = np.full(n, -1, dtype=np.int64)
@@ -388,11 +496,12 @@ def build_model(
         earliest=earliest,
         latest=latest,
         edge_id=edge_id,
+        sparse=sparse,
     )
     _degree_rows(model, cust)
     _time_rows(model, cust, d, t, a, dep_s, latest_end, need_tau)
     _budget_row(model, cust)
-    if k == 1 and p.objective == "max_utility":
+    if k == 1 and p.objective == "max_utility" and sp is not None:
         _conflict_rows(model, cust, d, sp, reachable)
     if compact:
         _mtz_rows(model, cust)
@@ -403,8 +512,9 @@ def build_model(
 def _incidence(model: MilpModel, nodes: np.ndarray, outgoing: bool | None) -> list[np.ndarray]:
     """Per node, the x columns of its incident edges (None), or its out/in arcs."""
     eid = model.edge_id
-    rows = eid[nodes] if outgoing in (None, True) else eid[:, nodes].T
-    return [r[r >= 0] for r in rows]
+    if outgoing in (None, True):
+        return [eid.out_arcs(int(i))[0] for i in nodes]
+    return [eid.in_arcs(int(i))[0] for i in nodes]
 
 
 def _degree_rows(model: MilpModel, cust: np.ndarray) -> None:
@@ -728,6 +838,8 @@ class _Run:
     trace: list[TracePoint] = field(default_factory=list)
     cut_keys: set = field(default_factory=set)
     stats: dict[str, Any] = field(default_factory=dict)
+    bounds: list[float] = field(default_factory=list)
+    """Every bound a solve reported (rounded if the objective is integral), in order."""
 
     @property
     def maximize(self) -> bool:
@@ -745,34 +857,69 @@ class _Run:
         value = objective(self.model.problem, routes)
         if self.better(value):
             self.best, self.best_value = [list(r) for r in routes], value
+            self._settle_bound()
             self.point()
             return True
         return False
 
     def tighten(self, bound: float | None) -> None:
-        """Keep the tighter of the current and a new valid bound (rounded if integral)."""
+        """Record a bound reported by a solve and keep the tightest valid one.
+
+        A bound of an integral objective is rounded (:func:`certify.round_bound`). A bound that
+        crosses a checked incumbent (beyond :data:`certify.GAP_TOL`) cannot be valid, whatever
+        the solver claimed: it is never kept (``stats["discarded_bounds"]`` counts them).
+        """
         if bound is None or not math.isfinite(bound):
             return
         if self.model.integral_objective:
-            bound = math.floor(bound + 1e-6) if self.maximize else math.ceil(bound - 1e-6)
-        if self.bound is None:
-            self.bound = bound
+            bound = certify.round_bound(bound, self.model.sense)
+        self.bounds.append(float(bound))
+        self._settle_bound()
+
+    def _settle_bound(self) -> None:
+        sense = self.model.sense
+        valid = [
+            b
+            for b in self.bounds
+            if self.best_value is None or not certify.crosses(sense, self.best_value, b)
+        ]
+        discarded = len(self.bounds) - len(valid)
+        if discarded:
+            self.stats["discarded_bounds"] = discarded
+        if not valid:
+            self.bound = None
         else:
-            self.bound = min(self.bound, bound) if self.maximize else max(self.bound, bound)
+            self.bound = min(valid) if self.maximize else max(valid)
+
+    def crossed(self) -> bool:
+        """The last bound reported crosses the incumbent (it was discarded)."""
+        return bool(
+            self.bounds
+            and self.best_value is not None
+            and certify.crosses(self.model.sense, self.best_value, self.bounds[-1])
+        )
 
     def point(self) -> None:
-        self.trace.append(TracePoint(self.options.elapsed(), self.best_value, self.bound))
+        bound = None if self.model.sparse else self.bound  # a restricted bound is no bound
+        self.trace.append(TracePoint(self.options.elapsed(), self.best_value, bound))
 
     def closed(self) -> bool:
         if self.best_value is None or self.bound is None:
             return False
-        tol = 1e-6 * max(1.0, abs(self.best_value))
-        return abs(self.bound - self.best_value) <= tol
+        gap = relative_gap(self.best_value, self.bound)
+        return gap is not None and gap <= certify.GAP_TOL
 
     def result(self, solver: str, status: Status | None, message: str) -> Result:
-        """The run's :class:`Result`: infeasible, no solution, or the incumbent (optimal when the
-        bound closed on it)."""
+        """The run's :class:`Result`: infeasible, no solution, or the incumbent (optimal exactly
+        when the bound closed on it, :func:`certify.settle`)."""
         problem = self.model.problem
+        bound = self.bound
+        if self.model.sparse:
+            # a bound of the restricted model is not a bound of the problem
+            self.stats["restricted_bound"] = bound
+            bound = None
+            if status == Status.INFEASIBLE:
+                status, message = None, f"the sparse model is infeasible ({message})"
         if status == Status.INFEASIBLE:
             return make_result(
                 problem, solver, None, status, trace=self.trace, stats=self.stats, message=message
@@ -783,21 +930,25 @@ class _Run:
                 solver,
                 None,
                 Status.NO_SOLUTION,
-                bound=self.bound,
+                bound=bound,
                 trace=self.trace,
                 stats=self.stats,
                 message=message or "no feasible route found within the time limit",
             )
-        final = Status.OPTIMAL if self.closed() else Status.FEASIBLE
+        value = objective(problem, self.best)
+        final, bound, note = certify.settle(problem.sense, value, bound, Status.FEASIBLE)
+        if final == Status.OPTIMAL:
+            message = ""
+        text = "; ".join(m for m in (message, note, self.stats.get("model_note", "")) if m)
         return make_result(
             problem,
             solver,
             self.best,
             final,
-            bound=self.bound,
+            bound=bound,
             trace=self.trace,
             stats=self.stats,
-            message="" if final == Status.OPTIMAL else message,
+            message=text,
         )
 
 
@@ -874,7 +1025,9 @@ def _add_cuts(h: highspy.Highs, run: _Run, cuts: list[separation.Cut]) -> int:
     return len(fresh)
 
 
-def _separate(model: MilpModel, x: np.ndarray, integer: bool) -> list[separation.Cut]:
+def _separate(
+    model: MilpModel, x: np.ndarray, integer: bool, options: SolveOptions | None = None
+) -> list[separation.Cut]:
     p = model.problem
     y = np.ones(p.n)
     has = model.y_col >= 0
@@ -883,7 +1036,12 @@ def _separate(model: MilpModel, x: np.ndarray, integer: bool) -> list[separation
     args = (p.n, model.tails, model.heads, vals, y, p.customers, p.start, p.end)
     if integer:
         return separation.integer_cuts(*args)
-    return separation.fractional_cuts(*args, directed=model.directed, max_cuts=max(20, p.n))
+    return separation.fractional_cuts(
+        *args,
+        directed=model.directed,
+        max_cuts=max(20, p.n),
+        deadline=time.perf_counter() + 0.5 * options.remaining() if options else None,
+    )
 
 
 def _edge_cuts(model: MilpModel, x: np.ndarray, tol: float = 1e-3) -> list[separation.Cut]:
@@ -908,8 +1066,260 @@ def _edge_cuts(model: MilpModel, x: np.ndarray, tol: float = 1e-3) -> list[separ
     return cuts
 
 
+# --------------------------------------------------------------------------------------------
+# sizing: dense or sparse model, and what the time limit allows
+
+BUILD_RATE = {"highs": 150_000.0, "pyomo": 12_000.0}
+"""Columns per second the model build (and, for Pyomo, translation) manages, measured on
+rgg-2000 on the shared 2-core machine (divided by about two for safety); used to decide, before
+building anything, whether the dense model fits the time limit."""
+
+KNN_RATE = 1.0e7
+"""Travel-matrix entries per second read by :func:`candidate_arcs` (measured 1.2e7 on rgg-2000
+with the shared machine under load)."""
+
+DENSE_SHARE = 0.3
+"""Share of the remaining time the dense model's build may take; beyond it the sparse one is built."""
+
+MAX_COLUMNS = 4_000_000
+"""Largest model built at all (about 1.5 GB with HiGHS); a larger one is refused."""
+
+NEIGHBOURS = (4, 12)
+"""Fewest and most nearest neighbours per node in a sparse model."""
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """How :func:`prepare` builds the model of a problem within the time left."""
+
+    sparse: bool
+    neighbours: int
+    columns: int
+    """Estimated columns of the model."""
+    seconds: float
+    """Estimated seconds to build it (and to find the candidate arcs)."""
+
+
+def plan_model(problem: Problem, seconds: float, solver: str = "highs") -> ModelPlan:
+    """Dense model if its estimated build fits ``DENSE_SHARE`` of ``seconds``, else sparse.
+
+    The estimate counts every finite arc (the dense model keeps at most those); the sparse one
+    has about ``2 k + 3`` arcs per node (``k`` nearest successors, their reverses, the arcs from
+    the start and to the end). ``k`` is the most of :data:`NEIGHBOURS` whose build fits.
+    """
+    n = problem.n
+    rate = BUILD_RATE.get(solver, BUILD_RATE["highs"])
+    dense = n * (n - 1) + 2 * n
+    if dense / rate <= DENSE_SHARE * seconds and dense <= MAX_COLUMNS:
+        return ModelPlan(False, n - 1, dense, dense / rate)
+    knn = n * n / KNN_RATE
+    lo, hi = NEIGHBOURS
+    k = hi
+    while k > lo and n * (2 * k + 3) / rate + knn > DENSE_SHARE * seconds:
+        k -= 1
+    columns = n * (2 * k + 3)
+    return ModelPlan(True, min(k, n - 1), columns, columns / rate + knn)
+
+
+def candidate_arcs(
+    problem: Problem, k: int, routes: list[list[int]] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Arcs of the sparse model: each node's ``k`` nearest successors by travel time and the
+    reverse of those arcs, every arc out of the start and into the end, and the arcs of
+    ``routes`` (the warm start, so that the sparse model contains it). Reads the travel matrix
+    in row blocks; never allocates an ``n x n`` array."""
+    t = problem.travel
+    n = problem.n
+    k = max(1, min(k, n - 1))
+    block = max(1, 2**21 // n)
+    tails, heads = [], []
+
+    def nearest(rows: np.ndarray, first: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.array(rows, dtype=np.float64)
+        r = np.arange(len(rows))
+        rows[r, first + r] = np.inf
+        if k < n - 1:
+            # the k-th smallest per row by partition (twice as fast as argpartition), then
+            # every entry up to it; ties beyond 2k per row fall back to argpartition
+            kth = np.partition(rows, k - 1, axis=1)[:, k - 1 : k]
+            mask = rows <= kth
+            if mask.sum() <= 2 * k * len(rows):
+                src, dst = np.nonzero(mask)
+                src = src + first
+            else:
+                nb = np.argpartition(rows, k, axis=1)[:, :k]
+                src, dst = np.repeat(first + r, k), nb.ravel()
+        else:
+            src, dst = np.repeat(first + r, n), np.tile(np.arange(n), len(rows))
+        keep = np.isfinite(rows[src - first, dst])
+        return src[keep], dst[keep]
+
+    for first in range(0, n, block):
+        i, j = nearest(t[first : first + block], first)
+        tails.append(i)
+        heads.append(j)
+    # the reversed arcs: with nearly symmetric travel a node's nearest successors are close to
+    # its nearest predecessors, so every node gets short ways in as well as out
+    tails, heads = tails + heads, heads + tails
+    every = np.arange(n)
+    tails += [np.full(n, problem.start), every]
+    heads += [every, np.full(n, problem.end)]
+    for r in routes or []:
+        arr = np.asarray(r, dtype=np.int64)
+        tails.append(arr[:-1])
+        heads.append(arr[1:])
+    ti, hj = np.concatenate(tails), np.concatenate(heads)
+    keep = (ti != hj) & np.isfinite(t[ti, hj])
+    key = np.unique(ti[keep] * n + hj[keep])
+    return key // n, key % n
+
+
+def warm_start_routes(
+    problem: Problem, options: SolveOptions, seconds: float
+) -> tuple[list[list[int]] | None, dict[str, Any]]:
+    """Index routes of the best of ``options.initial`` and the warm-start heuristic.
+
+    The heuristic (``params["warm_start"]``, default ``"ils"``) gets ``seconds`` (or
+    ``params["warm_start_time"]``). Every route set is checked feasible before it is kept.
+    """
+    from ..registry import solve as registry_solve
+    from ..registry import solvers
+
+    params = options.params
+    stats: dict[str, Any] = {}
+    candidates: list[list[list[int]]] = []
+    if options.initial is not None:
+        ids = {v: i for i, v in enumerate(problem.ids)}
+        with contextlib.suppress(KeyError, TypeError, AttributeError):
+            candidates.append([[ids[v] for v in r] for r in options.initial.get("routes", [])])
+    name = params.get("warm_start", "ils")
+    limit = float(params.get("warm_start_time", seconds))
+    limit = min(limit, 0.9 * options.remaining())
+    if name and name in solvers("mtrce")["mtrce"] and limit > 0.01:
+        t0 = time.perf_counter()
+        res = registry_solve(problem, name, time_limit=limit, seed=options.seed)
+        stats["warm_start_seconds"] = time.perf_counter() - t0
+        if res.is_feasible() and res.solution.get("routes"):
+            ids = {v: i for i, v in enumerate(problem.ids)}
+            candidates.append([[ids[v] for v in r] for r in res.solution["routes"]])
+    best, best_cost = None, math.inf
+    for routes in candidates:
+        if routes and feasible_routes(problem, routes):
+            value = objective(problem, routes)
+            cost = value if problem.sense == "min" else -value
+            if cost < best_cost:
+                best, best_cost = routes, cost
+    if best is not None:
+        stats["warm_start_value"] = -best_cost if problem.sense == "max" else best_cost
+    return best, stats
+
+
+def prepare(
+    problem: Problem, options: SolveOptions, solver: str, overhead: float = 0.0
+) -> _Run | Result:
+    """Warm start, then the dense or the sparse model (:func:`plan_model`), within the limit.
+
+    ``overhead`` is the time the solver needs besides the model (e.g. importing Pyomo), counted
+    with the build. Returns the :class:`_Run` to solve, or a finished :class:`Result`: trivial problems,
+    infeasibility found by preprocessing, or (when even the sparse model cannot be built in the
+    time left) the warm start, with a message saying why the exact model was not solved.
+
+    Raises
+    ------
+    UnsupportedError
+        When even the sparse model would exceed :data:`MAX_COLUMNS` (it would not fit in memory).
+    """
+    params = options.params
+    if problem.n == 1 or len(problem.customers) == 0:
+        res = _trivial(problem, options)
+        res.solver = solver
+        return res
+    plan = plan_model(problem, max(0.0, options.remaining() - overhead), solver)
+    if params.get("sparse") is not None:
+        want = bool(params["sparse"])
+        if want != plan.sparse:
+            k = int(params.get("neighbours", NEIGHBOURS[1])) if want else problem.n - 1
+            plan = ModelPlan(want, min(k, problem.n - 1), problem.n * (2 * k + 3), 0.0)
+    elif "neighbours" in params and plan.sparse:
+        plan = ModelPlan(True, int(params["neighbours"]), plan.columns, plan.seconds)
+    if plan.columns > MAX_COLUMNS:
+        from ..errors import UnsupportedError
+
+        raise UnsupportedError(
+            f"{solver}: the sparse model of {problem.n} nodes would have about "
+            f"{plan.columns:,} columns (limit {MAX_COLUMNS:,}); use a heuristic (greedy, ils)"
+        )
+    # The warm start is the answer when the model cannot be solved in time: a large problem
+    # gives it a larger share, and all of the time when even the sparse model does not fit.
+    remaining = options.remaining()
+    if plan.seconds + overhead > 0.6 * remaining:
+        ws_time = 0.85 * remaining
+    elif not plan.sparse:
+        ws_time = min(2.0, 0.05 * options.time_limit, 0.03 * problem.n)
+    else:
+        ws_time = 0.45 * remaining
+    routes, ws_stats = warm_start_routes(problem, options, ws_time)
+    stats: dict[str, Any] = dict(ws_stats)
+    stats["model"] = "sparse" if plan.sparse else "dense"
+    if plan.sparse:
+        stats["neighbours"] = plan.neighbours
+    remaining = options.remaining()
+    if plan.seconds + overhead > 0.8 * remaining:
+        what = "sparse model" if plan.sparse else "model"
+        extra = f" plus {overhead:.1f} s to load {solver}" if overhead else ""
+        why = (
+            f"stopped after the warm start: the {what} ({plan.columns:,} columns, about "
+            f"{plan.seconds:.1f} s to build{extra}) does not fit the {remaining:.1f} s left"
+        )
+        return _warm_result(problem, solver, routes, stats, why)
+    t0 = time.perf_counter()
+    candidates = candidate_arcs(problem, plan.neighbours, routes) if plan.sparse else None
+    stats["candidate_seconds"] = time.perf_counter() - t0
+    try:
+        model = build_model(problem, undirected=params.get("undirected"), candidates=candidates)
+    except Infeasible as exc:
+        if not plan.sparse:
+            return make_result(problem, solver, None, Status.INFEASIBLE, message=str(exc))
+        return _warm_result(
+            problem, solver, routes, stats, f"the sparse model is infeasible: {exc}"
+        )
+    stats.update(
+        build_seconds=model.build_seconds,
+        shape="undirected" if not model.directed else "directed",
+        columns=model.num_col,
+        rows=model.num_row,
+    )
+    if model.sparse:
+        stats["model_note"] = (
+            f"sparse model ({plan.neighbours} nearest neighbours per node): a restriction of "
+            "the problem, its bound is not reported"
+        )
+    run = _Run(model, options, stats=stats)
+    if routes is not None:
+        run.offer(routes)
+    return run
+
+
+def _warm_result(
+    problem: Problem, solver: str, routes: list[list[int]] | None, stats: dict[str, Any], why: str
+) -> Result:
+    status = Status.FEASIBLE if routes is not None else Status.NO_SOLUTION
+    return make_result(problem, solver, routes, status, stats=stats, message=why)
+
+
 def solve_highs(problem: Problem, options: SolveOptions) -> Result:
     """Solve an MTRCE problem exactly with HiGHS and lazily separated subtour cuts.
+
+    Every step counts against ``options.time_limit``, from the call: the warm start, the model
+    build, the LP and MIP rounds and the extraction. Before building, :func:`plan_model` estimates
+    the model's size: when the dense model would take more than 30 % of the time left, the
+    **sparse model** is built instead (:func:`candidate_arcs`: each node's nearest neighbours by
+    travel time, the arcs at the start and the end, and the warm start's arcs). The sparse model
+    is a restriction: it is exact only when its candidates hold every arc of an optimal
+    solution, which is not checked, so its result is ``feasible`` and its bound (a bound of the
+    restricted model, not of the problem) is left out of ``Result.bound`` and reported as
+    ``stats["restricted_bound"]``. When even the sparse model cannot be built in the time left,
+    the warm start is returned (``feasible``, with a message saying why).
 
     Parameters (``options.params``)
     -------------------------------
@@ -919,28 +1329,25 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
         Name of a registered heuristic run first for a starting solution (default ``"ils"``
         when registered), or None.
     warm_start_time
-        Seconds for the warm start (default ``min(2, 5% of the limit, 0.03 n)``).
+        Seconds for the warm start (default ``min(2, 5% of the limit, 0.03 n)``; 45 % of the
+        time for a sparse model).
     undirected
         Force the edge (True) or arc (False) model.
+    sparse, neighbours
+        Force the sparse (True) or dense (False) model, and the neighbours per node.
+
+    Raises
+    ------
+    UnsupportedError
+        When even the sparse model would be too large to hold in memory.
     """
     params = options.params
-    stats: dict[str, Any] = {}
-    if problem.n == 1 or len(problem.customers) == 0:
-        return _trivial(problem, options)
-    try:
-        model = build_model(problem, undirected=params.get("undirected"))
-    except Infeasible as exc:
-        return make_result(problem, "highs", None, Status.INFEASIBLE, message=str(exc))
-    stats.update(
-        build_seconds=model.build_seconds,
-        model="undirected" if not model.directed else "directed",
-        columns=model.num_col,
-        rows=model.num_row,
-    )
-    run = _Run(model, options, stats=stats)
-    if options.initial is not None:
-        _offer_initial(run, options.initial)
-    _warm_start(run, params)
+    prepared = prepare(problem, options, "highs")
+    if isinstance(prepared, Result):
+        return prepared
+    run = prepared
+    model = run.model
+    stats = run.stats
 
     h = quiet_highs()
     h.setOptionValue("output_flag", bool(params.get("log", False)))
@@ -999,35 +1406,6 @@ def _offer_initial(run: _Run, initial: dict[str, Any]) -> None:
         run.offer(routes)
 
 
-def _warm_start(run: _Run, params: dict[str, Any]) -> None:
-    """Run a registered heuristic for a first incumbent (its routes seed every MIP)."""
-    from ..registry import get_solver, solvers
-    from ..registry import solve as registry_solve
-
-    name = params.get("warm_start", "ils")
-    if not name or name not in solvers("mtrce")["mtrce"]:
-        return
-    get_solver("mtrce", name)
-    limit = float(
-        params.get(
-            "warm_start_time",
-            min(2.0, 0.05 * run.options.time_limit, 0.03 * run.model.problem.n),
-        )
-    )
-    limit = min(limit, 0.5 * run.options.remaining())
-    if limit <= 0.01:
-        return
-    t0 = time.perf_counter()
-    res = registry_solve(run.model.problem, name, time_limit=limit, seed=run.options.seed)
-    run.stats["warm_start_seconds"] = time.perf_counter() - t0
-    if res.is_feasible() and res.solution.get("routes"):
-        before = run.best_value
-        _offer_initial(run, res.solution)
-        run.stats["warm_start_value"] = (
-            run.best_value if run.best_value != before else res.objective
-        )
-
-
 def _set_start(h: highspy.Highs, run: _Run) -> None:
     if run.best is None:
         return
@@ -1069,7 +1447,7 @@ def _lp_phase(h: highspy.Highs, run: _Run, max_rounds: int) -> tuple[Status | No
         x = np.asarray(h.getSolution().col_value)
         t0 = time.perf_counter()
         cuts = _edge_cuts(model, x) if model.problem.objective == "max_utility" else []
-        cuts += _separate(model, x, integer=False)
+        cuts += _separate(model, x, integer=False, options=options)
         sep_time += time.perf_counter() - t0
         added = _add_cuts(h, run, cuts)
         if added == 0:
@@ -1160,7 +1538,7 @@ def _mip_phase(h: highspy.Highs, run: _Run) -> tuple[Status | None, str]:
     h.cbMipSolution.subscribe(on_solution)
     if early:
         h.cbMipInterrupt.subscribe(on_interrupt)
-    mip_time, rounds, nodes = 0.0, 0, 0
+    mip_time, rounds, nodes, retries = 0.0, 0, 0, 0
     message = ""
     status: Status | None = None
     while True:
@@ -1185,6 +1563,8 @@ def _mip_phase(h: highspy.Highs, run: _Run) -> tuple[Status | None, str]:
                     Status.INFEASIBLE,
                     "no route satisfies every constraint (MIP infeasible)",
                 )
+            else:
+                message = "HiGHS reported the MIP infeasible although a checked route exists"
             break
         final_x = None
         if info.primal_solution_status == highspy.kSolutionStatusFeasible:
@@ -1216,7 +1596,16 @@ def _mip_phase(h: highspy.Highs, run: _Run) -> tuple[Status | None, str]:
         if run.closed():
             break
         if ms == highspy.HighsModelStatus.kOptimal and final_clean:
-            break
+            if not run.crossed() or retries >= 2:
+                if run.crossed():
+                    message = "HiGHS's bound crossed the incumbent twice; no proof"
+                break
+            # HiGHS proved its own solution optimal within its tolerances, but a better checked
+            # solution exists (repaired, or from the warm start), so that proof is void: solve
+            # again with that solution as the start (its cutoff then comes from it).
+            retries += 1
+            run.stats["bound_retries"] = retries
+            continue
         interrupted = stop["now"] and ms == highspy.HighsModelStatus.kInterrupt
         if ms != highspy.HighsModelStatus.kOptimal and not interrupted:
             message = (

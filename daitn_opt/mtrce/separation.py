@@ -21,6 +21,7 @@ This module only sees numbers (edge endpoints and values); it builds no model.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,6 +115,7 @@ def fractional_cuts(
     directed: bool,
     tol: float = 1e-3,
     max_cuts: int | None = None,
+    deadline: float | None = None,
 ) -> list[Cut]:
     """Violated subtour cuts of a fractional point (components first, then minimum cuts).
 
@@ -133,6 +135,8 @@ def fractional_cuts(
         Minimum violation of a reported cut.
     max_cuts
         Stop after this many cuts (default: no limit).
+    deadline
+        ``time.perf_counter()`` value after which no further maximum flow is started.
 
     Notes
     -----
@@ -152,6 +156,8 @@ def fractional_cuts(
     for k in order:
         if y[k] <= tol / factor or covered[k]:
             continue
+        if deadline is not None and time.perf_counter() > deadline:
+            break
         res = maximum_flow(cap, start, int(k))
         if res.flow_value / FLOW_SCALE >= factor * y[k] - tol:
             continue
