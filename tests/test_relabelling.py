@@ -200,13 +200,13 @@ def _pairs(cases: dict[str, dict[str, Callable[[], Instance]]]) -> list[Any]:
 PAIRS = _pairs(CASES)
 
 
-@pytest.mark.parametrize(("kind", "name", "solver"), PAIRS)
-def test_relabelling_keeps_the_optimum_and_the_status(kind, name, solver):
+def check_relabellings(kind: str, name: str, solver: str, examples: int) -> None:
+    """Hypothesis (derandomized) over ``examples`` relabellings of one instance."""
     n = original(kind, name).snapshot.num_nodes
     ref = proved_original(kind, name, solver)
 
     @settings(
-        max_examples=1,
+        max_examples=examples,
         derandomize=True,
         deadline=None,
         database=None,
@@ -217,26 +217,17 @@ def test_relabelling_keeps_the_optimum_and_the_status(kind, name, solver):
         assert_invariant(kind, name, solver, ref, args)
 
     check()
+
+
+@pytest.mark.parametrize(("kind", "name", "solver"), PAIRS)
+def test_relabelling_keeps_the_optimum_and_the_status(kind, name, solver):
+    check_relabellings(kind, name, solver, examples=1)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("kind", "name", "solver"), PAIRS + _pairs(SLOW_CASES))
 def test_relabelling_keeps_the_optimum_and_the_status_more_examples(kind, name, solver):
-    n = original(kind, name).snapshot.num_nodes
-    ref = proved_original(kind, name, solver)
-
-    @settings(
-        max_examples=8,
-        derandomize=True,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(relabellings(n))
-    def check(args):
-        assert_invariant(kind, name, solver, ref, args)
-
-    check()
+    check_relabellings(kind, name, solver, examples=8)
 
 
 def test_relabel_moves_every_reference_consistently():
