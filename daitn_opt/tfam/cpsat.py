@@ -12,9 +12,9 @@ Solution hints come from the local search's best admission.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
-from ortools.sat.python import cp_model
 
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
@@ -39,23 +39,27 @@ def decimal_scale(values: np.ndarray, max_digits: int = 6) -> int | None:
     return None
 
 
-class _Trace(cp_model.CpSolverSolutionCallback):
-    def __init__(self, scale: float, start: float, trace: list[TracePoint]) -> None:
-        super().__init__()
-        self.scale, self.start, self.trace = scale, start, trace
+def _trace_callback(scale: float, start: float, trace: list[TracePoint]) -> Any:
+    """A CP-SAT solution callback appending (time, incumbent, bound) to ``trace``."""
+    from ortools.sat.python import cp_model
 
-    def on_solution_callback(self) -> None:
-        self.trace.append(
-            TracePoint(
-                time.perf_counter() - self.start,
-                self.ObjectiveValue() / self.scale,
-                self.BestObjectiveBound() / self.scale,
+    class _Trace(cp_model.CpSolverSolutionCallback):
+        def on_solution_callback(self) -> None:
+            trace.append(
+                TracePoint(
+                    time.perf_counter() - start,
+                    self.ObjectiveValue() / scale,
+                    self.BestObjectiveBound() / scale,
+                )
             )
-        )
+
+    return _Trace()
 
 
 @register("tfam", "cpsat", exact=True, description="0-1 program with OR-Tools CP-SAT, hinted")
 def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
+    from ortools.sat.python import cp_model  # imported here: OR-Tools is slow to import
+
     t0 = time.perf_counter()
     if must_admit_conflict(problem) is not None:
         return infeasible_result(problem, "cpsat", options.remaining())
@@ -109,7 +113,7 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     solver.parameters.max_time_in_seconds = max(0.05, options.remaining() - 0.2)
     solver.parameters.num_workers = max(1, int(options.threads))
     solver.parameters.random_seed = int(options.seed)
-    status = solver.solve(model, _Trace(v_scale, options.start, trace))
+    status = solver.solve(model, _trace_callback(v_scale, options.start, trace))
     stats = {
         "build_seconds": t_build,
         "branches": int(solver.num_branches),

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 import numpy as np
-import pyomo.environ as pyo
-from pyomo.opt import SolverStatus, TerminationCondition
 
 from ..errors import InputError
 from ..registry import SolveOptions, register
@@ -41,8 +40,10 @@ TIME_OPTION = {
 """Each solver's name for the time limit option."""
 
 
-def build_model(problem: Problem) -> pyo.ConcreteModel:
+def build_model(problem: Problem) -> Any:
     """The Pyomo model: ``x[p]`` binary, objective (1), capacity rows (2), request rows (3)."""
+    import pyomo.environ as pyo  # imported here: Pyomo takes seconds to import
+
     arrays = model_arrays(problem)
     a = arrays["A"].tocsr()
     m = pyo.ConcreteModel(name=problem.name)
@@ -57,7 +58,7 @@ def build_model(problem: Problem) -> pyo.ConcreteModel:
     m.ROWS = pyo.RangeSet(0, a.shape[0] - 1) if a.shape[0] else pyo.Set(initialize=[])
     lower, upper = arrays["row_lower"], arrays["row_upper"]
 
-    def row_rule(model: pyo.ConcreteModel, row: int) -> object:
+    def row_rule(model: Any, row: int) -> object:
         lo, hi = a.indptr[row], a.indptr[row + 1]
         expr = sum(
             float(c) * model.x[int(p)] for p, c in zip(a.indices[lo:hi], a.data[lo:hi], strict=True)
@@ -72,6 +73,9 @@ def build_model(problem: Problem) -> pyo.ConcreteModel:
 
 @register("tfam", "pyomo", exact=True, description="Pyomo model, any MIP solver (HiGHS default)")
 def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
+    import pyomo.environ as pyo
+    from pyomo.opt import SolverStatus, TerminationCondition
+
     t0 = time.perf_counter()
     if must_admit_conflict(problem) is not None:
         return infeasible_result(problem, "pyomo", options.remaining())
