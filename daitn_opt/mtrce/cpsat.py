@@ -29,16 +29,23 @@ from typing import Any
 
 import numpy as np
 from ortools.sat.python import cp_model
-from scipy.sparse.csgraph import shortest_path
 
 from ..errors import UnsupportedError
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
+from .certify import settle
 from .problem import Problem
 from .solution import make_result, objective, schedule, windows
 
 TARGET_RESOLUTION = 1e8
 """Auto scale: the largest power of ten (at most 1e6) that keeps the horizon below this."""
+
+DENSE_RATE = 1e7
+"""Entries of ``n x n`` integer-time arrays prepared per second on a free core (integer_times,
+arc filter; 2.3e6 at load 8 on rgg-2000), scaled by :func:`daitn_opt.mtrce.milp.slowdown`."""
+
+MAX_DENSE_BYTES = 4e9
+"""Memory the integer-time matrices may take (about 40 n^2 bytes): beyond, only the warm start."""
 
 UNBOUNDED = 2**40
 """Stand-in for an infinite integer limit (far below CP-SAT's int64 range)."""
@@ -112,7 +119,13 @@ def integer_times(problem: Problem, scale: float | None = None) -> IntegerTimes:
             [float(problem.deadline), float(problem.verify_time)],
         ]
     )
-    decimals = next((d for d in range(5) if _is_integral(values * 10.0**d)), None)
+    # A sample rules out most scales at once; only a scale the sample passes is checked in full
+    # (the full check is 5 passes over n^2 values: 1.3 s on rgg-2000).
+    sample = values[:: max(1, len(values) // 4096)]
+    decimals = next(
+        (d for d in range(5) if _is_integral(sample * 10.0**d) and _is_integral(values * 10.0**d)),
+        None,
+    )
     exact = decimals is not None
     if scale is None:
         if exact:
@@ -156,6 +169,30 @@ def integer_weights(values: np.ndarray, max_total: float = 1e12) -> tuple[np.nda
 
 
 # --- infeasibility proofs shared with the routing solver ---------------------------------------
+def dijkstra(weights_of, n: int, source: int) -> np.ndarray:
+    """Shortest distances from ``source`` on a dense graph given row by row.
+
+    ``weights_of(u)`` returns the ``n`` weights of the arcs leaving ``u`` (``inf``: no arc; zero
+    weights are arcs). O(n^2) time and O(n) memory: the graph is never materialised, so a
+    10,000-node view costs two passes over its matrix, not a 10^8-entry sparse copy.
+    """
+    dist = np.full(n, np.inf)
+    dist[source] = 0.0
+    done = np.zeros(n, dtype=bool)
+    frontier = dist.copy()
+    for _ in range(n):
+        u = int(np.argmin(frontier))
+        if not np.isfinite(frontier[u]):
+            break
+        done[u] = True
+        frontier[u] = np.inf
+        cand = dist[u] + np.asarray(weights_of(u), dtype=np.float64)
+        better = (cand < dist) & ~done
+        dist[better] = cand[better]
+        frontier[better] = cand[better]
+    return dist
+
+
 def infeasibility_reason(problem: Problem) -> str | None:
     """A one-line proof that no route can exist, or None when none is found.
 
@@ -169,20 +206,19 @@ def infeasibility_reason(problem: Problem) -> str | None:
     start = max(0.0, float(a[s]))
     if start > b[s] + 1e-9:
         return f"the start {problem.ids[s]!r} closes at {b[s]:g}, before time 0"
-    weights = service[:, None] + np.asarray(problem.travel, dtype=np.float64)
-    np.fill_diagonal(weights, 0.0)
-    dense = np.where(np.isfinite(weights), weights, 0.0)
-    # csgraph reads 0 as "no edge"; keep true zero-time arcs with a tiny positive weight.
-    dense = np.where(np.isfinite(weights) & (dense == 0.0), 1e-300, dense)
-    np.fill_diagonal(dense, 0.0)
-    dist = shortest_path(dense, method="D", directed=True)
+    travel = problem.travel
+    n = problem.n
+    # shortest times over service[i] + travel[i, j] from s and to e only (two O(n^2) passes that
+    # read the matrix row by row or column by column; no n x n temporaries)
+    from_s = dijkstra(lambda u: service[u] + travel[u], n, s)
+    to_e = dijkstra(lambda u: service + travel[:, u], n, e)
     tail = float(service[e]) + float(problem.verify_time)
     latest_e = min(float(b[e]), float(problem.deadline) - tail)
 
     def finish(arrival_e: float) -> float:
         return max(arrival_e, float(a[e]))
 
-    fastest = start + dist[s, e] if s != e else start + service[s]
+    fastest = start + from_s[e] if s != e else start + service[s]
     if s == e:
         # A tour must leave and come back; the idle trip [s, s] is the fastest route of all.
         fastest = start + service[s] + float(problem.travel[s, s])
@@ -198,8 +234,8 @@ def infeasibility_reason(problem: Problem) -> str | None:
     if problem.objective == "min_time":
         required |= set(problem.customers.tolist())
     for m in sorted(required - {s, e}):
-        arrival = start + dist[s, m]
-        if not np.isfinite(arrival) or not np.isfinite(dist[m, e]):
+        arrival = start + from_s[m]
+        if not np.isfinite(arrival) or not np.isfinite(to_e[m]):
             return f"mandatory node {problem.ids[m]!r} is not connected to the start and end"
         begin = max(arrival, float(a[m]))
         if begin > b[m] + 1e-9:
@@ -207,7 +243,7 @@ def infeasibility_reason(problem: Problem) -> str | None:
                 f"mandatory node {problem.ids[m]!r} cannot be reached (earliest {arrival:g}) "
                 f"before its window closes at {b[m]:g}"
             )
-        if finish(begin + dist[m, e]) > latest_e + 1e-9:
+        if finish(begin + to_e[m]) > latest_e + 1e-9:
             return (
                 f"mandatory node {problem.ids[m]!r} cannot be visited and the end reached "
                 f"before the deadline {problem.deadline:g}"
@@ -296,17 +332,14 @@ def _model_transit(problem: Problem, it: IntegerTimes, nodes: np.ndarray) -> np.
     return transit
 
 
-def _int_distances(transit: np.ndarray) -> np.ndarray:
-    """All-pairs shortest integer transit (inf when unreachable); a lower bound on any path."""
-    weights = np.where(transit >= 0, transit.astype(np.float64), 0.0)
-    # csgraph reads 0 as "no edge": zero-time arcs get a tiny weight (ceil removes it).
-    weights = np.where((transit == 0), 1e-9, weights)
-    np.fill_diagonal(weights, 0.0)
-    return np.ceil(shortest_path(weights, method="D", directed=True) - 1e-6)
+def build_model(
+    problem: Problem, it: IntegerTimes, candidates: tuple[np.ndarray, np.ndarray] | None = None
+) -> _Model:
+    """The CP-SAT model of ``problem`` with integer times ``it`` (formulations/mtrce.md).
 
-
-def build_model(problem: Problem, it: IntegerTimes) -> _Model:
-    """The CP-SAT model of ``problem`` with integer times ``it`` (formulations/mtrce.md)."""
+    ``candidates`` (``(tails, heads)`` of problem indices, :func:`daitn_opt.mtrce.milp.candidate_arcs`)
+    restricts the arcs to those: the sparse model, a restriction of the problem.
+    """
     s, e = problem.start, problem.end
     customers = problem.customers
     nodes = np.concatenate([[s], customers]).astype(np.int64)
@@ -314,17 +347,34 @@ def build_model(problem: Problem, it: IntegerTimes) -> _Model:
     transit = _model_transit(problem, it, nodes)
     idle_ok = bool(schedule(problem, [s, e])[3])
     arc_ok = transit >= 0
+    if candidates is not None:
+        # the sparse model: only the candidate arcs (problem indices -> model nodes)
+        where = np.full(problem.n, -1, dtype=np.int64)
+        where[nodes] = np.arange(m)
+        where[e] = 0
+        ci, cj = where[candidates[0]], where[candidates[1]]
+        keep = (ci >= 0) & (cj >= 0)
+        if s != e:  # nothing leaves the end or enters the start
+            keep &= (candidates[0] != e) & (candidates[1] != s)
+        allowed = np.zeros((m, m), dtype=bool)
+        allowed[ci[keep], cj[keep]] = True
+        arc_ok &= allowed
     np.fill_diagonal(arc_ok, False)
     arc_ok[0, 0] = idle_ok
     limited = it.end_limit < UNBOUNDED
 
     # Earliest integer start and latest integer start per customer from shortest paths; a
     # customer that cannot fit between the start and the end is skipped (fixed, not searched).
-    dist = _int_distances(np.where(np.eye(m, dtype=bool), -1, transit))
-    earliest = np.maximum(it.open[nodes], it.start + dist[0])
-    latest = np.minimum(it.close[nodes], it.end_limit - dist[:, 0] if limited else UNBOUNDED)
+    usable = np.where(arc_ok, transit, -1) if candidates is not None else transit
+    weights = np.where(usable >= 0, usable.astype(np.float64), np.inf)
+    np.fill_diagonal(weights, np.inf)
+    dist_from = np.ceil(dijkstra(lambda u: weights[u], m, 0) - 1e-6)
+    weights_in = np.ascontiguousarray(weights.T)  # rows of the transpose: fast column reads
+    dist_to = np.ceil(dijkstra(lambda u: weights_in[u], m, 0) - 1e-6)
+    earliest = np.maximum(it.open[nodes], it.start + dist_from)
+    latest = np.minimum(it.close[nodes], it.end_limit - dist_to if limited else UNBOUNDED)
     latest = np.where(np.isfinite(latest), latest, -1)
-    unreachable = ~np.isfinite(dist[0]) | (earliest > latest)
+    unreachable = ~np.isfinite(dist_from) | (earliest > latest)
     unreachable[0] = False
     # Arcs into or out of an unreachable customer can never be used, nor can an arc that even
     # from its tail's earliest start arrives after its head's latest start (or L at the end).
@@ -615,12 +665,56 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
             problem, "cpsat", None, Status.INFEASIBLE, message=f"infeasible: {reason}"
         )
 
+    from .milp import candidate_arcs, plan_model, slowdown
+
+    # Size first: the dense model has a Boolean per arc (3 M on rgg-2000: 105 s, 2.9 GB), so a
+    # view whose dense model does not fit 30 % of the time left gets the sparse model; the
+    # integer-time matrices are n x n whatever the model (about 40 n^2 bytes while built).
+    n = problem.n
+    plan = plan_model(problem, options.remaining(), "cpsat")
+    plan_seconds = plan.seconds + n * n * slowdown() / DENSE_RATE
+    too_big = 40.0 * n * n > MAX_DENSE_BYTES
+    remaining = options.remaining()
+    if too_big or plan_seconds > 0.6 * remaining:
+        hint_time = float(params.get("hint_time", 0.85 * remaining))
+    elif plan.sparse:
+        hint_time = float(params.get("hint_time", 0.45 * remaining))
+    hint_routes, hint_source = heuristic_start(
+        problem, options, hint_solver, min(hint_time, 0.9 * options.remaining())
+    )
+    pre_stats: dict[str, Any] = {
+        "model": "sparse" if plan.sparse else "dense",
+        "hint": hint_source or None,
+        "hint_objective": objective(problem, hint_routes) if hint_routes else None,
+    }
+    remaining = options.remaining()
+    if too_big or plan_seconds > 0.8 * remaining:
+        why = (
+            f"stopped after the warm start: the integer-time matrices of {n} nodes would need "
+            f"about {40.0 * n * n / 1e9:.1f} GB"
+            if too_big
+            else f"stopped after the warm start: the {pre_stats['model']} model "
+            f"({plan.columns:,} arcs, about {plan_seconds:.1f} s to build) does not fit the "
+            f"{remaining:.1f} s left"
+        )
+        status = Status.FEASIBLE if hint_routes else Status.NO_SOLUTION
+        return make_result(
+            problem, "cpsat", hint_routes or None, status, stats=pre_stats, message=why
+        )
     t0 = time.perf_counter()
     it = integer_times(problem, params.get("time_scale"))
-    built = build_model(problem, it)
+    candidates = candidate_arcs(problem, plan.neighbours, hint_routes) if plan.sparse else None
+    left = options.remaining()
+    if left < 0.5 * plan.columns / (40_000.0 / slowdown()):
+        # the preparation ran slower than estimated: the model would not be built in time
+        status = Status.FEASIBLE if hint_routes else Status.NO_SOLUTION
+        why = f"stopped after the warm start: {left:.1f} s left, too few to build the model"
+        return make_result(
+            problem, "cpsat", hint_routes or None, status, stats=pre_stats, message=why
+        )
+    built = build_model(problem, it, candidates)
     build_time = time.perf_counter() - t0
 
-    hint_routes, hint_source = heuristic_start(problem, options, hint_solver, hint_time)
     hint_cost = math.inf
     if hint_routes:
         _add_hint(problem, built, it, hint_routes)
@@ -650,6 +744,7 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     status = STATUS.get(cp_status, Status.ERROR)
 
     stats = {
+        **pre_stats,
         "time_scale": it.scale,
         "exact_scaling": it.exact,
         "arcs": len(built.arc_vars),
@@ -657,8 +752,6 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
         "build_time": build_time,
         "workers": workers,
         "deterministic": deterministic,
-        "hint": hint_source or None,
-        "hint_objective": objective(problem, hint_routes) if hint_routes else None,
         "conflicts": solver.num_conflicts,
         "branches": solver.num_branches,
         "wall_time": solver.wall_time,
@@ -671,7 +764,6 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     bound = (
         _real_bound(problem, built, solver.best_objective_bound) if status.has_solution else None
     )
-    scaling = "" if it.exact else f" (times scaled by {it.scale:g} and rounded up)"
     if status.has_solution and routes is None:
         # No solution beat the warm start; CP-SAT's final one is at best as good.
         values = np.asarray([solver.value(v) for v in built.arc_vars])
@@ -686,13 +778,33 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
         if status != Status.FEASIBLE:
             bound = None if status != Status.NO_SOLUTION else bound
             status = Status.FEASIBLE
+    # A proof about the sparse model or about times rounded up (inexact scaling: a restriction
+    # of the real problem) is no proof about the problem: its bound goes to stats only.
+    restricted = ""
+    if plan.sparse:
+        restricted = f"sparse model ({plan.neighbours} nearest neighbours per node)"
+    elif not it.exact:
+        restricted = f"times scaled by {it.scale:g} and rounded up"
+    if restricted:
+        stats["restricted_bound"] = bound
+        bound = None
+        if status == Status.INFEASIBLE:
+            status = Status.NO_SOLUTION
+    value = objective(problem, routes) if status.has_solution and routes else None
+    claimed = status
+    status, bound, note = settle(problem.sense, value, bound, status)
     messages = {
-        Status.OPTIMAL: f"proved optimal by CP-SAT{scaling}",
-        Status.FEASIBLE: f"not proved optimal within the limit; best bound {bound}{scaling}",
+        Status.OPTIMAL: "proved optimal by CP-SAT",
+        Status.FEASIBLE: "proved optimal for the restricted model only"
+        if claimed == Status.OPTIMAL and restricted
+        else "not proved optimal within the limit",
         Status.INFEASIBLE: "infeasible: CP-SAT proved that no set of routes meets the deadline, windows, budget and mandatory nodes",
-        Status.NO_SOLUTION: "no solution found within the time limit",
+        Status.NO_SOLUTION: "no solution found within the time limit"
+        if claimed != Status.INFEASIBLE
+        else "the restricted model is infeasible; nothing proved about the problem",
         Status.ERROR: f"CP-SAT returned {solver.status_name(cp_status)}",
     }
+    message = "; ".join(m for m in (messages[status], restricted, note) if m)
     return make_result(
         problem,
         "cpsat",
@@ -701,7 +813,7 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
         bound=bound,
         trace=recorder.trace,
         stats=stats,
-        message=messages[status],
+        message=message,
     )
 
 

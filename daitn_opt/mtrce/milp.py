@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -1069,14 +1070,29 @@ def _edge_cuts(model: MilpModel, x: np.ndarray, tol: float = 1e-3) -> list[separ
 # --------------------------------------------------------------------------------------------
 # sizing: dense or sparse model, and what the time limit allows
 
-BUILD_RATE = {"highs": 150_000.0, "pyomo": 12_000.0}
-"""Columns per second the model build (and, for Pyomo, translation) manages, measured on
-rgg-2000 on the shared 2-core machine (divided by about two for safety); used to decide, before
-building anything, whether the dense model fits the time limit."""
+BUILD_RATE = {"highs": 250_000.0, "pyomo": 30_000.0, "cpsat": 40_000.0}
+"""Columns per second of one free core that the model build (for Pyomo with its translation,
+for CP-SAT the Python loop over arcs) manages; measured on rgg-2000 with the shared 2-core
+machine at load 8 (110 k, 14 k and 10 k per second) and scaled by :func:`slowdown` at the time.
+Used to decide, before building anything, whether the dense model fits the time limit."""
 
-KNN_RATE = 1.0e7
-"""Travel-matrix entries per second read by :func:`candidate_arcs` (measured 1.2e7 on rgg-2000
-with the shared machine under load)."""
+KNN_RATE = 4.0e7
+"""Travel-matrix entries per second of one free core read by :func:`candidate_arcs` (1e7 at
+load 8 on rgg-2000)."""
+
+
+def slowdown() -> float:
+    """How much slower than on a free core work runs now: the 1-minute load per CPU, at least 1.
+
+    The build estimates are divided by it, so that a loaded machine picks the smaller model (or
+    the warm start) instead of overrunning the limit.
+    """
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not available on this platform
+        return 1.0
+    return max(1.0, load / max(1, os.cpu_count() or 1))
+
 
 DENSE_SHARE = 0.3
 """Share of the remaining time the dense model's build may take; beyond it the sparse one is built."""
@@ -1108,11 +1124,12 @@ def plan_model(problem: Problem, seconds: float, solver: str = "highs") -> Model
     the start and to the end). ``k`` is the most of :data:`NEIGHBOURS` whose build fits.
     """
     n = problem.n
-    rate = BUILD_RATE.get(solver, BUILD_RATE["highs"])
+    slow = slowdown()
+    rate = BUILD_RATE.get(solver, BUILD_RATE["highs"]) / slow
     dense = n * (n - 1) + 2 * n
     if dense / rate <= DENSE_SHARE * seconds and dense <= MAX_COLUMNS:
         return ModelPlan(False, n - 1, dense, dense / rate)
-    knn = n * n / KNN_RATE
+    knn = n * n * slow / KNN_RATE
     lo, hi = NEIGHBOURS
     k = hi
     while k > lo and n * (2 * k + 3) / rate + knn > DENSE_SHARE * seconds:

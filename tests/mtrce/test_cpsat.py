@@ -174,7 +174,12 @@ def test_matches_brute_force_on_random_tiny_instances(seed):
     problem = random_problem(seed)
     result = solve(problem, "cpsat", time_limit=20, workers=2, hint=None)
     assert_valid(problem, result)
-    assert result.status == Status.OPTIMAL
+    if result.stats["exact_scaling"]:
+        assert result.status == Status.OPTIMAL
+    else:
+        # times rounded up make a restriction of the real problem: its proof is no proof
+        assert result.status == Status.FEASIBLE
+        assert result.bound is None and result.stats["restricted_bound"] is not None
     assert result.objective == pytest.approx(brute_force(problem))
 
 
