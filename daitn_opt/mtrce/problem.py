@@ -14,6 +14,10 @@ optional windows ``[a[i], b[i]]`` on the start of service, a deadline ``T``, an 
   included, each once);
 - ``objective == "min_time"``: every node is mandatory (the TSP family); minimise the summed
   completion times of the routes (for one route without windows or service times, the tour length).
+- outcome-aligned objectives (:mod:`daitn_opt.mtrce.coverage`, one route): ``"max_coverage"``
+  (concave per-label coverage of the quality- and age-discounted label mass gathered),
+  ``"max_recency_coverage"`` (the same with the mass of the p-th node from the end discounted by
+  ``recency ** p``) and ``"min_time_to_target"`` (earliest completion with coverage >= ``target``).
 
 Special cases: TSP (``min_time``, ``s == e``, k = 1), orienteering (OP: ``max_utility``, no
 windows, k = 1), OPTW (with windows), team orienteering (TOP: k > 1). The mathematics of every
@@ -30,7 +34,32 @@ import numpy as np
 from ..drrt.instance import Instance
 from ..drrt.view import View, view
 
-Objective = Literal["max_utility", "min_time"]
+Objective = Literal[
+    "max_utility", "min_time", "max_coverage", "max_recency_coverage", "min_time_to_target"
+]
+OBJECTIVES = (
+    "max_utility",
+    "min_time",
+    "max_coverage",
+    "max_recency_coverage",
+    "min_time_to_target",
+)
+COVERAGE_OBJECTIVES = ("max_coverage", "max_recency_coverage", "min_time_to_target")
+"""Objectives that read ``label_mass`` and ``coverage_scale`` (see :mod:`.coverage`)."""
+COVERAGE_BREAKS = np.array([0.0, 0.125, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0])
+"""Default breakpoints, in units of a label's scale, of the piecewise-linear coverage curve."""
+
+
+_FLOAT_ARRAYS = (
+    "travel",
+    "service",
+    "utility",
+    "window_open",
+    "window_close",
+    "visit_cost",
+    "travel_cost",
+)
+"""Array fields given as numpy arrays or as (nested) lists of numbers."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,9 +95,53 @@ class Problem:
     objective: Objective = "max_utility"
     name: str = "mtrce"
     request_id: str | None = None
+    label_mass: np.ndarray | None = None
+    """(n, L) effective samples per label (count x quality and age discounts), coverage only."""
+    coverage_scale: np.ndarray | None = None
+    """(L,) saturation scale ``s_l`` of each label's coverage curve (same units as the mass)."""
+    label_weight: np.ndarray | None = None
+    """(L,) weight of each label's coverage (None: ``1 / L`` each)."""
+    coverage_breaks: np.ndarray = field(default_factory=lambda: COVERAGE_BREAKS.copy())
+    """(K,) increasing breakpoints from 0, in units of ``s_l``, of the coverage curve."""
+    recency: float = 1.0
+    """Per-position discount (0, 1] of ``max_recency_coverage``."""
+    target: float | None = None
+    """Coverage the route must reach under ``min_time_to_target``."""
 
     def __post_init__(self) -> None:
+        self._coerce()
         self.validate()
+
+    def _coerce(self) -> None:
+        """Lists and tuples become numpy arrays (float; ``mandatory`` int); ``ids`` a list."""
+        from ..errors import InputError
+
+        if isinstance(self.ids, str) or not hasattr(self.ids, "__len__"):
+            raise InputError("ids", self.ids, "expected a list of node id strings")
+        if not isinstance(self.ids, list):
+            object.__setattr__(self, "ids", list(self.ids))
+        for name in _FLOAT_ARRAYS:
+            value = getattr(self, name)
+            if value is None or (isinstance(value, np.ndarray) and value.dtype == np.float64):
+                continue
+            try:
+                arr = np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise InputError(
+                    name, value, "expected an array of numbers (a numpy array or a list)"
+                ) from None
+            object.__setattr__(self, name, arr)
+        try:
+            mandatory = np.asarray(self.mandatory)
+            if mandatory.size == 0:
+                mandatory = mandatory.astype(np.int64)
+            if mandatory.ndim != 1 or not np.issubdtype(mandatory.dtype, np.integer):
+                raise TypeError
+        except (TypeError, ValueError):
+            raise InputError(
+                "mandatory", self.mandatory, "expected a list of node indices"
+            ) from None
+        object.__setattr__(self, "mandatory", mandatory.astype(np.int64, copy=False))
 
     # -- properties -------------------------------------------------------------------------
     @property
@@ -77,7 +150,7 @@ class Problem:
 
     @property
     def sense(self) -> Literal["min", "max"]:
-        return "min" if self.objective == "min_time" else "max"
+        return "min" if self.objective in ("min_time", "min_time_to_target") else "max"
 
     @property
     def has_windows(self) -> bool:
@@ -111,6 +184,17 @@ class Problem:
         n = len(self.ids)
         if n < 1:
             raise InputError("ids", self.ids, "the problem has no nodes")
+        bad = next((v for v in self.ids if not isinstance(v, str) or not v), None)
+        if bad is not None or any(not isinstance(v, str) or not v for v in self.ids):
+            raise InputError("ids", bad, "every node id must be a non-empty string")
+        if len(set(self.ids)) != n:
+            seen: set[str] = set()
+            dup = next(v for v in self.ids if v in seen or seen.add(v))
+            raise InputError("ids", dup, "duplicate node id")
+        for name in ("start", "end", "k"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise InputError(name, value, "expected an integer")
         for name in ("start", "end"):
             value = getattr(self, name)
             if not 0 <= value < n:
@@ -127,25 +211,98 @@ class Problem:
                 raise InputError(name, np.shape(arr), f"expected shape {shape}")
         if (self.window_open is None) != (self.window_close is None):
             raise InputError("window_open", None, "window_open and window_close go together")
-        if np.any(self.travel < 0):
-            i, j = np.argwhere(self.travel < 0)[0]
-            raise InputError(f"travel[{i}, {j}]", float(self.travel[i, j]), "must be >= 0")
+        for name in ("travel", "travel_cost"):
+            arr = getattr(self, name)
+            if arr is None:
+                continue
+            bad_mask = np.isnan(arr) | (arr < 0)
+            if bad_mask.any():
+                i, j = np.argwhere(bad_mask)[0]
+                raise InputError(
+                    f"{name}[{i}, {j}]", float(arr[i, j]), "must be a number >= 0 (inf: no arc)"
+                )
+        for name in ("window_open", "window_close", "visit_cost"):
+            arr = getattr(self, name)
+            if arr is not None and np.isnan(arr).any():
+                i = int(np.flatnonzero(np.isnan(arr))[0])
+                raise InputError(f"{name}[{i}]", float(arr[i]), "must be a number, not NaN")
+        if self.visit_cost is not None and np.any(self.visit_cost < 0):
+            i = int(np.flatnonzero(self.visit_cost < 0)[0])
+            raise InputError(f"visit_cost[{i}]", float(self.visit_cost[i]), "must be >= 0")
         if np.any(self.service < 0) or not np.all(np.isfinite(self.service)):
-            raise InputError("service", self.service.min(), "must be finite and >= 0")
+            i = int(np.flatnonzero(~(np.isfinite(self.service) & (self.service >= 0)))[0])
+            raise InputError(f"service[{i}]", float(self.service[i]), "must be finite and >= 0")
         if not np.all(np.isfinite(self.utility)):
-            raise InputError("utility", None, "must be finite")
+            i = int(np.flatnonzero(~np.isfinite(self.utility))[0])
+            raise InputError(f"utility[{i}]", float(self.utility[i]), "must be finite")
         if self.k < 1:
             raise InputError("k", self.k, "must be at least 1")
-        if self.objective not in ("max_utility", "min_time"):
-            raise InputError("objective", self.objective, "expected max_utility or min_time")
+        for name in ("deadline", "verify_time", "budget"):
+            value = getattr(self, name)
+            if value is None and name == "budget":
+                continue
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise InputError(name, value, "expected a number") from None
+            if np.isnan(number):
+                raise InputError(name, value, "must be a number, not NaN")
+            if name == "verify_time" and not (0 <= number < np.inf):
+                raise InputError(name, value, "must be finite and >= 0")
+            if name == "budget" and number < 0:
+                raise InputError(name, value, "must be >= 0")
+        if self.objective not in OBJECTIVES:
+            raise InputError("objective", self.objective, f"expected one of {OBJECTIVES}")
+        if self.label_mass is not None or self.objective in COVERAGE_OBJECTIVES:
+            self._validate_coverage()
         if self.budget is not None and (self.visit_cost is None or self.travel_cost is None):
             raise InputError("budget", self.budget, "needs visit_cost and travel_cost")
         if len(self.mandatory) and (self.mandatory.min() < 0 or self.mandatory.max() >= n):
             raise InputError("mandatory", self.mandatory.tolist(), "indices out of range")
 
+    def _validate_coverage(self) -> None:
+        from ..errors import InputError
+
+        if self.label_mass is None or self.coverage_scale is None:
+            raise InputError(
+                "label_mass",
+                None,
+                f"objective {self.objective} needs label_mass and coverage_scale",
+            )
+        mass = np.asarray(self.label_mass)
+        if mass.ndim != 2 or mass.shape[0] != self.n or mass.shape[1] < 1:
+            raise InputError("label_mass", mass.shape, f"expected shape ({self.n}, L), L >= 1")
+        if not np.all(np.isfinite(mass)) or np.any(mass < 0):
+            raise InputError("label_mass", float(np.nanmin(mass)), "must be finite and >= 0")
+        labels = mass.shape[1]
+        for name in ("coverage_scale", "label_weight"):
+            arr = getattr(self, name)
+            if arr is None:
+                continue
+            if np.shape(arr) != (labels,):
+                raise InputError(name, np.shape(arr), f"expected shape ({labels},)")
+            low = 0.0 if name == "label_weight" else np.finfo(float).tiny
+            if not np.all(np.isfinite(arr)) or np.any(np.asarray(arr) < low):
+                raise InputError(name, np.asarray(arr).tolist(), f"must be finite and > {low:g}")
+        breaks = np.asarray(self.coverage_breaks, dtype=np.float64)
+        if breaks.ndim != 1 or len(breaks) < 2 or breaks[0] != 0 or np.any(np.diff(breaks) <= 0):
+            raise InputError("coverage_breaks", breaks.tolist(), "must increase from 0 (>= 2)")
+        if not 0 < self.recency <= 1:
+            raise InputError("recency", self.recency, "must be in (0, 1]")
+        bad_target = self.target is None or not np.isfinite(self.target) or self.target < 0
+        if self.objective == "min_time_to_target" and bad_target:
+            raise InputError("target", self.target, "min_time_to_target needs a target >= 0")
+
 
 def from_view(v: View, name: str = "mtrce") -> Problem:
-    """The MTRCE problem of a request's view."""
+    """The MTRCE problem of a request's view.
+
+    The coverage fields (``label_mass``, ``coverage_scale``, ``label_weight``, ``recency``,
+    ``target``) are always filled (:func:`daitn_opt.mtrce.coverage.coverage_fields`), so that
+    ``problem.replace(objective="max_coverage")`` works on any view with label histograms.
+    """
+    from .coverage import coverage_fields
+
     windows = bool(np.any(v.window_open > 0) or np.any(np.isfinite(v.window_close)))
     has_budget = v.budget is not None
     mandatory = v.mandatory
@@ -172,6 +329,7 @@ def from_view(v: View, name: str = "mtrce") -> Problem:
         objective=v.objective,  # type: ignore[arg-type]
         name=name,
         request_id=v.request_id,
+        **coverage_fields(v),
     )
 
 

@@ -1,0 +1,93 @@
+"""Independent checker of the coverage objectives (``formulations/mtrce.md``, outcome-aligned).
+
+Route validity (windows, deadline, budget, mandatory nodes, ids) is the MTRCE checker's
+(:func:`daitn_opt.mtrce.check.check`); this module recomputes the objective from the problem's
+arrays and the route's node ids alone. It imports no solver, no formulation and not the solver-side
+evaluation in :mod:`daitn_opt.mtrce.coverage`, so that a shared bug cannot hide itself:
+
+- gathered mass ``X_l = sum over the route's distinct nodes of weight * label_mass[i, l]``, with
+  weight ``recency ** p`` for the customer ``p`` places from the last one under
+  ``max_recency_coverage`` (1 otherwise, and for the start and the end);
+- coverage ``sum_l w_l * interp(X_l / s_l, breaks, 1 - exp(-breaks))`` (flat after the last
+  breakpoint);
+- ``min_time_to_target``: the objective is the completion time (earliest-start schedule: service
+  at ``max(arrival, open)``; completion = service start at the end + its service + verification),
+  and the plain coverage must reach ``target``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+
+from ..checking import CheckReport
+from .check import check as check_routes
+from .problem import Problem
+
+_TOL = 1e-6
+
+
+def _coverage(problem: Problem, idx: list[int], recency: bool) -> float:
+    mass = np.asarray(problem.label_mass, dtype=np.float64)
+    labels = mass.shape[1]
+    weight = (
+        np.full(labels, 1.0 / labels)
+        if problem.label_weight is None
+        else np.asarray(problem.label_weight, dtype=np.float64)
+    )
+    inner = idx[1:-1]
+    gathered = np.zeros(labels)
+    for p, node in enumerate(reversed(inner)):
+        factor = problem.recency**p if recency else 1.0
+        gathered += factor * mass[node]
+    gathered += mass[problem.start]
+    if problem.end != problem.start:
+        gathered += mass[problem.end]
+    breaks = np.asarray(problem.coverage_breaks, dtype=np.float64)
+    value = 0.0
+    for lab in range(labels):
+        z = gathered[lab] / float(problem.coverage_scale[lab])
+        value += weight[lab] * float(np.interp(z, breaks, 1.0 - np.exp(-breaks)))
+    return value
+
+
+def _completion(problem: Problem, idx: list[int]) -> float:
+    a = np.zeros(problem.n) if problem.window_open is None else problem.window_open
+    t = max(0.0, float(a[idx[0]]))
+    for prev, node in itertools.pairwise(idx):
+        t = max(
+            t + float(problem.service[prev]) + float(problem.travel[prev, node]), float(a[node])
+        )
+    return t + float(problem.service[idx[-1]]) + float(problem.verify_time)
+
+
+def check(problem: Problem, solution: dict[str, Any]) -> CheckReport:
+    """Check a one-route solution of a coverage objective; the objective is recomputed.
+
+    Returns the MTRCE checker's violations plus, for ``min_time_to_target``, a violation when the
+    route's coverage misses the target; the report's objective is the coverage (recency-weighted
+    under ``max_recency_coverage``) or the completion time.
+    """
+    report = check_routes(problem, solution)
+    if report.objective is None:
+        return report
+    position = {node_id: i for i, node_id in enumerate(problem.ids)}
+    routes = solution["routes"]
+    if len(routes) != 1:
+        report.violations.append(f"{len(routes)} routes; the coverage objectives take one")
+        return CheckReport(None, report.violations)
+    idx = [position[v] for v in routes[0]]
+    recency = problem.objective == "max_recency_coverage"
+    value = _coverage(problem, idx, recency)
+    if problem.objective == "min_time_to_target":
+        plain = value
+        target = float(problem.target)
+        if plain < target - _TOL * max(1.0, abs(target)):
+            report.violations.append(f"coverage {plain:.10g} misses the target {target:.10g}")
+        value = _completion(problem, idx)
+        if not math.isfinite(value):
+            report.violations.append("the route's completion time is not finite")
+    return CheckReport(value, report.violations)
