@@ -7,6 +7,7 @@ Importing this package registers its solvers with :mod:`daitn_opt.registry`: the
 """
 
 from . import aats as aats
+from . import coverage_cpsat as coverage_cpsat
 from . import coverage_heuristics as coverage_heuristics
 from . import coverage_milp as coverage_milp
 from . import cpsat as cpsat

@@ -1,0 +1,330 @@
+"""Exact coverage objectives by CP-SAT: solver ``coverage-cpsat``.
+
+One circuit (``add_circuit``) over a depot ``D`` (the start and the end merged) and the customers;
+a customer's self-loop literal means it is skipped (mandatory customers have none) and ``D``'s
+self-loop is the direct trip from the start to the end. Times are the integers of
+:func:`daitn_opt.mtrce.cpsat.integer_times` (travel plus service rounded up, limits down: an
+accepted route is feasible in real arithmetic; exact for data with at most four decimals),
+propagated along the chosen arcs. Recency: a level variable per customer, 0 on the arc into the
+end and one more than its successor's, one-hot encoded to weight the node's mass by
+``recency ** level``. Coverage (``formulations/mtrce.md``, (C12)-(C14)): integer masses
+``M[i, l] = ceil(Q m[i, l])`` and ``D h_l <= A_k X_l + B_k`` with every coefficient rounded up,
+an over-estimate of ``R`` times the concave PWL coverage, so that the model is a relaxation in its
+objective and the CP-SAT bound, corrected for the last unit, bounds the real coverage.
+
+- ``max_coverage`` / ``max_recency_coverage``: the route's real coverage is recomputed; the
+  status is ``optimal`` only when CP-SAT proved its (relaxed) optimum, the times are exact and
+  the real gap is at most 1e-6.
+- ``min_time_to_target``: the relaxed model (coverage over-estimated) is solved first; when its
+  optimum reaches the target in real arithmetic it is optimal; otherwise a restricted model
+  (masses and coefficients rounded down, so every accepted route truly reaches the target) gives
+  a feasible route and the relaxed bound. An infeasible relaxation proves infeasibility.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from ..registry import SolveOptions, register
+from ..result import Result, Status
+from . import coverage
+from .cpsat import infeasibility_reason, integer_times
+from .problem import Problem
+from .solution import schedule
+
+MASS_UNITS = 1e5
+"""Integer units of the largest total label mass."""
+VALUE_UNITS = 1e9
+"""Integer units of a coverage of 1 (``R``)."""
+SLOPE_UNITS = 1e4
+"""Multiplier ``D`` of the coverage variable in the cut rows (precision of the slopes)."""
+
+
+def _round(values: np.ndarray, up: bool) -> np.ndarray:
+    v = np.asarray(values, dtype=np.float64)
+    return (np.ceil(v - 1e-9) if up else np.floor(v + 1e-9)).astype(np.int64)
+
+
+class _Built:
+    def __init__(self) -> None:
+        self.model = cp_model.CpModel()
+        self.nodes: np.ndarray = np.zeros(0, dtype=np.int64)
+        self.arcs: list[tuple[int, int, cp_model.IntVar]] = []
+        self.h: list[cp_model.IntVar] = []
+        self.weights: np.ndarray = np.zeros(0, dtype=np.int64)
+        self.end_start: cp_model.IntVar | None = None
+        self.exact_times = True
+
+
+def build_model(problem: Problem, up: bool = True, target_row: bool = True) -> _Built:
+    """The CP-SAT model; ``up`` rounds the coverage up (relaxation) or down (restriction)."""
+    p = problem
+    s, e = p.start, p.end
+    it = integer_times(p)
+    b = _Built()
+    b.exact_times = it.exact
+    m = b.model
+    cust = p.customers
+    # customers that fit on a route of their own (integer times)
+    keep = []
+    for v in cust:
+        if it.transit[s, v] < 0 or it.transit[v, e] < 0:
+            continue
+        arrive = max(it.start + it.transit[s, v], it.open[v])
+        if arrive <= it.close[v] and max(arrive + it.transit[v, e], 0) <= it.end_limit:
+            keep.append(int(v))
+    mand = set(np.asarray(p.mandatory, dtype=np.int64).tolist()) - {s, e}
+    nodes = np.asarray([s, *keep], dtype=np.int64)  # model node 0 is the depot D
+    b.nodes = nodes
+    nm = len(nodes)
+    lits = {}
+    arcs = []
+    for a in range(nm):
+        for c in range(nm):
+            if a == c:
+                continue
+            i, j = int(nodes[a]), int(nodes[c])
+            jj = e if c == 0 else j
+            if it.transit[i, jj] < 0 and not (a == 0 and c == 0):
+                continue
+            lit = m.new_bool_var(f"x{a}_{c}")
+            lits[(a, c)] = lit
+            arcs.append((a, c, lit))
+    skip = {}
+    for c in range(1, nm):
+        if int(nodes[c]) in mand:
+            continue
+        skip[c] = m.new_bool_var(f"skip{c}")
+        arcs.append((c, c, skip[c]))
+    idle = schedule(p, [s, e])[3]
+    if idle:
+        lit = m.new_bool_var("idle")
+        arcs.append((0, 0, lit))
+    m.add_circuit(arcs)
+    b.arcs = [(a, c, lit) for a, c, lit in arcs if a != c]
+    visit = {c: (skip[c].Not() if c in skip else None) for c in range(1, nm)}
+
+    # times
+    horizon = int(min(it.end_limit, 2**40))
+    tau = {}
+    for c in range(1, nm):
+        v = int(nodes[c])
+        tau[c] = m.new_int_var(int(it.open[v]), int(min(it.close[v], horizon)), f"tau{c}")
+    end_start = m.new_int_var(int(max(0, it.open[e])), horizon, "end_start")
+    b.end_start = end_start
+    for (a, c), lit in lits.items():
+        i = int(nodes[a])
+        jj = e if c == 0 else int(nodes[c])
+        leg = int(it.transit[i, jj])
+        src = it.start if a == 0 else tau[a]
+        dst = end_start if c == 0 else tau[c]
+        m.add(dst >= src + leg).only_enforce_if(lit)
+    if idle:
+        direct = float(p.service[s]) + float(p.travel[s, e])
+        leg = int(_round(it.scale * direct, True)) if math.isfinite(direct) else 0
+        m.add(end_start >= it.start + leg).only_enforce_if(arcs[-1][2])
+
+    # budget (costs rounded up, the budget down: a restriction unless costs are integral)
+    if p.budget is not None:
+        vc = np.asarray(p.visit_cost, dtype=np.float64)
+        tc = np.asarray(p.travel_cost, dtype=np.float64)
+        unit = 1e6
+        fixed = vc[s] + (vc[e] if e != s else 0.0)
+        terms = []
+        for (a, c), lit in lits.items():
+            i, jj = int(nodes[a]), (e if c == 0 else int(nodes[c]))
+            terms.append(int(_round(unit * tc[i, jj], True)) * lit)
+        for c in range(1, nm):
+            cost = int(_round(unit * vc[nodes[c]], True))
+            if cost:
+                terms.append(cost * (1 - skip[c]) if c in skip else cost)
+        m.add(sum(terms) <= int(_round(unit * (float(p.budget) - fixed), False)))
+        values = np.concatenate([vc, tc[np.isfinite(tc)]]) * unit
+        b.exact_times &= bool(np.all(np.abs(values - np.round(values)) < 1e-6))
+
+    # gathered mass per label
+    mass = np.asarray(p.label_mass, dtype=np.float64)
+    labels = mass.shape[1]
+    q_units = MASS_UNITS / max(float(mass.sum(axis=0).max()), 1e-9)
+    fixed_mass = mass[s] + (mass[e] if e != s else 0.0)
+    recency = p.objective == "max_recency_coverage"
+    levels: dict[int, list[cp_model.IntVar]] = {}
+    if recency:
+        top = max(nm - 1, 1)
+        lvl = {c: m.new_int_var(0, top - 1, f"lvl{c}") for c in range(1, nm)}
+        for (a, c), lit in lits.items():
+            if a == 0:
+                continue
+            if c == 0:
+                m.add(lvl[a] == 0).only_enforce_if(lit)
+            else:
+                m.add(lvl[a] == lvl[c] + 1).only_enforce_if(lit)
+        for c in range(1, nm):
+            onehot = [m.new_bool_var(f"z{c}_{q}") for q in range(top)]
+            levels[c] = onehot
+            used = visit[c] if visit[c] is not None else 1
+            m.add(sum(onehot) == used)
+            m.add(sum(q * z for q, z in enumerate(onehot)) == lvl[c])
+    rho = float(p.recency)
+    weight = coverage.label_weights(p)
+    w_int = np.round(weight / weight.max() * 1000).astype(np.int64)
+    b.weights = w_int
+    cap = 1.0 - math.exp(-float(np.asarray(p.coverage_breaks)[-1]))
+    for lab in range(labels):
+        base = int(_round(q_units * fixed_mass[lab], up))
+        terms = []
+        for c in range(1, nm):
+            v = int(nodes[c])
+            if recency:
+                coef = _round(q_units * mass[v, lab] * rho ** np.arange(len(levels[c])), up)
+                terms.extend(int(k) * z for k, z in zip(coef, levels[c], strict=True) if k)
+            else:
+                k = int(_round(q_units * mass[v, lab], up))
+                if k:
+                    terms.append(k * (1 - skip[c]) if c in skip else k)
+        total_max = base + int(_round(q_units * mass[:, lab].sum(), True)) + 1
+        xl = m.new_int_var(0, total_max, f"X{lab}")
+        m.add(xl == base + sum(terms))
+        h = m.new_int_var(0, int(VALUE_UNITS * cap) + 1, f"h{lab}")
+        slope, intercept = coverage.pieces(float(p.coverage_scale[lab]), p.coverage_breaks)
+        a_int = _round(SLOPE_UNITS * VALUE_UNITS * slope / q_units, up)
+        b_int = _round(SLOPE_UNITS * VALUE_UNITS * intercept, up)
+        for ak, bk in zip(a_int, b_int, strict=True):
+            m.add(int(SLOPE_UNITS) * h <= int(ak) * xl + int(bk))
+        b.h.append(h)
+    scale_w = float(weight.max()) / 1000.0  # real weight ~= w_int * scale_w
+    value = sum(int(w) * h for w, h in zip(w_int, b.h, strict=True))
+    if p.objective == "min_time_to_target":
+        goal = float(p.target) / scale_w * VALUE_UNITS
+        need = math.floor(goal) - int(w_int.sum()) if up else math.ceil(goal) + int(w_int.sum())
+        if target_row:
+            m.add(value >= need)
+        m.minimize(end_start)
+    else:
+        m.maximize(value)
+    b.scale_w = scale_w
+    b.exact_weights = bool(np.allclose(w_int * scale_w, weight, rtol=0, atol=1e-12))
+    return b
+
+
+def _route(problem: Problem, b: _Built, solver: cp_model.CpSolver) -> list[int]:
+    nxt = {a: c for a, c, lit in b.arcs if solver.boolean_value(lit)}
+    route, node = [problem.start], 0
+    for _ in range(len(b.nodes) + 1):
+        node = nxt.get(node, 0)
+        if node == 0:
+            break
+        route.append(int(b.nodes[node]))
+    route.append(problem.end)
+    return route
+
+
+def _solver(options: SolveOptions, limit: float) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.05, limit)
+    solver.parameters.random_seed = int(options.seed)
+    solver.parameters.num_workers = int(options.params.get("workers", 1))
+    return solver
+
+
+def solve_coverage_cpsat(problem: Problem, options: SolveOptions) -> Result:
+    """Solve a coverage objective with CP-SAT (see the module docstring).
+
+    Parameters (``options.params``): ``workers`` (CP-SAT workers, default 1: deterministic for a
+    seed when the run ends by proof).
+    """
+    name = "coverage-cpsat"
+    reason = infeasibility_reason(problem)
+    if reason is not None:
+        return coverage.coverage_result(
+            problem, name, None, Status.INFEASIBLE, message=f"infeasible: {reason}"
+        )
+    b = build_model(problem, up=True)
+    solver = _solver(options, options.remaining() - 0.1)
+    status = solver.solve(b.model)
+    stats = {"cp_status": solver.status_name(status), "branches": solver.num_branches}
+    exact = b.exact_times and b.exact_weights
+    ttt = problem.objective == "min_time_to_target"
+    if status == cp_model.INFEASIBLE:
+        if ttt and exact:
+            best = coverage.max_coverage_bound(problem)
+            return coverage.coverage_result(
+                problem,
+                name,
+                None,
+                Status.INFEASIBLE,
+                stats=stats,
+                message=f"no route reaches the coverage target {problem.target:.6g} within the "
+                f"deadline, windows and budget (every eligible node together gives {best:.6g})",
+            )
+        return coverage.coverage_result(
+            problem,
+            name,
+            None,
+            Status.NO_SOLUTION,
+            stats=stats,
+            message="the integer model is infeasible (times rounded: not a proof)",
+        )
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return coverage.coverage_result(
+            problem, name, None, Status.NO_SOLUTION, stats=stats, message="no route found in time"
+        )
+    route = _route(problem, b, solver)
+    proved = status == cp_model.OPTIMAL
+    if ttt:
+        it = integer_times(problem)
+        raw = solver.best_objective_bound
+        bound = (
+            raw / it.scale + float(problem.service[problem.end]) + problem.verify_time
+            if exact
+            else None
+        )
+        plain = problem.replace(objective="max_coverage")
+        if coverage.route_coverage(plain, route) < float(problem.target) - 1e-9:
+            # the relaxation's route misses the real target: solve the restriction
+            proved = False
+            rb = build_model(problem, up=False)
+            rs = _solver(options, options.remaining() - 0.1)
+            rstatus = rs.solve(rb.model)
+            stats["restricted"] = rs.status_name(rstatus)
+            if rstatus not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                return coverage.coverage_result(
+                    problem,
+                    name,
+                    None,
+                    Status.NO_SOLUTION,
+                    bound=bound,
+                    stats=stats,
+                    message="the relaxed optimum misses the target and the restricted model "
+                    "found no route",
+                )
+            route = _route(problem, rb, rs)
+        result = coverage.coverage_result(
+            problem, name, route, Status.FEASIBLE, bound=bound, stats=stats
+        )
+        if proved and exact and result.gap is not None and result.gap <= 1e-6:
+            result.status = Status.OPTIMAL
+        return result
+    raw = solver.best_objective_bound
+    bound = (raw + float(b.weights.sum())) * b.scale_w / VALUE_UNITS if exact else None
+    result = coverage.coverage_result(
+        problem, name, route, Status.FEASIBLE, bound=bound, stats=stats
+    )
+    if proved and exact and result.gap is not None and result.gap <= 1e-6:
+        result.status = Status.OPTIMAL
+    return result
+
+
+@register(
+    "mtrce",
+    "coverage-cpsat",
+    exact=True,
+    description="coverage objectives: CP-SAT circuit with optional nodes, integer-scaled PWL "
+    "coverage (levels for recency)",
+    supports=coverage.supports,
+)
+def coverage_cpsat(problem: Problem, options: SolveOptions) -> Result:
+    return solve_coverage_cpsat(problem, options)
