@@ -665,13 +665,13 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
             problem, "cpsat", None, Status.INFEASIBLE, message=f"infeasible: {reason}"
         )
 
-    from .milp import candidate_arcs, plan_model, slowdown
+    from .milp import candidate_arcs, plan_for, slowdown
 
     # Size first: the dense model has a Boolean per arc (3 M on rgg-2000: 105 s, 2.9 GB), so a
     # view whose dense model does not fit 30 % of the time left gets the sparse model; the
     # integer-time matrices are n x n whatever the model (about 40 n^2 bytes while built).
     n = problem.n
-    plan = plan_model(problem, options.remaining(), "cpsat")
+    plan = plan_for(problem, options, "cpsat")
     plan_seconds = plan.seconds + n * n * slowdown() / DENSE_RATE
     too_big = 40.0 * n * n > MAX_DENSE_BYTES
     remaining = options.remaining()

@@ -1138,6 +1138,24 @@ def plan_model(problem: Problem, seconds: float, solver: str = "highs") -> Model
     return ModelPlan(True, min(k, n - 1), columns, columns / rate + knn)
 
 
+def plan_for(
+    problem: Problem, options: SolveOptions, solver: str, overhead: float = 0.0
+) -> ModelPlan:
+    """:func:`plan_model` for the time left, overridden by ``params["sparse"]`` (True/False)
+    and ``params["neighbours"]``."""
+    params = options.params
+    plan = plan_model(problem, max(0.0, options.remaining() - overhead), solver)
+    want = params.get("sparse")
+    if want is not None and bool(want) != plan.sparse:
+        k = int(params.get("neighbours", NEIGHBOURS[1])) if want else problem.n - 1
+        k = max(1, min(k, problem.n - 1))
+        plan = ModelPlan(bool(want), k, problem.n * (2 * k + 3), 0.0)
+    elif "neighbours" in params and plan.sparse:
+        k = max(1, min(int(params["neighbours"]), problem.n - 1))
+        plan = ModelPlan(True, k, problem.n * (2 * k + 3), plan.seconds)
+    return plan
+
+
 def candidate_arcs(
     problem: Problem, k: int, routes: list[list[int]] | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -1251,14 +1269,7 @@ def prepare(
         res = _trivial(problem, options)
         res.solver = solver
         return res
-    plan = plan_model(problem, max(0.0, options.remaining() - overhead), solver)
-    if params.get("sparse") is not None:
-        want = bool(params["sparse"])
-        if want != plan.sparse:
-            k = int(params.get("neighbours", NEIGHBOURS[1])) if want else problem.n - 1
-            plan = ModelPlan(want, min(k, problem.n - 1), problem.n * (2 * k + 3), 0.0)
-    elif "neighbours" in params and plan.sparse:
-        plan = ModelPlan(True, int(params["neighbours"]), plan.columns, plan.seconds)
+    plan = plan_for(problem, options, solver, overhead)
     if plan.columns > MAX_COLUMNS:
         from ..errors import UnsupportedError
 
