@@ -279,15 +279,17 @@ def main() -> None:
                     if name == "greedy":
                         greedy = row
                     if row["status"] != "unsupported":
-                        rows.append(row | {"solver": name, "exact": name != "greedy"})
+                        versus = at_least_as_good(row, greedy)
+                        rows.append(row | {"exact": name != "greedy", "versus": versus})
                     print(line(inst, kind, prep, name, row, greedy, args.limit), flush=True)
                 os.unlink(pkl)
     exact = [r for r in rows if r["exact"]]
     late = [r for r in exact if r.get("wall") is None or r["wall"] > 1.2 * args.limit]
     bad = [r for r in exact if r.get("checked") is not True]
+    worse = [r for r in exact if r.get("versus") == "NO"]
     print(
         f"\nexact runs: {len(exact)}; over 1.2 x limit or killed/crashed: {len(late)}; "
-        f"without a checked solution: {len(bad)}",
+        f"without a checked solution: {len(bad)}; checked but worse than greedy: {len(worse)}",
         flush=True,
     )
 
