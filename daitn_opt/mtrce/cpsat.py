@@ -20,15 +20,18 @@ service-start variable propagated along the chosen arcs.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from ortools.sat.python import cp_model
+
+if TYPE_CHECKING:  # OR-Tools takes about a second to import: only the solver functions load it
+    from ortools.sat.python import cp_model
 
 from ..errors import UnsupportedError
 from ..registry import SolveOptions, register
@@ -388,6 +391,8 @@ def build_model(
     tail_list, head_list = tails.tolist(), heads.tolist()
     arc_transit = transit[tails, heads]
 
+    from ortools.sat.python import cp_model
+
     model = cp_model.CpModel()
     arc_vars = [model.new_bool_var(f"x{i}_{j}") for i, j in zip(tail_list, head_list, strict=True)]
     mandatory = set(np.asarray(problem.mandatory, dtype=np.int64).tolist())
@@ -536,6 +541,8 @@ def _add_budget(
     The depot's self-arc (idle trip) carries ``travel_cost[s, e]``, which the checker counts when
     every route is idle.
     """
+    from ortools.sat.python import cp_model
+
     s, e = problem.start, problem.end
     visit_cost = np.asarray(problem.visit_cost, dtype=np.float64)
     src, dst = nodes.copy(), nodes.copy()
@@ -576,29 +583,40 @@ def decode_routes(problem: Problem, built: _Model, arc_values: np.ndarray) -> li
     return routes or [[problem.start, problem.end]]
 
 
-class _Recorder(cp_model.CpSolverSolutionCallback):
-    """Records the anytime trace and the best routes (decoded from the raw solution vector)."""
+def _recorder(problem: Problem, built: _Model, options: SolveOptions):
+    """A :class:`_Recorder` (its base class lives in OR-Tools, imported on first use)."""
+    return _recorder_class()(problem, built, options)
 
-    def __init__(self, problem: Problem, built: _Model, options: SolveOptions) -> None:
-        super().__init__()
-        self.problem, self.built, self.options = problem, built, options
-        self.index = np.asarray([v.index for v in built.arc_vars], dtype=np.int64)
-        self.trace: list[TracePoint] = []
-        self.routes: list[list[int]] | None = None
-        self.best = math.inf
 
-    def on_solution_callback(self) -> None:
-        values = np.asarray(self.response_proto.solution, dtype=np.int64)
-        routes = decode_routes(self.problem, self.built, values[self.index])
-        cost = _cost(self.problem, routes)
-        if cost >= self.best - 1e-9:
-            return  # the trace is of the incumbent: keep only improvements (on the warm start too)
-        self.best, self.routes = cost, routes
-        bound = _real_bound(self.problem, self.built, self.best_objective_bound)
-        incumbent = cost if self.problem.sense == "min" else -cost
-        self.trace.append(TracePoint(self.options.elapsed(), incumbent, bound))
-        if self.options.callback is not None:
-            self.options.callback("incumbent", {"objective": incumbent, "bound": bound})
+@functools.cache
+def _recorder_class():
+    from ortools.sat.python import cp_model
+
+    class _Recorder(cp_model.CpSolverSolutionCallback):
+        """Records the anytime trace and the best routes (decoded from the raw solution vector)."""
+
+        def __init__(self, problem: Problem, built: _Model, options: SolveOptions) -> None:
+            super().__init__()
+            self.problem, self.built, self.options = problem, built, options
+            self.index = np.asarray([v.index for v in built.arc_vars], dtype=np.int64)
+            self.trace: list[TracePoint] = []
+            self.routes: list[list[int]] | None = None
+            self.best = math.inf
+
+        def on_solution_callback(self) -> None:
+            values = np.asarray(self.response_proto.solution, dtype=np.int64)
+            routes = decode_routes(self.problem, self.built, values[self.index])
+            cost = _cost(self.problem, routes)
+            if cost >= self.best - 1e-9:
+                return  # the trace is of the incumbent: keep only improvements (on the warm start too)
+            self.best, self.routes = cost, routes
+            bound = _real_bound(self.problem, self.built, self.best_objective_bound)
+            incumbent = cost if self.problem.sense == "min" else -cost
+            self.trace.append(TracePoint(self.options.elapsed(), incumbent, bound))
+            if self.options.callback is not None:
+                self.options.callback("incumbent", {"objective": incumbent, "bound": bound})
+
+    return _Recorder
 
 
 def _real_bound(problem: Problem, built: _Model, raw: float) -> float | None:
@@ -612,13 +630,17 @@ def _real_bound(problem: Problem, built: _Model, raw: float) -> float | None:
 
 
 # --- the solver ---------------------------------------------------------------------------------
-STATUS = {
-    cp_model.OPTIMAL: Status.OPTIMAL,
-    cp_model.FEASIBLE: Status.FEASIBLE,
-    cp_model.INFEASIBLE: Status.INFEASIBLE,
-    cp_model.UNKNOWN: Status.NO_SOLUTION,
-    cp_model.MODEL_INVALID: Status.ERROR,
-}
+def _status_of(code: int) -> Status:
+    """The :class:`Status` of a CP-SAT status code."""
+    from ortools.sat.python import cp_model
+
+    return {
+        cp_model.OPTIMAL: Status.OPTIMAL,
+        cp_model.FEASIBLE: Status.FEASIBLE,
+        cp_model.INFEASIBLE: Status.INFEASIBLE,
+        cp_model.UNKNOWN: Status.NO_SOLUTION,
+        cp_model.MODEL_INVALID: Status.ERROR,
+    }.get(code, Status.ERROR)
 
 
 @register(
@@ -720,6 +742,8 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
         _add_hint(problem, built, it, hint_routes)
         hint_cost = _cost(problem, hint_routes)
 
+    from ortools.sat.python import cp_model
+
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = int(options.seed)
@@ -733,7 +757,7 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
         solver.parameters.interleave_search = True
         if "deterministic_time" in params:
             solver.parameters.max_deterministic_time = float(params["deterministic_time"])
-    recorder = _Recorder(problem, built, options)
+    recorder = _recorder(problem, built, options)
     if hint_routes:
         # The warm start is the first incumbent; CP-SAT's solutions count from when they beat it.
         recorder.best = hint_cost
@@ -741,7 +765,7 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
             TracePoint(options.elapsed(), -hint_cost if problem.sense == "max" else hint_cost, None)
         )
     cp_status = solver.solve(built.model, recorder)
-    status = STATUS.get(cp_status, Status.ERROR)
+    status = _status_of(cp_status)
 
     stats = {
         **pre_stats,

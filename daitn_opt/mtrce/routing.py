@@ -29,9 +29,12 @@ half the time left, that checked warm start is returned with a message saying wh
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+if TYPE_CHECKING:  # OR-Tools is imported by the solver function only (it takes about a second)
+    from ortools.constraint_solver import pywrapcp
 
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
@@ -52,8 +55,6 @@ scaled by :func:`daitn_opt.mtrce.milp.slowdown`."""
 
 INT_CAP = 2**62
 """Largest total cost the model may reach (the routing library works in int64)."""
-
-_STATUS = routing_enums_pb2.RoutingSearchStatus.Value
 
 
 def supports(problem: Problem) -> str | None:
@@ -166,6 +167,9 @@ def solve_routing(problem: Problem, options: SolveOptions) -> Result:
     transit = np.where(it.finite, it.transit, horizon + 1).astype(np.int64)
     np.fill_diagonal(transit, 0)
 
+    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+    status_enum = routing_enums_pb2.RoutingSearchStatus.Value
     manager = pywrapcp.RoutingIndexManager(n, k, [s] * k, [e] * k)
     routing = pywrapcp.RoutingModel(manager)
     transit_cb = routing.RegisterTransitMatrix(transit.tolist())
@@ -259,7 +263,7 @@ def solve_routing(problem: Problem, options: SolveOptions) -> Result:
     stats = {
         "time_scale": it.scale,
         "exact_scaling": it.exact,
-        "routing_status": _STATUS.Name(code),
+        "routing_status": status_enum.Name(code),
         "first_solution": first,
         "metaheuristic": meta,
         "hint": hint_source or None,
@@ -274,15 +278,15 @@ def solve_routing(problem: Problem, options: SolveOptions) -> Result:
             Status.FEASIBLE,
             trace=trace,
             stats=stats,
-            message=f"the routing search found nothing ({_STATUS.Name(code)}); the warm start",
+            message=f"the routing search found nothing ({status_enum.Name(code)}); the warm start",
         )
     if assignment is None:
-        status = Status.INFEASIBLE if code == _STATUS.ROUTING_INFEASIBLE else Status.NO_SOLUTION
-        if code == _STATUS.ROUTING_INVALID:
+        status = Status.INFEASIBLE if code == status_enum.ROUTING_INFEASIBLE else Status.NO_SOLUTION
+        if code == status_enum.ROUTING_INVALID:
             status = Status.ERROR
         message = {
             Status.INFEASIBLE: "infeasible: the routing library proved that no routes fit",
-            Status.NO_SOLUTION: f"no solution found ({_STATUS.Name(code)})",
+            Status.NO_SOLUTION: f"no solution found ({status_enum.Name(code)})",
             Status.ERROR: "the routing model is invalid",
         }[status]
         return make_result(problem, "routing", None, status, stats=stats, message=message)
