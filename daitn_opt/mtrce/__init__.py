@@ -15,7 +15,7 @@ from . import heuristics as heuristics
 from . import milp as milp
 from . import pyomo_model as pyomo_model
 from . import routing as routing
-from .check import check as check
+from .coverage_check import check as check
 from .problem import Problem as Problem
 from .problem import from_instance as from_instance
 from .problem import from_view as from_view

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..checking import CheckReport
 from .check import check as check_routes
-from .problem import Problem
+from .problem import COVERAGE_OBJECTIVES, Problem
 
 _TOL = 1e-6
 
@@ -65,14 +65,18 @@ def _completion(problem: Problem, idx: list[int]) -> float:
 
 
 def check(problem: Problem, solution: dict[str, Any]) -> CheckReport:
-    """Check a one-route solution of a coverage objective; the objective is recomputed.
+    """Check an MTRCE solution; for a coverage objective the objective is recomputed here.
+
+    For the other objectives this is :func:`daitn_opt.mtrce.check.check` unchanged (the package
+    exports this function as ``daitn_opt.mtrce.check``, so that ``daitn-opt check``, the bench and
+    the tests check every objective).
 
     Returns the MTRCE checker's violations plus, for ``min_time_to_target``, a violation when the
     route's coverage misses the target; the report's objective is the coverage (recency-weighted
     under ``max_recency_coverage``) or the completion time.
     """
     report = check_routes(problem, solution)
-    if report.objective is None:
+    if report.objective is None or problem.objective not in COVERAGE_OBJECTIVES:
         return report
     position = {node_id: i for i, node_id in enumerate(problem.ids)}
     routes = solution["routes"]

@@ -246,3 +246,13 @@ def test_bad_fields_are_rejected(changes, field):
 def test_old_objectives_are_not_supported():
     with pytest.raises(UnsupportedError, match="not a coverage objective"):
         solve(two_labels(objective="max_utility"), "coverage-highs")
+
+
+def test_the_package_checker_dispatches_on_the_objective():
+    """``daitn_opt.mtrce.check`` recomputes coverage for coverage objectives, utility otherwise."""
+    from daitn_opt.mtrce import check as package_check
+
+    route = {"routes": [["s", "a1", "b", "e"]]}
+    p = two_labels()
+    assert package_check(p, route).objective == pytest.approx(0.5 * g(2.0) + 0.5 * g(1.6))
+    assert package_check(p.replace(objective="max_utility"), route).objective == 18.0
