@@ -5,10 +5,10 @@ level (node order permuted, every id renamed and renumbered, links reordered; th
 and placement matrices, requests, admission items and resources follow), validated again and sent
 through the whole pipeline (instance -> view -> problem -> solve). Every exact solver of the kind
 (from the registry) must report on the copy the status and the optimal value it reports on the
-original: TSPLIB (burma14, ulysses16; berlin52 and gr17 in the slow test), orienteering (Tsiligirides), GAP, mknap and the
-generated healthcare-small instance, for each problem kind. Property test with hypothesis,
-derandomized, one relabelling per (instance, solver) in the default run; the ``slow`` test runs
-more, and issue 10's kroA150 case (renumbered and reordered, solved by highs).
+original: TSPLIB (burma14; ulysses16, berlin52 and gr17 in the slow test), orienteering
+(Tsiligirides), GAP, mknap and the generated healthcare-small instance, for each problem kind.
+Property test with hypothesis, derandomized, one relabelling per (instance, solver) in the default
+run; the ``slow`` test runs eight, and issue 10's kroA150 case (renumbered and reordered, highs).
 """
 
 from __future__ import annotations
@@ -112,7 +112,6 @@ def _file(name: str) -> Callable[[], Instance]:
 CASES: dict[str, dict[str, Callable[[], Instance]]] = {
     "mtrce": {
         "tsplib-burma14": _tsplib("burma14"),
-        "tsplib-ulysses16": _tsplib("ulysses16"),
         "op-tsiligirides2-20": lambda: convert(
             "op", CLASSIC / "op/tsiligirides_2/tsiligirides_problem_2_budget_20.txt"
         ),
@@ -130,7 +129,11 @@ CASES: dict[str, dict[str, Callable[[], Instance]]] = {
 
 
 SLOW_CASES: dict[str, dict[str, Callable[[], Instance]]] = {
-    "mtrce": {"tsplib-berlin52": _tsplib("berlin52"), "tsplib-gr17": _tsplib("gr17")},
+    "mtrce": {
+        "tsplib-ulysses16": _tsplib("ulysses16"),
+        "tsplib-berlin52": _tsplib("berlin52"),
+        "tsplib-gr17": _tsplib("gr17"),
+    },
 }
 """Run only in the ``slow`` test (about 3 s per solve on a shared machine)."""
 
