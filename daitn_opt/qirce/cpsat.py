@@ -5,21 +5,28 @@ The model is the MILP of ``formulations/qirce.md`` with Boolean arc literals: ``
 implications ``x -> y -> z`` and a memory constraint where memory binds.
 
 CP-SAT needs integers. Costs are multiplied by a power of ten (at most 1e6; 1 for integer data)
-and rounded; loads are scaled the same way and rounded *up*, capacities rounded *down*, so every
-solution CP-SAT accepts is feasible in real arithmetic (for integer data the model is exact).
-The reported objective is recomputed from the real arrays. Splittable routing needs continuous
+and rounded *down*, so that CP-SAT's bound stays a lower bound on the real cost; loads are scaled
+the same way and rounded *up*, capacities rounded *down*, so every solution CP-SAT accepts is
+feasible in real arithmetic (when that rounding is inexact the model is a restriction: its bound
+is not reported and its infeasibility proves nothing). The reported objective is recomputed from
+the real arrays. The model is built against the clock: past the time limit the warm start is
+returned with the heuristic's bound and a message. Splittable routing needs continuous
 variables, which CP-SAT does not have: use ``highs`` or ``pyomo`` for it.
 """
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
-from .milp import infeasible_result, trivial_result
+from ..tfam.bounds import settled
+from ..tfam.budget import Clock, OutOfTime
+from .milp import fallback_result, infeasible_result, internal_bound, trivial_result
 from .problem import Problem
-from .solution import arcs_from_solution, build_solution, internal_objective
+from .solution import build_solution, internal_objective
 
 
 def _scale(values: np.ndarray, limit: float = 1e12) -> int:
@@ -46,6 +53,7 @@ def _supports(problem: Problem) -> str | None:
     description="CP-SAT over Boolean arc literals (single-source), hinted by the best heuristic",
     supports=_supports,
 )
+@settled
 def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     """Params: ``warm_start`` (default True), ``workers`` (default ``threads``)."""
     from ortools.sat.python import cp_model  # imported here: OR-Tools is slow to import
@@ -53,32 +61,135 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     bad = infeasible_result(problem, "cpsat") or trivial_result(problem, "cpsat")
     if bad is not None:
         return bad
+    from .heuristics import warm_start
+
     p = problem
+    trace: list[TracePoint] = []
+    x0, lb = warm_start(p, options)
+    if x0 is not None:
+        trace.append(TracePoint(options.elapsed(), p.reported(internal_objective(p, x0)), None))
     w = p.internal_arc_weight()
     fo = p.internal_open_weight()
     cost_scale = _scale(np.concatenate([w, fo]))
-    wi = np.round(w * cost_scale).astype(np.int64)
-    foi = np.round(fo * cost_scale).astype(np.int64)
+    # Costs rounded down: every solution's scaled cost is at most its real cost, so CP-SAT's
+    # lower bound on the scaled objective stays a lower bound on the real one.
+    wi = np.floor(w * cost_scale + 1e-9).astype(np.int64)
+    foi = np.floor(fo * cost_scale + 1e-9).astype(np.int64)
     load_scale = _scale(np.concatenate([p.arc_load, p.capacity]))
     li = np.ceil(p.arc_load * load_scale - 1e-9).astype(np.int64)
     capi = np.floor(p.capacity * load_scale + 1e-9).astype(np.int64)
+    # Loads rounded up and capacities down restrict the problem unless the scaling is exact:
+    # then CP-SAT's bound (and an infeasibility verdict) holds for the restricted problem only.
+    rows_exact = _exact(p.arc_load, load_scale) and _exact(p.capacity, load_scale)
+    stats: dict = {"cost_scale": cost_scale, "load_scale": load_scale}
+    reserve = max(0.1, 0.05 * options.time_limit)
+    clock = Clock(time.perf_counter() + options.remaining() - 2 * reserve)
+    try:
+        m, x = _model(p, cp_model, wi, foi, li, capi, clock)
+        if x0 is not None:
+            for a in range(p.num_arcs):
+                if a % 4096 == 0:
+                    clock.check()
+                m.model.add_hint(x[a], bool(x0[a] > 0.5))
+        rows_exact = rows_exact and stats.setdefault("memory_exact", m.memory_exact)
+    except OutOfTime:
+        return fallback_result(
+            p, "cpsat", x0, lb, stats, trace, "time limit reached while building the model"
+        )
+    left = options.remaining() - reserve
+    if left < 0.05:
+        return fallback_result(p, "cpsat", x0, lb, stats, trace, "no time left to run CP-SAT")
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = left
+    solver.parameters.num_workers = int(options.params.get("workers", max(1, options.threads)))
+    solver.parameters.random_seed = options.seed
 
+    class Progress(cp_model.CpSolverSolutionCallback):
+        def on_solution_callback(self) -> None:
+            trace.append(
+                TracePoint(
+                    options.elapsed(),
+                    p.reported(self.objective_value / cost_scale),
+                    p.reported(self.best_objective_bound / cost_scale),
+                )
+            )
+
+    status = solver.solve(m.model, Progress())
+    stats.update(branches=solver.num_branches, conflicts=solver.num_conflicts)
+    if status == cp_model.INFEASIBLE and rows_exact:
+        return Result(
+            problem="qirce",
+            solver="cpsat",
+            status=Status.INFEASIBLE,
+            sense=p.objective_sense,
+            message="no single-source routing serves all demand within capacity and memory",
+            stats=stats,
+            trace=trace,
+        )
+    cp_bound = solver.best_objective_bound / cost_scale if rows_exact else None
+    if lb is not None:
+        cp_bound = lb if cp_bound is None else max(cp_bound, lb)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return fallback_result(
+            p, "cpsat", x0, cp_bound, stats, trace, f"CP-SAT: {solver.status_name(status)}"
+        )
+    xs = np.array([solver.boolean_value(v) for v in x], dtype=np.float64)
+    internal = internal_objective(p, xs)
+    if x0 is not None and internal_objective(p, x0) < internal:
+        xs, internal = x0, internal_objective(p, x0)
+    bound = internal_bound(p, cp_bound)
+    rep_bound = p.reported(bound) if bound is not None else None
+    trace.append(TracePoint(options.elapsed(), p.reported(internal), rep_bound))
+    return Result(
+        problem="qirce",
+        solver="cpsat",
+        status=Status.FEASIBLE,  # settle() proves optimality from the bound
+        sense=p.objective_sense,
+        objective=p.reported(internal),
+        bound=rep_bound,
+        solution=build_solution(p, xs),
+        stats=stats,
+        trace=trace,
+    )
+
+
+def _exact(values: np.ndarray, scale: int) -> bool:
+    finite = values[np.isfinite(values)] * scale
+    return bool(np.all(np.abs(finite - np.round(finite)) <= 1e-9 * np.maximum(1.0, finite)))
+
+
+class _Built:
+    """The CP-SAT model and whether its memory rows are exact (not rounded)."""
+
+    def __init__(self, model: object) -> None:
+        self.model = model
+        self.memory_exact = True
+
+
+def _model(p: Problem, cp_model, wi, foi, li, capi, clock: Clock) -> tuple[_Built, list]:
+    """The CP-SAT model of ``p`` with integer data; raises OutOfTime past ``clock``."""
     m = cp_model.CpModel()
+    built = _Built(m)
     x = [m.new_bool_var(f"x{a}") for a in range(p.num_arcs)]
+    clock.check()
     for a in np.flatnonzero(li > capi[p.arc_facility]):
         m.add(x[a] == 0)
     by_demand = np.argsort(p.arc_demand, kind="stable")
     starts = np.searchsorted(p.arc_demand[by_demand], np.arange(p.num_demands + 1))
     for d in range(p.num_demands):
+        if d % 1024 == 0:
+            clock.check()
         lits = [x[a] for a in by_demand[starts[d] : starts[d + 1]]]
         if p.mode == "serve_all":
             m.add_exactly_one(lits)
         elif lits:
             m.add_at_most_one(lits)
+    fo = p.internal_open_weight()
     z = {int(f): m.new_bool_var(f"z{f}") for f in np.flatnonzero(fo > 0)}
     by_fac = np.argsort(p.arc_facility, kind="stable")
     fstarts = np.searchsorted(p.arc_facility[by_fac], np.arange(p.num_facilities + 1))
     for f in range(p.num_facilities):
+        clock.check()
         arcs = by_fac[fstarts[f] : fstarts[f + 1]]
         if arcs.size == 0:
             continue
@@ -93,10 +204,15 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     if p.memory_binding:
         key = p.arc_model * p.num_facilities + p.arc_facility
         for a, k in enumerate(key.tolist()):
+            if a % 4096 == 0:
+                clock.check()
             if k not in y:
                 y[k] = m.new_bool_var(f"y{k}")
             m.add_implication(x[a], y[k])
         mem_scale = _scale(np.concatenate([p.model_memory, p.facility_memory]))
+        built.memory_exact = _exact(p.model_memory, mem_scale) and _exact(
+            p.facility_memory, mem_scale
+        )
         per_fac: dict[int, list[int]] = {}
         for k in y:
             per_fac.setdefault(k % p.num_facilities, []).append(k)
@@ -113,77 +229,4 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
         cp_model.LinearExpr.weighted_sum(x, wi.tolist())
         + cp_model.LinearExpr.weighted_sum(list(z.values()), [int(foi[f]) for f in z])
     )
-
-    trace: list[TracePoint] = []
-    x0 = arcs_from_solution(p, options.initial)
-    if x0 is None and options.params.get("warm_start", True):
-        from .heuristics import best_heuristic, warm_start_budget
-
-        x0 = best_heuristic(p, warm_start_budget(p, options.remaining()), options.seed)
-    if x0 is not None:
-        trace.append(TracePoint(options.elapsed(), p.reported(internal_objective(p, x0)), None))
-        for a in range(p.num_arcs):
-            m.add_hint(x[a], bool(x0[a] > 0.5))
-
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.01, options.remaining())
-    solver.parameters.num_workers = int(options.params.get("workers", max(1, options.threads)))
-    solver.parameters.random_seed = options.seed
-
-    class Progress(cp_model.CpSolverSolutionCallback):
-        def on_solution_callback(self) -> None:
-            trace.append(
-                TracePoint(
-                    options.elapsed(),
-                    p.reported(self.objective_value / cost_scale),
-                    p.reported(self.best_objective_bound / cost_scale),
-                )
-            )
-
-    status = solver.solve(m, Progress())
-    stats = {
-        "cost_scale": cost_scale,
-        "load_scale": load_scale,
-        "branches": solver.num_branches,
-        "conflicts": solver.num_conflicts,
-    }
-    if status == cp_model.INFEASIBLE:
-        return Result(
-            problem="qirce",
-            solver="cpsat",
-            status=Status.INFEASIBLE,
-            sense=p.objective_sense,
-            message="no single-source routing serves all demand within capacity and memory",
-            stats=stats,
-            trace=trace,
-        )
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return Result(
-            problem="qirce",
-            solver="cpsat",
-            status=Status.NO_SOLUTION,
-            sense=p.objective_sense,
-            message=f"CP-SAT: {solver.status_name(status)}",
-            stats=stats,
-            trace=trace,
-        )
-    xs = np.array([solver.boolean_value(v) for v in x], dtype=np.float64)
-    internal = internal_objective(p, xs)
-    exact_data = cost_scale == 1 or np.array_equal(wi, w * cost_scale)
-    optimal = status == cp_model.OPTIMAL
-    if optimal and exact_data:
-        bound = p.reported(internal)
-    else:
-        bound = p.reported(solver.best_objective_bound / cost_scale)
-    trace.append(TracePoint(options.elapsed(), p.reported(internal), bound))
-    return Result(
-        problem="qirce",
-        solver="cpsat",
-        status=Status.OPTIMAL if optimal else Status.FEASIBLE,
-        sense=p.objective_sense,
-        objective=p.reported(internal),
-        bound=bound,
-        solution=build_solution(p, xs),
-        stats=stats,
-        trace=trace,
-    )
+    return built, x

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
+from ..tfam.bounds import settled
 from .problem import Problem
 from .solution import build_solution, internal_objective
 
@@ -790,6 +791,7 @@ def _result(
     exact=False,
     description="each demand to the nearest facility with room (baseline)",
 )
+@settled
 def solve_nearest(problem: Problem, options: SolveOptions) -> Result:
     g = Dense(problem)
     return _result(problem, "nearest", g, nearest_assign(g))
@@ -801,6 +803,7 @@ def solve_nearest(problem: Problem, options: SolveOptions) -> Result:
     exact=False,
     description="Martello-Toth regret greedy, best of several desirabilities",
 )
+@settled
 def solve_greedy(problem: Problem, options: SolveOptions) -> Result:
     g = Dense(problem)
     return _result(problem, "greedy", g, greedy_assign(g))
@@ -853,9 +856,9 @@ def local_search(
     consider(current)
     target = -np.inf
     if lb is not None:
-        w = problem.internal_arc_weight()
-        integral = bool(np.all(np.abs(w - np.round(w)) < 1e-9))
-        target = np.ceil(lb - 1e-6) if integral else lb
+        from .milp import internal_bound
+
+        target = internal_bound(problem, lb)
         stats["lp_bound"] = problem.reported(lb)
     if best_cost > target + 1e-9 and not large:
         found, _ = tabu_search(g, start, ls_end, rng, target=target, max_idle=max_idle)
@@ -895,6 +898,56 @@ def warm_start_budget(problem: Problem, remaining: float) -> float:
     return min(1.0, 0.05 * remaining)
 
 
+def fits(problem: Problem, x: np.ndarray, tol: float = 1e-7) -> bool:
+    """Whether arc fractions ``x`` are a feasible solution: fractions in [0, 1] (0/1 when
+    single-source), every demand served once (serve-all) or at most once, loads within
+    capacity, deployed models within memory."""
+    p = problem
+    if x.shape != (p.num_arcs,) or np.any(x < -tol) or np.any(x > 1 + tol):
+        return False
+    if p.single_source and np.any(np.minimum(np.abs(x), np.abs(1 - x)) > tol):
+        return False
+    served = np.bincount(p.arc_demand, weights=x, minlength=p.num_demands)
+    if np.any(served > 1 + tol) or (p.mode == "serve_all" and np.any(served < 1 - tol)):
+        return False
+    load = np.bincount(p.arc_facility, weights=p.arc_load * x, minlength=p.num_facilities)
+    if np.any(load > p.capacity + tol * np.maximum(1.0, p.capacity)):
+        return False
+    used = x > tol
+    if p.memory_binding and used.any():
+        pairs = np.unique(p.arc_model[used] * p.num_facilities + p.arc_facility[used])
+        mem = np.bincount(
+            pairs % p.num_facilities,
+            weights=p.model_memory[pairs // p.num_facilities],
+            minlength=p.num_facilities,
+        )
+        if np.any(mem > p.facility_memory + tol):
+            return False
+    return True
+
+
+def warm_start(problem: Problem, options: SolveOptions) -> tuple[np.ndarray | None, float | None]:
+    """The exact solvers' start: (arc fractions, internal lower bound or None).
+
+    ``options.initial`` when it fits the problem; otherwise (unless ``warm_start=False``) the
+    local search within :func:`warm_start_budget`, with the LP or Lagrangian bound it computed.
+    """
+    from .solution import arcs_from_solution
+
+    x0 = arcs_from_solution(problem, options.initial)
+    if x0 is not None and not fits(problem, x0):
+        x0 = None  # an infeasible start is ignored
+    if x0 is not None or not options.params.get("warm_start", True):
+        return x0, None
+    from .milp import infeasible_result
+
+    if problem.num_arcs == 0 or infeasible_result(problem, "ls") is not None:
+        return None, None
+    budget = warm_start_budget(problem, options.remaining())
+    x, lb, _ = local_search(problem, budget, options.seed)
+    return x, lb
+
+
 def best_heuristic(problem: Problem, budget: float, seed: int = 0) -> np.ndarray | None:
     """Arc fractions of the best heuristic solution within ``budget`` seconds (a warm start)."""
     from .milp import infeasible_result
@@ -911,6 +964,7 @@ def best_heuristic(problem: Problem, budget: float, seed: int = 0) -> np.ndarray
     exact=False,
     description="LP-guided tabu search: shift/swap with adaptive penalties, close/open facility",
 )
+@settled
 def solve_ls(problem: Problem, options: SolveOptions) -> Result:
     """Params: ``budget`` seconds (default: 85 % of the time limit), ``max_idle`` tabu
     iterations without a new best before stopping (default 50 per demand, 2,000 to 20,000)."""
@@ -936,9 +990,10 @@ def solve_ls(problem: Problem, options: SolveOptions) -> Result:
     # Proven optimal when the objective meets the LP bound (rounded up for integer data).
     obj_int = internal_objective(problem, x)
     if lb is not None:
-        w = problem.internal_arc_weight()
-        if np.all(np.abs(w - np.round(w)) < 1e-9) and np.ceil(lb - 1e-6) >= obj_int - 1e-9:
-            bound = problem.reported(obj_int)
+        from .milp import internal_bound
+
+        # Integral objectives (single-source, integer data): the bound rounds up.
+        bound = problem.reported(internal_bound(problem, lb))
     assign = None
     if problem.single_source or np.all((x < 1e-9) | (x > 1 - 1e-9)):
         assign = np.full(g.D, g.F)

@@ -8,6 +8,7 @@ portability and for exporting (``model.write("qirce.lp")``).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -15,15 +16,26 @@ import numpy as np
 from ..highs_model import quiet_highs
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
-from .milp import infeasible_result, integral_weights, trivial_result
+from ..tfam.bounds import settled
+from ..tfam.budget import Clock, OutOfTime, pyomo_refusal, quiet_pyomo
+from .milp import (
+    fallback_result,
+    infeasible_result,
+    integral_objective,
+    internal_bound,
+    trivial_result,
+)
 from .problem import Problem
-from .solution import arcs_from_solution, build_solution, internal_objective
+from .solution import build_solution, internal_objective
 
 
-def build_model(problem: Problem) -> Any:
+def build_model(problem: Problem, clock: Clock | None = None) -> Any:
     """The Pyomo model: ``x[a]``, ``y[k]`` (k = model * F + facility, only where memory binds),
-    ``z[f]`` (only facilities with an open cost)."""
+    ``z[f]`` (only facilities with an open cost). With ``clock``, the build stops with
+    :class:`~daitn_opt.tfam.budget.OutOfTime` past its deadline."""
     import pyomo.environ as pyo  # imported here: Pyomo takes seconds to import
+
+    check = clock.check if clock is not None else (lambda: None)
 
     p = problem
     n_f = p.num_facilities
@@ -43,24 +55,31 @@ def build_model(problem: Problem) -> Any:
         by_f.setdefault(f, []).append(a)
     mdl.D = pyo.Set(initialize=sorted(by_d))
     if p.mode == "serve_all":
-        mdl.serve = pyo.Constraint(mdl.D, rule=lambda m, d: sum(m.x[a] for a in by_d[d]) == 1)
+        mdl.serve = pyo.Constraint(
+            mdl.D, rule=lambda m, d: check() or sum(m.x[a] for a in by_d[d]) == 1
+        )
     else:
-        mdl.serve = pyo.Constraint(mdl.D, rule=lambda m, d: sum(m.x[a] for a in by_d[d]) <= 1)
+        mdl.serve = pyo.Constraint(
+            mdl.D, rule=lambda m, d: check() or sum(m.x[a] for a in by_d[d]) <= 1
+        )
     mdl.F = pyo.Set(initialize=sorted(by_f))
 
     def capacity(m, f):
+        check()
         lhs = sum(float(p.arc_load[a]) * m.x[a] for a in by_f[f])
         cap = float(p.capacity[f])
         return lhs <= cap * m.z[f] if f in m.Z else lhs <= cap
 
     mdl.capacity = pyo.Constraint(mdl.F, rule=capacity)
     linked = [a for a in range(p.num_arcs) if int(p.arc_facility[a]) in set(closable)]
-    mdl.link = pyo.Constraint(linked, rule=lambda m, a: m.x[a] <= m.z[int(p.arc_facility[a])])
+    mdl.link = pyo.Constraint(
+        linked, rule=lambda m, a: check() or m.x[a] <= m.z[int(p.arc_facility[a])]
+    )
     if p.memory_binding:
         key = (p.arc_model * n_f + p.arc_facility).tolist()
         mdl.Y = pyo.Set(initialize=sorted(set(key)))
         mdl.y = pyo.Var(mdl.Y, domain=pyo.Binary)
-        mdl.deployed = pyo.Constraint(mdl.A, rule=lambda m, a: m.x[a] <= m.y[key[a]])
+        mdl.deployed = pyo.Constraint(mdl.A, rule=lambda m, a: check() or m.x[a] <= m.y[key[a]])
         per_f: dict[int, list[int]] = {}
         for k in sorted(set(key)):
             per_f.setdefault(k % n_f, []).append(k)
@@ -80,32 +99,65 @@ def build_model(problem: Problem) -> Any:
     return mdl
 
 
+def _terms(p: Problem) -> int:
+    """Linear terms of the model (rows (1), (2), (3), (6) and the objective), for its estimate."""
+    linked = int(np.count_nonzero(p.internal_open_weight()[p.arc_facility] > 0))
+    return 3 * p.num_arcs + 2 * linked + (2 * p.num_arcs if p.memory_binding else 0)
+
+
 @register(
     "qirce",
     "pyomo",
     exact=True,
     description="Pyomo MILP, any Pyomo solver (pyomo_solver=, default appsi_highs)",
 )
+@settled
 def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
     """Params: ``pyomo_solver`` (default ``"appsi_highs"``), ``warm_start`` (default True)."""
     bad = infeasible_result(problem, "pyomo") or trivial_result(problem, "pyomo")
     if bad is not None:
         return bad
-    import pyomo.environ as pyo
+    from .heuristics import warm_start
 
     p = problem
     name = options.params.get("pyomo_solver", "appsi_highs")
     trace: list[TracePoint] = []
-    x0 = arcs_from_solution(p, options.initial)
-    if x0 is None and options.params.get("warm_start", True):
-        from .heuristics import best_heuristic, warm_start_budget
+    x0, lb = warm_start(p, options)
+    if x0 is not None:
+        trace.append(TracePoint(options.elapsed(), p.reported(internal_objective(p, x0)), None))
+    stats: dict = {"pyomo_solver": name}
+    reserve = max(0.2, 0.1 * options.time_limit)
+    n_vars = p.num_arcs + p.num_facilities * (1 + (p.num_models if p.memory_binding else 0))
+    refusal = pyomo_refusal(_terms(p), n_vars, options.remaining() - reserve)
+    if refusal is not None:
+        return fallback_result(p, "pyomo", x0, lb, stats, trace, refusal)
+    import pyomo.environ as pyo
 
-        x0 = best_heuristic(p, warm_start_budget(p, options.remaining()), options.seed)
-    mdl = build_model(p)
+    t_build = time.perf_counter()
+    try:
+        # Half the time left for the build: translating the model takes about as long again.
+        with quiet_pyomo():
+            mdl = build_model(p, Clock(t_build + 0.5 * (options.remaining() - reserve)))
+    except OutOfTime:
+        return fallback_result(
+            p, "pyomo", x0, lb, stats, trace, "time limit reached while building the model"
+        )
+    built = time.perf_counter() - t_build
+    stats["build_seconds"] = built
+    limit = options.remaining() - reserve - built  # translation takes about the build time
+    if limit < 0.05:
+        return fallback_result(
+            p,
+            "pyomo",
+            x0,
+            lb,
+            stats,
+            trace,
+            f"the model took {built:.1f} s to build: no time left to solve",
+        )
     if name == "appsi_highs":
         quiet_highs()  # absorbs HiGHS's once-per-process banner (it would corrupt --json)
     if x0 is not None:
-        trace.append(TracePoint(options.elapsed(), p.reported(internal_objective(p, x0)), None))
         for a in range(p.num_arcs):
             mdl.x[a].set_value(float(x0[a]))
     if name == "appsi_highs":
@@ -113,10 +165,10 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
         from pyomo.contrib.appsi.solvers import Highs
 
         solver = Highs()
-        solver.config.time_limit = max(0.01, options.remaining())
+        solver.config.time_limit = limit
         solver.config.load_solution = False
-        solver.highs_options = {"mip_rel_gap": 1e-6, "random_seed": options.seed}
-        if integral_weights(p):
+        solver.highs_options = {"mip_rel_gap": 1e-7, "random_seed": options.seed}
+        if integral_objective(p):
             solver.highs_options["mip_abs_gap"] = 1.0 - 1e-6
         res = solver.solve(mdl)
         term = str(res.termination_condition)
@@ -129,40 +181,49 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
         kwargs = {"load_solutions": False}
         if solver.warm_start_capable() and x0 is not None:
             kwargs["warmstart"] = True
-        solver.options["time_limit"] = max(0.01, options.remaining())
+        solver.options["time_limit"] = limit
         res = solver.solve(mdl, **kwargs)
         term = str(res.solver.termination_condition)
         has = len(res.solution) > 0
         if has:
             mdl.solutions.load_from(res)
         bound = getattr(res.problem, "lower_bound", None)
+    stats["termination"] = term
+    bound = bound if bound is not None and np.isfinite(bound) else None
+    if lb is not None:
+        bound = lb if bound is None else max(bound, lb)
     if not has:
-        status = Status.INFEASIBLE if "infeasible" in term.lower() else Status.NO_SOLUTION
-        return Result(
-            problem="qirce",
-            solver="pyomo",
-            status=status,
-            sense=p.objective_sense,
-            message=f"{name}: {term}",
-            trace=trace,
-        )
+        if "infeasible" in term.lower():
+            return Result(
+                problem="qirce",
+                solver="pyomo",
+                status=Status.INFEASIBLE,
+                sense=p.objective_sense,
+                message=f"{name}: {term}",
+                stats=stats,
+                trace=trace,
+            )
+        return fallback_result(p, "pyomo", x0, bound, stats, trace, f"{name}: {term}")
     x = np.array([pyo.value(mdl.x[a]) or 0.0 for a in range(p.num_arcs)])
     if p.single_source:
         x = np.round(x)
     internal = internal_objective(p, x)
+    if x0 is not None and internal_objective(p, x0) < internal:
+        x, internal = x0, internal_objective(p, x0)
     optimal = "optimal" in term.lower()
-    if optimal and (bound is None or integral_weights(p)):
+    if optimal and bound is None:
         bound = internal
-    rep_bound = p.reported(bound) if bound is not None and np.isfinite(bound) else None
+    bound = internal_bound(p, bound)
+    rep_bound = p.reported(bound) if bound is not None else None
     trace.append(TracePoint(options.elapsed(), p.reported(internal), rep_bound))
     return Result(
         problem="qirce",
         solver="pyomo",
-        status=Status.OPTIMAL if optimal else Status.FEASIBLE,
+        status=Status.FEASIBLE,  # settle() proves optimality from the bound
         sense=p.objective_sense,
         objective=p.reported(internal),
         bound=rep_bound,
         solution=build_solution(p, x),
-        stats={"pyomo_solver": name, "termination": term},
+        stats=stats,
         trace=trace,
     )

@@ -4,8 +4,11 @@ The same 0-1 program as :mod:`daitn_opt.tfam.milp` (``formulations/tfam.md`` (1)
 per plan, one linear capacity constraint per resource that could be over-subscribed,
 ``AddAtMostOne`` / ``AddExactlyOne`` per request with several plans. CP-SAT needs integer
 coefficients: values and each capacity row are multiplied by the smallest power of ten (up to
-10^6) that makes them integral. When none does, uses are rounded up and capacities down (the
-admission stays feasible, but optimality then refers to the rounded problem and is not claimed).
+10^6) that makes them integral. When none does, values are rounded up (CP-SAT's bound stays an
+upper bound on the real admitted value) and uses up and capacities down (every admission CP-SAT
+accepts is feasible; its bound then refers to a restricted problem and only the Lagrangian bound
+is reported). The model is built against the clock: when the time limit comes first, the warm
+start is returned with its Lagrangian bound and a message saying so.
 Solution hints come from the local search's best admission.
 """
 
@@ -18,9 +21,11 @@ import numpy as np
 
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
+from .bounds import settled
 from .milp import (
     better,
     combine_bounds,
+    fallback_result,
     infeasible_result,
     model_arrays,
     start_and_bound,
@@ -56,7 +61,12 @@ def _trace_callback(scale: float, start: float, trace: list[TracePoint]) -> Any:
     return _Trace()
 
 
+BUILD_CHECK = 512
+"""Rows (and hints) added between two looks at the clock while the model is built."""
+
+
 @register("tfam", "cpsat", exact=True, description="0-1 program with OR-Tools CP-SAT, hinted")
+@settled
 def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     from ortools.sat.python import cp_model  # imported here: OR-Tools is slow to import
 
@@ -67,15 +77,33 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     arrays = model_arrays(problem)
     a = arrays["A"].tocsr()
     n_res = arrays["resource_rows"].size
-    exact = True
+    rows_exact = True
     v_scale = decimal_scale(problem.value)
+    values_exact = v_scale is not None
     if v_scale is None:
-        v_scale, exact = 10**6, False
-    values = np.round(problem.value * v_scale).astype(np.int64)
+        # Values rounded up: every admission is worth at most its scaled value, so the bound
+        # CP-SAT proves on the scaled objective stays an upper bound on the real one.
+        v_scale = 10**6
+        values = np.ceil(problem.value * v_scale - 1e-9).astype(np.int64)
+    else:
+        values = np.round(problem.value * v_scale).astype(np.int64)
+    # Keep a reserve for CP-SAT's own start-up and for extracting the solution.
+    reserve = max(0.1, 0.05 * options.time_limit)
 
     model = cp_model.CpModel()
     x = [model.new_bool_var(f"x{p}") for p in range(problem.n_plans)]
+    stats: dict[str, Any] = {"lagrangian_bound": lagrangian}
     for row in range(a.shape[0]):
+        if row % BUILD_CHECK == BUILD_CHECK - 1 and options.remaining() < 2 * reserve:
+            stats["build_seconds"] = time.perf_counter() - t0
+            return fallback_result(
+                problem,
+                "cpsat",
+                initial,
+                lagrangian,
+                stats,
+                f"time limit reached while building the CP-SAT model ({row} of {a.shape[0]} rows)",
+            )
         lo, hi = a.indptr[row], a.indptr[row + 1]
         cols = a.indices[lo:hi].tolist()
         if row < n_res:
@@ -83,7 +111,7 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
             cap = arrays["row_upper"][row]
             scale = decimal_scale(np.append(coefs, cap))
             if scale is None:
-                scale, exact = 10**6, False
+                scale, rows_exact = 10**6, False
                 ints = np.ceil(coefs * scale - 1e-9).astype(np.int64)
                 cap_int = int(np.floor(cap * scale + 1e-9))
             else:
@@ -105,41 +133,49 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     if initial is not None:
         chosen = np.zeros(problem.n_plans, dtype=bool)
         chosen[initial[initial >= 0]] = True
-        for p in range(problem.n_plans):
-            model.add_hint(x[p], bool(chosen[p]))
-    t_build = time.perf_counter() - t0
+        for var, hint in zip(x, chosen.tolist(), strict=True):
+            model.add_hint(var, hint)
+    stats["build_seconds"] = time.perf_counter() - t0
+    stats["integer_scaling_exact"] = values_exact and rows_exact
+    left = options.remaining() - reserve
+    if left < 0.05:
+        return fallback_result(
+            problem,
+            "cpsat",
+            initial,
+            lagrangian,
+            stats,
+            "time limit reached after building the model",
+        )
 
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.05, options.remaining() - 0.2)
+    solver.parameters.max_time_in_seconds = left
     solver.parameters.num_workers = max(1, int(options.threads))
     solver.parameters.random_seed = int(options.seed)
     status = solver.solve(model, _trace_callback(v_scale, options.start, trace))
-    stats = {
-        "build_seconds": t_build,
-        "branches": int(solver.num_branches),
-        "conflicts": int(solver.num_conflicts),
-        "cpsat_status": solver.status_name(status),
-        "integer_scaling_exact": exact,
-    }
-    if status == cp_model.INFEASIBLE:
+    stats.update(
+        branches=int(solver.num_branches),
+        conflicts=int(solver.num_conflicts),
+        cpsat_status=solver.status_name(status),
+    )
+    if status == cp_model.INFEASIBLE and rows_exact:
         return infeasible_result(problem, "cpsat", options.remaining())
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        if initial is not None:
-            return make_result(
-                problem, "cpsat", initial, status=Status.FEASIBLE, bound=lagrangian, stats=stats
-            )
-        return make_result(problem, "cpsat", None, status=Status.NO_SOLUTION, stats=stats)
+        return fallback_result(
+            problem, "cpsat", initial, lagrangian, stats, f"CP-SAT: {solver.status_name(status)}"
+        )
     xs = np.array([solver.boolean_value(v) for v in x], dtype=bool)
     chosen = np.flatnonzero(xs)
     choice = better(problem, chosen, initial)
-    optimal = status == cp_model.OPTIMAL and exact
-    bound = combine_bounds(solver.best_objective_bound / v_scale if exact else None, lagrangian)
+    # CP-SAT's bound holds for the real problem when its rows are the real rows (capacities
+    # scaled exactly); values rounded up keep it an upper bound. ``settle`` decides optimality.
+    cp_bound = solver.best_objective_bound / v_scale if rows_exact else None
     return make_result(
         problem,
         "cpsat",
         choice,
-        status=Status.OPTIMAL if optimal else Status.FEASIBLE,
-        bound=bound,
+        status=Status.FEASIBLE,
+        bound=combine_bounds(cp_bound, lagrangian, problem),
         trace=trace,
         stats=stats,
     )

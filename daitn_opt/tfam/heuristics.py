@@ -22,6 +22,7 @@ import numpy as np
 
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
+from .bounds import settled
 from .problem import Problem
 from .solution import make_result, must_admit_conflict, objective_of, slack
 
@@ -199,6 +200,7 @@ def greedy_choice(problem: Problem) -> tuple[_State, list[str], np.ndarray]:
 
 
 @register("tfam", "fcfs", exact=False, description="First come, first served (naive baseline)")
+@settled
 def solve_fcfs(problem: Problem, options: SolveOptions) -> Result:
     start = time.perf_counter()
     state, failed = fcfs_choice(problem)
@@ -209,6 +211,7 @@ def solve_fcfs(problem: Problem, options: SolveOptions) -> Result:
 
 
 @register("tfam", "greedy", exact=False, description="Greedy by scarcity-weighted value density")
+@settled
 def solve_greedy(problem: Problem, options: SolveOptions) -> Result:
     start = time.perf_counter()
     state, failed, _ = greedy_choice(problem)
@@ -391,6 +394,7 @@ def local_search(
     exact=False,
     description="Local search (upgrade/add/drop-add swaps, perturbations) from greedy",
 )
+@settled
 def solve_ls(problem: Problem, options: SolveOptions) -> Result:
     initial = None
     if options.initial is not None:

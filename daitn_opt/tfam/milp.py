@@ -28,6 +28,7 @@ from scipy import sparse
 from ..highs_model import quiet_highs
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
+from .bounds import rounded_bound, settled
 from .heuristics import best_heuristic
 from .problem import Problem
 from .solution import from_solution, is_feasible, make_result, must_admit_conflict, slack
@@ -98,6 +99,20 @@ def _highs(problem: Problem, arrays: dict[str, Any]) -> highspy.Highs:
     h = quiet_highs()
     h.passModel(lp)
     return h
+
+
+def highs_consistent(h: highspy.Highs, cost: np.ndarray) -> bool:
+    """Whether HiGHS's reported objective matches its solution's columns (or it has none).
+
+    HiGHS 1.16 has been seen to mis-evaluate a user-supplied start and then prune with that
+    value; its status and bound are not to be trusted when the two disagree.
+    """
+    info = h.getInfo()
+    if info.primal_solution_status != 2:
+        return True
+    value = float(np.dot(cost, np.asarray(h.getSolution().col_value)))
+    reported = float(info.objective_function_value)
+    return abs(value - reported) <= 1e-6 * max(1.0, abs(value))
 
 
 def write_model(problem: Problem, path: str | Path) -> None:
@@ -181,10 +196,46 @@ def fallback_bound(problem: Problem, options: SolveOptions, lower: float) -> flo
     return lagrangian_bound(problem, lower=lower, iterations=500, time_limit=budget)
 
 
-def combine_bounds(solver_bound: float | None, fallback: float | None) -> float | None:
-    """The tighter of two valid upper bounds (None when neither is finite)."""
+def integral_values(problem: Problem) -> bool:
+    """Whether every admission's value is an integer (integral plan values)."""
+    return bool(np.all(problem.value == np.round(problem.value)))
+
+
+def combine_bounds(
+    solver_bound: float | None, fallback: float | None, problem: Problem | None = None
+) -> float | None:
+    """The tighter of two valid upper bounds (None when neither is finite), rounded down to an
+    integer when ``problem`` has integral plan values (no admission is worth more)."""
     values = [b for b in (solver_bound, fallback) if b is not None and np.isfinite(b)]
-    return min(values) if values else None
+    if not values:
+        return None
+    integral = problem is not None and integral_values(problem)
+    return rounded_bound(min(values), "max", integral)
+
+
+def fallback_result(
+    problem: Problem,
+    solver: str,
+    initial: np.ndarray | None,
+    lagrangian: float | None,
+    stats: dict[str, Any],
+    message: str,
+) -> Result:
+    """The warm start (feasible by construction) with the Lagrangian bound, or no solution,
+    when an exact solver cannot run or finds nothing; ``message`` says why."""
+    if initial is not None:
+        return make_result(
+            problem,
+            solver,
+            initial,
+            status=Status.FEASIBLE,
+            bound=combine_bounds(None, lagrangian, problem),
+            stats=stats,
+            message=message + "; returning the warm start",
+        )
+    return make_result(
+        problem, solver, None, status=Status.NO_SOLUTION, stats=stats, message=message
+    )
 
 
 def better(problem: Problem, chosen: np.ndarray, initial: np.ndarray | None) -> np.ndarray:
@@ -221,6 +272,7 @@ def start_and_bound(
 
 
 @register("tfam", "highs", exact=True, description="0-1 program with HiGHS (highspy), warm-started")
+@settled
 def solve_highs(problem: Problem, options: SolveOptions) -> Result:
     t0 = time.perf_counter()
     if must_admit_conflict(problem) is not None:
@@ -259,6 +311,23 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
 
     h.cbMipImprovingSolution.subscribe(on_improve)
     h.run()
+    if initial is not None and not highs_consistent(h, problem.value):
+        # HiGHS mis-evaluated the start (see highs_consistent): solve again without it.
+        h = _highs(problem, arrays)
+        h.setOptionValue("time_limit", max(0.05, options.remaining() - 0.2))
+        h.setOptionValue("threads", int(options.threads))
+        h.setOptionValue("random_seed", int(options.seed))
+        h.setOptionValue("mip_rel_gap", float(options.params.get("mip_rel_gap", 0.0)))
+        h.run()
+    if not highs_consistent(h, problem.value):
+        return make_result(
+            problem,
+            "highs",
+            initial,
+            status=Status.FEASIBLE if initial is not None else Status.NO_SOLUTION,
+            bound=combine_bounds(None, lagrangian, problem),
+            message="HiGHS's objective disagreed with its solution; returning the warm start",
+        )
     status = h.getModelStatus()
     info = h.getInfo()
     stats = {
@@ -273,10 +342,18 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
     }
     if status == highspy.HighsModelStatus.kInfeasible:
         return infeasible_result(problem, "highs", options.remaining())
+    dual = float(info.mip_dual_bound)
     if info.primal_solution_status != 2:
         if initial is not None:
             return make_result(
-                problem, "highs", initial, status=Status.FEASIBLE, trace=trace, stats=stats
+                problem,
+                "highs",
+                initial,
+                status=Status.FEASIBLE,
+                bound=combine_bounds(dual, lagrangian, problem),
+                trace=trace,
+                stats=stats,
+                message=f"HiGHS found no solution ({status}); returning the warm start",
             )
         return make_result(
             problem, "highs", None, status=Status.NO_SOLUTION, stats=stats, message=str(status)
@@ -284,7 +361,7 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
     x = np.asarray(h.getSolution().col_value)
     chosen = np.flatnonzero(x > 0.5)
     choice = better(problem, chosen, initial)
-    bound = combine_bounds(float(info.mip_dual_bound), lagrangian)
+    bound = combine_bounds(dual, lagrangian, problem)
     optimal = status == highspy.HighsModelStatus.kOptimal
     return make_result(
         problem,

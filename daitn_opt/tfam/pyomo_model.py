@@ -17,9 +17,12 @@ import numpy as np
 from ..errors import InputError
 from ..registry import SolveOptions, register
 from ..result import Result, Status
+from .bounds import settled
+from .budget import Clock, OutOfTime, pyomo_refusal, quiet_pyomo
 from .milp import (
     better,
     combine_bounds,
+    fallback_result,
     infeasible_result,
     model_arrays,
     start_and_bound,
@@ -40,10 +43,15 @@ TIME_OPTION = {
 """Each solver's name for the time limit option."""
 
 
-def build_model(problem: Problem) -> Any:
-    """The Pyomo model: ``x[p]`` binary, objective (1), capacity rows (2), request rows (3)."""
+def build_model(problem: Problem, clock: Clock | None = None) -> Any:
+    """The Pyomo model: ``x[p]`` binary, objective (1), capacity rows (2), request rows (3).
+
+    With ``clock``, the build stops with :class:`~daitn_opt.tfam.budget.OutOfTime` past its
+    deadline.
+    """
     import pyomo.environ as pyo  # imported here: Pyomo takes seconds to import
 
+    check = clock.check if clock is not None else (lambda: None)
     arrays = model_arrays(problem)
     a = arrays["A"].tocsr()
     m = pyo.ConcreteModel(name=problem.name)
@@ -59,6 +67,7 @@ def build_model(problem: Problem) -> Any:
     lower, upper = arrays["row_lower"], arrays["row_upper"]
 
     def row_rule(model: Any, row: int) -> object:
+        check()
         lo, hi = a.indptr[row], a.indptr[row + 1]
         expr = sum(
             float(c) * model.x[int(p)] for p, c in zip(a.indices[lo:hi], a.data[lo:hi], strict=True)
@@ -72,6 +81,7 @@ def build_model(problem: Problem) -> Any:
 
 
 @register("tfam", "pyomo", exact=True, description="Pyomo model, any MIP solver (HiGHS default)")
+@settled
 def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
     import pyomo.environ as pyo
     from pyomo.opt import SolverStatus, TerminationCondition
@@ -84,14 +94,46 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
     if opt is None or not opt.available(exception_flag=False):
         raise InputError("pyomo_solver", name, "is not an available Pyomo solver")
     initial, lagrangian = start_and_bound(problem, options)
-    model = build_model(problem)
-    if initial is not None:
-        chosen = np.zeros(problem.n_plans)
-        chosen[initial[initial >= 0]] = 1.0
-        for p in model.P:
-            model.x[p].value = float(chosen[p])
-    t_build = time.perf_counter() - t0
-    limit = max(0.05, options.remaining() - 0.5)
+    stats: dict[str, Any] = {"pyomo_solver": name, "lagrangian_bound": lagrangian}
+    # Keep a reserve for the solver's start-up and for loading the solution back.
+    reserve = max(0.2, 0.1 * options.time_limit)
+    terms = int(problem.use.nnz) + 2 * problem.n_plans
+    refusal = pyomo_refusal(terms, problem.n_plans, options.remaining() - reserve)
+    if refusal is not None:
+        return fallback_result(problem, "pyomo", initial, lagrangian, stats, refusal)
+    t_build = time.perf_counter()
+    try:
+        # The build may use half the time left: translating the model for the solver (which
+        # cannot be interrupted) takes about as long again.
+        with quiet_pyomo():
+            model = build_model(problem, Clock(t_build + 0.5 * (options.remaining() - reserve)))
+        if initial is not None:
+            chosen = np.zeros(problem.n_plans)
+            chosen[initial[initial >= 0]] = 1.0
+            for p in model.P:
+                model.x[p].value = float(chosen[p])
+    except OutOfTime:
+        stats["build_seconds"] = time.perf_counter() - t_build
+        return fallback_result(
+            problem,
+            "pyomo",
+            initial,
+            lagrangian,
+            stats,
+            "time limit reached while building the Pyomo model",
+        )
+    built = time.perf_counter() - t_build
+    stats["build_seconds"] = built
+    limit = options.remaining() - reserve - built  # translation takes about the build time
+    if limit < 0.05:
+        return fallback_result(
+            problem,
+            "pyomo",
+            initial,
+            lagrangian,
+            stats,
+            f"the Pyomo model took {built:.1f} s to build: no time left to translate and solve it",
+        )
     if name in TIME_OPTION:
         opt.options[TIME_OPTION[name]] = limit
     if name in ("appsi_highs", "highs"):
@@ -105,7 +147,7 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
     logging.getLogger("pyomo").setLevel(logging.ERROR)
     results = opt.solve(model, **kwargs)
     term = results.solver.termination_condition
-    stats = {"build_seconds": t_build, "pyomo_solver": name, "termination": str(term)}
+    stats.update(warm_start_seconds=t_build - t0, termination=str(term))
     if term == TerminationCondition.infeasible:
         return infeasible_result(problem, "pyomo", options.remaining())
     has_solution = len(results.solution) > 0 or (
@@ -116,23 +158,20 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
         model.solutions.load_from(results)
     except (ValueError, RuntimeError, AttributeError):
         has_solution = False
+    bound = results.problem.upper_bound
+    bound = combine_bounds(float(bound) if bound is not None else None, lagrangian, problem)
     if not has_solution or any(model.x[p].value is None for p in model.P):
-        if initial is not None:
-            return make_result(
-                problem, "pyomo", initial, status=Status.FEASIBLE, bound=lagrangian, stats=stats
-            )
-        return make_result(problem, "pyomo", None, status=Status.NO_SOLUTION, stats=stats)
+        return fallback_result(
+            problem, "pyomo", initial, bound, stats, f"{name}: no solution ({term})"
+        )
     xs = np.array([model.x[p].value for p in model.P], dtype=np.float64)
     chosen = np.flatnonzero(xs > 0.5)
     choice = better(problem, chosen, initial)
-    bound = results.problem.upper_bound
-    bound = combine_bounds(float(bound) if bound is not None else None, lagrangian)
-    optimal = term == TerminationCondition.optimal
     return make_result(
         problem,
         "pyomo",
         choice,
-        status=Status.OPTIMAL if optimal else Status.FEASIBLE,
+        status=Status.FEASIBLE,  # settle() proves optimality from the bound
         bound=bound,
         stats=stats,
     )
