@@ -145,39 +145,21 @@ def make_dir(path: str | Path, option: str = "--out-dir") -> Path:
     return path
 
 
-_RESULT_FIELDS: dict[str, tuple[str, bool]] = {
-    "problem": ("str", False),
-    "solver": ("str", False),
-    "status": ("str", False),
-    "sense": ("str", False),
-    "objective": ("number", True),
-    "bound": ("number", True),
-    "gap": ("number", True),
-    "runtime": ("number", False),
-    "solution": ("object", False),
-    "stats": ("object", False),
-    "trace": ("list", False),
-    "message": ("str", False),
-    "seed": ("int", False),
-    "time_limit": ("number", True),
-    "instance": ("str", True),
-    "request": ("str", True),
+RESULT_SHAPE = {
+    "problem": "str",
+    "solver": "str",
+    "status": "str",
+    "?sense": "str",
+    "?runtime": "number",
+    "?solution": ("map", "any"),
+    "?stats": ("map", "any"),
+    "?trace": [["any"]],
+    "?message": "str",
+    "?seed": "int",
 }
-"""Field of a result document -> (JSON type, may be null)."""
-
-
-def _json_type_ok(value: Any, kind: str) -> bool:
-    if kind == "str":
-        return isinstance(value, str)
-    if kind == "object":
-        return isinstance(value, dict)
-    if kind == "list":
-        return isinstance(value, list)
-    if isinstance(value, bool):  # a bool is not a number
-        return False
-    if kind == "int":
-        return isinstance(value, int)
-    return isinstance(value, int | float) and math.isfinite(value)
+"""Shape of a result document (see :func:`daitn_opt.checking.shape_error`); nullable numbers and
+names are checked separately."""
+NULLABLE = {"objective": "number", "bound": "number", "gap": "number", "time_limit": "number"}
 
 
 def validate_result_document(data: Any, source: str = "solution") -> None:
@@ -188,41 +170,30 @@ def validate_result_document(data: Any, source: str = "solution") -> None:
     types (numbers finite and not booleans, ``trace`` a list of ``[time, incumbent, bound]``).
     An instance file given in its place is named as such.
     """
+    from .checking import is_kind, shape_error
+
     if not isinstance(data, dict):
         raise InputError(source, type(data).__name__, "expected a JSON object (a result document)")
     if "snapshot" in data and "problem" not in data:
         raise InputError(source, "{snapshot: ...}", "is an instance file, not a result document")
-    for key in ("problem", "solver", "status"):
-        if key not in data:
-            raise InputError(f"solution.{key}", None, "missing from the result document")
-    for key, (kind, nullable) in _RESULT_FIELDS.items():
-        if key not in data or (nullable and data[key] is None):
-            continue
-        if not _json_type_ok(data[key], kind):
-            value = data[key]
-            shown = (
-                "{...}"
-                if isinstance(value, dict)
-                else "[...]"
-                if isinstance(value, list)
-                else value
-            )
-            raise InputError(
-                f"solution.{key}", shown, f"expected a {kind}" + (" or null" if nullable else "")
-            )
+    err = shape_error(data, RESULT_SHAPE, "solution")
+    if err is not None:
+        raise err
+    kinds = {**NULLABLE, "instance": "str", "request": "str"}
+    for key, kind in kinds.items():
+        value = data.get(key)
+        if value is not None and not is_kind(value, kind):
+            raise InputError(f"solution.{key}", value, f"expected a {kind} or null")
     if data.get("sense", "max") not in ("min", "max"):
         raise InputError("solution.sense", data["sense"], "expected 'min' or 'max'")
-    if "seed" in data and not 0 <= data["seed"] < 2**31:
+    if not 0 <= data.get("seed", 0) < 2**31:
         raise InputError("solution.seed", data["seed"], "expected 0..2**31-1")
     for i, point in enumerate(data.get("trace", [])):
         if (
-            not isinstance(point, list)
-            or len(point) != 3
-            or not _json_type_ok(point[0], "number")
-            or not all(p is None or _json_type_ok(p, "number") for p in point[1:])
+            len(point) != 3
+            or not is_kind(point[0], "number")
+            or not all(p is None or is_kind(p, "number") for p in point[1:])
         ):
             raise InputError(
-                f"solution.trace[{i}]",
-                "[...]" if isinstance(point, list) else point,
-                "expected [time, incumbent or null, bound or null]",
+                f"solution.trace[{i}]", "[...]", "expected [time, incumbent or null, bound or null]"
             )

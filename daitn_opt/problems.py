@@ -59,6 +59,19 @@ def outside_view(instance: Instance, request_id: str | None = None) -> dict[str,
     return reasons
 
 
+def validate_solution(kind: str, solution: Any, field: str = "solution") -> None:
+    """Raise an :class:`InputError` naming the field unless ``solution`` has the shape of a
+    ``kind`` solution document (the checker's ``SOLUTION_SHAPE``; values are not checked)."""
+    from .checking import shape_error
+
+    shape = getattr(
+        importlib.import_module(f"{PROBLEM_PACKAGES[kind]}.check"), "SOLUTION_SHAPE", None
+    )
+    err = None if shape is None else shape_error(solution, shape, field)
+    if err is not None:
+        raise err
+
+
 def check_result(
     problem: Any, result: Result, excluded: dict[str, str] | None = None
 ) -> CheckReport:
@@ -66,12 +79,19 @@ def check_result(
 
     A result without a solution (infeasible, no solution, error) and an empty solution has nothing
     to check and passes; one that claims ``infeasible`` while carrying a valid solution does not.
-    ``excluded`` (MTRCE only, see :func:`outside_view`) explains route nodes outside the problem.
+    ``excluded`` (MTRCE only, see :func:`outside_view`) explains route nodes outside the problem:
+    such a route is reported node by node, with the reason each one is not in the view.
     """
     if not result.status.has_solution and not result.solution:
         return CheckReport(None, [])
-    extra = {"excluded": excluded} if excluded is not None and problem.kind == "mtrce" else {}
-    report = package(problem.kind).check(problem, result.solution, **extra)
+    if excluded and problem.kind == "mtrce":
+        from .mtrce.check import outside_view as outside_violations
+
+        # A route through a node outside the view cannot be scheduled: that is the verdict.
+        outside = outside_violations(problem, result.solution, excluded)
+        if outside:
+            return CheckReport(None, outside)
+    report = package(problem.kind).check(problem, result.solution)
     if result.status.has_solution:
         report.compare_objective(result.objective)
     elif report.ok and result.status.value == "infeasible":

@@ -39,6 +39,43 @@ def _exceeds(value: float, limit: float) -> bool:
     return value > limit + _TOL * max(1.0, abs(limit))
 
 
+def _outside(r: int, raw: Any, position: dict[str, int], excluded: dict[str, str]) -> list[str]:
+    """Violations of route ``r`` naming its nodes that are not in the problem (with the reason
+    when ``excluded`` knows it, else as unknown ids)."""
+    outside = [v for v in raw if not isinstance(v, str) or v not in position]
+    found = [
+        f"route {r}: node {v!r} is not in the request's view: {excluded[v]}"
+        for v in outside
+        if isinstance(v, str) and v in excluded
+    ]
+    unknown = [v for v in outside if not isinstance(v, str) or v not in excluded]
+    if unknown:
+        found.append(f"route {r}: unknown node id(s) {unknown!r}")
+    return found
+
+
+def outside_view(problem: Problem, solution: Any, excluded: dict[str, str]) -> list[str]:
+    """Violations for route nodes that exist in the instance but not in the problem's view.
+
+    ``excluded`` maps such node ids to the reason (see :func:`daitn_opt.problems.outside_view`).
+    Empty when every route node is in the view (or the routes cannot be read: :func:`check`
+    reports that).
+    """
+    routes = solution.get("routes") if isinstance(solution, dict) else None
+    if not isinstance(routes, list | tuple):
+        return []
+    position = {node_id: i for i, node_id in enumerate(problem.ids)}
+    found: list[str] = []
+    for r, raw in enumerate(routes, start=1):
+        if isinstance(raw, list | tuple):
+            found.extend(
+                v
+                for v in _outside(r, raw, position, excluded)
+                if "is not in the request's view" in v
+            )
+    return found
+
+
 def check(
     problem: Problem, solution: dict[str, Any], excluded: dict[str, str] | None = None
 ) -> CheckReport:
@@ -87,17 +124,9 @@ def check(
             violations.append(f"route {r}: must list at least the start and the end, got {raw!r}")
             routes.append(None)
             continue
-        outside = [v for v in raw if not isinstance(v, str) or v not in position]
+        outside = _outside(r, raw, position, excluded or {})
         if outside:
-            known = excluded or {}
-            unknown = [v for v in outside if not isinstance(v, str) or v not in known]
-            for v in outside:
-                if isinstance(v, str) and v in known:
-                    violations.append(
-                        f"route {r}: node {v!r} is not in the request's view: {known[v]}"
-                    )
-            if unknown:
-                violations.append(f"route {r}: unknown node id(s) {unknown!r}")
+            violations.extend(outside)
             routes.append(None)
             continue
         idx = [position[v] for v in raw]

@@ -15,10 +15,18 @@ from typing import Any
 
 import numpy as np
 
-from ..checking import CheckReport
+from ..checking import CheckReport, shape_error
 from .problem import Problem
 
 TOL = 1e-6
+
+SOLUTION_SHAPE = {
+    "?open": ["str"],
+    "?deployments": [{"model": "str", "facility": "str"}],
+    "?routes": [{"demand": "str", "facility": "str", "?fraction": "number"}],
+    "?refused": [{"demand": "str", "?fraction": "number", "?reason": "any"}],
+}
+"""What a QIRCE solution document must look like before its values are checked."""
 
 
 def check(problem: Problem, solution: dict[str, Any]) -> CheckReport:
@@ -26,6 +34,9 @@ def check(problem: Problem, solution: dict[str, Any]) -> CheckReport:
     v: list[str] = []
     if not isinstance(solution, dict):
         return CheckReport(None, [f"solution is {type(solution).__name__}, not an object"])
+    malformed = shape_error(solution, SOLUTION_SHAPE)
+    if malformed is not None:
+        return CheckReport(None, [str(malformed)])
     n_d, n_f = problem.num_demands, problem.num_facilities
     d_index = {d: k for k, d in enumerate(problem.demand_ids)}
     f_index = {f: k for k, f in enumerate(problem.facility_ids)}

@@ -12,8 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from ..checking import CheckReport
+from ..checking import CheckReport, shape_error
 from .problem import Problem
+
+SOLUTION_SHAPE = {"admitted": ("map", "int"), "?refused": ["str"]}
+"""What a T-FAM solution document must look like before its values are checked: request id ->
+integer plan index (its range is checked below), refused request ids."""
 
 TOL = 1e-6
 """Absolute tolerance on capacities, relative to max(1, capacity)."""
@@ -24,6 +28,9 @@ def check(problem: Problem, solution: dict[str, Any]) -> CheckReport:
     violations: list[str] = []
     if not isinstance(solution, dict) or not isinstance(solution.get("admitted"), dict):
         return CheckReport(None, ["solution has no 'admitted' mapping of request id -> plan index"])
+    malformed = shape_error(solution, SOLUTION_SHAPE)
+    if malformed is not None:
+        return CheckReport(None, [str(malformed)])
     index = {rid: r for r, rid in enumerate(problem.request_ids)}
     admitted = solution["admitted"]
     refused = solution.get("refused", [])
