@@ -20,8 +20,10 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from ...errors import InputError
-from ..instance import Instance
+from ..instance import Instance, validation_to_input_error
 
 FORMATS: tuple[str, ...] = ("tsplib", "op", "top", "optw", "gap", "mknap")
 
@@ -55,7 +57,12 @@ def convert(fmt: str, path: str | Path, *, sense: str | None = None, index: int 
         if exc.name != f"{__name__}.{name}":
             raise
         raise InputError("FORMAT", fmt, "the converter of this format is not installed") from None
-    return module.convert(path, sense=sense, index=index)
+    try:
+        return module.convert(path, sense=sense, index=index)
+    except ValidationError as exc:
+        # A value the file holds but an instance may not (beyond the bounds of a quantity).
+        err = validation_to_input_error(exc)
+        raise InputError(f"{Path(path).name}: {err.field}", err.value, err.reason) from None
 
 
 __all__ = ["FORMATS", "convert"]

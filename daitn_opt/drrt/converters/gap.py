@@ -85,6 +85,10 @@ def parse(text_tokens: list[str], source: str = "gap") -> list[tuple[np.ndarray,
         ) from None
     if values.size == 0:
         raise InputError(source, "", "empty GAP file")
+    finite = np.isfinite(values)
+    if not finite.all():
+        bad = text_tokens[int(np.flatnonzero(~finite)[0])]
+        raise InputError(source, bad, "not a finite number in GAP file")
     pos = 0
 
     def take(count: int, what: str) -> np.ndarray:

@@ -16,6 +16,7 @@ the same folder when present.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -45,9 +46,12 @@ def _tokens(path: Path) -> list[str]:
 
 def _number(tok: str, what: str, path: Path) -> float:
     try:
-        return float(tok)
+        value = float(tok)
     except ValueError:
         raise InputError(f"{path.name}: {what}", tok, "expected a number") from None
+    if not math.isfinite(value):
+        raise InputError(f"{path.name}: {what}", tok, "expected a finite number")
+    return value
 
 
 def parse_mknap(
