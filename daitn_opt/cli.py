@@ -232,8 +232,32 @@ def _load_result(path: Path) -> Any:
     from .result import Result
 
     data = read_json(path)
+    if isinstance(data, dict) and "snapshot" in data:
+        raise InputError("file", str(path), "is an instance file, not a result document")
     validate_result_document(data, str(path))
     return Result.from_dict(data)
+
+
+def _solution_document(doc: Any, source: str) -> Any:
+    """Vet a document given as a solution: a result document (its fields and its solution's
+    shape) or a bare solution of a recognisable kind; an instance file is named as such."""
+    from .drrt.instance import RESULT_KEYS
+    from .io import validate_result_document
+    from .problems import validate_solution
+
+    if isinstance(doc, dict) and RESULT_KEYS & doc.keys():
+        validate_result_document(doc, source)
+        if doc["problem"] in ("mtrce", "tfam", "qirce") and doc.get("solution"):
+            validate_solution(doc["problem"], doc["solution"], "solution.solution")
+        return doc
+    if isinstance(doc, dict) and "snapshot" in doc:
+        raise InputError("file", source, "is an instance file, not a solution")
+    if isinstance(doc, dict):
+        if "deployments" in doc:
+            validate_solution("qirce", doc)
+        elif "admitted" in doc:
+            validate_solution("tfam", doc)
+    return doc
 
 
 Seed = Annotated[
@@ -795,7 +819,7 @@ def replay(
     if out is not None:
         check_output_dir(out)
     inst = _load_instance(file)
-    doc = read_json(solution)
+    doc = _solution_document(read_json(solution), str(solution))
     from .executor.dynamics import EventTimeline
     from .executor.replay import replay_document
 
