@@ -500,6 +500,12 @@ def _restrict(problem, keep: list[int]):
         visit_cost=opt(problem.visit_cost),
         travel_cost=None if problem.travel_cost is None else problem.travel_cost[np.ix_(idx, idx)],
         mandatory=np.asarray([pos[m] for m in problem.mandatory if m in pos], dtype=np.int64),
+        # Per-node fields of the coverage objectives (absent on older problems).
+        **(
+            {"label_mass": opt(problem.label_mass)}
+            if getattr(problem, "label_mass", None) is not None
+            else {}
+        ),
     )
 
 
