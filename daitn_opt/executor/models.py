@@ -4,6 +4,8 @@ A *model factory* is any callable ``factory(in_shape, num_classes) -> torch.nn.M
 executor calls it once per replay with the shape of one sample (``(30,)`` for breast-cancer,
 ``(1, 8, 8)`` for digits) and the number of classes. :data:`MODELS` names the built-in ones:
 multinomial logistic regression, a one-hidden-layer MLP and a small CNN for 8x8 digit images.
+None uses batch normalisation: local datasets can hold a single sample, and a minibatch of one
+has no batch statistics.
 
 Only weights move between nodes: :func:`model_bytes` is the number of bytes of the parameters and
 buffers (float32: 4 bytes each), which the replays count on every hop.
@@ -55,23 +57,28 @@ def mlp(in_shape: tuple[int, ...], num_classes: int, hidden: int = 64) -> nn.Mod
     )
 
 
-def cnn(in_shape: tuple[int, ...], num_classes: int) -> nn.Module:
-    """A small CNN for single-channel images (two 3x3 conv + max-pool blocks, one linear layer).
+def cnn(in_shape: tuple[int, ...], num_classes: int, channels: int = 16) -> nn.Module:
+    """A small CNN for single-channel images: one 3x3 conv block (ReLU, 2x2 max-pool), one linear layer.
 
-    Sized for scikit-learn's 8x8 digits (8 and 16 channels, about 2,000 parameters); flat
-    inputs are rejected because a convolution needs a spatial layout.
+    Sized for scikit-learn's 8x8 digits (16 channels, 2,730 parameters); flat inputs are rejected
+    because a convolution needs a spatial layout.
+
+    Why one block, not two: the earlier two-block CNN (8 and 16 channels, 1,898 parameters, a
+    2x2 map before the linear layer) reached 0.92-0.96 on digits when trained centrally for 2-4
+    epochs, but only 0.54-0.75 of it when the same epochs were spent along a route of
+    label-skewed hospitals: it learned so slowly that the last few hospitals' labels decided its
+    predictions. The one-block CNN keeps a 4x4 map (256 features) in front of the linear layer,
+    learns in the first few dozen steps, and ends a full route at 0.80-0.95 of its central
+    accuracy (measured over healthcare instances with 30 and 60 hospitals, seeds 0-3).
     """
     if len(in_shape) != 3:
         raise InputError("model", "cnn", f"needs image input (C, H, W), got shape {in_shape}")
-    channels, height, width = in_shape
-    flat = 16 * (height // 4) * (width // 4)
+    depth, height, width = in_shape
+    flat = channels * (height // 2) * (width // 2)
     if flat == 0:
-        raise InputError("model", "cnn", f"image {height}x{width} is smaller than 4x4")
+        raise InputError("model", "cnn", f"image {height}x{width} is smaller than 2x2")
     return nn.Sequential(
-        nn.Conv2d(channels, 8, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(8, 16, 3, padding=1),
+        nn.Conv2d(depth, channels, 3, padding=1),
         nn.ReLU(),
         nn.MaxPool2d(2),
         nn.Flatten(),

@@ -14,7 +14,7 @@ from daitn_opt.executor.models import MODELS, configure_torch, model_bytes, para
     [
         ("logreg", (30,), 2, 30 * 2 + 2),
         ("mlp", (30,), 2, 30 * 64 + 64 + 64 * 2 + 2),
-        ("cnn", (1, 8, 8), 10, (9 * 8 + 8) + (8 * 9 * 16 + 16) + (16 * 2 * 2 * 10 + 10)),
+        ("cnn", (1, 8, 8), 10, (9 * 16 + 16) + (16 * 4 * 4 * 10 + 10)),
     ],
 )
 def test_factories_shapes_and_bytes(name, shape, classes, params):
