@@ -179,3 +179,33 @@ def settled(fn: Callable[[Any, SolveOptions], Result]) -> Callable[[Any, SolveOp
         return settle(fn(problem, options))
 
     return run
+
+
+def decided(fn: Callable[[Any, SolveOptions], Result]) -> Callable[[Any, SolveOptions], Result]:
+    """Decorator of a T-FAM solver: batches decided before any search are answered directly.
+
+    A batch with a must-admit request that has no plan (``Problem.infeasible`` says why) is
+    infeasible; a batch without any plannable request is optimal with nothing admitted.
+    """
+    from .solution import make_result
+
+    name = fn.__name__.removeprefix("solve_")
+
+    @functools.wraps(fn)
+    def run(problem: Problem, options: SolveOptions) -> Result:
+        if problem.infeasible is not None:
+            return make_result(
+                problem, name, None, status=Status.INFEASIBLE, message=problem.infeasible
+            )
+        if problem.n_requests == 0:
+            return make_result(
+                problem,
+                name,
+                np.zeros(0, dtype=np.int64),
+                status=Status.OPTIMAL,
+                bound=0.0,
+                message="no request has a plan: nothing to admit",
+            )
+        return fn(problem, options)
+
+    return run

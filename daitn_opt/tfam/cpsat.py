@@ -21,7 +21,7 @@ import numpy as np
 
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
-from .bounds import settled
+from .bounds import decided, settled
 from .milp import (
     better,
     combine_bounds,
@@ -67,6 +67,7 @@ BUILD_CHECK = 512
 
 @register("tfam", "cpsat", exact=True, description="0-1 program with OR-Tools CP-SAT, hinted")
 @settled
+@decided
 def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     from ortools.sat.python import cp_model  # imported here: OR-Tools is slow to import
 

@@ -30,7 +30,6 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from ..drrt.instance import Instance
 from ..drrt.requests import Target, TrainingRequest
 from ..drrt.view import View, build_view
-from ..errors import InputError
 from ..io import json_safe
 from .plans import (
     Candidate,
@@ -39,6 +38,7 @@ from .plans import (
     collected,
     default_route_solver,
     meets_target,
+    modality_reasons,
     route_cost,
     route_schedule,
 )
@@ -393,15 +393,22 @@ def feasibility(
     Raises
     ------
     InputError
-        Unknown request, or a modality no data node of the snapshot holds.
+        Unknown request. (A modality no data node holds is a decision, not an error: the
+        report says infeasible, with that reason.)
     """
     request = instance.request(request_id)
-    held = {d.modality for n in instance.snapshot.of_kind("data") for d in n.datasets}
-    if request.modality not in held:
-        raise InputError(
-            "request.modality",
-            request.modality,
-            f"no data node holds this modality; known: {sorted(held)}",
+    blocked = modality_reasons(instance).get(request.id)
+    if blocked is not None:  # valid input; the decision is "infeasible", for this reason
+        return FeasibilityReport(
+            request=request.id,
+            mode=request.mode,
+            feasible=False,
+            proven=True,
+            reasons=[blocked],
+            target=_target_text(request.target),
+            available=0.0,
+            deadline=request.deadline,
+            budget=request.budget,
         )
     v = build_view(instance.snapshot, request, instance.travel)
     inner = [i for i in range(v.n) if v.train_time[i] > 0 and i not in (v.start, v.end)]

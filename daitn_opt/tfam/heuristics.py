@@ -22,7 +22,7 @@ import numpy as np
 
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
-from .bounds import settled
+from .bounds import decided, settled
 from .problem import Problem
 from .solution import make_result, must_admit_conflict, objective_of, slack
 
@@ -201,6 +201,7 @@ def greedy_choice(problem: Problem) -> tuple[_State, list[str], np.ndarray]:
 
 @register("tfam", "fcfs", exact=False, description="First come, first served (naive baseline)")
 @settled
+@decided
 def solve_fcfs(problem: Problem, options: SolveOptions) -> Result:
     start = time.perf_counter()
     state, failed = fcfs_choice(problem)
@@ -212,6 +213,7 @@ def solve_fcfs(problem: Problem, options: SolveOptions) -> Result:
 
 @register("tfam", "greedy", exact=False, description="Greedy by scarcity-weighted value density")
 @settled
+@decided
 def solve_greedy(problem: Problem, options: SolveOptions) -> Result:
     start = time.perf_counter()
     state, failed, _ = greedy_choice(problem)
@@ -395,6 +397,7 @@ def local_search(
     description="Local search (upgrade/add/drop-add swaps, perturbations) from greedy",
 )
 @settled
+@decided
 def solve_ls(problem: Problem, options: SolveOptions) -> Result:
     initial = None
     if options.initial is not None:

@@ -28,7 +28,7 @@ from scipy import sparse
 from ..highs_model import quiet_highs
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
-from .bounds import rounded_bound, settled
+from .bounds import decided, rounded_bound, settled
 from .heuristics import best_heuristic
 from .problem import Problem
 from .solution import from_solution, is_feasible, make_result, must_admit_conflict, slack
@@ -273,6 +273,7 @@ def start_and_bound(
 
 @register("tfam", "highs", exact=True, description="0-1 program with HiGHS (highspy), warm-started")
 @settled
+@decided
 def solve_highs(problem: Problem, options: SolveOptions) -> Result:
     t0 = time.perf_counter()
     if must_admit_conflict(problem) is not None:

@@ -363,15 +363,19 @@ def federated_candidates(
 
 
 # -- batch ------------------------------------------------------------------------------------------
-def _check_modalities(instance: Instance) -> None:
+def modality_reasons(instance: Instance) -> dict[str, str]:
+    """Requests whose modality no data node of the snapshot holds, with that binding reason.
+
+    Such a request is valid input: the decision is that it cannot be planned (and is refused).
+    """
     held = {d.modality for n in instance.snapshot.of_kind("data") for d in n.datasets}
-    for i, req in enumerate(instance.requests):
-        if req.modality not in held:
-            raise InputError(
-                f"requests[{i}].modality",
-                req.modality,
-                f"no data node holds this modality; known: {sorted(held)}",
-            )
+    return {
+        req.id: (
+            f"no eligible data node: modality {req.modality!r} held by none (held: {sorted(held)})"
+        )
+        for req in instance.requests
+        if req.modality not in held
+    }
 
 
 def default_slot_seconds(instance: Instance, slots: int = SLOTS) -> float:
@@ -436,11 +440,13 @@ def all_candidates(
     """Candidate plans of every training request (empty list: no plan meets its target)."""
     if not instance.requests:
         raise InputError("requests", [], "the instance has no training request to admit")
-    _check_modalities(instance)
+    blocked = modality_reasons(instance)
     slot = slot_seconds or default_slot_seconds(instance)
     solver = route_solver or default_route_solver()
     return {
-        req.id: candidates(
+        req.id: []
+        if req.id in blocked
+        else candidates(
             instance, req, count=plans_per_request, slot_seconds=slot, route_solver=solver
         )[0]
         for req in instance.requests
@@ -461,6 +467,7 @@ def spec_from_candidates(
     capacity = {n.id: n.compute.slots for n in instance.snapshot.nodes if n.compute is not None}
     requests: list[AdmissionRequest] = []
     used: set[tuple[str, int]] = set()
+    blocked = modality_reasons(instance)
     for req in instance.requests:
         plans_found = found.get(req.id, [])
         if not plans_found:
@@ -472,7 +479,9 @@ def spec_from_candidates(
                     f"(run `daitn-opt feasible FILE --request {req.id}`)",
                 )
             if unplannable is not None:
-                unplannable[req.id] = "no plan meets the target by the deadline within the budget"
+                unplannable[req.id] = blocked.get(
+                    req.id, "no plan meets the target by the deadline within the budget"
+                )
             continue
         plans = []
         for c in plans_found:
@@ -494,10 +503,6 @@ def spec_from_candidates(
                 arrival=req.arrival,
                 deadline=req.deadline,
             )
-        )
-    if not requests:
-        raise InputError(
-            "requests", len(instance.requests), "no request has a feasible plan to admit"
         )
     resources = [
         AdmissionResource(id=f"{n}@{s}", capacity=float(capacity.get(n, 0)), node=n, slot=s)

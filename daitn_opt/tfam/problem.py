@@ -65,6 +65,9 @@ class Problem:
     """Requests of the instance left out of the batch (no plan reaches the target), with why."""
     request_id: str | None = None
     """Always None: admission concerns the whole batch (kept for the common CLI signature)."""
+    infeasible: str | None = None
+    """Why the batch cannot be admitted as required (a must-admit request without any plan),
+    or None. Every solver then answers ``infeasible`` with this reason."""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -274,14 +277,35 @@ def from_instance(instance: Instance, request_id: str | None = None) -> Problem:
     """
     spec = instance.admission
     left_out: dict[str, str] = {}
-    if spec is None:
-        from .plans import admission_spec
-
-        spec = admission_spec(instance, unplannable=left_out)
-    if request_id is not None and request_id not in {q.id for q in spec.requests}:
-        raise InputError("request", request_id, "is not a request of the admission batch")
     forced = {q.id for q in instance.requests if q.must_admit}
-    problem = from_spec(spec, must_admit=forced, name=instance.name)
+    infeasible = None
+    if spec is None:
+        from .plans import admission_spec, modality_reasons
+
+        blocked = {r: why for r, why in modality_reasons(instance).items() if r in forced}
+        if blocked:
+            # A must-admit request no data node can serve: the batch is infeasible (a decision,
+            # not an input error); the other requests are still planned for the record.
+            rid, why = next(iter(blocked.items()))
+            infeasible = f"must-admit request {rid!r} cannot be planned: {why}"
+            reduced = instance.model_copy(
+                update={
+                    "requests": [
+                        q.model_copy(update={"must_admit": False}) if q.id in blocked else q
+                        for q in instance.requests
+                    ]
+                }
+            )
+            spec = admission_spec(reduced, unplannable=left_out)
+        else:
+            spec = admission_spec(instance, unplannable=left_out)
+    ids = {q.id for q in spec.requests} | set(left_out)
+    if request_id is not None and request_id not in ids:
+        raise InputError("request", request_id, "is not a request of the admission batch")
+    problem = from_spec(spec, must_admit=forced - set(left_out), name=instance.name)
+    # frozen: set once, at construction
     if left_out:
-        object.__setattr__(problem, "unplannable", left_out)  # frozen: set once, at construction
+        object.__setattr__(problem, "unplannable", left_out)
+    if infeasible is not None:
+        object.__setattr__(problem, "infeasible", infeasible)
     return problem

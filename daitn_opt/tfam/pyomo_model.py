@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import InputError
 from ..registry import SolveOptions, register
 from ..result import Result, Status
-from .bounds import settled
+from .bounds import decided, settled
 from .budget import Clock, OutOfTime, pyomo_refusal, quiet_pyomo
 from .milp import (
     better,
@@ -82,6 +82,7 @@ def build_model(problem: Problem, clock: Clock | None = None) -> Any:
 
 @register("tfam", "pyomo", exact=True, description="Pyomo model, any MIP solver (HiGHS default)")
 @settled
+@decided
 def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
     import pyomo.environ as pyo
     from pyomo.opt import SolverStatus, TerminationCondition

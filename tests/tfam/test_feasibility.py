@@ -116,9 +116,14 @@ def test_target_beyond_the_eligible_data():
     assert "hold 300, short of the target 400" in report.reasons[0]
 
 
-def test_unknown_modality_is_an_input_error():
-    with pytest.raises(InputError, match="no data node holds this modality"):
-        feasibility(make_instance(modality="audio"))
+def test_unknown_modality_is_a_decision_not_an_input_error():
+    """A modality no node holds is valid input: infeasible, proved, with the binding reason
+    (as MTRCE answers it with a decision rather than exit code 2)."""
+    report = feasibility(make_instance(modality="audio"))
+    assert not report.feasible and report.proven
+    assert report.reasons == [
+        "no eligible data node: modality 'audio' held by none (held: ['image', 'tabular'])"
+    ]
 
 
 def _cli(*args, cwd):

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from daitn_opt import InputError, solve
+from daitn_opt import solve
 from daitn_opt.drrt.generators import generate
 from daitn_opt.drrt.instance import Instance, load_instance, save_instance
 from daitn_opt.tfam import check, from_instance
@@ -63,10 +63,34 @@ def test_generated_batch_round_trips_and_every_solver_is_checked(batch, tmp_path
     assert max(results[h].objective for h in ("fcfs", "greedy", "ls")) <= optimum + 1e-9
 
 
-def test_unknown_modality_in_a_batch_is_one_input_error(batch):
+def test_unknown_modality_in_a_batch_is_refused_with_its_reason(batch):
+    """A request whose modality no node holds is valid input: it is refused (unplannable) with
+    the binding reason; the rest of the batch is admitted as usual."""
     reqs = [batch.requests[0].model_copy(update={"modality": "audio"}), *batch.requests[1:]]
-    with pytest.raises(InputError, match=r"requests\[0\]\.modality"):
-        from_instance(batch.model_copy(update={"requests": reqs}))
+    problem = from_instance(batch.model_copy(update={"requests": reqs}))
+    rid = batch.requests[0].id
+    assert rid not in problem.request_ids
+    assert problem.unplannable[rid].startswith("no eligible data node: modality 'audio' held by")
+    result = solve(problem, "greedy", time_limit=5)
+    assert result.status.has_solution
+    assert result.solution["unplannable"][rid] == problem.unplannable[rid]
+
+
+@pytest.mark.parametrize("solver", ["highs", "cpsat", "pyomo", "fcfs", "greedy", "ls"])
+def test_batch_of_unknown_modalities_only_is_optimal_with_nothing_admitted(batch, solver):
+    """Every request asks for a modality nobody holds: nothing to admit, proved (objective 0),
+    the same decision MTRCE gives; a must-admit one makes the batch infeasible instead."""
+    reqs = [r.model_copy(update={"modality": "audio"}) for r in batch.requests[:2]]
+    problem = from_instance(batch.model_copy(update={"requests": reqs}))
+    assert problem.n_requests == 0 and len(problem.unplannable) == 2
+    result = solve(problem, solver, time_limit=5)
+    assert result.status.value == "optimal" and result.objective == 0 and result.bound == 0
+    assert check(problem, result.solution).ok
+    forced = [reqs[0].model_copy(update={"must_admit": True}), reqs[1]]
+    problem = from_instance(batch.model_copy(update={"requests": forced}))
+    result = solve(problem, solver, time_limit=5)
+    assert result.status.value == "infeasible"
+    assert "modality 'audio' held by none" in result.message
 
 
 def test_replay_queues_on_a_busy_node():
