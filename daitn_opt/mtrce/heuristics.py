@@ -347,17 +347,17 @@ class _Search:
             rem = arr.t[prev, vis] + arr.d[vis] + arr.t[vis, nxt] - arr.t[prev, nxt]
             # In i's place: prev -> j -> next instead of prev -> i -> next.
             inplace = (
-                arr.t[prev][:, cand].T
+                arr.t[np.ix_(prev, cand)].T
                 + arr.d[cand][:, None]
-                + arr.t[cand][:, nxt]
+                + arr.t[np.ix_(cand, nxt)]
                 - (arr.t[prev, vis] + arr.d[vis] + arr.t[vis, nxt])[None, :]
             )
             # In another gap: the best of the 3 cheapest gaps that do not touch i.
             g_prev, g_next = r[:-1], r[1:]
             added = (
-                arr.t[g_prev][:, cand].T
+                arr.t[np.ix_(g_prev, cand)].T
                 + arr.d[cand][:, None]
-                + arr.t[cand][:, g_next]
+                + arr.t[np.ix_(cand, g_next)]
                 - arr.t[g_prev, g_next][None, :]
             )
             top = np.argsort(added, axis=1)[:, :3]

@@ -220,9 +220,9 @@ class Plan:
         prev, nxt = r[:-1], r[1:]
         J = nodes[:, None]
         leave = (tm.start[:-1] + arr.d[prev])[None, :]
-        arrive_j = leave + arr.t[prev][:, nodes].T
+        arrive_j = leave + arr.t[np.ix_(prev, nodes)].T
         start_j = np.maximum(arrive_j, arr.a[J])
-        new_next = start_j + arr.d[J] + arr.t[nodes][:, nxt]
+        new_next = start_j + arr.d[J] + arr.t[np.ix_(nodes, nxt)]
         delta = new_next - tm.arrival[1:][None, :]
         ok = (start_j <= arr.b[J] + EPS) & (delta <= (tm.wait[1:] + tm.slack[1:])[None, :] + EPS)
         ok &= np.isfinite(new_next)
@@ -230,8 +230,8 @@ class Plan:
         if arr.has_budget:
             dcost = (
                 arr.vc[J]
-                + arr.tc[prev][:, nodes].T
-                + arr.tc[nodes][:, nxt]
+                + arr.tc[np.ix_(prev, nodes)].T
+                + arr.tc[np.ix_(nodes, nxt)]
                 - arr.tc[prev, nxt][None, :]
             )
             others_run = any(len(rr) > 2 for i, rr in enumerate(self.routes) if i != q)
