@@ -58,6 +58,10 @@ class _Built:
         self.weights: np.ndarray = np.zeros(0, dtype=np.int64)
         self.end_start: cp_model.IntVar | None = None
         self.exact_times = True
+        """Times (and costs) are integers after scaling: the model is exact in them."""
+        self.scale_w = 1.0
+        """Real label weight = integer weight x scale_w."""
+        self.exact_weights = True
 
 
 def build_model(problem: Problem, up: bool = True, target_row: bool = True) -> _Built:
