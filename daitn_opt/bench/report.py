@@ -132,7 +132,7 @@ def gap_over_time(
         )
         if better:
             best[r["instance"]] = r["objective"]
-    horizon = max((r["time_limit"] for r in rows), default=1.0)
+    horizon = max((r.get("time_limit") or 0.0 for r in rows), default=0.0) or 1.0
     grid = np.linspace(0.0, horizon, points)
     curves: dict[str, list[np.ndarray]] = defaultdict(list)
     for r in rows:
