@@ -19,6 +19,7 @@ from .dynamics import EventTimeline, NetworkState, make_policy
 from .federated import replay_federated, select_clients
 from .models import MODELS, configure_torch, model_bytes
 from .outcome import Outcome, Step, Summary
+from .reference import Reference, central_reference, pooled_reference
 from .sequential import SequentialReplay, replay_sequential
 from .serving import ServingOutcome, nearest_placement, replay_serving
 from .training import TrainConfig
@@ -29,18 +30,21 @@ __all__ = [
     "NetworkData",
     "NetworkState",
     "Outcome",
+    "Reference",
     "SequentialReplay",
     "ServingOutcome",
     "Step",
     "Summary",
     "TrainConfig",
     "build_network_data",
+    "central_reference",
     "configure_torch",
     "corrupt_labels",
     "dirichlet_label_skew",
     "make_policy",
     "model_bytes",
     "nearest_placement",
+    "pooled_reference",
     "quantity_skew",
     "replay_federated",
     "replay_sequential",

@@ -1,0 +1,210 @@
+"""Central references: the accuracy a route can at best approach.
+
+A route trains one model on the data of the nodes it visits, one node after the other, under
+label skew and label noise; its accuracy can at best approach that of the same model trained on
+all the same samples *at one node* (shuffled together), for the same epochs, with the executor's
+own training loop (:func:`~.training.train_local`), settings and seed. That is a central
+reference; the replays and the demo report it next to every plan as its ceiling.
+
+- :func:`central_reference`: a built-in model on a bundled data set (all of its training split
+  at one node, clean labels, a stratified 20 % test split);
+- :func:`pooled_reference`: all samples of some nodes of a :class:`~.data.NetworkData` (with
+  their label noise) at one node, measured on the MPVU's test set: the ceiling of a request's
+  routes over those nodes.
+
+Both seed exactly as :class:`~.sequential.SequentialReplay` does: ``torch.manual_seed(seed)``
+before the model is made (the same initial weights) and the minibatch order of replica 0.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+from .data import NetworkData, _stratified, load_source
+from .models import ModelFactory, configure_torch, resolve_model
+from .training import TrainConfig, evaluate, train_local
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One central training run and its accuracy on a held-out test set.
+
+    Attributes
+    ----------
+    task, model
+        Data set and model name (``"custom"`` for a factory).
+    epochs, seed
+        Passes over the pooled samples, and the seed of weights, split and minibatch order.
+    samples
+        Training samples held at the one node.
+    test_samples
+        Size of the test set.
+    accuracy, loss
+        Test accuracy and mean cross-entropy after training.
+    wall_time
+        Seconds of training and evaluation.
+    """
+
+    task: str
+    model: str
+    epochs: int
+    seed: int
+    samples: int
+    test_samples: int
+    accuracy: float
+    loss: float
+    wall_time: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def train_central(
+    factory: ModelFactory,
+    in_shape: tuple[int, ...],
+    num_classes: int,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    test_x: torch.Tensor,
+    test_y: torch.Tensor,
+    *,
+    epochs: int,
+    seed: int = 0,
+    train: TrainConfig | None = None,
+) -> tuple[float, float, float]:
+    """Train a fresh model on ``(x, y)`` as replica 0 of a replay would; ``(loss, acc, seconds)``."""
+    if epochs < 1:
+        raise InputError("epochs", epochs, "must be at least 1")
+    torch.manual_seed(seed)
+    model = factory(in_shape, num_classes)
+    gen = torch.Generator().manual_seed(seed * 1_000_003)
+    t0 = time.perf_counter()
+    train_local(model, x, y, epochs, train or TrainConfig(), gen)
+    loss, acc = evaluate(model, test_x, test_y)
+    return loss, acc, time.perf_counter() - t0
+
+
+def central_reference(
+    task: str = "digits",
+    model: str | ModelFactory = "auto",
+    *,
+    epochs: int = 1,
+    seed: int = 0,
+    modality: str | None = None,
+    train: TrainConfig | None = None,
+    test_fraction: float = 0.2,
+    threads: int | None = 1,
+) -> Reference:
+    """Train ``model`` on all of a bundled data set's training split at one node.
+
+    Parameters
+    ----------
+    task
+        ``"digits"`` or ``"breast-cancer"`` (scikit-learn's bundled sets); any other name is the
+        generated data of :func:`~.data.load_source` (two classes).
+    model
+        A name in :data:`~.models.MODELS` or a factory.
+    epochs
+        Passes over the training split (the request's local epochs, to compare with a route).
+    seed
+        Seed of the test split, the initial weights and the minibatch order.
+    modality
+        Default ``"image"`` for digits (the CNN sees 8x8 images), ``"tabular"`` otherwise.
+    train
+        Training settings (default :class:`~.training.TrainConfig`).
+    test_fraction
+        Share of the data set held out, stratified by label.
+    """
+    if not 0 < test_fraction < 1:
+        raise InputError("test_fraction", test_fraction, "must be in (0, 1)")
+    configure_torch(threads)
+    modality = modality or ("image" if task == "digits" else "tabular")
+    source = load_source(task, modality, seed=seed)
+    rng = np.random.default_rng(seed)
+    test = _stratified(source.y, round(test_fraction * len(source.y)), source.num_classes, rng)
+    keep = np.ones(len(source.y), dtype=bool)
+    keep[test] = False
+
+    def tensor(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(a))
+
+    x = tensor(source.x[keep].reshape((-1, *source.in_shape)))
+    test_x = tensor(source.x[test].reshape((-1, *source.in_shape)))
+    y, test_y = tensor(source.y[keep]), tensor(source.y[test])
+    loss, acc, wall = train_central(
+        resolve_model(model),
+        source.in_shape,
+        source.num_classes,
+        x,
+        y,
+        test_x,
+        test_y,
+        epochs=epochs,
+        seed=seed,
+        train=train,
+    )
+    return Reference(
+        task, _name(model), epochs, seed, int(y.shape[0]), int(test_y.shape[0]), acc, loss, wall
+    )
+
+
+def pooled_reference(
+    data: NetworkData,
+    model: str | ModelFactory = "auto",
+    *,
+    epochs: int,
+    seed: int = 0,
+    nodes: Iterable[str] | None = None,
+    train: TrainConfig | None = None,
+    threads: int | None = 1,
+) -> Reference:
+    """Train ``model`` on the samples of ``nodes`` (default: all) pooled at one node.
+
+    The samples keep their label noise; the model is measured on the MPVU's test set of
+    ``data``, as every replay on ``data`` is. With ``nodes`` the eligible data nodes of a
+    request's view and ``epochs`` its local epochs, this is the ceiling of its routes.
+    """
+    configure_torch(threads)
+    ids = list(data.nodes) if nodes is None else list(nodes)
+    unknown = [n for n in ids if n not in data.nodes]
+    if unknown:
+        raise InputError("nodes", unknown, f"hold no {data.task} data")
+    parts = [data.nodes[n] for n in ids if data.nodes[n].samples]
+    if not parts:
+        raise InputError("nodes", ids, "hold no samples to train on")
+    x = torch.cat([p.x for p in parts])
+    y = torch.cat([p.y for p in parts])
+    loss, acc, wall = train_central(
+        resolve_model(model),
+        data.in_shape,
+        data.num_classes,
+        x,
+        y,
+        data.test_x,
+        data.test_y,
+        epochs=epochs,
+        seed=seed,
+        train=train,
+    )
+    return Reference(
+        data.task,
+        _name(model),
+        epochs,
+        seed,
+        int(y.shape[0]),
+        int(data.test_y.shape[0]),
+        acc,
+        loss,
+        wall,
+    )
+
+
+def _name(model: str | ModelFactory) -> str:
+    return model if isinstance(model, str) else getattr(model, "__name__", "custom")
