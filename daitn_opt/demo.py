@@ -8,7 +8,9 @@ breast-cancer data, an MPVU, a model owner, querying users and model deployment 
 2. solves MTRCE exactly (HiGHS MILP, CP-SAT), heuristically (ILS), with AATS and with a random
    order, and checks every route with the independent checker;
 3. replays every route as real PyTorch training on the simulated clock (mean over several seeds)
-   and compares utility, gap, solve time, final accuracy, time to the target accuracy and bytes;
+   and compares utility, gap, solve time, final accuracy, time to the target accuracy and bytes,
+   with the ceiling next to them: the same model trained centrally on all the eligible
+   hospitals' samples for the same epochs (:func:`~daitn_opt.executor.pooled_reference`);
 4. fails a hospital mid-route and replays the exact route under the static, replan and AATS
    policies;
 5. admits the batch of training requests with T-FAM and replays an admitted federated request's
@@ -100,6 +102,8 @@ class DemoReport:
     dynamics: list[dict[str, Any]] = field(default_factory=list)
     admission: dict[str, Any] = field(default_factory=dict)
     federated: dict[str, Any] = field(default_factory=dict)
+    reference: dict[str, Any] = field(default_factory=dict)
+    """The central reference (ceiling) of the replayed plans: see :func:`_add_reference`."""
     serving: list[dict[str, Any]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     """Pieces that are not available, with why."""
@@ -279,6 +283,9 @@ def run_demo(
         row.deadline_met = all(o.summary.deadline_met for o in outs)
         emit("replayed", {"plan": row.plan, "row": row})
 
+    # The ceiling: the same model trained on all the eligible hospitals' samples at one node.
+    _add_reference(report, v, replays, req, target_accuracy)
+
     # 4. Dynamics: a hospital of the best route fails while the model is on its way.
     stage("dynamics", "a hospital fails mid-route: static vs replan vs AATS")
     best_row = next((r for r in report.plans if r.route and r.gap == 0.0), None)
@@ -453,6 +460,76 @@ def run_demo(
     report.files.append(str(out / "demo.json"))
     emit("done", {"wall_time": report.wall_time})
     return report
+
+
+def _add_reference(report: DemoReport, v: Any, replays: list[Any], req: Any, target: float) -> None:
+    """Append the central references (the ceiling of every plan) to the report.
+
+    Per seed, the replay's own data: every eligible hospital's samples (label noise included)
+    pooled at one node, trained for the request's epochs with the replay's loop, settings and
+    seed, and measured on the same test set; and, as a note, the model on the whole bundled data
+    set (clean labels, 20 % test split) when the task ships with scikit-learn.
+    """
+    from .executor import central_reference, pooled_reference
+    from .executor.data import SHIPPED
+
+    if not replays:
+        return
+    ends = (v.ids[v.start], v.ids[v.end])
+    nodes = [n for n in v.ids if n not in ends and n in replays[0].data.nodes]
+    if not nodes:
+        report.notes.append("no eligible hospital holds data: no central reference")
+        return
+    refs = [
+        pooled_reference(rep.data, rep.factory, epochs=req.epochs, seed=rep.seed, nodes=nodes)
+        for rep in replays
+    ]
+    accs = np.array([r.accuracy for r in refs], dtype=float)
+    row = PlanRow(
+        "ceiling: central",
+        "central",
+        "reference",
+        final_accuracy=_mean(accs),
+        accuracy_spread=float(np.nanstd(accs)),
+        reached_target=int(np.sum(accs >= target)),
+        note=(
+            f"all {refs[0].samples} samples of the {len(nodes)} eligible hospitals at one node, "
+            f"{req.epochs} epoch(s), the replay's training loop, seeds and test set"
+        ),
+    )
+    report.plans.append(row)
+    report.reference = {
+        "kind": "pooled",
+        "nodes": nodes,
+        "samples": refs[0].samples,
+        "epochs": req.epochs,
+        "final_accuracy": row.final_accuracy,
+        "accuracy_spread": row.accuracy_spread,
+        "per_seed": [r.accuracy for r in refs],
+    }
+    best = max((r.final_accuracy for r in report.plans if r.route and r.final_accuracy), default=0)
+    if row.final_accuracy:
+        report.notes.append(
+            f"ceiling: {row.final_accuracy:.3f} trained centrally on {row.note}; the best plan "
+            f"reaches {best / row.final_accuracy:.0%} of it"
+        )
+    if req.task in SHIPPED:
+        model = replays[0].factory
+        bundled = [
+            central_reference(req.task, model, epochs=req.epochs, seed=s, modality=req.modality)
+            for s in report.seeds
+        ]
+        report.reference["bundled"] = {
+            "samples": bundled[0].samples,
+            "test_samples": bundled[0].test_samples,
+            "final_accuracy": _mean([b.accuracy for b in bundled]),
+        }
+        report.notes.append(
+            f"bundled reference: {getattr(model, '__name__', 'model')} on all "
+            f"{bundled[0].samples} {req.task} training samples, clean labels, {req.epochs} "
+            f"epoch(s): {report.reference['bundled']['final_accuracy']:.3f} on "
+            f"{bundled[0].test_samples} held-out samples"
+        )
 
 
 def _mean(values) -> float | None:

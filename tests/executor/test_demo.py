@@ -53,3 +53,19 @@ def test_demo_end_to_end(tmp_path, monkeypatch):
     assert doc["request"] == report.request and len(doc["plans"]) == len(report.plans)
     assert events.count("stage") == len(demo.STAGES) and events[-1] == "done"
     assert math.isfinite(report.wall_time)
+
+
+@pytest.mark.slow
+def test_demo_on_a_digits_request_tells_plans_apart(tmp_path):
+    """Issue 18: every digits plan replayed to chance; now plans differ and a ceiling is shown."""
+    from daitn_opt.drrt.generators import generate
+
+    inst = generate("healthcare", nodes=30, seed=0, requests=6)
+    report = demo.run_demo(inst, tmp_path, request_id="r4", seeds=1, time_limit=5)
+    replayed = [r for r in report.plans if r.route and r.final_accuracy is not None]
+    accs = [r.final_accuracy for r in replayed]
+    assert len(replayed) >= 3 and max(accs) - min(accs) > 0.3, accs
+    ceiling = next(r for r in report.plans if r.status == "reference")
+    assert ceiling.final_accuracy >= 0.9 and max(accs) <= ceiling.final_accuracy + 0.05
+    assert report.reference["bundled"]["final_accuracy"] >= 0.9
+    assert any(n.startswith("ceiling: ") for n in report.notes)
