@@ -172,8 +172,9 @@ def integer_weights(values: np.ndarray, max_total: float = 1e12) -> tuple[np.nda
 
 
 # --- infeasibility proofs shared with the routing solver ---------------------------------------
-def dijkstra(weights_of, n: int, source: int) -> np.ndarray:
-    """Shortest distances from ``source`` on a dense graph given row by row.
+def dijkstra(weights_of, n: int, source: int, target: int | None = None) -> np.ndarray:
+    """Shortest distances from ``source`` on a dense graph given row by row (exact for every
+    node when ``target`` is None, else at least for ``target``: the search stops there).
 
     ``weights_of(u)`` returns the ``n`` weights of the arcs leaving ``u`` (``inf``: no arc; zero
     weights are arcs). O(n^2) time and O(n) memory: the graph is never materialised, so a
@@ -188,6 +189,8 @@ def dijkstra(weights_of, n: int, source: int) -> np.ndarray:
         if not np.isfinite(frontier[u]):
             break
         done[u] = True
+        if u == target:
+            break
         frontier[u] = np.inf
         cand = dist[u] + np.asarray(weights_of(u), dtype=np.float64)
         better = (cand < dist) & ~done
@@ -211,10 +214,14 @@ def infeasibility_reason(problem: Problem) -> str | None:
         return f"the start {problem.ids[s]!r} closes at {b[s]:g}, before time 0"
     travel = problem.travel
     n = problem.n
-    # shortest times over service[i] + travel[i, j] from s and to e only (two O(n^2) passes that
-    # read the matrix row by row or column by column; no n x n temporaries)
-    from_s = dijkstra(lambda u: service[u] + travel[u], n, s)
-    to_e = dijkstra(lambda u: service + travel[:, u], n, e)
+    required = set(np.asarray(problem.mandatory, dtype=np.int64).tolist())
+    if problem.objective == "min_time":
+        required |= set(problem.customers.tolist())
+    required -= {s, e}
+    # shortest times over service[i] + travel[i, j] from s (until e when no node is mandatory)
+    # and, for mandatory nodes only, to e: O(n^2) passes over the matrix, no n x n temporaries
+    from_s = dijkstra(lambda u: service[u] + travel[u], n, s, None if required else e)
+    to_e = dijkstra(lambda u: service + travel[:, u], n, e) if required else np.zeros(n)
     tail = float(service[e]) + float(problem.verify_time)
     latest_e = min(float(b[e]), float(problem.deadline) - tail)
 
@@ -233,10 +240,7 @@ def infeasibility_reason(problem: Problem) -> str | None:
             f"{problem.ids[s]!r} to {problem.ids[e]!r} ({finish(fastest) + tail:g} incl. "
             "service and verification)"
         )
-    required = set(np.asarray(problem.mandatory, dtype=np.int64).tolist())
-    if problem.objective == "min_time":
-        required |= set(problem.customers.tolist())
-    for m in sorted(required - {s, e}):
+    for m in sorted(required):
         arrival = start + from_s[m]
         if not np.isfinite(arrival) or not np.isfinite(to_e[m]):
             return f"mandatory node {problem.ids[m]!r} is not connected to the start and end"
@@ -651,6 +655,14 @@ def _status_of(code: int) -> Status:
 )
 def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     """Solve ``problem`` exactly with CP-SAT (anytime; returns the incumbent at the limit).
+
+    The limit covers the warm start, the model build and the search. A view whose dense model (a
+    Boolean per arc) would take more than 30 % of the time left to build gets the sparse model on
+    candidate arcs (:func:`daitn_opt.mtrce.milp.candidate_arcs`); it is a restriction of the
+    problem, so its result is ``feasible`` and its bound is reported only as
+    ``stats["restricted_bound"]`` (the same holds for times scaled and rounded up, see
+    :class:`IntegerTimes`). When even the sparse model does not fit, or the ``n x n`` integer
+    times would exceed 4 GB, the checked warm start is returned with a message saying why.
 
     Parameters (``options.params``)
     -------------------------------

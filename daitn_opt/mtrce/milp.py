@@ -16,7 +16,10 @@ on the LP relaxation (minimum cuts, :mod:`daitn_opt.mtrce.separation`) until no 
 left, then solves the MIP, adds the subtours of every integer solution HiGHS found, and solves
 again with all cuts kept and the best feasible routes as a start, until the MIP's optimum has
 no subtour or the time runs out. Every MIP's dual bound is a bound of the true problem (the
-model with fewer cuts is a relaxation), so the reported bound is always valid.
+model with fewer cuts is a relaxation); a reported bound that crosses a checked incumbent is
+nevertheless discarded (solver tolerances), and the status is ``optimal`` exactly when the gap
+is at most 1e-6 (:mod:`daitn_opt.mtrce.certify`). Large views get a sparse candidate-arc model
+(a restriction, whose bound is not reported) or only the warm start: see :func:`solve_highs`.
 """
 
 from __future__ import annotations
