@@ -32,6 +32,7 @@ import numpy as np
 from ..drrt.instance import Instance
 from ..drrt.qrrt import QRRTView, build_qrrt
 from ..errors import InputError
+from ..tfam.problem import as_array
 
 Mode = Literal["serve_all", "admit"]
 DEFAULT_LATENCY_WEIGHT = 1e-3
@@ -84,6 +85,18 @@ class Problem:
     request_id: str | None = None
 
     def __post_init__(self) -> None:
+        # Lists and other array-likes are accepted and stored as numpy arrays (frozen: set once,
+        # at construction); values that are not numbers are one InputError naming the field.
+        for name in _INDEX_FIELDS:
+            object.__setattr__(self, name, as_array(name, getattr(self, name), np.int64))
+        for name in _FLOAT_FIELDS:
+            object.__setattr__(self, name, as_array(name, getattr(self, name), np.float64))
+        for name in ("demand_ids", "facility_ids", "model_ids"):
+            value = getattr(self, name)
+            if isinstance(value, str) or not hasattr(value, "__len__"):
+                raise InputError(name, value, "expected a list of strings")
+            if not isinstance(value, list):
+                object.__setattr__(self, name, list(value))
         self.validate()
 
     # -- sizes and derived arrays -----------------------------------------------------------
@@ -178,8 +191,12 @@ class Problem:
         for name in ("arc_facility", "arc_cost", "arc_load", "arc_latency"):
             if np.shape(getattr(self, name)) != (a,):
                 raise InputError(name, np.shape(getattr(self, name)), f"expected shape ({a},)")
-        if len(set(self.demand_ids)) != d:
-            raise InputError("demand_ids", self.demand_ids, "duplicate demand id")
+        for name in ("demand_ids", "facility_ids", "model_ids"):
+            ids = getattr(self, name)
+            if len(set(ids)) != len(ids):
+                seen: set = set()
+                dup = next(x for x in ids if x in seen or seen.add(x))
+                raise InputError(name, dup, f"duplicate id in {name}")
         for name in ("rate", "value", "capacity", "open_cost", "model_memory", "arc_load"):
             arr = np.asarray(getattr(self, name), dtype=np.float64)
             bad = np.flatnonzero(~(arr >= 0) | ~np.isfinite(arr))
@@ -190,12 +207,24 @@ class Problem:
                     where = f"demand {self.demand_ids[k]!r} {name}"
                 raise InputError(where, float(arr[k]), "must be finite and >= 0")
         if np.any(~(self.facility_memory >= 0)):
-            raise InputError("facility_memory", self.facility_memory.min(), "must be >= 0")
+            k = int(np.flatnonzero(~(self.facility_memory >= 0))[0])
+            raise InputError(
+                f"facility_memory[{k}]", float(self.facility_memory[k]), "must be >= 0 (inf: none)"
+            )
         if np.any(~(self.slo_ms > 0)):
             k = int(np.flatnonzero(~(self.slo_ms > 0))[0])
-            raise InputError(f"demand {self.demand_ids[k]!r} slo_ms", self.slo_ms[k], "must be > 0")
+            raise InputError(
+                f"demand {self.demand_ids[k]!r} slo_ms", float(self.slo_ms[k]), "must be > 0"
+            )
         if not np.all(np.isfinite(self.arc_cost)):
-            raise InputError("arc_cost", None, "must be finite")
+            k = int(np.flatnonzero(~np.isfinite(self.arc_cost))[0])
+            raise InputError(f"arc_cost[{k}]", float(self.arc_cost[k]), "must be finite")
+        bad = np.flatnonzero(~(self.arc_latency >= 0) | np.isinf(self.arc_latency))
+        if bad.size:
+            k = int(bad[0])
+            raise InputError(
+                f"arc_latency[{k}]", float(self.arc_latency[k]), "must be finite and >= 0"
+            )
         if a:
             if self.arc_demand.min() < 0 or self.arc_demand.max() >= d:
                 raise InputError("arc_demand", None, f"indices must be in 0..{d - 1}")
@@ -209,8 +238,13 @@ class Problem:
             raise InputError("sense", self.sense, "expected min or max")
         if self.mode not in ("serve_all", "admit"):
             raise InputError("mode", self.mode, "expected serve_all or admit")
-        if not self.cost_weight >= 0:
-            raise InputError("cost_weight", self.cost_weight, "must be >= 0")
+        if not (isinstance(self.cost_weight, int | float) and 0 <= self.cost_weight < np.inf):
+            raise InputError("cost_weight", self.cost_weight, "must be a finite number >= 0")
+        if not isinstance(self.single_source, bool | np.bool_):
+            raise InputError("single_source", self.single_source, "expected true or false")
+        for k in self.blocked:
+            if not (isinstance(k, int | np.integer) and 0 <= k < d):
+                raise InputError("blocked", k, f"keys must be demand indices in 0..{d - 1}")
 
     # -- diagnosis -------------------------------------------------------------------------
     def unservable(self) -> dict[int, str]:
@@ -242,6 +276,21 @@ class Problem:
                     "can carry"
                 )
         return out
+
+
+_INDEX_FIELDS = ("demand_model", "arc_demand", "arc_facility")
+_FLOAT_FIELDS = (
+    "rate",
+    "value",
+    "slo_ms",
+    "model_memory",
+    "facility_memory",
+    "capacity",
+    "open_cost",
+    "arc_cost",
+    "arc_load",
+    "arc_latency",
+)
 
 
 # -- construction ---------------------------------------------------------------------------

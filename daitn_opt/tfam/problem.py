@@ -19,12 +19,13 @@ knapsack (one resource, several plans per request). The mathematics and the form
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 import numpy as np
-from scipy.sparse import csr_matrix
+from scipy.sparse import csr_matrix, issparse
 
 from ..drrt.instance import AdmissionSpec, Instance
 from ..errors import InputError
@@ -70,6 +71,30 @@ class Problem:
     or None. Every solver then answers ``infeasible`` with this reason."""
 
     def __post_init__(self) -> None:
+        # Lists and other array-likes are accepted and stored as numpy arrays (frozen: set once,
+        # at construction); values that are not numbers are one InputError naming the field.
+        for name, dtype in (
+            ("plan_start", np.int64),
+            ("value", np.float64),
+            ("capacity", np.float64),
+            ("must_admit", bool),
+            ("arrival", np.float64),
+            ("finish", np.float64),
+            ("deadline", np.float64),
+        ):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, as_array(name, value, dtype))
+        if not issparse(self.use):
+            object.__setattr__(self, "use", csr_matrix(as_array("use", self.use, np.float64)))
+        elif not isinstance(self.use, csr_matrix):
+            object.__setattr__(self, "use", csr_matrix(self.use, dtype=np.float64))
+        for name in ("request_ids", "resource_ids", "plan_labels"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, str) or not hasattr(value, "__len__")):
+                raise InputError(name, value, "expected a list of strings")
+            if value is not None and not isinstance(value, list):
+                object.__setattr__(self, name, list(value))
         self.validate()
 
     # -- sizes ----------------------------------------------------------------------------------
@@ -102,10 +127,16 @@ class Problem:
 
     def validate(self) -> None:
         """Raise :class:`InputError` on inconsistent or invalid arrays."""
+        for name in ("value", "capacity", "plan_start"):
+            if np.ndim(getattr(self, name)) != 1:
+                raise InputError(name, np.shape(getattr(self, name)), "expected a 1-D array")
         r_count, p_count = len(self.request_ids), int(np.shape(self.value)[0])
-        if len(set(self.request_ids)) != r_count:
-            dup = next(x for x in self.request_ids if self.request_ids.count(x) > 1)
-            raise InputError("request_ids", dup, "duplicate request id")
+        for name in ("request_ids", "resource_ids"):
+            ids = getattr(self, name)
+            if len(set(ids)) != len(ids):
+                seen: set = set()
+                dup = next(x for x in ids if x in seen or seen.add(x))
+                raise InputError(name, dup, f"duplicate id in {name}")
         start = self.plan_start
         if start.shape != (r_count + 1,) or start[0] != 0 or start[-1] != p_count:
             raise InputError(
@@ -148,12 +179,61 @@ class Problem:
         for name, shape in (("must_admit", (r_count,)), ("arrival", (r_count,))):
             if np.shape(getattr(self, name)) != shape:
                 raise InputError(name, np.shape(getattr(self, name)), f"expected shape {shape}")
-        if self.finish is not None and np.shape(self.finish) != (p_count,):
-            raise InputError("finish", np.shape(self.finish), f"expected shape {(p_count,)}")
-        if self.deadline is not None and np.shape(self.deadline) != (r_count,):
-            raise InputError("deadline", np.shape(self.deadline), f"expected shape {(r_count,)}")
+        _finite_ids("arrival", self.arrival, self.request_ids, "must be finite")
+        if self.finish is not None:
+            if np.shape(self.finish) != (p_count,):
+                raise InputError("finish", np.shape(self.finish), f"expected shape {(p_count,)}")
+            # NaN marks an untimed plan; a time is finite and >= 0.
+            bad = np.flatnonzero(~np.isnan(self.finish) & ~(np.isfinite(self.finish)))
+            bad = np.union1d(bad, np.flatnonzero(self.finish < 0))
+            if bad.size:
+                p = int(bad[0])
+                raise InputError(f"finish[{p}]", float(self.finish[p]), "must be finite and >= 0")
+        if self.deadline is not None:
+            if np.shape(self.deadline) != (r_count,):
+                raise InputError(
+                    "deadline", np.shape(self.deadline), f"expected shape {(r_count,)}"
+                )
+            _finite_ids(
+                "deadline", self.deadline, self.request_ids, "must be > 0 (inf: none)", inf=True
+            )
+        if self.slot_seconds is not None and not (
+            isinstance(self.slot_seconds, int | float)
+            and math.isfinite(self.slot_seconds)
+            and self.slot_seconds > 0
+        ):
+            raise InputError("slot_seconds", self.slot_seconds, "must be a finite number > 0")
         if self.plan_labels is not None and len(self.plan_labels) != p_count:
             raise InputError("plan_labels", len(self.plan_labels), f"expected {p_count} labels")
+
+
+def as_array(name: str, value: object, dtype: type) -> np.ndarray:
+    """``value`` as a numpy array of ``dtype`` (lists accepted); an InputError naming ``name``
+    when it is not numeric (or, for integers and booleans, not integral)."""
+    try:
+        arr = np.asarray(value)
+        if dtype is bool:
+            if arr.dtype != bool and not np.all(np.isin(arr, (0, 1))):
+                raise ValueError("expected booleans")
+            return arr.astype(bool)
+        out = arr.astype(dtype)
+        if np.issubdtype(dtype, np.integer) and not np.array_equal(out, arr):
+            raise ValueError("expected integers")
+        return out
+    except (TypeError, ValueError) as exc:
+        raise InputError(name, value, f"expected a numeric array ({exc})") from None
+
+
+def _finite_ids(
+    name: str, values: np.ndarray, ids: list[str], reason: str, *, inf: bool = False
+) -> None:
+    """InputError naming the request when ``values`` holds NaN, -inf (or +inf unless ``inf``)
+    or, for deadlines (``inf``), a value <= 0."""
+    ok = ~np.isnan(values) & (values < np.inf if not inf else values > 0)
+    ok &= values > -np.inf
+    if not np.all(ok):
+        r = int(np.flatnonzero(~ok)[0])
+        raise InputError(f"requests[{ids[r]!r}].{name}", float(values[r]), reason)
 
 
 def build(
@@ -187,32 +267,49 @@ def build(
     capacity
         (K,) resource capacities.
     """
-    plan_request = np.asarray(plan_request, dtype=np.int64)
+    plan_request = as_array("plan_request", plan_request, np.int64)
+    value = as_array("value", value, np.float64)
+    capacity = as_array("capacity", capacity, np.float64)
+    if not issparse(use):
+        use = as_array("use", use, np.float64)
+    if isinstance(request_ids, str) or not hasattr(request_ids, "__len__"):
+        raise InputError("request_ids", request_ids, "expected a list of strings")
+    if plan_request.ndim != 1 or np.shape(value) != plan_request.shape:
+        raise InputError(
+            "value", np.shape(value), f"expected one value per plan, shape {plan_request.shape}"
+        )
     r_count = len(request_ids)
+    for name, seq in (("finish", finish), ("plan_labels", plan_labels)):
+        if seq is not None and np.shape(seq)[:1] != plan_request.shape:
+            raise InputError(name, np.shape(seq), f"expected shape {plan_request.shape}")
     if plan_request.size and (plan_request.min() < 0 or plan_request.max() >= r_count):
         raise InputError("plan_request", int(plan_request.max()), f"must be in 0..{r_count - 1}")
     order = np.argsort(plan_request, kind="stable")
     counts = np.bincount(plan_request, minlength=r_count)
     plan_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    use = csr_matrix(use, dtype=np.float64)[order]
+    use = csr_matrix(use, dtype=np.float64)
+    if use.shape[0] != plan_request.size:
+        raise InputError("use", use.shape, f"expected {plan_request.size} rows (one per plan)")
+    use = use[order]
     use.sum_duplicates()
     use.sort_indices()
-    capacity = np.asarray(capacity, dtype=np.float64)
+    if capacity.ndim != 1:
+        raise InputError("capacity", capacity.shape, "expected a 1-D array")
     k_count = capacity.shape[0]
     return Problem(
         request_ids=list(request_ids),
         plan_start=plan_start,
-        value=np.asarray(value, dtype=np.float64)[order],
+        value=value[order],
         use=use,
         capacity=capacity,
         resource_ids=list(resource_ids)
         if resource_ids is not None
         else [f"k{i}" for i in range(k_count)],
-        must_admit=np.zeros(r_count, bool) if must_admit is None else np.asarray(must_admit, bool),
-        arrival=np.zeros(r_count) if arrival is None else np.asarray(arrival, np.float64),
+        must_admit=np.zeros(r_count, bool) if must_admit is None else must_admit,
+        arrival=np.zeros(r_count) if arrival is None else arrival,
         plan_labels=None if plan_labels is None else [plan_labels[i] for i in order],
-        finish=None if finish is None else np.asarray(finish, np.float64)[order],
-        deadline=None if deadline is None else np.asarray(deadline, np.float64),
+        finish=None if finish is None else as_array("finish", finish, np.float64)[order],
+        deadline=deadline,
         slot_seconds=slot_seconds,
         name=name,
     )
