@@ -1103,6 +1103,9 @@ DENSE_SHARE = 0.3
 MAX_COLUMNS = 4_000_000
 """Largest model built at all (about 1.5 GB with HiGHS); a larger one is refused."""
 
+RESERVE = 0.1
+"""Seconds of the limit kept back from each HiGHS run for the extraction and the result."""
+
 NEIGHBOURS = (4, 12)
 """Fewest and most nearest neighbours per node in a sparse model."""
 
@@ -1463,7 +1466,7 @@ def _lp_phase(h: highspy.Highs, run: _Run, max_rounds: int) -> tuple[Status | No
     for rounds in range(1, max_rounds + 1):
         if options.remaining() <= 0.05:
             break
-        h.setOptionValue("time_limit", options.remaining())
+        h.setOptionValue("time_limit", max(0.01, options.remaining() - RESERVE))
         t0 = time.perf_counter()
         h.run()
         lp_time += time.perf_counter() - t0
@@ -1583,7 +1586,7 @@ def _mip_phase(h: highspy.Highs, run: _Run) -> tuple[Status | None, str]:
             break
         rounds += 1
         _set_start(h, run)
-        h.setOptionValue("time_limit", remaining)
+        h.setOptionValue("time_limit", max(0.01, remaining - RESERVE))
         found.clear()
         stop["now"] = False
         t0 = time.perf_counter()
