@@ -757,8 +757,12 @@ def report(
             )
         console.print(table)
     make_dir(out)
-    plots = write_plots(rows, out)
-    csv_path = export_csv(rows, out / "runs.csv")
+    try:
+        plots = write_plots(rows, out)
+        csv_path = export_csv(rows, out / "runs.csv")
+    except OSError as exc:  # a full disk after the checks
+        reason = exc.strerror or exc.__class__.__name__
+        raise InputError("--out-dir", str(out), f"cannot be written: {reason}") from None
     console.print(
         f"wrote {', '.join(str(p) for p in [*plots, csv_path])}", highlight=False, markup=False
     )

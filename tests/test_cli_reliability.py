@@ -367,3 +367,18 @@ def test_help_imports_nothing_heavy():
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("family", "opt", "words"),
+    [
+        ("healthcare", "region_km=1e308", ("region_km", "at most 40000")),
+        ("healthcare", "users=100000", ("users = 100000", "between 0 and 2000")),
+        ("healthcare", "users=NaN", ("users = nan", "finite")),
+        ("rgg", "radius_factor=1e9", ("radius_factor", "(0, 10]")),
+    ],
+)
+def test_generator_options_are_bounded(tmp_path, family, opt, words):
+    """Absurd family options were a crash (an index error) or a 149 GiB allocation."""
+    args = ("generate", family, "--nodes", "12", "-o", tmp_path / "g.json", "--opt", opt)
+    assert_input_error(run(*args), *words)

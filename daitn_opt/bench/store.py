@@ -103,10 +103,13 @@ class ResultsStore:
             data["violations"] = json.dumps(data["violations"])
         names = ", ".join(data)
         marks = ", ".join("?" for _ in data)
-        cur = self._conn.execute(
-            f"INSERT OR IGNORE INTO runs ({names}) VALUES ({marks})", list(data.values())
-        )
-        self._conn.commit()
+        try:
+            cur = self._conn.execute(
+                f"INSERT OR IGNORE INTO runs ({names}) VALUES ({marks})", list(data.values())
+            )
+            self._conn.commit()
+        except sqlite3.OperationalError as exc:  # a full disk, a store made read-only
+            raise InputError("--db", str(self.path), f"cannot be written ({exc})") from None
         return cur.rowcount == 1
 
     def rows(self, where: str = "", params: Iterable[Any] = ()) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ rounded, so the same arguments give the same JSON byte for byte.
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -64,6 +65,8 @@ def generate(family: str, *, nodes: int, seed: int, requests: int = 1, **opts: A
         # Options come from the command line as JSON values: check them against the defaults.
         default = params[key].default
         numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        if numeric and not (isinstance(value, int) or math.isfinite(value)):
+            raise InputError(key, value, "must be a finite number")
         if isinstance(default, bool) and not isinstance(value, bool):
             raise InputError(key, value, "must be true or false")
         if isinstance(default, float) and not numeric:

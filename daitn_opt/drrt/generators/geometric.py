@@ -66,10 +66,10 @@ def random_geometric(
         raise InputError("nodes", nodes, "random-geometric needs 10 to 100000 nodes")
     if not 0 <= requests <= 1000:
         raise InputError("requests", requests, "must be between 0 and 1000")
-    if region_km <= 0:
-        raise InputError("region_km", region_km, "must be positive")
-    if radius_factor <= 0:
-        raise InputError("radius_factor", radius_factor, "must be positive")
+    if not 0 < region_km <= 40_000:
+        raise InputError("region_km", region_km, "must be positive and at most 40000 (km)")
+    if not 0 < radius_factor <= 10:
+        raise InputError("radius_factor", radius_factor, "must be in (0, 10]")
     rng = np.random.default_rng(seed)
     n = nodes
     pts = rng.random((n, 2))

@@ -119,14 +119,15 @@ def healthcare(
         raise InputError("nodes", nodes, "healthcare needs 3 to 2000 hospitals")
     if not 0 <= requests <= 1000:
         raise InputError("requests", requests, "must be between 0 and 1000")
-    if region_km <= 0:
-        raise InputError("region_km", region_km, "must be positive")
+    if not 0 < region_km <= 40_000:
+        raise InputError("region_km", region_km, "must be positive and at most 40000 (km)")
     rng = np.random.default_rng(seed)
     h = nodes
     n_users = max(3, round(h / 3)) if users is None else users
     n_fac = max(2, round(h / 6)) if facilities is None else facilities
-    if n_users < 0 or n_fac < 0:
-        raise InputError("users" if n_users < 0 else "facilities", min(n_users, n_fac), "< 0")
+    for name, count in (("users", n_users), ("facilities", n_fac)):
+        if not 0 <= count <= 2000:
+            raise InputError(name, count, "must be between 0 and 2000")
 
     # -- geography: hospitals cluster around cities of Zipf-distributed size -----------------
     n_cities = max(2, round(0.8 * math.sqrt(h)))
