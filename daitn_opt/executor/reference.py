@@ -26,9 +26,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..drrt.instance import Instance
+from ..drrt.view import build_view
 from ..errors import InputError
-from .data import NetworkData, _stratified, load_source
+from .data import NetworkData, _stratified, build_network_data, load_source
 from .models import ModelFactory, configure_torch, resolve_model
+from .outcome import Outcome
 from .training import TrainConfig, evaluate, train_local
 
 
@@ -208,3 +211,44 @@ def pooled_reference(
 
 def _name(model: str | ModelFactory) -> str:
     return model if isinstance(model, str) else getattr(model, "__name__", "custom")
+
+
+def ceiling_note(
+    instance: Instance,
+    outcome: Outcome,
+    *,
+    request_id: str | None = None,
+    model: str | ModelFactory = "auto",
+    seed: int = 0,
+    train: TrainConfig | None = None,
+) -> str:
+    """A note that puts a replay's final accuracy next to its central references.
+
+    Two ceilings, both trained with the replay's loop, seed and test set for the request's
+    epochs: the samples of the nodes the replay trained on, and those of every eligible data node
+    of the request's view (what the best route could gather).
+    """
+    req = instance.request(request_id)
+    v = build_view(instance.snapshot, req, instance.travel)
+    data = build_network_data(instance.snapshot, req, seed=seed)
+    ends = (v.ids[v.start], v.ids[v.end])
+    eligible = [n for n in v.ids if n not in ends and n in data.nodes]
+    trained = sorted(
+        {s.node for s in outcome.trace if s.action == "train" and s.node in data.nodes}
+    )
+    if outcome.mode == "federated":
+        trained = [n for n in outcome.summary.visited if n in data.nodes]
+    parts = []
+    for label, nodes in (("its nodes", trained), ("all eligible nodes", eligible)):
+        if any(data.nodes[n].samples for n in nodes):
+            ref = pooled_reference(
+                data, model, epochs=req.epochs, seed=seed, nodes=nodes, train=train
+            )
+            parts.append(f"{ref.accuracy:.3f} on {label} ({len(nodes)}, {ref.samples} samples)")
+    if not parts:
+        return "ceiling: no node with samples to train on centrally"
+    return (
+        f"ceiling (trained centrally at one node, {req.epochs} epoch(s), same seed and test set): "
+        + "; ".join(parts)
+        + f"; this replay: {outcome.summary.final_accuracy:.3f}"
+    )

@@ -16,6 +16,7 @@ from ..result import Result
 from .dynamics import EventTimeline
 from .federated import replay_federated
 from .outcome import Outcome
+from .reference import ceiling_note
 from .sequential import Callback, replay_sequential
 from .serving import ServingOutcome, replay_serving
 
@@ -115,7 +116,7 @@ def replay_document(
     if request is not None and request not in {r.id for r in instance.requests}:
         raise InputError("solution.request", request, f"is not a request of {instance.name!r}")
     if mode == "federated":
-        return replay_federated(
+        outcome = replay_federated(
             instance,
             solution,
             request_id=request,
@@ -126,15 +127,20 @@ def replay_document(
             label="federated",
             callback=callback,
         )
-    return replay_sequential(
-        instance,
-        solution,
-        request_id=request,
-        model=model,
-        seed=seed,
-        events=events,
-        policy=policy,
-        threads=threads,
-        label=policy,
-        callback=callback,
+    else:
+        outcome = replay_sequential(
+            instance,
+            solution,
+            request_id=request,
+            model=model,
+            seed=seed,
+            events=events,
+            policy=policy,
+            threads=threads,
+            label=policy,
+            callback=callback,
+        )
+    outcome.notes.append(
+        ceiling_note(instance, outcome, request_id=request, model=model, seed=seed)
     )
+    return outcome

@@ -139,3 +139,14 @@ def test_pooled_reference_rejects_unknown_or_empty_nodes(hc30):
         pooled_reference(replay.data, epochs=1, nodes=["nowhere"])
     with pytest.raises(InputError, match="at least 1"):
         central_reference("digits", epochs=0)
+
+
+def test_replay_document_notes_its_ceiling(hc30):
+    from daitn_opt.executor.replay import replay_document
+
+    replay = SequentialReplay(hc30, DIGITS_REQUEST, seed=0)
+    start, nodes, end = eligible(hc30, DIGITS_REQUEST, replay.data)
+    out = replay_document(hc30, {"routes": [[start, *nodes[:3], end]]}, request_id=DIGITS_REQUEST)
+    note = out.notes[-1]
+    assert note.startswith("ceiling (trained centrally") and "on its nodes (3," in note
+    assert f"all eligible nodes ({len(nodes)}," in note
