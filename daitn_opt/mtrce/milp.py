@@ -1434,16 +1434,6 @@ def _trivial(problem: Problem, options: SolveOptions) -> Result:
     )
 
 
-def _offer_initial(run: _Run, initial: dict[str, Any]) -> None:
-    ids = {v: i for i, v in enumerate(run.model.problem.ids)}
-    try:
-        routes = [[ids[v] for v in r] for r in initial.get("routes", [])]
-    except (KeyError, TypeError):
-        return
-    if routes:
-        run.offer(routes)
-
-
 def _set_start(h: highspy.Highs, run: _Run) -> None:
     if run.best is None:
         return
