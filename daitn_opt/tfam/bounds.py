@@ -209,3 +209,20 @@ def decided(fn: Callable[[Any, SolveOptions], Result]) -> Callable[[Any, SolveOp
         return fn(problem, options)
 
     return run
+
+
+def contract_violation(result: Result, tol: float = GAP_TOLERANCE) -> str | None:
+    """What breaks the reporting contract :func:`settle` establishes, or None: a bound on the
+    wrong side of the objective, ``optimal`` with a gap above ``tol`` (or none), or a gap of at
+    most ``tol`` on a result not reported optimal. For tests and benchmark sweeps."""
+    obj, bound = result.objective, result.bound
+    if obj is not None and bound is not None:
+        wrong = bound < obj if result.sense == "max" else bound > obj
+        if wrong:
+            return f"bound {bound!r} on the wrong side of objective {obj!r} ({result.sense})"
+    if result.status is Status.OPTIMAL and (result.gap is None or result.gap > tol):
+        return f"status optimal with gap {result.gap!r}"
+    proved = result.gap is not None and result.gap <= tol
+    if proved and result.status is Status.FEASIBLE:
+        return f"gap {result.gap!r} <= {tol} but status {result.status.value}"
+    return None
