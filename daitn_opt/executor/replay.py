@@ -115,31 +115,18 @@ def replay_document(
         raise InputError("solution.problem", kind, f"{mode} replay needs an mtrce solution")
     if request is not None and request not in {r.id for r in instance.requests}:
         raise InputError("solution.request", request, f"is not a request of {instance.name!r}")
+    common: dict[str, Any] = {
+        "request_id": request,
+        "model": model,
+        "seed": seed,
+        "events": events,
+        "threads": threads,
+        "callback": callback,
+    }
     if mode == "federated":
-        outcome = replay_federated(
-            instance,
-            solution,
-            request_id=request,
-            model=model,
-            seed=seed,
-            events=events,
-            threads=threads,
-            label="federated",
-            callback=callback,
-        )
+        outcome = replay_federated(instance, solution, label="federated", **common)
     else:
-        outcome = replay_sequential(
-            instance,
-            solution,
-            request_id=request,
-            model=model,
-            seed=seed,
-            events=events,
-            policy=policy,
-            threads=threads,
-            label=policy,
-            callback=callback,
-        )
+        outcome = replay_sequential(instance, solution, policy=policy, label=policy, **common)
     outcome.notes.append(
         ceiling_note(instance, outcome, request_id=request, model=model, seed=seed)
     )
