@@ -76,3 +76,17 @@ def round_bound(bound: float, sense: str) -> float:
     if sense == "min":
         return float(math.ceil(bound - slack))
     return float(math.floor(bound + slack))
+
+
+ROUTE_OBJECTIVES = ("max_utility", "min_time")
+"""Objectives the route models (highs, pyomo, cpsat, routing) are written for."""
+
+
+def route_objective_reason(problem) -> str | None:
+    """Why a route model cannot solve ``problem`` (its objective), or None."""
+    if problem.objective in ROUTE_OBJECTIVES:
+        return None
+    return (
+        f"objective {problem.objective!r} is not modelled (only {', '.join(ROUTE_OBJECTIVES)}); "
+        "use the coverage-* solvers"
+    )

@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # OR-Tools takes about a second to import: only the solver fu
 from ..errors import UnsupportedError
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
-from .certify import settle
+from .certify import route_objective_reason, settle
 from .problem import Problem
 from .solution import make_result, objective, schedule, windows
 
@@ -652,6 +652,7 @@ def _status_of(code: int) -> Status:
     "cpsat",
     exact=True,
     description="OR-Tools CP-SAT: circuit constraints, optional nodes, integer time variables",
+    supports=route_objective_reason,
 )
 def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     """Solve ``problem`` exactly with CP-SAT (anytime; returns the incumbent at the limit).

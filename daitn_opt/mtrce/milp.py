@@ -1656,7 +1656,7 @@ def _mip_phase(h: highspy.Highs, run: _Run) -> tuple[Status | None, str]:
 
 
 def _supports(problem: Problem) -> str | None:
-    return None
+    return certify.route_objective_reason(problem)
 
 
 @register(

@@ -358,6 +358,7 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
     "pyomo",
     exact=True,
     description="The highs MILP written in Pyomo (any Pyomo solver, appsi_highs by default), lazy subtour cuts",
+    supports=milp._supports,
 )
 def pyomo_solver(problem: Problem, options: SolveOptions) -> Result:
     """Registered ``pyomo`` solver: :func:`solve_pyomo`."""

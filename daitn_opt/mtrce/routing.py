@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # OR-Tools is imported by the solver function only (it takes 
 
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
+from .certify import route_objective_reason
 from .cpsat import (
     UNBOUNDED,
     _cost,
@@ -59,6 +60,9 @@ INT_CAP = 2**62
 
 def supports(problem: Problem) -> str | None:
     """None when routing handles ``problem``, else the reason (raised before running)."""
+    reason = route_objective_reason(problem)
+    if reason is not None:
+        return reason
     if problem.budget is not None and problem.k > 1:
         return "a cost budget shared by k > 1 routes is not supported (only k = 1)"
     if problem.k > 1 and not schedule(problem, [problem.start, problem.end])[3]:
