@@ -125,8 +125,12 @@ def test_replan_on_a_generated_digits_request(hc30):
     replay = SequentialReplay(hc30, DIGITS_REQUEST, seed=0)
     start, nodes, end = eligible(hc30, DIGITS_REQUEST, replay.data)
     route = [start, *nodes[:4], end]
+    trains = [s for s in replay.run({"routes": [route]}).trace if s.action == "train"]
+    # nodes[2] fails while the model trains at nodes[1]: the re-plan drops visited nodes[0].
     events = EventTimeline.parse(
-        [{"time": 1.0, "type": "node_down", "node": nodes[2]}], hc30.snapshot, "test"
+        [{"time": trains[1].time - 1e-6, "type": "node_down", "node": nodes[2]}],
+        hc30.snapshot,
+        "test",
     )
     out = replay.run({"routes": [route]}, events=events, policy="replan")
     assert nodes[2] not in [s.node for s in out.trace if s.action == "train"]
