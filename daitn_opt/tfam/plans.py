@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -154,16 +155,24 @@ def ratio_insertion(mp: RouteProblem, v: View) -> list[int]:
 RouteSolver = Callable[[RouteProblem, View], list[int]]
 
 
-def registry_route_solver(name: str, time_limit: float = 2.0, seed: int = 0) -> RouteSolver | None:
-    """An MTRCE solver from the registry as a route builder (None if ``name`` is not registered)."""
+def registry_route_solver(
+    name: str, time_limit: float = 2.0, seed: int = 0, deadline: float | None = None
+) -> RouteSolver | None:
+    """An MTRCE solver from the registry as a route builder (None if ``name`` is not registered).
+
+    ``deadline`` (``time.perf_counter()`` seconds) shortens each call's limit to the time left.
+    """
     from ..registry import solve, solvers
 
     if name not in solvers("mtrce")["mtrce"]:
         return None
 
     def run(mp: RouteProblem, v: View) -> list[int]:
+        limit = time_limit
+        if deadline is not None:
+            limit = min(limit, max(0.05, deadline - time.perf_counter()))
         try:
-            result = solve(mp, name, time_limit=time_limit, seed=seed)
+            result = solve(mp, name, time_limit=limit, seed=seed)
         except UnsupportedError:  # a variant this MTRCE solver refuses: use the fallback
             return ratio_insertion(mp, v)
         routes = result.solution.get("routes") if result.status.has_solution else None
@@ -175,9 +184,9 @@ def registry_route_solver(name: str, time_limit: float = 2.0, seed: int = 0) -> 
     return run
 
 
-def default_route_solver() -> RouteSolver:
+def default_route_solver(deadline: float | None = None) -> RouteSolver:
     """MTRCE ``greedy`` from the registry when available, else :func:`ratio_insertion`."""
-    return registry_route_solver("greedy") or ratio_insertion
+    return registry_route_solver("greedy", deadline=deadline) or ratio_insertion
 
 
 def _shifted(mp: RouteProblem, delay: float) -> RouteProblem:
@@ -436,21 +445,35 @@ def all_candidates(
     plans_per_request: int = 4,
     slot_seconds: float | None = None,
     route_solver: RouteSolver | None = None,
+    deadline: float | None = None,
+    skipped: dict[str, str] | None = None,
 ) -> dict[str, list[Candidate]]:
-    """Candidate plans of every training request (empty list: no plan meets its target)."""
+    """Candidate plans of every training request (empty list: no plan meets its target).
+
+    With ``deadline`` (``time.perf_counter()`` seconds), requests not reached by then get no
+    plan; their ids go into ``skipped`` with the reason.
+    """
     if not instance.requests:
         raise InputError("requests", [], "the instance has no training request to admit")
     blocked = modality_reasons(instance)
     slot = slot_seconds or default_slot_seconds(instance)
-    solver = route_solver or default_route_solver()
-    return {
-        req.id: []
-        if req.id in blocked
-        else candidates(
-            instance, req, count=plans_per_request, slot_seconds=slot, route_solver=solver
-        )[0]
-        for req in instance.requests
-    }
+    solver = route_solver or default_route_solver(deadline)
+    found: dict[str, list[Candidate]] = {}
+    for req in instance.requests:
+        if req.id in blocked:
+            found[req.id] = []
+        elif deadline is not None and time.perf_counter() > deadline:
+            found[req.id] = []
+            if skipped is not None:
+                skipped[req.id] = "not planned: plan generation reached its time limit"
+        else:
+            found[req.id] = candidates(
+                instance, req, count=plans_per_request, slot_seconds=slot, route_solver=solver
+            )[0]
+            late = deadline is not None and time.perf_counter() > deadline
+            if not found[req.id] and late and skipped is not None:
+                skipped[req.id] = "no plan found before plan generation reached its time limit"
+    return found
 
 
 def spec_from_candidates(
@@ -458,6 +481,7 @@ def spec_from_candidates(
     found: dict[str, list[Candidate]],
     slot_seconds: float,
     unplannable: dict[str, str] | None = None,
+    skipped: dict[str, str] | None = None,
 ) -> AdmissionSpec:
     """The admission batch of the given candidate plans (resources: the (node, slot) pairs used).
 
@@ -467,7 +491,7 @@ def spec_from_candidates(
     capacity = {n.id: n.compute.slots for n in instance.snapshot.nodes if n.compute is not None}
     requests: list[AdmissionRequest] = []
     used: set[tuple[str, int]] = set()
-    blocked = modality_reasons(instance)
+    blocked = modality_reasons(instance) | (skipped or {})
     for req in instance.requests:
         plans_found = found.get(req.id, [])
         if not plans_found:
@@ -518,15 +542,27 @@ def admission_spec(
     slot_seconds: float | None = None,
     route_solver: RouteSolver | None = None,
     unplannable: dict[str, str] | None = None,
+    time_limit: float | None = None,
 ) -> AdmissionSpec:
     """The admission batch of ``instance``'s training requests with generated candidate plans.
+
+    ``time_limit`` (seconds) bounds plan generation: each route search is cut to the time left
+    and requests not reached in time are left out (in ``unplannable``, saying so). Building a
+    request's view is not interruptible: on very large snapshots one view can outlast it.
 
     Requests without any plan that meets their target by their deadline are left out (their
     ids and the reason go into ``unplannable`` when given); a must-admit request without a plan
     is an :class:`InputError` (``daitn-opt feasible`` explains why).
     """
     slot = slot_seconds or default_slot_seconds(instance)
+    deadline = None if time_limit is None else time.perf_counter() + time_limit
+    skipped: dict[str, str] = {}
     found = all_candidates(
-        instance, plans_per_request=plans_per_request, slot_seconds=slot, route_solver=route_solver
+        instance,
+        plans_per_request=plans_per_request,
+        slot_seconds=slot,
+        route_solver=route_solver,
+        deadline=deadline,
+        skipped=skipped,
     )
-    return spec_from_candidates(instance, found, slot, unplannable)
+    return spec_from_candidates(instance, found, slot, unplannable, skipped)

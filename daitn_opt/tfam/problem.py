@@ -364,13 +364,18 @@ def from_spec(
     )
 
 
-def from_instance(instance: Instance, request_id: str | None = None) -> Problem:
+def from_instance(
+    instance: Instance, request_id: str | None = None, *, time_limit: float | None = None
+) -> Problem:
     """The admission problem of ``instance``.
 
     With an explicit :attr:`~daitn_opt.drrt.instance.Instance.admission` batch, that batch;
     otherwise candidate plans are generated from the snapshot for every training request
     (:func:`daitn_opt.tfam.plans.admission_spec`). ``request_id`` is accepted for the common
     signature; admission always concerns the whole batch, so it must only name a known request.
+    ``time_limit`` (seconds) bounds the generation of candidate plans: requests not planned in
+    time are left out, listed in ``unplannable`` with that reason (a caller keeping one overall
+    limit passes the share it gives this phase).
     """
     spec = instance.admission
     left_out: dict[str, str] = {}
@@ -393,9 +398,9 @@ def from_instance(instance: Instance, request_id: str | None = None) -> Problem:
                     ]
                 }
             )
-            spec = admission_spec(reduced, unplannable=left_out)
+            spec = admission_spec(reduced, unplannable=left_out, time_limit=time_limit)
         else:
-            spec = admission_spec(instance, unplannable=left_out)
+            spec = admission_spec(instance, unplannable=left_out, time_limit=time_limit)
     ids = {q.id for q in spec.requests} | set(left_out)
     if request_id is not None and request_id not in ids:
         raise InputError("request", request_id, "is not a request of the admission batch")

@@ -182,3 +182,14 @@ def test_cli_bad_admission_input_exits_2(tmp_path):
     (tmp_path / "owner.json").write_text(json.dumps(unknown_owner))
     proc = _cli("solve", "owner.json", "--problem", "tfam", "--solver", "greedy", cwd=tmp_path)
     assert proc.returncode == 2 and "ghost" in proc.stderr
+
+
+def test_plan_generation_keeps_its_time_limit(batch):
+    """With no time for plan generation, no request is planned and each says why; with ample
+    time the batch is the one planned without a limit."""
+    problem = from_instance(batch, time_limit=0.0)
+    assert problem.n_requests == 0
+    assert set(problem.unplannable) == {r.id for r in batch.requests}
+    assert all("time limit" in why for why in problem.unplannable.values())
+    full = from_instance(batch, time_limit=600.0)
+    assert full.request_ids == from_instance(batch).request_ids
