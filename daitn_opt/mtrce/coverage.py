@@ -42,9 +42,11 @@ import numpy as np
 from ..errors import InputError
 from .problem import COVERAGE_BREAKS, Problem
 
-DEFAULT_RECENCY = 0.8
-"""Per-position discount of ``max_recency_coverage`` set by :func:`coverage_fields` (a prior to
-calibrate, see ``papers/outcomes/probe.md``)."""
+DEFAULT_RECENCY = 0.95
+"""Per-position discount of ``max_recency_coverage`` set by :func:`coverage_fields`. In the first
+calibration probe (``papers/outcomes/probe.md``, healthcare small and medium, breast-cancer) the
+rank correlation of recency coverage with measured accuracy rose from 0.39 (0.5) and 0.56 (0.8)
+to 0.66 at 0.95-0.98; plain coverage (1.0) had 0.68: forgetting per hop is mild there."""
 
 
 def quality_weight(quality: np.ndarray, labels: int, kind: str = "squared") -> np.ndarray:
