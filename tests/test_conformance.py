@@ -103,7 +103,7 @@ CASES: dict[str, dict[str, Callable[[], tuple[Any, float | None]]]] = {
 }
 """Problem kind -> instance name -> builder of ``(problem, proven optimum or None)``."""
 
-DETERMINISM = {"mtrce": "top-p2.2.a", "tfam": "random3", "qirce": "gap1-max"}
+DETERMINISM = {"mtrce": "healthcare-small", "tfam": "random3", "qirce": "gap1-max"}
 """The instance each kind's solvers are run on twice with the same seed."""
 
 
