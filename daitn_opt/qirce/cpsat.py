@@ -23,7 +23,7 @@ import numpy as np
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
 from ..tfam.bounds import settled
-from ..tfam.budget import Clock, OutOfTime
+from ..tfam.budget import CPSAT_SECONDS_PER_TERM, Clock, OutOfTime, build_refusal
 from .milp import fallback_result, infeasible_result, internal_bound, trivial_result
 from .problem import Problem
 from .solution import build_solution, internal_objective
@@ -83,6 +83,12 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     rows_exact = _exact(p.arc_load, load_scale) and _exact(p.capacity, load_scale)
     stats: dict = {"cost_scale": cost_scale, "load_scale": load_scale}
     reserve = max(0.1, 0.05 * options.time_limit)
+    terms = 4 * p.num_arcs + (2 * p.num_arcs if p.memory_binding else 0)
+    refusal = build_refusal(
+        "CP-SAT", terms, CPSAT_SECONDS_PER_TERM, options.remaining() - 3 * reserve
+    )
+    if refusal is not None:
+        return fallback_result(p, "cpsat", x0, lb, stats, trace, refusal)
     clock = Clock(time.perf_counter() + options.remaining() - 2 * reserve)
     try:
         m, x = _model(p, cp_model, wi, foi, li, capi, clock)
@@ -170,8 +176,11 @@ def _model(p: Problem, cp_model, wi, foi, li, capi, clock: Clock) -> tuple[_Buil
     """The CP-SAT model of ``p`` with integer data; raises OutOfTime past ``clock``."""
     m = cp_model.CpModel()
     built = _Built(m)
-    x = [m.new_bool_var(f"x{a}") for a in range(p.num_arcs)]
-    clock.check()
+    x = []
+    for a in range(p.num_arcs):
+        if a % 4096 == 0:
+            clock.check()
+        x.append(m.new_bool_var(f"x{a}"))
     for a in np.flatnonzero(li > capi[p.arc_facility]):
         m.add(x[a] == 0)
     by_demand = np.argsort(p.arc_demand, kind="stable")

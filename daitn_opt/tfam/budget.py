@@ -26,6 +26,10 @@ PYOMO_BYTES_PER_VAR = 1500.0
 PYOMO_SECONDS_PER_TERM = 2e-5
 """Approximate seconds Pyomo needs per linear term to build and translate a model (2-core
 machine, unloaded); used only to refuse a model that cannot be built in the time left."""
+CPSAT_SECONDS_PER_TERM = 1e-5
+"""Approximate seconds the Python CP-SAT API needs per Boolean variable or linear term while a
+model is built (2-core machine, unloaded); a model whose estimate exceeds the time left is not
+started."""
 MEMORY_SHARE = 0.5
 """Share of the currently available memory a model may take."""
 
@@ -66,13 +70,7 @@ def pyomo_refusal(terms: int, variables: int, seconds_left: float) -> str | None
             f"the Pyomo model ({terms:,} terms) needs about {need / 1e9:.1f} GB, more than half "
             f"of the {free / 1e9:.1f} GB available"
         )
-    seconds = terms * PYOMO_SECONDS_PER_TERM
-    if seconds > seconds_left:
-        return (
-            f"building the Pyomo model ({terms:,} terms) takes about {seconds:.1f} s, more than "
-            f"the {max(0.0, seconds_left):.1f} s left"
-        )
-    return None
+    return build_refusal("Pyomo", terms, PYOMO_SECONDS_PER_TERM, seconds_left)
 
 
 @contextlib.contextmanager
@@ -86,3 +84,17 @@ def quiet_pyomo() -> Iterator[None]:
         yield
     finally:
         logger.setLevel(level)
+
+
+def build_refusal(
+    kind: str, terms: int, seconds_per_term: float, seconds_left: float
+) -> str | None:
+    """Why a model of ``terms`` variables and terms should not be built in the ``seconds_left``
+    (None: build it)."""
+    seconds = terms * seconds_per_term
+    if seconds > seconds_left:
+        return (
+            f"building the {kind} model ({terms:,} terms) takes about {seconds:.1f} s, more than "
+            f"the {max(0.0, seconds_left):.1f} s left"
+        )
+    return None

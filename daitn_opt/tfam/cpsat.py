@@ -22,6 +22,7 @@ import numpy as np
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
 from .bounds import decided, settled
+from .budget import CPSAT_SECONDS_PER_TERM, build_refusal
 from .milp import (
     better,
     combine_bounds,
@@ -91,9 +92,15 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     # Keep a reserve for CP-SAT's own start-up and for extracting the solution.
     reserve = max(0.1, 0.05 * options.time_limit)
 
+    stats: dict[str, Any] = {"lagrangian_bound": lagrangian}
+    terms = 2 * problem.n_plans + int(a.nnz)
+    refusal = build_refusal(
+        "CP-SAT", terms, CPSAT_SECONDS_PER_TERM, options.remaining() - 3 * reserve
+    )
+    if refusal is not None:
+        return fallback_result(problem, "cpsat", initial, lagrangian, stats, refusal)
     model = cp_model.CpModel()
     x = [model.new_bool_var(f"x{p}") for p in range(problem.n_plans)]
-    stats: dict[str, Any] = {"lagrangian_bound": lagrangian}
     for row in range(a.shape[0]):
         if row % BUILD_CHECK == BUILD_CHECK - 1 and options.remaining() < 2 * reserve:
             stats["build_seconds"] = time.perf_counter() - t0

@@ -242,12 +242,14 @@ class _Search:
     def value(self) -> float:
         return objective_of(self.problem, self.state.choice)
 
-    def upgrade(self) -> bool:
+    def upgrade(self, deadline: float = np.inf) -> bool:
         """Move admitted requests to a more valuable plan that fits once the current is dropped."""
         p, st = self.problem, self.state
         improved = False
         multi = np.flatnonzero((np.diff(p.plan_start) > 1) & (st.choice >= 0))
-        for r in multi.tolist():
+        for step, r in enumerate(multi.tolist()):
+            if step % 256 == 255 and time.perf_counter() > deadline:
+                break
             current = int(st.choice[r])
             better = [q for q in p.plans_of(r) if p.value[q] > p.value[current] + 1e-12]
             if not better:
@@ -330,7 +332,7 @@ class _Search:
                     st.add(plan)
         return improved
 
-    def perturb(self, fraction: float = 0.05) -> None:
+    def perturb(self, fraction: float = 0.05, deadline: float = np.inf) -> None:
         st = self.state
         free = np.flatnonzero((st.choice >= 0) & ~self.must)
         if free.size == 0:
@@ -344,7 +346,7 @@ class _Search:
         blend = np.argsort(np.argsort(self.order)) + 0.1 * self.problem.n_plans * self.rng.random(
             self.problem.n_plans
         )
-        _fill(st, np.lexsort((noise, blend)), self.usable)
+        _fill(st, np.lexsort((noise, blend)), self.usable, deadline)
 
 
 def local_search(
@@ -372,7 +374,7 @@ def local_search(
     trace = [TracePoint(time.perf_counter() - t0, best_value, None)]
     without = 0
     while time.perf_counter() < deadline:
-        changed = search.upgrade()
+        changed = search.upgrade(deadline)
         changed |= search.add(deadline)
         changed |= search.swap(deadline)
         value = search.value()
@@ -385,7 +387,7 @@ def local_search(
             if without > iterations:
                 break
             state.copy_from(best)
-            search.perturb()
+            search.perturb(deadline=deadline)
     stats = {"moves": search.moves, "admitted": int((best >= 0).sum())}
     return best, [], trace, stats
 
