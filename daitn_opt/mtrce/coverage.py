@@ -229,5 +229,11 @@ def coverage_result(
         result.solution["coverage"] = route_coverage(problem, routes[0], plain=True)
         if problem.objective == "max_recency_coverage":
             result.solution["recency_coverage"] = route_coverage(problem, routes[0])
+        if result.bound is not None:
+            # a bound a solver tolerance past the recomputed objective is the objective itself
+            over = result.bound - result.objective
+            wrong = over < 0 if problem.sense == "max" else over > 0
+            if wrong and abs(over) <= 1e-6 * max(1.0, abs(result.objective)):
+                result.bound = result.objective
         result.gap = relative_gap(result.objective, result.bound)
     return result

@@ -15,6 +15,7 @@ Sizes: ``O(n^2)`` arcs, plus ``O(n^2)`` position-assignment binaries under
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -326,26 +327,30 @@ def _layers(
     model.w_col = model.add_cols(len(entries), 0.0, 1.0, integer=True)
     model.w_arc, model.w_level = arc, level
     first = len(model.rows)
-    for k in range(len(model.tails)):
-        mine = np.flatnonzero(arc == k)
-        if len(mine):
-            model.row([x[k], *model.w_col[mine]], [1.0, *-np.ones(len(mine))], 0.0, 0.0)
+    # entries are generated arc by arc: each arc's levels are one contiguous run
+    bounds = np.flatnonzero(np.r_[True, arc[1:] != arc[:-1], True])
+    for lo, hi in itertools.pairwise(bounds):
+        cols = model.w_col[lo:hi]
+        model.row([x[arc[lo]], *cols], [1.0, *-np.ones(hi - lo)], 0.0, 0.0)
     tails, heads = model.tails[arc], model.heads[arc]
     from_start = tails == s
-    for i in active:
-        for q in range(levels):
-            into = np.flatnonzero(
-                (heads == i) & ((from_start & (level == q)) | (~from_start & (level == q + 1)))
-            )
-            out = np.flatnonzero((tails == i) & (level == q))
-            if len(into) + len(out) == 0:
-                continue
-            model.row(
-                [*model.w_col[into], *model.w_col[out]],
-                [*np.ones(len(into)), *-np.ones(len(out))],
-                0.0,
-                0.0,
-            )
+    # flow through (node, level): in = arcs into the node at that level, out = arcs leaving it
+    in_level = np.where(from_start, level, level - 1)
+    n_levels = levels + 1
+    keys_in = np.where(heads < p.n, heads * n_levels + in_level, -1)
+    keys_out = np.where(from_start, -1, tails * n_levels + level)
+    groups: dict[int, tuple[list[int], list[float]]] = {}
+    for key, col in zip(keys_in.tolist(), model.w_col.tolist(), strict=True):
+        if key >= 0:
+            groups.setdefault(key, ([], []))[0].append(col)
+            groups[key][1].append(1.0)
+    for key, col in zip(keys_out.tolist(), model.w_col.tolist(), strict=True):
+        if key >= 0:
+            groups.setdefault(key, ([], []))[0].append(col)
+            groups[key][1].append(-1.0)
+    for key in sorted(groups):
+        cols, vals = groups[key]
+        model.row(cols, vals, 0.0, 0.0)
     model.block("C9 layered arcs (recency)", first)
     # a visit's mass is counted on its out-arc (its own level), never on the arc into it
     counted = model.tails[arc] != s
