@@ -4,9 +4,11 @@ A relabelled copy of an instance is built at the :class:`~daitn_opt.drrt.instanc
 level (node order permuted, every id renamed and renumbered, links reordered; the explicit travel
 and placement matrices, requests, admission items and resources follow), validated again and sent
 through the whole pipeline (instance -> view -> problem -> solve). Every exact solver of the kind
-(from the registry) must report on the copy the status and the optimal value it reports on the
-original: TSPLIB (burma14; ulysses16, berlin52 and gr17 in the slow test), orienteering
-(Tsiligirides), GAP, mknap and the generated healthcare-small instance, for each problem kind.
+(from the registry) must report on the copy the status it reports on the original, and the same
+value when that status is ``optimal`` (an exact solver that cannot prove the original's optimum,
+e.g. CP-SAT on non-integral times, is held to the same status and a checked solution): TSPLIB
+(burma14; ulysses16, berlin52 and gr17 in the slow test), orienteering (Tsiligirides), GAP,
+mknap and the generated healthcare-small instance, for each problem kind.
 Property test with hypothesis, derandomized, one relabelling per (instance, solver) in the default
 run; the ``slow`` test runs eight, and issue 10's kroA150 case (renumbered and reordered, highs).
 """
@@ -169,13 +171,13 @@ def relabellings(n: int) -> st.SearchStrategy:
     )
 
 
-def proved_original(kind: str, name: str, solver: str) -> Result:
+def solved_original(kind: str, name: str, solver: str) -> Result:
     """The reference result, skipping a variant the solver does not support."""
     reason = supported(kind, solver, problem_from_instance(kind, original(kind, name)))
     if reason is not None:
         pytest.skip(f"{solver}: {reason}")
     ref = reference(kind, name, solver)
-    assert ref.status is Status.OPTIMAL, f"original: {ref.summary()}"
+    assert ref.status.has_solution and not ref.contract_violations, f"original: {ref.summary()}"
     return ref
 
 
@@ -187,8 +189,10 @@ def assert_invariant(kind: str, name: str, solver: str, ref: Result, args: tuple
     where = f"{kind}/{solver} on relabelled {name}: {result.summary()}; original {ref.summary()}"
     assert result.status is ref.status, where
     assert not result.contract_violations, where
-    assert result.objective == pytest.approx(ref.objective, abs=bound_tolerance(ref.objective))
     assert check_result(problem, result).ok, where
+    if ref.status is Status.OPTIMAL:  # an unproved value may depend on the search order
+        tol = bound_tolerance(ref.objective)
+        assert result.objective == pytest.approx(ref.objective, abs=tol), where
 
 
 def _pairs(cases: dict[str, dict[str, Callable[[], Instance]]]) -> list[Any]:
@@ -206,7 +210,7 @@ PAIRS = _pairs(CASES)
 def check_relabellings(kind: str, name: str, solver: str, examples: int) -> None:
     """Hypothesis (derandomized) over ``examples`` relabellings of one instance."""
     n = original(kind, name).snapshot.num_nodes
-    ref = proved_original(kind, name, solver)
+    ref = solved_original(kind, name, solver)
 
     @settings(
         max_examples=examples,
