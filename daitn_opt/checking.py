@@ -54,8 +54,8 @@ def is_kind(value: Any, kind: str) -> bool:
         return isinstance(value, str)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
-    if isinstance(value, int):
-        return abs(value) <= 2**1000
+    if isinstance(value, int):  # an "int" is an index or a count: at most 2**53 (exact in JSON)
+        return abs(value) <= (2**53 if kind == "int" else 2**1000)
     return kind == "number" and math.isfinite(value)
 
 
