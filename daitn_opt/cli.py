@@ -18,6 +18,7 @@ module prints.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -42,6 +43,11 @@ Sense = Literal["min", "max"]
 
 SEED_MAX = 2**31 - 1
 DEFAULT_SOLVERS = "mtrce: ils, tfam: ls, qirce: ls"
+
+
+_OUTPUT_ERRNOS = {errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG}
+"""Errors of writing the output itself (stdout, stderr), as opposed to reading an input."""
+_DETACHED: list[Any] = []
 
 
 class _Group(TyperGroup):
@@ -69,9 +75,16 @@ class _Group(TyperGroup):
             _fail(str(exc), 2)
         except DaitnError as exc:
             _fail(str(exc), 1)
-        except BrokenPipeError:  # `daitn-opt ... | head`: stop quietly
-            sys.stderr = open(os.devnull, "w")  # noqa: SIM115
-            code = 1
+        except OSError as exc:
+            if exc.errno not in _OUTPUT_ERRNOS:
+                raise
+            # The output went away (`| head`) or filled up (`> /dev/full`): say so once, on
+            # stderr, and stop writing to stdout (the interpreter flushes it again at exit).
+            _DETACHED.append(sys.stdout)  # kept alive: a test runner still reads its buffer
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+            if exc.errno == errno.EPIPE:
+                raise SystemExit(1) from None
+            _fail(f"output cannot be written: {exc.strerror}", 2)
         raise SystemExit(code if isinstance(code, int) else 0)
 
 
@@ -292,7 +305,9 @@ def info(file: Annotated[Path, typer.Argument(help="Instance file.")]) -> None:
 
     inst = _load_instance(file)
     snap = inst.snapshot
-    console.print(f"[bold]{inst.name}[/]  {inst.description}", highlight=False, markup=False)
+    from rich.markup import escape
+
+    console.print(f"[bold]{escape(inst.name)}[/]  {escape(inst.description)}", highlight=False)
     table = _table("Nodes")
     for col in ("kind", "count", "up", "mean trust"):
         table.add_column(col, justify="right" if col != "kind" else "left")

@@ -382,3 +382,18 @@ def test_generator_options_are_bounded(tmp_path, family, opt, words):
     """Absurd family options were a crash (an index error) or a 149 GiB allocation."""
     args = ("generate", family, "--nodes", "12", "-o", tmp_path / "g.json", "--opt", opt)
     assert_input_error(run(*args), *words)
+
+
+def test_stdout_that_fills_up_is_one_line(small, monkeypatch):
+    """`daitn-opt solve ... > /dev/full`: the printing fails after the solve; one line, exit 2."""
+    import io
+
+    from rich.console import Console
+
+    class Full(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cli.console, "_get", lambda: Console(file=Full()))
+    result = run("solve", small, "--solver", "greedy")
+    assert_input_error(result, "output cannot be written", "No space left on device")
