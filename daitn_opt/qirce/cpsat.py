@@ -88,7 +88,7 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
         "CP-SAT", terms, CPSAT_SECONDS_PER_TERM, options.remaining() - 3 * reserve
     )
     if refusal is not None:
-        return fallback_result(p, "cpsat", x0, lb, stats, trace, refusal)
+        return fallback_result(p, "cpsat", x0, lb, stats, trace, refusal, options=options)
     clock = Clock(time.perf_counter() + options.remaining() - 2 * reserve)
     try:
         m, x = _model(p, cp_model, wi, foi, li, capi, clock)
@@ -100,11 +100,20 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
         rows_exact = rows_exact and stats.setdefault("memory_exact", m.memory_exact)
     except OutOfTime:
         return fallback_result(
-            p, "cpsat", x0, lb, stats, trace, "time limit reached while building the model"
+            p,
+            "cpsat",
+            x0,
+            lb,
+            stats,
+            trace,
+            "time limit reached while building the model",
+            options=options,
         )
     left = options.remaining() - reserve
     if left < 0.05:
-        return fallback_result(p, "cpsat", x0, lb, stats, trace, "no time left to run CP-SAT")
+        return fallback_result(
+            p, "cpsat", x0, lb, stats, trace, "no time left to run CP-SAT", options=options
+        )
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = left
     solver.parameters.num_workers = int(options.params.get("workers", max(1, options.threads)))
@@ -137,7 +146,14 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
         cp_bound = lb if cp_bound is None else max(cp_bound, lb)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return fallback_result(
-            p, "cpsat", x0, cp_bound, stats, trace, f"CP-SAT: {solver.status_name(status)}"
+            p,
+            "cpsat",
+            x0,
+            cp_bound,
+            stats,
+            trace,
+            f"CP-SAT: {solver.status_name(status)}",
+            options=options,
         )
     xs = np.array([solver.boolean_value(v) for v in x], dtype=np.float64)
     internal = internal_objective(p, xs)

@@ -20,7 +20,7 @@ from ..highs_model import quiet_highs
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
 from ..tfam.bounds import rounded_bound, settled
-from ..tfam.milp import highs_consistent
+from ..tfam.milp import highs_consistent, run_until
 from .problem import Problem
 from .solution import build_solution, internal_objective
 
@@ -227,23 +227,6 @@ def new_highs(time_limit: float, seed: int = 0) -> highspy.Highs:
     return h
 
 
-def run_guarded(h: highspy.Highs, options: SolveOptions, margin: float = 0.0) -> None:
-    """Run HiGHS in its own thread and interrupt it if it overruns the time limit.
-
-    HiGHS checks its ``time_limit`` only between iterations; on a large LP under a loaded
-    machine one iteration batch can take long, so the call is cancelled (HiGHS's user
-    interrupt) ``margin`` seconds after the limit; stopping takes HiGHS a moment more.
-    """
-    h.HandleUserInterrupt = True
-    thread = h.startSolve()
-    deadline = time.perf_counter() + options.remaining() + margin
-    while thread.is_alive() and time.perf_counter() < deadline:
-        thread.join(0.05)
-    if thread.is_alive():
-        h.cancelSolve()
-        thread.join()
-
-
 def infeasible_result(problem: Problem, solver: str) -> Result | None:
     """The infeasible result naming the demand that can never be served in full (serve_all)."""
     if problem.mode != "serve_all":
@@ -315,9 +298,17 @@ def fallback_result(
     stats: dict,
     trace: list[TracePoint],
     message: str,
+    options: SolveOptions | None = None,
 ) -> Result:
     """The warm start (or no solution) with the best known internal bound ``lb``, when an exact
-    solver cannot run or finds nothing better; ``message`` says why."""
+    solver cannot run or finds nothing better; ``message`` says why. With ``options`` and no
+    bound yet, the time left (less a reserve) goes into a Lagrangian bound."""
+    reserve = 0.0 if options is None else max(0.1, 0.05 * options.time_limit)
+    if lb is None and x0 is not None and options is not None and options.remaining() > 3 * reserve:
+        from .lagrangian import lagrangian_bound
+
+        deadline = time.perf_counter() + options.remaining() - reserve
+        lb = lagrangian_bound(problem, internal_objective(problem, x0), deadline)
     bound = internal_bound(problem, lb)
     rep_bound = problem.reported(bound) if bound is not None else None
     if x0 is None:
@@ -358,7 +349,7 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
     bad = infeasible_result(problem, "highs") or trivial_result(problem, "highs")
     if bad is not None:
         return bad
-    from .heuristics import warm_start
+    from .heuristics import fits, warm_start
 
     t0 = time.perf_counter()
     trace: list[TracePoint] = []
@@ -387,19 +378,31 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
             stats,
             trace,
             f"no time left to run HiGHS on the MILP ({nnz:,} nonzeros) within the time limit",
+            options=options,
         )
+
+    best: dict = {"closed": False}
 
     def improving(event) -> None:
+        if best["closed"]:
+            return
         out = event.data_out
+        value = float(out.objective_function_value)
         trace.append(
             TracePoint(
-                options.elapsed(),
-                problem.reported(out.objective_function_value),
-                problem.reported(out.mip_dual_bound),
+                options.elapsed(), problem.reported(value), problem.reported(out.mip_dual_bound)
             )
         )
+        if value < best.get("value", np.inf):
+            sol = np.array(out.mip_solution, dtype=np.float64)
+            best.update(value=value, x=sol[: lay.n_x], bound=float(out.mip_dual_bound))
 
-    def run(start: np.ndarray | None) -> highspy.Highs:
+    # Cancel at the deadline (less a reserve to build the result); a HiGHS that does not stop
+    # within a grace period is left to stop in the background (run_until).
+    reserve = max(0.1, 0.03 * options.time_limit)
+    deadline = time.perf_counter() + options.remaining() - reserve
+
+    def run(start: np.ndarray | None) -> highspy.Highs | None:
         h = new_highs(options.remaining() - allowance, options.seed)
         h.setOptionValue("mip_rel_gap", float(options.params.get("mip_rel_gap", 1e-7)))
         if integral_objective(problem):
@@ -412,11 +415,32 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
             sol.value_valid = True
             h.setSolution(sol)
         h.cbMipImprovingSolution.subscribe(improving)
-        run_guarded(h, options, margin=-0.5 * allowance)
-        return h
+        return h if run_until(h, deadline, grace=min(0.3, 0.5 * reserve)) else None
 
     t2 = time.perf_counter()
     h = run(x0)
+    if h is None:
+        best["closed"] = True
+        x = best.get("x")
+        if problem.single_source and x is not None:
+            x = np.round(x)
+        if (
+            x is not None
+            and fits(problem, x)
+            and (x0 is None or internal_objective(problem, x) < internal_objective(problem, x0))
+        ):
+            x0 = x
+        hb = best.get("bound")
+        lb = hb if lb is None else (lb if hb is None or not np.isfinite(hb) else max(lb, hb))
+        return fallback_result(
+            problem,
+            "highs",
+            x0,
+            lb,
+            stats,
+            "time limit reached (HiGHS overran its limit and was cancelled)",
+            options=options,
+        )
     if x0 is not None and not highs_consistent(h, lp.col_cost_):
         # HiGHS 1.16 can mis-evaluate a user start (its objective disagrees with its own columns)
         # and then prune with that value, "proving" a wrong optimum: its bound cannot be
@@ -425,7 +449,14 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
         h = run(None) if options.remaining() - allowance >= 0.1 else None
     if h is None or not highs_consistent(h, lp.col_cost_):
         return fallback_result(
-            problem, "highs", x0, lb, stats, trace, "HiGHS's objective disagreed with its solution"
+            problem,
+            "highs",
+            x0,
+            lb,
+            stats,
+            trace,
+            "HiGHS's objective disagreed with its solution",
+            options=options,
         )
     status = h.getModelStatus()
     info = h.getInfo()
@@ -460,7 +491,9 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
     if status == highspy.HighsModelStatus.kInterrupt:
         reason = "time limit reached (HiGHS interrupted after overrunning it)"
     if x is None:
-        return fallback_result(problem, "highs", x0, bound, stats, trace, f"HiGHS: {reason}")
+        return fallback_result(
+            problem, "highs", x0, bound, stats, trace, f"HiGHS: {reason}", options=options
+        )
     if problem.single_source:
         x = np.round(x)
     internal = internal_objective(problem, x)

@@ -130,7 +130,7 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
     n_vars = p.num_arcs + p.num_facilities * (1 + (p.num_models if p.memory_binding else 0))
     refusal = pyomo_refusal(_terms(p), n_vars, options.remaining() - reserve)
     if refusal is not None:
-        return fallback_result(p, "pyomo", x0, lb, stats, trace, refusal)
+        return fallback_result(p, "pyomo", x0, lb, stats, trace, refusal, options=options)
     import pyomo.environ as pyo
 
     t_build = time.perf_counter()
@@ -140,7 +140,14 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
             mdl = build_model(p, Clock(t_build + 0.5 * (options.remaining() - reserve)))
     except OutOfTime:
         return fallback_result(
-            p, "pyomo", x0, lb, stats, trace, "time limit reached while building the model"
+            p,
+            "pyomo",
+            x0,
+            lb,
+            stats,
+            trace,
+            "time limit reached while building the model",
+            options=options,
         )
     built = time.perf_counter() - t_build
     stats["build_seconds"] = built
@@ -154,6 +161,7 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
             stats,
             trace,
             f"the model took {built:.1f} s to build: no time left to solve",
+            options=options,
         )
     if name == "appsi_highs":
         quiet_highs()  # absorbs HiGHS's once-per-process banner (it would corrupt --json)
@@ -203,7 +211,9 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
                 stats=stats,
                 trace=trace,
             )
-        return fallback_result(p, "pyomo", x0, bound, stats, trace, f"{name}: {term}")
+        return fallback_result(
+            p, "pyomo", x0, bound, stats, trace, f"{name}: {term}", options=options
+        )
     x = np.array([pyo.value(mdl.x[a]) or 0.0 for a in range(p.num_arcs)])
     if p.single_source:
         x = np.round(x)

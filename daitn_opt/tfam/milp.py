@@ -17,6 +17,7 @@ local search's best admission.
 
 from __future__ import annotations
 
+import atexit
 import time
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,43 @@ def _highs(problem: Problem, arrays: dict[str, Any]) -> highspy.Highs:
     h = quiet_highs()
     h.passModel(lp)
     return h
+
+
+_ABANDONED: list[tuple[highspy.Highs, Any]] = []
+"""HiGHS runs cancelled at their deadline that had not stopped yet: kept referenced until their
+thread ends (a Highs object must outlive its solver thread)."""
+
+
+def run_until(h: highspy.Highs, deadline: float, grace: float) -> bool:
+    """Run ``h`` in its own thread until ``deadline`` (``time.perf_counter()`` seconds).
+
+    HiGHS notices its ``time_limit`` (and a user interrupt) only between iterations, which on a
+    large model can be tens of seconds apart, so a limit alone does not keep the call's promise.
+    At the deadline the solve is cancelled; if it has not stopped ``grace`` seconds later it is
+    left to stop in the background and False is returned: the caller must then not read ``h``
+    (use what the improving-solution callback recorded). True: HiGHS finished; read it.
+    """
+    _ABANDONED[:] = [(x, t) for x, t in _ABANDONED if t.is_alive()]
+    h.HandleUserInterrupt = True
+    thread = h.startSolve()
+    while thread.is_alive() and time.perf_counter() < deadline:
+        thread.join(0.05)
+    if thread.is_alive():
+        h.cancelSolve()
+        thread.join(max(0.0, grace))
+    if thread.is_alive():
+        if not _ABANDONED:
+            atexit.register(_join_abandoned)
+        _ABANDONED.append((h, thread))
+        return False
+    return True
+
+
+def _join_abandoned() -> None:
+    """At interpreter exit, wait for cancelled HiGHS runs to stop: destroying HiGHS while its
+    threads run aborts the process (std::terminate). The result was returned long before."""
+    for _, thread in _ABANDONED:
+        thread.join()
 
 
 def highs_consistent(h: highspy.Highs, cost: np.ndarray) -> bool:
@@ -300,26 +338,56 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
             TracePoint(time.perf_counter() - options.start, float(problem.value @ x0), None)
         )
 
-    def on_improve(event: Any) -> None:
-        out = event.data_out
-        trace.append(
-            TracePoint(
-                time.perf_counter() - options.start,
-                float(out.objective_function_value),
-                float(out.mip_dual_bound),
-            )
-        )
+    best: dict[str, Any] = {"closed": False}
 
-    h.cbMipImprovingSolution.subscribe(on_improve)
-    h.run()
-    if initial is not None and not highs_consistent(h, problem.value):
+    def on_improve(event: Any) -> None:
+        if best["closed"]:
+            return
+        out = event.data_out
+        value, bound = float(out.objective_function_value), float(out.mip_dual_bound)
+        trace.append(TracePoint(time.perf_counter() - options.start, value, bound))
+        if value > best.get("value", -np.inf):
+            best.update(value=value, x=np.array(out.mip_solution, dtype=np.float64), bound=bound)
+
+    # Cancel at the deadline, leaving a reserve to build the result.
+    reserve = max(0.1, 0.03 * options.time_limit)
+    deadline = time.perf_counter() + options.remaining() - reserve
+
+    def run(model: highspy.Highs) -> bool:
+        model.cbMipImprovingSolution.subscribe(on_improve)
+        return run_until(model, deadline, grace=min(0.3, 0.5 * reserve))
+
+    done = run(h)
+    if done and initial is not None and not highs_consistent(h, problem.value):
         # HiGHS mis-evaluated the start (see highs_consistent): solve again without it.
+        best.clear()
+        best["closed"] = False
         h = _highs(problem, arrays)
-        h.setOptionValue("time_limit", max(0.05, options.remaining() - 0.2))
+        h.setOptionValue("time_limit", max(0.05, options.remaining() - 2 * reserve))
         h.setOptionValue("threads", int(options.threads))
         h.setOptionValue("random_seed", int(options.seed))
         h.setOptionValue("mip_rel_gap", float(options.params.get("mip_rel_gap", 0.0)))
-        h.run()
+        done = run(h)
+    if not done:
+        # HiGHS overran its limit and is stopping in the background: the best incumbent its
+        # callback reported (checked), else the warm start.
+        best["closed"] = True
+        choice = initial
+        x = best.get("x")
+        if x is not None and x.shape == (problem.n_plans,):
+            chosen = np.flatnonzero(x > 0.5)
+            candidate = better(problem, chosen, initial)
+            if is_feasible(problem, candidate):
+                choice = candidate
+        stats = {"heuristic_seconds": t_heur, "build_seconds": t_build, "highs": "abandoned"}
+        return fallback_result(
+            problem,
+            "highs",
+            choice,
+            combine_bounds(best.get("bound"), lagrangian, problem),
+            stats,
+            "time limit reached (HiGHS overran its limit and was cancelled)",
+        )
     if not highs_consistent(h, problem.value):
         return make_result(
             problem,
