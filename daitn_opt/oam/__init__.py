@@ -1,0 +1,30 @@
+"""OAM (DA-ITN's Operations and Management layer): measured contributions -> utility estimates.
+
+After a replay, :mod:`.measure` records what every hop contributed (validation-loss drop and
+accuracy gain at the MPVU, Oort's statistical utility, the label agreement that estimates the
+node's true quality); :mod:`.estimates` keeps per-(node, task) estimates with a stated update
+rule and applies them to a planning problem (never inside a solver); :func:`run_oam` runs plan,
+replay, measure, update for N rounds; :mod:`.truth` makes a ground-truth snapshot in which some
+nodes over-reported, to test the loop.
+"""
+
+from .estimates import Estimate, UtilityEstimates, smooth, smoothing_weight
+from .loop import OAMResult, OAMRound, prior_estimates, run_oam
+from .measure import HopMeasurement, ObservedReplay, quality_from_agreement
+from .truth import Misreport, misreport
+
+__all__ = [
+    "Estimate",
+    "HopMeasurement",
+    "Misreport",
+    "OAMResult",
+    "OAMRound",
+    "ObservedReplay",
+    "UtilityEstimates",
+    "misreport",
+    "prior_estimates",
+    "quality_from_agreement",
+    "run_oam",
+    "smooth",
+    "smoothing_weight",
+]

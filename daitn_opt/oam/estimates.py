@@ -1,0 +1,257 @@
+"""Per-(node, task) utility estimates learned from measured replays, and their update rule.
+
+A data node reports its dataset's sample count and quality; the view turns them into the
+planner's utility ``samples * quality`` (and, for the coverage objectives, into label mass
+weighted by :func:`daitn_opt.mtrce.coverage.quality_weight`). OAM keeps, for each (node, task),
+an estimate of both fields, starting from the report (the prior) and moved by what replays
+measure (:mod:`.measure`).
+
+Update rule (one field ``x`` in {samples, quality}, observation ``o``, ``n`` observations so far):
+
+    a = max(1 / (n + prior_weight + 1), alpha_min)
+    x <- (1 - a) * x + a * o,    n <- n + 1
+
+With ``prior_weight = 1`` and ``alpha_min = 0.1`` (defaults) the first observation moves the
+estimate half way from the report, the next ones make it the running mean of the prior and the
+observations, and after eight observations it becomes exponential smoothing with weight 0.1 (so
+that a node whose data changes is tracked). ``n`` is the estimate's confidence. The estimated
+utility is ``samples * quality``, the view's own formula on the estimated fields.
+
+:meth:`UtilityEstimates.apply` returns a planning problem with the estimates in place of the
+reports (``problem.replace(...)``): nothing inside a solver changes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+
+FORMAT = "daitn-opt/oam-estimates/1"
+
+
+def smoothing_weight(count: int, prior_weight: float, alpha_min: float) -> float:
+    """The weight ``a`` of the next observation after ``count`` observations (see module doc)."""
+    return max(1.0 / (count + prior_weight + 1.0), alpha_min)
+
+
+def smooth(
+    value: float, observed: float, count: int, prior_weight: float, alpha_min: float
+) -> float:
+    """``(1 - a) * value + a * observed`` with ``a = smoothing_weight(count, ...)``."""
+    a = smoothing_weight(count, prior_weight, alpha_min)
+    return (1.0 - a) * value + a * observed
+
+
+@dataclass
+class Estimate:
+    """What OAM believes about one node's data for one task.
+
+    Attributes
+    ----------
+    node, task
+        The key.
+    reported_samples, reported_quality
+        The node's report when the estimate was created (the prior).
+    samples, quality
+        Current estimates of the usable sample count and of the fraction of clean labels.
+    samples_count, quality_count
+        How many observations moved each field (its confidence).
+    last_quality
+        The last observed quality (nan before any observation).
+    """
+
+    node: str
+    task: str
+    reported_samples: float
+    reported_quality: float
+    samples: float
+    quality: float
+    samples_count: int = 0
+    quality_count: int = 0
+    last_quality: float = math.nan
+
+    @property
+    def utility(self) -> float:
+        """Estimated utility ``samples * quality`` (the view's formula)."""
+        return self.samples * self.quality
+
+    @property
+    def reported_utility(self) -> float:
+        return self.reported_samples * self.reported_quality
+
+
+@dataclass
+class UtilityEstimates:
+    """A small, deterministic store of :class:`Estimate` keyed by (node, task).
+
+    Parameters
+    ----------
+    prior_weight
+        Pseudo-count of the report (>= 0): how many observations the prior is worth.
+    alpha_min
+        Floor in (0, 1] of the smoothing weight.
+    """
+
+    prior_weight: float = 1.0
+    alpha_min: float = 0.1
+    entries: dict[tuple[str, str], Estimate] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.prior_weight) and self.prior_weight >= 0):
+            raise InputError("prior_weight", self.prior_weight, "must be a finite number >= 0")
+        if not (0 < self.alpha_min <= 1):
+            raise InputError("alpha_min", self.alpha_min, "must be in (0, 1]")
+
+    # -- access ---------------------------------------------------------------------------------
+    def get(self, node: str, task: str) -> Estimate | None:
+        return self.entries.get((node, task))
+
+    def ensure(self, node: str, task: str, samples: float, quality: float) -> Estimate:
+        """The estimate of (node, task), created from the report when it does not exist yet."""
+        _check_fields(node, samples, quality)
+        key = (node, task)
+        if key not in self.entries:
+            self.entries[key] = Estimate(
+                node, task, float(samples), float(quality), float(samples), float(quality)
+            )
+        return self.entries[key]
+
+    def observe(
+        self,
+        node: str,
+        task: str,
+        *,
+        samples: float | None = None,
+        quality: float | None = None,
+    ) -> Estimate:
+        """Apply the update rule to the measured ``samples`` and/or ``quality`` of a node.
+
+        The estimate must exist (:meth:`ensure` creates it from the report).
+        """
+        est = self.entries.get((node, task))
+        if est is None:
+            raise InputError("node", node, f"has no estimate for task {task!r} (call ensure)")
+        if samples is not None:
+            if not (math.isfinite(samples) and samples >= 0):
+                raise InputError("samples", samples, "must be a finite number >= 0")
+            est.samples = smooth(
+                est.samples, float(samples), est.samples_count, self.prior_weight, self.alpha_min
+            )
+            est.samples_count += 1
+        if quality is not None:
+            if not (math.isfinite(quality) and 0 <= quality <= 1):
+                raise InputError("quality", quality, "must be in [0, 1]")
+            est.quality = smooth(
+                est.quality, float(quality), est.quality_count, self.prior_weight, self.alpha_min
+            )
+            est.quality_count += 1
+            est.last_quality = float(quality)
+        return est
+
+    # -- planning -------------------------------------------------------------------------------
+    def apply(self, problem: Any, task: str) -> Any:
+        """``problem`` with the estimated utilities of ``task`` in place of the reported ones.
+
+        For every node of ``problem.ids`` with an observed estimate: ``utility[i]`` becomes the estimated
+        ``samples * quality``; when the problem carries ``label_mass`` (coverage objectives), row
+        i is scaled by ``(samples / reported samples) * (w_q(quality) / w_q(reported quality))``
+        with :func:`~daitn_opt.mtrce.coverage.quality_weight` (the weight the coverage mass
+        uses). Nodes without an observation keep their values; nothing else changes.
+        """
+        from ..mtrce.coverage import quality_weight
+
+        ids = list(problem.ids)
+        utility = np.array(problem.utility, dtype=np.float64, copy=True)
+        mass = problem.label_mass
+        mass = None if mass is None else np.array(mass, dtype=np.float64, copy=True)
+        labels = 2 if mass is None else max(2, mass.shape[1])
+        for i, node in enumerate(ids):
+            est = self.entries.get((node, task))
+            if est is None or est.samples_count + est.quality_count == 0:
+                continue  # no observation yet: the report stands, bit for bit
+            utility[i] = est.utility
+            if mass is not None:
+                w_rep = float(quality_weight(np.array([est.reported_quality]), labels)[0])
+                w_est = float(quality_weight(np.array([est.quality]), labels)[0])
+                ratio = est.samples / est.reported_samples if est.reported_samples > 0 else 0.0
+                mass[i] *= ratio * (w_est / w_rep if w_rep > 0 else 0.0)
+        changes: dict[str, Any] = {"utility": utility}
+        if mass is not None:
+            changes["label_mass"] = mass
+        return problem.replace(**changes)
+
+    # -- persistence ----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        rows = []
+        for key in sorted(self.entries):
+            row = asdict(self.entries[key])
+            row["last_quality"] = None if math.isnan(row["last_quality"]) else row["last_quality"]
+            rows.append(row)
+        return {
+            "format": FORMAT,
+            "prior_weight": self.prior_weight,
+            "alpha_min": self.alpha_min,
+            "estimates": rows,
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
+
+    def copy(self) -> UtilityEstimates:
+        return UtilityEstimates.from_dict(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, doc: Any) -> UtilityEstimates:
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            got = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+            raise InputError("format", got, f"expected {FORMAT!r}")
+        out = cls(float(doc.get("prior_weight", 1.0)), float(doc.get("alpha_min", 0.1)))
+        rows = doc.get("estimates", [])
+        if not isinstance(rows, list):
+            raise InputError("estimates", type(rows).__name__, "expected a list")
+        names = set(Estimate.__dataclass_fields__)
+        for k, row in enumerate(rows):
+            if not isinstance(row, dict) or set(row) != names:
+                raise InputError(f"estimates[{k}]", row, f"expected the fields {sorted(names)}")
+            row = dict(row)
+            row["last_quality"] = math.nan if row["last_quality"] is None else row["last_quality"]
+            est = Estimate(**row)
+            _check_fields(est.node, est.samples, est.quality, f"estimates[{k}]")
+            out.entries[(est.node, est.task)] = est
+        return out
+
+    @classmethod
+    def from_json(cls, text: str) -> UtilityEstimates:
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError("estimates", text[:40], f"not JSON: {exc.msg}") from None
+        return cls.from_dict(doc)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> UtilityEstimates:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError("estimates", str(path), f"cannot be read: {exc.strerror}") from None
+        return cls.from_json(text)
+
+
+def _check_fields(node: str, samples: float, quality: float, where: str = "") -> None:
+    prefix = f"{where}." if where else ""
+    if not isinstance(node, str) or not node:
+        raise InputError(f"{prefix}node", node, "expected a non-empty node id")
+    if not (isinstance(samples, int | float) and math.isfinite(samples) and samples >= 0):
+        raise InputError(f"{prefix}samples", samples, "must be a finite number >= 0")
+    if not (isinstance(quality, int | float) and 0 <= quality <= 1):
+        raise InputError(f"{prefix}quality", quality, "must be in [0, 1]")

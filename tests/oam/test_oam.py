@@ -1,0 +1,157 @@
+"""OAM: the update rule, the estimates store, apply(), and a short deterministic loop."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from daitn_opt import mtrce
+from daitn_opt.errors import InputError
+from daitn_opt.oam import (
+    UtilityEstimates,
+    misreport,
+    prior_estimates,
+    quality_from_agreement,
+    run_oam,
+    smoothing_weight,
+)
+
+torch.set_num_threads(1)
+TASK = "breast-cancer"
+
+
+def test_update_rule_on_hand_numbers() -> None:
+    est = UtilityEstimates(prior_weight=1.0, alpha_min=0.25)
+    est.ensure("h1", TASK, samples=40, quality=0.9)
+    # a = max(1 / (0 + 1 + 1), 0.25) = 0.5: half way from the report
+    e = est.observe("h1", TASK, samples=20, quality=0.5)
+    assert e.samples == pytest.approx(30.0) and e.quality == pytest.approx(0.7)
+    # a = max(1/3, 0.25): running mean of prior and observations
+    e = est.observe("h1", TASK, quality=0.5)
+    assert e.quality == pytest.approx(0.7 * 2 / 3 + 0.5 / 3)
+    assert (e.samples_count, e.quality_count) == (1, 2)
+    assert e.utility == pytest.approx(30.0 * (0.7 * 2 / 3 + 0.5 / 3))
+    # a hits the floor: 1 / (3 + 1 + 1) = 0.2 < 0.25
+    assert smoothing_weight(3, 1.0, 0.25) == 0.25
+    assert smoothing_weight(0, 0.0, 0.1) == 1.0
+
+
+def test_quality_from_agreement() -> None:
+    # binary, a = 0.9, c = 0.1: g = 0.1 + q * 0.8
+    assert quality_from_agreement(0.1 + 0.6 * 0.8, 0.9, 2) == pytest.approx(0.6)
+    assert quality_from_agreement(0.99, 0.9, 2) == 1.0
+    assert quality_from_agreement(0.8, 0.6, 2, min_accuracy=0.7) is None
+
+
+def test_bad_input_names_the_field() -> None:
+    with pytest.raises(InputError, match="alpha_min"):
+        UtilityEstimates(alpha_min=0.0)
+    est = UtilityEstimates()
+    est.ensure("h1", TASK, 10, 0.9)
+    with pytest.raises(InputError, match="quality"):
+        est.observe("h1", TASK, quality=1.5)
+    with pytest.raises(InputError, match="node"):
+        est.observe("h9", TASK, samples=3)
+    with pytest.raises(InputError, match="format"):
+        UtilityEstimates.from_json('{"format": "other"}')
+
+
+def test_json_round_trip_is_exact_and_deterministic() -> None:
+    est = UtilityEstimates(prior_weight=2.0, alpha_min=0.05)
+    est.ensure("h2", TASK, 12, 0.8)
+    est.ensure("h1", TASK, 40, 0.9)
+    est.observe("h1", TASK, samples=33, quality=0.123456789)
+    text = est.to_json()
+    back = UtilityEstimates.from_json(text)
+    assert back.to_json() == text
+    assert back.get("h1", TASK) == est.get("h1", TASK)
+    assert math.isnan(back.get("h2", TASK).last_quality)
+    assert [r["node"] for r in back.to_dict()["estimates"]] == ["h1", "h2"]
+
+
+def test_apply_changes_only_utilities(healthcare_small) -> None:
+    problem = mtrce.from_instance(healthcare_small, "r1")
+    est = prior_estimates(healthcare_small, "r1")
+    same = est.apply(problem, TASK)
+    assert np.array_equal(same.utility, problem.utility)  # no observation: the report stands
+    node = problem.ids[int(np.argmax(problem.utility))]
+    k = problem.ids.index(node)
+    est.observe(node, TASK, quality=0.5)
+    reported = est.get(node, TASK)
+    changed = est.apply(problem, TASK)
+    assert changed.utility[k] < problem.utility[k]
+    assert changed.utility[k] == pytest.approx(
+        reported.reported_samples * (reported.reported_quality + 0.5) / 2
+    )
+    others = np.arange(problem.n) != k
+    assert np.array_equal(changed.utility[others], problem.utility[others])
+    assert changed.label_mass[k].sum() < problem.label_mass[k].sum()
+    assert np.array_equal(changed.label_mass[others], problem.label_mass[others])
+    for name in ("travel", "service", "coverage_scale"):
+        assert np.array_equal(getattr(changed, name), getattr(problem, name))
+    assert (changed.objective, changed.deadline, changed.ids) == (
+        problem.objective,
+        problem.deadline,
+        problem.ids,
+    )
+
+
+def _liar_truth(instance, node: str):
+    snap = instance.snapshot
+    nodes = []
+    for n in snap.nodes:
+        if n.id == node:
+            sets = [
+                d.model_copy(update={"quality": 0.5}) if d.task == TASK else d for d in n.datasets
+            ]
+            n = n.model_copy(update={"datasets": sets})
+        nodes.append(n)
+    return snap.replace(nodes=nodes)
+
+
+@pytest.fixture(scope="module")
+def loop_run(healthcare_small):
+    # h11 reports quality 0.878 on 45 samples; in truth half its labels are flipped.
+    truth = _liar_truth(healthcare_small, "h11")
+    kwargs = dict(rounds=2, solver="coverage-greedy", seed=3, objective="max_coverage", truth=truth)
+    return run_oam(healthcare_small, "r1", **kwargs), kwargs, truth
+
+
+def test_loop_moves_an_over_reporter_down(loop_run) -> None:
+    result, _, _ = loop_run
+    assert len(result.rounds) == 2
+    assert "h11" in result.rounds[0].route
+    h11 = result.estimates.get("h11", TASK)
+    assert h11.quality_count >= 1
+    assert h11.quality < h11.reported_quality - 0.1
+    honest = result.estimates.get("h07", TASK)
+    assert abs(honest.quality - honest.reported_quality) < 0.1
+    hop = next(h for h in result.rounds[0].hops if h.node == "h11")
+    assert hop.samples == 45 and hop.oort_utility > 0 and math.isfinite(hop.loss_drop)
+
+
+def test_loop_is_deterministic(healthcare_small, loop_run) -> None:
+    result, kwargs, _ = loop_run
+    again = run_oam(healthcare_small, "r1", **kwargs)
+    assert again.to_dict() == result.to_dict()
+
+
+def test_misreport_is_seeded_and_only_lowers(healthcare_small) -> None:
+    a, lies = misreport(healthcare_small.snapshot, TASK, 7, scale=3)
+    b, again = misreport(healthcare_small.snapshot, TASK, 7, scale=3)
+    assert lies == again and a == b and lies
+    for lie in lies:
+        assert lie.true_samples <= lie.reported_samples
+        assert lie.true_quality <= lie.reported_quality + 1e-12
+    with pytest.raises(InputError, match="scale"):
+        misreport(healthcare_small.snapshot, TASK, 0, scale=-1)
+
+
+def test_run_oam_rejects_bad_rounds(healthcare_small) -> None:
+    with pytest.raises(InputError, match="rounds"):
+        run_oam(healthcare_small, "r1", rounds=0)
+    with pytest.raises(InputError, match="request"):
+        run_oam(healthcare_small, "r2", rounds=1)
