@@ -184,31 +184,38 @@ def table(res: dict, seeds: int) -> list[str]:
     return lines
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--pool", type=int, default=6)
-    parser.add_argument("--limit", type=float, default=15.0)
-    parser.add_argument("--recency", type=float, default=coverage.DEFAULT_RECENCY)
-    parser.add_argument("--instances", nargs="+", default=["small", "medium"])
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    OUT.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    commit = subprocess.run(
-        ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    results, cache = [], {}
-    for size in args.instances:
-        inst = load_instance(ROOT / "instances" / f"healthcare-{size}.json")
-        for req in inst.requests:
-            if req.mode != "sequential" or req.modality != "tabular" or req.replicas != 1:
+def paired_wins(results: list[dict]) -> list[str]:
+    """Per (request, seed): does each plan reach 0.9 sooner than the old objective's exact plan?"""
+    lines = [
+        "\nPaired against the old objective's exact plan, per (request, seed): reaching 0.9 "
+        "sooner / at the same time / later (a miss counts as never; two misses are a tie).\n",
+        "| plan | sooner | same | later |",
+        "|---|---|---|---|",
+    ]
+    for label in [row["plan"] for row in results[0]["rows"]][1:]:
+        sooner = same = later = 0
+        for res in results:
+            rows = {r["plan"]: r for r in res["rows"]}
+            base, other = rows[results[0]["rows"][0]["plan"]], rows[label]
+            if "runs" not in base or "runs" not in other:
                 continue
-            results.append(probe_request(inst, req.id, args, cache))
-            print(f"{inst.name}/{req.id} done ({time.perf_counter() - started:.0f} s)")
+            for (_, tb), (_, to) in zip(base["runs"], other["runs"], strict=True):
+                tb = np.inf if tb is None else tb
+                to = np.inf if to is None else to
+                if to < tb - 1e-9:
+                    sooner += 1
+                elif to > tb + 1e-9:
+                    later += 1
+                else:
+                    same += 1
+        lines.append(f"| {label} | {sooner} | {same} | {later} |")
+    return lines
+
+
+def report(meta: dict, results: list[dict]) -> None:
+    """Write probe.md from the measured results (also from probe.json with --report-only)."""
+    args = argparse.Namespace(**meta["args"])
+    commit = meta["commit"]
     lines = [
         "# Calibration probe: outcome-aligned MTRCE objectives (first measurement)",
         "",
@@ -263,11 +270,53 @@ def main() -> None:
             f"{fmt(float(np.median(times)) if times else None, '.1f')} | "
             f"{fmt(float(np.median(every)) if every else None, '.1f')} |"
         )
-    lines.append(f"\nTotal wall time {time.perf_counter() - started:.0f} s (shared machine).")
+    lines += paired_wins(results)
+    lines.append(f"\nTotal wall time {meta['seconds']:.0f} s (shared machine).")
     (OUT / "probe.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (OUT / "probe.json").write_text(
-        json.dumps(results, indent=1, default=float) + "\n", encoding="utf-8"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--pool", type=int, default=6)
+    parser.add_argument("--limit", type=float, default=15.0)
+    parser.add_argument("--recency", type=float, default=coverage.DEFAULT_RECENCY)
+    parser.add_argument("--instances", nargs="+", default=["small", "medium"])
+    parser.add_argument(
+        "--report-only", action="store_true", help="rewrite probe.md from probe.json"
     )
+    args = parser.parse_args()
+    if args.report_only:
+        stored = json.loads((OUT / "probe.json").read_text(encoding="utf-8"))
+        report(stored["meta"], stored["results"])
+        return
+    torch.set_num_threads(1)
+    OUT.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    results, cache = [], {}
+    for size in args.instances:
+        inst = load_instance(ROOT / "instances" / f"healthcare-{size}.json")
+        for req in inst.requests:
+            if req.mode != "sequential" or req.modality != "tabular" or req.replicas != 1:
+                continue
+            results.append(probe_request(inst, req.id, args, cache))
+            print(f"{inst.name}/{req.id} done ({time.perf_counter() - started:.0f} s)")
+    meta = {
+        "args": {k: v for k, v in vars(args).items() if k != "report_only"},
+        "commit": commit,
+        "seconds": time.perf_counter() - started,
+    }
+    (OUT / "probe.json").write_text(
+        json.dumps({"meta": meta, "results": results}, indent=1, default=float) + "\n",
+        encoding="utf-8",
+    )
+    report(meta, results)
     print(f"wrote {OUT / 'probe.md'}")
 
 
