@@ -8,7 +8,9 @@
   node for an unvisited one, relocate, 2-opt on the order, the last two also to shorten the route
   so that more fits) and perturbed by seeded random removals followed by a noisy re-insertion,
   keeping the best route (``iterations``, default ``30 + 3 n`` kicks; ``patience`` kicks without
-  improvement end the search early, default ``10 + n``).
+  improvement end the search early, default ``10 + n``). The same seed gives the same route as
+  long as the time limit does not cut the search short (every move is evaluated in full, so on
+  40-node views a pass takes seconds: there the limit usually ends it).
 
 Routes are scored by :func:`key`: feasibility first, then the coverage (maximised), or, for
 ``min_time_to_target``, reaching the target first and then the completion time (minimised).
