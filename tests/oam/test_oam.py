@@ -155,3 +155,16 @@ def test_run_oam_rejects_bad_rounds(healthcare_small) -> None:
         run_oam(healthcare_small, "r1", rounds=0)
     with pytest.raises(InputError, match="request"):
         run_oam(healthcare_small, "r2", rounds=1)
+
+
+def test_measuring_does_not_change_the_replay(healthcare_small) -> None:
+    from daitn_opt.executor import SequentialReplay
+    from daitn_opt.oam import ObservedReplay
+
+    route = ["owner", "h07", "h02", "h11", "mpvu"]
+    plain = SequentialReplay(healthcare_small, "r1", seed=2).run({"routes": [route]})
+    outcome, hops = ObservedReplay(healthcare_small, "r1", seed=2).measure(route)
+    assert outcome.fingerprint() == plain.fingerprint()
+    assert [h.node for h in hops] == ["h07", "h02", "h11"]
+    trained = [s for s in plain.trace if s.action == "train"]
+    assert [h.accuracy_after for h in hops] == [s.accuracy for s in trained]
