@@ -397,3 +397,9 @@ def test_stdout_that_fills_up_is_one_line(small, monkeypatch):
     monkeypatch.setattr(cli.console, "_get", lambda: Console(file=Full()))
     result = run("solve", small, "--solver", "greedy")
     assert_input_error(result, "output cannot be written", "No space left on device")
+
+
+def test_bench_with_a_bad_scheduler_address_is_one_line(small, tmp_path):
+    result = run("bench", small, "--solvers", "greedy", "--db", tmp_path / "r.sqlite",
+                 "--scheduler", "notanaddress")  # fmt: skip
+    assert_input_error(result, "--scheduler = 'notanaddress'", "cannot connect")

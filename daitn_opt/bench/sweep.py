@@ -379,7 +379,11 @@ def _run_dask(todo: list[Task], scheduler: Any, finish: Callable, grace: float) 
     from distributed import Client, as_completed
 
     own = not isinstance(scheduler, Client)
-    client = Client(scheduler) if own else scheduler
+    try:
+        client = Client(scheduler, timeout="10s") if own else scheduler
+    except (OSError, ValueError, TypeError) as exc:  # unreachable, refused, malformed address
+        reason = " ".join(str(exc).split()) or exc.__class__.__name__
+        raise InputError("--scheduler", str(scheduler), f"cannot connect: {reason}") from None
     try:
         futures = client.map(run_isolated, todo, grace=grace, pure=False)
         for fut in as_completed(futures):
