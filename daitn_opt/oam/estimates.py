@@ -156,14 +156,18 @@ class UtilityEstimates:
         return est
 
     # -- planning -------------------------------------------------------------------------------
-    def apply(self, problem: Any, task: str) -> Any:
+    def apply(self, problem: Any, task: str, drop_below: float | None = None) -> Any:
         """``problem`` with the estimated utilities of ``task`` in place of the reported ones.
 
-        For every node of ``problem.ids`` with an observed estimate: ``utility[i]`` becomes the estimated
-        ``samples * quality``; when the problem carries ``label_mass`` (coverage objectives), row
-        i is scaled by ``(samples / reported samples) * (w_q(quality) / w_q(reported quality))``
-        with :func:`~daitn_opt.mtrce.coverage.quality_weight` (the weight the coverage mass
-        uses). Nodes without an observation keep their values; nothing else changes.
+        For every node of ``problem.ids`` with an observed estimate: ``utility[i]`` becomes the
+        estimated ``samples * quality``; when the problem carries ``label_mass`` (coverage
+        objectives), row i is scaled by ``(samples / reported samples) * (w_q(quality) /
+        w_q(reported quality))`` with :func:`~daitn_opt.mtrce.coverage.quality_weight` (the
+        weight the coverage mass uses). Nodes without an observation keep their values.
+
+        ``drop_below``: nodes whose observed quality estimate is below it are removed from the
+        problem (the view's own quality threshold, applied to what was measured instead of what
+        was reported); the start, the end and mandatory nodes are kept. Nothing else changes.
         """
         from ..mtrce.coverage import quality_weight
 
@@ -172,6 +176,8 @@ class UtilityEstimates:
         mass = problem.label_mass
         mass = None if mass is None else np.array(mass, dtype=np.float64, copy=True)
         labels = 2 if mass is None else max(2, mass.shape[1])
+        keep = np.ones(len(ids), dtype=bool)
+        protected = {problem.start, problem.end, *(int(m) for m in problem.mandatory)}
         for i, node in enumerate(ids):
             est = self.entries.get((node, task))
             if est is None or est.samples_count + est.quality_count == 0:
@@ -182,10 +188,13 @@ class UtilityEstimates:
                 w_est = float(quality_weight(np.array([est.quality]), labels)[0])
                 ratio = est.samples / est.reported_samples if est.reported_samples > 0 else 0.0
                 mass[i] *= ratio * (w_est / w_rep if w_rep > 0 else 0.0)
+            if drop_below is not None and est.quality_count and est.quality < drop_below:
+                keep[i] = i in protected
         changes: dict[str, Any] = {"utility": utility}
         if mass is not None:
             changes["label_mass"] = mass
-        return problem.replace(**changes)
+        out = problem.replace(**changes)
+        return out if keep.all() else subproblem(out, np.flatnonzero(keep))
 
     # -- persistence ----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -245,6 +254,25 @@ class UtilityEstimates:
         except OSError as exc:
             raise InputError("estimates", str(path), f"cannot be read: {exc.strerror}") from None
         return cls.from_json(text)
+
+
+def subproblem(problem: Any, keep: np.ndarray) -> Any:
+    """The MTRCE problem restricted to the node indices ``keep`` (which hold start and end)."""
+    keep = np.asarray(keep, dtype=np.int64)
+    pos = {int(k): p for p, k in enumerate(keep)}
+    changes: dict[str, Any] = {
+        "ids": [problem.ids[int(k)] for k in keep],
+        "start": pos[problem.start],
+        "end": pos[problem.end],
+        "travel": problem.travel[np.ix_(keep, keep)],
+        "mandatory": np.array([pos[int(m)] for m in problem.mandatory], dtype=np.int64),
+    }
+    for name in ("service", "utility", "window_open", "window_close", "visit_cost", "label_mass"):
+        arr = getattr(problem, name)
+        changes[name] = None if arr is None else np.asarray(arr)[keep]
+    if problem.travel_cost is not None:
+        changes["travel_cost"] = problem.travel_cost[np.ix_(keep, keep)]
+    return problem.replace(**changes)
 
 
 def _check_fields(node: str, samples: float, quality: float, where: str = "") -> None:

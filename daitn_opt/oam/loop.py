@@ -117,6 +117,7 @@ def run_oam(
     estimates: UtilityEstimates | None = None,
     time_limit: float = 10.0,
     min_accuracy: float = 0.7,
+    drop_below: float | None = None,
     target_accuracy: float = 0.9,
     model: str = "auto",
     train: TrainConfig | None = None,
@@ -144,6 +145,9 @@ def run_oam(
         Seconds per solve.
     min_accuracy
         MPVU accuracy below which a model's label agreement is not turned into a quality.
+    drop_below
+        Plan without the nodes whose estimated quality fell below it (see
+        :meth:`~.estimates.UtilityEstimates.apply`); None keeps every node.
     callback
         Called as ``callback("round", {"round": r, "route": ..., "outcome": ...})``.
 
@@ -176,7 +180,7 @@ def run_oam(
         instance.name, request.id, request.task, solver, problem.objective, seed, estimates=est
     )
     for r in range(rounds):
-        planned = est.apply(problem, request.task)
+        planned = est.apply(problem, request.task, drop_below)
         res = solve(planned, solver, time_limit=time_limit, seed=seed)
         if not res.is_feasible():
             raise InputError("solver", solver, f"found no route in round {r}: {res.status.value}")

@@ -168,3 +168,20 @@ def test_measuring_does_not_change_the_replay(healthcare_small) -> None:
     assert [h.node for h in hops] == ["h07", "h02", "h11"]
     trained = [s for s in plain.trace if s.action == "train"]
     assert [h.accuracy_after for h in hops] == [s.accuracy for s in trained]
+
+
+def test_apply_drops_nodes_measured_below_a_quality(healthcare_small) -> None:
+    problem = mtrce.from_instance(healthcare_small, "r1").replace(objective="max_coverage")
+    est = prior_estimates(healthcare_small, "r1")
+    est.observe("h11", TASK, quality=0.2)  # estimate (0.878 + 0.2) / 2 = 0.539
+    est.observe("h07", TASK, quality=0.9)
+    kept = est.apply(problem, TASK, drop_below=0.69)
+    assert "h11" not in kept.ids and "h07" in kept.ids
+    assert kept.n == problem.n - 1
+    assert kept.ids[kept.start] == problem.ids[problem.start]
+    assert kept.ids[kept.end] == problem.ids[problem.end]
+    i, j = kept.ids.index("h07"), kept.ids.index("h02")
+    a, b = problem.ids.index("h07"), problem.ids.index("h02")
+    assert kept.travel[i, j] == problem.travel[a, b]
+    assert np.array_equal(kept.label_mass[j], problem.label_mass[b])
+    assert est.apply(problem, TASK, drop_below=0.5).n == problem.n
