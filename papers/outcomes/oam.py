@@ -51,6 +51,34 @@ from daitn_opt.executor.data import matching_datasets  # noqa: E402
 from daitn_opt.oam import UtilityEstimates, misreport, prior_estimates, run_oam  # noqa: E402
 
 OUT = ROOT / "papers" / "outcomes"
+SCENARIOS = {"mixed": ("quality", "samples"), "quality": ("quality",)}
+"""Which lies a misreporter tells: either kind with equal probability, or quality only."""
+CAVEATS = [
+    "",
+    "## What this does and does not show",
+    "",
+    "- The mismatch is synthetic (`daitn_opt/oam/truth.py`): the misreport probability is "
+    "scaled up from 1 - trust so that most runs have liars, and a quality lie means nearly "
+    "random labels. Real misreports may be milder or correlated with other fields.",
+    "- OAM learns only about nodes some route visits: a misreporter the planner never "
+    "chooses keeps its report (no exploration). The `all` and `misreporters` rows show it.",
+    "- The quality estimate inverts the label agreement of the model arriving at a node under "
+    "the executor's own noise model (uniform label flips); the first hop, whose arriving model "
+    "is random, uses the verified final model instead, which has seen the node's labels and "
+    "over-estimates its quality. The measured sample count is exact here because the "
+    "executor trains on what the node holds; a real node could also misreport that.",
+    "- The MPVU's held-out set both guides OAM (loss drop, confusion matrix) and scores the "
+    "final accuracy; a separate validation split would remove that (mild) leakage.",
+    "- The simulated clock keeps the reported training times (the view's); only the data "
+    "trained on follows the truth.",
+    "- One objective and one heuristic solver; the coverage objective is monotone, so a node "
+    "whose data is worth nothing still costs nothing in the objective and is visited while "
+    "time remains (hence the `+drop` arms). Compare the learned arms with the oracle arms: "
+    "they bound what any estimate could gain with this planner.",
+    "- Oort's statistical utility is recorded per hop but does not drive the estimates: it "
+    "rewards high training loss, which label noise produces (see the signal table; Oort pairs "
+    "it with blacklisting for that reason).",
+]
 
 
 def truth_fields(snapshot, request) -> dict[str, tuple[float, float]]:
@@ -74,12 +102,12 @@ def errors(est: UtilityEstimates, task: str, truth: dict, nodes: list[str]) -> f
     return float(np.mean(errs)) if errs else math.nan
 
 
-def run_request(inst, rid: str, args) -> list[dict]:
+def run_request(inst, rid: str, args, kinds: tuple[str, ...]) -> list[dict]:
     request = inst.request(rid)
     task = request.task
     runs = []
     for seed in range(args.seeds):
-        true_snap, lies = misreport(inst.snapshot, task, seed, scale=args.scale)
+        true_snap, lies = misreport(inst.snapshot, task, seed, scale=args.scale, kinds=kinds)
         truth = truth_fields(true_snap, request)
         common = dict(solver=args.solver, seed=seed, objective=args.objective, truth=true_snap)
         common["target_accuracy"] = args.target
@@ -278,28 +306,22 @@ def main() -> None:
     parser.add_argument("--target", type=float, default=0.9, help="target accuracy")
     parser.add_argument("--instances", nargs="+", default=["small", "medium"])
     parser.add_argument("--requests", nargs="*", default=None, help="only these request ids")
+    parser.add_argument("--scenarios", nargs="+", default=list(SCENARIOS), choices=SCENARIOS)
     args = parser.parse_args()
     torch.set_num_threads(1)
     started = time.perf_counter()
-    by_instance: dict[str, list[dict]] = {}
-    for size in args.instances:
-        inst = load_instance(ROOT / "instances" / f"healthcare-{size}.json")
-        for req in inst.requests:
-            if req.mode != "sequential" or req.modality != "tabular" or req.replicas != 1:
-                continue
-            if args.requests and req.id not in args.requests:
-                continue
-            by_instance.setdefault(inst.name, []).extend(run_request(inst, req.id, args))
-            print(f"{inst.name}/{req.id} done ({time.perf_counter() - started:.0f} s)", flush=True)
-    runs = [r for rs in by_instance.values() for r in rs]
-    plot(by_instance, OUT / "oam-error.png")
+    cmd = (
+        f"papers/outcomes/oam.py --seeds {args.seeds} --rounds {args.rounds} --scale {args.scale:g} "
+        f"--solver {args.solver} --objective {args.objective} --scenarios {' '.join(args.scenarios)}"
+    )
+    sections, dump = [], {}
+    for scenario in args.scenarios:
+        lines, runs = run_scenario(args, scenario, started)
+        sections += lines
+        dump[scenario] = runs
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
-    cmd = (
-        f"papers/outcomes/oam.py --seeds {args.seeds} --rounds {args.rounds} --scale {args.scale:g} "
-        f"--solver {args.solver} --objective {args.objective}"
-    )
     lines = [
         "# OAM feedback: learned vs reported utilities (issue 12, part 2)",
         "",
@@ -308,18 +330,52 @@ def main() -> None:
         "Breast-cancer data partitioned to each hospital's histogram, label noise = 1 - true "
         "quality, MLP; the planner sees the reported instance, the executor trains on the true "
         f"data. Misreport probability min(1, {args.scale:g} x (1 - trust)); a misreporter "
-        "over-reported quality (true 0.5-0.6) or samples (true 25-50%). Round 0 = plan on the "
-        f"reports; learned = plan of round {args.rounds - 1} after {args.rounds - 1} updates; "
-        "oracle = plan on the true samples and qualities. Same seed = same data and initial "
-        "weights in every arm (paired).",
+        "over-reported its quality (true 0.5-0.6: about half its labels flipped) or its samples "
+        "(true 25-50% of the report). Plans: "
+        f"`{args.solver}` on `{args.objective}`. Round 0 = plan on the reports; learned = plan "
+        f"of round {args.rounds - 1} after {args.rounds - 1} updates (update rule: "
+        "`daitn_opt/oam/estimates.py`); oracle = plan on the true samples and qualities. Same "
+        "seed = same data and initial weights in every arm (paired).",
+        *sections,
+        *CAVEATS,
+    ]
+    (OUT / "oam.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (OUT / "oam.json").write_text(
+        json.dumps({"command": cmd, "commit": commit, "scenarios": dump}, indent=1) + "\n",
+        encoding="utf-8",
+    )
+    print(f"wrote {OUT / 'oam.md'}")
+
+
+def run_scenario(args, scenario: str, started: float) -> tuple[list[str], list[dict]]:
+    kinds = SCENARIOS[scenario]
+    by_instance: dict[str, list[dict]] = {}
+    for size in args.instances:
+        inst = load_instance(ROOT / "instances" / f"healthcare-{size}.json")
+        for req in inst.requests:
+            if req.mode != "sequential" or req.modality != "tabular" or req.replicas != 1:
+                continue
+            if args.requests and req.id not in args.requests:
+                continue
+            by_instance.setdefault(inst.name, []).extend(run_request(inst, req.id, args, kinds))
+            print(
+                f"{scenario}: {inst.name}/{req.id} done ({time.perf_counter() - started:.0f} s)",
+                flush=True,
+            )
+    runs = [r for rs in by_instance.values() for r in rs]
+    png = f"oam-error-{scenario}.png"
+    plot(by_instance, OUT / png)
+    lines = [
         "",
-        "## Estimates vs the truth",
+        f"## Scenario `{scenario}`: misreports of {' or '.join(kinds)}",
+        "",
+        "### Estimates vs the truth",
         "",
         "Mean relative error of the estimated utility (samples x quality) to the true one, after "
         "k rounds (k = 0: the reports), mean ± 95% half-width over the runs that have such "
         "nodes. `misreporters`: eligible nodes that lied; `misreporters visited`: those some "
         "round visited; `visited`: nodes some round visited; `all`: every eligible node "
-        "(unvisited nodes keep their report). ![error](oam-error.png)",
+        f"(unvisited nodes keep their report). ![error]({png})",
         "",
         "| instance | nodes | " + " | ".join(f"k={k}" for k in range(args.rounds + 1)) + " |",
         "|---|---|" + "---|" * (args.rounds + 1),
@@ -334,7 +390,7 @@ def main() -> None:
             lines.append(f"| {name} | {kind} ({used} runs) | {cells} |")
     lines += [
         "",
-        "## Learned vs reported plans (paired)",
+        "### Learned vs reported plans (paired)",
         "",
         "Arms: `reported` (round 0: plan on the reports), `learned` (round "
         f"{args.rounds - 1}: plan on the estimates), `learned+drop` (a second loop that also "
@@ -359,13 +415,8 @@ def main() -> None:
     ]
     for label, rs in pools(by_instance):
         lines += [paired_row(label, rs, arm) for arm in ARMS[1:]]
-    lines += ["", "## Which per-hop signal sees label quality", "", *signal_table(runs), ""]
-    (OUT / "oam.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (OUT / "oam.json").write_text(
-        json.dumps({"command": cmd, "commit": commit, "runs": runs}, indent=1) + "\n",
-        encoding="utf-8",
-    )
-    print(f"wrote {OUT / 'oam.md'}")
+    lines += ["", "### Which per-hop signal sees label quality", "", *signal_table(runs), ""]
+    return lines, runs
 
 
 if __name__ == "__main__":
