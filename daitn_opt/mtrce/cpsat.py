@@ -7,11 +7,16 @@ customer says it is skipped (mandatory customers have none). For ``k = 1`` the a
 circuit (``add_circuit``; a self-loop on ``D`` is the idle trip straight from ``s`` to ``e``); for
 ``k > 1`` they form up to ``k`` circuits through ``D`` (``add_multiple_circuit``).
 
-Times are integers ``round_up(scale * time)`` (:class:`IntegerTimes`): every arc's travel plus the
-service at its tail is rounded *up* and every limit (window close, deadline) *down*, so a route the
-model accepts is feasible in real arithmetic; for integer data the scale is 1 (for data with at
-most four decimals, the matching power of ten) and the model is exact. For real data the model is a slightly tighter restriction (see :class:`IntegerTimes`); the
-reported objective is always recomputed from the real arrays.
+Times are integers in units of ``1 / scale`` (:class:`IntegerTimes`); for integer data the scale
+is 1 (for data with at most four decimals, the matching power of ten) and the model is exact. For
+real data the dense model rounds every arc's travel plus service *down* and every limit (plus the
+checker's tolerance) *down*: a **relaxation**, which admits every route feasible in real
+arithmetic, so its bound and a proof of its infeasibility hold for the problem. Its solutions are
+checked in real arithmetic (:func:`true_violations`): only feasible ones become incumbents; when
+its proved optimum is feasible, that is a proof of optimality; when it is not, it is cut off (a
+no-good on its arcs) and the relaxation solved again (:func:`_solve_relaxation`). The sparse
+model, a restriction anyway, rounds the other way (transit up, limits down) so that its routes
+are feasible. The reported objective is always recomputed from the real arrays.
 
 Without windows and with one route the deadline is one linear constraint on the summed arc times
 (strong in the LP relaxation); with windows, or with ``k > 1`` and a deadline, each customer has a
@@ -50,6 +55,12 @@ arc filter; 2.3e6 at load 8 on rgg-2000), scaled by :func:`daitn_opt.mtrce.milp.
 MAX_DENSE_BYTES = 4e9
 """Memory the integer-time matrices may take (about 40 n^2 bytes): beyond, only the warm start."""
 
+RELAX_TOL = 1e-6
+"""The independent checker's tolerance on times and budgets (relative to ``max(1, |limit|)``)."""
+
+MAX_CUTS_PER_SOLVE = 64
+"""Solutions of a relaxation that fail in real arithmetic kept per solve, each cut off next."""
+
 UNBOUNDED = 2**40
 """Stand-in for an infinite integer limit (far below CP-SAT's int64 range)."""
 
@@ -71,16 +82,25 @@ def _floor(x: np.ndarray | float) -> np.ndarray:
 
 @dataclass(frozen=True)
 class IntegerTimes:
-    """The problem's times as integers in units of ``1 / scale``, rounded for safety.
+    """The problem's times as integers in units of ``1 / scale``, rounded one way.
 
-    ``transit[i, j] = ceil(scale * (service[i] + travel[i, j]))`` (-1 where travel is infinite),
-    ``open = ceil(scale * a)``, ``close = floor(scale * b)``, ``start = ceil(scale * max(0, a[s]))``
-    (service start at ``s``), ``end_limit = floor(scale * min(b[e], T - d[e] - verify))`` (latest
-    arrival at ``e``) and ``end_tail = ceil(scale * (d[e] + verify))``. By induction along a route,
-    ``scale *`` the real service start at every node is at most the integer one, so an accepted
-    route is feasible in real arithmetic. With integer data ``scale == 1`` (with at most four
-    decimals, the matching power of ten) and nothing is rounded (``exact``); with real data a route whose slack is below about (arcs on it) / scale can be
-    missed, which is the only way the integer model differs from the real one.
+    Rounded up (``up``, a restriction): ``transit[i, j] = ceil(scale * (service[i] +
+    travel[i, j]))`` (-1 where travel is infinite), ``open = ceil(scale * a)``, ``close =
+    floor(scale * b)``, ``start = ceil(scale * max(0, a[s]))`` (service start at ``s``),
+    ``end_limit = floor(scale * min(b[e], T - d[e] - verify))`` (latest arrival at ``e``) and
+    ``end_tail = ceil(scale * (d[e] + verify))``. By induction along a route, ``scale *`` the
+    real service start at every node is at most the integer one, so an accepted route is
+    feasible in real arithmetic; a route whose slack is below about (arcs on it) / scale can be
+    missed.
+
+    Rounded down (``up`` False, a relaxation): transit, openings, the start and the tail
+    rounded down, each limit ``L`` replaced by ``floor(scale * (L + 2e-6 max(1, |L|)))`` (twice
+    the checker's tolerance). By the same induction the integer service start is at most
+    ``scale *`` the real one, so every route the checker accepts is accepted; the model may also
+    accept routes infeasible in real arithmetic, by up to about (arcs) / scale.
+
+    With integer data ``scale == 1`` (with at most four decimals, the matching power of ten),
+    nothing is rounded (``exact``) and both directions are the same model.
     """
 
     scale: float
@@ -91,28 +111,41 @@ class IntegerTimes:
     start: int
     end_limit: int
     end_tail: int
+    up: bool = True
+    """Rounded for safety (a restriction); False: rounded the other way (a relaxation)."""
 
     @property
     def finite(self) -> np.ndarray:
         return self.transit >= 0
 
 
-def integer_times(problem: Problem, scale: float | None = None) -> IntegerTimes:
+def _slack(limit: float) -> float:
+    """How far the relaxation lets a limit be exceeded: twice the checker's tolerance
+    (``1e-6 * max(1, |limit|)``, :mod:`daitn_opt.mtrce.check`), the second half for
+    floating-point error in the sums, so that every route the checker accepts stays feasible."""
+    return 2.0 * RELAX_TOL * max(1.0, abs(limit))
+
+
+def integer_times(problem: Problem, scale: float | None = None, up: bool = True) -> IntegerTimes:
     """Scale and round the problem's times (see :class:`IntegerTimes`).
 
     ``scale`` None picks the smallest power of ten (up to 1e4) that makes the data integer, else
     the largest power of ten up to 1e6 that keeps the horizon at most :data:`TARGET_RESOLUTION`
-    units.
+    units. ``up`` (default) rounds transit up and limits down (a restriction of the problem);
+    ``up=False`` rounds transit, openings and the start down and limits (plus the checker's
+    tolerance, :func:`_slack`) down, a relaxation: by induction along a route the integer
+    service start at every node is at most ``scale`` times the real one, so every route
+    feasible in real arithmetic (within the checker's tolerance) is accepted. For exact data
+    both directions give the same integers.
     """
     a, b = windows(problem)
     travel = np.asarray(problem.travel, dtype=np.float64)
     service = np.asarray(problem.service, dtype=np.float64)
     s, e = problem.start, problem.end
     start_real = max(0.0, float(a[s]))
-    end_real = min(
-        float(b[e]),
-        float(problem.deadline) - float(service[e]) - float(problem.verify_time),
-    )
+    deadline = float(problem.deadline)
+    tail_real = float(service[e]) + float(problem.verify_time)
+    end_real = min(float(b[e]), deadline - tail_real)
     values = np.concatenate(
         [
             travel.ravel(),
@@ -142,22 +175,32 @@ def integer_times(problem: Problem, scale: float | None = None) -> IntegerTimes:
                 10 ** int(np.clip(math.floor(math.log10(TARGET_RESOLUTION / horizon)), 0, 6))
             )
     exact = exact and float(scale).is_integer() and _is_integral(values * scale)
+    if up or exact:
+        lower, upper = _ceil, _floor  # round transit up, limits down (no-op for exact data)
+        close_real, end_lim = b, end_real
+    else:
+        lower, upper = np.floor, _floor  # transit and openings down, limits (+ slack) down
+        slack_b = 2.0 * RELAX_TOL * np.maximum(1.0, np.abs(np.where(np.isfinite(b), b, 0.0)))
+        close_real = b + slack_b
+        end_lim = min(float(b[e]) + _slack(float(b[e])), deadline + _slack(deadline) - tail_real)
     with np.errstate(invalid="ignore"):
-        transit = _ceil(scale * (service[:, None] + travel))
+        transit = lower(scale * (service[:, None] + travel))
     transit = np.where(np.isfinite(transit), transit, -1).astype(np.int64)
     np.fill_diagonal(transit, -1)
-    open_ = _ceil(scale * a).astype(np.int64)
-    close = np.where(np.isfinite(b), _floor(scale * np.where(np.isfinite(b), b, 0)), UNBOUNDED)
-    end_limit = int(_floor(scale * end_real)) if math.isfinite(end_real) else UNBOUNDED
+    open_ = lower(scale * a).astype(np.int64)
+    finite_b = np.isfinite(close_real)
+    close = np.where(finite_b, upper(scale * np.where(finite_b, close_real, 0)), UNBOUNDED)
+    end_limit = int(upper(scale * end_lim)) if math.isfinite(end_lim) else UNBOUNDED
     return IntegerTimes(
         scale=float(scale),
         exact=exact,
         transit=transit,
         open=open_,
         close=close.astype(np.int64),
-        start=int(_ceil(scale * start_real)),
+        start=int(lower(scale * start_real)),
         end_limit=min(end_limit, UNBOUNDED),
-        end_tail=int(_ceil(scale * (float(service[e]) + float(problem.verify_time)))),
+        end_tail=int(lower(scale * tail_real)),
+        up=up or exact,
     )
 
 
@@ -324,6 +367,14 @@ class _Model:
     """Real objective = CP objective / objective_scale (approximately, for real data)."""
     utility_error: float
     """Sum of |rounding errors| of the integer utilities (0 for integer utilities)."""
+    _arc_index: dict[tuple[int, int], int] | None = None
+
+    def arc_index(self) -> dict[tuple[int, int], int]:
+        """``(tail, head)`` model nodes -> position in ``arc_vars``."""
+        if self._arc_index is None:
+            pairs = zip(self.tails.tolist(), self.heads.tolist(), strict=True)
+            self._arc_index = {pair: k for k, pair in enumerate(pairs)}
+        return self._arc_index
 
 
 def _model_transit(problem: Problem, it: IntegerTimes, nodes: np.ndarray) -> np.ndarray:
@@ -446,6 +497,9 @@ def build_model(
     """Summed integer transit one route may use (meaningful when ``limited``)."""
     need_times = problem.has_windows or (limited and problem.k > 1)
     times: dict[int, cp_model.IntVar] = {}
+    latest_time: dict[int, int] = {}
+    """Upper end of each time variable's domain (``proto.domain[-1]`` reads 0 in OR-Tools 9.15:
+    the repeated field ignores negative indices)."""
     if limited:
         # k = 1 without windows: this alone is the deadline; otherwise a redundant cut.
         model.add(
@@ -462,6 +516,7 @@ def build_model(
             lo = int(earliest[c]) if not unreachable[c] else 0
             hi = min(int(latest[c]), horizon) if not unreachable[c] else 0
             times[c] = model.new_int_var(lo, max(lo, hi), f"t{c}")
+            latest_time[c] = max(lo, hi)
         for lit, i, j, w in zip(arc_vars, tail_list, head_list, arc_transit.tolist(), strict=True):
             if i == 0 and j == 0:
                 continue
@@ -474,7 +529,7 @@ def build_model(
                 model.add(times[j] >= times[i] + w).only_enforce_if(lit)
 
     if problem.budget is not None:
-        _add_budget(problem, model, nodes, tails, heads, arc_vars, skip)
+        _add_budget(problem, model, nodes, tails, heads, arc_vars, skip, up=it.up)
 
     utility_error = 0.0
     completions: dict[int, cp_model.IntVar] = {}
@@ -494,7 +549,7 @@ def build_model(
             a_e = int(it.open[e])
             terms = []
             for lit, i, w in into_depot:
-                hi = max(int(times[i].proto.domain[-1]) + w, a_e)
+                hi = max(latest_time[i] + w, a_e)
                 done = model.new_int_var(0, hi, f"c{i}")
                 model.add(done >= times[i] + w).only_enforce_if(lit)
                 model.add(done >= a_e).only_enforce_if(lit)
@@ -502,6 +557,17 @@ def build_model(
                 completions[i] = done
                 terms.append(done)
             obj = sum(terms) + it.end_tail * sum(lit for lit, _, _ in into_depot) + idle_term
+        elif not it.up:
+            # A relaxation without windows: the objective needs no time variable, so it gets its
+            # own finer units (every term rounded down: a lower bound on the real completion
+            # times, within (arcs) / objective_scale of them, far below the gap tolerance).
+            objective_scale, arc_obj, const, idle_obj = _fine_objective(
+                problem, nodes, tails, heads
+            )
+            obj = cp_model.LinearExpr.weighted_sum(arc_vars, arc_obj.tolist())
+            obj += const * sum(lit for lit, _, _ in into_depot)
+            if idle is not None:
+                obj += idle_obj * idle
         else:
             # Without windows a used route completes at start + its arcs' transit + d[e] + verify.
             obj = cp_model.LinearExpr.weighted_sum(arc_vars, arc_transit.tolist())
@@ -539,8 +605,11 @@ def _add_budget(
     heads: np.ndarray,
     arc_vars: list[cp_model.IntVar],
     skip: dict[int, cp_model.IntVar],
+    up: bool = True,
 ) -> None:
-    """Visit cost of the visited nodes + travel cost of the used arcs <= budget (costs rounded up).
+    """Visit cost of the visited nodes + travel cost of the used arcs <= budget (costs rounded up
+    and the budget down; ``up=False``: costs down and the budget plus the checker's tolerance
+    down, a relaxation like :func:`integer_times`'s).
 
     The depot's self-arc (idle trip) carries ``travel_cost[s, e]``, which the checker counts when
     every route is idle.
@@ -553,23 +622,68 @@ def _add_budget(
     dst[0] = e
     tc = np.asarray(problem.travel_cost, dtype=np.float64)[np.ix_(src, dst)]
     arc_tc = tc[tails, heads]
-    factor = 1.0 if _is_integral(np.concatenate([visit_cost, arc_tc, [problem.budget]])) else 1e6
-    arc_cost = _ceil(factor * np.where(np.isfinite(arc_tc), arc_tc, 0)).astype(np.int64)
+    finite_tc = np.where(np.isfinite(arc_tc), arc_tc, 0)
+    exact = _is_integral(np.concatenate([visit_cost, finite_tc, [problem.budget]]))
+    factor = 1.0 if exact else 1e6
+    up = up or exact
+    cost_round = _ceil if up else np.floor
+    arc_cost = cost_round(factor * finite_tc).astype(np.int64)
     for idx in np.flatnonzero(~np.isfinite(arc_tc)).tolist():
         model.add(arc_vars[idx] == 0)  # an arc of infinite cost never fits the budget
-    visit_int = _ceil(factor * visit_cost[nodes]).astype(np.int64)
+    visit_int = cost_round(factor * visit_cost[nodes]).astype(np.int64)
     fixed = visit_cost[s] + (visit_cost[e] if e != s else 0.0)
     fixed += float(sum(visit_cost[nodes[c]] for c in range(1, len(nodes)) if c not in skip))
     weights = [int(visit_int[c]) for c in skip]
     expr = cp_model.LinearExpr.weighted_sum(arc_vars, arc_cost.tolist()) + sum(weights)
     expr -= cp_model.LinearExpr.weighted_sum(list(skip.values()), weights)
-    model.add(expr <= int(_floor(factor * (problem.budget - fixed))))
+    budget = float(problem.budget) + (0.0 if up else _slack(float(problem.budget)))
+    model.add(expr <= int(_floor(factor * (budget - fixed))))
+
+
+FINE_UNITS = 1e12
+"""Largest summed objective, in integer units, of the fine min-time objective."""
+
+
+def _fine_objective(
+    problem: Problem, nodes: np.ndarray, tails: np.ndarray, heads: np.ndarray
+) -> tuple[float, np.ndarray, int, int]:
+    """Min-time objective of a relaxation without windows in units of ``1 / factor``, every term
+    rounded down: ``(factor, arc coefficients, per-route constant, idle trip)``.
+
+    A used route completes at ``max(0, a[s]) + sum(d[i] + t[i, j]) + d[e] + verify`` (no
+    waiting without windows), so the objective is linear in the arcs and each coefficient is a
+    lower bound of its term in real arithmetic.
+    """
+    service = np.asarray(problem.service, dtype=np.float64)
+    travel = np.asarray(problem.travel, dtype=np.float64)
+    src, dst = nodes[tails], nodes[heads].copy()
+    dst[heads == 0] = problem.end
+    arc = service[src] + travel[src, dst]
+    arc = np.where(np.isfinite(arc), arc, 0.0)
+    a, _ = windows(problem)
+    const = max(0.0, float(a[problem.start])) + float(service[problem.end])
+    const += float(problem.verify_time)
+    idle = schedule(problem, [problem.start, problem.end])[2]
+    idle = float(idle) if np.isfinite(idle) else 0.0
+    rows = np.zeros(len(nodes))
+    np.maximum.at(rows, tails, np.abs(arc))
+    total = max(float(rows.sum()) + const * max(1, problem.k) + abs(idle), 1.0)
+    factor = float(10 ** int(np.clip(math.floor(math.log10(FINE_UNITS / total)), 0, 9)))
+    return (
+        factor,
+        np.floor(factor * arc).astype(np.int64),
+        int(np.floor(factor * const)),
+        int(np.floor(factor * idle)),
+    )
 
 
 def _idle_completion(problem: Problem, it: IntegerTimes) -> int:
-    """Scaled completion time of the idle trip ``[s, e]`` (rounded up; 0 if it is infeasible)."""
+    """Scaled completion time of the idle trip ``[s, e]`` (rounded up, or down for a relaxation;
+    0 if it is infeasible)."""
     done = schedule(problem, [problem.start, problem.end])[2]
-    return int(_ceil(it.scale * done)) if np.isfinite(done) else 0
+    if not np.isfinite(done):
+        return 0
+    return int(_ceil(it.scale * done)) if it.up else int(np.floor(it.scale * done))
 
 
 def decode_routes(problem: Problem, built: _Model, arc_values: np.ndarray) -> list[list[int]]:
@@ -587,9 +701,68 @@ def decode_routes(problem: Problem, built: _Model, arc_values: np.ndarray) -> li
     return routes or [[problem.start, problem.end]]
 
 
-def _recorder(problem: Problem, built: _Model, options: SolveOptions):
-    """A :class:`_Recorder` (its base class lives in OR-Tools, imported on first use)."""
-    return _recorder_class()(problem, built, options)
+@dataclass
+class _Incumbent:
+    """The best routes of a run over all its CP-SAT solves, and the anytime trace."""
+
+    trace: list[TracePoint]
+    best: float = math.inf
+    """Cost (objective, negated when maximising) of the best routes, the warm start's at first."""
+    routes: list[list[int]] | None = None
+    """The best routes found by CP-SAT (None while nothing beat the warm start)."""
+
+
+def _late(problem: Problem, route: Sequence[int]) -> bool:
+    """The route misses a window, a leg or the deadline beyond the checker's tolerance
+    (:data:`RELAX_TOL` relative to ``max(1, |limit|)``), on the schedule of
+    :func:`daitn_opt.mtrce.solution.schedule`."""
+    _, starts, completion, _ = schedule(problem, route)
+    _, b = windows(problem)
+    close = b[np.asarray(route, dtype=np.int64)]
+    tol = RELAX_TOL * np.maximum(1.0, np.abs(np.where(np.isfinite(close), close, 0.0)))
+    deadline = float(problem.deadline)
+    return bool(
+        not np.all(np.isfinite(starts))
+        or np.any(starts > close + tol)
+        or not math.isfinite(completion)
+        or completion > deadline + RELAX_TOL * max(1.0, abs(deadline))
+    )
+
+
+def true_violations(problem: Problem, routes: Sequence[Sequence[int]]) -> tuple[list[int], bool]:
+    """Where index routes break the problem in real arithmetic, with the independent checker's
+    tolerance (so that the relaxation, which admits every route the checker accepts, is only
+    cut where the checker would refuse): the positions of the routes that miss a window, a leg
+    or the deadline (:func:`_late`), and whether the budget is exceeded."""
+    from .solution import route_cost
+
+    # the routes that run (as in used_routes): those with inner nodes, else the first idle one
+    used = [k for k, r in enumerate(routes) if len(r) > 2] or ([0] if routes else [])
+    late = [k for k in used if _late(problem, routes[k])]
+    over = False
+    if problem.budget is not None:
+        budget = float(problem.budget)
+        over = route_cost(problem, routes) > budget + RELAX_TOL * max(1.0, abs(budget))
+    return late, over
+
+
+def _recorder(
+    problem: Problem,
+    built: _Model,
+    options: SolveOptions,
+    state: _Incumbent,
+    *,
+    verify: bool = False,
+    bound_valid: bool = True,
+):
+    """A :class:`_Recorder` (its base class lives in OR-Tools, imported on first use).
+
+    ``verify``: the model is a relaxation, so each solution is first evaluated in real
+    arithmetic (:func:`true_violations`); only feasible ones become incumbents, the others are
+    kept (``rejected``) for no-good cuts. ``bound_valid``: CP-SAT's bound is a bound of the
+    problem (not of a restriction) and goes into the trace.
+    """
+    return _recorder_class()(problem, built, options, state, verify, bound_valid)
 
 
 @functools.cache
@@ -599,24 +772,38 @@ def _recorder_class():
     class _Recorder(cp_model.CpSolverSolutionCallback):
         """Records the anytime trace and the best routes (decoded from the raw solution vector)."""
 
-        def __init__(self, problem: Problem, built: _Model, options: SolveOptions) -> None:
+        def __init__(self, problem, built, options, state, verify, bound_valid) -> None:
             super().__init__()
             self.problem, self.built, self.options = problem, built, options
+            self.state, self.verify, self.bound_valid = state, verify, bound_valid
             self.index = np.asarray([v.index for v in built.arc_vars], dtype=np.int64)
-            self.trace: list[TracePoint] = []
-            self.routes: list[list[int]] | None = None
-            self.best = math.inf
+            self.last: list[list[int]] | None = None
+            """Routes of CP-SAT's latest (so, at the end, its final) solution."""
+            self.rejected: list[tuple[list[list[int]], list[int], bool]] = []
+            """Solutions infeasible in real arithmetic: (routes, late routes, over budget)."""
 
         def on_solution_callback(self) -> None:
             values = np.asarray(self.response_proto.solution, dtype=np.int64)
             routes = decode_routes(self.problem, self.built, values[self.index])
+            self.last = routes
+            if self.verify:
+                late, over = true_violations(self.problem, routes)
+                if late or over:
+                    if len(self.rejected) < MAX_CUTS_PER_SOLVE:
+                        self.rejected.append((routes, late, over))
+                    return
             cost = _cost(self.problem, routes)
-            if cost >= self.best - 1e-9:
+            state = self.state
+            if cost >= state.best - 1e-9:
                 return  # the trace is of the incumbent: keep only improvements (on the warm start too)
-            self.best, self.routes = cost, routes
-            bound = _real_bound(self.problem, self.built, self.best_objective_bound)
+            state.best, state.routes = cost, routes
+            bound = (
+                _real_bound(self.problem, self.built, self.best_objective_bound)
+                if self.bound_valid
+                else None
+            )
             incumbent = cost if self.problem.sense == "min" else -cost
-            self.trace.append(TracePoint(self.options.elapsed(), incumbent, bound))
+            state.trace.append(TracePoint(self.options.elapsed(), incumbent, bound))
             if self.options.callback is not None:
                 self.options.callback("incumbent", {"objective": incumbent, "bound": bound})
 
@@ -661,9 +848,11 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     Boolean per arc) would take more than 30 % of the time left to build gets the sparse model on
     candidate arcs (:func:`daitn_opt.mtrce.milp.candidate_arcs`); it is a restriction of the
     problem, so its result is ``feasible`` and its bound is reported only as
-    ``stats["restricted_bound"]`` (the same holds for times scaled and rounded up, see
-    :class:`IntegerTimes`). When even the sparse model does not fit, or the ``n x n`` integer
-    times would exceed 4 GB, the checked warm start is returned with a message saying why.
+    ``stats["restricted_bound"]``. When even the sparse model does not fit, or the ``n x n``
+    integer times would exceed 4 GB, the checked warm start is returned with a message saying
+    why. Real (non-integral) times on the dense model are rounded down, a relaxation solved
+    until its optimum is feasible in real arithmetic (:func:`_solve_relaxation`;
+    ``stats["rounding"]``, ``stats["relaxation"]`` with the cuts and the bound of each solve).
 
     Parameters (``options.params``)
     -------------------------------
@@ -737,7 +926,11 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
             problem, "cpsat", hint_routes or None, status, stats=pre_stats, message=why
         )
     t0 = time.perf_counter()
-    it = integer_times(problem, params.get("time_scale"))
+    # Inexact times on the dense model: round them down (a relaxation, whose bound and proof of
+    # infeasibility hold for the problem) and check its routes in real arithmetic. On the sparse
+    # model (a restriction anyway) round them up, so that its routes are feasible.
+    it = integer_times(problem, params.get("time_scale"), up=plan.sparse)
+    relax = not it.exact and not plan.sparse
     candidates = candidate_arcs(problem, plan.neighbours, hint_routes) if plan.sparse else None
     left = options.remaining()
     if left < 0.5 * plan.columns / (40_000.0 / slowdown()):
@@ -750,61 +943,162 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     built = build_model(problem, it, candidates)
     build_time = time.perf_counter() - t0
 
-    hint_cost = math.inf
+    state = _Incumbent(trace=[])
     if hint_routes:
         _add_hint(problem, built, it, hint_routes)
-        hint_cost = _cost(problem, hint_routes)
-
-    from ortools.sat.python import cp_model
-
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = workers
-    solver.parameters.random_seed = int(options.seed)
-    solver.parameters.max_time_in_seconds = max(0.01, options.remaining())
-    if built.times and not params.get("probing", False):
-        # Measured: with time variables presolve probing alone took over 10 s on a 100-customer
-        # OPTW (Solomon c101) and nothing was found in 20 s; without it c101 and r101 are proved
-        # optimal. Without time variables (OP, TSP) probing pays, so it stays on there.
-        solver.parameters.cp_model_probing_level = 0
-    if deterministic:
-        solver.parameters.interleave_search = True
-        if "deterministic_time" in params:
-            solver.parameters.max_deterministic_time = float(params["deterministic_time"])
-    recorder = _recorder(problem, built, options)
-    if hint_routes:
         # The warm start is the first incumbent; CP-SAT's solutions count from when they beat it.
-        recorder.best = hint_cost
-        recorder.trace.append(
-            TracePoint(options.elapsed(), -hint_cost if problem.sense == "max" else hint_cost, None)
+        state.best = _cost(problem, hint_routes)
+        state.trace.append(
+            TracePoint(
+                options.elapsed(), -state.best if problem.sense == "max" else state.best, None
+            )
         )
-    cp_status = solver.solve(built.model, recorder)
-    status = _status_of(cp_status)
-
-    stats = {
+    search = _Search(problem, options, state, hint_routes)
+    stats: dict[str, Any] = {
         **pre_stats,
         "time_scale": it.scale,
         "exact_scaling": it.exact,
+        "rounding": "exact" if it.exact else ("down (relaxation)" if relax else "up"),
         "arcs": len(built.arc_vars),
         "time_variables": len(built.times),
         "build_time": build_time,
         "workers": workers,
         "deterministic": deterministic,
-        "conflicts": solver.num_conflicts,
-        "branches": solver.num_branches,
-        "wall_time": solver.wall_time,
-        "deterministic_time": solver.deterministic_time
-        if hasattr(solver, "deterministic_time")
-        else None,
-        "cp_status": solver.status_name(cp_status),
     }
-    routes = recorder.routes
+    if relax:
+        status, bound, routes, note = _solve_relaxation(search, built, it, build_time, stats)
+        restricted = ""
+        claimed = status
+    else:
+        status, bound, routes, claimed, restricted = _solve_model(search, built, it, plan, stats)
+        note = ""
+    stats.update(search.stats())
+    value = objective(problem, routes) if status.has_solution and routes else None
+    status, bound, settle_note = settle(problem.sense, value, bound, status)
+    note = "; ".join(m for m in (note, settle_note) if m)
+    messages = {
+        Status.OPTIMAL: "proved optimal by CP-SAT"
+        + (
+            " (times rounded down: a relaxation whose optimal routes are feasible in real "
+            "arithmetic)"
+            if relax
+            else ""
+        ),
+        Status.FEASIBLE: "proved optimal for the restricted model only"
+        if claimed == Status.OPTIMAL and restricted
+        else "not proved optimal within the limit",
+        Status.INFEASIBLE: "infeasible: CP-SAT proved that no set of routes meets the deadline, "
+        "windows, budget and mandatory nodes",
+        Status.NO_SOLUTION: "no solution found within the time limit"
+        if claimed != Status.INFEASIBLE
+        else "the restricted model is infeasible; nothing proved about the problem",
+        Status.ERROR: f"CP-SAT returned {stats.get('cp_status')}",
+    }
+    message = "; ".join(m for m in (messages[status], restricted, note) if m)
+    return make_result(
+        problem,
+        "cpsat",
+        routes if status.has_solution else None,
+        status,
+        bound=bound,
+        trace=state.trace,
+        stats=stats,
+        message=message,
+    )
+
+
+class _Search:
+    """Runs CP-SAT solves under one time limit and keeps their statistics."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        options: SolveOptions,
+        state: _Incumbent,
+        hint_routes: list[list[int]],
+    ) -> None:
+        params = options.params
+        self.problem, self.options, self.state, self.hint_routes = (
+            problem,
+            options,
+            state,
+            hint_routes,
+        )
+        self.deterministic = bool(params.get("deterministic", False))
+        self.workers = int(params.get("workers", 1 if self.deterministic else 8))
+        self.probing = bool(params.get("probing", False))
+        self.runs: list[dict[str, Any]] = []
+
+    def solve(
+        self,
+        built: _Model,
+        *,
+        verify: bool = False,
+        bound_valid: bool = True,
+        limit: float | None = None,
+    ) -> tuple[Status, Any, Any]:
+        """One CP-SAT solve of ``built`` within the time left (or ``limit``): the status, the
+        solver and the recorder."""
+        from ortools.sat.python import cp_model
+
+        options, params = self.options, self.options.params
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = self.workers
+        solver.parameters.random_seed = int(options.seed)
+        left = options.remaining() if limit is None else min(limit, options.remaining())
+        solver.parameters.max_time_in_seconds = max(0.01, left)
+        if built.times and not self.probing:
+            # Measured: with time variables presolve probing alone took over 10 s on a
+            # 100-customer OPTW (Solomon c101) and nothing was found in 20 s; without it c101
+            # and r101 are proved optimal. Without time variables (OP, TSP) probing pays.
+            solver.parameters.cp_model_probing_level = 0
+        if self.deterministic:
+            solver.parameters.interleave_search = True
+            if "deterministic_time" in params:
+                solver.parameters.max_deterministic_time = float(params["deterministic_time"])
+        recorder = _recorder(
+            self.problem, built, options, self.state, verify=verify, bound_valid=bound_valid
+        )
+        code = solver.solve(built.model, recorder)
+        self.runs.append(
+            {
+                "cp_status": solver.status_name(code),
+                "conflicts": solver.num_conflicts,
+                "branches": solver.num_branches,
+                "wall_time": solver.wall_time,
+                "deterministic_time": getattr(solver, "deterministic_time", None),
+            }
+        )
+        return _status_of(code), solver, recorder
+
+    def stats(self) -> dict[str, Any]:
+        """Totals over the solves (the CP-SAT status of the last one)."""
+        if not self.runs:
+            return {}
+        out: dict[str, Any] = {
+            "cp_status": self.runs[-1]["cp_status"],
+            "solves": len(self.runs),
+        }
+        for key in ("conflicts", "branches", "wall_time", "deterministic_time"):
+            values = [r[key] for r in self.runs if r[key] is not None]
+            out[key] = sum(values) if values else None
+        return out
+
+
+def _solve_model(
+    search: _Search, built: _Model, it: IntegerTimes, plan: Any, stats: dict[str, Any]
+) -> tuple[Status, float | None, list[list[int]] | None, Status, str]:
+    """One solve of an exact model (integer data) or of a restriction (the sparse model, whose
+    times are rounded up). Returns ``(status, bound, routes, claimed status, restriction)``."""
+    problem, state, hint_routes = search.problem, search.state, search.hint_routes
+    status, solver, recorder = search.solve(built, bound_valid=not plan.sparse)
     bound = (
         _real_bound(problem, built, solver.best_objective_bound) if status.has_solution else None
     )
+    routes = state.routes
     if status.has_solution and routes is None:
         # No solution beat the warm start; CP-SAT's final one is at best as good.
-        values = np.asarray([solver.value(v) for v in built.arc_vars])
-        routes = decode_routes(problem, built, values)
+        routes = recorder.last
     if hint_routes and (
         routes is None or _cost(problem, hint_routes) < _cost(problem, routes) - 1e-9
     ):
@@ -815,43 +1109,119 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
         if status != Status.FEASIBLE:
             bound = None if status != Status.NO_SOLUTION else bound
             status = Status.FEASIBLE
-    # A proof about the sparse model or about times rounded up (inexact scaling: a restriction
-    # of the real problem) is no proof about the problem: its bound goes to stats only.
+    # A proof about the sparse model (a restriction of the problem) is no proof about the
+    # problem: its bound goes to stats only.
     restricted = ""
     if plan.sparse:
         restricted = f"sparse model ({plan.neighbours} nearest neighbours per node)"
-    elif not it.exact:
-        restricted = f"times scaled by {it.scale:g} and rounded up"
-    if restricted:
+        if not it.exact:
+            restricted += f", times scaled by {it.scale:g} and rounded up"
         stats["restricted_bound"] = bound
         bound = None
         if status == Status.INFEASIBLE:
             status = Status.NO_SOLUTION
-    value = objective(problem, routes) if status.has_solution and routes else None
     claimed = status
-    status, bound, note = settle(problem.sense, value, bound, status)
-    messages = {
-        Status.OPTIMAL: "proved optimal by CP-SAT",
-        Status.FEASIBLE: "proved optimal for the restricted model only"
-        if claimed == Status.OPTIMAL and restricted
-        else "not proved optimal within the limit",
-        Status.INFEASIBLE: "infeasible: CP-SAT proved that no set of routes meets the deadline, windows, budget and mandatory nodes",
-        Status.NO_SOLUTION: "no solution found within the time limit"
-        if claimed != Status.INFEASIBLE
-        else "the restricted model is infeasible; nothing proved about the problem",
-        Status.ERROR: f"CP-SAT returned {solver.status_name(cp_status)}",
-    }
-    message = "; ".join(m for m in (messages[status], restricted, note) if m)
-    return make_result(
-        problem,
-        "cpsat",
-        routes if status.has_solution else None,
-        status,
-        bound=bound,
-        trace=recorder.trace,
-        stats=stats,
-        message=message,
-    )
+    return status, bound, routes, claimed, restricted
+
+
+def _no_good(built: _Model, problem: Problem, routes: list[list[int]], which: list[int]) -> None:
+    """Forbid using together every arc of the routes at positions ``which`` (all arcs of all
+    routes when ``which`` is empty: the whole solution, for a budget violation)."""
+    lookup = built.arc_index()
+    model_of = {int(p): c for c, p in enumerate(built.nodes)}
+    model_of[problem.end] = 0
+    model_of[problem.start] = 0
+    chosen = which or list(range(len(routes)))
+    lits = []
+    for k in chosen:
+        path = [model_of[int(v)] for v in routes[k]]
+        if len(path) == 2:
+            path = [0, 0]  # the idle trip: the depot's self-arc
+        lits += [built.arc_vars[lookup[(i, j)]] for i, j in itertools.pairwise(path)]
+    if lits:
+        built.model.add_bool_or([lit.Not() for lit in lits])
+
+
+def _solve_relaxation(
+    search: _Search, built: _Model, it: IntegerTimes, build_time: float, stats: dict[str, Any]
+) -> tuple[Status, float | None, list[list[int]] | None, str]:
+    """Solve the relaxation (times rounded down) until its optimum is feasible in real arithmetic.
+
+    Every solve's bound is a bound of the problem (the relaxation admits every feasible route;
+    a no-good cut only removes route sets that are infeasible in real arithmetic), and the
+    tightest is kept. A solution of the relaxation becomes an incumbent only when it is feasible
+    in real arithmetic. When the relaxation's optimum is not, it is cut off (with the other
+    infeasible solutions seen) and the relaxation is solved again; while there is no incumbent
+    at all, the restriction (times rounded up) is solved once for one. Returns ``(status,
+    bound, routes, note)``: ``optimal`` when a relaxation was proved optimal with a feasible
+    optimum (``settle`` then checks the gap), ``infeasible`` when the relaxation is.
+    """
+    problem, options, state = search.problem, search.options, search.state
+    hint_routes = search.hint_routes
+    sense = problem.sense
+    bounds: list[float] = []
+    cuts = 0
+    proved = infeasible = False
+    tried_restriction = False
+    note = ""
+    while True:
+        status, solver, recorder = search.solve(built, verify=True)
+        raw = _real_bound(problem, built, solver.best_objective_bound)
+        if status == Status.INFEASIBLE:
+            infeasible = True
+            break
+        if raw is not None and status in (Status.OPTIMAL, Status.FEASIBLE, Status.NO_SOLUTION):
+            bounds.append(raw)
+        if not status.has_solution or recorder.last is None:
+            break
+        late, over = true_violations(problem, recorder.last)
+        if not late and not over:
+            proved = status == Status.OPTIMAL
+            break
+        if status != Status.OPTIMAL or options.remaining() < 0.05:
+            break
+        # The relaxation's optimum fails in real arithmetic: cut it (and every other failing
+        # solution of this solve) off, and solve again.
+        failing = recorder.rejected
+        if not any(routes == recorder.last for routes, _, _ in failing):
+            failing = [*failing, (recorder.last, late, over)]
+        for routes, bad, _ in failing:
+            _no_good(built, problem, routes, bad)
+            cuts += 1
+        built.model.clear_hints()
+        best = state.routes or hint_routes
+        if best:
+            _add_hint(problem, built, it, best)
+        elif not tried_restriction and options.remaining() > 3 * build_time + 0.1:
+            # No feasible routes yet: the restriction (times rounded up) gives some.
+            tried_restriction = True
+            up = build_model(problem, integer_times(problem, it.scale, up=True))
+            search.solve(up, verify=True, bound_valid=False, limit=0.5 * options.remaining())
+            stats["restriction_solved"] = True
+            if state.routes:
+                _add_hint(problem, built, it, state.routes)
+    stats["relaxation"] = {"cuts": cuts, "bounds": bounds}
+    routes = state.routes or (hint_routes or None)
+    bound = (min(bounds) if sense == "max" else max(bounds)) if bounds else None
+    if infeasible:
+        if routes is None:
+            return Status.INFEASIBLE, None, None, ""
+        # Cannot happen (the incumbent is feasible, so the relaxation admits it): say so.
+        note = "the relaxation was reported infeasible although a feasible route is known"
+        return Status.FEASIBLE, None, routes, note
+    if routes is None:
+        return Status.NO_SOLUTION, bound, None, ""
+    if cuts:
+        note = f"{cuts} route set(s) of the relaxation infeasible in real arithmetic cut off"
+    from .check import check
+
+    # The answer (and any claim resting on it) must pass the independent checker as well.
+    if not check(problem, {"routes": [[problem.ids[v] for v in r] for r in routes]}).ok:
+        proved = False
+        routes = hint_routes or None  # the warm start passed it already
+        if routes is None:
+            return Status.NO_SOLUTION, bound, None, note
+    return (Status.OPTIMAL if proved else Status.FEASIBLE), bound, routes, note
 
 
 def _add_hint(problem: Problem, built: _Model, it: IntegerTimes, routes: list[list[int]]) -> None:

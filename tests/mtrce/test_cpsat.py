@@ -14,10 +14,12 @@ import numpy as np
 import pytest
 
 from daitn_opt.mtrce import Problem, check
+from daitn_opt.mtrce.solution import schedule
 from daitn_opt.registry import solve
 from daitn_opt.result import Status
 
-BENCH = Path("/work/shared/benchmarks")
+BENCH = Path(__file__).resolve().parents[2] / "instances" / "classic"
+"""The classic benchmark files shipped with the repository (instances/classic/README.md)."""
 
 
 def line_problem(positions, utility, *, start=0, end=None, **kw) -> Problem:
@@ -120,23 +122,7 @@ def test_hand_instances_proved_optimal(name):
 
 def brute_force(problem: Problem) -> float:
     """Best checker-valid objective over every set of at most k (<= 2) routes."""
-    customers = problem.customers.tolist()
-    s, e = problem.start, problem.end
-    best = -np.inf if problem.sense == "max" else np.inf
-    better = max if problem.sense == "max" else min
-    # Label each customer with its route (0 = skipped), then try every order on each route.
-    for labels in itertools.product(range(problem.k + 1), repeat=len(customers)):
-        groups = [
-            [c for c, lab in zip(customers, labels, strict=True) if lab == r]
-            for r in range(1, problem.k + 1)
-        ]
-        for orders in itertools.product(*[itertools.permutations(g) for g in groups]):
-            routes = [[problem.ids[v] for v in (s, *o, e)] for o in orders if o]
-            routes = routes or [[problem.ids[s], problem.ids[e]]]
-            report = check(problem, {"routes": routes})
-            if report.ok:
-                best = better(best, report.objective)
-    return best
+    return brute_force_routes(problem)[0]
 
 
 def random_problem(seed: int) -> Problem:
@@ -174,13 +160,158 @@ def test_matches_brute_force_on_random_tiny_instances(seed):
     problem = random_problem(seed)
     result = solve(problem, "cpsat", time_limit=20, workers=2, hint=None)
     assert_valid(problem, result)
-    if result.stats["exact_scaling"]:
-        assert result.status == Status.OPTIMAL
-    else:
-        # times rounded up make a restriction of the real problem: its proof is no proof
-        assert result.status == Status.FEASIBLE
-        assert result.bound is None and result.stats["restricted_bound"] is not None
+    # real times are rounded down (a relaxation): its optimum, checked in real arithmetic, is
+    # a proof for the problem
+    assert result.stats["rounding"] == (
+        "exact" if result.stats["exact_scaling"] else "down (relaxation)"
+    )
+    assert result.status == Status.OPTIMAL, result.summary()
     assert result.objective == pytest.approx(brute_force(problem))
+
+
+def relaxation_problem(seed: int) -> Problem:
+    """A random 6-node instance with real (non-integral) times on which times rounded down admit
+    the best route although it is infeasible in real arithmetic.
+
+    Built with loose limits first; the best route (brute force) is then made to miss a limit by
+    1.5e-6 relative, beyond the checker's tolerance (1e-6) but within what the relaxation admits
+    (2e-6, and times rounded down only shorten it): the deadline for ``max_utility``, the window
+    of its last customer for ``min_time`` (where every tour is cut by a deadline below the best).
+    The seed also picks windows, service times, ``k`` (1 or 2), ``start != end``, a budget with
+    real costs and the ``min_time`` objective.
+    """
+    rng = np.random.default_rng(1000 + seed)
+    n = 6
+    xy = rng.uniform(0, 10, (n, 2))
+    travel = np.linalg.norm(xy[:, None] - xy[None], axis=2)
+    end = 0 if seed % 4 < 2 else 1
+    min_time = seed % 6 == 5
+    k = 1 if min_time or seed % 3 == 0 else 2
+    kw: dict = {}
+    if seed % 5 in (1, 3) or min_time:
+        a = rng.uniform(0, 12, n) * (not min_time)
+        a[[0, end]] = 0
+        kw = {"window_open": a, "window_close": a + rng.uniform(3, 9, n) + 40 * min_time}
+        kw["window_close"][[0, end]] = np.inf
+    if seed % 4 == 3:
+        kw.update(
+            budget=float(rng.uniform(10, 25)),
+            visit_cost=rng.uniform(0, 3, n),
+            travel_cost=travel * 0.7,
+        )
+    if min_time:
+        kw.update(objective="min_time", mandatory=np.arange(1, n))
+    problem = Problem(
+        ids=[f"q{i}" for i in range(n)],
+        start=0,
+        end=end,
+        travel=travel,
+        service=rng.uniform(0, 1.5, n) * (seed % 3 == 1),
+        utility=rng.integers(1, 10, n).astype(np.float64),
+        deadline=float(rng.uniform(18, 30)) + 40 * min_time,
+        k=k,
+        **kw,
+    )
+    _, routes = brute_force_routes(problem)
+    if routes is None:
+        return problem
+    position = {v: i for i, v in enumerate(problem.ids)}
+    index = [[position[v] for v in r] for r in routes]
+
+    def just_below(value: float) -> float:
+        return value - 1.5e-6 * max(1.0, value)
+
+    if not min_time:
+        finish = max(schedule(problem, r)[2] for r in index)
+        return problem.replace(deadline=just_below(finish))
+    route = index[0]
+    starts = schedule(problem, route)[1]
+    close = problem.window_close.copy()
+    close[route[-2]] = just_below(float(starts[-2]))
+    return problem.replace(window_close=close)
+
+
+def brute_force_routes(problem: Problem) -> tuple[float, list[list[str]] | None]:
+    """Best checker-valid objective and its routes (every set of at most k <= 2 routes; a
+    customer is labelled with its route, 0 = skipped, then every order on each route)."""
+    customers = problem.customers.tolist()
+    s, e = problem.start, problem.end
+    best, best_routes = (-np.inf if problem.sense == "max" else np.inf), None
+    for labels in itertools.product(range(problem.k + 1), repeat=len(customers)):
+        groups = [
+            [c for c, lab in zip(customers, labels, strict=True) if lab == r]
+            for r in range(1, problem.k + 1)
+        ]
+        for orders in itertools.product(*[itertools.permutations(g) for g in groups]):
+            routes = [[problem.ids[v] for v in (s, *o, e)] for o in orders if o]
+            routes = routes or [[problem.ids[s], problem.ids[e]]]
+            report = check(problem, {"routes": routes})
+            if not report.ok:
+                continue
+            gain = report.objective - best if problem.sense == "max" else best - report.objective
+            if gain > 1e-12:
+                best, best_routes = report.objective, routes
+    return best, best_routes
+
+
+def assert_sound(problem: Problem, result, optimum: float) -> None:
+    """Never a wrong claim: checked routes, never better than the optimum, the bound on the
+    correct side of it, ``optimal`` only at it, ``infeasible`` only without any route."""
+    where = result.summary()
+    if not np.isfinite(optimum):
+        assert not result.status.has_solution, where
+        return
+    assert result.status is not Status.INFEASIBLE, where
+    if not result.status.has_solution:
+        return
+    assert_valid(problem, result)
+    tol = 1e-6 * max(1.0, abs(optimum))
+    if problem.sense == "max":
+        assert result.objective <= optimum + tol, where
+        assert result.bound is None or result.bound >= optimum - tol, where
+    else:
+        assert result.objective >= optimum - tol, where
+        assert result.bound is None or result.bound <= optimum + tol, where
+    if result.status is Status.OPTIMAL:
+        assert result.objective == pytest.approx(optimum, rel=1e-6, abs=1e-6), where
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_relaxation_never_claims_a_wrong_optimum(seed):
+    """Real times rounded down admit the best route although it misses the (tight) deadline:
+    the run must cut it off and still prove the true optimum (exhaustive enumeration through
+    the checker), with its bound on the correct side."""
+    problem = relaxation_problem(seed)
+    optimum, _ = brute_force_routes(problem)
+    result = solve(problem, "cpsat", time_limit=20, workers=2, hint=None)
+    assert result.stats.get("rounding", "down (relaxation)") == "down (relaxation)"
+    assert_sound(problem, result, optimum)
+    if np.isfinite(optimum):
+        assert result.status is Status.OPTIMAL, result.summary()
+
+
+@pytest.mark.parametrize(("seed", "scale"), [(s, 10 ** (s % 3)) for s in range(12)])
+def test_coarse_relaxation_stays_sound(seed, scale):
+    """Times scaled by 1, 10 or 100 and rounded down: a loose relaxation that admits many
+    routes infeasible in real arithmetic. Whatever the run ends with, it is never a wrong
+    claim."""
+    problem = relaxation_problem(seed)
+    optimum, _ = brute_force_routes(problem)
+    result = solve(problem, "cpsat", time_limit=20, workers=2, hint=None, time_scale=scale)
+    assert_sound(problem, result, optimum)
+    if np.isfinite(optimum) and problem.objective == "max_utility":
+        # utilities do not depend on times: the cut loop ends with the true optimum
+        assert result.status is Status.OPTIMAL, result.summary()
+
+
+def test_the_tight_deadline_makes_the_relaxation_cut():
+    """The instances above do exercise the cut loop (else they would test nothing new)."""
+    cuts = 0
+    for seed in range(6):
+        problem = relaxation_problem(seed)
+        result = solve(problem, "cpsat", time_limit=20, workers=2, hint=None)
+        cuts += result.stats["relaxation"]["cuts"]
+    assert cuts > 0
 
 
 def test_budget_constraint_is_respected():
