@@ -39,8 +39,16 @@ def default_solver(kind: str) -> str:
     return DEFAULT_SOLVER[kind]
 
 
-def problem_from_instance(kind: str, instance: Instance, request_id: str | None = None) -> Any:
-    """Build the ``kind`` problem of ``instance`` (for one request where the kind needs one)."""
+def problem_from_instance(
+    kind: str, instance: Instance, request_id: str | None = None, *, time_limit: float | None = None
+) -> Any:
+    """Build the ``kind`` problem of ``instance`` (for one request where the kind needs one).
+
+    ``time_limit`` (seconds) bounds the kinds whose construction is itself a search (T-FAM
+    generates candidate plans); the other kinds build their view without one.
+    """
+    if time_limit is not None and kind == "tfam":
+        return package(kind).from_instance(instance, request_id, time_limit=time_limit)
     return package(kind).from_instance(instance, request_id)
 
 

@@ -198,7 +198,7 @@ def decided(fn: Callable[[Any, SolveOptions], Result]) -> Callable[[Any, SolveOp
                 problem, name, None, status=Status.INFEASIBLE, message=problem.infeasible
             )
         if problem.n_requests == 0:
-            return make_result(
+            result = make_result(
                 problem,
                 name,
                 np.zeros(0, dtype=np.int64),
@@ -206,9 +206,36 @@ def decided(fn: Callable[[Any, SolveOptions], Result]) -> Callable[[Any, SolveOp
                 bound=0.0,
                 message="no request has a plan: nothing to admit",
             )
-        return fn(problem, options)
+        else:
+            result = fn(problem, options)
+        return restricted_by_time(problem, result)
 
     return run
+
+
+def restricted_by_time(problem: Problem, result: Result) -> Result:
+    """Withdraw a proof that holds only for a batch cut short by plan generation's time limit.
+
+    Requests that plan generation did not reach in time might have had plans: the batch is a
+    restriction of the instance's, so its bound is no bound of the instance and its optimum is
+    not the instance's. The bound moves to ``stats["restricted_bound"]``, the status becomes
+    ``feasible`` and the message names how many requests were left out.
+    """
+    timed_out = [r for r, why in (problem.unplannable or {}).items() if "time limit" in why]
+    if not timed_out or not result.status.has_solution:
+        return result
+    if result.bound is not None:
+        result.stats["restricted_bound"] = result.bound
+    result.bound = None
+    result.gap = None
+    result.status = Status.FEASIBLE
+    note = (
+        f"{len(timed_out)} request(s) not planned within the time limit "
+        f"({', '.join(timed_out[:3])}{', ...' if len(timed_out) > 3 else ''}): "
+        "the batch was restricted, optimality is not claimed"
+    )
+    result.message = f"{result.message}; {note}" if result.message else note
+    return result
 
 
 def contract_violation(result: Result, tol: float = GAP_TOLERANCE) -> str | None:
