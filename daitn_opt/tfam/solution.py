@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..result import Result, Status, TracePoint
+from ..result import Result, Status, TracePoint, bound_tolerance
 from .problem import Problem
 
 EPS = 1e-9
@@ -126,8 +126,12 @@ def make_result(
     if choice is not None and status.has_solution:
         objective = objective_of(problem, choice)
         solution = to_solution(problem, choice)
-        if bound is not None and bound < objective:
-            bound = objective  # a solver's bound can sit below the incumbent by its tolerance
+        # A solver's bound can sit below the incumbent by its tolerance: clamp only that. A
+        # larger crossing is left as it is, so that ``settle`` drops it (and records it in
+        # ``stats["dropped_bound"]``) and the result contract sees it: a wrong bound is a bug
+        # to report, not to hide.
+        if bound is not None and objective - bound_tolerance(objective) <= bound < objective:
+            bound = objective
     return Result(
         problem="tfam",
         solver=solver,
