@@ -31,7 +31,7 @@ from daitn_opt.drrt.converters import convert
 from daitn_opt.mtrce import check, from_instance
 from daitn_opt.registry import solve, solvers
 
-BENCH = Path("/work/shared/benchmarks")
+BENCH = Path(__file__).resolve().parents[2] / "instances" / "classic"
 
 HINT_SUBSET = [
     ("op", "op/chao_set_64/set_64_1_25.txt"),
@@ -152,7 +152,7 @@ def main() -> None:
     ap.add_argument("--routing-limit", type=float, default=5.0)
     ap.add_argument("--solvers", default="cpsat,highs,routing")
     ap.add_argument("--only", default="", help="keep files whose path contains this text")
-    ap.add_argument("--out", type=Path, default=Path("/tmp/mtrce_cpsat_routing.jsonl"))
+    ap.add_argument("--out", type=Path, default=Path("mtrce_cpsat_routing.jsonl"))
     args = ap.parse_args()
     available = solvers("mtrce")["mtrce"]
     rows = []

@@ -2,7 +2,7 @@
 
 Minimal, self-contained readers (TSPLIB, Tsiligirides/Chao OP, Chao TOP) that build a
 :class:`daitn_opt.mtrce.Problem` directly from the file with the distance rules of
-:mod:`daitn_opt.drrt.metrics`, plus the published values of ``/work/shared/benchmarks/README.md``.
+:mod:`daitn_opt.drrt.metrics`, plus the published values of ``instances/classic/README.md``.
 They exist so that the exact solvers can be measured independently of the instance converters.
 """
 
@@ -16,13 +16,13 @@ import numpy as np
 from daitn_opt.drrt.metrics import distance_matrix
 from daitn_opt.mtrce.problem import Problem
 
-BENCH = Path("/work/shared/benchmarks")
+BENCH = Path(__file__).resolve().parents[2] / "instances" / "classic"
 TSPLIB = BENCH / "tsplib"
 OP = BENCH / "op"
 TOP = BENCH / "top"
 
 CHAO_PROVEN = {
-    # /work/shared/benchmarks/README.md, "Chao sets 64 and 66": optima proved there (HiGHS, GSEC).
+    # instances/classic/README.md, "Chao sets 64 and 66": optima proved there (HiGHS, GSEC).
     ("64", 15): 96, ("64", 20): 294, ("64", 25): 390, ("64", 40): 714, ("64", 45): 816,
     ("64", 50): 900, ("64", 55): 984, ("64", 60): 1062, ("64", 65): 1116, ("64", 70): 1188,
     ("64", 75): 1236, ("64", 80): 1284, ("66", 5): 10, ("66", 10): 40, ("66", 15): 120,

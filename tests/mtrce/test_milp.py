@@ -19,8 +19,9 @@ from daitn_opt.registry import solve
 from daitn_opt.result import Status
 from tests.mtrce.hand_instances import SOLVABLE
 
-TSPLIB = Path("/work/shared/benchmarks/tsplib")
-OP = Path("/work/shared/benchmarks/op")
+CLASSIC = Path(__file__).resolve().parents[2] / "instances" / "classic"
+TSPLIB = CLASSIC / "tsplib"
+OP = CLASSIC / "op"
 
 
 def plane(points, utility, **kw) -> Problem:

@@ -18,7 +18,7 @@ from daitn_opt.result import Status
 from tests.mtrce.hand_instances import SOLVABLE, infeasible_deadline
 from tests.mtrce.test_milp import op_plane, optw_plane, top_plane, tsp_rectangle
 
-TSPLIB = Path("/work/shared/benchmarks/tsplib")
+TSPLIB = Path(__file__).resolve().parents[2] / "instances" / "classic" / "tsplib"
 
 
 def solve_checked(problem, **params):
