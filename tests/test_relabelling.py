@@ -5,10 +5,13 @@ level (node order permuted, every id renamed and renumbered, links reordered; th
 and placement matrices, requests, admission items and resources follow), validated again and sent
 through the whole pipeline (instance -> view -> problem -> solve). Every exact solver of the kind
 (from the registry) must report on the copy the status it reports on the original, and the same
-value when that status is ``optimal`` (an exact solver that cannot prove the original's optimum,
-e.g. CP-SAT on non-integral times, is held to the same status and a checked solution): TSPLIB
-(burma14; ulysses16, berlin52 and gr17 in the slow test), orienteering (Tsiligirides), GAP,
-mknap and the generated healthcare-small instance, for each problem kind.
+value when that status is ``optimal``: TSPLIB (burma14; ulysses16, berlin52 and gr17 in the slow
+test), orienteering (Tsiligirides, real distances), GAP, mknap and the generated healthcare-small
+instance (real travel times), for each problem kind. The copy gets a generous limit
+(:data:`RELABELLED_LIMIT`), so that on a loaded machine it can only fail to prove what the
+original proved by running out of time; even then its objective and its bound must lie on the
+correct sides of the original's optimum (and, for an unproved original, of its bound and
+objective).
 Property test with hypothesis, derandomized, one relabelling per (instance, solver) in the default
 run; the ``slow`` test runs eight, and issue 10's kroA150 case (renumbered and reordered, highs).
 """
@@ -34,7 +37,10 @@ from daitn_opt.result import Result, Status, bound_tolerance
 INSTANCES = Path(__file__).resolve().parent.parent / "instances"
 CLASSIC = INSTANCES / "classic"
 LIMIT = 30.0
-"""Seconds per solve; every instance here is proved in about a second (the limit only guards)."""
+"""Seconds per solve of an original; every instance here is proved in about a second."""
+RELABELLED_LIMIT = 120.0
+"""Seconds per solve of a relabelled copy: generous, so that a proof is only missed by a run
+that used all of it (``timed_out``)."""
 
 
 def relabel(
@@ -178,21 +184,48 @@ def solved_original(kind: str, name: str, solver: str) -> Result:
         pytest.skip(f"{solver}: {reason}")
     ref = reference(kind, name, solver)
     assert ref.status.has_solution and not ref.contract_violations, f"original: {ref.summary()}"
+    # every instance here is proved in seconds: an exact solver stops unproved only at its limit
+    assert ref.status is Status.OPTIMAL or timed_out(ref, LIMIT), f"original: {ref.summary()}"
     return ref
+
+
+def timed_out(result: Result, limit: float) -> bool:
+    """The run used (almost) all of its time limit: a missing proof is then no defect."""
+    return result.runtime >= 0.9 * limit
+
+
+def assert_on_the_correct_sides(result: Result, objective: float, bound: float | None, where):
+    """``result`` and another run on the same problem (``objective``, ``bound``) agree: neither
+    objective beats the other's bound (min: objective >= bound; max: objective <= bound)."""
+    tol = bound_tolerance(objective)
+    if result.sense == "min":
+        assert bound is None or result.objective >= bound - tol, where
+        assert result.bound is None or result.bound <= objective + tol, where
+    else:
+        assert bound is None or result.objective <= bound + tol, where
+        assert result.bound is None or result.bound >= objective - tol, where
 
 
 def assert_invariant(kind: str, name: str, solver: str, ref: Result, args: tuple) -> None:
     order, labels, prefix, _ = args
     assume(list(order) != sorted(order) or list(labels) != sorted(labels) or prefix)
     problem = problem_from_instance(kind, relabel(original(kind, name), *args))
-    result = solve(problem, solver, time_limit=LIMIT)
+    result = solve(problem, solver, time_limit=RELABELLED_LIMIT)
     where = f"{kind}/{solver} on relabelled {name}: {result.summary()}; original {ref.summary()}"
-    assert result.status is ref.status, where
     assert not result.contract_violations, where
+    assert result.status.has_solution, where
     assert check_result(problem, result).ok, where
-    if ref.status is Status.OPTIMAL:  # an unproved value may depend on the search order
+    if result.status is not ref.status:
+        # only a run that ran out of time may miss the other's proof
+        late = result if result.status is Status.FEASIBLE else ref
+        limit = RELABELLED_LIMIT if late is result else LIMIT
+        assert late.status is Status.FEASIBLE and timed_out(late, limit), where
+    if ref.status is Status.OPTIMAL and result.status is Status.OPTIMAL:
         tol = bound_tolerance(ref.objective)
         assert result.objective == pytest.approx(ref.objective, abs=tol), where
+        assert result.bound == pytest.approx(ref.bound, abs=tol), where
+    # Both runs solved the same problem: each objective lies within the other's bound.
+    assert_on_the_correct_sides(result, ref.objective, ref.bound, where)
 
 
 def _pairs(cases: dict[str, dict[str, Callable[[], Instance]]]) -> list[Any]:
