@@ -5,7 +5,9 @@ Units follow :mod:`daitn_opt.drrt.snapshot`: seconds, MB, Mbit/s, GFLOP/s, km fo
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -13,6 +15,9 @@ from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 from scipy.spatial import cKDTree
 
 from ...errors import InputError
+
+if TYPE_CHECKING:
+    from ..view import View
 
 FIBRE_KM_PER_S = 200_000.0
 """Signal speed in optical fibre: about two thirds of the speed of light."""
@@ -223,6 +228,27 @@ def greedy_route_time(
         now, cur, count = float(finish[j]), j, count + 1
         free[j] = False
     return now + float(transfer[cur, end]) + train[end] * (end != start) + verify, count
+
+
+def federated_deadline(v: View, clients: np.ndarray, rounds: float) -> float:
+    """A deadline in which ``rounds`` FedAvg rounds over ``clients`` fit, then verification.
+
+    A round lasts as long as its slowest client: download from the aggregator (the view's
+    start), local training, upload. Clients that cannot train as soon as the model arrives (their
+    window opens later or has closed) or cannot be reached are left out of the slowest: a few
+    windowed clients must not stretch every request's deadline to their night-time slot. Returns ``rounds`` times the slowest round
+    plus the transfer of the final model to the end and its verification; inf when no client is
+    usable or the end is unreachable.
+    """
+    s = v.start
+    down, up = v.transfer[s, clients], v.transfer[clients, s]
+    rt = down + v.train_time[clients] + up
+    ready = np.isfinite(rt) & (v.window_open[clients] <= down) & (down <= v.window_close[clients])
+    if not ready.any():
+        ready = np.isfinite(rt)
+    if not ready.any():
+        return math.inf
+    return rounds * float(rt[ready].max()) + float(v.transfer[s, v.end]) + float(v.verify_time)
 
 
 def rounded(values: np.ndarray, digits: int) -> list[float]:

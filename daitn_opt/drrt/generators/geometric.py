@@ -15,7 +15,10 @@ low quality or without compute, so that views exclude them.
 Deadlines are set from two Dijkstra runs (from the start, to the end), not from a full view, so
 that generating 10,000 nodes stays cheap: the time to go from start to end and verify, plus
 ``visits`` times a typical visit (median training time and two median hops), with ``visits``
-about the square root of the eligible count (3 to 40).
+about the square root of the eligible count (3 to 40). A federated request's deadline lets every
+eligible client take part in 3-5 FedAvg rounds: 3-5 times the slowest client's round (download
+from the owner, the aggregator, local training, upload) plus the start-to-end time and
+verification, so that federated replays learn instead of ending after one round.
 """
 
 from __future__ import annotations
@@ -192,8 +195,9 @@ def random_geometric(
         if n_elig == 0:
             deadline = base + 60.0
         elif federated:
-            rt = dist[0, 2:][eligible] + train[eligible] + dist[1, 2:][eligible]
-            deadline = float(np.quantile(rt, float(rng.uniform(0.2, 0.4)))) + verify
+            # 3-5 FedAvg rounds of the slowest eligible client (the aggregator is the start).
+            rt = 2.0 * dist[0, 2:][eligible] + train[eligible]
+            deadline = float(rng.uniform(3.0, 5.0)) * float(rt.max()) + base
         else:
             visits = int(np.clip(round(math.sqrt(n_elig)), 3, 40))
             typical = float(np.median(train[eligible])) + 2.0 * float(np.median(hop))

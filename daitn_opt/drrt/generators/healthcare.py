@@ -24,7 +24,11 @@ draws realistic volumes instead.
 
 Deadlines are calibrated on each request's own view: long enough for a nearest-neighbour route
 through about 35-55 % of the eligible hospitals, so that the deadline binds but the best route
-visits several hospitals.
+visits several hospitals. A federated request's deadline lets every client that can train at
+once (reachable, not waiting for a window) take part in 3-5 FedAvg rounds: 3-5 times the slowest
+such client's round (download from the aggregator, local training, upload) plus the final model's
+transfer to the MPVU and its verification (:func:`~._common.federated_deadline`), so that
+federated replays learn instead of ending after one round.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from ._common import (
     DIGITS,
     LabelPool,
     bridge_around,
+    federated_deadline,
     greedy_route_time,
     is_connected,
     knn_mst_edges,
@@ -442,10 +447,7 @@ def _requests(
         if len(data) == 0:
             deadline = float(v.transfer[v.start, v.end]) + v.verify_time + 60.0
         elif federated:
-            # A round lasts as long as its slowest client: about 60 % of clients fit in one.
-            rt = v.transfer[v.start, data] + v.train_time[data] + v.transfer[data, v.end]
-            rt = rt[np.isfinite(rt)]
-            deadline = float(np.quantile(rt, float(rng.uniform(0.5, 0.7)))) + v.verify_time
+            deadline = federated_deadline(v, data, float(rng.uniform(3.0, 5.0)))
         else:
             # Visiting every eligible hospital takes at least its training plus the cheapest
             # way in: keep the deadline below 85 % of that, so it always binds.
