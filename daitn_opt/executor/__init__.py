@@ -13,6 +13,8 @@ from .data import (
     build_network_data,
     corrupt_labels,
     dirichlet_label_skew,
+    held_out_samples,
+    instance_network_data,
     quantity_skew,
 )
 from .dynamics import EventTimeline, NetworkState, make_policy
@@ -41,6 +43,8 @@ __all__ = [
     "configure_torch",
     "corrupt_labels",
     "dirichlet_label_skew",
+    "held_out_samples",
+    "instance_network_data",
     "make_policy",
     "model_bytes",
     "nearest_placement",

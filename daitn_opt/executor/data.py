@@ -10,7 +10,8 @@ dataset built from a real dataset that scikit-learn ships (``breast-cancer``: 56
 How a node's data is made (DA-ITN, arXiv 2501.05323, Sec. III: terminal nodes hold their data):
 
 1. A stratified held-out test set is drawn first; it stays with the MPVU (its size is the MPVU's
-   ``eval_samples`` when given, else 20% of the source).
+   ``eval_samples`` when given, else 20% of the source; replays of a generated instance use the
+   size it held out for the task, :func:`held_out_samples`).
 2. Each node receives exactly the per-label counts of its label histogram, drawn without
    replacement from the remaining pool while it lasts (so nodes hold disjoint samples) and with
    replacement after that (counted in :attr:`NodeData.reused`). A node without a histogram gets
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..drrt.instance import Instance
 from ..drrt.requests import TrainingRequest
 from ..drrt.snapshot import Dataset, Snapshot
 from ..errors import InputError
@@ -293,6 +295,44 @@ def matching_datasets(node, modality: str, task: str) -> list[Dataset]:
     return [d for d in getattr(node, "datasets", []) if d.modality == modality and d.task == task]
 
 
+def held_out_samples(instance: Instance, request: TrainingRequest) -> int | None:
+    """The test-set size the instance set aside for ``request``'s data set, or None.
+
+    Generated instances record, per ``"modality/task"`` in ``metadata["datasets"]``, how many
+    samples of the source they kept out of every node's partition (``test_samples``: 119 of
+    breast-cancer, 447 of digits). The MPVU's ``eval_samples`` is one number for all tasks, so
+    the task's own held-out size is the better test set when the instance gives one.
+
+    Raises
+    ------
+    InputError
+        When the recorded size is not a positive integer.
+    """
+    datasets = instance.metadata.get("datasets") if isinstance(instance.metadata, dict) else None
+    entry = (
+        datasets.get(f"{request.modality}/{request.task}") if isinstance(datasets, dict) else None
+    )
+    if not isinstance(entry, dict) or "test_samples" not in entry:
+        return None
+    size = entry["test_samples"]
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise InputError(
+            f"metadata.datasets[{request.modality}/{request.task}].test_samples",
+            size,
+            "must be a positive integer",
+        )
+    return size
+
+
+def instance_network_data(
+    instance: Instance, request: TrainingRequest, *, seed: int = 0
+) -> NetworkData:
+    """:func:`build_network_data` with the test set the instance held out for the task."""
+    return build_network_data(
+        instance.snapshot, request, seed=seed, test_samples=held_out_samples(instance, request)
+    )
+
+
 def build_network_data(
     snapshot: Snapshot,
     request: TrainingRequest,
@@ -316,7 +356,8 @@ def build_network_data(
         Dirichlet concentration for nodes whose datasets carry no label histogram.
     test_samples
         Size of the MPVU's test set; default the first MPVU's ``eval_samples``, else 20% of the
-        source, capped at a third of the source.
+        source, capped at a third of the source. Replays of an instance pass the size the
+        instance held out for the task (:func:`instance_network_data`).
 
     Raises
     ------

@@ -26,7 +26,7 @@ import torch
 from ..drrt.instance import Instance
 from ..drrt.view import View, build_view
 from ..errors import InputError
-from .data import NetworkData, build_network_data
+from .data import NetworkData, instance_network_data
 from .dynamics import EventTimeline, NetworkState, describe
 from .models import ModelFactory, configure_torch, model_bytes, resolve_model
 from .outcome import Outcome, Step, Summary, time_to_target
@@ -129,7 +129,7 @@ def replay_federated(
         raise InputError("clients", chosen, "a client is listed twice")
     if rounds is not None and rounds < 1:
         raise InputError("rounds", rounds, "must be at least 1")
-    data = data or build_network_data(instance.snapshot, request, seed=seed)
+    data = data or instance_network_data(instance, request, seed=seed)
     factory = resolve_model(model)
     train = train or TrainConfig()
     torch.manual_seed(seed)

@@ -29,7 +29,7 @@ import torch
 from ..drrt.instance import Instance
 from ..drrt.view import build_view
 from ..errors import InputError
-from .data import NetworkData, _stratified, build_network_data, load_source
+from .data import NetworkData, _stratified, instance_network_data, load_source
 from .models import ModelFactory, configure_torch, resolve_model
 from .outcome import Outcome
 from .training import TrainConfig, evaluate, train_local
@@ -230,7 +230,7 @@ def ceiling_note(
     """
     req = instance.request(request_id)
     v = build_view(instance.snapshot, req, instance.travel)
-    data = build_network_data(instance.snapshot, req, seed=seed)
+    data = instance_network_data(instance, req, seed=seed)
     ends = (v.ids[v.start], v.ids[v.end])
     eligible = [n for n in v.ids if n not in ends and n in data.nodes]
     trained = sorted(

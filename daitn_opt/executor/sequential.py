@@ -37,7 +37,7 @@ from ..drrt.instance import Instance
 from ..drrt.view import View, build_view
 from ..errors import InputError
 from ..result import Result
-from .data import NetworkData, build_network_data
+from .data import NetworkData, instance_network_data
 from .dynamics import Context, EventTimeline, NetworkState, Policy, describe, make_policy
 from .models import ModelFactory, configure_torch, model_bytes, resolve_model
 from .outcome import Outcome, Step, Summary, time_to_target
@@ -133,7 +133,7 @@ class SequentialReplay:
     seed
         Seed of the data split, the initial weights and the minibatch order.
     data
-        Pre-built local datasets (default: :func:`~.data.build_network_data` with ``seed``).
+        Pre-built local datasets (default: :func:`~.data.instance_network_data` with ``seed``).
     train
         Local training settings.
     threads
@@ -160,7 +160,7 @@ class SequentialReplay:
         self.view = build_view(instance.snapshot, self.request, instance.travel)
         self.factory = resolve_model(model)
         self.seed = int(seed)
-        self.data = data or build_network_data(instance.snapshot, self.request, seed=seed)
+        self.data = data or instance_network_data(instance, self.request, seed=seed)
         self.train = train or TrainConfig()
         self.target = float(target_accuracy)
 

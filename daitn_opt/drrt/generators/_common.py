@@ -236,9 +236,9 @@ def federated_deadline(v: View, clients: np.ndarray, rounds: float) -> float:
     A round lasts as long as its slowest client: download from the aggregator (the view's
     start), local training, upload. Clients that cannot train as soon as the model arrives (their
     window opens later or has closed) or cannot be reached are left out of the slowest: a few
-    windowed clients must not stretch every request's deadline to their night-time slot. Returns ``rounds`` times the slowest round
-    plus the transfer of the final model to the end and its verification; inf when no client is
-    usable or the end is unreachable.
+    windowed clients must not stretch every request's deadline to their night-time slot.
+    Returns ``rounds`` times the slowest round plus the transfer of the final model to the end
+    and its verification; inf when no client is usable or the end is unreachable.
     """
     s = v.start
     down, up = v.transfer[s, clients], v.transfer[clients, s]
