@@ -3,19 +3,63 @@
 Snapshots go in (:mod:`daitn_opt.drrt`), exact and heuristic solutions come out through one entry
 point (:func:`solve`), independent checkers verify them, and the executor replays them as real
 PyTorch training on a simulated network clock.
+
+The names below are loaded on first use (PEP 562 module ``__getattr__``): ``import daitn_opt``
+and ``daitn-opt --help`` load neither numpy nor pydantic, while ``from daitn_opt import solve``
+works as before.
 """
 
-import logging
+from __future__ import annotations
 
-from .checking import CheckReport
-from .drrt import Instance, Snapshot, TrainingRequest, View, load_instance, save_instance, view
-from .errors import DaitnError, InputError, UnsupportedError
-from .registry import SolveOptions, register, solve, solvers
-from .result import Result, Status
+import importlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .checking import CheckReport
+    from .drrt import Instance, Snapshot, TrainingRequest, View, load_instance, save_instance, view
+    from .errors import DaitnError, InputError, UnsupportedError
+    from .registry import SolveOptions, register, solve, solvers
+    from .result import Result, Status
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    "CheckReport": ".checking",
+    "DaitnError": ".errors",
+    "InputError": ".errors",
+    "Instance": ".drrt",
+    "Result": ".result",
+    "Snapshot": ".drrt",
+    "SolveOptions": ".registry",
+    "Status": ".result",
+    "TrainingRequest": ".drrt",
+    "UnsupportedError": ".errors",
+    "View": ".drrt",
+    "load_instance": ".drrt",
+    "register": ".registry",
+    "save_instance": ".drrt",
+    "solve": ".registry",
+    "solvers": ".registry",
+    "view": ".drrt",
+}
+"""Exported name -> the submodule that defines it (imported when the name is first used)."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
 
 __all__ = [
     "CheckReport",
