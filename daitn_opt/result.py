@@ -292,12 +292,11 @@ class Result:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Result:
         from .errors import InputError
+        from .io import validate_result_document
 
-        if not isinstance(data, dict):
-            raise InputError("solution", type(data).__name__, "expected a JSON object")
-        for key in ("problem", "solver", "status"):
-            if key not in data:
-                raise InputError(key, None, "missing from the solution document")
+        # Fields of the wrong JSON type (a malformed trace, a non-numeric objective) are an
+        # InputError naming the field, not a crash later in a report or a replay.
+        validate_result_document(data)
         known = {f for f in cls.__dataclass_fields__}
         kwargs = {k: v for k, v in data.items() if k in known}
         try:

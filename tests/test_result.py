@@ -213,3 +213,28 @@ def test_from_dict_names_the_missing_or_bad_field():
         Result.from_dict({"problem": "mtrce", "status": "optimal"})
     with pytest.raises(InputError, match="solution"):
         Result.from_dict([])
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("trace", [[0.0, 1.0]]),
+        ("trace", "not a list"),
+        ("trace", [["t", 1.0, 2.0]]),
+        ("objective", "12"),
+        ("objective", True),
+        ("bound", [1.0]),
+        ("runtime", "fast"),
+        ("sense", "upwards"),
+        ("solution", ["a", "b"]),
+        ("seed", -1),
+    ],
+)
+def test_from_dict_rejects_malformed_fields_naming_them(field, value):
+    """A direct caller's malformed document is an InputError naming the field, not a TypeError
+    from deep inside (a 2-element trace point used to crash TracePoint(*p))."""
+    doc = {"problem": "mtrce", "solver": "ils", "status": "feasible", "objective": 1.0}
+    doc[field] = value
+    with pytest.raises(InputError) as info:
+        Result.from_dict(doc)
+    assert field in str(info.value)

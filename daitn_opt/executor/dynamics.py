@@ -42,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from ..drrt.instance import Instance
 from ..drrt.requests import TrainingRequest
-from ..drrt.snapshot import Snapshot
+from ..drrt.snapshot import Count, NonNeg, Positive, Snapshot
 from ..drrt.view import View, build_view
 from ..errors import InputError
 
@@ -50,8 +50,9 @@ from ..errors import InputError
 
 
 class _Event(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-    time: float = Field(ge=0)
+    # Strict like the snapshot: a bool is not a time, "3" is not 3 and 2.5 is not a count.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
+    time: NonNeg
 
 
 class NodeDown(_Event):
@@ -74,7 +75,7 @@ class LinkSlowed(_Event):
     type: Literal["link_slowed"] = "link_slowed"
     source: str
     target: str
-    factor: float = Field(gt=0)
+    factor: Positive
 
 
 class LinkCut(_Event):
@@ -98,7 +99,7 @@ class DataAdded(_Event):
 
     type: Literal["data_added"] = "data_added"
     node: str
-    samples: int = Field(ge=0)
+    samples: Count
 
 
 class DataAged(_Event):
@@ -106,7 +107,7 @@ class DataAged(_Event):
 
     type: Literal["data_aged"] = "data_aged"
     node: str
-    days: float = Field(ge=0)
+    days: NonNeg
 
 
 Event = Annotated[

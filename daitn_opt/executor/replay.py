@@ -12,6 +12,8 @@ from typing import Any
 
 from ..drrt.instance import Instance
 from ..errors import InputError
+from ..problems import validate_solution
+from ..registry import PROBLEM_PACKAGES
 from ..result import Result
 from .dynamics import EventTimeline
 from .federated import replay_federated
@@ -41,7 +43,13 @@ def parse_document(doc: Any, instance: Instance) -> tuple[str | None, str | None
             )
         if not result.is_feasible():
             raise InputError("solution.status", result.status.value, "has no solution to replay")
+        if result.problem in PROBLEM_PACKAGES and result.solution:
+            validate_solution(result.problem, result.solution, "solution.solution")
         return result.problem, result.request, result.solution
+    if "deployments" in doc:
+        validate_solution("qirce", doc)
+    elif "admitted" in doc:
+        validate_solution("tfam", doc)
     return None, None, doc
 
 
@@ -55,6 +63,7 @@ def admitted_clients(
     """
     from ..tfam import from_instance
 
+    validate_solution("tfam", solution)
     admitted = solution.get("admitted")
     if not isinstance(admitted, dict):
         raise InputError("solution.admitted", admitted, "expected a T-FAM solution")

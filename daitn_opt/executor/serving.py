@@ -32,6 +32,7 @@ from ..drrt.instance import Instance
 from ..drrt.qrrt import QRRTView, build_qrrt
 from ..errors import InputError
 from ..io import json_safe
+from ..problems import validate_solution
 from ..result import Result
 
 
@@ -75,6 +76,10 @@ def routes_of_placement(placement: Any) -> list[dict[str, Any]]:
         if not placement.is_feasible():
             raise InputError("solution.status", placement.status.value, "has no placement")
         placement = placement.solution
+    if isinstance(placement, dict):
+        # The checker's shape first: a route without a demand or with a fraction that is not a
+        # number is an InputError naming the field, not a crash inside the replay.
+        validate_solution("qirce", placement)
     if not isinstance(placement, dict) or not isinstance(placement.get("routes"), list):
         raise InputError(
             "solution", type(placement).__name__, "expected a QIRCE solution with 'routes'"
