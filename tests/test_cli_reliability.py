@@ -436,3 +436,51 @@ def test_bench_with_a_bad_scheduler_address_is_one_line(small, tmp_path):
     result = run("bench", small, "--solvers", "greedy", "--db", tmp_path / "r.sqlite",
                  "--scheduler", "notanaddress")  # fmt: skip
     assert_input_error(result, "--scheduler = 'notanaddress'", "cannot connect")
+
+
+def test_unreachable_end_is_named_at_its_source_without_runtime_warnings():
+    """Issue 10 (4): an unreachable end was reported as "misses the deadline" by the heuristics'
+    single-trip test and HiGHS' trivial case (make_result patched the message afterwards), and the
+    route schedule computed inf - inf (RuntimeWarnings in mtrce/plan.py)."""
+    import warnings
+
+    import numpy as np
+
+    from daitn_opt.mtrce import Problem, milp
+    from daitn_opt.mtrce.heuristics import infeasibility
+    from daitn_opt.mtrce.plan import Arrays, RouteTimes
+    from daitn_opt.registry import SolveOptions, solve
+
+    inf = np.inf
+    travel = np.array([[0, 1, inf], [1, 0, inf], [inf, inf, 0]], dtype=float)
+    problem = Problem(
+        ids=["s", "a", "e"],
+        start=0,
+        end=2,
+        travel=travel,
+        service=np.zeros(3),
+        utility=np.array([0.0, 1.0, 0.0]),
+        deadline=100.0,
+    )
+    alone = Problem(
+        ids=["s", "e"],
+        start=0,
+        end=1,
+        travel=np.array([[0, inf], [inf, 0]]),
+        service=np.zeros(2),
+        utility=np.zeros(2),
+        deadline=100.0,
+    )
+    words = "the end 'e' is unreachable from the start 's'"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        times = RouteTimes(Arrays.of(problem), [0, 1, 2])
+        assert not times.feasible and np.all(times.slack == -inf) and not np.isnan(times.wait).any()
+        assert words in infeasibility(problem, Arrays.of(problem))
+        assert words in milp._trivial(alone, SolveOptions(time_limit=5)).message
+        with pytest.raises(milp.Infeasible, match="unreachable"):
+            milp.build_model(problem)
+        for solver in ("greedy", "ils", "highs"):
+            for p in (problem, alone):
+                result = solve(p, solver, time_limit=3)
+                assert result.status.value == "infeasible" and words in result.message

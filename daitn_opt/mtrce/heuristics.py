@@ -44,7 +44,7 @@ from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
 from .plan import Arrays, Plan, RouteTimes
 from .problem import Problem
-from .solution import EPS, make_result
+from .solution import EPS, make_result, unreachable_end
 from .tour import PathSearch, farthest_insertion, ils_tour, neighbour_lists, path_length
 
 _MARGIN = 0.05
@@ -54,6 +54,9 @@ _MARGIN = 0.05
 # -- shared pieces ----------------------------------------------------------------------------
 def infeasibility(problem: Problem, arr: Arrays) -> str | None:
     """One-line reason why no solution can exist, from single-trip tests; None if none found."""
+    unreachable = unreachable_end(problem)
+    if unreachable is not None:
+        return unreachable
     direct = RouteTimes(arr, [arr.s, arr.e])
     ids = problem.ids
     if not direct.feasible:

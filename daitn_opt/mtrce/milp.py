@@ -41,7 +41,15 @@ from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint, relative_gap
 from . import certify, separation, tour_repair
 from .problem import Problem
-from .solution import make_result, objective, route_cost, schedule, used_routes, windows
+from .solution import (
+    make_result,
+    objective,
+    route_cost,
+    schedule,
+    unreachable_end,
+    used_routes,
+    windows,
+)
 
 INF = highspy.kHighsInf
 TIME_EPS = 1e-6
@@ -339,6 +347,8 @@ def build_model(
     latest = np.minimum(b, latest_end - d - sp_e)
     earliest[s], latest[s] = dep, dep
     end_arrival = max(dep_s + sp_s[e], a[e])
+    if s != e and not np.isfinite(sp_s[e]):
+        raise Infeasible(unreachable_end(p) or f"the end {p.ids[e]!r} cannot be reached")
     if s != e and (end_arrival > latest_end + TIME_EPS):
         raise Infeasible(
             f"deadline {T:g} is shorter than the trip from {p.ids[s]!r} to {p.ids[e]!r} "
@@ -1420,7 +1430,9 @@ def _trivial(problem: Problem, options: SolveOptions) -> Result:
             "highs",
             None,
             Status.INFEASIBLE,
-            message=f"the route {problem.ids[problem.start]!r} -> {problem.ids[problem.end]!r} misses the deadline",
+            message=unreachable_end(problem)
+            or f"the route {problem.ids[problem.start]!r} -> {problem.ids[problem.end]!r} "
+            "misses the deadline",
         )
     routes = [route] * problem.k
     value = objective(problem, routes)

@@ -101,11 +101,16 @@ class RouteTimes:
         arrival = np.empty(len(r))
         arrival[0] = 0.0
         arrival[1:] = start[:-1] + c[1:]
-        wait = start - arrival
+        # Positions after a missing arc (infinite travel: an unreachable end) are never reached:
+        # they wait 0 and leave no slack (-inf), instead of inf - inf = nan with a RuntimeWarning.
+        reached = np.isfinite(arrival)
+        wait = np.zeros(len(r))
+        wait[reached] = start[reached] - arrival[reached]
         wait[0] = 0.0
         completion = float(start[-1] + arr.d[r[-1]] + arr.verify)
         cw = np.cumsum(wait)
-        g = arr.b[r] - start + cw
+        g = np.full(len(r), -np.inf)
+        g[reached] = arr.b[r[reached]] - start[reached] + cw[reached]
         g[-1] = min(g[-1], arr.deadline - completion + cw[-1])
         slack = np.minimum.accumulate(g[::-1])[::-1] - cw
         self.start = start

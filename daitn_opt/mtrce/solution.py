@@ -153,6 +153,8 @@ def make_result(
     """
     status = Status(status)
     if status in (Status.INFEASIBLE, Status.NO_SOLUTION):
+        # The heuristics and HiGHS name an unreachable end themselves; CP-SAT's, routing's,
+        # AATS's and Pyomo's reasons test the deadline only, so the check stays here for them.
         message = unreachable_end(problem) or message
     solution: dict[str, Any] = {}
     value: float | None = None
