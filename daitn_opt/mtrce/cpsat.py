@@ -967,6 +967,34 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     }
     if relax:
         status, bound, routes, note = _solve_relaxation(search, built, it, build_time, stats)
+        while _finer_pays(problem, status, routes, bound, it, options, build_time):
+            # Completion times in units of 1 / scale (min_time with windows): the relaxation's
+            # proved optimum is feasible but the rounding leaves a gap above the tolerance.
+            # Solve it again in units 100 times finer; every bound is the problem's.
+            t0 = time.perf_counter()
+            it = integer_times(problem, it.scale * FINER, up=False)
+            built = build_model(problem, it)
+            build_time = time.perf_counter() - t0
+            search.hint_routes = _cheapest(problem, state.routes, hint_routes)
+            if search.hint_routes:
+                _add_hint(problem, built, it, search.hint_routes)
+            stats["time_scale"], stats["refined"] = it.scale, stats.get("refined", 0) + 1
+            again, finer, found, note = _solve_relaxation(search, built, it, build_time, stats)
+            if finer is not None:
+                bound = finer if bound is None else max(bound, finer)
+            routes = found or routes
+            status = again if again == Status.OPTIMAL else Status.FEASIBLE
+        if status == Status.OPTIMAL and not _closed(problem, routes, bound):
+            status = Status.FEASIBLE
+            note = "; ".join(
+                m
+                for m in (
+                    note,
+                    "the relaxation's optimum is feasible, but completion times in units of "
+                    f"1/{it.scale:g} leave a gap above the tolerance",
+                )
+                if m
+            )
         restricted = ""
         claimed = status
     else:
@@ -1005,6 +1033,50 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
         stats=stats,
         message=message,
     )
+
+
+FINER = 100.0
+"""Factor by which the relaxation's time units are refined when its rounding leaves a gap."""
+
+MAX_SCALE = 1e10
+"""Finest time units (per time unit) of a refined relaxation (about 1e12 on the horizon)."""
+
+
+def _cheapest(problem: Problem, *candidates: list[list[int]] | None) -> list[list[int]] | None:
+    """The candidate route set of least cost (None when all are None or empty)."""
+    present = [c for c in candidates if c]
+    return min(present, key=lambda r: _cost(problem, r)) if present else None
+
+
+def _finer_pays(
+    problem: Problem,
+    status: Status,
+    routes: list[list[int]] | None,
+    bound: float | None,
+    it: IntegerTimes,
+    options: SolveOptions,
+    build_time: float,
+) -> bool:
+    """A proved relaxation of ``min_time`` with windows whose gap exceeds the tolerance, which
+    finer time units could close within the time left."""
+    if status != Status.OPTIMAL or problem.objective != "min_time" or not problem.has_windows:
+        return False
+    return (
+        not _closed(problem, routes, bound)
+        and it.scale * FINER <= MAX_SCALE
+        and options.remaining() > 4 * build_time + 0.2
+    )
+
+
+def _closed(problem: Problem, routes: list[list[int]] | None, bound: float | None) -> bool:
+    """The routes' objective is within the gap tolerance of ``bound``."""
+    from ..result import relative_gap
+    from .certify import GAP_TOL
+
+    if not routes or bound is None:
+        return False
+    gap = relative_gap(objective(problem, routes), bound)
+    return gap is not None and gap <= GAP_TOL
 
 
 class _Search:

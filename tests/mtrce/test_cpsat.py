@@ -470,3 +470,16 @@ def test_short_limit_still_returns_a_valid_tour():
     assert result.stats["hint"] == "ils"
     assert result.objective <= result.stats["hint_objective"] + 1e-9
     assert result.trace[0].incumbent == pytest.approx(result.stats["hint_objective"])
+
+
+@pytest.mark.parametrize("seed", [5, 17])
+def test_min_time_with_windows_refines_the_time_units_until_the_gap_closes(seed):
+    """Completion times in units of 1/1000 leave the proved relaxation's optimum a gap above
+    1e-6; the relaxation is solved again in finer units until the gap closes (brute force)."""
+    problem = relaxation_problem(seed)
+    assert problem.objective == "min_time" and problem.has_windows
+    optimum, _ = brute_force_routes(problem)
+    result = solve(problem, "cpsat", time_limit=20, workers=2, hint=None, time_scale=1000)
+    assert_sound(problem, result, optimum)
+    assert result.stats["refined"] >= 1, result.summary()
+    assert result.status is Status.OPTIMAL, result.summary()
