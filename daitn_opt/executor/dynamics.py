@@ -581,7 +581,10 @@ class ReplanPolicy(Policy):
             best_route, best_value = initial["routes"][0], float(report.objective)
         names = solvers("mtrce")["mtrce"]
         for name in self.solvers:
-            if name not in names:
+            spec = names.get(name)
+            # a solver that does not handle this variant (e.g. AATS with mandatory nodes) is
+            # passed over rather than raising in the middle of a replay
+            if spec is None or (spec.supports is not None and spec.supports(problem)):
                 continue
             result = solve(
                 problem,

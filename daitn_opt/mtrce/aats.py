@@ -40,6 +40,7 @@ import numpy as np
 
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
+from .certify import route_objective_reason
 from .problem import Problem
 from .solution import EPS, make_result
 
@@ -295,6 +296,9 @@ def walk(
 
 
 def _supports(problem: Problem) -> str | None:
+    reason = route_objective_reason(problem)
+    if reason is not None:
+        return reason
     if problem.objective == "min_time":
         return "visit-all (min_time) needs global knowledge; AATS sees only its neighbourhood"
     if len(problem.mandatory):

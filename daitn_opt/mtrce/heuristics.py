@@ -42,6 +42,7 @@ import numpy as np
 
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
+from .certify import route_objective_reason
 from .plan import Arrays, Plan, RouteTimes
 from .problem import Problem
 from .solution import EPS, make_result, unreachable_end
@@ -560,12 +561,19 @@ def _ils_tsp(problem: Problem, arr: Arrays, options: SolveOptions) -> Result:
     "random",
     exact=False,
     description="random order, appended while feasible (baseline)",
+    supports=route_objective_reason,
 )
 def solve_random(problem: Problem, options: SolveOptions) -> Result:
     return _run(problem, options, "random", build_random)
 
 
-@register("mtrce", "nearest", exact=False, description="nearest feasible neighbour")
+@register(
+    "mtrce",
+    "nearest",
+    exact=False,
+    description="nearest feasible neighbour",
+    supports=route_objective_reason,
+)
 def solve_nearest(problem: Problem, options: SolveOptions) -> Result:
     return _run(problem, options, "nearest", build_nearest)
 
@@ -575,6 +583,7 @@ def solve_nearest(problem: Problem, options: SolveOptions) -> Result:
     "greedy",
     exact=False,
     description="ratio (utility / added time) or cheapest insertion",
+    supports=route_objective_reason,
 )
 def solve_greedy(problem: Problem, options: SolveOptions) -> Result:
     return _run(problem, options, "greedy", lambda arr, rng, opt: build_greedy(arr, None, opt))
@@ -585,6 +594,7 @@ def solve_greedy(problem: Problem, options: SolveOptions) -> Result:
     "ils",
     exact=False,
     description="iterated local search (insert, replace, 2-opt, or-opt, shake)",
+    supports=route_objective_reason,
 )
 def solve_ils(problem: Problem, options: SolveOptions) -> Result:
     arr = Arrays.of(problem)

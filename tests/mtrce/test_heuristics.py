@@ -196,3 +196,17 @@ def test_cli_solve_json_then_check(tmp_path):
     res = _cli("check", str(inst_file), str(bad))
     assert res.returncode == 1
     assert "violation" in res.stdout and "twice" in res.stdout
+
+
+@pytest.mark.parametrize("solver", ["random", "nearest", "greedy", "ils", "aats"])
+@pytest.mark.parametrize(
+    "objective", ["max_coverage", "max_recency_coverage", "min_time_to_target"]
+)
+def test_route_heuristics_refuse_coverage_objectives(solver, objective, healthcare_small):
+    """They optimise and report the summed utility: on a coverage objective that would be a
+    silently wrong objective value (and, for a target, a route that may miss it)."""
+    from daitn_opt.errors import UnsupportedError
+
+    problem = from_instance(healthcare_small).replace(objective=objective)
+    with pytest.raises(UnsupportedError, match="coverage-"):
+        solve(problem, solver, time_limit=2)
