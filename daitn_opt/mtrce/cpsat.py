@@ -403,7 +403,9 @@ def build_model(
     nodes = np.concatenate([[s], customers]).astype(np.int64)
     m = len(nodes)
     transit = _model_transit(problem, it, nodes)
-    idle_ok = bool(schedule(problem, [s, e])[3])
+    # the idle trip as the solutions are judged: exactly (restriction), or with the checker's
+    # tolerance (relaxation: it must admit whatever the checker accepts)
+    idle_ok = bool(schedule(problem, [s, e])[3]) if it.up else not _late(problem, [s, e])
     arc_ok = transit >= 0
     if candidates is not None:
         # the sparse model: only the candidate arcs (problem indices -> model nodes)
