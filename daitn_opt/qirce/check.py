@@ -76,6 +76,7 @@ def check(problem: Problem, solution: dict[str, Any]) -> CheckReport:
     routes_per = np.zeros(n_d, dtype=np.int64)
     load = np.zeros(n_f)
     arc_total = 0.0
+    routed: list[tuple[int, int, int, float]] = []
     for r in solution.get("routes", []):
         d, f = d_index.get(r.get("demand")), f_index.get(r.get("facility"))
         frac = r.get("fraction", 1.0)
@@ -106,6 +107,8 @@ def check(problem: Problem, solution: dict[str, Any]) -> CheckReport:
         routes_per[d] += 1
         load[f] += problem.arc_load[a] * frac
         arc_total += problem.arc_cost[a] * frac
+        if frac > TOL:
+            routed.append((d, f, a, float(frac)))
     for f in np.flatnonzero(load > problem.capacity * (1 + TOL) + TOL):
         v.append(
             f"throughput of {problem.facility_ids[f]!r}: load {load[f]:.6g} > capacity "
@@ -133,13 +136,61 @@ def check(problem: Problem, solution: dict[str, Any]) -> CheckReport:
             f"{refused[d]:.6g} != 1"
         )
 
+    penalty = _congestion(problem, routed, v) if problem.congestion != "none" else 0.0
     open_total = float(problem.open_cost[opened].sum())
     if problem.sense == "min":
         cost = arc_total + open_total
     else:
         cost = -(arc_total - open_total)
     if problem.mode == "serve_all":
-        objective = cost if problem.sense == "min" else -cost
+        objective = cost + penalty if problem.sense == "min" else -(cost + penalty)
     else:
-        objective = float(np.dot(problem.value * problem.rate, served)) - problem.cost_weight * cost
+        objective = (
+            float(np.dot(problem.value * problem.rate, served))
+            - problem.cost_weight * cost
+            - penalty
+        )
     return CheckReport(float(objective), v)
+
+
+def _congestion(problem: Problem, routed: list[tuple[int, int, int, float]], v: list[str]) -> float:
+    """The congestion model recomputed from the routes: each facility's utilisation (routed
+    work ``r s / c`` with ``c = max(1, round(T s))`` servers) within ``rho_max``, and the penalty ``violation_weight * sum r x Vhat`` with
+    ``Vhat`` the maximum of the tangents of ``rho exp(-2 (1 - rho) b / s_max)`` at
+    ``TANGENTS`` points of ``[0, rho_max]`` (``formulations/qirce.md``, Congestion)."""
+    from .queueing import TANGENTS
+
+    p = problem
+    rho = np.zeros(p.num_facilities)
+    s_max = np.zeros(p.num_facilities)
+    for d, f, _, frac in routed:
+        s = float(p.service_ms[p.demand_model[d]]) / 1000.0
+        sigma = s / max(1.0, float(np.round(p.throughput[f] * s)))  # servers like the replay
+        rho[f] += float(p.rate[d]) * sigma * frac
+        s_max[f] = max(s_max[f], sigma)
+    counts: dict[int, set[float]] = {}
+    for d, f, _, _ in routed:
+        s = float(p.service_ms[p.demand_model[d]]) / 1000.0
+        counts.setdefault(f, set()).add(max(1.0, float(np.round(p.throughput[f] * s))))
+    for f, cs in counts.items():
+        if len(cs) > 1:
+            v.append(
+                f"facility {p.facility_ids[f]!r} serves models with different server counts "
+                f"{sorted(cs)} (queueing)"
+            )
+    for f in np.flatnonzero(rho > p.rho_max + 1e-7):
+        v.append(
+            f"utilisation of {p.facility_ids[f]!r}: routed work {rho[f]:.6g} > rho_max "
+            f"{p.rho_max:g} (queueing)"
+        )
+    pts = np.linspace(0.0, p.rho_max, TANGENTS)
+    expected = 0.0
+    for d, f, a, frac in routed:
+        if s_max[f] <= 0:
+            continue
+        budget = max(0.0, float(p.slo_ms[d] - p.arc_latency[a]) / 1000.0)
+        c = budget / s_max[f]
+        decay = np.exp(-2.0 * (1.0 - pts) * c)
+        tangent = pts * decay + decay * (1.0 + 2.0 * pts * c) * (rho[f] - pts)
+        expected += float(p.rate[d]) * frac * max(0.0, float(tangent.max()))
+    return float(p.violation_weight) * expected

@@ -41,6 +41,8 @@ def _scale(values: np.ndarray, limit: float = 1e12) -> int:
 
 
 def _supports(problem: Problem) -> str | None:
+    if problem.congestion != "none":
+        return "the congestion model (queueing penalty) is not built in CP-SAT; use highs"
     if not problem.single_source:
         return "splittable routing needs continuous variables; use highs or pyomo"
     return None

@@ -39,6 +39,10 @@ class Layout:
     """(K,) facilities with a ``z`` column."""
     z_of_fac: np.ndarray
     """(F,) column offset within the z block, -1 when the facility has no z."""
+    n_rho: int = 0
+    """Utilisation columns ``rho[f]`` (congestion only: F, else 0)."""
+    n_v: int = 0
+    """Expected-violation columns ``v[a]`` (congestion only: A, else 0)."""
 
     @property
     def y0(self) -> int:
@@ -49,8 +53,16 @@ class Layout:
         return self.n_x + self.pairs.size
 
     @property
-    def n_cols(self) -> int:
+    def rho0(self) -> int:
         return self.z0 + self.open_fac.size
+
+    @property
+    def v0(self) -> int:
+        return self.rho0 + self.n_rho
+
+    @property
+    def n_cols(self) -> int:
+        return self.v0 + self.n_v
 
 
 STRONG_ARCS = 50_000
@@ -77,7 +89,8 @@ def build(
     n_a, n_d, n_f = p.num_arcs, p.num_demands, p.num_facilities
     w = p.internal_arc_weight()
     open_w = p.internal_open_weight()
-    use_y = p.memory_binding
+    congested = p.congestion != "none"
+    use_y = p.memory_binding or congested
     if use_y:
         key = p.arc_model * n_f + p.arc_facility
         pairs, pair_of_arc = np.unique(key, return_inverse=True)
@@ -86,7 +99,15 @@ def build(
     open_fac = np.flatnonzero(open_w > 0)
     z_of_fac = np.full(n_f, -1, dtype=np.int64)
     z_of_fac[open_fac] = np.arange(open_fac.size)
-    lay = Layout(n_a, pairs, pair_of_arc, open_fac, z_of_fac)
+    lay = Layout(
+        n_a,
+        pairs,
+        pair_of_arc,
+        open_fac,
+        z_of_fac,
+        n_f if congested else 0,
+        n_a if congested else 0,
+    )
 
     rows, cols, vals, lo, hi = [], [], [], [], []
     n_rows = 0
@@ -170,6 +191,9 @@ def build(
             np.zeros(linked.size),
         )
 
+    if congested:
+        _congestion_rows(p, lay, block)
+
     n_cols = lay.n_cols
     mat = coo_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
@@ -178,8 +202,19 @@ def build(
     lp = highspy.HighsLp()
     lp.num_col_ = n_cols
     lp.num_row_ = n_rows
-    lp.col_cost_ = np.concatenate([w, np.zeros(pairs.size), open_w[open_fac]])
+    lp.col_cost_ = np.concatenate(
+        [
+            w,
+            np.zeros(pairs.size),
+            open_w[open_fac],
+            np.zeros(lay.n_rho),
+            np.full(lay.n_v, float(p.violation_weight)),
+        ]
+    )
     upper = np.ones(n_cols)
+    if congested:
+        upper[lay.rho0 : lay.v0] = p.rho_max  # (9) stability
+        upper[lay.v0 :] = INF
     # A single-source demand can never use an arc whose load alone exceeds the capacity.
     if p.single_source:
         upper[:n_a] = np.where(p.arc_load > p.capacity[p.arc_facility] + 1e-9, 0.0, 1.0)
@@ -197,11 +232,99 @@ def build(
         integer = np.ones(n_cols, dtype=bool)
         if not p.single_source:
             integer[:n_a] = False
+        integer[lay.rho0 :] = False
         lp.integrality_ = [
             highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
             for i in integer
         ]
     return lp, lay
+
+
+def _congestion_rows(p: Problem, lay: Layout, block) -> None:
+    """Rows (7) and (8) of the congestion model (``formulations/qirce.md``, Congestion).
+
+    (7) ``rho_f - sum_a r_d sigma_a x_a = 0``; (8) for every arc ``a`` at ``f``, every model
+    ``m'`` that may be deployed at ``f`` with ``sigma_fm' >= sigma_a`` and every tangent ``k``:
+    ``v_a >= r_d (c_k + g_k rho_f) - M_a (2 - x_a - y_m'f)`` with ``M_a = r_d V(rho_max)``.
+    """
+    from .queueing import (
+        TANGENTS,
+        arc_budget_s,
+        arc_sigma,
+        arc_work,
+        ratio,
+        servers,
+        tangents,
+        violation_probability,
+    )
+
+    n_a, n_f = p.num_arcs, p.num_facilities
+    arcs = np.arange(n_a)
+    block(
+        np.concatenate([np.arange(n_f), p.arc_facility]),
+        np.concatenate([lay.rho0 + np.arange(n_f), arcs]),
+        np.concatenate([np.ones(n_f), -arc_work(p)]),
+        np.zeros(n_f),
+        np.zeros(n_f),
+    )
+    count = servers(p)  # (F, M)
+    sigma_fm = p.service_ms[None, :] / 1000.0 / count
+    # (10) one server count per facility: y[m, f] + y[m', f] <= 1 when the counts differ.
+    for m1 in range(p.num_models):
+        for m2 in range(m1 + 1, p.num_models):
+            k1 = np.searchsorted(lay.pairs, m1 * n_f + np.arange(n_f))
+            k2 = np.searchsorted(lay.pairs, m2 * n_f + np.arange(n_f))
+            k1c = np.minimum(k1, max(lay.pairs.size - 1, 0))
+            k2c = np.minimum(k2, max(lay.pairs.size - 1, 0))
+            fs = np.flatnonzero(
+                (lay.pairs.size > 0)
+                & (lay.pairs[k1c] == m1 * n_f + np.arange(n_f))
+                & (lay.pairs[k2c] == m2 * n_f + np.arange(n_f))
+                & (count[:, m1] != count[:, m2])
+            )
+            if fs.size:
+                r = np.arange(fs.size)
+                block(
+                    np.concatenate([r, r]),
+                    np.concatenate([lay.y0 + k1c[fs], lay.y0 + k2c[fs]]),
+                    np.ones(2 * fs.size),
+                    np.full(fs.size, -INF),
+                    np.ones(fs.size),
+                )
+    own = arc_sigma(p)
+    budget = arc_budget_s(p)
+    rate = p.rate[p.arc_demand]
+    for m2 in range(p.num_models):
+        sig2 = sigma_fm[p.arc_facility, m2]
+        key = m2 * n_f + p.arc_facility
+        pos = np.minimum(np.searchsorted(lay.pairs, key), max(lay.pairs.size - 1, 0))
+        ok = (lay.pairs.size > 0) & (lay.pairs[pos] == key)
+        ok &= (sig2 > 0) & (sig2 >= own)
+        sel = np.flatnonzero(ok)
+        if sel.size == 0:
+            continue
+        rt = ratio(sig2[sel], budget[sel])
+        c, g = tangents(rt, p.rho_max)  # (S, K)
+        big = rate[sel] * violation_probability(p.rho_max, rt)
+        n = sel.size * TANGENTS
+        r = np.arange(n)
+        a_rep = np.repeat(sel, TANGENTS)
+        big_rep = np.repeat(big, TANGENTS)
+        rate_rep = np.repeat(rate[sel], TANGENTS)
+        block(
+            np.concatenate([r, r, r, r]),
+            np.concatenate(
+                [
+                    lay.v0 + a_rep,
+                    lay.rho0 + p.arc_facility[a_rep],
+                    a_rep,
+                    lay.y0 + np.repeat(pos[sel], TANGENTS),
+                ]
+            ),
+            np.concatenate([np.ones(n), -rate_rep * g.ravel(), -big_rep, -big_rep]),
+            rate_rep * c.ravel() - 2.0 * big_rep,
+            np.full(n, INF),
+        )
 
 
 def start_vector(problem: Problem, lay: Layout, x: np.ndarray) -> np.ndarray:
@@ -214,6 +337,11 @@ def start_vector(problem: Problem, lay: Layout, x: np.ndarray) -> np.ndarray:
     fac = np.unique(problem.arc_facility[used])
     fac = fac[lay.z_of_fac[fac] >= 0]
     col[lay.z0 + lay.z_of_fac[fac]] = 1.0
+    if lay.n_rho:
+        from .queueing import expected_violations, facility_state
+
+        col[lay.rho0 : lay.v0] = np.minimum(facility_state(problem, x)[0], problem.rho_max)
+        col[lay.v0 :] = expected_violations(problem, x)
     return col
 
 
@@ -276,7 +404,7 @@ def integral_objective(problem: Problem) -> bool:
     """Whether every solution's objective is an integer: integer coefficients *and* integral
     routing (single-source). Splittable routing has fractional objectives even on integer data,
     so its bounds may not be rounded nor an absolute gap below 1 taken as proof."""
-    return problem.single_source and integral_weights(problem)
+    return problem.single_source and problem.congestion == "none" and integral_weights(problem)
 
 
 def internal_bound(problem: Problem, bound: float | None) -> float | None:
@@ -438,6 +566,7 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
             x0,
             lb,
             stats,
+            trace,
             "time limit reached (HiGHS overran its limit and was cancelled)",
             options=options,
         )

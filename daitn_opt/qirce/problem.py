@@ -35,6 +35,7 @@ from ..errors import InputError
 from ..tfam.problem import as_array
 
 Mode = Literal["serve_all", "admit"]
+Congestion = Literal["none", "md1"]
 DEFAULT_LATENCY_WEIGHT = 1e-3
 """Cost units per (query/s x ms) of latency over the hour the facility costs are charged for."""
 
@@ -83,10 +84,28 @@ class Problem:
     """Demand index -> why it has no eligible arc (no facility holds the model, SLO, ...)."""
     name: str = "qirce"
     request_id: str | None = None
+    service_ms: np.ndarray | None = None
+    """(M,) service time of one query of each model in ms (queueing; default 0)."""
+    congestion: Congestion = "none"
+    """``"md1"``: each facility is a single-server queue with deterministic service; its
+    utilisation stays within ``rho_max`` and ``violation_weight`` times the model's expected
+    SLO-violating queries per second is added to the cost (``formulations/qirce.md``, section
+    Congestion; single-source routing only); ``"none"``: queueing is ignored."""
+    violation_weight: float = 10.0
+    """Cost per expected SLO-violating query per second (congestion only)."""
+    rho_max: float = 0.95
+    throughput: np.ndarray | None = None
+    """(F,) queries per second a facility serves at full utilisation (default: ``capacity``);
+    sets its server count in the congestion model."""
+    """Largest utilisation (routed work, server-seconds per second) of a facility (congestion)."""
 
     def __post_init__(self) -> None:
         # Lists and other array-likes are accepted and stored as numpy arrays (frozen: set once,
         # at construction); values that are not numbers are one InputError naming the field.
+        if self.service_ms is None:
+            object.__setattr__(self, "service_ms", np.zeros(len(self.model_ids)))
+        if self.throughput is None:
+            object.__setattr__(self, "throughput", self.capacity)
         for name in _INDEX_FIELDS:
             object.__setattr__(self, name, as_array(name, getattr(self, name), np.int64))
         for name in _FLOAT_FIELDS:
@@ -184,6 +203,8 @@ class Problem:
             ("facility_memory", f),
             ("capacity", f),
             ("open_cost", f),
+            ("service_ms", m),
+            ("throughput", f),
         ):
             if np.shape(getattr(self, name)) != (n,):
                 raise InputError(name, np.shape(getattr(self, name)), f"expected shape ({n},)")
@@ -197,7 +218,16 @@ class Problem:
                 seen: set = set()
                 dup = next(x for x in ids if x in seen or seen.add(x))
                 raise InputError(name, dup, f"duplicate id in {name}")
-        for name in ("rate", "value", "capacity", "open_cost", "model_memory", "arc_load"):
+        for name in (
+            "rate",
+            "value",
+            "capacity",
+            "open_cost",
+            "model_memory",
+            "arc_load",
+            "service_ms",
+            "throughput",
+        ):
             arr = np.asarray(getattr(self, name), dtype=np.float64)
             bad = np.flatnonzero(~(arr >= 0) | ~np.isfinite(arr))
             if bad.size:
@@ -240,6 +270,15 @@ class Problem:
             raise InputError("mode", self.mode, "expected serve_all or admit")
         if not (isinstance(self.cost_weight, int | float) and 0 <= self.cost_weight < np.inf):
             raise InputError("cost_weight", self.cost_weight, "must be a finite number >= 0")
+        if self.congestion not in ("none", "md1"):
+            raise InputError("congestion", self.congestion, "expected none or md1")
+        w, r = self.violation_weight, self.rho_max
+        if isinstance(w, bool) or not isinstance(w, int | float) or not 0 <= w < np.inf:
+            raise InputError("violation_weight", w, "must be a finite number >= 0")
+        if isinstance(r, bool) or not isinstance(r, int | float) or not 0 < r < 1:
+            raise InputError("rho_max", r, "must be a number in (0, 1)")
+        if self.congestion != "none" and not self.single_source:
+            raise InputError("congestion", self.congestion, "requires single_source routing")
         if not isinstance(self.single_source, bool | np.bool_):
             raise InputError("single_source", self.single_source, "expected true or false")
         for k in self.blocked:
@@ -259,6 +298,12 @@ class Problem:
             cap = self.capacity[self.arc_facility]
             with np.errstate(divide="ignore", invalid="ignore"):
                 share = np.where(self.arc_load > 0, cap / self.arc_load, np.inf)
+                if self.congestion != "none":
+                    # A demand alone must keep its facility's utilisation within rho_max.
+                    from .queueing import arc_work
+
+                    work = arc_work(self)
+                    share = np.minimum(share, np.where(work > 0, self.rho_max / work, np.inf))
             if self.single_source:
                 best = np.zeros(self.num_demands)
                 np.maximum.at(best, self.arc_demand, share)
@@ -274,6 +319,11 @@ class Problem:
                 out[k] = (
                     f"capacity: rate {self.rate[k]:g} q/s exceeds what its eligible facilities "
                     "can carry"
+                    + (
+                        f" within utilisation {self.rho_max:g} (queueing)"
+                        if self.congestion != "none"
+                        else ""
+                    )
                 )
         return out
 
@@ -290,6 +340,8 @@ _FLOAT_FIELDS = (
     "arc_cost",
     "arc_load",
     "arc_latency",
+    "service_ms",
+    "throughput",
 )
 
 
@@ -322,6 +374,9 @@ def from_view(
     cost_weight: float = 0.0,
     sense: Literal["min", "max"] = "min",
     name: str = "qirce",
+    congestion: Congestion = "none",
+    violation_weight: float = 10.0,
+    rho_max: float = 0.95,
 ) -> Problem:
     """The QIRCE problem of a QRRT view.
 
@@ -340,10 +395,13 @@ def from_view(
         the most value).
     sense
         Sense of explicit placement costs (the benchmark's); latency costs are minimised.
+    congestion, violation_weight, rho_max
+        ``"md1"``: model each facility's queue (see :class:`Problem`); implies single-source
+        routing unless ``single_source`` is given.
     """
     n_d, n_f = v.num_demands, len(v.facilities)
     if single_source is None:
-        single_source = bool(v.single_source)
+        single_source = bool(v.single_source) or congestion != "none"
     if v.placement_cost is not None:
         dd, ff = np.meshgrid(np.arange(n_d), np.arange(n_f), indexing="ij")
         arc_d, arc_f = dd.ravel(), ff.ravel()
@@ -395,6 +453,19 @@ def from_view(
         cost_weight=cost_weight,
         blocked=blocked,
         name=name,
+        service_ms=(
+            np.asarray(v.model_service_ms, dtype=np.float64)
+            if len(v.model_ids) and v.placement_cost is None
+            else np.zeros(max(1, len(v.model_ids)))
+        ),
+        congestion=congestion,
+        violation_weight=violation_weight,
+        rho_max=rho_max,
+        throughput=(
+            np.asarray(v.facility_throughput, dtype=np.float64)
+            if v.placement_cost is None
+            else np.asarray(capacity, dtype=np.float64)
+        ),
     )
 
 
@@ -402,7 +473,8 @@ def from_instance(instance: Instance, request_id: str | None = None) -> Problem:
     """The QIRCE problem of ``instance``.
 
     Options come from ``instance.metadata["qirce"]`` when present: ``mode`` (serve_all | admit),
-    ``single_source`` (bool), ``latency_weight``, ``cost_weight``. A benchmark instance with a
+    ``single_source`` (bool), ``latency_weight``, ``cost_weight``, ``congestion`` (none | md1),
+    ``violation_weight`` (default 10) and ``rho_max`` (default 0.95). A benchmark instance with a
     placement spec keeps the benchmark's sense. ``request_id``, when given, names a model: only
     the demand for that model is placed.
 
@@ -412,7 +484,15 @@ def from_instance(instance: Instance, request_id: str | None = None) -> Problem:
         Unknown option or model, or inconsistent placement matrices.
     """
     opts = dict(instance.metadata.get("qirce", {}) or {})
-    known = {"mode", "single_source", "latency_weight", "cost_weight"}
+    known = {
+        "mode",
+        "single_source",
+        "latency_weight",
+        "cost_weight",
+        "congestion",
+        "violation_weight",
+        "rho_max",
+    }
     for key in opts:
         if key not in known:
             raise InputError(f"metadata.qirce.{key}", opts[key], f"unknown; known: {sorted(known)}")
@@ -431,6 +511,9 @@ def from_instance(instance: Instance, request_id: str | None = None) -> Problem:
             cost_weight=float(opts.get("cost_weight", 0.0)),
             sense=sense,
             name=instance.name,
+            congestion=opts.get("congestion", "none"),
+            violation_weight=float(opts.get("violation_weight", 10.0)),
+            rho_max=float(opts.get("rho_max", 0.95)),
         )
     except (TypeError, ValueError) as exc:
         if isinstance(exc, InputError):

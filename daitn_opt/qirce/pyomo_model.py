@@ -110,6 +110,11 @@ def _terms(p: Problem) -> int:
     "pyomo",
     exact=True,
     description="Pyomo MILP, any Pyomo solver (pyomo_solver=, default appsi_highs)",
+    supports=lambda problem: (
+        "the congestion model (queueing penalty) is not built in Pyomo; use highs"
+        if problem.congestion != "none"
+        else None
+    ),
 )
 @settled
 def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:

@@ -24,10 +24,16 @@ TOL = 1e-7
 
 
 def internal_objective(problem: Problem, x: np.ndarray) -> float:
-    """Internal (minimised) objective of arc fractions ``x``, facilities opened where used."""
+    """Internal (minimised) objective of arc fractions ``x``, facilities opened where used
+    (plus the congestion term: weighted expected SLO violations, when modelled)."""
     used = np.zeros(problem.num_facilities, dtype=bool)
     used[problem.arc_facility[x > TOL]] = True
-    return float(problem.internal_arc_weight() @ x + problem.internal_open_weight()[used].sum())
+    base = float(problem.internal_arc_weight() @ x + problem.internal_open_weight()[used].sum())
+    if problem.congestion == "none":
+        return base
+    from .queueing import congestion_term
+
+    return base + congestion_term(problem, np.where(x > TOL, x, 0.0))
 
 
 def refusal_reason(problem: Problem, d: int) -> str:
