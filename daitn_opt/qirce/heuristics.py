@@ -69,6 +69,16 @@ class Dense:
         self.use_open = bool(np.any(self.Fo > 0))
         # Single-source: an arc whose load alone exceeds the capacity is never usable.
         self.W[self.cap[None, :] + EPS < self.L] = np.inf
+        # Congestion: the utilisation each arc adds (routed work, within rho_max).
+        self.cong = p.congestion != "none"
+        self.Wk = np.zeros((d, f + 1))
+        if self.cong:
+            from .queueing import arc_work, servers
+
+            self.Wk[p.arc_demand, p.arc_facility] = arc_work(p)
+            self.W[self.Wk > p.rho_max + EPS] = np.inf
+            # Server count of each (facility, model); a facility serves one count only.
+            self.C = np.vstack([servers(p), np.zeros((1, p.num_models))])
 
     def x_of(self, assign: np.ndarray) -> np.ndarray:
         """Arc fractions (A,) of an assignment (refused demands route nothing)."""
@@ -81,12 +91,29 @@ class Dense:
         rows = np.arange(self.D)
         used = np.zeros(self.F + 1, dtype=bool)
         used[assign] = True
-        return float(self.W[rows, assign].sum() + self.Fo[used].sum())
+        cost = float(self.W[rows, assign].sum() + self.Fo[used].sum())
+        if self.cong:
+            from .queueing import congestion_term
+
+            cost += congestion_term(self.p, self.x_of(assign))
+        return cost
 
     def feasible(self, assign: np.ndarray) -> bool:
         load = np.bincount(assign, weights=self.L[np.arange(self.D), assign], minlength=self.F + 1)
         if np.any(load > self.cap + 1e-7):
             return False
+        if self.cong:
+            work = np.bincount(assign, weights=self.Wk[np.arange(self.D), assign], minlength=self.F)
+            if np.any(work[: self.F] > self.p.rho_max + 1e-7):
+                return False
+            served = assign < self.F
+            cls = self.C[assign[served], self.model[served]]
+            hi = np.full(self.F, -np.inf)
+            lo = np.full(self.F, np.inf)
+            np.maximum.at(hi, assign[served], cls)
+            np.minimum.at(lo, assign[served], cls)
+            if np.any(np.isfinite(hi) & (hi != lo)):
+                return False
         if self.use_mem:
             pairs = np.unique(self.model * (self.F + 1) + assign)
             mem = np.bincount(
@@ -108,6 +135,7 @@ class State:
         g = dense
         rows = np.arange(g.D)
         self.load = np.bincount(self.a, weights=g.L[rows, self.a], minlength=g.F + 1)
+        self.work = np.bincount(self.a, weights=g.Wk[rows, self.a], minlength=g.F + 1)
         self.n = np.bincount(self.a, minlength=g.F + 1)
         self.cnt = np.zeros((g.p.num_models, g.F + 1), dtype=np.int64)
         np.add.at(self.cnt, (g.model, self.a), 1)
@@ -117,6 +145,12 @@ class State:
         g = self.g
         if not np.isfinite(g.W[d, f]) or self.load[f] + g.L[d, f] > g.cap[f] + 1e-9:
             return False
+        if g.cong and f < g.F:
+            if self.work[f] + g.Wk[d, f] > g.p.rho_max + 1e-9:
+                return False
+            present = g.C[f, self.cnt[:, f] > 0]
+            if present.size and np.any(present != g.C[f, g.model[d]]):
+                return False
         if g.use_mem and self.cnt[g.model[d], f] == 0:
             return self.memu[f] + g.mem[d] <= g.mem_cap[f] + 1e-9
         return True
@@ -129,6 +163,8 @@ class State:
         m = g.model[d]
         self.load[old] -= g.L[d, old]
         self.load[f] += g.L[d, f]
+        self.work[old] -= g.Wk[d, old]
+        self.work[f] += g.Wk[d, f]
         self.n[old] -= 1
         self.n[f] += 1
         self.cnt[m, old] -= 1
@@ -156,8 +192,12 @@ def nearest_assign(g: Dense) -> np.ndarray:
     return st.a
 
 
-def regret_assign(g: Dense, desirability: np.ndarray) -> np.ndarray:
-    """Martello-Toth regret greedy with lazy re-evaluation (``desirability``: lower is better)."""
+def regret_assign(
+    g: Dense, desirability: np.ndarray, deadline: float = np.inf
+) -> np.ndarray | None:
+    """Martello-Toth regret greedy with lazy re-evaluation (``desirability``: lower is better).
+
+    None when ``deadline`` (perf_counter) passes first: a partial assignment is no solution."""
     st = State(g, np.full(g.D, g.F))
     des = np.where(np.isfinite(g.W[:, : g.F]), desirability[:, : g.F], np.inf)
     # Refusal is always possible; its desirability is the refusal weight itself.
@@ -168,6 +208,8 @@ def regret_assign(g: Dense, desirability: np.ndarray) -> np.ndarray:
     def best_two(d: int) -> tuple[float, int, float]:
         row = des[d]
         mask = np.isfinite(row) & (st.load[: g.F] + g.L[d, : g.F] <= g.cap[: g.F] + 1e-9)
+        if g.cong:
+            mask &= st.work[: g.F] + g.Wk[d, : g.F] <= g.p.rho_max + 1e-9
         if g.use_mem:
             mask &= (st.cnt[g.model[d], : g.F] > 0) | (
                 st.memu[: g.F] + g.mem[d] <= g.mem_cap[: g.F] + 1e-9
@@ -186,11 +228,17 @@ def regret_assign(g: Dense, desirability: np.ndarray) -> np.ndarray:
 
     heap = []
     for d in range(g.D):
+        if d % 256 == 255 and time.perf_counter() >= deadline:
+            return None
         regret, f, _ = best_two(d)
         heap.append((-regret, d, f))
     heapq.heapify(heap)
     placed = np.zeros(g.D, dtype=bool)
+    pops = 0
     while heap:
+        pops += 1
+        if pops % 64 == 0 and time.perf_counter() >= deadline:
+            return None
         _, d, f = heapq.heappop(heap)
         if placed[d]:
             continue
@@ -208,10 +256,13 @@ def regret_assign(g: Dense, desirability: np.ndarray) -> np.ndarray:
     return st.a
 
 
-def greedy_assign(g: Dense, limit: int = 4, first_feasible: bool = False) -> np.ndarray:
+def greedy_assign(
+    g: Dense, limit: int = 4, first_feasible: bool = False, deadline: float = np.inf
+) -> np.ndarray | None:
     """Best of the regret greedy over (at most ``limit``) desirability measures; with
     ``first_feasible``, the first that places every demand (large instances: each pass costs
-    seconds)."""
+    seconds). At ``deadline`` (perf_counter) the best complete, feasible assignment found so
+    far is returned (None when there is none yet)."""
     cap = np.where(np.isfinite(g.cap), g.cap, 1.0)
     rel = g.L / np.maximum(cap[None, :], EPS)
     amort = g.Fo[None, :] * rel  # fixed cost shared in proportion to the capacity used
@@ -221,14 +272,19 @@ def greedy_assign(g: Dense, limit: int = 4, first_feasible: bool = False) -> np.
         measures.append(w / np.maximum(rel, EPS))
     best, best_cost = None, np.inf
     for des in measures[:limit]:
-        a = insert_refused(g, State(g, regret_assign(g, des)))
+        a = regret_assign(g, des, deadline)
+        if a is None:
+            return best
+        a = insert_refused(g, State(g, a))
         cost = g.true_cost(a)
         complete = g.big <= 0 or not np.any(a == g.F)
         if g.feasible(a) and complete and cost < best_cost:
             best, best_cost = a, cost
             if first_feasible:
                 break
-    return best if best is not None else regret_assign(g, w)
+    if best is not None or time.perf_counter() >= deadline:
+        return best
+    return regret_assign(g, w, deadline)
 
 
 # -- LP relaxation -------------------------------------------------------------------------------
@@ -398,6 +454,17 @@ def _shift_fits(g: Dense, st: State, rows: np.ndarray | None = None) -> np.ndarr
     L = g.L[r]
     ok = st.load[None, :] + L <= g.cap[None, :] + 1e-9
     ok &= np.isfinite(g.W[r])
+    if g.cong:
+        work = st.work[None, :] + g.Wk[r]
+        work[:, g.F] = 0.0
+        ok &= work <= g.p.rho_max + 1e-9
+        # One server count per facility: the largest count present (-1: none) must match.
+        present = np.where(st.cnt > 0, g.C.T, -1.0).max(axis=0)  # (F1,)
+        lowest = np.where(st.cnt > 0, g.C.T, np.inf).min(axis=0)
+        mine = g.C.T[g.model[r]]  # (R, F1)
+        same = (present[None, :] < 0) | ((present[None, :] == mine) & (lowest[None, :] == mine))
+        same[:, g.F] = True
+        ok &= same
     if g.use_mem:
         add = g.mem[r][:, None] * (st.cnt[g.model[r]] == 0)
         ok &= st.memu[None, :] + add <= g.mem_cap[None, :] + 1e-9
@@ -805,8 +872,25 @@ def solve_nearest(problem: Problem, options: SolveOptions) -> Result:
 )
 @settled
 def solve_greedy(problem: Problem, options: SolveOptions) -> Result:
+    """Checks the clock: at the time limit (less a reserve to build the result) the best
+    complete, feasible assignment found so far is returned, else ``no_solution``."""
+    deadline = time.perf_counter() + options.remaining() - max(0.05, 0.05 * options.time_limit)
     g = Dense(problem)
-    return _result(problem, "greedy", g, greedy_assign(g))
+    if problem.congestion != "none":
+        from .congestion import insertion
+
+        assign = insertion(g, deadline)
+    else:
+        assign = greedy_assign(g, deadline=deadline)
+    if assign is None and time.perf_counter() >= deadline:
+        return Result(
+            problem="qirce",
+            solver="greedy",
+            status=Status.NO_SOLUTION,
+            sense=problem.objective_sense,
+            message="time limit reached before the greedy placed every demand",
+        )
+    return _result(problem, "greedy", g, assign)
 
 
 def local_search(
@@ -824,6 +908,8 @@ def local_search(
     routed = not problem.single_source and problem.num_arcs <= LP_ARCS
     ls_end = t_start + 0.5 * budget if routed else t_end
     g = Dense(problem)
+    if problem.congestion != "none":
+        return _congestion_search(g, t_start + budget, on_best)
     rng = np.random.default_rng(seed)
     stats: dict = {}
     x_lp, lb = (None, None)
@@ -834,7 +920,9 @@ def local_search(
     if x_lp is not None:
         start = lp_assign(g, x_lp)
     else:  # one regret pass: on large instances each takes seconds
-        start = greedy_assign(g, first_feasible=large)
+        start = greedy_assign(g, first_feasible=large, deadline=ls_end)
+        if start is None:  # out of time: nothing complete to improve
+            return None, lb, stats
     best, best_cost = None, np.inf
 
     def consider(a: np.ndarray) -> None:
@@ -864,8 +952,10 @@ def local_search(
         found, _ = tabu_search(g, start, ls_end, rng, target=target, max_idle=max_idle)
         if found is not None:
             consider(descend(g, found, ls_end + 0.05 * budget))
-    if best is None:
-        consider(greedy_assign(g))
+    if best is None and time.perf_counter() < t_end:
+        found = greedy_assign(g, deadline=t_end)
+        if found is not None:
+            consider(found)
     if best is not None and g.use_open:
         best = open_close(g, best, ls_end + 0.1 * budget)
     if best is None:
@@ -887,6 +977,29 @@ def local_search(
         ):
             x = split
     return x, lb, stats
+
+
+def _congestion_search(
+    g: Dense, deadline: float, on_best=None
+) -> tuple[np.ndarray | None, float | None, dict]:
+    """Congestion-aware search: the better of the congestion insertion and the regret greedy
+    (both priced with the queueing penalty), improved by shifts until ``deadline``."""
+    from .congestion import descent, insertion
+
+    starts = [insertion(g, deadline), greedy_assign(g, deadline=deadline)]
+    best, best_cost = None, np.inf
+    for a in starts:
+        if a is None or not g.feasible(a) or (g.big > 0 and np.any(a == g.F)):
+            continue
+        a = descent(g, a, deadline)
+        cost = g.true_cost(a)
+        if cost < best_cost - 1e-12:
+            best, best_cost = a, cost
+            if on_best is not None:
+                on_best(cost)
+    if best is None:
+        return None, None, {}
+    return g.x_of(best), None, {}
 
 
 def warm_start_budget(problem: Problem, remaining: float) -> float:
@@ -923,6 +1036,10 @@ def fits(problem: Problem, x: np.ndarray, tol: float = 1e-7) -> bool:
         )
         if np.any(mem > p.facility_memory + tol):
             return False
+    if p.congestion != "none":
+        from .queueing import congestion_ok
+
+        return congestion_ok(p, x)
     return True
 
 
