@@ -43,7 +43,7 @@ Sense = Literal["min", "max"]
 """Choices shown in help; tests/test_cli_conventions.py checks them against the library's lists."""
 
 SEED_MAX = 2**31 - 1
-DEFAULT_SOLVERS = "mtrce: ils, tfam: ls, qirce: ls"
+DEFAULT_SOLVERS = "mtrce: ils (coverage objectives: coverage-ils), tfam: ls, qirce: ls"
 
 
 _OUTPUT_ERRNOS = {errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG}
@@ -566,13 +566,14 @@ def solve_cmd(
     started = time.perf_counter()
     if output:
         check_output_file(output, inputs=[file])
-    solver = solver or default_solver(problem)
-    get_solver(problem, solver)  # an unknown solver fails before the instance is read
+    if solver is not None:
+        get_solver(problem, solver)  # an unknown solver fails before the instance is read
     inst = _load_instance(file)
     # The limit covers the whole command: reading, the view and (T-FAM) plan generation count
     # against it; plan generation may use half of what is left, the solver gets the rest.
     left = time_limit - (time.perf_counter() - started)
     prob = problem_from_instance(problem, inst, request, time_limit=max(left / 2, 0.05))
+    solver = solver or default_solver(problem, prob)
     setup = time.perf_counter() - started
     # A setup that used up the limit still leaves the solver a sliver, so that the exact solvers
     # can return their warm start rather than nothing.

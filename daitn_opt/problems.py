@@ -33,9 +33,19 @@ DEFAULT_SOLVER = {"mtrce": "ils", "tfam": "ls", "qirce": "ls"}
 """Each problem's default solver: its best general-purpose heuristic (fast, any size, checked)."""
 
 
-def default_solver(kind: str) -> str:
-    """The default solver of problem ``kind`` (see :data:`DEFAULT_SOLVER`)."""
+COVERAGE_DEFAULT_SOLVER = "coverage-ils"
+"""The default MTRCE solver for the outcome-aligned (coverage) objectives."""
+
+
+def default_solver(kind: str, problem: Any = None) -> str:
+    """The default solver of problem ``kind`` (see :data:`DEFAULT_SOLVER`); given the problem, an
+    MTRCE problem with a coverage objective gets :data:`COVERAGE_DEFAULT_SOLVER`."""
     package(kind)  # an InputError naming the known kinds
+    if kind == "mtrce" and problem is not None:
+        from .mtrce.problem import COVERAGE_OBJECTIVES
+
+        if problem.objective in COVERAGE_OBJECTIVES:
+            return COVERAGE_DEFAULT_SOLVER
     return DEFAULT_SOLVER[kind]
 
 

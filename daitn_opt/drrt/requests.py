@@ -61,7 +61,18 @@ class TrainingRequest(_Model):
     end: str | None = None
     replicas: Annotated[int, Field(ge=1, le=10_000)] = 1
     mandatory: list[str] = Field(default_factory=list)
-    objective: Literal["max_utility", "min_time"] = "max_utility"
+    objective: Literal[
+        "max_utility", "min_time", "max_coverage", "max_recency_coverage", "min_time_to_target"
+    ] = "max_utility"
+    """What the route optimises: summed utility, visit-all time, label coverage with diminishing
+    returns, recency-weighted coverage, or the earliest completion reaching a coverage target
+    (``formulations/mtrce.md``, outcome-aligned objectives)."""
+    recency: Annotated[float, Field(gt=0, le=1)] | None = None
+    """``max_recency_coverage``: weight ``recency**p`` of the node ``p`` places before the end
+    (default :data:`daitn_opt.mtrce.coverage.DEFAULT_RECENCY`)."""
+    coverage_target: Annotated[float, Field(gt=0, le=1)] | None = None
+    """``min_time_to_target``: the coverage to reach, as a fraction of what all eligible nodes
+    together would give (default 0.75)."""
     arrival: NonNeg = 0.0
     """Seconds after the snapshot time at which the request arrives (FCFS order)."""
     must_admit: bool = False

@@ -82,6 +82,10 @@ class View:
     request_id: str = ""
     age_days: np.ndarray | None = None
     """(n,) samples-weighted age in days of each node's qualifying datasets (0 at non-data)."""
+    recency: float | None = None
+    """The request's recency weight (``max_recency_coverage``), None: the default."""
+    coverage_target: float | None = None
+    """The request's coverage target as a fraction (``min_time_to_target``), None: the default."""
 
     @property
     def n(self) -> int:
@@ -384,6 +388,8 @@ def build_view(
         excluded=excluded,
         request_id=request.id,
         age_days=age_days,
+        recency=request.recency,
+        coverage_target=request.coverage_target,
     )
 
 

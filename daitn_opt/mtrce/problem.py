@@ -329,8 +329,18 @@ def from_view(v: View, name: str = "mtrce") -> Problem:
         objective=v.objective,  # type: ignore[arg-type]
         name=name,
         request_id=v.request_id,
-        **coverage_fields(v),
+        **coverage_fields(v, **_coverage_options(v)),
     )
+
+
+def _coverage_options(v: View) -> dict[str, float]:
+    """The request's own recency and coverage target, where it gives them."""
+    options: dict[str, float] = {}
+    if getattr(v, "recency", None) is not None:
+        options["recency"] = float(v.recency)
+    if getattr(v, "coverage_target", None) is not None:
+        options["target_fraction"] = float(v.coverage_target)
+    return options
 
 
 def from_instance(instance: Instance, request_id: str | None = None) -> Problem:
