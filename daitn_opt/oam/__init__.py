@@ -10,7 +10,7 @@ nodes over-reported, to test the loop.
 
 from .estimates import Estimate, UtilityEstimates, smooth, smoothing_weight
 from .loop import OAMResult, OAMRound, prior_estimates, run_oam
-from .measure import HopMeasurement, ObservedReplay, quality_from_agreement
+from .measure import HopMeasurement, ObservedReplay, quality_from_agreement, split_holdout
 from .truth import Misreport, misreport
 
 __all__ = [
@@ -27,4 +27,5 @@ __all__ = [
     "run_oam",
     "smooth",
     "smoothing_weight",
+    "split_holdout",
 ]

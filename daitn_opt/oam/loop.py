@@ -24,7 +24,7 @@ from ..io import json_safe
 from ..mtrce import from_view
 from ..registry import solve
 from .estimates import UtilityEstimates
-from .measure import HopMeasurement, ObservedReplay
+from .measure import HopMeasurement, ObservedReplay, split_holdout
 
 
 @dataclass
@@ -118,6 +118,7 @@ def run_oam(
     time_limit: float = 10.0,
     min_accuracy: float = 0.7,
     drop_below: float | None = None,
+    validation_share: float = 0.5,
     target_accuracy: float = 0.9,
     model: str = "auto",
     train: TrainConfig | None = None,
@@ -145,6 +146,10 @@ def run_oam(
         Seconds per solve.
     min_accuracy
         MPVU accuracy below which a model's label agreement is not turned into a quality.
+    validation_share
+        Share of the MPVU's held-out set kept for OAM's measurements (:func:`.split_holdout`,
+        seeded); the replay scores accuracy on the rest. 0: OAM measures on the replay's test
+        set itself (the feedback then sees the samples that score the plans).
     drop_below
         Plan without the nodes whose estimated quality fell below it (see
         :meth:`~.estimates.UtilityEstimates.apply`); None keeps every node.
@@ -167,6 +172,9 @@ def run_oam(
     if objective is not None:
         problem = problem.replace(objective=objective)
     data = build_network_data(truth or instance.snapshot, request, seed=seed)
+    validation = None
+    if validation_share:
+        data, validation = split_holdout(data, validation_share, seed)
     replay = ObservedReplay(
         instance,
         request.id,
@@ -176,6 +184,7 @@ def run_oam(
         train=train,
         target_accuracy=target_accuracy,
     )
+    replay.validation = validation
     result = OAMResult(
         instance.name, request.id, request.task, solver, problem.objective, seed, estimates=est
     )

@@ -22,7 +22,9 @@ hops; the replay itself is unchanged: same trace, same fingerprint):
   inference only; it has trained on the node's labels, so ``q_hat`` is biased up there). The
   label mix of a noisy node is itself pulled towards uniform, a second-order bias.
 
-Only counts and loss sums leave a node, never samples. The samples a node trained on are read
+The MPVU measurements use :attr:`ObservedReplay.validation` when set (:func:`split_holdout`
+gives OAM its own part of the MPVU's set, so that the accuracy a replay reports is scored on
+samples OAM never looked at). Only counts and loss sums leave a node, never samples. The samples a node trained on are read
 from the trace (``Step.samples / epochs``).
 """
 
@@ -30,13 +32,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+import numpy as np
 import torch
 from torch.nn.functional import cross_entropy
 
-from ..executor import Outcome, SequentialReplay
+from ..errors import InputError
+from ..executor import NetworkData, Outcome, SequentialReplay
 from ..executor.training import evaluate
 
 
@@ -99,6 +103,30 @@ def quality_from_agreement(
     return min(1.0, max(0.0, (agreement - c) / (accuracy - c)))
 
 
+def split_holdout(
+    data: NetworkData, share: float, seed: int
+) -> tuple[NetworkData, tuple[torch.Tensor, torch.Tensor]]:
+    """``(data with the rest of the MPVU's set as its test set, (validation x, validation y))``.
+
+    A stratified, seeded ``share`` of the MPVU's held-out set becomes OAM's validation set.
+    """
+    if not 0 < share < 1:
+        raise InputError("validation_share", share, "must be in (0, 1)")
+    rng = np.random.default_rng(seed)
+    y = data.test_y.numpy()
+    val = []
+    for c in range(data.num_classes):
+        members = rng.permutation(np.flatnonzero(y == c))
+        val.append(members[: round(share * len(members))])
+    mask = np.zeros(len(y), dtype=bool)
+    mask[np.concatenate(val)] = True
+    if mask.all() or not mask.any():
+        raise InputError("validation_share", share, f"leaves no sample on one side of {len(y)}")
+    v_idx, t_idx = torch.from_numpy(np.flatnonzero(mask)), torch.from_numpy(np.flatnonzero(~mask))
+    rest = replace(data, test_x=data.test_x[t_idx], test_y=data.test_y[t_idx])
+    return rest, (data.test_x[v_idx], data.test_y[v_idx])
+
+
 @torch.no_grad()
 def _confusion(
     model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, classes: int
@@ -141,6 +169,8 @@ class ObservedReplay(SequentialReplay):
     """
 
     _current: torch.nn.Module | None = None
+    validation: tuple[torch.Tensor, torch.Tensor] | None = None
+    """OAM's own held-out set at the MPVU (features, labels); None: the replay's test set."""
 
     def new_model(self) -> torch.nn.Module:
         model = super().new_model()
@@ -154,6 +184,7 @@ class ObservedReplay(SequentialReplay):
         route = list(route)
         data = self.data
         classes = data.num_classes
+        vx, vy = self.validation or (data.test_x, data.test_y)
         holders = [n for n in route if n in data.nodes]
         arriving: dict[str, tuple[float, ...]] = {}
         # (val loss, val accuracy, agreement, a, c, rms loss) of the model arriving at a node
@@ -163,8 +194,8 @@ class ObservedReplay(SequentialReplay):
                 return
             node = holders[after]
             local = data.nodes[node]
-            loss, acc = evaluate(model, data.test_x, data.test_y)
-            conf = _confusion(model, data.test_x, data.test_y, classes)
+            loss, acc = evaluate(model, vx, vy)
+            conf = _confusion(model, vx, vy, classes)
             arriving[node] = (loss, acc, *_local_stats(model, local.x, local.y, conf))
 
         look_ahead(self.new_model(), 0)
@@ -174,7 +205,7 @@ class ObservedReplay(SequentialReplay):
             step = info["step"]
             if kind != "step" or step.action != "train" or self._current is None:
                 return
-            loss, acc = evaluate(self._current, data.test_x, data.test_y)
+            loss, acc = evaluate(self._current, vx, vy)
             hops.append((step, loss, acc))
             if step.node in holders:
                 look_ahead(self._current, holders.index(step.node) + 1)
@@ -192,7 +223,7 @@ class ObservedReplay(SequentialReplay):
                 quality = quality_from_agreement(agree, ref_acc, classes, min_accuracy, chance)
                 source = "arriving" if quality is not None else "none"
                 if quality is None and final is not None:
-                    conf = _confusion(final, data.test_x, data.test_y, classes)
+                    conf = _confusion(final, vx, vy, classes)
                     agree, ref_acc, chance, _ = _local_stats(final, local.x, local.y, conf)
                     quality = quality_from_agreement(agree, ref_acc, classes, min_accuracy, chance)
                     source = "audit" if quality is not None else "none"

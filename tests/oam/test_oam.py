@@ -185,3 +185,19 @@ def test_apply_drops_nodes_measured_below_a_quality(healthcare_small) -> None:
     assert kept.travel[i, j] == problem.travel[a, b]
     assert np.array_equal(kept.label_mass[j], problem.label_mass[b])
     assert est.apply(problem, TASK, drop_below=0.5).n == problem.n
+
+
+def test_split_holdout_is_stratified_disjoint_and_seeded(healthcare_small) -> None:
+    from daitn_opt.executor import build_network_data
+    from daitn_opt.oam import split_holdout
+
+    data = build_network_data(healthcare_small.snapshot, healthcare_small.request("r1"), seed=0)
+    rest, (vx, vy) = split_holdout(data, 0.5, seed=4)
+    assert len(vy) + len(rest.test_y) == len(data.test_y)
+    assert abs(int(vy.sum()) - int(rest.test_y.sum())) <= 1  # label 1 split evenly
+    both = torch.cat([vx, rest.test_x])
+    assert torch.unique(both, dim=0).shape[0] == torch.unique(data.test_x, dim=0).shape[0]
+    again = split_holdout(data, 0.5, seed=4)[1]
+    assert torch.equal(again[1], vy) and torch.equal(again[0], vx)
+    with pytest.raises(InputError, match="validation_share"):
+        split_holdout(data, 1.0, seed=0)
