@@ -484,3 +484,29 @@ def test_unreachable_end_is_named_at_its_source_without_runtime_warnings():
             for p in (problem, alone):
                 result = solve(p, solver, time_limit=3)
                 assert result.status.value == "infeasible" and words in result.message
+
+
+def test_readme_tour_uses_only_options_the_commands_have():
+    """Every option in the README's tour exists on its command (`report -o` had become
+    `--out-dir`); the commands themselves were run in a temp folder when this was written."""
+    import shlex
+
+    text = (ROOT / "README.md").read_text()
+    block = text.split("## A short tour", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    block = block.replace("\\\n", " ")
+    seen = 0
+    for line in block.splitlines():
+        for segment in re.split(r";|&&|\bdo\b", line.split("#", 1)[0]):
+            tokens = shlex.split(segment.split(">", 1)[0])
+            if not tokens or tokens[0] != "daitn-opt":
+                continue
+            command = tokens[1]
+            helptext = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "250"}).output
+            for token in tokens[2:]:
+                if token.startswith("-"):
+                    assert re.search(rf"(?<![\w-]){re.escape(token)}(?![\w-])", helptext), (
+                        command,
+                        token,
+                    )
+            seen += 1
+    assert seen >= 15
