@@ -1,0 +1,1 @@
+"""Experiments of the papers/ folder, driven by ``daitn-opt paper NAME``."""
