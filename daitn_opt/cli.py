@@ -1092,6 +1092,176 @@ def demo(
     )
 
 
+PaperName = Literal["outcomes"]
+
+
+@app.command()
+def paper(
+    name: Annotated[PaperName, typer.Argument(help="Experiment: outcomes (issue 12 evidence).")],
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out-dir", help="Folder for tables and figures [default: papers/NAME]."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Alias of --out-dir.")
+    ] = None,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Two requests, 3 seeds, short solver limits.")
+    ] = False,
+    replays: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=1000, help="Paired seeds 0..N-1 per plan [default: 20; --quick: 3]."
+        ),
+    ] = None,
+    seeds: Annotated[
+        str | None, typer.Option(help="Seeds as a list (0,1,2 or 0-19); overrides --replays.")
+    ] = None,
+    time_limit: Annotated[
+        float | None,
+        typer.Option(help="Seconds per solver call [default: 20; --quick: 5]."),
+    ] = None,
+    pool: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=1000,
+            help="Extra random routes per calibration pool [default: 6; --quick: 3].",
+        ),
+    ] = None,
+    case: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--case", help="Run only this request (e.g. healthcare-small/r1); repeatable."
+        ),
+    ] = None,
+) -> None:
+    """Regenerate a paper experiment's tables and figures (papers/NAME by default)."""
+    from .io import check_output_dir
+
+    out = _out_dir(out_dir, output, Path("papers") / name)
+    check_output_dir(out)
+    _seconds(time_limit)
+    seed_list = _parse_seeds(seeds) if seeds else list(range(replays or (3 if quick else 20)))
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .papers.outcomes import Settings, run_outcomes
+
+    settings = Settings(
+        quick=quick,
+        seeds=seed_list,
+        time_limit=time_limit if time_limit is not None else (5.0 if quick else 20.0),
+        pool=pool if pool is not None else (3 if quick else 6),
+        cases=case or None,
+    )
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console._get(),
+    ) as bar:
+        task = bar.add_task("starting", total=None)
+        done = {"n": 0}
+
+        def progress(event: str, data: dict) -> None:
+            if event == "cases":
+                bar.update(task, total=len(data["names"]) * data["seeds"])
+            elif event == "stage":
+                bar.update(task, description=f"{data['case']}: {data['detail']}")
+            elif event == "seed":
+                done["n"] += 1 if data["index"] else 0
+                bar.update(
+                    task,
+                    completed=done["n"],
+                    description=f"{data['case']}: seed {data['seed']} ({data['routes']} routes)",
+                )
+            elif event == "case_done":
+                done["n"] += 1
+                bar.update(task, completed=done["n"])
+                err_console.print(
+                    f"{data['case']} done in {data['seconds']:.0f} s", highlight=False
+                )
+
+        report = run_outcomes(out, settings, progress)
+    _print_outcomes(report)
+
+
+def _print_outcomes(report: dict[str, Any]) -> None:
+    """The headline figures of ``paper outcomes`` (tables are in the output folder)."""
+    from rich.table import Table
+
+    from .papers.outcomes import ALIGNED, RHO_KEYS
+
+    an = report["analysis"]
+    meta = report["meta"]
+
+    def show(value: float | None, fmt: str) -> str:
+        return "-" if value is None or value != value else format(value, fmt)
+
+    table = Table(title="Paired replays: mean final accuracy, median time to target")
+    for col in (
+        "request",
+        "plan",
+        "accuracy [95% CI]",
+        "reached",
+        "median t s",
+        "bytes",
+        "deadline",
+    ):
+        table.add_column(col, justify="left" if col in ("request", "plan") else "right")
+    for s in an["summary"]:
+        a = s["accuracy"]
+        ci = "-" if a.low is None else f" [{a.low:.3f}, {a.high:.3f}]"
+        table.add_row(
+            s["case"],
+            s["plan"],
+            f"{show(a.mean, '.3f')}{ci}",
+            f"{s['reached']}/{s['runs']}",
+            show(s["median_time"], ".1f"),
+            show(s["bytes"].mean, ".0f"),
+            f"{s['deadline_met']}/{s['runs']}",
+        )
+    console.print(table)
+    tests = Table(title=f"Wilcoxon signed-rank: {ALIGNED} vs each baseline (paired seeds)")
+    for col in ("family", "baseline", "pairs", "time s/l/t", "p time", "acc h/l/t", "p acc"):
+        tests.add_column(col, justify="left" if col in ("family", "baseline") else "right")
+    for t in an["tests"]:
+        tt, ac = t["time"], t["accuracy"]
+        tests.add_row(
+            t["family"],
+            t["baseline"],
+            str(tt.n),
+            f"{tt.better}/{tt.worse}/{tt.ties}",
+            show(tt.p, ".3g"),
+            f"{ac.better}/{ac.worse}/{ac.ties}",
+            show(ac.p, ".3g"),
+        )
+    console.print(tests)
+    cal = Table(title="Calibration: Spearman rho, planned vs measured (per request)")
+    cal.add_column("request")
+    for k in RHO_KEYS:
+        cal.add_column(k[3], justify="right")
+    for case, rhos in an["rhos"].items():
+        cal.add_row(case, *(show(rhos[k[3]], ".2f") for k in RHO_KEYS))
+    console.print(cal)
+    for fam, s in an["share"].items():
+        n = max(1, s["pairs"])
+        console.print(
+            f"{fam}: {ALIGNED} reaches the target strictly sooner than every baseline in "
+            f"{s['sooner']}/{s['pairs']} (request, seed) pairs ({100 * s['sooner'] / n:.0f}%), "
+            f"no later than any in {s['no_later']} ({100 * s['no_later'] / n:.0f}%); target 80%",
+            highlight=False,
+        )
+    console.print(
+        f"commit {meta['commit'][:12]}{' (dirty)' if meta['dirty'] else ''}; "
+        f"{len(meta['settings']['seeds'])} seeds; wrote {len(report['files'])} files to "
+        f"{Path(report['files'][0]).parent} in {meta['seconds']:.0f} s",
+        highlight=False,
+    )
+
+
 def main() -> None:
     """Entry point of the console script (errors are handled by the command group)."""
     app(prog_name="daitn-opt")
