@@ -106,7 +106,7 @@ def _insert(g: Dense, order: np.ndarray, deadline: float) -> np.ndarray | None:
     if g.big > 0 and np.any(st.a == g.F):
         from .heuristics import insert_refused
 
-        left = insert_refused(g, st)  # ejection chains for what did not fit
+        left = insert_refused(g, st, deadline)  # ejection chains for what did not fit
         return None if np.any(left == g.F) else left
     return st.a
 

@@ -265,17 +265,23 @@ def greedy_assign(
     far is returned (None when there is none yet)."""
     cap = np.where(np.isfinite(g.cap), g.cap, 1.0)
     rel = g.L / np.maximum(cap[None, :], EPS)
-    amort = g.Fo[None, :] * rel  # fixed cost shared in proportion to the capacity used
-    w = g.W + amort
-    measures = [w, rel, w * np.maximum(rel, EPS)]
-    if g.p.mode == "admit":
-        measures.append(w / np.maximum(rel, EPS))
+    # Fixed cost shared in proportion to the capacity used.
+    w = g.W + g.Fo[None, :] * rel if g.use_open else g.W
+    # Built one at a time (each is a dense D x F matrix: seconds on large instances).
+    measures = [
+        lambda: w,
+        lambda: rel,
+        lambda: w * np.maximum(rel, EPS),
+        lambda: w / np.maximum(rel, EPS),
+    ][: 4 if g.p.mode == "admit" else 3]
     best, best_cost = None, np.inf
-    for des in measures[:limit]:
-        a = regret_assign(g, des, deadline)
+    for measure in measures[:limit]:
+        if time.perf_counter() >= deadline:
+            return best
+        a = regret_assign(g, measure(), deadline)
         if a is None:
             return best
-        a = insert_refused(g, State(g, a))
+        a = insert_refused(g, State(g, a), deadline)
         cost = g.true_cost(a)
         complete = g.big <= 0 or not np.any(a == g.F)
         if g.feasible(a) and complete and cost < best_cost:
@@ -471,11 +477,14 @@ def _shift_fits(g: Dense, st: State, rows: np.ndarray | None = None) -> np.ndarr
     return ok
 
 
-def repair(g: Dense, assign: np.ndarray) -> np.ndarray:
+def repair(g: Dense, assign: np.ndarray, deadline: float = np.inf) -> np.ndarray:
     """Move demand off overloaded facilities (cheapest increase per unit of load relieved) until
-    every capacity holds or no move is left; what cannot move is refused (refusal column)."""
+    every capacity holds or no move is left; what cannot move is refused (refusal column).
+    At ``deadline`` (perf_counter) it stops where it is (possibly still infeasible)."""
     st = State(g, assign)
     for _ in range(4 * g.D):
+        if time.perf_counter() >= deadline:
+            return st.a
         over = np.flatnonzero(st.load[: g.F] > g.cap[: g.F] + 1e-9)
         if g.use_mem:
             over = np.union1d(over, np.flatnonzero(st.memu[: g.F] > g.mem_cap[: g.F] + 1e-9))
@@ -494,15 +503,18 @@ def repair(g: Dense, assign: np.ndarray) -> np.ndarray:
         # Refusing is the last resort in serve-all mode (its weight is the big penalty).
         k = int(np.argmin(score))
         st.move(int(cand[k // (g.F + 1)]), int(k % (g.F + 1)))
-    return insert_refused(g, st)
+    return insert_refused(g, st, deadline)
 
 
-def insert_refused(g: Dense, st: State) -> np.ndarray:
+def insert_refused(g: Dense, st: State, deadline: float = np.inf) -> np.ndarray:
     """Serve-all mode: place each refused demand, directly where it fits or by ejecting one
-    demand from a facility to another facility with room (an ejection chain of length two)."""
+    demand from a facility to another facility with room (an ejection chain of length two).
+    Stops at ``deadline`` (perf_counter), leaving the rest refused."""
     if g.big <= 0:
         return st.a
     for d in np.flatnonzero(st.a == g.F):
+        if time.perf_counter() >= deadline:
+            break
         d = int(d)
         direct = np.flatnonzero(_shift_fits(g, st, np.array([d]))[0, : g.F])
         if direct.size:
@@ -936,11 +948,11 @@ def local_search(
 
     # A feasible fallback first: the repaired start, improved by descent.
     improve = batch_descend if large else descend
-    current = improve(g, repair(g, start), ls_end)
+    current = improve(g, repair(g, start, ls_end), ls_end)
     for _ in range(3):  # descent frees room: retry placing what is still refused
         if g.big <= 0 or not np.any(current == g.F) or time.perf_counter() >= ls_end:
             break
-        current = improve(g, insert_refused(g, State(g, current)), ls_end)
+        current = improve(g, insert_refused(g, State(g, current), ls_end), ls_end)
     consider(current)
     target = -np.inf
     if lb is not None:

@@ -412,6 +412,9 @@ def internal_bound(problem: Problem, bound: float | None) -> float | None:
     return rounded_bound(bound, "min", integral_objective(problem))
 
 
+BUILD_SECONDS_PER_ARC = 2.5e-6
+"""Build time of the MILP per arc (measured: 2.9 s for 1.2 million arcs with memory rows on a
+loaded 2-core machine); a build that would overrun the time limit is not started."""
 HIGHS_STOP_SECONDS_PER_NONZERO = 3e-6
 """How late HiGHS may notice its time limit, per nonzero of the model (measured: about 1.8 s on
 a 730,000-nonzero QIRCE model on a loaded 2-core machine). Its time limit is set this much
@@ -488,6 +491,19 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
         start_obj = problem.reported(internal_objective(problem, x0))
         trace.append(TracePoint(options.elapsed(), start_obj, None))
     stats: dict = {"warm_start_seconds": warm_seconds, "warm_start": start_obj}
+    # The build is not interruptible: do not start one that cannot finish in time.
+    need = BUILD_SECONDS_PER_ARC * problem.num_arcs
+    if options.remaining() - need < 0.1:
+        return fallback_result(
+            problem,
+            "highs",
+            x0,
+            lb,
+            stats,
+            trace,
+            f"no time left to build the MILP ({problem.num_arcs:,} arcs) within the time limit",
+            options=options,
+        )
     t1 = time.perf_counter()
     lp, lay = build(problem, linking=options.params.get("linking", "auto"))
     stats["build_seconds"] = time.perf_counter() - t1
