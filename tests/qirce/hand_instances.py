@@ -169,3 +169,12 @@ def _choices(p):
         arcs = [int(a) for a in np.flatnonzero(p.arc_demand == d)]
         options.append(arcs + ([-1] if p.mode == "admit" else []))
     return itertools.product(*options)
+
+
+def congested_case():
+    """(problem, proven optimum) of :func:`congested` (``congestion="md1"``), for the
+    registry-driven conformance test: ``"congested": qirce_hand.congested_case``."""
+    from daitn_opt.problems import problem_from_instance
+
+    problem = problem_from_instance("qirce", congested())
+    return problem, brute_force_checked(problem)
