@@ -1041,7 +1041,8 @@ FINER = 100.0
 """Factor by which the relaxation's time units are refined when its rounding leaves a gap."""
 
 MAX_SCALE = 1e10
-"""Finest time units (per time unit) of a refined relaxation (about 1e12 on the horizon)."""
+"""Finest time units (per time unit) of a refined relaxation (its times also stay below a
+quarter of :data:`UNBOUNDED`)."""
 
 
 def _cheapest(problem: Problem, *candidates: list[list[int]] | None) -> list[list[int]] | None:
@@ -1063,9 +1064,17 @@ def _finer_pays(
     finer time units could close within the time left."""
     if status != Status.OPTIMAL or problem.objective != "min_time" or not problem.has_windows:
         return False
+    # the finer times must stay well below the stand-in for "no limit"
+    close = it.close[it.close < UNBOUNDED]
+    largest = max(
+        it.end_limit if it.end_limit < UNBOUNDED else 0,
+        int(close.max()) if close.size else 0,
+        int(np.maximum(it.transit, 0).max(axis=1).sum()),
+    )
     return (
         not _closed(problem, routes, bound)
         and it.scale * FINER <= MAX_SCALE
+        and largest * FINER < UNBOUNDED / 4
         and options.remaining() > 4 * build_time + 0.2
     )
 
