@@ -18,6 +18,10 @@ arrival (a node that went down while the model was in transit does not receive i
 time and bytes are lost, and the sender still holds its copy). Training at a node is not
 interrupted. The policy (static, replan, aats) chooses each next hop.
 
+Per-node epochs (TAG, :mod:`daitn_opt.mtrce.tag`): a solution with ``"epochs": {node_id: e}``
+trains ``e`` epochs at those nodes, for ``train_time * e / request.epochs`` on the clock
+(:func:`epochs_of`); the other nodes keep the request's epochs.
+
 With k routes (team orienteering: k model replicas), each replica trains from the same initial
 weights along its route; at the end the MPVU averages them weighted by the samples each trained
 on (one FedAvg step) and verifies the average.
@@ -68,6 +72,31 @@ def routes_of(solution: Any) -> list[list[str]]:
         if not isinstance(route, list) or not all(isinstance(x, str) for x in route):
             raise InputError(f"solution.routes[{r}]", route, "expected a list of node ids")
     return [list(r) for r in routes]
+
+
+def epochs_of(solution: Any, routes: list[list[str]]) -> dict[str, int]:
+    """Per-node local epochs of a solution (TAG's ``"epochs"``; empty when it has none).
+
+    Raises
+    ------
+    InputError
+        An epochs entry that is not a positive integer, or names a node no route trains at.
+    """
+    if isinstance(solution, Result):
+        solution = solution.solution
+    if not isinstance(solution, dict) or solution.get("epochs") is None:
+        return {}
+    given = solution["epochs"]
+    if not isinstance(given, dict):
+        raise InputError("solution.epochs", given, "expected a dict {node id: epochs}")
+    on_route = {n for route in routes for n in route}
+    for node, e in given.items():
+        field = f"solution.epochs[{node!r}]"
+        if node not in on_route:
+            raise InputError(field, e, "names a node that no route visits")
+        if isinstance(e, bool) or not isinstance(e, int) or e < 1:
+            raise InputError(field, e, "expected an integer >= 1")
+    return dict(given)
 
 
 def validate_routes(routes: list[list[str]], v: View, instance: Instance) -> None:
@@ -180,6 +209,7 @@ class SequentialReplay:
         """Replay ``solution`` (routes) under ``events`` with ``policy``; return the outcome."""
         routes = routes_of(solution)
         validate_routes(routes, self.view, self.instance)
+        node_epochs = epochs_of(solution, routes)
         wall0 = time.perf_counter()
         data = self.data
         start_sizes = {n: d.samples for n, d in data.nodes.items()}
@@ -188,7 +218,14 @@ class SequentialReplay:
             pol = make_policy(policy)
             replicas.append(
                 self._run_route(
-                    route, events or EventTimeline(), pol, r, len(routes), callback, label
+                    route,
+                    events or EventTimeline(),
+                    pol,
+                    r,
+                    len(routes),
+                    callback,
+                    label,
+                    node_epochs,
                 )
             )
         steps = sorted((s for rep in replicas for s in rep.steps), key=lambda s: s.time)
@@ -284,6 +321,7 @@ class SequentialReplay:
         replicas: int,
         callback: Callback | None,
         label: str | None,
+        node_epochs: dict[str, int] | None = None,
     ) -> _Replica:
         data = self.data
         model = self.new_model()
@@ -333,18 +371,19 @@ class SequentialReplay:
             nonlocal t, utility, samples, train_wall, spent
             k = v.ids.index(node)
             local = data.nodes.get(node)
+            ep = (node_epochs or {}).get(node, epochs)  # TAG: this node's own epochs
             w0 = time.perf_counter()
             loss = (
-                train_local(model, local.x, local.y, epochs, self.train, gen)
+                train_local(model, local.x, local.y, ep, self.train, gen)
                 if local is not None
                 else math.nan
             )
             _, acc = evaluate(model, data.test_x, data.test_y)
             train_wall += time.perf_counter() - w0
-            t += float(v.train_time[k])
+            t += float(v.train_time[k]) * (ep / epochs if ep != epochs else 1.0)
             utility += float(v.utility[k])
             spent += float(v.visit_cost[k])
-            n = (local.samples if local is not None else 0) * epochs
+            n = (local.samples if local is not None else 0) * ep
             samples += n
             emit(Step(t, node, "train", loss, acc, hop_bytes, utility, n))
 

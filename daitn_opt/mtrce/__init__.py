@@ -15,6 +15,7 @@ from . import heuristics as heuristics
 from . import milp as milp
 from . import pyomo_model as pyomo_model
 from . import routing as routing
+from . import tag_milp as tag_milp  # TAG: tag-highs (and, through it, tag-greedy, tag-ils)
 from .coverage_check import check as check
 from .problem import Problem as Problem
 from .problem import from_instance as from_instance
