@@ -10,7 +10,9 @@ measures the global model after every round (a checkpoint that costs no simulate
 final model travels to the request's end for verification.
 
 Rounds: a given number, or, by default, as many as end before the deadline (the next round is
-started only if it and the final verification still fit).
+started only if it and the final verification still fit). Deadline-driven rounds wait neither for
+a client whose round would end after the deadline nor for one whose window opens after the model
+would reach it: such a client sits the round out and joins a later one inside its window.
 """
 
 from __future__ import annotations
@@ -140,6 +142,8 @@ def replay_federated(
     server, end = base.ids[base.start], base.ids[base.end]
     deadline = request.deadline
     limit = rounds if rounds is not None else (10 if deadline is None else 10_000)
+    by_deadline = rounds is None and deadline is not None
+    waiting: set[str] = set()
 
     state = NetworkState(instance.snapshot, events or EventTimeline())
     wall0 = time.perf_counter()
@@ -181,10 +185,16 @@ def replay_federated(
             begin = max(down, v.window_open[j] - t)
             if not (math.isfinite(down) and math.isfinite(up)) or t + begin > v.window_close[j]:
                 continue
+            if by_deadline and begin > down:
+                # Deadline-driven rounds do not wait for a client's window to open: the client
+                # joins the first round that reaches it inside its window (waiting stretched the
+                # first round so far that a deadline of 3-5 rounds fitted one or two).
+                waiting.add(node)
+                continue
             active.append(node)
             durations.append(begin + v.train_time[j] + up)
         finish_after = v.transfer[s, e] + v.verify_time
-        if rounds is None and deadline is not None:
+        if by_deadline:
             # Deadline-driven rounds: the aggregator does not wait for a client whose round
             # cannot end before the deadline (it sits this round out).
             fits = [t + d + finish_after <= deadline + 1e-9 for d in durations]
@@ -271,4 +281,6 @@ def replay_federated(
     )
     rounds_done = sum(1 for s_ in steps if s_.action == "round")
     notes.insert(0, f"{rounds_done} FedAvg rounds over {len(chosen)} selected clients")
+    if waiting:
+        notes.append(f"sat out rounds waiting for their window: {', '.join(sorted(waiting))}")
     return Outcome(label or "federated", "federated", steps, summary, "fedavg", seed, notes)
