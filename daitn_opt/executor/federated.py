@@ -175,6 +175,7 @@ def replay_federated(
             notes.append(f"round {r}: the aggregator or the end is down; stopping")
             break
         active, durations = [], []
+        deferred: list[tuple[str, float]] = []
         for node in chosen:
             if node not in v.ids or not state.is_up(node):
                 if node not in skipped:
@@ -189,10 +190,15 @@ def replay_federated(
                 # Deadline-driven rounds do not wait for a client's window to open: the client
                 # joins the first round that reaches it inside its window (waiting stretched the
                 # first round so far that a deadline of 3-5 rounds fitted one or two).
-                waiting.add(node)
+                deferred.append((node, begin + v.train_time[j] + up))
                 continue
             active.append(node)
             durations.append(begin + v.train_time[j] + up)
+        if deferred and not active:
+            # Every reachable client is outside its window: wait for them after all.
+            active, durations = [n for n, _ in deferred], [d for _, d in deferred]
+        else:
+            waiting.update(n for n, _ in deferred)
         finish_after = v.transfer[s, e] + v.verify_time
         if by_deadline:
             # Deadline-driven rounds: the aggregator does not wait for a client whose round

@@ -64,3 +64,19 @@ def test_deadline_driven_rounds_do_not_wait_for_a_window():
     assert any(n.startswith("sat out rounds waiting for their window") for n in outcome.notes)
     assert outcome.summary.deadline_met
     assert outcome.summary.final_accuracy > 0.8
+
+
+def test_when_every_client_waits_for_its_window_the_round_waits_too():
+    """Not waiting for windows must not leave a round without clients when all are outside."""
+    from daitn_opt.drrt.snapshot import Snapshot
+
+    instance = generate("healthcare", nodes=20, seed=0, requests=6)
+    doc = instance.snapshot.model_dump()
+    for node in doc["nodes"]:
+        if node["kind"] == "data":
+            node["windows"] = [{"start": 50.0, "end": 5000.0}]
+    windowed = instance.model_copy(update={"snapshot": Snapshot.model_validate(doc)})
+    outcome = replay_federated(windowed, None, request_id="r2", seed=0)
+    rounds = [s for s in outcome.trace if s.action == "round"]
+    assert len(rounds) >= 3 and rounds[0].time > 50.0, outcome.notes
+    assert outcome.summary.final_accuracy > 0.8
