@@ -64,20 +64,30 @@ def _open_delta(g: Dense, st: State, d: int, f: int) -> float:
     return delta - (g.Fo[old] if st.n[old] == 1 else 0.0)
 
 
-def insertion(g: Dense, deadline: float) -> np.ndarray | None:
+RESTARTS = 50
+"""Randomised insertion orders tried (seeded) when the fixed orders leave demand unplaced."""
+
+
+def insertion(g: Dense, deadline: float, seed: int = 0) -> np.ndarray | None:
     """Demands by decreasing work (then, when that leaves serve-all demand unplaced, the most
-    constrained first: fewest eligible facilities), each to the facility (or refusal, in admit
+    constrained first: fewest eligible facilities; then up to :data:`RESTARTS` orders by work
+    perturbed by a seeded factor in [0.5, 1.5]), each to the facility (or refusal, in admit
     mode) that adds the least to the full objective; None at the deadline or when serve-all
     demand is left."""
     work = np.where(np.isfinite(g.W[:, : g.F]), g.Wk[:, : g.F], 0.0).max(axis=1)
     choices = np.isfinite(g.W[:, : g.F]).sum(axis=1)
-    for order in (
-        np.argsort(-(work + 1e-12 * g.p.rate), kind="stable"),
-        np.lexsort((-work, choices)),
-    ):
+    rng = np.random.default_rng(seed)
+    orders = [
+        lambda: np.argsort(-(work + 1e-12 * g.p.rate), kind="stable"),
+        lambda: np.lexsort((-work, choices)),
+    ]
+    orders += [
+        lambda: np.argsort(-(work + 1e-12 * g.p.rate) * rng.uniform(0.5, 1.5, g.D))
+    ] * RESTARTS
+    for order in orders:
         if time.perf_counter() >= deadline:
             return None
-        a = _insert(g, order, deadline)
+        a = _insert(g, order(), deadline)
         if a is not None:
             return a
     return None

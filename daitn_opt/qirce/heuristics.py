@@ -891,7 +891,7 @@ def solve_greedy(problem: Problem, options: SolveOptions) -> Result:
     if problem.congestion != "none":
         from .congestion import insertion
 
-        assign = insertion(g, deadline)
+        assign = insertion(g, deadline, options.seed)
     else:
         assign = greedy_assign(g, deadline=deadline)
     if assign is None and time.perf_counter() >= deadline:
@@ -921,7 +921,7 @@ def local_search(
     ls_end = t_start + 0.5 * budget if routed else t_end
     g = Dense(problem)
     if problem.congestion != "none":
-        return _congestion_search(g, t_start + budget, on_best)
+        return _congestion_search(g, t_start + budget, on_best, seed)
     rng = np.random.default_rng(seed)
     stats: dict = {}
     x_lp, lb = (None, None)
@@ -992,13 +992,13 @@ def local_search(
 
 
 def _congestion_search(
-    g: Dense, deadline: float, on_best=None
+    g: Dense, deadline: float, on_best=None, seed: int = 0
 ) -> tuple[np.ndarray | None, float | None, dict]:
     """Congestion-aware search: the better of the congestion insertion and the regret greedy
     (both priced with the queueing penalty), improved by shifts until ``deadline``."""
     from .congestion import descent, insertion
 
-    starts = [insertion(g, deadline), greedy_assign(g, deadline=deadline)]
+    starts = [insertion(g, deadline, seed), greedy_assign(g, deadline=deadline)]
     best, best_cost = None, np.inf
     for a in starts:
         if a is None or not g.feasible(a) or (g.big > 0 and np.any(a == g.F)):
