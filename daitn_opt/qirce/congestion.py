@@ -70,10 +70,11 @@ RESTARTS = 50
 
 def insertion(g: Dense, deadline: float, seed: int = 0) -> np.ndarray | None:
     """Demands by decreasing work (then, when that leaves serve-all demand unplaced, the most
-    constrained first: fewest eligible facilities; then up to :data:`RESTARTS` orders by work
-    perturbed by a seeded factor in [0.5, 1.5]), each to the facility (or refusal, in admit
-    mode) that adds the least to the full objective; None at the deadline or when serve-all
-    demand is left."""
+    constrained first: fewest eligible facilities), each to the facility (or refusal, in admit
+    mode) that adds the least to the full objective; when serve-all demand is still left, a
+    best fit on capacity (:func:`_best_fit`), then up to :data:`RESTARTS` orders by work
+    perturbed by a seeded factor in [0.5, 1.5]. None at the deadline or when serve-all demand
+    is left."""
     work = np.where(np.isfinite(g.W[:, : g.F]), g.Wk[:, : g.F], 0.0).max(axis=1)
     choices = np.isfinite(g.W[:, : g.F]).sum(axis=1)
     rng = np.random.default_rng(seed)
@@ -84,13 +85,36 @@ def insertion(g: Dense, deadline: float, seed: int = 0) -> np.ndarray | None:
     orders += [
         lambda: np.argsort(-(work + 1e-12 * g.p.rate) * rng.uniform(0.5, 1.5, g.D))
     ] * RESTARTS
-    for order in orders:
+    for k, order in enumerate(orders):
         if time.perf_counter() >= deadline:
             return None
         a = _insert(g, order(), deadline)
         if a is not None:
             return a
+        if k == 1 and g.big > 0:
+            # Feasibility first: best fit on capacity, most constrained demand first.
+            for fit_order in (np.lexsort((-g.p.rate, choices)), np.argsort(-g.p.rate)):
+                a = _best_fit(g, fit_order, deadline)
+                if a is not None:
+                    return a
     return None
+
+
+def _best_fit(g: Dense, order: np.ndarray, deadline: float) -> np.ndarray | None:
+    """Each demand to the facility it fits with the least capacity left (best fit), then
+    ejection chains for what is left; None when serve-all demand is still unplaced."""
+    from .heuristics import insert_refused
+
+    st = State(g, np.full(g.D, g.F))
+    for d in order:
+        if time.perf_counter() >= deadline:
+            return None
+        d = int(d)
+        fits = [int(f) for f in np.flatnonzero(np.isfinite(g.W[d, : g.F])) if st.fits(d, int(f))]
+        if fits:
+            st.move(d, min(fits, key=lambda f: g.cap[f] - st.load[f] - g.L[d, f]))
+    left = insert_refused(g, st, deadline)
+    return None if np.any(left == g.F) else left
 
 
 def _insert(g: Dense, order: np.ndarray, deadline: float) -> np.ndarray | None:
