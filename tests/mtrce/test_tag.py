@@ -226,3 +226,23 @@ def test_sequential_replay_honours_per_node_epochs():
     assert grow == pytest.approx(2 * float(p.epoch_time[p.ids.index(node)]), rel=1e-9)
     with pytest.raises(InputError, match=r"solution\.epochs"):
         rep.run({"routes": [route], "epochs": {node: 0}})
+
+
+def test_choose_paradigm_with_a_given_samples_to_target():
+    from daitn_opt.drrt.instance import load_instance
+    from daitn_opt.drrt.view import view
+    from tests.conftest import INSTANCES
+
+    inst = load_instance(INSTANCES / "healthcare-small.json")
+    d = tag.choose_paradigm(inst, "r1", samples_to_target=300.0, time_limit=2.0)
+    assert d.paradigm in ("sequential", "federated") and d.reason
+    v = view(inst, "r1")
+    seq = tag.predict_sequential(v, d.route, d.epochs, inst.request("r1").epochs, 300.0)
+    assert d.sequential_time == seq[0]
+    fed = tag.predict_federated(v, d.clients, inst.request("r1").epochs, 300.0)
+    assert d.federated_time == fed[0]
+    faster = "sequential" if d.sequential_time <= d.federated_time else "federated"
+    assert d.paradigm == faster
+    assert d.to_dict()["request"] == "r1"
+    with pytest.raises(InputError, match="samples_to_target"):
+        tag.choose_paradigm(inst, "r1", samples_to_target=0.0)
