@@ -1245,6 +1245,11 @@ def _print_outcomes(report: dict[str, Any]) -> None:
         cal.add_column(k[3], justify="right")
     for case, rhos in an["rhos"].items():
         cal.add_row(case, *(show(rhos[k[3]], ".2f") for k in RHO_KEYS))
+    means = []
+    for k in RHO_KEYS:
+        vals = [r[k[3]] for r in an["rhos"].values() if r[k[3]] is not None]
+        means.append(show(sum(vals) / len(vals) if vals else None, ".2f"))
+    cal.add_row("mean", *means)
     console.print(cal)
     for fam, s in an["share"].items():
         n = max(1, s["pairs"])

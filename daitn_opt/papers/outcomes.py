@@ -513,7 +513,7 @@ def provenance(settings: Settings) -> dict[str, Any]:
     def git(*args: str) -> str:
         return subprocess.run(
             ["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=False
-        ).stdout.strip()
+        ).stdout
 
     versions = {}
     for pkg in ("daitn-opt", "numpy", "scipy", "torch", "scikit-learn", "highspy", "ortools"):
@@ -523,9 +523,9 @@ def provenance(settings: Settings) -> dict[str, Any]:
             versions[pkg] = None
     dirty = git("status", "--porcelain", "--untracked-files=no")
     return {
-        "commit": git("rev-parse", "HEAD"),
-        "dirty": bool(dirty),
-        "dirty_files": [line[3:] for line in dirty.splitlines()],
+        "commit": git("rev-parse", "HEAD").strip(),
+        "dirty": bool(dirty.strip()),
+        "dirty_files": [line[3:] for line in dirty.splitlines() if line.strip()],
         "python": platform.python_version(),
         "versions": versions,
         "settings": {
@@ -635,6 +635,14 @@ def write_markdown(
         f"`{meta['commit'][:12]}`{' with uncommitted changes in ' + ', '.join(meta['dirty_files']) if meta['dirty'] else ''}; "
         + ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if v)
         + f"; Python {meta['python']}; one torch thread. Wall time {meta['seconds']:.0f} s.",
+        "",
+        "Instances: the shipped healthcare-small/-medium (breast-cancer, label noise = 1 - "
+        "quality) and pathological non-IID digits built by `pathological_digits(nodes, seed)`: "
+        "a generated healthcare instance whose digits datasets hold two classes each, with the "
+        f"digits request's deadline set to {DIGITS_DEADLINE_SHARE:g} of its full cycle. The "
+        "cyclic baseline cannot visit every eligible node by the deadline on any request: it is "
+        "truncated at the first node that no longer fits (the full cycle's time is stated per "
+        "request).",
         "",
         f"Outcome-aligned plan (fixed before the replays): **{ALIGNED}** (`min_time_to_target`, "
         "coverage-highs). Target accuracy: "
