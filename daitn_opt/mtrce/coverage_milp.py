@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
-from scipy.sparse.csgraph import shortest_path
 
 from ..highs_model import quiet_highs
 from ..registry import SolveOptions, register
 from ..result import Result, Status
 from . import coverage
+from .paths import shortest_paths
 from .problem import Problem
 from .solution import schedule, windows
 
@@ -95,11 +95,7 @@ def _time_bounds(problem: Problem) -> tuple[float, np.ndarray, np.ndarray, float
     dep = max(0.0, float(a[s]))
     if dep > b[s] + 1e-9:
         raise Infeasible(f"the start {p.ids[s]!r} closes at {b[s]:g}, before time 0")
-    w = d[:, None] + t
-    np.fill_diagonal(w, 0.0)
-    dense = np.where(np.isfinite(w), np.where(w == 0, 1e-300, w), 0.0)
-    np.fill_diagonal(dense, 0.0)
-    sp = shortest_path(dense, method="D", directed=True)
+    sp = shortest_paths(d[:, None] + t)
     legs = np.where(np.isfinite(t), t, 0.0).max(axis=1)
     open_max = float(np.max(np.where(np.isfinite(a), a, 0.0), initial=0.0))
     horizon = max(dep, open_max) + float(np.sum(d + legs)) + 1.0

@@ -40,6 +40,7 @@ from ..highs_model import quiet_highs
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint, relative_gap
 from . import certify, separation, tour_repair
+from .paths import shortest_paths
 from .problem import Problem
 from .solution import (
     make_result,
@@ -238,14 +239,7 @@ class ArcIndex:
 
 def _shortest(t: np.ndarray) -> np.ndarray:
     """All-pairs shortest travel times (travel may violate the triangle inequality)."""
-    finite = np.where(np.isfinite(t), t, 0.0)
-    graph = csr_array(np.where(np.isfinite(t) & (t > 0), finite, 0.0))
-    dist = shortest_path(graph, method="D" if t.shape[0] > 60 else "FW", directed=True)
-    # zero-length arcs are dropped by csgraph; they can only make paths shorter, so use min
-    zero = np.isfinite(t) & (t == 0)
-    if zero.any():
-        dist = np.minimum(dist, np.where(zero, 0.0, np.inf))
-    return dist
+    return shortest_paths(t)
 
 
 def _shortest_sparse(

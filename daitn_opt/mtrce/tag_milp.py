@@ -21,6 +21,7 @@ from ..registry import SolveOptions, register
 from ..result import Result, Status
 from . import coverage
 from .coverage_milp import CoverageModel, Infeasible, _solve_lp, route_from_x
+from .paths import shortest_paths
 from .solution import windows
 from .tag import TagProblem, supports, tag_result
 from .tag_heuristics import search
@@ -52,10 +53,7 @@ def _bounds(problem: TagProblem) -> tuple[float, np.ndarray, np.ndarray, float]:
     dep = max(0.0, float(a[s]))
     if dep > b[s] + 1e-9:
         raise Infeasible(f"the start {p.ids[s]!r} closes at {b[s]:g}, before time 0")
-    sp = least[:, None] + t  # Floyd-Warshall (zero-time legs are arcs too)
-    np.fill_diagonal(sp, 0.0)
-    for k in range(p.n):
-        np.minimum(sp, sp[:, [k]] + sp[[k], :], out=sp)
+    sp = shortest_paths(least[:, None] + t)
     legs = np.where(np.isfinite(t), t, 0.0).max(axis=1)
     open_max = float(np.max(np.where(np.isfinite(a), a, 0.0), initial=0.0))
     horizon = max(dep, open_max) + float(np.sum(most + legs)) + 1.0
