@@ -524,6 +524,8 @@ def solvers(
     problem: Annotated[ProblemKind | None, typer.Option(help="Only this problem.")] = None,
 ) -> None:
     """List the registered solvers per problem (the default one marked)."""
+    from rich.text import Text
+
     from .problems import DEFAULT_SOLVER
     from .registry import solvers as registered
 
@@ -533,7 +535,8 @@ def solvers(
     for kind, specs in sorted(registered(problem).items()):
         for name, spec in sorted(specs.items()):
             mark = " (default)" if DEFAULT_SOLVER.get(kind) == name else ""
-            table.add_row(kind, name + mark, "yes" if spec.exact else "no", spec.description)
+            # descriptions are plain text: "z[i, e]" must not be read as rich markup
+            table.add_row(kind, name + mark, "yes" if spec.exact else "no", Text(spec.description))
     console.print(table)
 
 
