@@ -40,6 +40,9 @@ ReplayModel = Literal["auto", "logreg", "mlp", "cnn"]
 Family = Literal["healthcare", "random-geometric", "rgg"]
 ClassicFormat = Literal["tsplib", "op", "top", "optw", "gap", "mknap"]
 Sense = Literal["min", "max"]
+RouteObjective = Literal[
+    "max_utility", "min_time", "max_coverage", "max_recency_coverage", "min_time_to_target"
+]
 """Choices shown in help; tests/test_cli_conventions.py checks them against the library's lists."""
 
 SEED_MAX = 2**31 - 1
@@ -828,6 +831,102 @@ def feasible_cmd(
 
 
 # -- executor -----------------------------------------------------------------------------------
+@app.command("oam")
+def oam_cmd(
+    file: Annotated[Path, typer.Argument(help="Instance file (what the nodes report).")],
+    request: Annotated[str | None, typer.Option(help="Request id (default: the first).")] = None,
+    rounds: Annotated[int, typer.Option(min=1, max=1000, help="Plan-replay-update rounds.")] = 3,
+    solver: Annotated[
+        str | None,
+        typer.Option(help="MTRCE solver; default greedy (coverage objectives: coverage-greedy)."),
+    ] = None,
+    objective: Annotated[
+        RouteObjective | None, typer.Option(help="Route objective (default: the request's).")
+    ] = None,
+    seed: Seed = 0,
+    time_limit: TimeLimit = 10.0,
+    estimates: Annotated[
+        Path | None, typer.Option(help="Start from these estimates (JSON from --save-estimates).")
+    ] = None,
+    save_estimates: Annotated[
+        Path | None, typer.Option(help="Write the final estimates (JSON) to this file.")
+    ] = None,
+    truth: Annotated[
+        Path | None,
+        typer.Option(help="Instance file whose snapshot holds what the data is really worth."),
+    ] = None,
+    misreport: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1e3,
+            help="Simulate over-reporting nodes (each lies with probability scale x (1 - trust)).",
+        ),
+    ] = None,
+    drop_below: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="Plan without nodes whose estimated quality is lower."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print every round as JSON.")] = False,
+) -> None:
+    """OAM feedback: plan, replay, measure each hop, update the utility estimates, for N rounds.
+
+    The planner sees the reported snapshot; the replay trains on the truth (--truth, or a seeded
+    copy in which some nodes over-report with --misreport, else the reports themselves).
+    """
+    from .io import check_output_file
+    from .mtrce.problem import COVERAGE_OBJECTIVES
+    from .oam import UtilityEstimates, run_oam
+    from .oam import misreport as make_truth
+
+    if save_estimates:
+        check_output_file(save_estimates, inputs=[file], option="--save-estimates")
+    if truth is not None and misreport is not None:
+        raise InputError("--misreport", misreport, "give either --truth or --misreport")
+    inst = _load_instance(file)
+    req = inst.request(request)
+    goal = objective or req.objective
+    solver = solver or ("coverage-greedy" if goal in COVERAGE_OBJECTIVES else "greedy")
+    start = UtilityEstimates.load(estimates) if estimates else None
+    real = None
+    if truth is not None:
+        real = _load_instance(truth).snapshot
+    elif misreport is not None:
+        real, lies = make_truth(inst.snapshot, req.task, seed, scale=misreport)
+        err_console.print(f"{len(lies)} node(s) misreport (seed {seed})", highlight=False)
+    result = run_oam(
+        inst,
+        req.id,
+        rounds,
+        solver,
+        seed,
+        objective=objective,
+        truth=real,
+        estimates=start,
+        time_limit=time_limit,
+        drop_below=drop_below,
+    )
+    if save_estimates:
+        result.estimates.save(save_estimates)
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict()) + "\n")
+        return
+    table = _table(f"OAM: {inst.name} / {req.id}, {solver} on {result.objective}")
+    for col in ("round", "planned", "accuracy", "time to target s", "deadline", "route"):
+        table.add_column(col)
+    for r in result.rounds:
+        s = r.outcome.summary
+        table.add_row(
+            str(r.round),
+            "-" if r.planned_objective is None else f"{r.planned_objective:.4g}",
+            "-" if s.final_accuracy is None else f"{s.final_accuracy:.3f}",
+            "-" if s.time_to_target is None else f"{s.time_to_target:.1f}",
+            "met" if s.deadline_met else "missed",
+            " > ".join(r.route),
+        )
+    console.print(table)
+
+
 @app.command()
 def replay(
     file: Annotated[Path, typer.Argument(help="Instance file.")],
