@@ -84,7 +84,10 @@ ROUTE_OBJECTIVES = ("max_utility", "min_time")
 
 def route_objective_reason(problem) -> str | None:
     """Why a route model cannot solve ``problem`` (its objective), or None."""
-    if problem.objective in ROUTE_OBJECTIVES:
+    objective = getattr(problem, "objective", None)
+    if objective is None:  # e.g. a TAG problem: a route problem plus epoch choices
+        return f"a {type(problem).__name__} is not a route problem; use its own solvers"
+    if objective in ROUTE_OBJECTIVES:
         return None
     return (
         f"objective {problem.objective!r} is not modelled (only {', '.join(ROUTE_OBJECTIVES)}); "

@@ -187,6 +187,8 @@ def max_coverage_bound(problem: Problem) -> float:
 
 def supports(problem: Problem) -> str | None:
     """Why the coverage solvers cannot solve ``problem`` (None when they can)."""
+    if not isinstance(problem, Problem):
+        return f"a {type(problem).__name__} is not a route problem; use its own solvers"
     if problem.objective not in ("max_coverage", "max_recency_coverage", "min_time_to_target"):
         return (
             f"objective {problem.objective!r} is not a coverage objective (max_coverage, "

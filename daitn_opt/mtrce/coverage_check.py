@@ -75,6 +75,10 @@ def check(problem: Problem, solution: dict[str, Any]) -> CheckReport:
     route's coverage misses the target; the report's objective is the coverage (recency-weighted
     under ``max_recency_coverage``) or the completion time.
     """
+    if not isinstance(problem, Problem):  # a TAG problem (route + epochs) has its own checker
+        from .tag_check import check as check_tag
+
+        return check_tag(problem, solution)
     report = check_routes(problem, solution)
     if report.objective is None or problem.objective not in COVERAGE_OBJECTIVES:
         return report
