@@ -435,6 +435,16 @@ def fallback_result(
     solver cannot run or finds nothing better; ``message`` says why. With ``options`` and no
     bound yet, the time left (less a reserve) goes into a Lagrangian bound."""
     reserve = 0.0 if options is None else max(0.1, 0.05 * options.time_limit)
+    if x0 is None and options is not None and options.remaining() > 2 * reserve:
+        # The model cannot run and the short warm start found nothing: the time the model would
+        # have had goes to the heuristic, so that the run returns at least what `ls` would.
+        from .heuristics import best_heuristic, fits
+
+        x = best_heuristic(problem, options.remaining() - reserve, options.seed)
+        if x is not None and fits(problem, x):
+            x0 = x
+            stats["warm_start"] = problem.reported(internal_objective(problem, x0))
+            trace.append(TracePoint(options.elapsed(), stats["warm_start"], None))
     if lb is None and x0 is not None and options is not None and options.remaining() > 3 * reserve:
         from .lagrangian import lagrangian_bound
 
