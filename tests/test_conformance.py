@@ -65,6 +65,23 @@ def _generated(kind: str, name: str) -> Callable[[], tuple[Any, float | None]]:
     return lambda: (problem_from_instance(kind, load_instance(INSTANCES / name)), None)
 
 
+def _objective(name: str, objective: str) -> Callable[[], tuple[Any, float | None]]:
+    """The MTRCE problem of a shipped instance under another objective (the coverage ones)."""
+    return lambda: (
+        problem_from_instance("mtrce", load_instance(INSTANCES / name)).replace(
+            objective=objective
+        ),
+        None,
+    )
+
+
+def _tag(name: str) -> Callable[[], tuple[Any, float | None]]:
+    """The TAG problem (route + local epochs per node) of a shipped instance's first request."""
+    from daitn_opt.mtrce import tag
+
+    return lambda: (tag.from_instance(load_instance(INSTANCES / name)), None)
+
+
 CASES: dict[str, dict[str, Callable[[], tuple[Any, float | None]]]] = {
     "mtrce": {
         "tsp5": mtrce_hand.tsp5,
@@ -80,6 +97,10 @@ CASES: dict[str, dict[str, Callable[[], tuple[Any, float | None]]]] = {
         ),
         "top-p2.2.a": _classic("mtrce", "top", "top/Set_21_234/p2.2.a.txt"),
         "healthcare-small": _generated("mtrce", "healthcare-small.json"),
+        "healthcare-small-coverage": _objective("healthcare-small.json", "max_coverage"),
+        "healthcare-small-recency": _objective("healthcare-small.json", "max_recency_coverage"),
+        "healthcare-small-target": _objective("healthcare-small.json", "min_time_to_target"),
+        "healthcare-small-tag": _tag("healthcare-small.json"),
     },
     "tfam": {
         "knapsack": lambda: (tfam_hand.knapsack(), 18.0),
@@ -99,6 +120,7 @@ CASES: dict[str, dict[str, Callable[[], tuple[Any, float | None]]]] = {
         "gap1-max": _classic("qirce", "gap", "gap/gap1.txt", sense="max"),
         "gap1-min": _classic("qirce", "gap", "gap/gap1.txt", sense="min"),
         "healthcare-small": _generated("qirce", "healthcare-small.json"),
+        "congested": qirce_hand.congested_case,
     },
 }
 """Problem kind -> instance name -> builder of ``(problem, proven optimum or None)``."""
