@@ -24,9 +24,12 @@ objective and the CP-SAT bound, corrected for the last unit, bounds the real cov
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-from ortools.sat.python import cp_model
+
+if TYPE_CHECKING:  # OR-Tools takes most of a second to import: the functions load it
+    from ortools.sat.python import cp_model
 
 from ..registry import SolveOptions, register
 from ..result import Result, Status
@@ -51,6 +54,8 @@ def _round(values: np.ndarray, up: bool) -> np.ndarray:
 
 class _Built:
     def __init__(self) -> None:
+        from ortools.sat.python import cp_model
+
         self.model = cp_model.CpModel()
         self.nodes: np.ndarray = np.zeros(0, dtype=np.int64)
         self.arcs: list[tuple[int, int, cp_model.IntVar]] = []
@@ -66,6 +71,8 @@ class _Built:
 
 def build_model(problem: Problem, up: bool = True, target_row: bool = True) -> _Built:
     """The CP-SAT model; ``up`` rounds the coverage up (relaxation) or down (restriction)."""
+    from ortools.sat.python import cp_model
+
     p = problem
     s, e = p.start, p.end
     it = integer_times(p)
@@ -235,6 +242,8 @@ def _route(problem: Problem, b: _Built, solver: cp_model.CpSolver) -> list[int]:
 
 
 def _solver(options: SolveOptions, limit: float) -> cp_model.CpSolver:
+    from ortools.sat.python import cp_model
+
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.05, limit)
     solver.parameters.random_seed = int(options.seed)
@@ -253,6 +262,8 @@ def solve_coverage_cpsat(problem: Problem, options: SolveOptions) -> Result:
     Parameters (``options.params``): ``workers`` (CP-SAT workers, default 1: deterministic for a
     seed when the run ends by proof).
     """
+    from ortools.sat.python import cp_model
+
     name = "coverage-cpsat"
     reason = infeasibility_reason(problem)
     if reason is not None:

@@ -8,6 +8,8 @@ through the independent checker.
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -495,3 +497,10 @@ def test_min_time_with_windows_refines_the_time_units_until_the_gap_closes(seed)
     assert_sound(problem, result, optimum)
     assert result.stats["refined"] >= 1, result.summary()
     assert result.status is Status.OPTIMAL, result.summary()
+
+
+def test_importing_the_package_does_not_load_or_tools():
+    """OR-Tools takes most of a second to import: only the CP-SAT and routing solvers load it."""
+    code = "import sys\nimport daitn_opt.mtrce\nprint('ortools' in sys.modules)\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
