@@ -47,7 +47,17 @@ def test_demo_end_to_end(tmp_path, monkeypatch):
     replan = next(d for d in report.dynamics if d["policy"] == "replan")
     assert replan["utility"] >= static["utility"] and static["failed"] not in static["visited"]
     assert report.admission and report.serving
-    for name in ("accuracy.png", "dynamics.png", "serving.png", "demo.json", "plan-random.csv"):
+    aligned = {r.objective: r for r in report.plans if r.objective is not None}
+    assert set(aligned) == {"max_coverage", "min_time_to_target"}
+    assert all(r.checked and r.route and r.final_accuracy is not None for r in aligned.values())
+    for name in (
+        "accuracy.png",
+        "dynamics.png",
+        "serving.png",
+        "demo.json",
+        "plan-random.csv",
+        "plan-min_time_to_target.csv",
+    ):
         assert (tmp_path / name).exists(), name
     doc = json.loads((tmp_path / "demo.json").read_text())
     assert doc["request"] == report.request and len(doc["plans"]) == len(report.plans)
