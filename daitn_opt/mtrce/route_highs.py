@@ -1,0 +1,110 @@
+"""Run a one-route MILP (:class:`.route_model.RouteModel`) in HiGHS and read the route back.
+
+Shared by ``coverage-highs`` (:mod:`.coverage_milp`) and ``tag-highs`` (:mod:`.tag_milp`):
+pass the CSR rows to HiGHS with a seeded single-thread setup and gaps of 1e-9, give a warm
+start, run within the time left, and follow the chosen arcs from the start to the end.
+"""
+
+from __future__ import annotations
+
+import math
+
+import highspy
+import numpy as np
+
+from ..highs_model import quiet_highs
+from ..registry import SolveOptions
+from ..result import Result, Status
+from .route_model import RouteModel
+
+
+def pass_model(h: highspy.Highs, model: RouteModel) -> None:
+    """Give ``model`` (columns, row-wise matrix, integrality, sense, offset) to ``h``."""
+    lp = highspy.HighsLp()
+    ncol, nrow = len(model.cost), len(model.rows)
+    lp.num_col_ = ncol
+    lp.num_row_ = nrow
+    lp.col_cost_ = np.asarray(model.cost)
+    lp.col_lower_ = np.asarray(model.lower)
+    lp.col_upper_ = np.asarray(model.upper)
+    lp.row_lower_ = np.asarray([r[2] for r in model.rows], dtype=np.float64)
+    lp.row_upper_ = np.asarray([r[3] for r in model.rows], dtype=np.float64)
+    lengths = [len(r[0]) for r in model.rows]
+    start = np.zeros(nrow + 1, dtype=np.int32)
+    np.cumsum(lengths, out=start[1:])
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = start
+    lp.a_matrix_.index_ = np.concatenate([r[0] for r in model.rows]).astype(np.int32)
+    lp.a_matrix_.value_ = np.concatenate([r[1] for r in model.rows]).astype(np.float64)
+    lp.a_matrix_.num_col_ = ncol
+    lp.a_matrix_.num_row_ = nrow
+    lp.offset_ = model.offset
+    lp.sense_ = highspy.ObjSense.kMinimize if model.sense == "min" else highspy.ObjSense.kMaximize
+    integrality = np.zeros(ncol, dtype=np.uint8)
+    integrality[model.integer] = 1
+    lp.integrality_ = [highspy.HighsVarType(int(v)) for v in integrality]
+    h.passModel(lp)
+
+
+def highs_for(model: RouteModel, seed: int) -> highspy.Highs:
+    """A quiet, seeded, single-thread HiGHS holding ``model``, with MIP gaps of 1e-9."""
+    h = quiet_highs()
+    h.setOptionValue("random_seed", int(seed))
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("mip_rel_gap", 1e-9)
+    h.setOptionValue("mip_abs_gap", 1e-9)
+    pass_model(h, model)
+    return h
+
+
+def set_start(h: highspy.Highs, val: np.ndarray | None) -> None:
+    """Give HiGHS the column values ``val`` as a start (nothing when None)."""
+    if val is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = val
+        h.setSolution(sol)
+
+
+def run(h: highspy.Highs, model: RouteModel, options: SolveOptions) -> tuple:
+    """Run within the time left: (model status, stats, column values or None, dual bound)."""
+    h.setOptionValue("time_limit", max(0.05, options.remaining() - 0.05))
+    h.run()
+    status = h.getModelStatus()
+    info = h.getInfo()
+    stats = {
+        "columns": len(model.cost),
+        "rows": len(model.rows),
+        "mip_nodes": int(info.mip_node_count),
+        "blocks": {b[0]: b[2] - b[1] for b in model.blocks},
+    }
+    values = None
+    if info.primal_solution_status == 2:
+        values = np.asarray(h.getSolution().col_value)
+    bound = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else None
+    return status, stats, values, bound
+
+
+def route_from_x(model: RouteModel, xval: np.ndarray) -> list[int]:
+    """Follow the chosen arcs from the start to the end."""
+    p = model.problem
+    chosen = {}
+    for a_idx in np.flatnonzero(xval[: len(model.tails)] > 0.5):
+        chosen[int(model.tails[a_idx])] = int(model.heads[a_idx])
+    route, node = [p.start], p.start
+    for _ in range(p.n + 1):
+        nxt = chosen.get(node)
+        if nxt is None:
+            break
+        if nxt == p.n:
+            route.append(p.end)
+            return route
+        route.append(nxt)
+        node = nxt
+    raise RuntimeError("the MIP solution is not one path from the start to the end")
+
+
+def proved_optimal(result: Result, proved: bool) -> Result:
+    """Mark a feasible ``result`` optimal when the solver proved it and its gap is <= 1e-6."""
+    if proved and result.gap is not None and result.gap <= 1e-6:
+        result.status = Status.OPTIMAL
+    return result
