@@ -25,12 +25,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..registry import SolveOptions, register
+from ..registry import SolveOptions
 from ..result import Result, Status
 from . import coverage
 from .heuristics import eligible, infeasibility, repair_mandatory
 from .plan import Arrays, Plan, RouteTimes
 from .problem import Problem
+from .route_solvers import no_route, register_solvers
 from .solution import EPS
 
 Route = list[int]
@@ -242,36 +243,31 @@ def _solve(problem: Problem, options: SolveOptions, name: str, ils: bool) -> Res
     if ttt and route is not None and coverage.route_coverage(plain, route) < target - 1e-9:
         route = None
     if route is None:
-        return coverage.coverage_result(
-            problem,
-            name,
-            None,
-            Status.NO_SOLUTION,
-            message="no feasible route reaching the target found"
-            if problem.objective == "min_time_to_target"
-            else "no route found",
-        )
+        message = "no feasible route reaching the target found" if ttt else "no route found"
+        return no_route(problem, name, message)
     return coverage.coverage_result(problem, name, route, Status.FEASIBLE)
 
 
-@register(
-    "mtrce",
-    "coverage-greedy",
-    exact=False,
-    description="coverage objectives: marginal-gain insertion (gain / added time)",
-    supports=coverage.supports,
-)
 def coverage_greedy(problem: Problem, options: SolveOptions) -> Result:
     return _solve(problem, options, "coverage-greedy", ils=False)
 
 
-@register(
-    "mtrce",
-    "coverage-ils",
-    exact=False,
-    description="coverage objectives: greedy + local search (insert, remove, swap, relocate, "
-    "2-opt) with seeded kicks",
-    supports=coverage.supports,
-)
 def coverage_ils(problem: Problem, options: SolveOptions) -> Result:
     return _solve(problem, options, "coverage-ils", ils=True)
+
+
+register_solvers(
+    coverage.supports,
+    exact=False,
+    solvers={
+        "coverage-greedy": (
+            coverage_greedy,
+            "coverage objectives: marginal-gain insertion (gain / added time)",
+        ),
+        "coverage-ils": (
+            coverage_ils,
+            "coverage objectives: greedy + local search (insert, remove, swap, relocate, "
+            "2-opt) with seeded kicks",
+        ),
+    },
+)

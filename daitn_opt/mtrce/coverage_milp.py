@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import itertools
 
-import highspy
 import numpy as np
 
-from ..registry import SolveOptions, register
+from ..registry import SolveOptions
 from ..result import Result, Status
 from . import coverage, route_highs
 from . import route_model as rm
 from .problem import Problem
 from .route_model import INF, Infeasible
 from .route_model import RouteModel as CoverageModel
+from .route_solvers import no_route, proved_optimal, register_solvers
 from .solution import schedule, windows
 
 __all__ = ["CoverageModel", "Infeasible", "build_model", "solve_coverage_highs", "warm_values"]
@@ -229,19 +229,18 @@ def solve_coverage_highs(problem: Problem, options: SolveOptions) -> Result:
     try:
         model = build_model(problem)
     except Infeasible as exc:
-        return coverage.coverage_result(problem, name, None, Status.INFEASIBLE, message=str(exc))
-    h = route_highs.highs_for(model, options.seed)
-    start_route = None
-    if options.params.get("warm_start", True):
+        return no_route(problem, name, str(exc), Status.INFEASIBLE)
+
+    def warm() -> tuple[list[int] | None, np.ndarray | None]:
         from .coverage_heuristics import search
 
-        start_route = search(
-            problem, options.seed, lambda: options.elapsed() > 0.1 * options.time_limit
-        )
-        if start_route is not None:
-            route_highs.set_start(h, warm_values(model, start_route))
-    status, stats, values, bound = route_highs.run(h, model, options)
-    if status == highspy.HighsModelStatus.kInfeasible:
+        route = search(problem, options.seed, lambda: options.elapsed() > 0.1 * options.time_limit)
+        return route, None if route is None else warm_values(model, route)
+
+    run = route_highs.solve(
+        model, options, warm if options.params.get("warm_start", True) else None
+    )
+    if run.infeasible:
         message = "no route meets the constraints"
         if problem.objective == "min_time_to_target":
             best = coverage.max_coverage_bound(problem)
@@ -249,33 +248,28 @@ def solve_coverage_highs(problem: Problem, options: SolveOptions) -> Result:
                 f"no route reaches the coverage target {problem.target:.6g} within the deadline, "
                 f"windows and budget (every eligible node together gives {best:.6g})"
             )
-        return coverage.coverage_result(problem, name, None, Status.INFEASIBLE, message=message)
-    route = route_highs.route_from_x(model, values) if values is not None else None
+        return no_route(problem, name, message, Status.INFEASIBLE)
+    route = run.start  # feasible (and reaching the target) by construction of search()
+    if run.values is not None:
+        route = route_highs.route_from_x(model, run.values)
     if route is None:
-        route = start_route  # feasible (and reaching the target) by construction of search()
-    if route is None:
-        return coverage.coverage_result(
-            problem,
-            name,
-            None,
-            Status.NO_SOLUTION,
-            bound=bound,
-            stats=stats,
-            message="no route found within the time limit",
-        )
+        message = "no route found within the time limit"
+        return no_route(problem, name, message, bound=run.bound, stats=run.stats)
     result = coverage.coverage_result(
-        problem, name, route, Status.FEASIBLE, bound=bound, stats=stats
+        problem, name, route, Status.FEASIBLE, bound=run.bound, stats=run.stats
     )
-    return route_highs.proved_optimal(result, status == highspy.HighsModelStatus.kOptimal)
+    return proved_optimal(result, run.proved)
 
 
-@register(
-    "mtrce",
-    "coverage-highs",
+coverage_highs = solve_coverage_highs
+register_solvers(
+    coverage.supports,
     exact=True,
-    description="coverage objectives (max_coverage, max_recency_coverage, min_time_to_target): "
-    "arc MILP with PWL coverage cuts, HiGHS",
-    supports=coverage.supports,
+    solvers={
+        "coverage-highs": (
+            coverage_highs,
+            "coverage objectives (max_coverage, max_recency_coverage, min_time_to_target): "
+            "arc MILP with PWL coverage cuts, HiGHS",
+        )
+    },
 )
-def coverage_highs(problem: Problem, options: SolveOptions) -> Result:
-    return solve_coverage_highs(problem, options)

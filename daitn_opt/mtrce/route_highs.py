@@ -2,19 +2,22 @@
 
 Shared by ``coverage-highs`` (:mod:`.coverage_milp`) and ``tag-highs`` (:mod:`.tag_milp`):
 pass the CSR rows to HiGHS with a seeded single-thread setup and gaps of 1e-9, give a warm
-start, run within the time left, and follow the chosen arcs from the start to the end.
+start, run within the time left (:func:`solve`), and follow the chosen arcs from the start to
+the end (:func:`route_from_x`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import highspy
 import numpy as np
 
 from ..highs_model import quiet_highs
 from ..registry import SolveOptions
-from ..result import Result, Status
 from .route_model import RouteModel
 
 
@@ -57,19 +60,43 @@ def highs_for(model: RouteModel, seed: int) -> highspy.Highs:
     return h
 
 
-def set_start(h: highspy.Highs, val: np.ndarray | None) -> None:
-    """Give HiGHS the column values ``val`` as a start (nothing when None)."""
-    if val is not None:
-        sol = highspy.HighsSolution()
-        sol.col_value = val
-        h.setSolution(sol)
+@dataclass
+class Run:
+    """What a HiGHS run left: its model status, stats, column values (None without a solution),
+    dual bound (None when not finite) and the warm start it was given (None without one)."""
+
+    status: highspy.HighsModelStatus
+    stats: dict
+    values: np.ndarray | None
+    bound: float | None
+    start: Any = None
+
+    @property
+    def infeasible(self) -> bool:
+        return self.status == highspy.HighsModelStatus.kInfeasible
+
+    @property
+    def proved(self) -> bool:
+        return self.status == highspy.HighsModelStatus.kOptimal
 
 
-def run(h: highspy.Highs, model: RouteModel, options: SolveOptions) -> tuple:
-    """Run within the time left: (model status, stats, column values or None, dual bound)."""
+def solve(
+    model: RouteModel,
+    options: SolveOptions,
+    warm: Callable[[], tuple[Any, np.ndarray | None]] | None = None,
+) -> Run:
+    """Run ``model`` within the time left, after ``warm()`` (when given) found a start: it
+    returns (the start, e.g. a route or a plan, or None; its column values or None)."""
+    h = highs_for(model, options.seed)
+    start = None
+    if warm is not None:
+        start, val = warm()
+        if val is not None:
+            sol = highspy.HighsSolution()
+            sol.col_value = val
+            h.setSolution(sol)
     h.setOptionValue("time_limit", max(0.05, options.remaining() - 0.05))
     h.run()
-    status = h.getModelStatus()
     info = h.getInfo()
     stats = {
         "columns": len(model.cost),
@@ -81,7 +108,7 @@ def run(h: highspy.Highs, model: RouteModel, options: SolveOptions) -> tuple:
     if info.primal_solution_status == 2:
         values = np.asarray(h.getSolution().col_value)
     bound = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else None
-    return status, stats, values, bound
+    return Run(h.getModelStatus(), stats, values, bound, start)
 
 
 def route_from_x(model: RouteModel, xval: np.ndarray) -> list[int]:
@@ -101,10 +128,3 @@ def route_from_x(model: RouteModel, xval: np.ndarray) -> list[int]:
         route.append(nxt)
         node = nxt
     raise RuntimeError("the MIP solution is not one path from the start to the end")
-
-
-def proved_optimal(result: Result, proved: bool) -> Result:
-    """Mark a feasible ``result`` optimal when the solver proved it and its gap is <= 1e-6."""
-    if proved and result.gap is not None and result.gap <= 1e-6:
-        result.status = Status.OPTIMAL
-    return result

@@ -232,6 +232,15 @@ def value_bound(problem: TagProblem) -> float:
     return tag_value(problem, route, {i: problem.max_epochs for i in route[1:-1]})
 
 
+def least_service(problem: TagProblem) -> np.ndarray:
+    """Service with one epoch at every customer: the least time any plan can take there (the
+    start and the end keep their own service)."""
+    d = np.asarray(problem.epoch_time, dtype=np.float64).copy()
+    base = np.asarray(problem.base.service, dtype=np.float64)
+    d[[problem.start, problem.end]] = base[[problem.start, problem.end]]
+    return d
+
+
 def tag_result(
     problem: TagProblem,
     solver: str,

@@ -27,12 +27,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..registry import SolveOptions, register
+from ..registry import SolveOptions
 from ..result import Result, Status
 from .heuristics import infeasibility
 from .plan import Arrays
+from .route_solvers import no_route, register_solvers
 from .solution import EPS, windows
-from .tag import TagProblem, supports, tag_result, tag_value
+from .tag import TagProblem, least_service, supports, tag_result, tag_value
 
 Plan = tuple[list[int], dict[int, int]]
 
@@ -261,10 +262,10 @@ def search(
 
 
 def _run(problem: TagProblem, options: SolveOptions, name: str, local: bool) -> Result:
-    arr = Arrays.of(problem.base.replace(service=_least_service(problem)))
+    arr = Arrays.of(problem.base.replace(service=least_service(problem)))
     reason = infeasibility(problem.base, arr)
     if reason is not None:
-        return tag_result(problem, name, None, None, Status.INFEASIBLE, message=reason)
+        return no_route(problem, name, reason, Status.INFEASIBLE)
     plan = search(
         problem,
         options.seed,
@@ -274,43 +275,29 @@ def _run(problem: TagProblem, options: SolveOptions, name: str, local: bool) -> 
         patience=options.params.get("patience"),
     )
     if plan is None:
-        return tag_result(
-            problem,
-            name,
-            None,
-            None,
-            Status.NO_SOLUTION,
-            message="no feasible route with the mandatory nodes found",
-        )
+        return no_route(problem, name, "no feasible route with the mandatory nodes found")
     return tag_result(problem, name, plan[0], plan[1], Status.FEASIBLE)
 
 
-def _least_service(problem: TagProblem) -> np.ndarray:
-    """Service with one epoch at every customer: the least time any plan can take there."""
-    d = np.asarray(problem.epoch_time, dtype=np.float64).copy()
-    base = np.asarray(problem.base.service, dtype=np.float64)
-    d[[problem.start, problem.end]] = base[[problem.start, problem.end]]
-    return d
-
-
-@register(
-    "mtrce",
-    "tag-greedy",
-    exact=False,
-    description="TAG: route and local epochs per node, gain-per-second insertion and epoch "
-    "increments",
-    supports=supports,
-)
 def tag_greedy(problem: TagProblem, options: SolveOptions) -> Result:
     return _run(problem, options, "tag-greedy", local=False)
 
 
-@register(
-    "mtrce",
-    "tag-ils",
-    exact=False,
-    description="TAG: route and local epochs per node, greedy + local search + seeded kicks",
-    supports=supports,
-)
 def tag_ils(problem: TagProblem, options: SolveOptions) -> Result:
     return _run(problem, options, "tag-ils", local=True)
+
+
+register_solvers(
+    supports,
+    exact=False,
+    solvers={
+        "tag-greedy": (
+            tag_greedy,
+            "TAG: route and local epochs per node, gain-per-second insertion and epoch increments",
+        ),
+        "tag-ils": (
+            tag_ils,
+            "TAG: route and local epochs per node, greedy + local search + seeded kicks",
+        ),
+    },
+)

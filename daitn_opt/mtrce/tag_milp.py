@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import math
 
-import highspy
 import numpy as np
 
-from ..registry import SolveOptions, register
+from ..registry import SolveOptions
 from ..result import Result, Status
 from . import coverage, route_highs
 from . import route_model as rm
 from .route_model import INF, Infeasible, RouteModel
+from .route_solvers import no_route, proved_optimal, register_solvers
 from .solution import windows
-from .tag import TagProblem, supports, tag_result
+from .tag import TagProblem, least_service, supports, tag_result
 from .tag_heuristics import search
 
 
@@ -39,19 +39,11 @@ def _bounds(problem: TagProblem) -> tuple[float, np.ndarray, np.ndarray, float]:
     uses ``E`` epochs (the most), so that no route is cut off.
     """
     p = problem.base
-    least = _least_service(problem)
+    least = least_service(problem)
     most = least.copy()
     most[p.customers] = problem.max_epochs * least[p.customers]
     dep, earliest, latest, end_latest, _ = rm.time_bounds(p, least, most)
     return dep, earliest, latest, end_latest
-
-
-def _least_service(problem: TagProblem) -> np.ndarray:
-    """Service with one epoch at every customer (the start and end keep their own)."""
-    p = problem.base
-    least = np.asarray(problem.epoch_time, dtype=np.float64).copy()
-    least[[p.start, p.end]] = np.asarray(p.service, dtype=np.float64)[[p.start, p.end]]
-    return least
 
 
 def build_model(problem: TagProblem) -> TagModel:
@@ -72,7 +64,7 @@ def build_model(problem: TagProblem) -> TagModel:
     top = int(tp.max_epochs)
     dep, earliest, latest, end_latest = _bounds(tp)
     active, mandatory, direct_start = rm.reachable(p, dep, earliest, latest, end_latest)
-    tails_a, heads_a = rm.arcs(p, active, _least_service(tp), dep, earliest, latest, end_latest)
+    tails_a, heads_a = rm.arcs(p, active, least_service(tp), dep, earliest, latest, end_latest)
     model = TagModel.empty(p, tails_a, heads_a, "max")
     model.z_col = {}
     x = rm.add_route_cols(model, active, mandatory)
@@ -206,46 +198,39 @@ def solve_tag_highs(problem: TagProblem, options: SolveOptions) -> Result:
     try:
         model = build_model(problem)
     except Infeasible as exc:
-        return tag_result(problem, name, None, None, Status.INFEASIBLE, message=str(exc))
-    h = route_highs.highs_for(model, options.seed)
-    start_plan = None
-    if options.params.get("warm_start", True):
-        start_plan = search(
-            problem, options.seed, lambda: options.elapsed() > 0.2 * options.time_limit
-        )
-        if start_plan is not None:
-            route_highs.set_start(h, warm_values(model, problem, start_plan))
-    status, stats, values, bound = route_highs.run(h, model, options)
-    if status == highspy.HighsModelStatus.kInfeasible:
-        return tag_result(
-            problem, name, None, None, Status.INFEASIBLE, message="no route meets the constraints"
-        )
-    plan = start_plan
-    if values is not None:
-        route = route_highs.route_from_x(model, values)
-        plan = (route, epochs_from_z(model, values, route))
+        return no_route(problem, name, str(exc), Status.INFEASIBLE)
+
+    def warm() -> tuple[tuple | None, np.ndarray | None]:
+        plan = search(problem, options.seed, lambda: options.elapsed() > 0.2 * options.time_limit)
+        return plan, None if plan is None else warm_values(model, problem, plan)
+
+    run = route_highs.solve(
+        model, options, warm if options.params.get("warm_start", True) else None
+    )
+    if run.infeasible:
+        return no_route(problem, name, "no route meets the constraints", Status.INFEASIBLE)
+    plan = run.start
+    if run.values is not None:
+        route = route_highs.route_from_x(model, run.values)
+        plan = (route, epochs_from_z(model, run.values, route))
     if plan is None:
-        return tag_result(
-            problem,
-            name,
-            None,
-            None,
-            Status.NO_SOLUTION,
-            bound=bound,
-            stats=stats,
-            message="no route found within the time limit",
-        )
-    result = tag_result(problem, name, plan[0], plan[1], Status.FEASIBLE, bound=bound, stats=stats)
-    return route_highs.proved_optimal(result, status == highspy.HighsModelStatus.kOptimal)
+        message = "no route found within the time limit"
+        return no_route(problem, name, message, bound=run.bound, stats=run.stats)
+    result = tag_result(
+        problem, name, plan[0], plan[1], Status.FEASIBLE, bound=run.bound, stats=run.stats
+    )
+    return proved_optimal(result, run.proved)
 
 
-@register(
-    "mtrce",
-    "tag-highs",
+tag_highs = solve_tag_highs
+register_solvers(
+    supports,
     exact=True,
-    description="TAG: route and local epochs per node (multiple-choice z[i, e]) as one MILP, "
-    "utility or coverage value with diminishing returns in epochs, HiGHS",
-    supports=supports,
+    solvers={
+        "tag-highs": (
+            tag_highs,
+            "TAG: route and local epochs per node (multiple-choice z[i, e]) as one MILP, "
+            "utility or coverage value with diminishing returns in epochs, HiGHS",
+        )
+    },
 )
-def tag_highs(problem: TagProblem, options: SolveOptions) -> Result:
-    return solve_tag_highs(problem, options)

@@ -1,0 +1,46 @@
+"""What the one-route solvers share around their search: registering them, and their results.
+
+Used by the coverage solvers (``coverage-greedy``, ``coverage-ils``, ``coverage-highs``,
+``coverage-cpsat``) and the TAG solvers (``tag-greedy``, ``tag-ils``, ``tag-highs``): each module
+registers its solvers from one table (kind ``mtrce``, with the family's ``supports`` check),
+reports a run that ended without a route with :func:`no_route`, and marks a feasible result optimal
+with :func:`proved_optimal`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..registry import SolverFn, register
+from ..result import Result, Status
+from .coverage import coverage_result
+from .tag import TagProblem, tag_result
+
+
+def register_solvers(
+    supports: Callable[[Any], str | None], exact: bool, solvers: dict[str, tuple[SolverFn, str]]
+) -> None:
+    """Register ``{name: (function, description)}`` as ``mtrce`` solvers, in the table's order."""
+    for name, (fn, description) in solvers.items():
+        register("mtrce", name, exact=exact, description=description, supports=supports)(fn)
+
+
+def no_route(
+    problem: Any, solver: str, message: str, status: Status = Status.NO_SOLUTION, **kwargs: Any
+) -> Result:
+    """The result of a run without a route (``status`` no_solution unless told), with ``message``.
+
+    A :class:`.tag.TagProblem` gets :func:`.tag.tag_result`, a route problem
+    :func:`.coverage.coverage_result`; ``kwargs`` (bound, stats) pass through.
+    """
+    if isinstance(problem, TagProblem):
+        return tag_result(problem, solver, None, None, status, message=message, **kwargs)
+    return coverage_result(problem, solver, None, status, message=message, **kwargs)
+
+
+def proved_optimal(result: Result, proved: bool) -> Result:
+    """Mark a feasible ``result`` optimal when its solver proved it and its gap is <= 1e-6."""
+    if proved and result.gap is not None and result.gap <= 1e-6:
+        result.status = Status.OPTIMAL
+    return result
