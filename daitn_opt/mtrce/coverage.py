@@ -185,6 +185,16 @@ def max_coverage_bound(problem: Problem) -> float:
     )
 
 
+def target_out_of_reach(problem: Problem) -> str:
+    """The message of an infeasible time-to-target problem: its target and the most coverage
+    (every eligible node together) that any route could reach."""
+    best = max_coverage_bound(problem)
+    return (
+        f"no route reaches the coverage target {problem.target:.6g} within the deadline, "
+        f"windows and budget (every eligible node together gives {best:.6g})"
+    )
+
+
 def supports(problem: Problem) -> str | None:
     """Why the coverage solvers cannot solve ``problem`` (None when they can)."""
     if not isinstance(problem, Problem):

@@ -31,11 +31,12 @@ import numpy as np
 if TYPE_CHECKING:  # OR-Tools takes most of a second to import: the functions load it
     from ortools.sat.python import cp_model
 
-from ..registry import SolveOptions, register
+from ..registry import SolveOptions
 from ..result import Result, Status
 from . import coverage
 from .cpsat import infeasibility_reason, integer_times
 from .problem import Problem
+from .route_solvers import no_route, proved_optimal, register_solvers
 from .solution import schedule
 
 MASS_UNITS = 1e6
@@ -267,9 +268,7 @@ def solve_coverage_cpsat(problem: Problem, options: SolveOptions) -> Result:
     name = "coverage-cpsat"
     reason = infeasibility_reason(problem)
     if reason is not None:
-        return coverage.coverage_result(
-            problem, name, None, Status.INFEASIBLE, message=f"infeasible: {reason}"
-        )
+        return no_route(problem, name, f"infeasible: {reason}", Status.INFEASIBLE)
     b = build_model(problem, up=True)
     solver = _solver(options, options.remaining() - 0.1)
     status = solver.solve(b.model)
@@ -278,28 +277,12 @@ def solve_coverage_cpsat(problem: Problem, options: SolveOptions) -> Result:
     ttt = problem.objective == "min_time_to_target"
     if status == cp_model.INFEASIBLE:
         if ttt and exact:
-            best = coverage.max_coverage_bound(problem)
-            return coverage.coverage_result(
-                problem,
-                name,
-                None,
-                Status.INFEASIBLE,
-                stats=stats,
-                message=f"no route reaches the coverage target {problem.target:.6g} within the "
-                f"deadline, windows and budget (every eligible node together gives {best:.6g})",
-            )
-        return coverage.coverage_result(
-            problem,
-            name,
-            None,
-            Status.NO_SOLUTION,
-            stats=stats,
-            message="the integer model is infeasible (times rounded: not a proof)",
-        )
+            message = coverage.target_out_of_reach(problem)
+            return no_route(problem, name, message, Status.INFEASIBLE, stats=stats)
+        message = "the integer model is infeasible (times rounded: not a proof)"
+        return no_route(problem, name, message, stats=stats)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return coverage.coverage_result(
-            problem, name, None, Status.NO_SOLUTION, stats=stats, message="no route found in time"
-        )
+        return no_route(problem, name, "no route found in time", stats=stats)
     route = _route(problem, b, solver)
     proved = status == cp_model.OPTIMAL
     if ttt:
@@ -319,40 +302,32 @@ def solve_coverage_cpsat(problem: Problem, options: SolveOptions) -> Result:
             rstatus = rs.solve(rb.model)
             stats["restricted"] = rs.status_name(rstatus)
             if rstatus not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                return coverage.coverage_result(
-                    problem,
-                    name,
-                    None,
-                    Status.NO_SOLUTION,
-                    bound=bound,
-                    stats=stats,
-                    message="the relaxed optimum misses the target and the restricted model "
-                    "found no route",
+                message = (
+                    "the relaxed optimum misses the target and the restricted model found no route"
                 )
+                return no_route(problem, name, message, bound=bound, stats=stats)
             route = _route(problem, rb, rs)
         result = coverage.coverage_result(
             problem, name, route, Status.FEASIBLE, bound=bound, stats=stats
         )
-        if proved and exact and result.gap is not None and result.gap <= 1e-6:
-            result.status = Status.OPTIMAL
-        return result
+        return proved_optimal(result, proved and exact)
     raw = solver.best_objective_bound
     bound = (raw + float(b.weights.sum())) * b.scale_w / VALUE_UNITS if exact else None
     result = coverage.coverage_result(
         problem, name, route, Status.FEASIBLE, bound=bound, stats=stats
     )
-    if proved and exact and result.gap is not None and result.gap <= 1e-6:
-        result.status = Status.OPTIMAL
-    return result
+    return proved_optimal(result, proved and exact)
 
 
-@register(
-    "mtrce",
-    "coverage-cpsat",
+coverage_cpsat = solve_coverage_cpsat
+register_solvers(
+    coverage.supports,
     exact=True,
-    description="coverage objectives: CP-SAT circuit with optional nodes, integer-scaled PWL "
-    "coverage (levels for recency)",
-    supports=coverage.supports,
+    solvers={
+        "coverage-cpsat": (
+            coverage_cpsat,
+            "coverage objectives: CP-SAT circuit with optional nodes, integer-scaled PWL "
+            "coverage (levels for recency)",
+        )
+    },
 )
-def coverage_cpsat(problem: Problem, options: SolveOptions) -> Result:
-    return solve_coverage_cpsat(problem, options)

@@ -243,11 +243,7 @@ def solve_coverage_highs(problem: Problem, options: SolveOptions) -> Result:
     if run.infeasible:
         message = "no route meets the constraints"
         if problem.objective == "min_time_to_target":
-            best = coverage.max_coverage_bound(problem)
-            message = (
-                f"no route reaches the coverage target {problem.target:.6g} within the deadline, "
-                f"windows and budget (every eligible node together gives {best:.6g})"
-            )
+            message = coverage.target_out_of_reach(problem)
         return no_route(problem, name, message, Status.INFEASIBLE)
     route = run.start  # feasible (and reaching the target) by construction of search()
     if run.values is not None:
