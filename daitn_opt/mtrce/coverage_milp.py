@@ -95,23 +95,10 @@ def build_model(problem: Problem) -> CoverageModel:
     rm.budget_row(model, x, active, "C6 budget")
 
     # (C7) gathered mass per label, (C8) PWL coverage cuts
-    mass = np.asarray(p.label_mass, dtype=np.float64)
-    fixed_mass = mass[s] + (mass[e] if e != s else 0.0)
     weight = coverage.label_weights(p)
     xcol = rm.add_coverage_cols(model, 0.0 if minimise else weight)
-    if recency:
-        layer_coef = _layers(model, x, active, _max_visits(p, active, dep, end_latest))
-    first = len(model.rows)
-    rho = float(p.recency)
-    for lab in range(mass.shape[1]):
-        if recency:
-            tails_w, levels = layer_coef
-            coef = np.where(levels >= 0, mass[tails_w, lab] * rho ** np.maximum(levels, 0), 0.0)
-            model.row([xcol[lab], *model.w_col], [1.0, *(-coef)], fixed_mass[lab], fixed_mass[lab])
-        else:
-            idx = [xcol[lab], *model.y_col[active]]
-            model.row(idx, [1.0, *(-mass[active, lab])], fixed_mass[lab], fixed_mass[lab])
-    model.block("C7 gathered mass", first)
+    levels = _max_visits(p, active, dep, end_latest) if recency else None
+    _mass_rows(model, x, active, xcol, levels)
     rm.coverage_cut_rows(model, xcol, "C8 concave coverage cuts")
     if minimise:
         first = len(model.rows)
@@ -119,6 +106,32 @@ def build_model(problem: Problem) -> CoverageModel:
         model.block("C10 coverage target", first)
         model.offset = d[e] + float(p.verify_time)
     return model
+
+
+def _mass_rows(
+    model: CoverageModel, x: np.ndarray, active: np.ndarray, xcol: np.ndarray, levels: int | None
+) -> None:
+    """(C7) ``X_l`` = the start's and end's mass plus the visits': under recency each visit's
+    counts ``recency ** position`` times on the layered arcs (C9) of ``levels`` levels; without
+    it (``levels`` None) once."""
+    p = model.problem
+    s, e = p.start, p.end
+    mass = np.asarray(p.label_mass, dtype=np.float64)
+    fixed_mass = mass[s] + (mass[e] if e != s else 0.0)
+    recency = levels is not None
+    if recency:
+        layer_coef = _layers(model, x, active, levels)
+    first = len(model.rows)
+    rho = float(p.recency)
+    for lab in range(mass.shape[1]):
+        if recency:
+            tails_w, lev = layer_coef
+            coef = np.where(lev >= 0, mass[tails_w, lab] * rho ** np.maximum(lev, 0), 0.0)
+            model.row([xcol[lab], *model.w_col], [1.0, *(-coef)], fixed_mass[lab], fixed_mass[lab])
+        else:
+            idx = [xcol[lab], *model.y_col[active]]
+            model.row(idx, [1.0, *(-mass[active, lab])], fixed_mass[lab], fixed_mass[lab])
+    model.block("C7 gathered mass", first)
 
 
 def _max_visits(p: Problem, active: np.ndarray, dep: float, end_latest: float) -> int:
