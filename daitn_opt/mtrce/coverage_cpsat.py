@@ -72,18 +72,28 @@ class _Built:
 
 def build_model(problem: Problem, up: bool = True, target_row: bool = True) -> _Built:
     """The CP-SAT model; ``up`` rounds the coverage up (relaxation) or down (restriction)."""
-    from ortools.sat.python import cp_model
-
     p = problem
-    s, e = p.start, p.end
     it = integer_times(p)
     b = _Built()
     b.exact_times = it.exact
+    lits, skip, idle = _circuit(p, it, b)
+    _times(p, it, b, lits, idle)
+    if p.budget is not None:
+        _budget(p, b, lits, skip)
+    levels = _levels(b, lits, skip) if p.objective == "max_recency_coverage" else {}
+    _coverage(p, b, skip, levels, up, target_row)
+    return b
+
+
+def _circuit(p: Problem, it, b: _Built) -> tuple[dict, dict, cp_model.IntVar | None]:
+    """The route as a circuit with optional nodes: (arc literals by model node pair, skip
+    literals of the optional customers, the literal of the idle depot loop or None). Model node
+    0 is the depot (the start, and the end on the arcs back to it)."""
+    s, e = p.start, p.end
     m = b.model
-    cust = p.customers
     # customers that fit on a route of their own (integer times)
     keep = []
-    for v in cust:
+    for v in p.customers:
         if it.transit[s, v] < 0 or it.transit[v, e] < 0:
             continue
         arrive = max(it.start + it.transit[s, v], it.open[v])
@@ -112,18 +122,22 @@ def build_model(problem: Problem, up: bool = True, target_row: bool = True) -> _
             continue
         skip[c] = m.new_bool_var(f"skip{c}")
         arcs.append((c, c, skip[c]))
-    idle = schedule(p, [s, e])[3]
-    if idle:
-        lit = m.new_bool_var("idle")
-        arcs.append((0, 0, lit))
+    idle = None
+    if schedule(p, [s, e])[3]:
+        idle = m.new_bool_var("idle")
+        arcs.append((0, 0, idle))
     m.add_circuit(arcs)
     b.arcs = [(a, c, lit) for a, c, lit in arcs if a != c]
-    visit = {c: (skip[c].Not() if c in skip else None) for c in range(1, nm)}
+    return lits, skip, idle
 
-    # times
+
+def _times(p: Problem, it, b: _Built, lits: dict, idle: cp_model.IntVar | None) -> None:
+    """Service starts: ``tau_c >= tau_a + transit`` on a used arc (integer times)."""
+    s, e = p.start, p.end
+    m, nodes = b.model, b.nodes
     horizon = int(min(it.end_limit, 2**40))
     tau = {}
-    for c in range(1, nm):
+    for c in range(1, len(nodes)):
         v = int(nodes[c])
         tau[c] = m.new_int_var(int(it.open[v]), int(min(it.close[v], horizon)), f"tau{c}")
     end_start = m.new_int_var(int(max(0, it.open[e])), horizon, "end_start")
@@ -135,61 +149,76 @@ def build_model(problem: Problem, up: bool = True, target_row: bool = True) -> _
         src = it.start if a == 0 else tau[a]
         dst = end_start if c == 0 else tau[c]
         m.add(dst >= src + leg).only_enforce_if(lit)
-    if idle:
+    if idle is not None:
         direct = float(p.service[s]) + float(p.travel[s, e])
         leg = int(_round(it.scale * direct, True)) if math.isfinite(direct) else 0
-        m.add(end_start >= it.start + leg).only_enforce_if(arcs[-1][2])
+        m.add(end_start >= it.start + leg).only_enforce_if(idle)
 
-    # budget (costs rounded up, the budget down: a restriction unless costs are integral)
-    if p.budget is not None:
-        vc = np.asarray(p.visit_cost, dtype=np.float64)
-        tc = np.asarray(p.travel_cost, dtype=np.float64)
-        unit = 1e6
-        fixed = vc[s] + (vc[e] if e != s else 0.0)
-        terms = []
-        for (a, c), lit in lits.items():
-            i, jj = int(nodes[a]), (e if c == 0 else int(nodes[c]))
-            terms.append(int(_round(unit * tc[i, jj], True)) * lit)
-        for c in range(1, nm):
-            cost = int(_round(unit * vc[nodes[c]], True))
-            if cost:
-                terms.append(cost * (1 - skip[c]) if c in skip else cost)
-        m.add(sum(terms) <= int(_round(unit * (float(p.budget) - fixed), False)))
-        values = np.concatenate([vc, tc[np.isfinite(tc)]]) * unit
-        b.exact_times &= bool(np.all(np.abs(values - np.round(values)) < 1e-6))
 
-    # gathered mass per label
+def _budget(p: Problem, b: _Built, lits: dict, skip: dict) -> None:
+    """The budget (costs rounded up, the budget down: a restriction unless costs are integral)."""
+    s, e = p.start, p.end
+    nodes = b.nodes
+    vc = np.asarray(p.visit_cost, dtype=np.float64)
+    tc = np.asarray(p.travel_cost, dtype=np.float64)
+    unit = 1e6
+    fixed = vc[s] + (vc[e] if e != s else 0.0)
+    terms = []
+    for (a, c), lit in lits.items():
+        i, jj = int(nodes[a]), (e if c == 0 else int(nodes[c]))
+        terms.append(int(_round(unit * tc[i, jj], True)) * lit)
+    for c in range(1, len(nodes)):
+        cost = int(_round(unit * vc[nodes[c]], True))
+        if cost:
+            terms.append(cost * (1 - skip[c]) if c in skip else cost)
+    b.model.add(sum(terms) <= int(_round(unit * (float(p.budget) - fixed), False)))
+    values = np.concatenate([vc, tc[np.isfinite(tc)]]) * unit
+    b.exact_times &= bool(np.all(np.abs(values - np.round(values)) < 1e-6))
+
+
+def _levels(b: _Built, lits: dict, skip: dict) -> dict[int, list[cp_model.IntVar]]:
+    """Recency: each customer's level (places from the end) as a one-hot list per model node."""
+    m, nm = b.model, len(b.nodes)
+    visit = {c: (skip[c].Not() if c in skip else None) for c in range(1, nm)}
+    levels: dict[int, list[cp_model.IntVar]] = {}
+    top = max(nm - 1, 1)
+    lvl = {c: m.new_int_var(0, top - 1, f"lvl{c}") for c in range(1, nm)}
+    for (a, c), lit in lits.items():
+        if a == 0:
+            continue
+        if c == 0:
+            m.add(lvl[a] == 0).only_enforce_if(lit)
+        else:
+            m.add(lvl[a] == lvl[c] + 1).only_enforce_if(lit)
+    for c in range(1, nm):
+        onehot = [m.new_bool_var(f"z{c}_{q}") for q in range(top)]
+        levels[c] = onehot
+        used = visit[c] if visit[c] is not None else 1
+        m.add(sum(onehot) == used)
+        m.add(sum(q * z for q, z in enumerate(onehot)) == lvl[c])
+    return levels
+
+
+def _coverage(p: Problem, b: _Built, skip: dict, levels: dict, up: bool, target_row: bool) -> None:
+    """Gathered mass and PWL coverage per label (integer-scaled), the objective and the search
+    strategy."""
+    from ortools.sat.python import cp_model
+
+    s, e = p.start, p.end
+    m, nodes = b.model, b.nodes
     mass = np.asarray(p.label_mass, dtype=np.float64)
-    labels = mass.shape[1]
     q_units = 10.0 ** math.floor(math.log10(MASS_UNITS / max(float(mass.sum(axis=0).max()), 1e-9)))
     fixed_mass = mass[s] + (mass[e] if e != s else 0.0)
     recency = p.objective == "max_recency_coverage"
-    levels: dict[int, list[cp_model.IntVar]] = {}
-    if recency:
-        top = max(nm - 1, 1)
-        lvl = {c: m.new_int_var(0, top - 1, f"lvl{c}") for c in range(1, nm)}
-        for (a, c), lit in lits.items():
-            if a == 0:
-                continue
-            if c == 0:
-                m.add(lvl[a] == 0).only_enforce_if(lit)
-            else:
-                m.add(lvl[a] == lvl[c] + 1).only_enforce_if(lit)
-        for c in range(1, nm):
-            onehot = [m.new_bool_var(f"z{c}_{q}") for q in range(top)]
-            levels[c] = onehot
-            used = visit[c] if visit[c] is not None else 1
-            m.add(sum(onehot) == used)
-            m.add(sum(q * z for q, z in enumerate(onehot)) == lvl[c])
     rho = float(p.recency)
     weight = coverage.label_weights(p)
     w_int = np.round(weight / weight.max() * 1000).astype(np.int64)
     b.weights = w_int
     cap = 1.0 - math.exp(-float(np.asarray(p.coverage_breaks)[-1]))
-    for lab in range(labels):
+    for lab in range(mass.shape[1]):
         base = int(_round(q_units * fixed_mass[lab], up))
         terms = []
-        for c in range(1, nm):
+        for c in range(1, len(nodes)):
             v = int(nodes[c])
             if recency:
                 coef = _round(q_units * mass[v, lab] * rho ** np.arange(len(levels[c])), up)
@@ -215,7 +244,7 @@ def build_model(problem: Problem, up: bool = True, target_row: bool = True) -> _
         need = math.floor(goal) - int(w_int.sum()) if up else math.ceil(goal) + int(w_int.sum())
         if target_row:
             m.add(value >= need)
-        m.minimize(end_start)
+        m.minimize(b.end_start)
     else:
         m.maximize(value)
     b.scale_w = scale_w
@@ -227,7 +256,6 @@ def build_model(problem: Problem, up: bool = True, target_row: bool = True) -> _
     )
     m.add_decision_strategy(b.h, cp_model.CHOOSE_FIRST, cp_model.SELECT_MAX_VALUE)
     b.exact_weights = bool(np.allclose(w_int * scale_w, weight, rtol=0, atol=1e-12))
-    return b
 
 
 def _route(problem: Problem, b: _Built, solver: cp_model.CpSolver) -> list[int]:
