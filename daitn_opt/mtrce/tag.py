@@ -449,6 +449,26 @@ def federated_clients(instance: Any, request_id: str | None = None) -> list[list
     return sets
 
 
+def _best_federated(
+    instance: Any, request_id: str | None, v: Any, epochs: int, needed: float
+) -> tuple[float, float, list[str], float, float, int | None]:
+    """The fastest T-FAM client set: (predicted time to target, sample-epochs of the rounds that
+    fit before the deadline, clients, round time, sample-epochs per round, rounds); the most
+    sample-epochs breaks ties. ``(inf, 0, [], inf, 0, None)`` without a client set."""
+    best: tuple[float, float, list[str], float, float, int | None] | None = None
+    for clients in federated_clients(instance, request_id):
+        ttt, rt, per, rounds = predict_federated(v, clients, epochs, needed)
+        fit_rounds = 0
+        if math.isfinite(rt) and rt > 0 and v.deadline is not None:
+            spare = float(v.deadline) - float(v.transfer[v.start, v.end]) - float(v.verify_time)
+            fit_rounds = max(0, int(spare // rt))
+        total = fit_rounds * per
+        key = (ttt, -total)
+        if best is None or key < (best[0], -best[1]):
+            best = (ttt, total, list(clients), rt, per, rounds)
+    return best or (math.inf, 0.0, [], math.inf, 0.0, None)
+
+
 def choose_paradigm(
     instance: Any,
     request_id: str | None = None,
@@ -501,24 +521,8 @@ def choose_paradigm(
         route = list(result.solution["routes"][0])
         epochs = dict(result.solution["epochs"])
         seq_time, seq_samples = predict_sequential(v, route, epochs, request.epochs, needed)
-    best: tuple[float, float, list[str], float, float, int | None] | None = None
-    for clients in federated_clients(instance, request_id):
-        ttt, rt, per, rounds = predict_federated(v, clients, request.epochs, needed)
-        fit_rounds = 0
-        if math.isfinite(rt) and rt > 0 and v.deadline is not None:
-            spare = float(v.deadline) - float(v.transfer[v.start, v.end]) - float(v.verify_time)
-            fit_rounds = max(0, int(spare // rt))
-        total = fit_rounds * per
-        key = (ttt, -total)
-        if best is None or key < (best[0], -best[1]):
-            best = (ttt, total, list(clients), rt, per, rounds)
-    fed_time, fed_total, clients, round_time, per_round, rounds = best or (
-        math.inf,
-        0.0,
-        [],
-        math.inf,
-        0.0,
-        None,
+    fed_time, fed_total, clients, round_time, per_round, rounds = _best_federated(
+        instance, request_id, v, request.epochs, needed
     )
     if math.isfinite(seq_time) or math.isfinite(fed_time):
         paradigm = "sequential" if seq_time <= fed_time else "federated"
