@@ -16,6 +16,9 @@ import highspy
 
 _lock = threading.Lock()
 _banner_done = False
+_scheduler_threads: int | None = None
+"""Threads HiGHS's process-wide scheduler was last started with by :func:`set_threads` (None:
+unknown, e.g. after a HiGHS run through Pyomo)."""
 
 
 def _construct() -> highspy.Highs:
@@ -43,3 +46,29 @@ def quiet_highs() -> highspy.Highs:
     h = _construct()
     h.setOptionValue("output_flag", False)
     return h
+
+
+def set_threads(h: highspy.Highs, threads: int) -> None:
+    """Give ``h`` ``threads`` MIP workers (one measured fastest on a shared 2-core machine).
+
+    HiGHS keeps one scheduler per process, started by the first run with its thread count; a
+    later run asking for another count fails with status "Not Set" (seen after a Pyomo appsi
+    solve: every following ``highs`` run returned its incumbent with bound 0). The scheduler is
+    restarted (after its workers finish) only when the count changes or is unknown.
+    """
+    global _scheduler_threads
+    with _lock:
+        if _scheduler_threads != threads:
+            highspy.Highs.resetGlobalScheduler(True)
+            _scheduler_threads = threads
+    h.setOptionValue("threads", threads)
+
+
+def reset_scheduler() -> None:
+    """Call before HiGHS runs outside :func:`set_threads` (Pyomo's HiGHS interfaces, which set
+    their own thread count): the scheduler is restarted for that run, and its thread count is
+    then unknown, so the next :func:`set_threads` restarts it again."""
+    global _scheduler_threads
+    with _lock:
+        highspy.Highs.resetGlobalScheduler(True)
+        _scheduler_threads = None

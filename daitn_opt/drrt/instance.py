@@ -252,7 +252,7 @@ def parse_instance(data: Any, source: str = "instance") -> Instance:
     """
     if not isinstance(data, dict):
         raise InputError(source, type(data).__name__, "expected a JSON object")
-    if "snapshot" not in data and RESULT_KEYS <= data.keys():
+    if "snapshot" not in data and data.keys() >= RESULT_KEYS:
         what = f"{data.get('problem')!s:.20}/{data.get('solver')!s:.20}"
         raise InputError(
             "file",

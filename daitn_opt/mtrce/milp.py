@@ -36,7 +36,7 @@ import numpy as np
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import shortest_path
 
-from ..highs_model import quiet_highs
+from ..highs_model import quiet_highs, set_threads
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint, relative_gap
 from . import certify, separation, tour_repair
@@ -960,23 +960,6 @@ class _Run:
         )
 
 
-_THREADS: list[int] = []
-"""Thread count HiGHS's global scheduler was started with in this process."""
-
-
-def _set_threads(h: highspy.Highs, threads: int) -> None:
-    """HiGHS's MIP workers (on a shared 2-core machine one thread measured faster than two).
-
-    The scheduler is global to the process; it is restarted only when the count changes.
-    """
-    if _THREADS and _THREADS[0] != threads:
-        highspy.Highs.resetGlobalScheduler(True)
-        _THREADS.clear()
-    h.setOptionValue("threads", threads)
-    if not _THREADS:
-        _THREADS.append(threads)
-
-
 def _pass_model(h: highspy.Highs, model: MilpModel) -> None:
     lp = highspy.HighsLp()
     lp.num_col_ = model.num_col
@@ -1394,7 +1377,7 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
     h = quiet_highs()
     h.setOptionValue("output_flag", bool(params.get("log", False)))
     h.setOptionValue("random_seed", int(options.seed))
-    _set_threads(h, max(1, int(options.threads)))
+    set_threads(h, max(1, int(options.threads)))
     h.setOptionValue("mip_rel_gap", 1e-9)
     h.setOptionValue("mip_abs_gap", 0.999 if model.integral_objective else 1e-6)
     # HiGHS's primal heuristics re-run from scratch in every round and were the larger part of

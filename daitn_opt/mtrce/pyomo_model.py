@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..highs_model import quiet_highs
+from ..highs_model import quiet_highs, reset_scheduler
 from ..registry import SolveOptions, register
 from ..result import Result, Status
 from . import milp
@@ -192,6 +192,7 @@ class _Backend:
             from pyomo.contrib.appsi.base import TerminationCondition as TC
 
             self.opt.config.time_limit = max(0.01, time_limit)
+            reset_scheduler()  # Pyomo's HiGHS sets its own thread count
             res = self.opt.solve(self.model)
             has = res.best_feasible_objective is not None
             if has:
@@ -205,6 +206,7 @@ class _Backend:
         from pyomo.opt import TerminationCondition as LTC
 
         options = {TIME_OPTION[self.name]: max(1, time_limit)} if self.name in TIME_OPTION else {}
+        reset_scheduler()  # Pyomo's HiGHS sets its own thread count
         res = self.opt.solve(self.model, load_solutions=False, options=options)
         tc = res.solver.termination_condition
         has = len(res.solution) > 0

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..highs_model import quiet_highs
+from ..highs_model import quiet_highs, reset_scheduler
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
 from ..tfam.bounds import settled
@@ -183,6 +183,7 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
         solver.highs_options = {"mip_rel_gap": 1e-7, "random_seed": options.seed}
         if integral_objective(p):
             solver.highs_options["mip_abs_gap"] = 1.0 - 1e-6
+        reset_scheduler()  # Pyomo's HiGHS sets its own thread count
         res = solver.solve(mdl)
         term = str(res.termination_condition)
         has = res.best_feasible_objective is not None
@@ -195,6 +196,7 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
         if solver.warm_start_capable() and x0 is not None:
             kwargs["warmstart"] = True
         solver.options["time_limit"] = limit
+        reset_scheduler()  # Pyomo's HiGHS sets its own thread count
         res = solver.solve(mdl, **kwargs)
         term = str(res.solver.termination_condition)
         has = len(res.solution) > 0

@@ -26,7 +26,7 @@ import highspy
 import numpy as np
 from scipy import sparse
 
-from ..highs_model import quiet_highs
+from ..highs_model import quiet_highs, set_threads
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
 from .bounds import decided, rounded_bound, settled
@@ -324,7 +324,7 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
     # HiGHS checks its clock only between phases, so a large model can overrun: leave a margin.
     left = options.remaining()
     h.setOptionValue("time_limit", max(0.05, left - max(0.2, 0.05 * left)))
-    h.setOptionValue("threads", int(options.threads))
+    set_threads(h, max(1, int(options.threads)))
     h.setOptionValue("random_seed", int(options.seed))
     h.setOptionValue("mip_rel_gap", float(options.params.get("mip_rel_gap", 0.0)))
     trace: list[TracePoint] = []
@@ -364,7 +364,7 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
         best["closed"] = False
         h = _highs(problem, arrays)
         h.setOptionValue("time_limit", max(0.05, options.remaining() - 2 * reserve))
-        h.setOptionValue("threads", int(options.threads))
+        set_threads(h, max(1, int(options.threads)))
         h.setOptionValue("random_seed", int(options.seed))
         h.setOptionValue("mip_rel_gap", float(options.params.get("mip_rel_gap", 0.0)))
         done = run(h)

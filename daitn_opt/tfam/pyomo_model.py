@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..highs_model import reset_scheduler
 from ..registry import SolveOptions, register
 from ..result import Result, Status
 from .bounds import decided, settled
@@ -146,6 +147,7 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
         kwargs["warmstart"] = True
     # Pyomo logs a warning when a time limit stops the solve; the result says so instead.
     logging.getLogger("pyomo").setLevel(logging.ERROR)
+    reset_scheduler()  # Pyomo's HiGHS sets its own thread count
     results = opt.solve(model, **kwargs)
     term = results.solver.termination_condition
     stats.update(warm_start_seconds=t_build - t0, termination=str(term))
