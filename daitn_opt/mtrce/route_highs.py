@@ -16,7 +16,7 @@ from typing import Any
 import highspy
 import numpy as np
 
-from ..highs_model import quiet_highs
+from ..highs_model import quiet_highs, set_threads
 from ..registry import SolveOptions
 from .route_model import RouteModel
 
@@ -53,7 +53,7 @@ def highs_for(model: RouteModel, seed: int) -> highspy.Highs:
     """A quiet, seeded, single-thread HiGHS holding ``model``, with MIP gaps of 1e-9."""
     h = quiet_highs()
     h.setOptionValue("random_seed", int(seed))
-    h.setOptionValue("threads", 1)
+    set_threads(h, 1)  # through the process-wide scheduler (see highs_model.set_threads)
     h.setOptionValue("mip_rel_gap", 1e-9)
     h.setOptionValue("mip_abs_gap", 1e-9)
     pass_model(h, model)
