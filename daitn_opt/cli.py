@@ -97,6 +97,11 @@ def _usage_message(exc: Exception, argv: list[str]) -> str:
     message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
     param = getattr(exc, "param", None)
     opts = list(getattr(param, "opts", None) or [])
+    if getattr(param, "param_type_name", None) == "argument" and getattr(exc, "message", None):
+        # an argument is named as help shows it (FORMAT), not by its Python name (fmt)
+        shown = str(getattr(param, "metavar", None) or getattr(param, "name", "") or "argument")
+        reason = str(exc.message).removeprefix("Value error, ")
+        return " ".join(f"{shown.split(':')[0].strip().upper()}: {reason}".split())
     if param is not None and opts and getattr(exc, "message", None):
         name = max(opts, key=len)
         reason = str(exc.message).removeprefix("Value error, ")

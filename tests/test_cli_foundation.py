@@ -134,7 +134,7 @@ def test_view_and_directory_and_unknown_request_are_input_errors(bad_files, tmp_
 
 def test_generate_bad_family_exits_2(tmp_path):
     out = tmp_path / "x.json"
-    assert_input_error(run("generate", "grid", "-o", out), "family", "'grid'", "healthcare")
+    assert_input_error(run("generate", "grid", "-o", out), "FAMILY", "'grid'", "healthcare")
     assert not out.exists()
 
 
