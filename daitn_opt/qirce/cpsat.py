@@ -89,8 +89,12 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     refusal = build_refusal(
         "CP-SAT", terms, CPSAT_SECONDS_PER_TERM, options.remaining() - 3 * reserve
     )
+
+    def give_up(why: str, bound: float | None = lb) -> Result:  # the warm start, no CP-SAT model
+        return fallback_result(p, "cpsat", x0, bound, stats, trace, why, options=options)
+
     if refusal is not None:
-        return fallback_result(p, "cpsat", x0, lb, stats, trace, refusal, options=options)
+        return give_up(refusal)
     clock = Clock(time.perf_counter() + options.remaining() - 2 * reserve)
     try:
         m, x = _model(p, cp_model, wi, foi, li, capi, clock)
@@ -101,21 +105,10 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
                 m.model.add_hint(x[a], bool(x0[a] > 0.5))
         rows_exact = rows_exact and stats.setdefault("memory_exact", m.memory_exact)
     except OutOfTime:
-        return fallback_result(
-            p,
-            "cpsat",
-            x0,
-            lb,
-            stats,
-            trace,
-            "time limit reached while building the model",
-            options=options,
-        )
+        return give_up("time limit reached while building the model")
     left = options.remaining() - reserve
     if left < 0.05:
-        return fallback_result(
-            p, "cpsat", x0, lb, stats, trace, "no time left to run CP-SAT", options=options
-        )
+        return give_up("no time left to run CP-SAT")
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = left
     solver.parameters.num_workers = int(options.params.get("workers", max(1, options.threads)))
@@ -147,16 +140,7 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     if lb is not None:
         cp_bound = lb if cp_bound is None else max(cp_bound, lb)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return fallback_result(
-            p,
-            "cpsat",
-            x0,
-            cp_bound,
-            stats,
-            trace,
-            f"CP-SAT: {solver.status_name(status)}",
-            options=options,
-        )
+        return give_up(f"CP-SAT: {solver.status_name(status)}", cp_bound)
     xs = np.array([solver.boolean_value(v) for v in x], dtype=np.float64)
     internal = internal_objective(p, xs)
     if x0 is not None and internal_objective(p, x0) < internal:

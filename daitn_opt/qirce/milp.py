@@ -501,18 +501,15 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
         start_obj = problem.reported(internal_objective(problem, x0))
         trace.append(TracePoint(options.elapsed(), start_obj, None))
     stats: dict = {"warm_start_seconds": warm_seconds, "warm_start": start_obj}
+
+    def give_up(why: str) -> Result:  # the warm start, before any model ran
+        return fallback_result(problem, "highs", x0, lb, stats, trace, why, options=options)
+
     # The build is not interruptible: do not start one that cannot finish in time.
     need = BUILD_SECONDS_PER_ARC * problem.num_arcs
     if options.remaining() - need < 0.1:
-        return fallback_result(
-            problem,
-            "highs",
-            x0,
-            lb,
-            stats,
-            trace,
-            f"no time left to build the MILP ({problem.num_arcs:,} arcs) within the time limit",
-            options=options,
+        return give_up(
+            f"no time left to build the MILP ({problem.num_arcs:,} arcs) within the time limit"
         )
     t1 = time.perf_counter()
     lp, lay = build(problem, linking=options.params.get("linking", "auto"))
@@ -524,15 +521,8 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
     nnz = len(lp.a_matrix_.value_)
     allowance = HIGHS_STOP_SECONDS_PER_NONZERO * nnz + max(0.05, 0.05 * options.time_limit)
     if options.remaining() - allowance < 0.1:
-        return fallback_result(
-            problem,
-            "highs",
-            x0,
-            lb,
-            stats,
-            trace,
-            f"no time left to run HiGHS on the MILP ({nnz:,} nonzeros) within the time limit",
-            options=options,
+        return give_up(
+            f"no time left to run HiGHS on the MILP ({nnz:,} nonzeros) within the time limit"
         )
 
     best: dict = {"closed": False}

@@ -134,8 +134,12 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
     reserve = max(0.2, 0.1 * options.time_limit)
     n_vars = p.num_arcs + p.num_facilities * (1 + (p.num_models if p.memory_binding else 0))
     refusal = pyomo_refusal(_terms(p), n_vars, options.remaining() - reserve)
+
+    def give_up(why: str) -> Result:  # the warm start, before any model ran
+        return fallback_result(p, "pyomo", x0, lb, stats, trace, why, options=options)
+
     if refusal is not None:
-        return fallback_result(p, "pyomo", x0, lb, stats, trace, refusal, options=options)
+        return give_up(refusal)
     import pyomo.environ as pyo
 
     t_build = time.perf_counter()
@@ -144,30 +148,12 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
         with quiet_pyomo():
             mdl = build_model(p, Clock(t_build + 0.5 * (options.remaining() - reserve)))
     except OutOfTime:
-        return fallback_result(
-            p,
-            "pyomo",
-            x0,
-            lb,
-            stats,
-            trace,
-            "time limit reached while building the model",
-            options=options,
-        )
+        return give_up("time limit reached while building the model")
     built = time.perf_counter() - t_build
     stats["build_seconds"] = built
     limit = options.remaining() - reserve - built  # translation takes about the build time
     if limit < 0.05:
-        return fallback_result(
-            p,
-            "pyomo",
-            x0,
-            lb,
-            stats,
-            trace,
-            f"the model took {built:.1f} s to build: no time left to solve",
-            options=options,
-        )
+        return give_up(f"the model took {built:.1f} s to build: no time left to solve")
     if name == "appsi_highs":
         quiet_highs()  # absorbs HiGHS's once-per-process banner (it would corrupt --json)
     if x0 is not None:
