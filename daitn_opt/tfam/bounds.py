@@ -221,7 +221,9 @@ def restricted_by_time(problem: Problem, result: Result) -> Result:
     not the instance's. The bound moves to ``stats["restricted_bound"]``, the status becomes
     ``feasible`` and the message names how many requests were left out.
     """
-    timed_out = [r for r, why in (problem.unplannable or {}).items() if "time limit" in why]
+    from .plans import OUT_OF_TIME
+
+    timed_out = [r for r, why in (problem.unplannable or {}).items() if OUT_OF_TIME in why]
     if not timed_out or not result.status.has_solution:
         return result
     if result.bound is not None:

@@ -154,6 +154,9 @@ def ratio_insertion(mp: RouteProblem, v: View) -> list[int]:
 
 RouteSolver = Callable[[RouteProblem, View], list[int]]
 
+OUT_OF_TIME = "plan generation reached its time limit"
+"""Part of the ``unplannable`` reason of every request left out for lack of time."""
+
 
 def registry_route_solver(
     name: str, time_limit: float = 2.0, seed: int = 0, deadline: float | None = None
@@ -465,14 +468,14 @@ def all_candidates(
         elif deadline is not None and time.perf_counter() > deadline:
             found[req.id] = []
             if skipped is not None:
-                skipped[req.id] = "not planned: plan generation reached its time limit"
+                skipped[req.id] = f"not planned: {OUT_OF_TIME}"
         else:
             found[req.id] = candidates(
                 instance, req, count=plans_per_request, slot_seconds=slot, route_solver=solver
             )[0]
             late = deadline is not None and time.perf_counter() > deadline
             if not found[req.id] and late and skipped is not None:
-                skipped[req.id] = "no plan found before plan generation reached its time limit"
+                skipped[req.id] = f"no plan found before {OUT_OF_TIME}"
     return found
 
 
