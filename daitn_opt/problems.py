@@ -12,22 +12,13 @@ and registers its solvers with :func:`daitn_opt.registry.register` when imported
 from __future__ import annotations
 
 import importlib
-from types import ModuleType
 from typing import Any
 
 from .checking import CheckReport
 from .drrt.instance import Instance
-from .errors import InputError
-from .registry import PROBLEM_PACKAGES
+from .kinds import get_kind
+from .kinds import package as package
 from .result import Result
-
-
-def package(kind: str) -> ModuleType:
-    """The package of problem ``kind``; an :class:`InputError` naming the known kinds."""
-    if kind not in PROBLEM_PACKAGES:
-        raise InputError("problem", kind, f"expected one of {sorted(PROBLEM_PACKAGES)}")
-    return importlib.import_module(PROBLEM_PACKAGES[kind])
-
 
 DEFAULT_SOLVER = {"mtrce": "ils", "tfam": "ls", "qirce": "ls"}
 """Each problem's default solver: its best general-purpose heuristic (fast, any size, checked)."""
@@ -83,7 +74,7 @@ def validate_solution(kind: str, solution: Any, field: str = "solution") -> None
     from .checking import shape_error
 
     shape = getattr(
-        importlib.import_module(f"{PROBLEM_PACKAGES[kind]}.check"), "SOLUTION_SHAPE", None
+        importlib.import_module(f"{get_kind(kind).package}.check"), "SOLUTION_SHAPE", None
     )
     err = None if shape is None else shape_error(solution, shape, field)
     if err is not None:

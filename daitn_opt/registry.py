@@ -1,13 +1,14 @@
 """The solver registry and the one entry point, :func:`solve`.
 
-Every problem kind (``mtrce``, ``tfam``, ``qirce``) is a package whose ``problem.py`` defines a
-frozen problem class with a class attribute ``kind``; its solver modules register functions here
-with :func:`register`. Third parties add solvers through the ``daitn_opt.solvers`` entry-point
-group (each entry point names a module that calls :func:`register` when imported) or, unpackaged,
+Every problem kind is a package registered in :mod:`daitn_opt.kinds` (the built-in ``mtrce``,
+``tfam``, ``qirce``, or a third party's); importing it registers its solver functions here with
+:func:`register`. Third parties add solvers through the ``daitn_opt.solvers`` entry-point group
+(each entry point names a module that calls :func:`register` when imported) or, unpackaged,
 through the ``DAITN_OPT_SOLVER_MODULES`` environment variable.
 
-A solver function has the signature ``fn(problem, options) -> Result``; :func:`solve` checks the
-name, the variant and the limits, starts the clock, calls it, makes the result keep the contract
+A solver function has the signature ``fn(problem, options) -> Result`` and declares its
+parameters as a dataclass (:mod:`daitn_opt.params`); :func:`solve` checks the name, the variant,
+the limits and the parameters, starts the clock, calls it, makes the result keep the contract
 every result keeps (:func:`daitn_opt.result.enforce_contract`: status, bound and gap agree), and
 stamps runtime, seed and limit on it.
 """
@@ -24,15 +25,10 @@ from importlib.metadata import entry_points
 from numbers import Integral, Real
 from typing import Any, Protocol
 
+from . import kinds as _kinds
 from .errors import InputError, UnsupportedError
+from .params import NoParams, parse_params
 from .result import Result, Sense, Status, enforce_contract
-
-PROBLEM_PACKAGES = {
-    "mtrce": "daitn_opt.mtrce",
-    "tfam": "daitn_opt.tfam",
-    "qirce": "daitn_opt.qirce",
-}
-"""Problem kind -> package. Importing the package registers its built-in solvers."""
 
 PLUGIN_ENV = "DAITN_OPT_SOLVER_MODULES"
 """Environment variable: comma-separated modules imported to register more solvers (besides the
@@ -60,7 +56,8 @@ class SolveOptions:
     initial
         Optional warm start in the problem's solution format (e.g. ``{"routes": ...}``).
     params
-        Solver-specific keyword options (``workers=8``, ``pyomo_solver="gurobi"``, ...).
+        The solver's parameters: an instance of the dataclass it registered
+        (:attr:`SolverSpec.params`), built and validated by :func:`solve`.
     callback
         Called as ``callback(event, data)`` on progress (never prints).
     """
@@ -69,7 +66,7 @@ class SolveOptions:
     seed: int = 0
     threads: int = 1
     initial: dict[str, Any] | None = None
-    params: dict[str, Any] = field(default_factory=dict)
+    params: Any = field(default_factory=NoParams)
     callback: Callable[[str, dict[str, Any]], None] | None = None
     start: float = field(default_factory=time.perf_counter)
 
@@ -95,6 +92,9 @@ class SolverSpec:
     description: str
     supports: Callable[[Any], str | None] | None = None
     """Returns None when the solver handles the problem, else the reason why not."""
+    params: type | None = None
+    """The dataclass of the solver's parameters (:mod:`daitn_opt.params`); None (transitional,
+    until every built-in solver declares one): a plain dict of whatever was passed."""
 
 
 _REGISTRY: dict[str, dict[str, SolverSpec]] = {}
@@ -109,12 +109,17 @@ def register(
     exact: bool,
     description: str,
     supports: Callable[[Any], str | None] | None = None,
+    params: type | None = None,
 ) -> Callable[[SolverFn], SolverFn]:
-    """Decorator: register ``fn`` as solver ``name`` for problem kind ``problem``."""
+    """Decorator: register ``fn`` as solver ``name`` for problem kind ``problem``.
+
+    ``params`` is the frozen dataclass of the solver's parameters (fields made with
+    :func:`daitn_opt.params.param`); ``fn`` receives an instance of it in ``options.params``.
+    """
 
     def decorate(fn: SolverFn) -> SolverFn:
         _REGISTRY.setdefault(problem, {})[name] = SolverSpec(
-            problem, name, fn, exact, description, supports
+            problem, name, fn, exact, description, supports, params
         )
         return fn
 
@@ -123,25 +128,26 @@ def register(
 
 def _load(problem: str | None = None) -> None:
     global _plugins_loaded
-    kinds = [problem] if problem in PROBLEM_PACKAGES else list(PROBLEM_PACKAGES)
-    for kind in kinds:
-        if kind not in _loaded:
-            importlib.import_module(PROBLEM_PACKAGES[kind])
-            _loaded.add(kind)
     if not _plugins_loaded:
+        # Plug-in modules first: one of them may register a problem kind.
         _plugins_loaded = True
-        for ep in entry_points(group="daitn_opt.solvers"):
-            ep.load()
         for module in filter(None, os.environ.get(PLUGIN_ENV, "").split(",")):
             importlib.import_module(module.strip())
+        for ep in entry_points(group="daitn_opt.solvers"):
+            ep.load()
+    known = _kinds.kinds()
+    for kind in [problem] if problem in known else list(known):
+        if kind not in _loaded:
+            known[kind].module()
+            _loaded.add(kind)
 
 
 def solvers(problem: str | None = None) -> dict[str, dict[str, SolverSpec]]:
     """Registered solvers: ``{problem: {name: spec}}`` (for one problem if given)."""
     _load(problem)
     if problem is not None:
-        if problem not in PROBLEM_PACKAGES and problem not in _REGISTRY:
-            raise InputError("problem", problem, f"expected one of {sorted(PROBLEM_PACKAGES)}")
+        if problem not in _kinds.kinds() and problem not in _REGISTRY:
+            raise InputError("problem", problem, f"expected one of {sorted(_kinds.kinds())}")
         return {problem: dict(_REGISTRY.get(problem, {}))}
     return {k: dict(v) for k, v in _REGISTRY.items()}
 
@@ -176,10 +182,9 @@ def check_limits(time_limit: Any, seed: Any, threads: Any) -> tuple[float, int, 
 
 
 def problem_sense(problem: Any) -> Sense | None:
-    """The sense of the objective a solver reports for ``problem`` (None when it does not say).
-
-    QIRCE problems name it ``objective_sense`` (``max`` in admit mode); the others ``sense``.
-    """
+    """The sense of the objective a solver reports for ``problem`` (its ``sense``; None when it
+    does not say)."""
+    # TODO(redesign): qirce's ``sense`` field becomes the reported sense; then drop this.
     sense = getattr(problem, "objective_sense", None) or getattr(problem, "sense", None)
     return sense if sense in ("min", "max") else None
 
@@ -214,13 +219,15 @@ def solve(
     callback
         Optional progress callback ``callback(event, data)``.
     **params
-        Solver-specific options, passed through in ``SolveOptions.params``.
+        The solver's parameters (``daitn-opt solvers`` lists them): validated against the
+        dataclass it registered and passed as an instance of it in ``SolveOptions.params``.
 
     Raises
     ------
     InputError
         Unknown solver name; a time limit that is not a finite number > 0; a seed that is not an
-        integer in ``[0, 2**31)``; fewer than one thread.
+        integer in ``[0, 2**31)``; fewer than one thread; an unknown parameter (the message lists
+        the valid ones) or one of the wrong type.
     UnsupportedError
         The solver does not support this variant of the problem; raised before running.
     """
@@ -238,7 +245,11 @@ def solve(
         seed=int(seed),
         threads=int(threads),
         initial=initial,
-        params=params,
+        params=(
+            parse_params(spec.params, params, solver=solver)
+            if spec.params is not None
+            else dict(params)
+        ),
         callback=callback,
     )
     try:

@@ -286,7 +286,7 @@ def test_choices_match_the_library():
     from daitn_opt.executor.dynamics import POLICIES
     from daitn_opt.executor.models import MODELS
     from daitn_opt.executor.replay import MODES
-    from daitn_opt.registry import PROBLEM_PACKAGES
+    from daitn_opt.kinds import BUILTIN_KINDS as PROBLEM_PACKAGES
 
     assert set(get_args(cli.ProblemKind)) == set(PROBLEM_PACKAGES)
     assert set(get_args(cli.ClassicFormat)) == set(FORMATS)

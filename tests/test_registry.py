@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from daitn_opt.errors import InputError, UnsupportedError
+from daitn_opt.kinds import BUILTIN_KINDS
 from daitn_opt.registry import _REGISTRY as REGISTRY
 from daitn_opt.registry import (
-    PROBLEM_PACKAGES,
     SolveOptions,
     check_limits,
     get_solver,
@@ -52,8 +52,8 @@ def toy():
 
 def test_the_built_in_kinds_all_have_exact_solvers_and_heuristics():
     registered = solvers()
-    assert set(PROBLEM_PACKAGES) <= set(registered)
-    for kind in PROBLEM_PACKAGES:
+    assert set(BUILTIN_KINDS) <= set(registered)
+    for kind in BUILTIN_KINDS:
         kinds = {spec.exact for spec in registered[kind].values()}
         assert kinds == {True, False}, kind
         for name, spec in registered[kind].items():

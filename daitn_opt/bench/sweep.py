@@ -146,7 +146,7 @@ def run_task(task: Task) -> dict[str, Any]:
         row["best_known"] = bench.best_known if bench else None
         row["best_known_proven"] = int(bench.proven_optimal) if bench else 0
         problem = problem_from_instance(task.problem, inst, task.request)
-        row["size"] = int(getattr(problem, "n", 0) or inst.snapshot.num_nodes)
+        row["size"] = int(problem.size)
         row["exact"] = int(get_solver(task.problem, task.solver).exact)
         result = solve(
             problem, task.solver, time_limit=task.time_limit, seed=task.seed, threads=task.threads

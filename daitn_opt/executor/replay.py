@@ -12,8 +12,8 @@ from typing import Any
 
 from ..drrt.instance import Instance
 from ..errors import InputError
+from ..kinds import kinds
 from ..problems import validate_solution
-from ..registry import PROBLEM_PACKAGES
 from ..result import Result
 from .dynamics import EventTimeline
 from .federated import replay_federated
@@ -43,7 +43,7 @@ def parse_document(doc: Any, instance: Instance) -> tuple[str | None, str | None
             )
         if not result.is_feasible():
             raise InputError("solution.status", result.status.value, "has no solution to replay")
-        if result.problem in PROBLEM_PACKAGES and result.solution:
+        if result.problem in kinds() and result.solution:
             validate_solution(result.problem, result.solution, "solution.solution")
         return result.problem, result.request, result.solution
     if "deployments" in doc:

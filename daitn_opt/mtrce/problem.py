@@ -149,6 +149,11 @@ class Problem:
         return len(self.ids)
 
     @property
+    def size(self) -> int:
+        """Nodes of the view (the problem contract's size)."""
+        return self.n
+
+    @property
     def sense(self) -> Literal["min", "max"]:
         return "min" if self.objective in ("min_time", "min_time_to_target") else "max"
 

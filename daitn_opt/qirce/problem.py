@@ -120,6 +120,11 @@ class Problem:
 
     # -- sizes and derived arrays -----------------------------------------------------------
     @property
+    def size(self) -> int:
+        """Demands (the problem contract's size)."""
+        return self.num_demands
+
+    @property
     def num_demands(self) -> int:
         return len(self.demand_ids)
 

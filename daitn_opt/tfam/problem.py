@@ -19,6 +19,7 @@ knapsack (one resource, several plans per request). The mathematics and the form
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -111,8 +112,17 @@ class Problem:
         return int(self.capacity.shape[0])
 
     @property
+    def size(self) -> int:
+        """Requests in the batch (the problem contract's size)."""
+        return self.n_requests
+
+    @property
     def sense(self) -> Literal["max"]:
         return "max"
+
+    def replace(self, **changes: object) -> Problem:
+        """A modified copy (validated again)."""
+        return dataclasses.replace(self, **changes)
 
     @property
     def plan_request(self) -> np.ndarray:
