@@ -16,11 +16,10 @@ import highspy
 import numpy as np
 from scipy.sparse import coo_matrix
 
-from ..highs_model import quiet_highs
+from ..highs_model import highs_consistent, quiet_highs, run_until
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
 from ..tfam.bounds import rounded_bound, settled
-from ..tfam.milp import highs_consistent, run_until
 from .problem import Problem
 from .solution import build_solution, internal_objective
 

@@ -17,7 +17,6 @@ local search's best admission.
 
 from __future__ import annotations
 
-import atexit
 import time
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ import highspy
 import numpy as np
 from scipy import sparse
 
-from ..highs_model import quiet_highs, set_threads
+from ..highs_model import highs_consistent, quiet_highs, run_until, set_threads
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
 from .bounds import decided, rounded_bound, settled
@@ -100,57 +99,6 @@ def _highs(problem: Problem, arrays: dict[str, Any]) -> highspy.Highs:
     h = quiet_highs()
     h.passModel(lp)
     return h
-
-
-_ABANDONED: list[tuple[highspy.Highs, Any]] = []
-"""HiGHS runs cancelled at their deadline that had not stopped yet: kept referenced until their
-thread ends (a Highs object must outlive its solver thread)."""
-
-
-def run_until(h: highspy.Highs, deadline: float, grace: float) -> bool:
-    """Run ``h`` in its own thread until ``deadline`` (``time.perf_counter()`` seconds).
-
-    HiGHS notices its ``time_limit`` (and a user interrupt) only between iterations, which on a
-    large model can be tens of seconds apart, so a limit alone does not keep the call's promise.
-    At the deadline the solve is cancelled; if it has not stopped ``grace`` seconds later it is
-    left to stop in the background and False is returned: the caller must then not read ``h``
-    (use what the improving-solution callback recorded). True: HiGHS finished; read it.
-    """
-    _ABANDONED[:] = [(x, t) for x, t in _ABANDONED if t.is_alive()]
-    h.HandleUserInterrupt = True
-    thread = h.startSolve()
-    while thread.is_alive() and time.perf_counter() < deadline:
-        thread.join(0.05)
-    if thread.is_alive():
-        h.cancelSolve()
-        thread.join(max(0.0, grace))
-    if thread.is_alive():
-        if not _ABANDONED:
-            atexit.register(_join_abandoned)
-        _ABANDONED.append((h, thread))
-        return False
-    return True
-
-
-def _join_abandoned() -> None:
-    """At interpreter exit, wait for cancelled HiGHS runs to stop: destroying HiGHS while its
-    threads run aborts the process (std::terminate). The result was returned long before."""
-    for _, thread in _ABANDONED:
-        thread.join()
-
-
-def highs_consistent(h: highspy.Highs, cost: np.ndarray) -> bool:
-    """Whether HiGHS's reported objective matches its solution's columns (or it has none).
-
-    HiGHS 1.16 has been seen to mis-evaluate a user-supplied start and then prune with that
-    value; its status and bound are not to be trusted when the two disagree.
-    """
-    info = h.getInfo()
-    if info.primal_solution_status != 2:
-        return True
-    value = float(np.dot(cost, np.asarray(h.getSolution().col_value)))
-    reported = float(info.objective_function_value)
-    return abs(value - reported) <= 1e-6 * max(1.0, abs(value))
 
 
 def write_model(problem: Problem, path: str | Path) -> None:
