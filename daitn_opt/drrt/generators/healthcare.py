@@ -34,6 +34,7 @@ federated replays learn instead of ending after one round.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -119,243 +120,48 @@ def healthcare(
     users, facilities
         Number of querying user nodes (default: a third of the hospitals, at least 3) and of MDFPs
         (default: a sixth, at least 2).
+
+    Returns
+    -------
+    Instance
+        The snapshot, the training requests (deadlines calibrated on their views) and the
+        inference models; ``metadata["generator"]`` records the arguments.
+
+    Raises
+    ------
+    InputError
+        An argument out of its range (named).
+
+    Example
+    -------
+    >>> inst = healthcare(nodes=6, seed=1, requests=2)
+    >>> inst.name, len(inst.requests), sum(n.kind == "data" for n in inst.snapshot.nodes)
+    ('healthcare-6-s1', 2, 6)
     """
-    if not 3 <= nodes <= 2000:
-        raise InputError("nodes", nodes, "healthcare needs 3 to 2000 hospitals")
-    if not 0 <= requests <= 1000:
-        raise InputError("requests", requests, "must be between 0 and 1000")
-    if not 0 < region_km <= 40_000:
-        raise InputError("region_km", region_km, "must be positive and at most 40000 (km)")
+    n_users, n_fac = _check_arguments(nodes, requests, region_km, users, facilities)
+    # The stages draw from one generator in a fixed order: reordering them changes every instance.
     rng = np.random.default_rng(seed)
-    h = nodes
-    n_users = max(3, round(h / 3)) if users is None else users
-    n_fac = max(2, round(h / 6)) if facilities is None else facilities
-    for name, count in (("users", n_users), ("facilities", n_fac)):
-        if not 0 <= count <= 2000:
-            raise InputError(name, count, "must be between 0 and 2000")
-
-    # -- geography: hospitals cluster around cities of Zipf-distributed size -----------------
-    n_cities = max(2, round(0.8 * math.sqrt(h)))
-    centres = rng.uniform(0.1, 0.9, size=(n_cities, 2)) * region_km
-    city_w = 1.0 / np.arange(1, n_cities + 1)
-    city_w /= city_w.sum()
-    city_spread = 8.0 + 30.0 * np.sqrt(city_w / city_w.max())
-
-    def place(count: int) -> tuple[np.ndarray, np.ndarray]:
-        city = rng.choice(n_cities, size=count, p=city_w)
-        pts = centres[city] + rng.normal(size=(count, 2)) * city_spread[city, None]
-        return np.clip(pts, 0.0, region_km), city
-
-    hosp_xy, hosp_city = place(h)
-    tier = rng.choice(3, size=h, p=TIER_SHARE)
-    tier[np.argmax(city_w[hosp_city])] = 0  # the largest city has a teaching hospital
-    size_w = TIER_SIZE[tier] * rng.lognormal(0.0, 0.45, size=h)
-
-    # -- hospitals below typical thresholds, down, or without compute (disjoint sets) ----------
-    special = {"down": 0, "quality": 0, "age": 0, "trust": 0, "nocompute": 0}
-    if h >= 6:
-        special = {
-            "quality": max(1, round(0.08 * h)),
-            "age": max(1, round(0.08 * h)),
-            "trust": max(1, round(0.06 * h)),
-            "nocompute": max(1, round(0.04 * h)),
-            "down": max(1 if h >= 10 else 0, round(0.03 * h)),
-        }
-    order = rng.permutation(h)
-    role = np.full(h, "", dtype=object)
-    at = 0
-    for name, count in special.items():
-        role[order[at : at + count]] = name
-        at += count
-
-    quality = np.where(
-        role == "quality", rng.uniform(0.35, 0.55, h), 0.78 + 0.21 * rng.beta(2.0, 1.5, h)
-    )
-    age = np.where(
-        role == "age", rng.uniform(800.0, 2000.0, h), np.minimum(rng.exponential(90.0, h), 330.0)
-    )
-    trust = np.where(role == "trust", rng.uniform(0.2, 0.45, h), 0.8 + 0.19 * rng.beta(3.0, 1.2, h))
-    gflops = TIER_GFLOPS[tier] * rng.lognormal(0.0, 0.5, h)
-    cost_hour = 0.4 + gflops / 250.0 * rng.uniform(0.7, 1.3, h)
-    overhead = rng.uniform(5.0, 30.0, h)
-    windowed = (role == "") & (rng.random(h) < 0.2)
-    w_start = rng.uniform(0.0, 1200.0, h)
-    w_len = rng.uniform(1800.0, 5400.0, h)
-    second = rng.random(h) < 0.35
-
-    # -- datasets: non-IID label mixes with quantity skew --------------------------------------
-    has_image = np.zeros(h, dtype=bool)
-    if image:
-        has_image = rng.random(h) < 0.45
-        if h >= 4 and has_image.sum() < 2:
-            has_image[rng.choice(h, size=2, replace=False)] = True
-    tab_counts = _histograms(rng, size_w, BREAST_CANCER, replayable, scale=1500.0)
-    img_idx = np.flatnonzero(has_image)
-    img_counts = _histograms(
-        rng, size_w[img_idx] * rng.lognormal(0.0, 0.3, len(img_idx)), DIGITS, replayable, 4000.0
-    )
-    img_quality = np.clip(quality[img_idx] + rng.normal(0.0, 0.04, len(img_idx)), 0.3, 1.0)
-    img_age = age[img_idx] * rng.uniform(0.5, 1.5, len(img_idx))
-
-    width = len(str(h))
-    hosp_ids = [f"h{i + 1:0{width}d}" for i in range(h)]
-    node_docs: list[dict[str, Any]] = []
-    img_pos = {int(i): k for k, i in enumerate(img_idx)}
-    for i in range(h):
-        datasets = [_dataset(BREAST_CANCER, tab_counts[i], quality[i], age[i])]
-        if i in img_pos:
-            k = img_pos[i]
-            datasets.append(_dataset(DIGITS, img_counts[k], img_quality[k], img_age[k]))
-        doc: dict[str, Any] = {
-            "id": hosp_ids[i],
-            "kind": "data",
-            "name": f"{TIERS[tier[i]]} hospital {i + 1} (city {hosp_city[i] + 1})",
-            "position": {"x": round(float(hosp_xy[i, 0]), 2), "y": round(float(hosp_xy[i, 1]), 2)},
-            "up": role[i] != "down",
-            "trust": round(float(trust[i]), 3),
-            "datasets": datasets,
-        }
-        if role[i] != "nocompute":
-            doc["compute"] = {
-                "gflops": round(float(gflops[i]), 1),
-                "memory_gb": float(TIER_MEMORY[tier[i]]),
-                "slots": int(TIER_SLOTS[tier[i]]),
-                "cost_per_hour": round(float(cost_hour[i]), 3),
-                "overhead_s": round(float(overhead[i]), 1),
-            }
-        if windowed[i]:
-            a, b = float(round(w_start[i])), float(round(w_start[i] + w_len[i]))
-            doc["windows"] = [{"start": a, "end": b}]
-            if second[i]:
-                c = b + 3600.0
-                doc["windows"].append({"start": c, "end": float(round(c + w_len[i]))})
-        node_docs.append(doc)
-
-    # -- the verification centre, the model owner, querying clinics, deployment facilities ----
-    centre = np.array([region_km / 2, region_km / 2])
-    mpvu_xy = centre + rng.normal(0.0, region_km / 20, 2)
-    owner_xy = centres[0] + rng.normal(0.0, 5.0, 2)
-    node_docs.append(
-        {
-            "id": "mpvu",
-            "kind": "mpvu",
-            "name": "national model verification centre",
-            "position": _pos(mpvu_xy),
-            "eval_throughput": 25.0,
-            "eval_samples": BREAST_CANCER.test_samples,
-        }
-    )
-    node_docs.append(
-        {
-            "id": "owner",
-            "kind": "user",
-            "name": "research lab (model owner)",
-            "position": _pos(owner_xy),
-        }
-    )
+    geo = _Geography.draw(rng, nodes, region_km)
+    hosp = _Hospitals.draw(rng, geo, nodes)
+    data = _Datasets.draw(rng, hosp, image, replayable)
+    node_docs = _hospital_docs(hosp, data)
+    mpvu_xy, owner_xy = _service_nodes(rng, geo, region_km, node_docs)
     models = [m for m in INFERENCE_MODELS if image or m.id != "digits-cnn"]
-    user_xy, _ = place(n_users)
-    demand_total = 0.0
-    uw = len(str(max(n_users, 1)))
-    for u in range(n_users):
-        picks = rng.choice(len(models), size=rng.integers(1, 3), replace=False)
-        demands = []
-        for m in sorted(picks):
-            rate = round(float(rng.lognormal(math.log(4.0), 0.7)), 2)
-            demand_total += rate
-            demands.append(
-                {
-                    "model": models[m].id,
-                    "rate": rate,
-                    "slo_ms": round(models[m].service_ms + float(rng.uniform(6.0, 30.0)), 1),
-                    "value": round(float(rng.uniform(0.5, 2.0)), 2),
-                }
-            )
-        node_docs.append(
-            {
-                "id": f"u{u + 1:0{uw}d}",
-                "kind": "user",
-                "name": f"clinic users {u + 1}",
-                "position": _pos(user_xy[u]),
-                "demands": demands,
-            }
-        )
-    fac_city = np.arange(n_fac) % n_cities
-    fac_xy = np.clip(centres[fac_city] + rng.normal(0.0, 4.0, (n_fac, 2)), 0.0, region_km)
-    # Total throughput about 1.25x the demand: feasible, but not with every SLO met everywhere.
-    fac_share = rng.dirichlet(np.full(max(n_fac, 1), 2.0))
-    fw = len(str(max(n_fac, 1)))
-    for f in range(n_fac):
-        node_docs.append(
-            {
-                "id": f"f{f + 1:0{fw}d}",
-                "kind": "mdfp",
-                "name": f"deployment facility {f + 1} (city {fac_city[f] + 1})",
-                "position": _pos(fac_xy[f]),
-                "facility": {
-                    "memory_gb": float(rng.choice([32.0, 64.0, 128.0])),
-                    "throughput": round(max(1.0, 1.25 * demand_total * float(fac_share[f])), 2),
-                    "cost_per_hour": round(float(rng.uniform(2.0, 12.0)), 2),
-                    "max_utilization": 0.9,
-                },
-            }
-        )
-
-    # -- the WAN: k-nearest-neighbour links plus a spanning tree, latency from distance ---------
-    xy = np.vstack([hosp_xy, mpvu_xy, owner_xy, user_xy, fac_xy])
-    access = np.concatenate(
-        [
-            np.array([rng.uniform(*TIER_ACCESS[t]) for t in tier]),
-            [1000.0, 1000.0],
-            rng.uniform(50.0, 300.0, n_users),
-            np.full(n_fac, 10_000.0),
-        ]
-    )
-    down = np.zeros(len(xy), dtype=bool)
-    down[:h] = role == "down"
-    edges = bridge_around(xy, knn_mst_edges(xy, k=3), down)
-    m = len(edges)
-    km = np.linalg.norm(xy[edges[:, 0]] - xy[edges[:, 1]], axis=1)
-    latency = latency_from_distance(km)
-    bandwidth = np.minimum(access[edges[:, 0]], access[edges[:, 1]]) * rng.uniform(0.6, 1.0, m)
-    slow = rng.random(m) < 0.06
-    bandwidth = np.where(slow, rng.uniform(2.0, 10.0, m), bandwidth)
-    reliability = np.where(slow, rng.uniform(0.9, 0.97, m), rng.uniform(0.97, 0.9999, m))
-    cost_gb = rng.uniform(0.02, 0.12, m)
-    up = np.ones(m, dtype=bool)
-    if h >= 20:
-        # A few links are down, never one whose loss would cut the network.
-        for e in rng.choice(m, size=max(1, m // 50), replace=False):
-            up[e] = False
-            if not is_connected(len(xy), edges[up]):
-                up[e] = True
-    ids = [d["id"] for d in node_docs]
-    lat_r, bw_r = rounded(latency, 6), rounded(bandwidth, 1)
-    rel_r, cost_r = rounded(reliability, 4), rounded(cost_gb, 3)
-    links = []
-    for k in range(m):
-        link = {
-            "source": ids[edges[k, 0]],
-            "target": ids[edges[k, 1]],
-            "latency": lat_r[k],
-            "bandwidth": bw_r[k],
-            "reliability": rel_r[k],
-            "cost_per_gb": cost_r[k],
-        }
-        if not up[k]:
-            link["up"] = False
-        links.append(link)
+    user_xy, demand_total = _user_nodes(rng, geo, models, n_users, node_docs)
+    fac_xy = _facility_nodes(rng, geo, n_fac, demand_total, region_km, node_docs)
+    xy = np.vstack([hosp.xy, mpvu_xy, owner_xy, user_xy, fac_xy])
+    links = _wan_links(rng, xy, hosp, n_users, n_fac, [d["id"] for d in node_docs])
+    h = nodes
     snapshot = Snapshot.model_validate(
         {"name": f"healthcare-{h}-s{seed}", "time": 0.0, "nodes": node_docs, "links": links}
     )
-
-    reqs = _requests(rng, snapshot, requests, image=image and len(img_idx) >= 2)
-    pools = [BREAST_CANCER] + ([DIGITS] if len(img_idx) else [])
+    reqs = _requests(rng, snapshot, requests, image=image and len(data.img_idx) >= 2)
+    pools = [BREAST_CANCER] + ([DIGITS] if len(data.img_idx) else [])
     return Instance(
         name=f"healthcare-{h}-s{seed}",
         description=(
-            f"{h} hospitals in {n_cities} cities over {region_km:g} km, an MPVU, a model owner, "
-            f"{n_users} querying user nodes, {n_fac} MDFPs; {len(reqs)} training requests"
+            f"{h} hospitals in {geo.n_cities} cities over {region_km:g} km, an MPVU, a model "
+            f"owner, {n_users} querying user nodes, {n_fac} MDFPs; {len(reqs)} training requests"
         ),
         snapshot=snapshot,
         requests=reqs,
@@ -384,6 +190,350 @@ def healthcare(
             },
         },
     )
+
+
+def _check_arguments(
+    nodes: int, requests: int, region_km: float, users: int | None, facilities: int | None
+) -> tuple[int, int]:
+    """Validate the arguments; the numbers of user nodes and MDFPs."""
+    if not 3 <= nodes <= 2000:
+        raise InputError("nodes", nodes, "healthcare needs 3 to 2000 hospitals")
+    if not 0 <= requests <= 1000:
+        raise InputError("requests", requests, "must be between 0 and 1000")
+    if not 0 < region_km <= 40_000:
+        raise InputError("region_km", region_km, "must be positive and at most 40000 (km)")
+    n_users = max(3, round(nodes / 3)) if users is None else users
+    n_fac = max(2, round(nodes / 6)) if facilities is None else facilities
+    for name, count in (("users", n_users), ("facilities", n_fac)):
+        if not 0 <= count <= 2000:
+            raise InputError(name, count, "must be between 0 and 2000")
+    return n_users, n_fac
+
+
+@dataclass(frozen=True)
+class _Geography:
+    """Cities of Zipf-distributed size; hospitals and clinics cluster around them."""
+
+    centres: np.ndarray
+    weight: np.ndarray
+    spread: np.ndarray
+    region_km: float
+
+    @property
+    def n_cities(self) -> int:
+        return len(self.weight)
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, hospitals: int, region_km: float) -> _Geography:
+        n_cities = max(2, round(0.8 * math.sqrt(hospitals)))
+        centres = rng.uniform(0.1, 0.9, size=(n_cities, 2)) * region_km
+        weight = 1.0 / np.arange(1, n_cities + 1)
+        weight /= weight.sum()
+        spread = 8.0 + 30.0 * np.sqrt(weight / weight.max())
+        return cls(centres, weight, spread, region_km)
+
+    def place(self, rng: np.random.Generator, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of ``count`` sites and the city of each."""
+        city = rng.choice(self.n_cities, size=count, p=self.weight)
+        pts = self.centres[city] + rng.normal(size=(count, 2)) * self.spread[city, None]
+        return np.clip(pts, 0.0, self.region_km), city
+
+
+@dataclass(frozen=True)
+class _Hospitals:
+    """Per-hospital position, tier, role and attributes (arrays of length ``h``)."""
+
+    xy: np.ndarray
+    city: np.ndarray
+    tier: np.ndarray
+    size_w: np.ndarray
+    role: np.ndarray
+    """"": ordinary; else the one threshold it fails ("quality", "age", "trust"), "down" or
+    "nocompute"."""
+    quality: np.ndarray
+    age: np.ndarray
+    trust: np.ndarray
+    gflops: np.ndarray
+    cost_hour: np.ndarray
+    overhead: np.ndarray
+    windowed: np.ndarray
+    w_start: np.ndarray
+    w_len: np.ndarray
+    second: np.ndarray
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, geo: _Geography, h: int) -> _Hospitals:
+        xy, city = geo.place(rng, h)
+        tier = rng.choice(3, size=h, p=TIER_SHARE)
+        tier[np.argmax(geo.weight[city])] = 0  # the largest city has a teaching hospital
+        size_w = TIER_SIZE[tier] * rng.lognormal(0.0, 0.45, size=h)
+        role = _roles(rng, h)
+        quality = np.where(
+            role == "quality", rng.uniform(0.35, 0.55, h), 0.78 + 0.21 * rng.beta(2.0, 1.5, h)
+        )
+        age = np.where(
+            role == "age",
+            rng.uniform(800.0, 2000.0, h),
+            np.minimum(rng.exponential(90.0, h), 330.0),
+        )
+        trust = np.where(
+            role == "trust", rng.uniform(0.2, 0.45, h), 0.8 + 0.19 * rng.beta(3.0, 1.2, h)
+        )
+        gflops = TIER_GFLOPS[tier] * rng.lognormal(0.0, 0.5, h)
+        cost_hour = 0.4 + gflops / 250.0 * rng.uniform(0.7, 1.3, h)
+        overhead = rng.uniform(5.0, 30.0, h)
+        windowed = (role == "") & (rng.random(h) < 0.2)
+        w_start = rng.uniform(0.0, 1200.0, h)
+        w_len = rng.uniform(1800.0, 5400.0, h)
+        second = rng.random(h) < 0.35
+        return cls(
+            xy, city, tier, size_w, role, quality, age, trust, gflops, cost_hour, overhead,
+            windowed, w_start, w_len, second,
+        )  # fmt: skip
+
+
+def _roles(rng: np.random.Generator, h: int) -> np.ndarray:
+    """Hospitals below typical thresholds, down, or without compute (disjoint sets)."""
+    special = {"down": 0, "quality": 0, "age": 0, "trust": 0, "nocompute": 0}
+    if h >= 6:
+        special = {
+            "quality": max(1, round(0.08 * h)),
+            "age": max(1, round(0.08 * h)),
+            "trust": max(1, round(0.06 * h)),
+            "nocompute": max(1, round(0.04 * h)),
+            "down": max(1 if h >= 10 else 0, round(0.03 * h)),
+        }
+    order = rng.permutation(h)
+    role = np.full(h, "", dtype=object)
+    at = 0
+    for name, count in special.items():
+        role[order[at : at + count]] = name
+        at += count
+    return role
+
+
+@dataclass(frozen=True)
+class _Datasets:
+    """Non-IID label mixes with quantity skew: every hospital's tabular counts; the image
+    datasets of the hospitals ``img_idx`` that have one."""
+
+    tab_counts: np.ndarray
+    img_idx: np.ndarray
+    img_counts: np.ndarray
+    img_quality: np.ndarray
+    img_age: np.ndarray
+
+    @classmethod
+    def draw(
+        cls, rng: np.random.Generator, hosp: _Hospitals, image: bool, replayable: bool
+    ) -> _Datasets:
+        h = len(hosp.tier)
+        has_image = np.zeros(h, dtype=bool)
+        if image:
+            has_image = rng.random(h) < 0.45
+            if h >= 4 and has_image.sum() < 2:
+                has_image[rng.choice(h, size=2, replace=False)] = True
+        tab_counts = _histograms(rng, hosp.size_w, BREAST_CANCER, replayable, scale=1500.0)
+        img_idx = np.flatnonzero(has_image)
+        img_w = hosp.size_w[img_idx] * rng.lognormal(0.0, 0.3, len(img_idx))
+        img_counts = _histograms(rng, img_w, DIGITS, replayable, 4000.0)
+        img_quality = np.clip(hosp.quality[img_idx] + rng.normal(0.0, 0.04, len(img_idx)), 0.3, 1.0)
+        img_age = hosp.age[img_idx] * rng.uniform(0.5, 1.5, len(img_idx))
+        return cls(tab_counts, img_idx, img_counts, img_quality, img_age)
+
+
+def _hospital_docs(hosp: _Hospitals, data: _Datasets) -> list[dict[str, Any]]:
+    """The hospitals' node documents (no random draw)."""
+    h = len(hosp.tier)
+    width = len(str(h))
+    img_pos = {int(i): k for k, i in enumerate(data.img_idx)}
+    docs: list[dict[str, Any]] = []
+    for i in range(h):
+        datasets = [_dataset(BREAST_CANCER, data.tab_counts[i], hosp.quality[i], hosp.age[i])]
+        if i in img_pos:
+            k = img_pos[i]
+            datasets.append(
+                _dataset(DIGITS, data.img_counts[k], data.img_quality[k], data.img_age[k])
+            )
+        doc: dict[str, Any] = {
+            "id": f"h{i + 1:0{width}d}",
+            "kind": "data",
+            "name": f"{TIERS[hosp.tier[i]]} hospital {i + 1} (city {hosp.city[i] + 1})",
+            "position": _pos(hosp.xy[i]),
+            "up": hosp.role[i] != "down",
+            "trust": round(float(hosp.trust[i]), 3),
+            "datasets": datasets,
+        }
+        if hosp.role[i] != "nocompute":
+            doc["compute"] = {
+                "gflops": round(float(hosp.gflops[i]), 1),
+                "memory_gb": float(TIER_MEMORY[hosp.tier[i]]),
+                "slots": int(TIER_SLOTS[hosp.tier[i]]),
+                "cost_per_hour": round(float(hosp.cost_hour[i]), 3),
+                "overhead_s": round(float(hosp.overhead[i]), 1),
+            }
+        if hosp.windowed[i]:
+            a, b = float(round(hosp.w_start[i])), float(round(hosp.w_start[i] + hosp.w_len[i]))
+            doc["windows"] = [{"start": a, "end": b}]
+            if hosp.second[i]:
+                c = b + 3600.0
+                doc["windows"].append({"start": c, "end": float(round(c + hosp.w_len[i]))})
+        docs.append(doc)
+    return docs
+
+
+def _service_nodes(
+    rng: np.random.Generator, geo: _Geography, region_km: float, docs: list[dict[str, Any]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The verification centre (near the region's centre) and the model owner (in the largest
+    city), appended to ``docs``; their positions."""
+    centre = np.array([region_km / 2, region_km / 2])
+    mpvu_xy = centre + rng.normal(0.0, region_km / 20, 2)
+    owner_xy = geo.centres[0] + rng.normal(0.0, 5.0, 2)
+    docs.append(
+        {
+            "id": "mpvu",
+            "kind": "mpvu",
+            "name": "national model verification centre",
+            "position": _pos(mpvu_xy),
+            "eval_throughput": 25.0,
+            "eval_samples": BREAST_CANCER.test_samples,
+        }
+    )
+    docs.append(
+        {
+            "id": "owner",
+            "kind": "user",
+            "name": "research lab (model owner)",
+            "position": _pos(owner_xy),
+        }
+    )
+    return mpvu_xy, owner_xy
+
+
+def _user_nodes(
+    rng: np.random.Generator,
+    geo: _Geography,
+    models: list[InferenceModel],
+    n_users: int,
+    docs: list[dict[str, Any]],
+) -> tuple[np.ndarray, float]:
+    """Querying clinics with one or two model demands each, appended to ``docs``; their
+    positions and the total query rate."""
+    user_xy, _ = geo.place(rng, n_users)
+    demand_total = 0.0
+    uw = len(str(max(n_users, 1)))
+    for u in range(n_users):
+        picks = rng.choice(len(models), size=rng.integers(1, 3), replace=False)
+        demands = []
+        for m in sorted(picks):
+            rate = round(float(rng.lognormal(math.log(4.0), 0.7)), 2)
+            demand_total += rate
+            demands.append(
+                {
+                    "model": models[m].id,
+                    "rate": rate,
+                    "slo_ms": round(models[m].service_ms + float(rng.uniform(6.0, 30.0)), 1),
+                    "value": round(float(rng.uniform(0.5, 2.0)), 2),
+                }
+            )
+        docs.append(
+            {
+                "id": f"u{u + 1:0{uw}d}",
+                "kind": "user",
+                "name": f"clinic users {u + 1}",
+                "position": _pos(user_xy[u]),
+                "demands": demands,
+            }
+        )
+    return user_xy, demand_total
+
+
+def _facility_nodes(
+    rng: np.random.Generator,
+    geo: _Geography,
+    n_fac: int,
+    demand_total: float,
+    region_km: float,
+    docs: list[dict[str, Any]],
+) -> np.ndarray:
+    """Model deployment facilities (MDFPs), one per city in turn, appended to ``docs``."""
+    fac_city = np.arange(n_fac) % geo.n_cities
+    fac_xy = np.clip(geo.centres[fac_city] + rng.normal(0.0, 4.0, (n_fac, 2)), 0.0, region_km)
+    # Total throughput about 1.25x the demand: feasible, but not with every SLO met everywhere.
+    fac_share = rng.dirichlet(np.full(max(n_fac, 1), 2.0))
+    fw = len(str(max(n_fac, 1)))
+    for f in range(n_fac):
+        docs.append(
+            {
+                "id": f"f{f + 1:0{fw}d}",
+                "kind": "mdfp",
+                "name": f"deployment facility {f + 1} (city {fac_city[f] + 1})",
+                "position": _pos(fac_xy[f]),
+                "facility": {
+                    "memory_gb": float(rng.choice([32.0, 64.0, 128.0])),
+                    "throughput": round(max(1.0, 1.25 * demand_total * float(fac_share[f])), 2),
+                    "cost_per_hour": round(float(rng.uniform(2.0, 12.0)), 2),
+                    "max_utilization": 0.9,
+                },
+            }
+        )
+    return fac_xy
+
+
+def _wan_links(
+    rng: np.random.Generator,
+    xy: np.ndarray,
+    hosp: _Hospitals,
+    n_users: int,
+    n_fac: int,
+    ids: list[str],
+) -> list[dict[str, Any]]:
+    """The WAN: k-nearest-neighbour links plus a spanning tree, latency from distance, bandwidth
+    from the slower end's access rate; a few slow links and, on larger networks, a few down ones
+    (never one whose loss would cut the network)."""
+    h = len(hosp.tier)
+    access = np.concatenate(
+        [
+            np.array([rng.uniform(*TIER_ACCESS[t]) for t in hosp.tier]),
+            [1000.0, 1000.0],
+            rng.uniform(50.0, 300.0, n_users),
+            np.full(n_fac, 10_000.0),
+        ]
+    )
+    down = np.zeros(len(xy), dtype=bool)
+    down[:h] = hosp.role == "down"
+    edges = bridge_around(xy, knn_mst_edges(xy, k=3), down)
+    m = len(edges)
+    km = np.linalg.norm(xy[edges[:, 0]] - xy[edges[:, 1]], axis=1)
+    latency = latency_from_distance(km)
+    bandwidth = np.minimum(access[edges[:, 0]], access[edges[:, 1]]) * rng.uniform(0.6, 1.0, m)
+    slow = rng.random(m) < 0.06
+    bandwidth = np.where(slow, rng.uniform(2.0, 10.0, m), bandwidth)
+    reliability = np.where(slow, rng.uniform(0.9, 0.97, m), rng.uniform(0.97, 0.9999, m))
+    cost_gb = rng.uniform(0.02, 0.12, m)
+    up = np.ones(m, dtype=bool)
+    if h >= 20:
+        for e in rng.choice(m, size=max(1, m // 50), replace=False):
+            up[e] = False
+            if not is_connected(len(xy), edges[up]):
+                up[e] = True
+    lat_r, bw_r = rounded(latency, 6), rounded(bandwidth, 1)
+    rel_r, cost_r = rounded(reliability, 4), rounded(cost_gb, 3)
+    links = []
+    for k in range(m):
+        link = {
+            "source": ids[edges[k, 0]],
+            "target": ids[edges[k, 1]],
+            "latency": lat_r[k],
+            "bandwidth": bw_r[k],
+            "reliability": rel_r[k],
+            "cost_per_gb": cost_r[k],
+        }
+        if not up[k]:
+            link["up"] = False
+        links.append(link)
+    return links
 
 
 def _pos(xy: np.ndarray) -> dict[str, float]:
