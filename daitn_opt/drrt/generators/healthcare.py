@@ -166,30 +166,45 @@ def healthcare(
         snapshot=snapshot,
         requests=reqs,
         models=models,
-        metadata={
-            "generator": {
-                "family": "healthcare",
-                "nodes": h,
-                "seed": seed,
-                "requests": requests,
-                "image": image,
-                "replayable": replayable,
-                "region_km": region_km,
-                "users": n_users,
-                "facilities": n_fac,
-            },
-            "units": "seconds, MB, Mbit/s, GFLOP/s, km",
-            "datasets": {
-                f"{p.modality}/{p.task}": {
-                    "source": p.source,
-                    "replayable": replayable,
-                    "pool": p.pool,
-                    "test_samples": p.test_samples,
-                }
-                for p in pools
-            },
-        },
+        metadata=_metadata(h, seed, requests, image, replayable, region_km, n_users, n_fac, pools),
     )
+
+
+def _metadata(
+    h: int,
+    seed: int,
+    requests: int,
+    image: bool,
+    replayable: bool,
+    region_km: float,
+    n_users: int,
+    n_fac: int,
+    pools: list[LabelPool],
+) -> dict[str, Any]:
+    """The instance's metadata: the generator's arguments and the datasets' sources."""
+    return {
+        "generator": {
+            "family": "healthcare",
+            "nodes": h,
+            "seed": seed,
+            "requests": requests,
+            "image": image,
+            "replayable": replayable,
+            "region_km": region_km,
+            "users": n_users,
+            "facilities": n_fac,
+        },
+        "units": "seconds, MB, Mbit/s, GFLOP/s, km",
+        "datasets": {
+            f"{p.modality}/{p.task}": {
+                "source": p.source,
+                "replayable": replayable,
+                "pool": p.pool,
+                "test_samples": p.test_samples,
+            }
+            for p in pools
+        },
+    }
 
 
 def _check_arguments(
