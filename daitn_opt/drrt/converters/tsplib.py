@@ -146,10 +146,45 @@ def parse_problem(text: str, source: str = "text") -> TsplibProblem:
         Naming the keyword or section and the offending value: empty text, an unsupported
         ``TYPE``/``EDGE_WEIGHT_TYPE``/``EDGE_WEIGHT_FORMAT``/section, a malformed number, or
         counts that do not match ``DIMENSION``.
+
+    Example
+    -------
+    >>> p = parse_problem("NAME: t3\\nTYPE: TSP\\nDIMENSION: 3\\nEDGE_WEIGHT_TYPE: EUC_2D\\n"
+    ...                   "NODE_COORD_SECTION\\n1 0 0\\n2 3 0\\n3 0 4\\nEOF\\n")
+    >>> p.name, p.dimension, p.ids
+    ('t3', 3, ['1', '2', '3'])
     """
     nonempty(text, source)
+    spec, sections = read_sections(text)
+    name = spec.get("NAME", source).removesuffix(".tsp").removesuffix(".atsp") or source
+    type_words = spec.get("TYPE", "").split()  # e.g. "TSP (M.~Hofmeister)" in si175
+    kind = type_words[0].upper() if type_words else "TSP"
+    if kind not in ("TSP", "ATSP"):
+        raise InputError("TYPE", spec.get("TYPE"), "unsupported; supported: TSP, ATSP")
+    n, ewt = _dimension_and_weight_type(spec, kind)
+    fmt = None if ewt in COORD_TYPES else _weight_format(spec, kind)
+    ids, xy, matrix = read_weights(sections, n, ewt, fmt, symmetric=kind == "TSP")
+    return TsplibProblem(
+        name=name,
+        type=kind,
+        comment=spec.get("COMMENT", ""),
+        dimension=n,
+        edge_weight_type=ewt,
+        edge_weight_format=fmt,
+        ids=ids,
+        xy=xy,
+        matrix=matrix,
+    )
+
+
+Sections = dict[str, list[tuple[int, list[str]]]]
+"""Section name -> its (line number, tokens) rows."""
+
+
+def read_sections(text: str) -> tuple[dict[str, str], Sections]:
+    """The header keywords (``KEY: value``) and the data sections of a TSPLIB-syntax text."""
     spec: dict[str, str] = {}
-    sections: dict[str, list[tuple[int, list[str]]]] = {}
+    sections: Sections = {}
     current: str | None = None
     for number, tokens in _lines(text):
         section = _section_name(tokens)
@@ -184,12 +219,11 @@ def parse_problem(text: str, source: str = "text") -> TsplibProblem:
                 "keyword", first, f"not a TSPLIB keyword or data outside a section (line {number})"
             )
         sections[current].append((number, tokens))
+    return spec, sections
 
-    name = spec.get("NAME", source).removesuffix(".tsp").removesuffix(".atsp") or source
-    type_words = spec.get("TYPE", "").split()  # e.g. "TSP (M.~Hofmeister)" in si175
-    kind = type_words[0].upper() if type_words else "TSP"
-    if kind not in ("TSP", "ATSP"):
-        raise InputError("TYPE", spec.get("TYPE"), "unsupported; supported: TSP, ATSP")
+
+def _dimension_and_weight_type(spec: dict[str, str], kind: str) -> tuple[int, str]:
+    """``DIMENSION`` and ``EDGE_WEIGHT_TYPE``, validated (with ``NODE_COORD_TYPE``)."""
     if "DIMENSION" not in spec:
         raise InputError("DIMENSION", None, "missing; a TSPLIB file must give its dimension")
     n = to_int(spec["DIMENSION"], "DIMENSION", "header")
@@ -207,46 +241,45 @@ def parse_problem(text: str, source: str = "text") -> TsplibProblem:
         raise InputError("NODE_COORD_TYPE", node_coord_type, "unsupported; supported: TWOD_COORDS")
     if kind == "ATSP" and ewt != "EXPLICIT":
         raise InputError("EDGE_WEIGHT_TYPE", ewt, "an ATSP must give an EXPLICIT matrix")
+    return n, ewt
 
-    ids: list[str]
-    xy: np.ndarray | None = None
-    matrix: np.ndarray | None = None
-    fmt: str | None = None
+
+def _weight_format(spec: dict[str, str], kind: str) -> str:
+    """``EDGE_WEIGHT_FORMAT`` of an EXPLICIT file, validated."""
+    fmt = spec.get("EDGE_WEIGHT_FORMAT", "").upper()
+    if fmt not in EDGE_WEIGHT_FORMATS:
+        raise InputError(
+            "EDGE_WEIGHT_FORMAT",
+            fmt or None,
+            f"unsupported; supported: {', '.join(EDGE_WEIGHT_FORMATS)}",
+        )
+    if kind == "ATSP" and fmt != "FULL_MATRIX":
+        raise InputError("EDGE_WEIGHT_FORMAT", fmt, "an ATSP needs FULL_MATRIX")
+    return fmt
+
+
+def read_weights(
+    sections: Sections, n: int, ewt: str, fmt: str | None, *, symmetric: bool
+) -> tuple[list[str], np.ndarray | None, np.ndarray | None]:
+    """Node ids, coordinates (None when the file gives none) and the explicit matrix (None for
+    coordinate weight types) from the data sections."""
     if ewt in COORD_TYPES:
         if "NODE_COORD_SECTION" not in sections:
             raise InputError("NODE_COORD_SECTION", None, f"missing; needed by {ewt}")
         ids, xy = _coords(sections["NODE_COORD_SECTION"], n, "NODE_COORD_SECTION")
-    else:
-        fmt = spec.get("EDGE_WEIGHT_FORMAT", "").upper()
-        if fmt not in EDGE_WEIGHT_FORMATS:
-            raise InputError(
-                "EDGE_WEIGHT_FORMAT",
-                fmt or None,
-                f"unsupported; supported: {', '.join(EDGE_WEIGHT_FORMATS)}",
-            )
-        if kind == "ATSP" and fmt != "FULL_MATRIX":
-            raise InputError("EDGE_WEIGHT_FORMAT", fmt, "an ATSP needs FULL_MATRIX")
-        if "EDGE_WEIGHT_SECTION" not in sections:
-            raise InputError("EDGE_WEIGHT_SECTION", None, "missing; needed by EXPLICIT")
-        matrix = _explicit(sections["EDGE_WEIGHT_SECTION"], n, fmt, symmetric=kind == "TSP")
-        ids = [str(i) for i in range(1, n + 1)]
-        for key in ("DISPLAY_DATA_SECTION", "NODE_COORD_SECTION"):
-            if key in sections:
-                shown_ids, xy = _coords(sections[key], n, key)
-                if shown_ids != ids:
-                    raise InputError(key, shown_ids[:3], "must list nodes 1..DIMENSION in order")
-                break
-    return TsplibProblem(
-        name=name,
-        type=kind,
-        comment=spec.get("COMMENT", ""),
-        dimension=n,
-        edge_weight_type=ewt,
-        edge_weight_format=fmt,
-        ids=ids,
-        xy=xy,
-        matrix=matrix,
-    )
+        return ids, xy, None
+    if "EDGE_WEIGHT_SECTION" not in sections:
+        raise InputError("EDGE_WEIGHT_SECTION", None, "missing; needed by EXPLICIT")
+    matrix = _explicit(sections["EDGE_WEIGHT_SECTION"], n, fmt, symmetric=symmetric)
+    ids = [str(i) for i in range(1, n + 1)]
+    xy = None
+    for key in ("DISPLAY_DATA_SECTION", "NODE_COORD_SECTION"):
+        if key in sections:
+            shown_ids, xy = _coords(sections[key], n, key)
+            if shown_ids != ids:
+                raise InputError(key, shown_ids[:3], "must list nodes 1..DIMENSION in order")
+            break
+    return ids, xy, matrix
 
 
 def _coords(
