@@ -26,6 +26,7 @@ formulation is in ``formulations/mtrce.md``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
@@ -181,6 +182,70 @@ class Problem:
         fields = {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "kind"}
         fields.update(changes)
         return Problem(**fields)
+
+    def restrict(self, keep: Sequence[int]) -> Problem:
+        """The problem on a subset of its nodes, every per-node array sliced alike.
+
+        Parameters
+        ----------
+        keep : sequence of int
+            Indices of the nodes to keep, distinct; they must include ``start`` and ``end``. Node
+            ``keep[j]`` of this problem becomes node ``j`` of the new one.
+
+        Returns
+        -------
+        Problem
+            A validated copy whose ``ids``, ``travel``, ``service``, ``utility``, windows, costs
+            and ``label_mass`` are those of the kept nodes; ``start``, ``end`` and ``mandatory``
+            are renumbered (mandatory nodes left out are dropped). Per-label arrays
+            (``coverage_scale``, ``label_weight``) and scalars are kept as they are.
+
+        Raises
+        ------
+        InputError
+            ``keep`` names an index out of range or twice, or leaves out the start or the end.
+
+        Notes
+        -----
+        O(m^2) for m kept nodes (the travel matrices are sliced). The executor uses it to re-plan
+        over the nodes not yet visited.
+
+        Examples
+        --------
+        >>> from daitn_opt.mtrce import Problem
+        >>> p = Problem(ids=["s", "a", "b", "e"], start=0, end=3, travel=[[0, 1, 2, 3]] * 4,
+        ...             service=[0, 1, 1, 0], utility=[0, 5, 7, 0], mandatory=[2])
+        >>> q = p.restrict([0, 2, 3])
+        >>> q.ids, q.start, q.end, q.utility.tolist(), q.mandatory.tolist()
+        (['s', 'b', 'e'], 0, 2, [0.0, 7.0, 0.0], [1])
+        """
+        from ..errors import InputError
+
+        idx = np.asarray(keep, dtype=np.int64).reshape(-1)
+        if len(idx) and (idx.min() < 0 or idx.max() >= self.n):
+            raise InputError("keep", list(keep), f"node indices must be in 0..{self.n - 1}")
+        if len(set(idx.tolist())) != len(idx):
+            raise InputError("keep", list(keep), "a node index appears twice")
+        pos = {int(i): j for j, i in enumerate(idx)}
+        for name in ("start", "end"):
+            if int(getattr(self, name)) not in pos:
+                raise InputError("keep", list(keep), f"must include the {name} node")
+        square = np.ix_(idx, idx)
+        rows = lambda a: None if a is None else np.asarray(a)[idx]  # noqa: E731
+        return self.replace(
+            ids=[self.ids[i] for i in idx],
+            start=pos[int(self.start)],
+            end=pos[int(self.end)],
+            travel=self.travel[square],
+            service=self.service[idx],
+            utility=self.utility[idx],
+            window_open=rows(self.window_open),
+            window_close=rows(self.window_close),
+            visit_cost=rows(self.visit_cost),
+            travel_cost=None if self.travel_cost is None else self.travel_cost[square],
+            mandatory=np.asarray([pos[int(m)] for m in self.mandatory if int(m) in pos], np.int64),
+            label_mass=rows(self.label_mass),
+        )
 
     def validate(self) -> None:
         """Raise :class:`~daitn_opt.errors.InputError` on inconsistent arrays."""

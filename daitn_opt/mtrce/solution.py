@@ -1,5 +1,7 @@
 """Solver-side helpers shared by every MTRCE solver: schedule a route, score routes, build a Result.
 
+The one route schedule of the package (and of T-FAM's route plans) is :func:`route_schedule`.
+
 Routes here are lists of node *indices* that include the start and the end (``[s, ..., e]``).
 This is solver code; the independent checker (:mod:`daitn_opt.mtrce.check`) deliberately shares
 nothing with it. The semantics are those of :mod:`daitn_opt.mtrce.problem`: service at the start
@@ -11,7 +13,7 @@ node is an idle replica and is only scheduled when every route is idle.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -32,22 +34,77 @@ def windows(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def schedule(
-    problem: Problem, route_idx: Sequence[int]
-) -> tuple[np.ndarray, np.ndarray, float, bool]:
-    """Earliest-start schedule of one route ``[s, ..., e]``.
+class RouteSchedule(NamedTuple):
+    """The earliest-start timetable of one route, per position of ``[s, ..., e]``.
+
+    Attributes
+    ----------
+    arrival
+        When the model reaches the node (0 at the start).
+    wait
+        Idle time before training starts (``start - arrival``: an early arrival waits for the
+        window to open).
+    start
+        When training (service) starts: ``max(arrival, window_open)``.
+    departure
+        When the model leaves: ``start + service``.
+    completion
+        Departure from the end node plus ``verify_time`` (inf when a leg is impossible).
+    feasible
+        Every leg finite, every service start within its window, and ``completion <= deadline``.
+    """
+
+    arrival: np.ndarray
+    wait: np.ndarray
+    start: np.ndarray
+    departure: np.ndarray
+    completion: float
+    feasible: bool
+
+
+def route_schedule(problem: Problem, route_idx: Sequence[int]) -> RouteSchedule:
+    """Arrival, wait, start of training and departure at every node of one route.
+
+    The one schedule of MTRCE's semantics (:mod:`daitn_opt.mtrce.problem`): the model is at the
+    start at time 0, training at a node starts at ``max(arrival, window_open)``, the model leaves
+    after ``service`` and travels ``travel[i, j]``; the route completes when the end node's
+    training and the verification are done.
+
+    Parameters
+    ----------
+    problem : Problem
+        Any object with MTRCE's arrays (``n``, ``travel``, ``service``, ``window_open``,
+        ``window_close``, ``verify_time``, ``deadline``).
+    route_idx : sequence of int
+        Node indices ``[s, ..., e]``, start and end included.
 
     Returns
     -------
-    arrivals, service_starts
-        Per position of the route (the start's arrival is 0).
-    completion
-        End of service at the end node plus the verification time (inf if a leg is impossible).
-    feasible
-        Every window met, every leg finite and the deadline met.
+    RouteSchedule
+        Per-position ``arrival``, ``wait``, ``start``, ``departure`` arrays, the ``completion``
+        time and whether the route is ``feasible`` (windows, finite legs, deadline; the budget
+        and the node-disjointness of several routes are not judged here).
+
+    Notes
+    -----
+    O(len(route)). Times are compared with a tolerance of ``EPS`` (the checker's).
+
+    Examples
+    --------
+    >>> from daitn_opt.mtrce import Problem
+    >>> from daitn_opt.mtrce.solution import route_schedule
+    >>> p = Problem(ids=["s", "a", "e"], start=0, end=2, travel=[[0, 2, 9], [2, 0, 3], [9, 3, 0]],
+    ...             service=[0, 4, 0], utility=[0, 1, 0], window_open=[0, 5, 0],
+    ...             window_close=[99, 99, 99], deadline=20)
+    >>> sch = route_schedule(p, [0, 1, 2])
+    >>> sch.arrival.tolist(), sch.wait.tolist(), sch.start.tolist(), sch.departure.tolist()
+    ([0.0, 2.0, 12.0], [0.0, 3.0, 0.0], [0.0, 5.0, 12.0], [0.0, 9.0, 12.0])
+    >>> sch.completion, sch.feasible
+    (12.0, True)
     """
     route = np.asarray(route_idx, dtype=np.int64)
     a, b = windows(problem)
+    service = np.asarray(problem.service, dtype=np.float64)
     m = len(route)
     arrivals = np.zeros(m)
     starts = np.zeros(m)
@@ -58,16 +115,25 @@ def schedule(
         feasible = False
     for p in range(1, m):
         prev, node = route[p - 1], route[p]
-        arrival = t + problem.service[prev] + problem.travel[prev, node]
+        arrival = t + service[prev] + problem.travel[prev, node]
         arrivals[p] = arrival
         t = max(float(arrival), float(a[node]))
         starts[p] = t
         if not np.isfinite(arrival) or t > b[node] + EPS:
             feasible = False
-    completion = float(t + problem.service[route[-1]] + problem.verify_time)
+    departures = starts + service[route]
+    completion = float(departures[-1] + problem.verify_time) if m else 0.0
     if not np.isfinite(completion) or completion > problem.deadline + EPS:
         feasible = False
-    return arrivals, starts, completion, feasible
+    return RouteSchedule(arrivals, starts - arrivals, starts, departures, completion, feasible)
+
+
+def schedule(
+    problem: Problem, route_idx: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray, float, bool]:
+    """``(arrivals, service_starts, completion, feasible)`` of :func:`route_schedule`."""
+    sch = route_schedule(problem, route_idx)
+    return sch.arrival, sch.start, sch.completion, sch.feasible
 
 
 def used_routes(problem: Problem, routes_idx: Sequence[Sequence[int]]) -> list[Sequence[int]]:

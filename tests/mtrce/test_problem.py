@@ -77,3 +77,75 @@ def test_infinite_travel_and_deadline_stay_allowed():
     travel = np.array([[0.0, 1.0, np.inf], [1.0, 0.0, 1.0], [np.inf, 1.0, 0.0]])
     problem = _base(travel=travel, deadline=np.inf)
     assert np.isinf(problem.travel[0, 2])
+
+
+# -- Problem.restrict and the route schedule -------------------------------------------------------
+def _five(**changes):
+    x = np.array([0.0, 3.0, 1.0, 4.0, 2.0])
+    fields = dict(
+        ids=[f"n{i}" for i in range(5)],
+        start=1,
+        end=3,
+        travel=np.abs(x[:, None] - x[None, :]),
+        service=np.arange(5.0),
+        utility=np.arange(5.0) * 10,
+        window_open=np.arange(5.0),
+        window_close=np.arange(5.0) + 100,
+        budget=50.0,
+        visit_cost=np.arange(5.0) + 0.5,
+        travel_cost=np.abs(x[:, None] - x[None, :]) * 2,
+        mandatory=[0, 2, 3],
+        label_mass=np.arange(10.0).reshape(5, 2),
+        coverage_scale=np.ones(2),
+    )
+    fields.update(changes)
+    return Problem(**fields)
+
+
+def test_restrict_slices_every_per_node_array_and_renumbers():
+    p = _five()
+    keep = [4, 1, 3]
+    q = p.restrict(keep)
+    assert q.ids == ["n4", "n1", "n3"]
+    assert (q.start, q.end) == (1, 2)
+    np.testing.assert_array_equal(q.travel, p.travel[np.ix_(keep, keep)])
+    np.testing.assert_array_equal(q.travel_cost, p.travel_cost[np.ix_(keep, keep)])
+    for name in ("service", "utility", "window_open", "window_close", "visit_cost", "label_mass"):
+        np.testing.assert_array_equal(getattr(q, name), getattr(p, name)[keep], err_msg=name)
+    assert q.mandatory.tolist() == [2]  # n3 kept (now 2); n0 and n2 dropped
+    np.testing.assert_array_equal(q.coverage_scale, p.coverage_scale)
+    assert (q.budget, q.deadline, q.k) == (p.budget, p.deadline, p.k)
+
+
+def test_restrict_without_optional_arrays_keeps_them_none():
+    q = _base(end=2).restrict([0, 2])
+    assert q.ids == ["a", "c"] and q.window_open is None and q.travel_cost is None
+    assert q.travel.tolist() == [[0.0, 2.0], [2.0, 0.0]]
+
+
+@pytest.mark.parametrize(
+    ("keep", "reason"),
+    [([3, 4], "start"), ([0, 1, 9], "0..4"), ([1, 3, 1], "twice"), ([1, 2], "end")],
+)
+def test_restrict_rejects_bad_subsets(keep, reason):
+    with pytest.raises(InputError) as exc:
+        _five().restrict(keep)
+    assert exc.value.field == "keep" and reason in str(exc.value)
+
+
+def test_route_schedule_waits_for_windows_and_reports_each_stage():
+    from daitn_opt.mtrce.solution import route_schedule, schedule
+
+    p = _five(deadline=30.0)
+    sch = route_schedule(p, [1, 4, 3])
+    # Leave n1 at 1 (window) + 1 (service) = 2; travel 1 -> n4 at 3, open 4: wait 1, train 4, leave
+    # at 8; travel 2 -> n3 at 10, train 3 from 10, leave at 13.
+    assert sch.arrival.tolist() == [0.0, 3.0, 10.0]
+    assert sch.wait.tolist() == [1.0, 1.0, 0.0]
+    assert sch.start.tolist() == [1.0, 4.0, 10.0]
+    assert sch.departure.tolist() == [2.0, 8.0, 13.0]
+    assert (sch.completion, sch.feasible) == (13.0, True)
+    assert not route_schedule(p.replace(deadline=12.0), [1, 4, 3]).feasible
+    arrivals, starts, done, ok = schedule(p, [1, 4, 3])
+    assert arrivals.tolist() == sch.arrival.tolist() and starts.tolist() == sch.start.tolist()
+    assert (done, ok) == (13.0, True)
