@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ...errors import InputError
 from ...io import read_text
+from ..requests import TrainingRequest, TrainModel
 from ..snapshot import Compute, DataNode, Dataset, Position, Window
 
 MODALITY = "benchmark"
@@ -109,3 +110,22 @@ def source_text(path: str | Path) -> tuple[str, str, str]:
     """``(text, file name, stem)`` of ``path``; :class:`InputError` if unreadable or empty."""
     path = Path(path)
     return read_text(path), path.name, path.stem
+
+
+def route_request(
+    fmt: str, start: str, end: str, budget: float, routes: int = 1
+) -> TrainingRequest:
+    """The one ``max_utility`` request of a routing benchmark: from ``start`` to ``end`` within
+    ``budget`` with ``routes`` replicas and a weightless model (a route's time is its length)."""
+    return TrainingRequest(
+        id=fmt,
+        owner=start,
+        start=start,
+        end=end,
+        modality=MODALITY,
+        task=fmt,
+        model=TrainModel(name="route", size_mb=0, gflop_per_sample=0),
+        deadline=budget,
+        replicas=routes,
+        objective="max_utility",
+    )

@@ -19,13 +19,12 @@ from pathlib import Path
 
 from ...errors import InputError
 from ..instance import BenchmarkInfo, Instance, TravelSpec
-from ..requests import TrainingRequest, TrainModel
 from ..snapshot import DataNode, Snapshot
 from ._common import (
-    MODALITY,
     lines,
     nonempty,
     point_node,
+    route_request,
     score_dataset,
     single_instance_options,
     source_text,
@@ -106,18 +105,7 @@ def parse(text: str, source: str = "text", name: str | None = None) -> Instance:
     if len(points) < 2:
         raise InputError("points", len(points), "need at least a start and an end point")
     nodes, _ = parse_points(points, "op")
-    request = TrainingRequest(
-        id="op",
-        owner="1",
-        start="1",
-        end="2",
-        modality=MODALITY,
-        task="op",
-        model=TrainModel(name="route", size_mb=0, gflop_per_sample=0),
-        deadline=tmax,
-        replicas=1,
-        objective="max_utility",
-    )
+    request = route_request("op", "1", "2", tmax)
     known = lookup("op", name, budget=tmax, points=len(nodes))
     return Instance(
         name=name,

@@ -28,13 +28,12 @@ from pathlib import Path
 
 from ...errors import InputError
 from ..instance import Instance, TravelSpec
-from ..requests import TrainingRequest, TrainModel
 from ..snapshot import DataNode, Snapshot
 from ._common import (
-    MODALITY,
     lines,
     nonempty,
     point_node,
+    route_request,
     score_dataset,
     single_instance_options,
     source_text,
@@ -102,60 +101,11 @@ def parse(
     seen: set[str] = set()
     deadline = 0.0
     for k, (number, tokens) in enumerate(vertices):
-        where = f"line {number}"
-        if len(tokens) < 9:
-            raise InputError(
-                "vertex", " ".join(tokens), f"expected 'i x y d S f a list O C' ({where})"
-            )
-        node_id = str(to_int(tokens[0], "i", where))
-        if node_id in seen:
-            raise InputError("i", node_id, f"duplicate vertex number ({where})")
-        seen.add(node_id)
-        x, y, service, score = (
-            to_float(t, f, where) for t, f in zip(tokens[1:5], "xydS", strict=True)
-        )
-        a = to_int(tokens[6], "a", where)
-        if len(tokens) != 9 + a:
-            raise InputError(
-                "a",
-                tokens[6],
-                f"a list of {a} needs {9 + a} fields, the line has {len(tokens)} ({where})",
-            )
-        opens = to_float(tokens[-2], "O", where)
-        closes = to_float(tokens[-1], "C", where)
-        if service < 0:
-            raise InputError("d", tokens[3], f"a service time must be >= 0 ({where})")
-        if opens < 0:
-            raise InputError("O", tokens[-2], f"a window must open at time >= 0 ({where})")
-        if closes < opens:
-            raise InputError(
-                "C", tokens[-1], f"the window closes before it opens at {opens:g} ({where})"
-            )
-        dataset = score_dataset(score, "optw", "S", where)
+        node, closes = _vertex(k, number, tokens, seen)
+        nodes.append(node)
         if k == 0:
-            if node_id != "0":
-                raise InputError("i", node_id, f"the first vertex must be the depot 0 ({where})")
-            if opens != 0:
-                raise InputError("O", tokens[-2], f"the depot must open at 0 ({where})")
             deadline = closes  # the depot's closing time is the route's budget
-            nodes.append(point_node(node_id, (x, y), dataset, service=service))
-        else:
-            nodes.append(
-                point_node(node_id, (x, y), dataset, service=service, window=(opens, closes))
-            )
-
-    request = TrainingRequest(
-        id="optw",
-        owner="0",
-        start="0",
-        end="0",
-        modality=MODALITY,
-        task="optw",
-        model=TrainModel(name="route", size_mb=0, gflop_per_sample=0),
-        deadline=deadline,
-        replicas=1,
-        objective="max_utility",
-    )
+    request = route_request("optw", "0", "0", deadline)
     known = lookup("optw", name, vertices=len(nodes), tmax=deadline)
     return Instance(
         name=name,
@@ -172,6 +122,44 @@ def parse(
         }
         | ({"value_note": known.note} if known is not None and known.note else {}),
     )
+
+
+def _vertex(k: int, number: int, tokens: list[str], seen: set[str]) -> tuple[DataNode, float]:
+    """The data node of vertex line ``k`` and its closing time ``C`` (line 0: the depot, which
+    has no window; its ``C`` is the route's budget)."""
+    where = f"line {number}"
+    if len(tokens) < 9:
+        raise InputError("vertex", " ".join(tokens), f"expected 'i x y d S f a list O C' ({where})")
+    node_id = str(to_int(tokens[0], "i", where))
+    if node_id in seen:
+        raise InputError("i", node_id, f"duplicate vertex number ({where})")
+    seen.add(node_id)
+    x, y, service, score = (to_float(t, f, where) for t, f in zip(tokens[1:5], "xydS", strict=True))
+    a = to_int(tokens[6], "a", where)
+    if len(tokens) != 9 + a:
+        raise InputError(
+            "a",
+            tokens[6],
+            f"a list of {a} needs {9 + a} fields, the line has {len(tokens)} ({where})",
+        )
+    opens = to_float(tokens[-2], "O", where)
+    closes = to_float(tokens[-1], "C", where)
+    if service < 0:
+        raise InputError("d", tokens[3], f"a service time must be >= 0 ({where})")
+    if opens < 0:
+        raise InputError("O", tokens[-2], f"a window must open at time >= 0 ({where})")
+    if closes < opens:
+        raise InputError(
+            "C", tokens[-1], f"the window closes before it opens at {opens:g} ({where})"
+        )
+    dataset = score_dataset(score, "optw", "S", where)
+    if k == 0:
+        if node_id != "0":
+            raise InputError("i", node_id, f"the first vertex must be the depot 0 ({where})")
+        if opens != 0:
+            raise InputError("O", tokens[-2], f"the depot must open at 0 ({where})")
+        return point_node(node_id, (x, y), dataset, service=service), closes
+    return point_node(node_id, (x, y), dataset, service=service, window=(opens, closes)), closes
 
 
 def read(path: str | Path, decimals: int | None = None) -> Instance:

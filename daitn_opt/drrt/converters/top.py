@@ -16,12 +16,11 @@ from pathlib import Path
 
 from ...errors import InputError
 from ..instance import Instance, TravelSpec
-from ..requests import TrainingRequest, TrainModel
 from ..snapshot import Snapshot
 from ._common import (
-    MODALITY,
     lines,
     nonempty,
+    route_request,
     single_instance_options,
     source_text,
     to_float,
@@ -65,18 +64,7 @@ def parse(text: str, source: str = "text", name: str | None = None) -> Instance:
     if n < 2:
         raise InputError("n", n, "need at least a start and an end point")
     nodes, _ = parse_points(points, "top")
-    request = TrainingRequest(
-        id="top",
-        owner="1",
-        start="1",
-        end=str(n),
-        modality=MODALITY,
-        task="top",
-        model=TrainModel(name="route", size_mb=0, gflop_per_sample=0),
-        deadline=tmax,
-        replicas=m,
-        objective="max_utility",
-    )
+    request = route_request("top", "1", str(n), tmax, routes=m)
     known = lookup("top", name, n=n, m=m, tmax=tmax)
     return Instance(
         name=name,
