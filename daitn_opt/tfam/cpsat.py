@@ -15,6 +15,7 @@ Solution hints come from the local search's best admission.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,7 @@ from .milp import (
 )
 from .problem import Problem
 from .solution import make_result, must_admit_conflict
+from .support import ExactParams
 
 
 def decimal_scale(values: np.ndarray, max_digits: int = 6) -> int | None:
@@ -66,7 +68,18 @@ BUILD_CHECK = 512
 """Rows (and hints) added between two looks at the clock while the model is built."""
 
 
-@register("tfam", "cpsat", exact=True, description="0-1 program with OR-Tools CP-SAT, hinted")
+@dataclass(frozen=True)
+class CpsatParams(ExactParams):
+    """Parameters of the T-FAM solver ``cpsat``."""
+
+
+@register(
+    "tfam",
+    "cpsat",
+    exact=True,
+    description="0-1 program with OR-Tools CP-SAT, hinted",
+    params=CpsatParams,
+)
 @settled
 @decided
 def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:

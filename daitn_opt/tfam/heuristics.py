@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..params import NoParams, param
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
 from .bounds import decided, settled
@@ -199,7 +200,13 @@ def greedy_choice(problem: Problem) -> tuple[_State, list[str], np.ndarray]:
     return state, failed, order
 
 
-@register("tfam", "fcfs", exact=False, description="First come, first served (naive baseline)")
+@register(
+    "tfam",
+    "fcfs",
+    exact=False,
+    description="First come, first served (naive baseline)",
+    params=NoParams,
+)
 @settled
 @decided
 def solve_fcfs(problem: Problem, options: SolveOptions) -> Result:
@@ -211,7 +218,13 @@ def solve_fcfs(problem: Problem, options: SolveOptions) -> Result:
     )
 
 
-@register("tfam", "greedy", exact=False, description="Greedy by scarcity-weighted value density")
+@register(
+    "tfam",
+    "greedy",
+    exact=False,
+    description="Greedy by scarcity-weighted value density",
+    params=NoParams,
+)
 @settled
 @decided
 def solve_greedy(problem: Problem, options: SolveOptions) -> Result:
@@ -224,6 +237,15 @@ def solve_greedy(problem: Problem, options: SolveOptions) -> Result:
 
 
 # -- local search ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LsParams:
+    """Parameters of the T-FAM local search ``ls``."""
+
+    iterations: int = param(
+        50, "rounds without improvement (each followed by a perturbation) before stopping"
+    )
+
+
 class _Search:
     """Drop/add/upgrade/swap local search with seeded perturbations (iterated local search)."""
 
@@ -355,7 +377,7 @@ def local_search(
     """Run ``ls`` and return (best choice, failed must-admit ids, trace, stats)."""
     t0 = time.perf_counter()
     deadline = t0 + options.remaining() * 0.95
-    iterations = int(options.params.get("iterations", 50))
+    iterations = int(options.params.iterations)
     g_state, failed, order = greedy_choice(problem)
     if failed:
         return g_state.choice, failed, [], {}
@@ -397,6 +419,7 @@ def local_search(
     "ls",
     exact=False,
     description="Local search (upgrade/add/drop-add swaps, perturbations) from greedy",
+    params=LsParams,
 )
 @settled
 @decided
@@ -415,16 +438,17 @@ def solve_ls(problem: Problem, options: SolveOptions) -> Result:
 
 
 def best_heuristic(
-    problem: Problem, options: SolveOptions, share: float = 0.1
+    problem: Problem, options: SolveOptions, iterations: int = 30, share: float = 0.1
 ) -> np.ndarray | None:
     """The local search's best admission within ``share`` of the remaining time (for warm starts).
 
-    None when the must-admit requests could not be placed.
+    ``iterations`` is the local search's :attr:`LsParams.iterations`. None when the must-admit
+    requests could not be placed.
     """
     sub = SolveOptions(
         time_limit=max(0.05, min(5.0, share * options.remaining())),
         seed=options.seed,
-        params={"iterations": int(options.params.get("ls_iterations", 30))},
+        params=LsParams(iterations=iterations),
     )
     best, failed, _, _ = local_search(problem, sub)
     return None if failed else best

@@ -18,6 +18,7 @@ local search's best admission.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +27,14 @@ import numpy as np
 from scipy import sparse
 
 from ..highs_model import highs_consistent, quiet_highs, run_until, set_threads
+from ..params import param
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
 from .bounds import decided, rounded_bound, settled
 from .heuristics import best_heuristic
 from .problem import Problem
 from .solution import from_solution, is_feasible, make_result, must_admit_conflict, slack
+from .support import ExactParams
 
 
 def model_arrays(problem: Problem) -> dict[str, Any]:
@@ -174,7 +177,7 @@ batches the MIP may end its time limit before its own root bound exists."""
 
 def fallback_bound(problem: Problem, options: SolveOptions, lower: float) -> float | None:
     """A Lagrangian upper bound for large batches (None for small ones), within 10 % of the time."""
-    if problem.n_plans < LARGE or options.params.get("lagrangian", True) is False:
+    if problem.n_plans < LARGE or not options.params.lagrangian:
         return None
     from .bounds import lagrangian_bound
 
@@ -242,9 +245,9 @@ def warm_start(problem: Problem, options: SolveOptions) -> np.ndarray | None:
         choice = from_solution(problem, options.initial)
         if is_feasible(problem, choice):
             return choice
-    if options.params.get("warm_start", True) is False:
+    if not options.params.warm_start:
         return None
-    return best_heuristic(problem, options)
+    return best_heuristic(problem, options, iterations=options.params.ls_iterations)
 
 
 def start_and_bound(
@@ -257,7 +260,20 @@ def start_and_bound(
     return initial, fallback_bound(problem, options, lower)
 
 
-@register("tfam", "highs", exact=True, description="0-1 program with HiGHS (highspy), warm-started")
+@dataclass(frozen=True)
+class HighsParams(ExactParams):
+    """Parameters of the T-FAM solver ``highs``."""
+
+    mip_rel_gap: float = param(0.0, "relative gap at which HiGHS stops (0: prove optimality)")
+
+
+@register(
+    "tfam",
+    "highs",
+    exact=True,
+    description="0-1 program with HiGHS (highspy), warm-started",
+    params=HighsParams,
+)
 @settled
 @decided
 def solve_highs(problem: Problem, options: SolveOptions) -> Result:
@@ -274,7 +290,7 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
     h.setOptionValue("time_limit", max(0.05, left - max(0.2, 0.05 * left)))
     set_threads(h, max(1, int(options.threads)))
     h.setOptionValue("random_seed", int(options.seed))
-    h.setOptionValue("mip_rel_gap", float(options.params.get("mip_rel_gap", 0.0)))
+    h.setOptionValue("mip_rel_gap", float(options.params.mip_rel_gap))
     trace: list[TracePoint] = []
     if initial is not None:
         x0 = np.zeros(problem.n_plans)
@@ -314,7 +330,7 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
         h.setOptionValue("time_limit", max(0.05, options.remaining() - 2 * reserve))
         set_threads(h, max(1, int(options.threads)))
         h.setOptionValue("random_seed", int(options.seed))
-        h.setOptionValue("mip_rel_gap", float(options.params.get("mip_rel_gap", 0.0)))
+        h.setOptionValue("mip_rel_gap", float(options.params.mip_rel_gap))
         done = run(h)
     if not done:
         # HiGHS overran its limit and is stopping in the background: the best incumbent its

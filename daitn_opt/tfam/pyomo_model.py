@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..errors import InputError
 from ..highs_model import reset_scheduler
+from ..params import param
 from ..registry import SolveOptions, register
 from ..result import Result, Status
 from .bounds import decided, settled
@@ -30,6 +32,7 @@ from .milp import (
 )
 from .problem import Problem
 from .solution import make_result, must_admit_conflict
+from .support import ExactParams
 
 TIME_OPTION = {
     "appsi_highs": "time_limit",
@@ -81,7 +84,23 @@ def build_model(problem: Problem, clock: Clock | None = None) -> Any:
     return m
 
 
-@register("tfam", "pyomo", exact=True, description="Pyomo model, any MIP solver (HiGHS default)")
+@dataclass(frozen=True)
+class PyomoParams(ExactParams):
+    """Parameters of the T-FAM solver ``pyomo``."""
+
+    pyomo_solver: str = param(
+        "appsi_highs", "the Pyomo solver to run (appsi_highs, gurobi, cplex, cbc, scip, ...)"
+    )
+    mip_rel_gap: float = param(0.0, "relative gap at which a HiGHS run stops (0: prove optimality)")
+
+
+@register(
+    "tfam",
+    "pyomo",
+    exact=True,
+    description="Pyomo model, any MIP solver (HiGHS default)",
+    params=PyomoParams,
+)
 @settled
 @decided
 def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
@@ -91,7 +110,7 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
     t0 = time.perf_counter()
     if must_admit_conflict(problem) is not None:
         return infeasible_result(problem, "pyomo", options.remaining())
-    name = str(options.params.get("pyomo_solver", "appsi_highs"))
+    name = options.params.pyomo_solver
     opt = pyo.SolverFactory(name)
     if opt is None or not opt.available(exception_flag=False):
         raise InputError("pyomo_solver", name, "is not an available Pyomo solver")
@@ -139,7 +158,7 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
     if name in TIME_OPTION:
         opt.options[TIME_OPTION[name]] = limit
     if name in ("appsi_highs", "highs"):
-        opt.options["mip_rel_gap"] = float(options.params.get("mip_rel_gap", 0.0))
+        opt.options["mip_rel_gap"] = float(options.params.mip_rel_gap)
         opt.options["threads"] = int(options.threads)
         opt.options["random_seed"] = int(options.seed)
     kwargs = {"load_solutions": False}
