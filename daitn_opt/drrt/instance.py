@@ -15,7 +15,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from ..errors import InputError
 from ..io import read_json
-from .metrics import METRICS
+from .metrics import METRICS, Metric
 from .requests import InferenceModel, TrainingRequest
 from .snapshot import NODE_KINDS, Count, FieldError, NonNeg, Positive, Real, Snapshot, _Model
 
@@ -32,16 +32,7 @@ class TravelSpec(_Model):
     is then direct between every pair (no shortest-path closure), as the benchmark defines it.
     """
 
-    metric: Literal[
-        "EUC_2D",
-        "CEIL_2D",
-        "ATT",
-        "GEO",
-        "EUCLIDEAN",
-        "EUCLIDEAN_FLOOR1",
-        "EUCLIDEAN_FLOOR2",
-        "EXPLICIT",
-    ]
+    metric: Literal[Metric, "EXPLICIT"]
     matrix: list[list[NonNeg]] | None = None
 
     @model_validator(mode="after")

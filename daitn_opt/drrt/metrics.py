@@ -13,22 +13,14 @@ unit, so they are implemented exactly.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 
 Metric = Literal[
     "EUC_2D", "CEIL_2D", "ATT", "GEO", "EUCLIDEAN", "EUCLIDEAN_FLOOR1", "EUCLIDEAN_FLOOR2"
 ]
-METRICS: tuple[str, ...] = (
-    "EUC_2D",
-    "CEIL_2D",
-    "ATT",
-    "GEO",
-    "EUCLIDEAN",
-    "EUCLIDEAN_FLOOR1",
-    "EUCLIDEAN_FLOOR2",
-)
+METRICS: tuple[str, ...] = get_args(Metric)
 
 
 def _deltas(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
