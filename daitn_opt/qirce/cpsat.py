@@ -17,9 +17,11 @@ variables, which CP-SAT does not have: use ``highs`` or ``pyomo`` for it.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
+from ..params import param
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
 from ..tfam.bounds import settled
@@ -48,12 +50,21 @@ def _supports(problem: Problem) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class CpsatParams:
+    """Parameters of the ``cpsat`` solver."""
+
+    warm_start: bool = param(True, "hint CP-SAT with the best heuristic solution (local search)")
+    workers: int | None = param(None, "CP-SAT search workers (default: the threads option)")
+
+
 @register(
     "qirce",
     "cpsat",
     exact=True,
     description="CP-SAT over Boolean arc literals (single-source), hinted by the best heuristic",
     supports=_supports,
+    params=CpsatParams,
 )
 @settled
 def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
@@ -111,7 +122,7 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
         return give_up("no time left to run CP-SAT")
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = left
-    solver.parameters.num_workers = int(options.params.get("workers", max(1, options.threads)))
+    solver.parameters.num_workers = options.params.workers or max(1, options.threads)
     solver.parameters.random_seed = options.seed
 
     class Progress(cp_model.CpSolverSolutionCallback):

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import heapq
 import time
+from dataclasses import dataclass
 
 import highspy
 import numpy as np
 
+from ..params import NoParams, param
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
 from ..tfam.bounds import settled
@@ -869,6 +871,7 @@ def _result(
     "nearest",
     exact=False,
     description="each demand to the nearest facility with room (baseline)",
+    params=NoParams,
 )
 @settled
 def solve_nearest(problem: Problem, options: SolveOptions) -> Result:
@@ -881,6 +884,7 @@ def solve_nearest(problem: Problem, options: SolveOptions) -> Result:
     "greedy",
     exact=False,
     description="Martello-Toth regret greedy, best of several desirabilities",
+    params=NoParams,
 )
 @settled
 def solve_greedy(problem: Problem, options: SolveOptions) -> Result:
@@ -1066,7 +1070,7 @@ def warm_start(problem: Problem, options: SolveOptions) -> tuple[np.ndarray | No
     x0 = arcs_from_solution(problem, options.initial)
     if x0 is not None and not fits(problem, x0):
         x0 = None  # an infeasible start is ignored
-    if x0 is not None or not options.params.get("warm_start", True):
+    if x0 is not None or not options.params.warm_start:
         return x0, None
     from .milp import infeasible_result
 
@@ -1087,30 +1091,45 @@ def best_heuristic(problem: Problem, budget: float, seed: int = 0) -> np.ndarray
     return x
 
 
+@dataclass(frozen=True)
+class LsParams:
+    """Parameters of the ``ls`` solver."""
+
+    budget: float | None = param(None, "seconds of search (default: 85 % of the time limit)")
+    max_idle: int | None = param(
+        None,
+        "tabu iterations without a new best before stopping "
+        "(default: 50 per demand, between 2,000 and 20,000)",
+    )
+
+
 @register(
     "qirce",
     "ls",
     exact=False,
     description="LP-guided tabu search: shift/swap with adaptive penalties, close/open facility",
+    params=LsParams,
 )
 @settled
 def solve_ls(problem: Problem, options: SolveOptions) -> Result:
-    """Params: ``budget`` seconds (default: 85 % of the time limit), ``max_idle`` tabu
-    iterations without a new best before stopping (default 50 per demand, 2,000 to 20,000)."""
+    """LP-guided tabu search (parameters: :class:`LsParams`)."""
     from .milp import infeasible_result, trivial_result
 
     bad = infeasible_result(problem, "ls") or trivial_result(problem, "ls")
     if bad is not None:
         return bad
-    budget = float(options.params.get("budget", max(0.05, 0.85 * options.remaining())))
+    params = options.params
+    budget = params.budget
+    if budget is None:
+        budget = max(0.05, 0.85 * options.remaining())
     trace: list[TracePoint] = []
 
     def on_best(internal: float) -> None:
         trace.append(TracePoint(options.elapsed(), problem.reported(internal), None))
 
-    max_idle = int(
-        options.params.get("max_idle", min(20_000, max(2_000, 50 * problem.num_demands)))
-    )
+    max_idle = params.max_idle
+    if max_idle is None:
+        max_idle = min(20_000, max(2_000, 50 * problem.num_demands))
     x, lb, stats = local_search(problem, budget, options.seed, on_best=on_best, max_idle=max_idle)
     bound = problem.reported(lb) if lb is not None else None
     if x is None:

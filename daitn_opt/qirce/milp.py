@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 import highspy
 import numpy as np
 from scipy.sparse import coo_matrix
 
 from ..highs_model import highs_consistent, quiet_highs, run_until
+from ..params import param
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
 from ..tfam.bounds import rounded_bound, settled
@@ -476,16 +478,30 @@ def fallback_result(
     )
 
 
+@dataclass(frozen=True)
+class HighsParams:
+    """Parameters of the ``highs`` solver."""
+
+    warm_start: bool = param(True, "start from the best heuristic solution (local search)")
+    mip_rel_gap: float = param(1e-7, "relative gap at which HiGHS stops")
+    linking: Literal["auto", "strong", "aggregated"] = param(
+        "auto",
+        "arc-deployment linking rows: strong (per arc), aggregated (per deployment), "
+        "auto (strong up to 50,000 arcs)",
+    )
+
+
 @register(
     "qirce",
     "highs",
     exact=True,
     description="MILP in HiGHS (highspy, sparse build), warm-started from the best heuristic",
+    params=HighsParams,
 )
 @settled
 def solve_highs(problem: Problem, options: SolveOptions) -> Result:
-    """Solve QIRCE / Q-FAM with HiGHS; params: ``warm_start`` (default True), ``mip_rel_gap``
-    (default 1e-7), ``linking`` (``auto``, ``strong``, ``aggregated``; see :func:`build`)."""
+    """Solve QIRCE / Q-FAM with HiGHS (parameters: :class:`HighsParams`; ``linking``: see
+    :func:`build`)."""
     bad = infeasible_result(problem, "highs") or trivial_result(problem, "highs")
     if bad is not None:
         return bad
@@ -511,7 +527,7 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
             f"no time left to build the MILP ({problem.num_arcs:,} arcs) within the time limit"
         )
     t1 = time.perf_counter()
-    lp, lay = build(problem, linking=options.params.get("linking", "auto"))
+    lp, lay = build(problem, linking=options.params.linking)
     stats["build_seconds"] = time.perf_counter() - t1
     stats.update(columns=lay.n_cols, rows=int(lp.num_row_))
     # HiGHS notices its time limit only between iterations, which on large models can be
@@ -547,7 +563,7 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
 
     def run(start: np.ndarray | None) -> highspy.Highs | None:
         h = new_highs(options.remaining() - allowance, options.seed)
-        h.setOptionValue("mip_rel_gap", float(options.params.get("mip_rel_gap", 1e-7)))
+        h.setOptionValue("mip_rel_gap", options.params.mip_rel_gap)
         if integral_objective(problem):
             # Integral objective: an absolute gap below 1 already proves optimality.
             h.setOptionValue("mip_abs_gap", 1.0 - 1e-6)

@@ -9,11 +9,13 @@ portability and for exporting (``model.write("qirce.lp")``).
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..highs_model import quiet_highs, reset_scheduler
+from ..params import param
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
 from ..tfam.bounds import settled
@@ -105,6 +107,16 @@ def _terms(p: Problem) -> int:
     return 3 * p.num_arcs + 2 * linked + (2 * p.num_arcs if p.memory_binding else 0)
 
 
+@dataclass(frozen=True)
+class PyomoParams:
+    """Parameters of the ``pyomo`` solver."""
+
+    pyomo_solver: str = param(
+        "appsi_highs", "Pyomo solver name (appsi_highs, gurobi, cplex, cbc, scip, ...)"
+    )
+    warm_start: bool = param(True, "start from the best heuristic solution (local search)")
+
+
 @register(
     "qirce",
     "pyomo",
@@ -115,6 +127,7 @@ def _terms(p: Problem) -> int:
         if problem.congestion != "none"
         else None
     ),
+    params=PyomoParams,
 )
 @settled
 def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
@@ -125,7 +138,7 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
     from .heuristics import warm_start
 
     p = problem
-    name = options.params.get("pyomo_solver", "appsi_highs")
+    name = options.params.pyomo_solver
     trace: list[TracePoint] = []
     x0, lb = warm_start(p, options)
     if x0 is not None:
