@@ -16,17 +16,19 @@ Sizes: ``O(n^2)`` arcs, plus ``O(n^2)`` position-assignment binaries under
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..registry import SolveOptions
+from ..params import param
+from ..registry import SolveOptions, register
 from ..result import Result, Status
 from . import coverage, route_highs
 from . import route_model as rm
 from .problem import Problem
 from .route_model import INF, Infeasible
 from .route_model import RouteModel as CoverageModel
-from .route_solvers import no_route, proved_optimal, register_solvers
+from .route_solvers import no_route, proved_optimal
 from .solution import schedule, windows
 
 __all__ = ["CoverageModel", "Infeasible", "build_model", "solve_coverage_highs", "warm_values"]
@@ -235,7 +237,7 @@ def warm_values(model: CoverageModel, route: list[int]) -> np.ndarray | None:
 def solve_coverage_highs(problem: Problem, options: SolveOptions) -> Result:
     """Solve a coverage objective exactly with HiGHS (see the module docstring).
 
-    Parameters (``options.params``): ``warm_start`` (default True: the ``coverage-ils`` route,
+    Parameters (``options.params``, :class:`CoverageHighsParams`): ``warm_start`` (default True: the ``coverage-ils`` route,
     found in at most a tenth of the time limit, is given to HiGHS as a start).
     """
     name = "coverage-highs"
@@ -251,7 +253,7 @@ def solve_coverage_highs(problem: Problem, options: SolveOptions) -> Result:
         return route, None if route is None else warm_values(model, route)
 
     run = route_highs.solve(
-        model, options, warm if options.params.get("warm_start", True) else None
+        model, options, warm if options.params.warm_start else None
     )
     if run.infeasible:
         message = "no route meets the constraints"
@@ -270,15 +272,21 @@ def solve_coverage_highs(problem: Problem, options: SolveOptions) -> Result:
     return proved_optimal(result, run.proved)
 
 
-coverage_highs = solve_coverage_highs
-register_solvers(
-    coverage.supports,
+@dataclass(frozen=True)
+class CoverageHighsParams:
+    """Parameters of the ``coverage-highs`` solver."""
+
+    warm_start: bool = param(
+        True, "give HiGHS the coverage-ils route (found in at most a tenth of the limit) as a start"
+    )
+
+
+coverage_highs = register(
+    "mtrce",
+    "coverage-highs",
     exact=True,
-    solvers={
-        "coverage-highs": (
-            coverage_highs,
-            "coverage objectives (max_coverage, max_recency_coverage, min_time_to_target): "
-            "arc MILP with PWL coverage cuts, HiGHS",
-        )
-    },
-)
+    description=("coverage objectives (max_coverage, max_recency_coverage, min_time_to_target): "
+            "arc MILP with PWL coverage cuts, HiGHS"),
+    supports=coverage.supports,
+    params=CoverageHighsParams,
+)(solve_coverage_highs)

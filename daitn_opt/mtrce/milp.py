@@ -37,6 +37,7 @@ from scipy.sparse import csr_array
 from scipy.sparse.csgraph import shortest_path
 
 from ..highs_model import quiet_highs, set_threads
+from ..params import param
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint, relative_gap
 from . import certify, separation, tour_repair
@@ -54,6 +55,39 @@ from .solution import (
 
 INF = highspy.kHighsInf
 TIME_EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class RouteMilpParams:
+    """Parameters shared by the MTRCE MILP solvers (``highs``, ``pyomo``): warm start and model."""
+
+    warm_start_solver: str | None = param(
+        "ils", "heuristic run first for a starting solution (None: only options.initial)"
+    )
+    warm_start_time: float | None = param(
+        None, "seconds for the warm start (None: chosen from the model's size and the limit)"
+    )
+    undirected: bool | None = param(
+        None, "force the edge (True) or arc (False) model (None: edges when travel is symmetric)"
+    )
+    sparse: bool | None = param(
+        None, "force the sparse candidate-arc model (True) or the dense one (False)"
+    )
+    neighbours: int | None = param(None, "nearest neighbours per node in a sparse model")
+
+
+@dataclass(frozen=True)
+class HighsParams(RouteMilpParams):
+    """Parameters of the ``highs`` MTRCE solver."""
+
+    lp_rounds: int = param(200, "most rounds of subtour separation on the LP relaxation")
+    lp_rounds_between: int = param(20, "most LP separation rounds between two MIP rounds")
+    early_stop: bool = param(
+        False, "stop a MIP round at its first integer solution with a subtour (past the root)"
+    )
+    heuristic_effort: float = param(0.01, "HiGHS's mip_heuristic_effort")
+    highs_options: dict = param({}, "further HiGHS options, name -> value")  # noqa: RUF009
+    log: bool = param(False, "show HiGHS's log")
 
 
 class Infeasible(Exception):
@@ -1131,20 +1165,29 @@ def plan_model(problem: Problem, seconds: float, solver: str = "highs") -> Model
     return ModelPlan(True, min(k, n - 1), columns, columns / rate + knn)
 
 
+def _param(options: SolveOptions, name: str, default: Any = None) -> Any:
+    """Parameter ``name`` of a solver that may not declare it (``cpsat`` calls :func:`plan_for`
+    with its own parameters; until every solver declares a dataclass, a plain dict)."""
+    params = options.params
+    if isinstance(params, dict):
+        return params.get(name, default)
+    return getattr(params, name, default)
+
+
 def plan_for(
     problem: Problem, options: SolveOptions, solver: str, overhead: float = 0.0
 ) -> ModelPlan:
-    """:func:`plan_model` for the time left, overridden by ``params["sparse"]`` (True/False)
-    and ``params["neighbours"]``."""
-    params = options.params
+    """:func:`plan_model` for the time left, overridden by the ``sparse`` (True/False) and
+    ``neighbours`` parameters of the solver (when it has them)."""
+    want = _param(options, "sparse")
+    neighbours = _param(options, "neighbours")
     plan = plan_model(problem, max(0.0, options.remaining() - overhead), solver)
-    want = params.get("sparse")
     if want is not None and bool(want) != plan.sparse:
-        k = int(params.get("neighbours", NEIGHBOURS[1])) if want else problem.n - 1
+        k = int(neighbours if neighbours is not None else NEIGHBOURS[1]) if want else problem.n - 1
         k = max(1, min(k, problem.n - 1))
         plan = ModelPlan(bool(want), k, problem.n * (2 * k + 3), 0.0)
-    elif "neighbours" in params and plan.sparse:
-        k = max(1, min(int(params["neighbours"]), problem.n - 1))
+    elif neighbours is not None and plan.sparse:
+        k = max(1, min(int(neighbours), problem.n - 1))
         plan = ModelPlan(True, k, problem.n * (2 * k + 3), plan.seconds)
     return plan
 
@@ -1211,21 +1254,21 @@ def warm_start_routes(
 ) -> tuple[list[list[int]] | None, dict[str, Any]]:
     """Index routes of the best of ``options.initial`` and the warm-start heuristic.
 
-    The heuristic (``params["warm_start"]``, default ``"ils"``) gets ``seconds`` (or
-    ``params["warm_start_time"]``). Every route set is checked feasible before it is kept.
+    The heuristic (parameter ``warm_start_solver``, default ``"ils"``) gets ``seconds`` (or the
+    parameter ``warm_start_time``). Every route set is checked feasible before it is kept.
     """
     from ..registry import solve as registry_solve
     from ..registry import solvers
 
-    params = options.params
     stats: dict[str, Any] = {}
     candidates: list[list[list[int]]] = []
     if options.initial is not None:
         ids = {v: i for i, v in enumerate(problem.ids)}
         with contextlib.suppress(KeyError, TypeError, AttributeError):
             candidates.append([[ids[v] for v in r] for r in options.initial.get("routes", [])])
-    name = params.get("warm_start", "ils")
-    limit = float(params.get("warm_start_time", seconds))
+    name = _param(options, "warm_start_solver", "ils")
+    chosen = _param(options, "warm_start_time")
+    limit = float(chosen if chosen is not None else seconds)
     limit = min(limit, 0.9 * options.remaining())
     if name and name in solvers("mtrce")["mtrce"] and limit > 0.01:
         t0 = time.perf_counter()
@@ -1261,7 +1304,6 @@ def prepare(
     UnsupportedError
         When even the sparse model would exceed :data:`MAX_COLUMNS` (it would not fit in memory).
     """
-    params = options.params
     if problem.n == 1 or len(problem.customers) == 0:
         res = _trivial(problem, options)
         res.solver = solver
@@ -1301,7 +1343,9 @@ def prepare(
     candidates = candidate_arcs(problem, plan.neighbours, routes) if plan.sparse else None
     stats["candidate_seconds"] = time.perf_counter() - t0
     try:
-        model = build_model(problem, undirected=params.get("undirected"), candidates=candidates)
+        model = build_model(
+            problem, undirected=_param(options, "undirected"), candidates=candidates
+        )
     except Infeasible as exc:
         if not plan.sparse:
             return make_result(problem, solver, None, Status.INFEASIBLE, message=str(exc))
@@ -1346,11 +1390,11 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
     ``stats["restricted_bound"]``. When even the sparse model cannot be built in the time left,
     the warm start is returned (``feasible``, with a message saying why).
 
-    Parameters (``options.params``)
-    -------------------------------
+    Parameters (``options.params``, :class:`HighsParams`)
+    -----------------------------------------------------
     lp_rounds
         Maximum rounds of cut separation on the LP relaxation (default 200).
-    warm_start
+    warm_start_solver
         Name of a registered heuristic run first for a starting solution (default ``"ils"``
         when registered), or None.
     warm_start_time
@@ -1375,21 +1419,21 @@ def solve_highs(problem: Problem, options: SolveOptions) -> Result:
     stats = run.stats
 
     h = quiet_highs()
-    h.setOptionValue("output_flag", bool(params.get("log", False)))
+    h.setOptionValue("output_flag", params.log)
     h.setOptionValue("random_seed", int(options.seed))
     set_threads(h, max(1, int(options.threads)))
     h.setOptionValue("mip_rel_gap", 1e-9)
     h.setOptionValue("mip_abs_gap", 0.999 if model.integral_objective else 1e-6)
     # HiGHS's primal heuristics re-run from scratch in every round and were the larger part of
     # a round's time on TSPLIB; the warm start and the routes of earlier rounds do their job.
-    h.setOptionValue("mip_heuristic_effort", float(params.get("heuristic_effort", 0.01)))
-    for key, value in params.get("highs_options", {}).items():
+    h.setOptionValue("mip_heuristic_effort", params.heuristic_effort)
+    for key, value in params.highs_options.items():
         h.setOptionValue(key, value)
     t_pass = time.perf_counter()
     _pass_model(h, model)
     stats["pass_seconds"] = time.perf_counter() - t_pass
 
-    status, message = _lp_phase(h, run, int(params.get("lp_rounds", 200)))
+    status, message = _lp_phase(h, run, params.lp_rounds)
     if status is None:
         status, message = _mip_phase(h, run)
     stats["cuts"] = len(run.cut_keys)
@@ -1539,7 +1583,7 @@ def _mip_phase(h: highspy.Highs, run: _Run) -> tuple[Status | None, str]:
 
     # Optionally stop a MIP round as soon as, past the root, HiGHS accepts an integer solution
     # with a subtour: proving it optimal is wasted work, since its cuts must be added anyway.
-    early = bool(run.options.params.get("early_stop", False))
+    early = run.options.params.early_stop
     stop = {"now": False}
 
     def on_solution(event: Any) -> None:
@@ -1635,7 +1679,7 @@ def _mip_phase(h: highspy.Highs, run: _Run) -> tuple[Status | None, str]:
             message = "no new subtour cut separated; stopping"
             break
         # the new integer cuts change the LP: separate on it again before the next MIP
-        _lp_phase(h, run, int(run.options.params.get("lp_rounds_between", 20)))
+        _lp_phase(h, run, run.options.params.lp_rounds_between)
         h.setOptionValue("solve_relaxation", False)
     h.cbMipSolution.unsubscribe(on_solution)
     if early:
@@ -1654,6 +1698,7 @@ def _supports(problem: Problem) -> str | None:
     exact=True,
     description="MILP with HiGHS (highspy), subtour cuts separated lazily on the LP and after each MIP",
     supports=_supports,
+    params=HighsParams,
 )
 def highs_solver(problem: Problem, options: SolveOptions) -> Result:
     """Registered ``highs`` solver: :func:`solve_highs`."""

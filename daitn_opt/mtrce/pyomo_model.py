@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..highs_model import quiet_highs, reset_scheduler
+from ..params import param
 from ..registry import SolveOptions, register
 from ..result import Result, Status
 from . import milp
@@ -45,6 +47,16 @@ APPSI = {
 }
 TIME_OPTION = {"gurobi": "TimeLimit", "cplex": "timelimit", "cbc": "seconds", "glpk": "tmlim",
                "scip": "limits/time", "highs": "time_limit"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PyomoParams(milp.RouteMilpParams):
+    """Parameters of the ``pyomo`` MTRCE solver (warm start and model as for ``highs``)."""
+
+    pyomo_solver: str = param(
+        "appsi_highs", "Pyomo solver: appsi_highs, appsi_gurobi, gurobi, cplex, scip, cbc, glpk, highs"
+    )
+    lp_rounds: int = param(100, "most rounds of subtour separation on the LP relaxation")
 
 
 def build_pyomo(problem: Problem, compact: bool = False, model: milp.MilpModel | None = None):
@@ -248,11 +260,12 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
     second here, so a view whose dense model would not fit 30 % of the limit gets the sparse
     model of :func:`daitn_opt.mtrce.milp.solve_highs` (a restriction; its bound is reported in
     ``stats["restricted_bound"]`` only), and when even that does not fit, the warm start is
-    returned with a message saying so. Other parameters as for ``highs`` (``warm_start``,
-    ``warm_start_time``, ``sparse``, ``neighbours``, ``lp_rounds``).
+    returned with a message saying so. Parameters: :class:`PyomoParams` (as for ``highs``:
+    ``warm_start_solver``, ``warm_start_time``, ``undirected``, ``sparse``, ``neighbours``,
+    ``lp_rounds``).
     """
     params = options.params
-    name = str(params.get("pyomo_solver", "appsi_highs"))
+    name = params.pyomo_solver
     # importing Pyomo takes about 2 s on the shared machine: it counts against the limit
     overhead = 0.0 if "pyomo.environ" in sys.modules else PYOMO_IMPORT_SECONDS
     prepared = milp.prepare(problem, options, "pyomo", overhead=overhead)
@@ -290,7 +303,7 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
     # LP rounds: separate on the relaxation (formulations/mtrce.md, C1/C2)
     backend.relax(True)
     lp_rounds = 0
-    for lp_rounds in range(1, int(params.get("lp_rounds", 100)) + 1):  # noqa: B007
+    for lp_rounds in range(1, params.lp_rounds + 1):  # noqa: B007
         if options.remaining() <= 0.1:
             break
         st, bound, has = backend.solve(options.remaining())
@@ -361,6 +374,7 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
     exact=True,
     description="The highs MILP written in Pyomo (any Pyomo solver, appsi_highs by default), lazy subtour cuts",
     supports=milp._supports,
+    params=PyomoParams,
 )
 def pyomo_solver(problem: Problem, options: SolveOptions) -> Result:
     """Registered ``pyomo`` solver: :func:`solve_pyomo`."""

@@ -12,15 +12,17 @@ builds it; :func:`solve_tag_highs` runs it (the ``tag-ils`` plan as a start).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..registry import SolveOptions
+from ..params import param
+from ..registry import SolveOptions, register
 from ..result import Result, Status
 from . import coverage, route_highs
 from . import route_model as rm
 from .route_model import INF, Infeasible, RouteModel
-from .route_solvers import no_route, proved_optimal, register_solvers
+from .route_solvers import no_route, proved_optimal
 from .solution import windows
 from .tag import TagProblem, least_service, supports, tag_result
 from .tag_heuristics import search
@@ -191,7 +193,7 @@ def warm_values(model: TagModel, problem: TagProblem, plan: tuple) -> np.ndarray
 def solve_tag_highs(problem: TagProblem, options: SolveOptions) -> Result:
     """Solve TAG exactly with HiGHS (see the module docstring).
 
-    Parameters (``options.params``): ``warm_start`` (default True: the ``tag-ils`` plan, found in
+    Parameters (``options.params``, :class:`TagHighsParams`): ``warm_start`` (default True: the ``tag-ils`` plan, found in
     at most a fifth of the time limit, is given to HiGHS as a start).
     """
     name = "tag-highs"
@@ -205,7 +207,7 @@ def solve_tag_highs(problem: TagProblem, options: SolveOptions) -> Result:
         return plan, None if plan is None else warm_values(model, problem, plan)
 
     run = route_highs.solve(
-        model, options, warm if options.params.get("warm_start", True) else None
+        model, options, warm if options.params.warm_start else None
     )
     if run.infeasible:
         return no_route(problem, name, "no route meets the constraints", Status.INFEASIBLE)
@@ -222,15 +224,21 @@ def solve_tag_highs(problem: TagProblem, options: SolveOptions) -> Result:
     return proved_optimal(result, run.proved)
 
 
-tag_highs = solve_tag_highs
-register_solvers(
-    supports,
+@dataclass(frozen=True)
+class TagHighsParams:
+    """Parameters of the ``tag-highs`` solver."""
+
+    warm_start: bool = param(
+        True, "give HiGHS the tag-ils plan (found in at most a fifth of the limit) as a start"
+    )
+
+
+tag_highs = register(
+    "mtrce",
+    "tag-highs",
     exact=True,
-    solvers={
-        "tag-highs": (
-            tag_highs,
-            "TAG: route and local epochs per node (multiple-choice z[i, e]) as one MILP, "
-            "utility or coverage value with diminishing returns in epochs, HiGHS",
-        )
-    },
-)
+    description=("TAG: route and local epochs per node (multiple-choice z[i, e]) as one MILP, "
+            "utility or coverage value with diminishing returns in epochs, HiGHS"),
+    supports=supports,
+    params=TagHighsParams,
+)(solve_tag_highs)

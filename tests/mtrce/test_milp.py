@@ -231,7 +231,7 @@ def test_tsiligirides_op_reproduces_the_optimum():
 def test_time_limit_is_respected_and_the_bound_stays_valid():
     """kroA150 in 3 s: returns well within a generous margin; bound <= 26524 <= objective."""
     problem, optimum = _tsplib("kroA150")
-    result = solve_checked(problem, time_limit=3.0, warm_start=None)
+    result = solve_checked(problem, time_limit=3.0, warm_start_solver=None)
     assert result.runtime < 3.0 + 20.0  # behavioural: the limit is honoured, not a benchmark
     assert result.status in (Status.OPTIMAL, Status.FEASIBLE, Status.NO_SOLUTION)
     if result.bound is not None:
