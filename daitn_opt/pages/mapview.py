@@ -106,8 +106,8 @@ def snapshot_map(
     n = snapshot.num_nodes
     r = 7.0 if n <= 60 else (4.5 if n <= 400 else 2.5)
     parts = [
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
-        'markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" '
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="19" refY="5" markerWidth="4" '
+        'markerHeight="4" orient="auto"><path d="M0,0L10,5L0,10z" '
         'fill="context-stroke"/></marker></defs>',
         f'<rect x="0" y="0" width="{width - legend_w}" height="{height}" fill="#fbfcfd" '
         'stroke="#d6dbe1"/>',

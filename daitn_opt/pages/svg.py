@@ -143,13 +143,20 @@ class Frame:
             f'transform="rotate(-90 12 {(y0 + y1) / 2:.0f})">{esc(ylabel)}</text>'
         )
 
-    def legend(self, labels: Sequence[tuple[str, str, bool]]) -> None:
-        """Legend entries right of the plot: (label, colour, dashed)."""
+    def legend(self, labels: Sequence[tuple[str, str, bool]], blocks: bool = False) -> None:
+        """Legend entries right of the plot: (label, colour, dashed); ``blocks``: bar swatches."""
         x = self.width - self.right + 10
         chars = max(4, (self.right - 34) // 6)
         for k, (label, col, dashed) in enumerate(labels[:24]):
             y = self.top + 8 + 15 * k
             dash = ' stroke-dasharray="5 3"' if dashed else ""
+            if blocks:
+                self.parts.append(
+                    f'<g class="legend-item"><rect x="{x}" y="{y - 5}" width="18" height="10" '
+                    f'fill="{col}"/><text x="{x + 22}" y="{y}" font-size="11" '
+                    f'dominant-baseline="middle">{esc(label[:chars])}</text></g>'
+                )
+                continue
             self.parts.append(
                 f'<g class="legend-item"><line x1="{x}" x2="{x + 18}" y1="{y}" y2="{y}" '
                 f'stroke="{col}" stroke-width="2"{dash}/><text x="{x + 22}" y="{y}" '
@@ -340,5 +347,5 @@ def timeline(
                 f'stroke="{col}" stroke-width="1.5" stroke-dasharray="6 3"><title>'
                 f"{esc(text)}</title></line>"
             )
-    frame.legend([(k, c, False) for k, c in kinds.items()])
+    frame.legend([(k, c, False) for k, c in kinds.items()], blocks=True)
     return frame.svg(css_class, title)
