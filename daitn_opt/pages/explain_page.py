@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..io import check_output_file, read_json, validate_result_document, write_text
 from ..result import Result, Status
 from .assets import cards, esc, figure, fmt, num_cell, page, pct, table, text_cell
-from .svg import Series, line_chart
+from .svg import Series, anytime_chart, line_chart
 
 BARE_KINDS = (("deployments", "qirce"), ("admitted", "tfam"), ("routes", "mtrce"))
 """A bare solution's kind by its telling key, tried in this order (QIRCE solutions have routes
@@ -95,7 +95,11 @@ def _header(instance: Instance, result: Result, request: str | None, check: Any)
         ("solve time", f"{fmt(result.runtime, 3)} s"),
         ("checker", verdict),
     ]
-    what = f"request {request}" if request else "the whole batch"
+    what = (
+        f"request {request}"
+        if request
+        else ("the whole batch" if result.problem == "tfam" else "all query demand")
+    )
     parts = [
         f"<h1>{esc(instance.name)}: {esc(result.problem)} decision by {esc(result.solver)}</h1>",
         f'<p class="muted">{esc((instance.description or "").rstrip("."))}. '
@@ -129,31 +133,11 @@ def _header(instance: Instance, result: Result, request: str | None, check: Any)
 
 
 def trace_section(result: Result) -> str:
-    inc = [(p.time, p.incumbent) for p in result.trace if p.incumbent is not None]
-    bnd = [(p.time, p.bound) for p in result.trace if p.bound is not None]
-    if not inc and not bnd:
-        return ""
+    points = [(p.time, p.incumbent, p.bound) for p in result.trace]
     end = max([result.runtime, *(p.time for p in result.trace)])
-    series = []
-    for label, pts, dashed in (("incumbent", inc, False), ("bound", bnd, True)):
-        if pts:
-            series.append(
-                Series(
-                    label,
-                    [p[0] for p in pts] + [end],
-                    [p[1] for p in pts] + [pts[-1][1]],
-                    dashed=dashed,
-                )
-            )
-    chart = line_chart(
-        series,
-        xlabel="seconds",
-        ylabel="objective",
-        title="anytime trace",
-        width=620,
-        height=260,
-        css_class="chart trace",
-    )
+    chart = anytime_chart(points, end)
+    if not chart:
+        return ""
     return "<h2>How the solver got there</h2>" + figure(
         chart, "Incumbent (solid) and bound (dashed) over the solve, from the anytime trace."
     )

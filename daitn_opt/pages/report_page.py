@@ -21,7 +21,7 @@ from typing import Any
 
 from ..bench.report import FAILED, gap_over_time, gap_profile, run_gap, summarize, time_profile
 from .assets import Cell, cards, esc, figure, fmt, num_cell, page, pct, table, text_cell
-from .svg import Series, line_chart
+from .svg import Series, anytime_chart, line_chart
 
 COLUMNS = (
     "run",
@@ -125,62 +125,62 @@ def _summary_table(table_id: str, rows: list[dict[str, Any]]) -> str:
     return table(table_id, cols, body, filterable=False)
 
 
+PROFILES = (
+    # (css class, what, x label, y label, log x, caption)
+    (
+        "profile-time",
+        "time profile",
+        "tau (time / best time)",
+        "fraction proved optimal",
+        True,
+        "Time profile (Dolan-Moré): the fraction of (instance, seed) problems each solver proves "
+        "optimal within tau times the fastest solver's time.",
+    ),
+    (
+        "profile-gap",
+        "gap profile",
+        "gap x (0 at the left edge)",
+        "fraction with gap <= x",
+        True,
+        "Gap profile: the fraction of runs each solver ends within gap x (gap to the best known "
+        "value where published, else the certified gap; a run without either counts as 100%).",
+    ),
+    (
+        "gap-time",
+        "gap over time",
+        "seconds",
+        "mean primal gap",
+        False,
+        "Mean primal gap over time from the anytime traces (1 before a first incumbent).",
+    ),
+)
+
+
 def _profiles(problem: str, rows: list[dict[str, Any]]) -> str:
-    def series(curves: dict[str, Any]) -> list[Series]:
-        return [Series(s, list(x), list(y)) for s, (x, y) in sorted(curves.items())]
-
-    charts = [
-        figure(
-            line_chart(
-                series(time_profile(rows)),
-                xlabel="tau (time / best time)",
-                ylabel="fraction proved optimal",
-                title=f"{problem}: time profile",
-                xlog=True,
-                ylim=(0, 1.02),
-                css_class="chart profile-time",
-                **SMALL,
-            ),
-            "Time profile (Dolan-Moré): the fraction of (instance, seed) problems each solver "
-            "proves optimal within tau times the fastest solver's time.",
-        ),
-        figure(
-            line_chart(
-                _gap_series(gap_profile(rows)),
-                xlabel="gap x (0 at the left edge)",
-                ylabel="fraction with gap <= x",
-                title=f"{problem}: gap profile",
-                xlog=True,
-                ylim=(0, 1.02),
-                css_class="chart profile-gap",
-                **SMALL,
-            ),
-            "Gap profile: the fraction of runs each solver ends within gap x (gap to the best "
-            "known value where published, else the certified gap; a failed run counts as 100%).",
-        ),
-        figure(
-            line_chart(
-                series(gap_over_time(rows)),
-                xlabel="seconds",
-                ylabel="mean primal gap",
-                title=f"{problem}: gap over time",
-                ylim=(0, 1.02),
-                css_class="chart gap-time",
-                **SMALL,
-            ),
-            "Mean primal gap over time from the anytime traces (1 before a first incumbent).",
-        ),
-    ]
+    curves = {
+        "profile-time": time_profile(rows),
+        "profile-gap": gap_profile(rows),
+        "gap-time": gap_over_time(rows),
+    }
+    charts = []
+    for css, what, xlabel, ylabel, xlog, caption in PROFILES:
+        series = [
+            # a log axis cannot show the gap profile's x = 0: that point is drawn at 1e-5
+            Series(s, [max(float(v), 1e-5) for v in x] if xlog else list(x), list(y))
+            for s, (x, y) in sorted(curves[css].items())
+        ]
+        chart = line_chart(
+            series,
+            xlabel=xlabel,
+            ylabel=ylabel,
+            title=f"{problem}: {what}",
+            xlog=xlog,
+            ylim=(0, 1.02),
+            css_class=f"chart {css}",
+            **SMALL,
+        )
+        charts.append(figure(chart, caption))
     return f'<div class="charts">{"".join(charts)}</div>'
-
-
-def _gap_series(curves: dict[str, Any]) -> list[Series]:
-    # The x grid starts at 0, which a log axis cannot show: the 0 point is drawn at 1e-5.
-    out = []
-    for s, (x, y) in sorted(curves.items()):
-        xs = [max(float(v), 1e-5) for v in x]
-        out.append(Series(s, xs, list(y)))
-    return out
 
 
 def _machine(rows: list[dict[str, Any]]) -> str:
@@ -248,26 +248,8 @@ def _machine(rows: list[dict[str, Any]]) -> str:
 
 def _trace_chart(row: dict[str, Any]) -> str:
     trace = row.get("trace") or []
-    inc = [(t, v) for t, v, _ in trace if v is not None]
-    bnd = [(t, b) for t, _, b in trace if b is not None]
-    if not inc and not bnd:
-        return ""
     end = row.get("runtime") or (trace[-1][0] if trace else 0.0)
-    series = []
-    for label, pts, dashed in (("incumbent", inc, False), ("bound", bnd, True)):
-        if pts:
-            xs = [p[0] for p in pts] + [max(end, pts[-1][0])]
-            ys = [p[1] for p in pts] + [pts[-1][1]]
-            series.append(Series(label, xs, ys, dashed=dashed))
-    return line_chart(
-        series,
-        xlabel="seconds",
-        ylabel="objective",
-        title="anytime trace",
-        width=520,
-        height=240,
-        css_class="chart trace",
-    )
+    return anytime_chart(trace, end, width=520, height=240)
 
 
 def _details(k: int, row: dict[str, Any]) -> str:

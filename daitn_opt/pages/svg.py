@@ -199,7 +199,12 @@ def line_chart(
     xs = [float(x) for s in series for x in s.xs]
     ys = [float(y) for s in series for y in s.ys]
     xlo, xhi = xlim or _bounds(xs, xlog)
-    ylo, yhi = ylim or _bounds(ys, False)
+    if ylim is None:
+        ylo, yhi = _bounds(ys, False)
+        # a margin, so that a curve along the top or bottom edge stays visible
+        ylo, yhi = ylo - 0.04 * (yhi - ylo), yhi + 0.04 * (yhi - ylo)
+    else:
+        ylo, yhi = ylim
     frame = Frame(
         Scale(xlo, xhi, 58, width - legend, xlog),
         Scale(ylo, yhi, height - 40, 12),
@@ -349,3 +354,28 @@ def timeline(
             )
     frame.legend([(k, c, False) for k, c in kinds.items()], blocks=True)
     return frame.svg(css_class, title)
+
+
+def anytime_chart(
+    trace: Sequence[Sequence[float | None]], end: float, *, width: int = 620, height: int = 260
+) -> str:
+    """Incumbent (solid) and bound (dashed) of an anytime trace ``[(t, incumbent, bound)]``,
+    each held to ``end``; an empty string when the trace has neither."""
+    series = []
+    for label, col, dashed in (("incumbent", 1, False), ("bound", 2, True)):
+        pts = [(float(p[0]), float(p[col])) for p in trace if p[col] is not None]  # type: ignore[arg-type]
+        if pts:
+            xs = [t for t, _ in pts] + [max(end, pts[-1][0])]
+            ys = [v for _, v in pts] + [pts[-1][1]]
+            series.append(Series(label, xs, ys, dashed=dashed, points=True))
+    if not series:
+        return ""
+    return line_chart(
+        series,
+        xlabel="seconds",
+        ylabel="objective",
+        title="anytime trace",
+        width=width,
+        height=height,
+        css_class="chart trace",
+    )
