@@ -138,12 +138,12 @@ def check(problem: Problem, solution: dict[str, Any]) -> CheckReport:
 
     penalty = _congestion(problem, routed, v) if problem.congestion != "none" else 0.0
     open_total = float(problem.open_cost[opened].sum())
-    if problem.sense == "min":
+    if problem.cost_sense == "min":
         cost = arc_total + open_total
     else:
         cost = -(arc_total - open_total)
     if problem.mode == "serve_all":
-        objective = cost + penalty if problem.sense == "min" else -(cost + penalty)
+        objective = cost + penalty if problem.cost_sense == "min" else -(cost + penalty)
     else:
         objective = (
             float(np.dot(problem.value * problem.rate, served))

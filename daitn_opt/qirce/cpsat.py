@@ -142,7 +142,7 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
             problem="qirce",
             solver="cpsat",
             status=Status.INFEASIBLE,
-            sense=p.objective_sense,
+            sense=p.sense,
             message="no single-source routing serves all demand within capacity and memory",
             stats=stats,
             trace=trace,
@@ -163,7 +163,7 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
         problem="qirce",
         solver="cpsat",
         status=Status.FEASIBLE,  # settle() proves optimality from the bound
-        sense=p.objective_sense,
+        sense=p.sense,
         objective=p.reported(internal),
         bound=rep_bound,
         solution=build_solution(p, xs),

@@ -840,7 +840,7 @@ def _result(
             problem="qirce",
             solver=solver,
             status=Status.NO_SOLUTION,
-            sense=problem.objective_sense,
+            sense=problem.sense,
             bound=bound,
             message=f"no feasible assignment found; unplaced demand: {shown or '-'}"
             + (f" (+{len(left) - 5})" if len(left) > 5 else ""),
@@ -857,7 +857,7 @@ def _result(
         problem="qirce",
         solver=solver,
         status=status,
-        sense=problem.objective_sense,
+        sense=problem.sense,
         objective=obj,
         bound=bound,
         solution=build_solution(problem, x),
@@ -903,7 +903,7 @@ def solve_greedy(problem: Problem, options: SolveOptions) -> Result:
             problem="qirce",
             solver="greedy",
             status=Status.NO_SOLUTION,
-            sense=problem.objective_sense,
+            sense=problem.sense,
             message="time limit reached before the greedy placed every demand",
         )
     return _result(problem, "greedy", g, assign)
@@ -1154,7 +1154,7 @@ def solve_ls(problem: Problem, options: SolveOptions) -> Result:
         problem="qirce",
         solver="ls",
         status=Status.FEASIBLE,
-        sense=problem.objective_sense,
+        sense=problem.sense,
         objective=obj,
         bound=bound,
         solution=build_solution(problem, x),

@@ -9,10 +9,11 @@ to f (binary with ``single_source``). Every routed fraction needs its model depl
 load ``sum_a load[a] x[a]`` of a facility stays within ``capacity[f]`` (throughput times the
 utilisation cap).
 
-- ``mode="serve_all"`` (QIRCE): every demand is served in full; minimise (``sense="min"``) the
-  open costs plus the routing costs ``sum_a cost[a] x[a]`` (latency-weighted: ``latency_weight *
-  rate * latency``). With ``sense="max"`` the arc coefficients are profits (GAP 1-12) and the
-  objective ``sum_a cost[a] x[a] - sum_f open_cost[f] z[f]`` is maximised.
+- ``mode="serve_all"`` (QIRCE): every demand is served in full; minimise (``cost_sense="min"``)
+  the open costs plus the routing costs ``sum_a cost[a] x[a]`` (latency-weighted:
+  ``latency_weight * rate * latency``). With ``cost_sense="max"`` the arc coefficients are
+  profits (GAP 1-12) and the objective ``sum_a cost[a] x[a] - sum_f open_cost[f] z[f]`` is
+  maximised.
 - ``mode="admit"`` (Q-FAM): demand may be refused; maximise the served value ``sum_d value[d]
   rate[d] served[d]`` minus ``cost_weight`` times the serve-all cost. Refused demand is reported
   with the reason.
@@ -35,6 +36,7 @@ from ..errors import InputError
 from ..tfam.problem import as_array
 
 Mode = Literal["serve_all", "admit"]
+Sense = Literal["min", "max"]
 Congestion = Literal["none", "md1"]
 DEFAULT_LATENCY_WEIGHT = 1e-3
 """Cost units per (query/s x ms) of latency over the hour the facility costs are charged for."""
@@ -71,12 +73,16 @@ class Problem:
     arc_demand: np.ndarray
     arc_facility: np.ndarray
     arc_cost: np.ndarray
-    """(A,) objective coefficient of routing the whole demand along the arc (sense ``sense``)."""
+    """(A,) objective coefficient of routing the whole demand along the arc (a cost when
+    ``cost_sense`` is ``"min"``, a profit when ``"max"``)."""
     arc_load: np.ndarray
     """(A,) capacity the whole demand uses at the facility."""
     arc_latency: np.ndarray
     """(A,) round trip plus service time in ms (0 for benchmark matrices)."""
-    sense: Literal["min", "max"] = "min"
+    cost_sense: Sense = "min"
+    """Direction of ``arc_cost`` (and the serve-all objective): ``"min"``, costs to minimise
+    (latency-weighted routing, facility location); ``"max"``, profits to maximise (a benchmark's
+    sense, GAP 1-12). Not the reported direction: that is :attr:`sense`."""
     mode: Mode = "serve_all"
     single_source: bool = False
     cost_weight: float = 0.0
@@ -141,9 +147,15 @@ class Problem:
         return len(self.arc_demand)
 
     @property
-    def objective_sense(self) -> Literal["min", "max"]:
-        """Sense of the reported objective: ``max`` in admit mode, else ``sense``."""
-        return "max" if self.mode == "admit" else self.sense
+    def sense(self) -> Sense:
+        """Direction of the reported objective (the problem contract): ``"max"`` in admit mode
+        (served value), else ``cost_sense``."""
+        return "max" if self.mode == "admit" else self.cost_sense
+
+    @property
+    def objective_sense(self) -> Sense:
+        """Alias of :attr:`sense` (the name before issue 11), kept for callers outside qirce."""
+        return self.sense
 
     @property
     def arc_model(self) -> np.ndarray:
@@ -155,7 +167,7 @@ class Problem:
         serve_all: ``cost`` (min) or ``-cost`` (max); admit: ``cost_weight`` times that minus
         the served value ``value[d] * rate[d]``.
         """
-        signed = self.arc_cost if self.sense == "min" else -self.arc_cost
+        signed = self.arc_cost if self.cost_sense == "min" else -self.arc_cost
         if self.mode == "serve_all":
             return signed.astype(np.float64)
         gain = (self.value * self.rate)[self.arc_demand]
@@ -168,10 +180,10 @@ class Problem:
     def reported(self, internal: float) -> float:
         """The objective in the problem's own units and sense from the internal minimum."""
         # + 0.0 turns -0.0 into 0.0 (a refused-everything objective prints as 0, not -0).
-        return float(internal if self.objective_sense == "min" else -internal) + 0.0
+        return float(internal if self.sense == "min" else -internal) + 0.0
 
     def to_internal(self, objective: float) -> float:
-        return float(objective if self.objective_sense == "min" else -objective)
+        return float(objective if self.sense == "min" else -objective)
 
     @property
     def memory_binding(self) -> bool:
@@ -193,6 +205,10 @@ class Problem:
     def replace(self, **changes: object) -> Problem:
         """A modified copy (validated), e.g. ``problem.replace(mode="admit")``."""
         fields = {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "kind"}
+        for key in changes:
+            if key not in fields:
+                why = "derived from cost_sense and mode" if key == "sense" else "not a field"
+                raise InputError(key, changes[key], f"cannot be replaced: {why}")
         fields.update(changes)
         return Problem(**fields)
 
@@ -269,8 +285,8 @@ class Problem:
                 raise InputError("arcs", None, "a (demand, facility) pair is listed twice")
         if d and (self.demand_model.min() < 0 or self.demand_model.max() >= max(m, 1)):
             raise InputError("demand_model", None, f"indices must be in 0..{m - 1}")
-        if self.sense not in ("min", "max"):
-            raise InputError("sense", self.sense, "expected min or max")
+        if self.cost_sense not in ("min", "max"):
+            raise InputError("cost_sense", self.cost_sense, "expected min or max")
         if self.mode not in ("serve_all", "admit"):
             raise InputError("mode", self.mode, "expected serve_all or admit")
         if not (isinstance(self.cost_weight, int | float) and 0 <= self.cost_weight < np.inf):
@@ -377,7 +393,7 @@ def from_view(
     single_source: bool | None = None,
     latency_weight: float = DEFAULT_LATENCY_WEIGHT,
     cost_weight: float = 0.0,
-    sense: Literal["min", "max"] = "min",
+    cost_sense: Sense = "min",
     name: str = "qirce",
     congestion: Congestion = "none",
     violation_weight: float = 10.0,
@@ -398,8 +414,9 @@ def from_view(
     cost_weight
         Admit mode only: weight of the serve-all cost against served value (default 0: admit
         the most value).
-    sense
-        Sense of explicit placement costs (the benchmark's); latency costs are minimised.
+    cost_sense
+        Direction of explicit placement costs (the benchmark's: ``"max"`` for profits);
+        latency costs are always minimised.
     congestion, violation_weight, rho_max
         ``"md1"``: model each facility's queue (see :class:`Problem`); implies single-source
         routing unless ``single_source`` is given.
@@ -418,7 +435,7 @@ def from_view(
         facility_memory = np.full(n_f, np.inf)
         blocked: dict[int, str] = {}
     else:
-        sense = "min"
+        cost_sense = "min"
         mem_need = v.model_memory[v.demand_model]  # (D,)
         fits = mem_need[:, None] <= v.facility_memory[None, :] + 1e-12  # (D, F)
         lat = v.rtt_ms[v.demand_user] + v.model_service_ms[v.demand_model][:, None]
@@ -452,7 +469,7 @@ def from_view(
         arc_cost=np.asarray(cost, dtype=np.float64),
         arc_load=np.asarray(load, dtype=np.float64),
         arc_latency=np.asarray(latency, dtype=np.float64),
-        sense=sense,
+        cost_sense=cost_sense,
         mode=mode,
         single_source=single_source,
         cost_weight=cost_weight,
@@ -506,7 +523,7 @@ def from_instance(instance: Instance, request_id: str | None = None) -> Problem:
         if request_id not in v.model_ids:
             raise InputError("request", request_id, f"not a model id; known: {v.model_ids}")
         v = _only_model(v, v.model_ids.index(request_id))
-    sense = instance.benchmark.sense if instance.benchmark is not None else "min"
+    cost_sense = instance.benchmark.sense if instance.benchmark is not None else "min"
     try:
         problem = from_view(
             v,
@@ -514,7 +531,7 @@ def from_instance(instance: Instance, request_id: str | None = None) -> Problem:
             single_source=opts.get("single_source"),
             latency_weight=float(opts.get("latency_weight", DEFAULT_LATENCY_WEIGHT)),
             cost_weight=float(opts.get("cost_weight", 0.0)),
-            sense=sense,
+            cost_sense=cost_sense,
             name=instance.name,
             congestion=opts.get("congestion", "none"),
             violation_weight=float(opts.get("violation_weight", 10.0)),

@@ -212,7 +212,7 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
                 problem="qirce",
                 solver="pyomo",
                 status=Status.INFEASIBLE,
-                sense=p.objective_sense,
+                sense=p.sense,
                 message=f"{name}: {term}",
                 stats=stats,
                 trace=trace,
@@ -236,7 +236,7 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
         problem="qirce",
         solver="pyomo",
         status=Status.FEASIBLE,  # settle() proves optimality from the bound
-        sense=p.objective_sense,
+        sense=p.sense,
         objective=p.reported(internal),
         bound=rep_bound,
         solution=build_solution(p, x),

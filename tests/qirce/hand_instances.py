@@ -98,7 +98,7 @@ def brute_force_single_source(problem) -> float | None:
         opened = {f for _, f in pairs}
         total = cost + sum(p.open_cost[f] for f in opened)
         obj = total if p.mode == "serve_all" else value - p.cost_weight * total
-        if best is None or (obj < best if p.objective_sense == "min" else obj > best):
+        if best is None or (obj < best if p.sense == "min" else obj > best):
             best = obj
     return best
 
@@ -157,7 +157,7 @@ def brute_force_checked(problem) -> float | None:
         if not report.ok:
             continue
         obj = report.objective
-        if best is None or (obj < best if p.objective_sense == "min" else obj > best):
+        if best is None or (obj < best if p.sense == "min" else obj > best):
             best = obj
     return best
 

@@ -165,11 +165,30 @@ def test_unknown_model_and_options_are_input_errors():
 def test_metadata_options_and_model_filter():
     """Options from metadata (admit, single source) and ``request_id`` as a model filter."""
     p = from_instance(tiny(mode="admit", single_source=True))
-    assert p.mode == "admit" and p.single_source and p.objective_sense == "max"
+    assert p.mode == "admit" and p.single_source and p.sense == "max"
     only_a = from_instance(tiny(), request_id="a")
     assert only_a.demand_ids == ["u1/a", "u2/a"] and only_a.request_id == "a"
     r = solve(only_a, "highs", time_limit=5)
     assert check(only_a, r.solution).compare_objective(r.objective).ok
+
+
+def test_sense_is_the_reported_direction_and_cost_sense_the_costs():
+    """``sense`` (the problem contract) is what results report: ``max`` in admit mode whatever
+    the costs' direction, ``cost_sense`` in serve-all mode; it is derived, not replaceable."""
+    from daitn_opt.kinds import ProblemContract
+
+    p = from_instance(tiny())
+    assert isinstance(p, ProblemContract)
+    assert (p.cost_sense, p.sense) == ("min", "min")
+    admit = p.replace(mode="admit")
+    assert (admit.cost_sense, admit.sense, admit.objective_sense) == ("min", "max", "max")
+    profits = p.replace(cost_sense="max")
+    assert profits.sense == "max" and profits.reported(-3.0) == 3.0
+    assert solve(admit, "highs", time_limit=5).sense == "max"
+    with pytest.raises(InputError, match="derived from cost_sense and mode"):
+        p.replace(sense="max")
+    with pytest.raises(InputError, match="cost_sense"):
+        p.replace(cost_sense="up")
 
 
 @pytest.mark.parametrize("solver", ["highs", "cpsat", "pyomo", "ls", "greedy", "nearest"])
