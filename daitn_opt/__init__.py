@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from .checking import CheckReport
     from .drrt import Instance, Snapshot, TrainingRequest, View, load_instance, save_instance, view
     from .errors import DaitnError, InputError, UnsupportedError
+    from .exact import ExactSolver, KindSupport, Outcome, register_exact
+    from .kinds import ProblemContract, register_kind
+    from .params import param
     from .registry import SolveOptions, register, solve, solvers
     from .result import Result, Status
 
@@ -29,6 +32,10 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "CheckReport": ".checking",
     "DaitnError": ".errors",
+    "ExactSolver": ".exact",
+    "KindSupport": ".exact",
+    "Outcome": ".exact",
+    "ProblemContract": ".kinds",
     "InputError": ".errors",
     "Instance": ".drrt",
     "Result": ".result",
@@ -39,7 +46,10 @@ _EXPORTS: dict[str, str] = {
     "UnsupportedError": ".errors",
     "View": ".drrt",
     "load_instance": ".drrt",
+    "param": ".params",
     "register": ".registry",
+    "register_exact": ".exact",
+    "register_kind": ".kinds",
     "save_instance": ".drrt",
     "solve": ".registry",
     "solvers": ".registry",
@@ -64,8 +74,12 @@ def __dir__() -> list[str]:
 __all__ = [
     "CheckReport",
     "DaitnError",
+    "ExactSolver",
     "InputError",
     "Instance",
+    "KindSupport",
+    "Outcome",
+    "ProblemContract",
     "Result",
     "Snapshot",
     "SolveOptions",
@@ -75,7 +89,10 @@ __all__ = [
     "View",
     "__version__",
     "load_instance",
+    "param",
     "register",
+    "register_exact",
+    "register_kind",
     "save_instance",
     "solve",
     "solvers",

@@ -230,6 +230,28 @@ def solve(
         the valid ones) or one of the wrong type.
     UnsupportedError
         The solver does not support this variant of the problem; raised before running.
+
+    Notes
+    -----
+    An exact solver's ``optimal`` is a proof: its bound closes the gap (relative gap <= 1e-6,
+    :func:`daitn_opt.result.enforce_contract`); a heuristic reports ``feasible`` unless a bound it
+    computed closes the gap. ``Result.bound`` bounds the optimum of ``problem`` in the reported
+    sense (an upper bound when maximising).
+
+    Example
+    -------
+    An orienteering instance with four points (start 0, end 3), a budget of 10:
+
+    >>> import numpy as np
+    >>> from daitn_opt.mtrce import Problem
+    >>> xy = np.array([[0, 0], [3, 0], [3, 4], [0, 4]], dtype=float)
+    >>> travel = np.linalg.norm(xy[:, None] - xy[None], axis=2)
+    >>> problem = Problem(ids=["s", "a", "b", "e"], start=0, end=3, travel=travel,
+    ...                   service=np.zeros(4), utility=np.array([0.0, 5.0, 7.0, 0.0]),
+    ...                   deadline=10.0)
+    >>> result = solve(problem, "highs", time_limit=10)
+    >>> result.status.value, result.objective, result.solution["routes"]
+    ('optimal', 12.0, [['s', 'a', 'b', 'e']])
     """
     kind = getattr(problem, "kind", None)
     if kind is None:
