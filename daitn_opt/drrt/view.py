@@ -25,7 +25,6 @@ Definitions (per node i of the view, request r):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,9 +33,7 @@ from .instance import Instance, TravelSpec
 from .metrics import distance_matrix
 from .requests import TrainingRequest
 from .snapshot import Snapshot
-
-if TYPE_CHECKING:
-    from scipy.sparse import csr_matrix
+from .transfer import distances_from, distances_to, link_weights, pairwise
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,64 +95,6 @@ class View:
             raise InputError("node", node_id, "is not in the request's view") from None
 
 
-def _edge_weights(snapshot: Snapshot, size_mb: float) -> tuple[csr_matrix, csr_matrix, int]:
-    """Sparse time and money weight matrices over up links (parallel links: the fastest).
-
-    A link touching a node that is down carries nothing: a down node neither trains nor forwards.
-    """
-    from scipy.sparse import csr_matrix  # imported here: scipy is slow to import
-
-    index = snapshot.index()
-    n = snapshot.num_nodes
-    down = {node.id for node in snapshot.nodes if not node.up}
-    up = [lk for lk in snapshot.links if lk.up and lk.source not in down and lk.target not in down]
-    if not up:
-        empty = csr_matrix((n, n))
-        return empty, empty, 0
-    src = np.fromiter((index[lk.source] for lk in up), dtype=np.int64, count=len(up))
-    dst = np.fromiter((index[lk.target] for lk in up), dtype=np.int64, count=len(up))
-    lat = np.fromiter((lk.latency for lk in up), dtype=np.float64, count=len(up))
-    bw = np.fromiter((lk.bandwidth for lk in up), dtype=np.float64, count=len(up))
-    cpg = np.fromiter((lk.cost_per_gb for lk in up), dtype=np.float64, count=len(up))
-    both = np.fromiter((not lk.directed for lk in up), dtype=bool, count=len(up))
-    time = lat + 8.0 * size_mb / bw
-    # csgraph treats explicit zeros as missing edges: a tiny floor keeps zero-time links.
-    time = np.maximum(time, 1e-12)
-    rows = np.concatenate([src, dst[both]])
-    cols = np.concatenate([dst, src[both]])
-    t = np.concatenate([time, time[both]])
-    c = np.concatenate([cpg, cpg[both]])
-    # Keep the fastest of parallel links: sort by time descending so the last write wins.
-    order = np.lexsort((-t, rows, cols))
-    rows, cols, t, c = rows[order], cols[order], t[order], c[order]
-    key = rows * n + cols
-    last = np.r_[key[1:] != key[:-1], True]
-    tw = csr_matrix((t[last], (rows[last], cols[last])), shape=(n, n))
-    cw = csr_matrix((c[last], (rows[last], cols[last])), shape=(n, n))
-    return tw, cw, int(cw.nnz and (c > 0).any())
-
-
-def _path_costs(pred: np.ndarray, cost_w: csr_matrix) -> np.ndarray:
-    """Sum of per-edge money weights along each shortest-path tree, vectorised over sources.
-
-    ``pred[r, v]`` is v's predecessor on the tree of source r (negative at the source and at
-    unreachable nodes). Pointer doubling: after step t, ``total[r, v]`` holds the money of the
-    last 2^t edges above v and ``up[r, v]`` the node 2^t levels up, so a tree of depth D takes
-    log2(D) passes over the (k, n) arrays instead of one Python step per node.
-    """
-    n = pred.shape[1]
-    cols = np.arange(n)
-    has = pred >= 0
-    up = np.where(has, pred, cols[None, :])
-    total = np.where(has, cost_w.toarray()[up, cols[None, :]], 0.0)
-    while True:
-        above = np.take_along_axis(up, up, axis=1)
-        if np.array_equal(above, up):
-            return total
-        total += np.take_along_axis(total, up, axis=1)
-        up = above
-
-
 def _eligibility(
     node, request: TrainingRequest, origin: float = 0.0
 ) -> tuple[str | None, float, float, dict[str, int], float]:
@@ -210,6 +149,8 @@ def build_view(
     snapshot: Snapshot,
     request: TrainingRequest,
     travel: TravelSpec | None = None,
+    *,
+    max_nodes: int | None = None,
 ) -> View:
     """Build the MS-DRRT view of ``snapshot`` for ``request``.
 
@@ -222,15 +163,63 @@ def build_view(
         times.
     travel
         Optional benchmark travel function replacing shortest paths over links.
+    max_nodes
+        Keep at most this many nodes: the start, the end, the mandatory nodes, then the eligible
+        nodes with the shortest way from the start through them to the end. For snapshots too
+        large for a k x k matrix of every eligible node (the 70,000 eligible nodes of a
+        100,000-node snapshot would need 39 GB); None keeps every eligible node.
 
     Raises
     ------
     InputError
-        When the request's owner, start or end is not a node of the snapshot.
+        When the request's owner, start or end is not a node of the snapshot, a mandatory node is
+        not eligible, or ``max_nodes`` is below 2.
     """
-    from scipy.sparse.csgraph import shortest_path  # imported here: scipy is slow to import
-
+    if max_nodes is not None and max_nodes < 2:
+        raise InputError("max_nodes", max_nodes, "must be at least 2 (the start and the end)")
     index = snapshot.index()
+    s_idx, e_idx = _endpoints(snapshot, request, index)
+    nodes = snapshot.nodes
+    # Route times count from the request's arrival; windows are on the snapshot clock.
+    origin = snapshot.time + request.arrival
+    info, excluded = _screen(nodes, request, origin)
+    cand = np.asarray(sorted(set(info) | {s_idx, e_idx}), dtype=np.int64)
+    keep_first = {s_idx, e_idx} | {index.get(m) for m in request.mandatory} & set(info)
+    cand, transfer, travel_cost = _travel(
+        snapshot, request, travel, cand, (s_idx, e_idx), excluded, (max_nodes, keep_first)
+    )
+    pos = {int(c): k for k, c in enumerate(cand)}
+    end_node = nodes[e_idx]
+    verify = 0.0
+    if end_node.kind == "mpvu" and end_node.eval_samples:
+        verify = end_node.eval_samples / end_node.eval_throughput
+    return View(
+        ids=[nodes[int(i)].id for i in cand],
+        start=pos[s_idx],
+        end=pos[e_idx],
+        transfer=transfer,
+        travel_cost=travel_cost,
+        verify_time=verify,
+        deadline=request.deadline,
+        budget=request.budget,
+        replicas=request.replicas,
+        mandatory=_mandatory(request, index, pos, excluded),
+        objective=request.objective,
+        excluded=excluded,
+        request_id=request.id,
+        recency=request.recency,
+        coverage_target=request.coverage_target,
+        **_node_arrays(nodes, cand, info, request, origin),
+    )
+
+
+def _endpoints(
+    snapshot: Snapshot, request: TrainingRequest, index: dict[str, int]
+) -> tuple[int, int]:
+    """Snapshot indices of the request's start (its owner by default) and end.
+
+    The default end is the first MPVU that is up, else the owner.
+    """
     for name in ("owner", "start", "end"):
         value = getattr(request, name)
         if value is not None and value not in index:
@@ -241,12 +230,16 @@ def build_view(
     else:
         mpvus = [n for n in snapshot.nodes if n.kind == "mpvu" and n.up]
         end_id = mpvus[0].id if mpvus else request.owner
+    return index[start_id], index[end_id]
 
-    nodes = snapshot.nodes
-    # Route times count from the request's arrival; windows are on the snapshot clock.
-    origin = snapshot.time + request.arrival
+
+def _screen(
+    nodes: list, request: TrainingRequest, origin: float
+) -> tuple[dict[int, tuple[float, float, dict[str, int], float]], dict[str, str]]:
+    """(snapshot index -> (samples, utility, label counts, age) of each eligible data node,
+    data node id -> why it is excluded), in snapshot order."""
     excluded: dict[str, str] = {}
-    info: dict[int, tuple[float, float, dict[str, int]]] = {}
+    info: dict[int, tuple[float, float, dict[str, int], float]] = {}
     for i, node in enumerate(nodes):
         if node.kind != "data":
             continue
@@ -255,104 +248,154 @@ def build_view(
             info[i] = (samples, utility, counts, age)
         else:
             excluded[node.id] = reason
+    return info, excluded
 
-    s_idx, e_idx = index[start_id], index[end_id]
-    candidates = sorted(set(info) | {s_idx, e_idx})
-    cand = np.asarray(candidates, dtype=np.int64)
 
-    # Travel between candidates.
-    if travel is None:
-        tw, cw, has_cost = _edge_weights(snapshot, request.model.size_mb)
-        if tw.nnz:
-            # Predecessors cost about a sixth more: only fetched when links carry money costs.
-            found = shortest_path(
-                tw, method="D", directed=True, indices=cand, return_predecessors=bool(has_cost)
-            )
-            dist, pred = found if has_cost else (found, None)
-            transfer = dist[:, cand]
-            tiny = transfer < 1e-9
-            transfer[tiny] = np.round(transfer[tiny], 12)  # undo the zero-link floor
-            if has_cost:
-                money = _path_costs(pred, cw)[:, cand]
-            else:
-                money = np.zeros(transfer.shape)
-        else:
-            transfer = np.full((len(cand), len(cand)), np.inf)
-            np.fill_diagonal(transfer, 0.0)
-            money = np.zeros_like(transfer)
-        travel_cost = money * request.model.size_mb / 1000.0
-    else:
-        if travel.metric == "EXPLICIT":
-            full = np.asarray(travel.matrix, dtype=np.float64)
-            transfer = full[np.ix_(cand, cand)]
-        else:
-            missing = [nodes[i].id for i in cand if nodes[i].position is None]
-            if missing:
-                raise InputError(
-                    f"nodes[{missing[0]!r}].position",
-                    None,
-                    f"needed by travel metric {travel.metric}",
-                )
-            x = np.array([nodes[i].position.x for i in cand])
-            y = np.array([nodes[i].position.y for i in cand])
-            transfer = distance_matrix(x, y, travel.metric)
-        travel_cost = np.zeros_like(transfer)
+def _travel(
+    snapshot: Snapshot,
+    request: TrainingRequest,
+    travel: TravelSpec | None,
+    cand: np.ndarray,
+    ends: tuple[int, int],
+    excluded: dict[str, str],
+    cap: tuple[int | None, set[int]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(kept candidates, transfer, travel_cost) between them; dropped ones go to ``excluded``.
 
-    # Drop candidates that cannot be reached from the start or cannot reach the end.
-    pos = {int(c): k for k, c in enumerate(cand)}
-    s, e = pos[s_idx], pos[e_idx]
-    reach = np.isfinite(transfer[s]) & np.isfinite(transfer[:, e])
+    Over links, reachability comes from two Dijkstra runs (from the start, to the end) before any
+    pairwise work, so the pairwise matrix is only computed between nodes the view keeps.
+    """
+    nodes = snapshot.nodes
+    s, e = (int(np.searchsorted(cand, x)) for x in ends)
+    if travel is not None:
+        transfer = _benchmark_travel(nodes, travel, cand)
+        keep = _kept(cand, transfer[s], transfer[:, e], (s, e), nodes, excluded, cap)
+        if len(keep) < len(cand):
+            cand, transfer = cand[keep], transfer[np.ix_(keep, keep)]
+        return cand, transfer, np.zeros_like(transfer)
+    weights = link_weights(snapshot, request.model.size_mb)
+    ahead = distances_from(weights, ends[0])[cand]
+    behind = distances_to(weights, ends[1])[cand]
+    cand = cand[_kept(cand, ahead, behind, (s, e), nodes, excluded, cap)]
+    transfer, money = pairwise(weights, cand)
+    if money is None:
+        # No link charges money: one read-only zero broadcast to (k, k) instead of k^2 zeros
+        # (400 MB at 7,000 nodes); every reader only reads travel_cost.
+        return cand, transfer, np.broadcast_to(np.zeros(1), transfer.shape)
+    return cand, transfer, money * request.model.size_mb / 1000.0
+
+
+def _kept(
+    cand: np.ndarray,
+    ahead: np.ndarray,
+    behind: np.ndarray,
+    ends: tuple[int, int],
+    nodes: list,
+    excluded: dict[str, str],
+    cap: tuple[int | None, set[int]],
+) -> np.ndarray:
+    """Positions in ``cand`` the view keeps, given seconds from the start and to the end.
+
+    A candidate the start cannot reach, or that cannot reach the end, is excluded (the start and
+    the end are always kept); then, under ``max_nodes``, the farthest by start-to-it-to-end time.
+    """
+    s, e = ends
+    reach = np.isfinite(ahead) & np.isfinite(behind)
     reach[[s, e]] = True
     for k in np.flatnonzero(~reach):
         excluded[nodes[int(cand[k])].id] = (
-            "unreachable from the start"
-            if not np.isfinite(transfer[s, k])
-            else "cannot reach the end"
+            "unreachable from the start" if not np.isfinite(ahead[k]) else "cannot reach the end"
         )
-    keep_arr = np.flatnonzero(reach)
-    if len(keep_arr) < len(cand):
-        cand = cand[keep_arr]
-        transfer = transfer[np.ix_(keep_arr, keep_arr)]
-        travel_cost = travel_cost[np.ix_(keep_arr, keep_arr)]
-    pos = {int(c): k for k, c in enumerate(cand)}
-    n = len(cand)
+    keep = np.flatnonzero(reach)
+    max_nodes, first = cap
+    if max_nodes is None or len(keep) <= max_nodes:
+        return keep
+    must = np.fromiter((int(cand[k]) in first for k in keep), dtype=bool, count=len(keep))
+    order = np.argsort(np.where(must, -np.inf, ahead[keep] + behind[keep]), kind="stable")
+    chosen = np.zeros(len(keep), dtype=bool)
+    chosen[order[: max(max_nodes, int(must.sum()))]] = True
+    for k in keep[~chosen]:
+        excluded[nodes[int(cand[k])].id] = (
+            f"not among the {max_nodes} nodes nearest the way from start to end (max_nodes)"
+        )
+    return keep[chosen]
 
-    samples = np.zeros(n)
-    utility = np.zeros(n)
-    train_time = np.zeros(n)
-    visit_cost = np.zeros(n)
-    w_open = np.zeros(n)
-    w_close = np.full(n, np.inf)
+
+def _benchmark_travel(nodes: list, travel: TravelSpec, cand: np.ndarray) -> np.ndarray:
+    """The benchmark's own (k, k) distances between ``cand``: an explicit matrix or a metric."""
+    if travel.metric == "EXPLICIT":
+        full = np.asarray(travel.matrix, dtype=np.float64)
+        return full[np.ix_(cand, cand)]
+    missing = [nodes[i].id for i in cand if nodes[i].position is None]
+    if missing:
+        raise InputError(
+            f"nodes[{missing[0]!r}].position", None, f"needed by travel metric {travel.metric}"
+        )
+    x = np.array([nodes[i].position.x for i in cand])
+    y = np.array([nodes[i].position.y for i in cand])
+    return distance_matrix(x, y, travel.metric)
+
+
+def _node_arrays(
+    nodes: list, cand: np.ndarray, info: dict, request: TrainingRequest, origin: float
+) -> dict:
+    """The per-node arrays of the view: training, utility, labels, age and windows."""
+    n = len(cand)
+    samples, utility, train_time, visit_cost, age_days = (np.zeros(n) for _ in range(5))
     labels = sorted({lb for (_, _, counts, _) in info.values() for lb in counts})
     label_pos = {lb: j for j, lb in enumerate(labels)}
     label_counts = np.zeros((n, len(labels)))
-    age_days = np.zeros(n)
-    multi: list[str] = []
     for k, i in enumerate(cand):
-        node = nodes[int(i)]
-        if node.windows:
-            still_open = [w for w in node.windows if w.end >= origin] or node.windows
-            first = min(still_open, key=lambda w: w.start)
-            w_open[k] = max(0.0, first.start - origin)
-            w_close[k] = first.end - origin
-            if len(still_open) > 1:
-                multi.append(node.id)
         if int(i) not in info:
             continue
         smp, utl, counts, age_days[k] = info[int(i)]
         samples[k], utility[k] = smp, utl
-        comp = node.compute
+        comp = nodes[int(i)].compute
         seconds = smp * request.epochs * request.model.gflop_per_sample / comp.gflops
         train_time[k] = seconds + comp.overhead_s
         visit_cost[k] = comp.cost_per_hour * train_time[k] / 3600.0
         for label, c in counts.items():
             label_counts[k, label_pos[label]] = c
+    w_open, w_close, multi = _windows(nodes, cand, origin)
+    return {
+        "samples": samples,
+        "utility": utility,
+        "train_time": train_time,
+        "visit_cost": visit_cost,
+        "labels": labels,
+        "label_counts": label_counts,
+        "age_days": age_days,
+        "window_open": w_open,
+        "window_close": w_close,
+        "multi_window": multi,
+    }
 
-    end_node = nodes[e_idx]
-    verify = 0.0
-    if end_node.kind == "mpvu" and end_node.eval_samples:
-        verify = end_node.eval_samples / end_node.eval_throughput
 
+def _windows(
+    nodes: list, cand: np.ndarray, origin: float
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(open, close, ids with more than one window left): each node's first window still open,
+    in seconds after the request's arrival ``origin``; always open without windows."""
+    w_open = np.zeros(len(cand))
+    w_close = np.full(len(cand), np.inf)
+    multi: list[str] = []
+    for k, i in enumerate(cand):
+        node = nodes[int(i)]
+        if not node.windows:
+            continue
+        still_open = [w for w in node.windows if w.end >= origin] or node.windows
+        first = min(still_open, key=lambda w: w.start)
+        w_open[k] = max(0.0, first.start - origin)
+        w_close[k] = first.end - origin
+        if len(still_open) > 1:
+            multi.append(node.id)
+    return w_open, w_close, multi
+
+
+def _mandatory(
+    request: TrainingRequest, index: dict[str, int], pos: dict[int, int], excluded: dict[str, str]
+) -> np.ndarray:
+    """View positions of the request's mandatory nodes; one outside the view is an input error."""
     mandatory = []
     for node_id in request.mandatory:
         i = index[node_id]
@@ -363,36 +406,13 @@ def build_view(
                 f"is not eligible: {excluded.get(node_id, 'not a data node')}",
             )
         mandatory.append(pos[i])
-
-    return View(
-        ids=[nodes[int(i)].id for i in cand],
-        start=pos[s_idx],
-        end=pos[e_idx],
-        transfer=transfer,
-        train_time=train_time,
-        utility=utility,
-        samples=samples,
-        window_open=w_open,
-        window_close=w_close,
-        visit_cost=visit_cost,
-        travel_cost=travel_cost,
-        labels=labels,
-        label_counts=label_counts,
-        verify_time=verify,
-        deadline=request.deadline,
-        budget=request.budget,
-        replicas=request.replicas,
-        mandatory=np.asarray(sorted(set(mandatory)), dtype=np.int64),
-        objective=request.objective,
-        multi_window=multi,
-        excluded=excluded,
-        request_id=request.id,
-        age_days=age_days,
-        recency=request.recency,
-        coverage_target=request.coverage_target,
-    )
+    return np.asarray(sorted(set(mandatory)), dtype=np.int64)
 
 
-def view(instance: Instance, request_id: str | None = None) -> View:
+def view(
+    instance: Instance, request_id: str | None = None, *, max_nodes: int | None = None
+) -> View:
     """The MS-DRRT view of ``instance`` for one of its requests (the first when None)."""
-    return build_view(instance.snapshot, instance.request(request_id), instance.travel)
+    return build_view(
+        instance.snapshot, instance.request(request_id), instance.travel, max_nodes=max_nodes
+    )
