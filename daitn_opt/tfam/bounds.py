@@ -181,65 +181,6 @@ def settled(fn: Callable[[Any, SolveOptions], Result]) -> Callable[[Any, SolveOp
     return run
 
 
-def decided(fn: Callable[[Any, SolveOptions], Result]) -> Callable[[Any, SolveOptions], Result]:
-    """Decorator of a T-FAM solver: batches decided before any search are answered directly.
-
-    A batch with a must-admit request that has no plan (``Problem.infeasible`` says why) is
-    infeasible; a batch without any plannable request is optimal with nothing admitted.
-    """
-    from .solution import make_result
-
-    name = fn.__name__.removeprefix("solve_")
-
-    @functools.wraps(fn)
-    def run(problem: Problem, options: SolveOptions) -> Result:
-        if problem.infeasible is not None:
-            return make_result(
-                problem, name, None, status=Status.INFEASIBLE, message=problem.infeasible
-            )
-        if problem.n_requests == 0:
-            result = make_result(
-                problem,
-                name,
-                np.zeros(0, dtype=np.int64),
-                status=Status.OPTIMAL,
-                bound=0.0,
-                message="no request has a plan: nothing to admit",
-            )
-        else:
-            result = fn(problem, options)
-        return restricted_by_time(problem, result)
-
-    return run
-
-
-def restricted_by_time(problem: Problem, result: Result) -> Result:
-    """Withdraw a proof that holds only for a batch cut short by plan generation's time limit.
-
-    Requests that plan generation did not reach in time might have had plans: the batch is a
-    restriction of the instance's, so its bound is no bound of the instance and its optimum is
-    not the instance's. The bound moves to ``stats["restricted_bound"]``, the status becomes
-    ``feasible`` and the message names how many requests were left out.
-    """
-    from .plans import OUT_OF_TIME
-
-    timed_out = [r for r, why in (problem.unplannable or {}).items() if OUT_OF_TIME in why]
-    if not timed_out or not result.status.has_solution:
-        return result
-    if result.bound is not None:
-        result.stats["restricted_bound"] = result.bound
-    result.bound = None
-    result.gap = None
-    result.status = Status.FEASIBLE
-    note = (
-        f"{len(timed_out)} request(s) not planned within the time limit "
-        f"({', '.join(timed_out[:3])}{', ...' if len(timed_out) > 3 else ''}): "
-        "the batch was restricted, optimality is not claimed"
-    )
-    result.message = f"{result.message}; {note}" if result.message else note
-    return result
-
-
 def contract_violation(result: Result, tol: float = GAP_TOLERANCE) -> str | None:
     """What breaks the reporting contract :func:`settle` establishes, or None: a bound on the
     wrong side of the objective, ``optimal`` with a gap above ``tol`` (or none), or a gap of at

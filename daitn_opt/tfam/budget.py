@@ -2,7 +2,8 @@
 
 A time limit covers the whole call: warm start, model build, translation (Pyomo), solve and
 extraction. Model builds that loop in Python look at the clock through :class:`Clock` and stop
-with :class:`OutOfTime`; the solver then returns its warm start with its bound and says why.
+with :class:`~daitn_opt.exact.OutOfTime` (the skeleton's, re-exported here); the solver then
+returns its warm start with its bound and says why.
 Before building a model whose size is known in advance, :func:`memory_refusal` compares an
 estimate of its size with the memory the machine has free, so that a model that cannot fit is
 refused with a message instead of driving the machine into swap. Shared by the T-FAM and QIRCE
@@ -16,6 +17,8 @@ import logging
 import os
 import time
 from collections.abc import Iterator
+
+from ..exact import OutOfTime
 
 PYOMO_BYTES_PER_TERM = 1200.0
 """Approximate resident bytes of one linear term (variable x coefficient in a row) of a Pyomo
@@ -34,22 +37,23 @@ MEMORY_SHARE = 0.5
 """Share of the currently available memory a model may take."""
 
 
-class OutOfTime(Exception):
-    """Raised by :meth:`Clock.check` when a phase runs past its deadline."""
-
-
 class Clock:
     """Deadline of one phase (``time.perf_counter()`` seconds); :meth:`check` raises past it."""
 
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
 
+    @classmethod
+    def after(cls, seconds: float) -> Clock:
+        """A clock whose deadline is ``seconds`` from now."""
+        return cls(time.perf_counter() + seconds)
+
     def left(self) -> float:
         return self.deadline - time.perf_counter()
 
     def check(self) -> None:
         if time.perf_counter() > self.deadline:
-            raise OutOfTime
+            raise OutOfTime("phase deadline passed")
 
 
 def available_memory() -> float | None:

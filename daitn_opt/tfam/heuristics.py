@@ -16,6 +16,7 @@ returns no solution (or ``infeasible`` when the capacity certificate proves they
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,9 +24,9 @@ import numpy as np
 from ..params import NoParams, param
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
-from .bounds import decided, settled
 from .problem import Problem
-from .solution import make_result, must_admit_conflict, objective_of, slack
+from .screening import screened
+from .solution import from_solution, is_feasible, make_result, objective_of, slack
 
 
 @dataclass
@@ -142,12 +143,7 @@ def _finish(
     trace: list[TracePoint],
     stats: dict,
 ) -> Result:
-    if failed:
-        conflict = must_admit_conflict(problem)
-        if conflict is not None:
-            return make_result(
-                problem, solver, None, status=Status.INFEASIBLE, message=conflict[1], stats=stats
-            )
+    if failed:  # (a proved conflict was answered by the screening)
         return make_result(
             problem,
             solver,
@@ -200,40 +196,29 @@ def greedy_choice(problem: Problem) -> tuple[_State, list[str], np.ndarray]:
     return state, failed, order
 
 
-@register(
-    "tfam",
-    "fcfs",
-    exact=False,
-    description="First come, first served (naive baseline)",
-    params=NoParams,
-)
-@settled
-@decided
+def _constructed(problem: Problem, solver: str, construct: Callable[[Problem], tuple]) -> Result:
+    """The result of one constructive heuristic (``fcfs_choice`` or ``greedy_choice``)."""
+    start = time.perf_counter()
+    state, failed = construct(problem)[:2]
+    trace = [TracePoint(time.perf_counter() - start, objective_of(problem, state.choice), None)]
+    stats = {"admitted": int((state.choice >= 0).sum())}
+    return _finish(problem, solver, state, failed, trace, stats)
+
+
+FCFS = "First come, first served (naive baseline)"
+GREEDY = "Greedy by scarcity-weighted value density"
+
+
+@register("tfam", "fcfs", exact=False, description=FCFS, params=NoParams)
+@screened
 def solve_fcfs(problem: Problem, options: SolveOptions) -> Result:
-    start = time.perf_counter()
-    state, failed = fcfs_choice(problem)
-    trace = [TracePoint(time.perf_counter() - start, objective_of(problem, state.choice), None)]
-    return _finish(
-        problem, "fcfs", state, failed, trace, {"admitted": int((state.choice >= 0).sum())}
-    )
+    return _constructed(problem, "fcfs", fcfs_choice)
 
 
-@register(
-    "tfam",
-    "greedy",
-    exact=False,
-    description="Greedy by scarcity-weighted value density",
-    params=NoParams,
-)
-@settled
-@decided
+@register("tfam", "greedy", exact=False, description=GREEDY, params=NoParams)
+@screened
 def solve_greedy(problem: Problem, options: SolveOptions) -> Result:
-    start = time.perf_counter()
-    state, failed, _ = greedy_choice(problem)
-    trace = [TracePoint(time.perf_counter() - start, objective_of(problem, state.choice), None)]
-    return _finish(
-        problem, "greedy", state, failed, trace, {"admitted": int((state.choice >= 0).sum())}
-    )
+    return _constructed(problem, "greedy", greedy_choice)
 
 
 # -- local search ---------------------------------------------------------------------------------
@@ -421,13 +406,10 @@ def local_search(
     description="Local search (upgrade/add/drop-add swaps, perturbations) from greedy",
     params=LsParams,
 )
-@settled
-@decided
+@screened
 def solve_ls(problem: Problem, options: SolveOptions) -> Result:
     initial = None
     if options.initial is not None:
-        from .solution import from_solution, is_feasible
-
         initial = from_solution(problem, options.initial)
         if not is_feasible(problem, initial):
             initial = None

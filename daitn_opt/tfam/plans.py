@@ -41,6 +41,7 @@ from ..drrt.view import View, build_view
 from ..errors import InputError, UnsupportedError
 from ..mtrce.problem import Problem as RouteProblem
 from ..mtrce.problem import from_view
+from .problem import OUT_OF_TIME
 
 SLOTS = 24
 """Default number of time slots the horizon is cut into."""
@@ -153,9 +154,6 @@ def ratio_insertion(mp: RouteProblem, v: View) -> list[int]:
 
 
 RouteSolver = Callable[[RouteProblem, View], list[int]]
-
-OUT_OF_TIME = "plan generation reached its time limit"
-"""Part of the ``unplannable`` reason of every request left out for lack of time."""
 
 
 def registry_route_solver(

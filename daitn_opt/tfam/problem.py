@@ -31,6 +31,10 @@ from scipy.sparse import csr_matrix, issparse
 from ..drrt.instance import AdmissionSpec, Instance
 from ..errors import InputError
 
+OUT_OF_TIME = "plan generation reached its time limit"
+"""Part of the ``unplannable`` reason of every request left out for lack of time
+(:func:`daitn_opt.tfam.plans.admission_spec`)."""
+
 
 @dataclass(frozen=True, eq=False)
 class Problem:
