@@ -1,43 +1,61 @@
 """The problem packages' common furniture, looked up by kind.
 
-Each problem package (``daitn_opt.mtrce``, ``daitn_opt.tfam``, ``daitn_opt.qirce``) exposes:
+Each problem package (``daitn_opt.mtrce``, ``daitn_opt.tfam``, ``daitn_opt.qirce``, or one added
+through :func:`daitn_opt.kinds.register_kind`) exposes what :mod:`daitn_opt.kinds` lists:
+``Problem``, ``from_instance``, ``check``, ``make_result`` and optionally ``DEFAULT_SOLVER`` and
+``default_solver(problem)``. The functions here find them by kind, so that the command line, the
+benchmark harness and the tests name no kind; nothing here imports a solver.
 
-- ``Problem``: a frozen class with ``kind`` and the arrays its solvers read;
-- ``from_instance(instance, request_id=None) -> Problem``: build it from an instance file;
-- ``check(problem, solution) -> CheckReport``: the independent checker;
-
-and registers its solvers with :func:`daitn_opt.registry.register` when imported.
+Example
+-------
+>>> from daitn_opt.problems import default_solver
+>>> default_solver("tfam")
+'ls'
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import inspect
+from types import ModuleType
 from typing import Any
 
 from .checking import CheckReport
 from .drrt.instance import Instance
+from .errors import InputError
 from .kinds import get_kind
 from .kinds import package as package
 from .result import Result
 
-DEFAULT_SOLVER = {"mtrce": "ils", "tfam": "ls", "qirce": "ls"}
-"""Each problem's default solver: its best general-purpose heuristic (fast, any size, checked)."""
-
-
-COVERAGE_DEFAULT_SOLVER = "coverage-ils"
-"""The default MTRCE solver for the outcome-aligned (coverage) objectives."""
+_FALLBACK_DEFAULT = {"mtrce": "ils", "tfam": "ls", "qirce": "ls"}
+"""Transitional: the built-in kinds' defaults until each package declares ``DEFAULT_SOLVER``."""
 
 
 def default_solver(kind: str, problem: Any = None) -> str:
-    """The default solver of problem ``kind`` (see :data:`DEFAULT_SOLVER`); given the problem, an
-    MTRCE problem with a coverage objective gets :data:`COVERAGE_DEFAULT_SOLVER`."""
-    package(kind)  # an InputError naming the known kinds
-    if kind == "mtrce" and problem is not None:
+    """The solver the command line uses for problem ``kind`` when none is named.
+
+    Given the problem, the package's ``default_solver(problem)`` decides when it has one (MTRCE
+    picks ``coverage-ils`` for the outcome-aligned objectives); otherwise its ``DEFAULT_SOLVER``.
+
+    Raises
+    ------
+    InputError
+        An unknown kind (the message lists the known ones), or a kind that names no default.
+    """
+    pkg = package(kind)
+    choose = getattr(pkg, "default_solver", None)
+    if problem is not None and callable(choose):
+        return choose(problem)
+    if problem is not None and kind == "mtrce" and choose is None:  # transitional, see above
         from .mtrce.problem import COVERAGE_OBJECTIVES
 
         if problem.objective in COVERAGE_OBJECTIVES:
-            return COVERAGE_DEFAULT_SOLVER
-    return DEFAULT_SOLVER[kind]
+            return "coverage-ils"
+    name = getattr(pkg, "DEFAULT_SOLVER", None) or _FALLBACK_DEFAULT.get(kind)
+    if name is None:
+        raise InputError("solver", None, f"problem {kind} names no default solver; give one")
+    return name
 
 
 def problem_from_instance(
@@ -46,11 +64,22 @@ def problem_from_instance(
     """Build the ``kind`` problem of ``instance`` (for one request where the kind needs one).
 
     ``time_limit`` (seconds) bounds the kinds whose construction is itself a search (T-FAM
-    generates candidate plans); the other kinds build their view without one.
+    generates candidate plans): it is passed when the kind's ``from_instance`` takes one.
     """
-    if time_limit is not None and kind == "tfam":
-        return package(kind).from_instance(instance, request_id, time_limit=time_limit)
-    return package(kind).from_instance(instance, request_id)
+    build = package(kind).from_instance
+    if time_limit is not None and "time_limit" in inspect.signature(build).parameters:
+        return build(instance, request_id, time_limit=time_limit)
+    return build(instance, request_id)
+
+
+def _check_module(kind: str) -> ModuleType | None:
+    """The kind's ``<package>.check`` module (its checker's shapes and hooks), if it has one."""
+    name = f"{get_kind(kind).package}.check"
+    try:
+        found = importlib.util.find_spec(name)
+    except ModuleNotFoundError:
+        found = None
+    return importlib.import_module(name) if found is not None else None
 
 
 def outside_view(instance: Instance, request_id: str | None = None) -> dict[str, str]:
@@ -68,14 +97,24 @@ def outside_view(instance: Instance, request_id: str | None = None) -> dict[str,
     return reasons
 
 
+def excluded_nodes(
+    kind: str, instance: Instance, request_id: str | None = None
+) -> dict[str, str] | None:
+    """:func:`outside_view` for a kind whose checker explains nodes outside the problem (its
+    ``check`` module has ``outside_view``, as MTRCE's does); None for the others."""
+    module = _check_module(kind)
+    if module is None or not hasattr(module, "outside_view"):
+        return None
+    return outside_view(instance, request_id)
+
+
 def validate_solution(kind: str, solution: Any, field: str = "solution") -> None:
     """Raise an :class:`InputError` naming the field unless ``solution`` has the shape of a
     ``kind`` solution document (the checker's ``SOLUTION_SHAPE``; values are not checked)."""
     from .checking import shape_error
 
-    shape = getattr(
-        importlib.import_module(f"{get_kind(kind).package}.check"), "SOLUTION_SHAPE", None
-    )
+    module = _check_module(kind)
+    shape = getattr(module, "SOLUTION_SHAPE", None) if module is not None else None
     err = None if shape is None else shape_error(solution, shape, field)
     if err is not None:
         raise err
@@ -88,16 +127,17 @@ def check_result(
 
     A result without a solution (infeasible, no solution, error) and an empty solution has nothing
     to check and passes; one that claims ``infeasible`` while carrying a valid solution does not.
-    ``excluded`` (MTRCE only, see :func:`outside_view`) explains route nodes outside the problem:
-    such a route is reported node by node, with the reason each one is not in the view.
+    ``excluded`` (see :func:`excluded_nodes`) explains route nodes outside the problem: such a
+    route is reported node by node, with the reason each one is not in the view, by the kind's
+    ``check.outside_view(problem, solution, excluded)``.
     """
     if not result.status.has_solution and not result.solution:
         return CheckReport(None, [])
-    if excluded and problem.kind == "mtrce":
-        from .mtrce.check import outside_view as outside_violations
-
+    if excluded:
+        module = _check_module(problem.kind)
+        explain = getattr(module, "outside_view", None) if module is not None else None
         # A route through a node outside the view cannot be scheduled: that is the verdict.
-        outside = outside_violations(problem, result.solution, excluded)
+        outside = explain(problem, result.solution, excluded) if explain is not None else []
         if outside:
             return CheckReport(None, outside)
     report = package(problem.kind).check(problem, result.solution)
