@@ -38,6 +38,7 @@ from typing import Protocol
 
 import numpy as np
 
+from ..params import param
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
 from .certify import route_objective_reason
@@ -306,22 +307,27 @@ def _supports(problem: Problem) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class AatsParams:
+    """Parameters of the ``aats`` solver: the neighbourhood an AI object sees."""
+
+    hops: int = param(2, "hops of the neighbourhood an object observes")
+    degree: int = param(5, "neighbours per node (nearest by travel time) when radius is None")
+    radius: float | None = param(None, "neighbours are the nodes within this travel time")
+
+
 @register(
     "mtrce",
     "aats",
+    params=AatsParams,
     exact=False,
     description="autonomous AI object: next hop from its k-hop neighbourhood only (AATS)",
     supports=_supports,
 )
 def solve_aats(problem: Problem, options: SolveOptions) -> Result:
-    """Run the AATS objects; parameters ``hops`` (2), ``degree`` (5), ``radius`` (None)."""
-    params = options.params
-    network = Network(
-        problem,
-        hops=int(params.get("hops", 2)),
-        degree=int(params.get("degree", 5)),
-        radius=params.get("radius"),
-    )
+    """Run the AATS objects (parameters: :class:`AatsParams`)."""
+    params: AatsParams = options.params
+    network = Network(problem, hops=params.hops, degree=params.degree, radius=params.radius)
     # The direct trip decides feasibility (the end's window and the deadline).
     s, e = problem.start, problem.end
     obs = network.observe(s, 0.0, np.inf)

@@ -24,6 +24,7 @@ objective and the CP-SAT bound, corrected for the last unit, bounds the real cov
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -31,6 +32,7 @@ import numpy as np
 if TYPE_CHECKING:  # OR-Tools takes most of a second to import: the functions load it
     from ortools.sat.python import cp_model
 
+from ..params import param
 from ..registry import SolveOptions
 from ..result import Result, Status
 from . import coverage
@@ -276,7 +278,7 @@ def _solver(options: SolveOptions, limit: float) -> cp_model.CpSolver:
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.05, limit)
     solver.parameters.random_seed = int(options.seed)
-    solver.parameters.num_workers = int(options.params.get("workers", 1))
+    solver.parameters.num_workers = options.params.workers
     if solver.parameters.num_workers == 1:
         # measured: the automatic single-worker search stalled on a 5-node instance (> 10 s)
         # where the fixed arcs-then-coverage strategy proves the optimum in 0.01 s; on the
@@ -288,8 +290,8 @@ def _solver(options: SolveOptions, limit: float) -> cp_model.CpSolver:
 def solve_coverage_cpsat(problem: Problem, options: SolveOptions) -> Result:
     """Solve a coverage objective with CP-SAT (see the module docstring).
 
-    Parameters (``options.params``): ``workers`` (CP-SAT workers, default 1: deterministic for a
-    seed when the run ends by proof).
+    Parameters (``options.params``, :class:`CoverageCpsatParams`): ``workers`` (CP-SAT workers,
+    default 1: deterministic for a seed when the run ends by proof).
     """
     from ortools.sat.python import cp_model
 
@@ -347,6 +349,15 @@ def solve_coverage_cpsat(problem: Problem, options: SolveOptions) -> Result:
     return proved_optimal(result, proved and exact)
 
 
+@dataclass(frozen=True)
+class CoverageCpsatParams:
+    """Parameters of the ``coverage-cpsat`` solver."""
+
+    workers: int = param(
+        1, "CP-SAT workers (1: deterministic for a seed when the run ends by proof)"
+    )
+
+
 coverage_cpsat = solve_coverage_cpsat
 register_solvers(
     coverage.supports,
@@ -356,6 +367,7 @@ register_solvers(
             coverage_cpsat,
             "coverage objectives: CP-SAT circuit with optional nodes, integer-scaled PWL "
             "coverage (levels for recency)",
+            CoverageCpsatParams,
         )
     },
 )

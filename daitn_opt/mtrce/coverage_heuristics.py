@@ -22,9 +22,11 @@ not reach it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
+from ..params import NoParams, param
 from ..registry import SolveOptions
 from ..result import Result, Status
 from . import coverage
@@ -166,10 +168,15 @@ def local_search(sc: _Scorer, route: Route, pool: np.ndarray, stop: Callable[[],
 
 
 def search(
-    problem: Problem, seed: int, stop: Callable[[], bool], params: dict | None = None
+    problem: Problem,
+    seed: int,
+    stop: Callable[[], bool],
+    iterations: int | None = None,
+    patience: int | None = None,
 ) -> Route | None:
-    """Best route found by the iterated local search (None when none is feasible)."""
-    params = params or {}
+    """Best route found by the iterated local search (None when none is feasible); ``iterations``
+    kicks at most (default ``30 + 3 n``), stopping after ``patience`` without improvement
+    (default ``10 + n``)."""
     arr = Arrays.of(problem)
     if infeasibility(problem, arr) is not None:
         return None
@@ -181,8 +188,8 @@ def search(
     route = greedy(sc, plan.routes[0], pool, stop=stop)
     route = local_search(sc, route, pool, stop)
     best = route
-    iterations = int(params.get("iterations", 30 + 3 * arr.n))
-    patience = int(params.get("patience", 10 + arr.n))
+    iterations = 30 + 3 * arr.n if iterations is None else iterations
+    patience = 10 + arr.n if patience is None else patience
     stale = 0
     for _ in range(iterations):
         if stop() or stale >= patience:
@@ -229,7 +236,8 @@ def _solve(problem: Problem, options: SolveOptions, name: str, ils: bool) -> Res
         return options.remaining() <= 0.05
 
     if ils:
-        route = search(problem, options.seed, stop, options.params)
+        params: CoverageIlsParams = options.params
+        route = search(problem, options.seed, stop, params.iterations, params.patience)
     else:
         sc = _Scorer(problem, arr)
         plan = Plan(arr)
@@ -256,6 +264,14 @@ def coverage_ils(problem: Problem, options: SolveOptions) -> Result:
     return _solve(problem, options, "coverage-ils", ils=True)
 
 
+@dataclass(frozen=True)
+class CoverageIlsParams:
+    """Parameters of the ``coverage-ils`` solver."""
+
+    iterations: int | None = param(None, "most kicks (None: 30 + 3 n)")
+    patience: int | None = param(None, "kicks without improvement before stopping (None: 10 + n)")
+
+
 register_solvers(
     coverage.supports,
     exact=False,
@@ -263,11 +279,13 @@ register_solvers(
         "coverage-greedy": (
             coverage_greedy,
             "coverage objectives: marginal-gain insertion (gain / added time)",
+            NoParams,
         ),
         "coverage-ils": (
             coverage_ils,
             "coverage objectives: greedy + local search (insert, remove, swap, relocate, "
             "2-opt) with seeded kicks",
+            CoverageIlsParams,
         ),
     },
 )

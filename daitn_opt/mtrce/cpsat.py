@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # OR-Tools takes about a second to import: only the solver fu
     from ortools.sat.python import cp_model
 
 from ..errors import UnsupportedError
+from ..params import param
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
 from .certify import route_objective_reason, settle
@@ -836,12 +837,59 @@ def _status_of(code: int) -> Status:
     }.get(code, Status.ERROR)
 
 
+@dataclass(frozen=True)
+class CpsatParams:
+    """Parameters of the ``cpsat`` MTRCE solver (see :func:`solve_cpsat`)."""
+
+    workers: int | None = param(
+        None,
+        "CP-SAT workers (None: 8, or 1 when deterministic; 8 is much stronger, even on 2 cores)",
+    )
+    deterministic: bool = param(
+        False, "interleaved search: the same seed gives the same search whatever the load"
+    )
+    deterministic_time: float | None = param(None, "CP-SAT's max_deterministic_time (None: none)")
+    warm_start_solver: str | None = param(
+        "auto",
+        "heuristic whose routes hint CP-SAT ('auto': ils, greedy when deterministic; None: none)",
+    )
+    warm_start_time: float | None = param(
+        None,
+        "seconds for the warm-start heuristic (None: min(1, 10% of the limit), more on large views)",
+    )
+    time_scale: float | None = param(
+        None, "integer time units per time unit (None: 1 for integer data, else automatic)"
+    )
+    probing: bool = param(False, "keep CP-SAT's presolve probing on a model with time variables")
+    sparse: bool | None = param(
+        None, "force the sparse candidate-arc model (True) or the dense one (False)"
+    )
+    neighbours: int | None = param(None, "nearest neighbours per node in a sparse model")
+
+    @property
+    def warm_start(self) -> str | None:
+        """The warm-start heuristic ``'auto'`` stands for."""
+        if self.warm_start_solver == "auto":
+            return "greedy" if self.deterministic else "ils"
+        return self.warm_start_solver or None
+
+    def warm_start_seconds(self, default: float) -> float:
+        """``warm_start_time``, or ``default`` when it is not given."""
+        return default if self.warm_start_time is None else float(self.warm_start_time)
+
+    @property
+    def worker_count(self) -> int:
+        """``workers``, or its default (1 when deterministic, else 8)."""
+        return (1 if self.deterministic else 8) if self.workers is None else self.workers
+
+
 @register(
     "mtrce",
     "cpsat",
     exact=True,
     description="OR-Tools CP-SAT: circuit constraints, optional nodes, integer time variables",
     supports=route_objective_reason,
+    params=CpsatParams,
 )
 def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     """Solve ``problem`` exactly with CP-SAT (anytime; returns the incumbent at the limit).
@@ -856,8 +904,8 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     until its optimum is feasible in real arithmetic (:func:`_solve_relaxation`;
     ``stats["rounding"]``, ``stats["relaxation"]`` with the cuts and the bound of each solve).
 
-    Parameters (``options.params``)
-    -------------------------------
+    Parameters (``options.params``, :class:`CpsatParams`)
+    -----------------------------------------------------
     workers
         CP-SAT workers (``num_workers``). Default 8: CP-SAT's portfolio is much stronger at 8
         workers than at 2, even on 2 cores.
@@ -871,19 +919,19 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
         then defaults to the deterministic ``greedy`` construction.
     deterministic_time
         ``max_deterministic_time`` (default: none).
-    hint
-        Heuristic solver whose solution warm-starts CP-SAT via ``add_hint`` (default ``"ils"``,
-        ``"greedy"`` in deterministic mode; None disables); ``options.initial`` is used too.
-    hint_time
-        Seconds given to the hint heuristic. Default ``min(1, 10% of the time limit)``.
+    warm_start_solver
+        Heuristic solver whose solution warm-starts CP-SAT via ``add_hint`` (default ``"auto"``:
+        ``"ils"``, ``"greedy"`` in deterministic mode; None disables); ``options.initial`` is used
+        too.
+    warm_start_time
+        Seconds given to the warm-start heuristic. Default ``min(1, 10% of the time limit)``.
     time_scale
         Integer time units per time unit (default: 1 for integer data, else automatic).
     """
-    params = options.params
-    deterministic = bool(params.get("deterministic", False))
-    workers = int(params.get("workers", 1 if deterministic else 8))
-    hint_solver = params.get("hint", "greedy" if deterministic else "ils")
-    hint_time = float(params.get("hint_time", min(1.0, 0.1 * options.time_limit)))
+    params: CpsatParams = options.params
+    deterministic, workers = params.deterministic, params.worker_count
+    hint_solver = params.warm_start
+    hint_time = params.warm_start_seconds(min(1.0, 0.1 * options.time_limit))
 
     reason = infeasibility_reason(problem)
     if reason is not None:
@@ -902,9 +950,9 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     too_big = 40.0 * n * n > MAX_DENSE_BYTES
     remaining = options.remaining()
     if too_big or plan_seconds > 0.6 * remaining:
-        hint_time = float(params.get("hint_time", 0.85 * remaining))
+        hint_time = params.warm_start_seconds(0.85 * remaining)
     elif plan.sparse:
-        hint_time = float(params.get("hint_time", 0.45 * remaining))
+        hint_time = params.warm_start_seconds(0.45 * remaining)
     hint_routes, hint_source = heuristic_start(
         problem, options, hint_solver, min(hint_time, 0.9 * options.remaining())
     )
@@ -931,7 +979,7 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     # Inexact times on the dense model: round them down (a relaxation, whose bound and proof of
     # infeasibility hold for the problem) and check its routes in real arithmetic. On the sparse
     # model (a restriction anyway) round them up, so that its routes are feasible.
-    it = integer_times(problem, params.get("time_scale"), up=plan.sparse)
+    it = integer_times(problem, params.time_scale, up=plan.sparse)
     relax = not it.exact and not plan.sparse
     candidates = candidate_arcs(problem, plan.neighbours, hint_routes) if plan.sparse else None
     left = options.remaining()
@@ -1100,16 +1148,15 @@ class _Search:
         state: _Incumbent,
         hint_routes: list[list[int]],
     ) -> None:
-        params = options.params
+        params: CpsatParams = options.params
         self.problem, self.options, self.state, self.hint_routes = (
             problem,
             options,
             state,
             hint_routes,
         )
-        self.deterministic = bool(params.get("deterministic", False))
-        self.workers = int(params.get("workers", 1 if self.deterministic else 8))
-        self.probing = bool(params.get("probing", False))
+        self.deterministic, self.workers = params.deterministic, params.worker_count
+        self.probing = params.probing
         self.runs: list[dict[str, Any]] = []
 
     def solve(
@@ -1137,8 +1184,8 @@ class _Search:
             solver.parameters.cp_model_probing_level = 0
         if self.deterministic:
             solver.parameters.interleave_search = True
-            if "deterministic_time" in params:
-                solver.parameters.max_deterministic_time = float(params["deterministic_time"])
+            if params.deterministic_time is not None:
+                solver.parameters.max_deterministic_time = float(params.deterministic_time)
         recorder = _recorder(
             self.problem, built, options, self.state, verify=verify, bound_valid=bound_valid
         )

@@ -37,9 +37,11 @@ improvement before a restart, or before stopping when ``restarts`` is off and in
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
+from ..params import NoParams, param
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
 from .certify import route_objective_reason
@@ -454,20 +456,18 @@ class _Search:
     # -- driver -----------------------------------------------------------------------------
     def run(self) -> Plan:
         arr, n = self.arr, self.arr.n
-        params = self.options.params
-        iterations = int(params.get("iterations", 200 + 20 * n))
-        patience = int(params.get("patience", 100 + 5 * n))
+        params: IlsParams = self.options.params
+        iterations, patience = _budget(params, n)
         plan = build_greedy(arr, None, self.options)
         self.local_search(plan)
         best = plan.copy()
         self._record(best)
         size, start, stale = 1, 0, 0
-        self.random_shake = bool(params.get("random_shake", arr.k > 1))
-        self.tabu = bool(params.get("tabu", True))
-        self.restarts = bool(params.get("restarts", True))
-        self.noise = float(params.get("noise", 0.0))
+        self.random_shake = arr.k > 1 if params.random_shake is None else params.random_shake
+        self.tabu, self.restarts, self.noise = params.tabu, params.restarts, params.noise
         max_size = max(1, len(self.pool) // (3 * arr.k))
-        max_size = min(max_size, int(params.get("max_kick", max_size)))
+        if params.max_kick is not None:
+            max_size = min(max_size, params.max_kick)
         for it in range(1, iterations + 1):
             if self.stop():
                 break
@@ -537,9 +537,7 @@ def _ils_tsp(problem: Problem, arr: Arrays, options: SolveOptions) -> Result:
     def improved(length: float) -> None:
         trace.append(TracePoint(options.elapsed(), length + offset, None))
 
-    params = options.params
-    iterations = int(params.get("iterations", 200 + 20 * arr.n))
-    patience = int(params.get("patience", 100 + 5 * arr.n))
+    iterations, patience = _budget(options.params, arr.n)
     best, done = ils_tour(
         t,
         np.asarray(tour),
@@ -556,46 +554,33 @@ def _ils_tsp(problem: Problem, arr: Arrays, options: SolveOptions) -> Result:
 
 
 # -- registration -----------------------------------------------------------------------------
-@register(
-    "mtrce",
-    "random",
-    exact=False,
-    description="random order, appended while feasible (baseline)",
-    supports=route_objective_reason,
-)
-def solve_random(problem: Problem, options: SolveOptions) -> Result:
-    return _run(problem, options, "random", build_random)
+@dataclass(frozen=True)
+class IlsParams:
+    """Parameters of the ``ils`` MTRCE solver (see the module docstring for what was measured)."""
+
+    iterations: int | None = param(None, "most kicks before stopping (None: 200 + 20 n)")
+    patience: int | None = param(
+        None, "kicks without improvement before a restart, or a stop (None: 100 + 5 n)"
+    )
+    tabu: bool = param(True, "after a kick, refill without the removed nodes first")
+    random_shake: bool | None = param(
+        None, "random kick position and size instead of the sweep (None: only when k > 1)"
+    )
+    restarts: bool = param(
+        True, "restart from a randomised greedy construction after `patience` stale kicks"
+    )
+    max_kick: int | None = param(
+        None, "most visits one kick removes per route (None: a third of the candidates)"
+    )
+    noise: float = param(0.0, "jitter of the insertion ratios after a kick")
 
 
-@register(
-    "mtrce",
-    "nearest",
-    exact=False,
-    description="nearest feasible neighbour",
-    supports=route_objective_reason,
-)
-def solve_nearest(problem: Problem, options: SolveOptions) -> Result:
-    return _run(problem, options, "nearest", build_nearest)
+def _budget(params: IlsParams, n: int) -> tuple[int, int]:
+    """``(iterations, patience)`` of a run on ``n`` nodes."""
+    iterations = 200 + 20 * n if params.iterations is None else params.iterations
+    return iterations, 100 + 5 * n if params.patience is None else params.patience
 
 
-@register(
-    "mtrce",
-    "greedy",
-    exact=False,
-    description="ratio (utility / added time) or cheapest insertion",
-    supports=route_objective_reason,
-)
-def solve_greedy(problem: Problem, options: SolveOptions) -> Result:
-    return _run(problem, options, "greedy", lambda arr, rng, opt: build_greedy(arr, None, opt))
-
-
-@register(
-    "mtrce",
-    "ils",
-    exact=False,
-    description="iterated local search (insert, replace, 2-opt, or-opt, shake)",
-    supports=route_objective_reason,
-)
 def solve_ils(problem: Problem, options: SolveOptions) -> Result:
     arr = Arrays.of(problem)
     reason = infeasibility(problem, arr)
@@ -611,3 +596,34 @@ def solve_ils(problem: Problem, options: SolveOptions) -> Result:
     search = _Search(problem, arr, options)
     best = search.run()
     return _finish(problem, "ils", best, search.trace, search.stats)
+
+
+def _constructor(name: str, build: Callable) -> Callable[[Problem, SolveOptions], Result]:
+    """The solver function of the construction ``build`` (registered as ``name``)."""
+
+    def solve_construction(problem: Problem, options: SolveOptions) -> Result:
+        return _run(problem, options, name, build)
+
+    solve_construction.__name__ = solve_construction.__qualname__ = f"solve_{name}"
+    return solve_construction
+
+
+solve_random = _constructor("random", build_random)
+solve_nearest = _constructor("nearest", build_nearest)
+solve_greedy = _constructor("greedy", lambda arr, rng, opt: build_greedy(arr, None, opt))
+_SOLVERS = (
+    (solve_random, "random", "random order, appended while feasible (baseline)", NoParams),
+    (solve_nearest, "nearest", "nearest feasible neighbour", NoParams),
+    (solve_greedy, "greedy", "ratio (utility / added time) or cheapest insertion", NoParams),
+    (solve_ils, "ils", "iterated local search (insert, replace, 2-opt, or-opt, shake)", IlsParams),
+)
+"""The MTRCE heuristics as registered: function, name, description, parameter class."""
+for _fn, _name, _description, _params in _SOLVERS:
+    register(
+        "mtrce",
+        _name,
+        exact=False,
+        description=_description,
+        supports=route_objective_reason,
+        params=_params,
+    )(_fn)

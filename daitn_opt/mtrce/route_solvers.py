@@ -19,11 +19,16 @@ from .tag import TagProblem, tag_result
 
 
 def register_solvers(
-    supports: Callable[[Any], str | None], exact: bool, solvers: dict[str, tuple[SolverFn, str]]
+    supports: Callable[[Any], str | None],
+    exact: bool,
+    solvers: dict[str, tuple[SolverFn, str, type]],
 ) -> None:
-    """Register ``{name: (function, description)}`` as ``mtrce`` solvers, in the table's order."""
-    for name, (fn, description) in solvers.items():
-        register("mtrce", name, exact=exact, description=description, supports=supports)(fn)
+    """Register ``{name: (function, description, parameter class)}`` as ``mtrce`` solvers, in the
+    table's order."""
+    for name, (fn, description, params) in solvers.items():
+        register(
+            "mtrce", name, exact=exact, description=description, supports=supports, params=params
+        )(fn)
 
 
 def no_route(

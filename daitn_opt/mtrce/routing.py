@@ -29,6 +29,7 @@ half the time left, that checked warm start is returned with a message saying wh
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -36,6 +37,7 @@ import numpy as np
 if TYPE_CHECKING:  # OR-Tools is imported by the solver function only (it takes about a second)
     from ortools.constraint_solver import pywrapcp
 
+from ..params import param
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
 from .certify import route_objective_reason
@@ -95,31 +97,59 @@ def _keep_used(problem: Problem, routes: list[list[int]]) -> list[list[int]]:
     return used or [[problem.start, problem.end]]
 
 
+@dataclass(frozen=True)
+class RoutingParams:
+    """Parameters of the ``routing`` MTRCE solver (see :func:`solve_routing`)."""
+
+    first_solution: str | None = param(
+        None,
+        "a FirstSolutionStrategy name (None: PATH_CHEAPEST_ARC for min_time, else "
+        "LOCAL_CHEAPEST_INSERTION)",
+    )
+    metaheuristic: str = param("GUIDED_LOCAL_SEARCH", "a LocalSearchMetaheuristic name")
+    warm_start_solver: str | None = param(
+        "auto",
+        "heuristic whose routes start the search ('auto': ils on large views only; None: none)",
+    )
+    warm_start_time: float | None = param(
+        None, "seconds for the warm-start heuristic (None: chosen from the view's size)"
+    )
+    time_scale: float | None = param(None, "integer time units per time unit (None: as for cpsat)")
+    penalty_factor: float | None = param(
+        None,
+        "penalty per unit of utility of a dropped node (None: makes every node worth its detour)",
+    )
+
+
 @register(
     "mtrce",
     "routing",
     exact=False,
     description="OR-Tools routing: disjunctions for optional nodes, a time dimension, k vehicles",
     supports=supports,
+    params=RoutingParams,
 )
 def solve_routing(problem: Problem, options: SolveOptions) -> Result:
     """Solve ``problem`` heuristically with the OR-Tools routing library.
 
-    Parameters (``options.params``)
-    -------------------------------
+    Parameters (``options.params``, :class:`RoutingParams`)
+    -------------------------------------------------------
     first_solution
         A ``FirstSolutionStrategy`` name. Default ``"LOCAL_CHEAPEST_INSERTION"`` for
         ``max_utility`` and ``"PATH_CHEAPEST_ARC"`` for ``min_time`` (the better of the two on
         each family, measured).
     metaheuristic
         A ``LocalSearchMetaheuristic`` name. Default ``"GUIDED_LOCAL_SEARCH"``.
-    hint
-        Heuristic solver whose solution starts the search (default None); ``options.initial`` is
-        used when given.
+    warm_start_solver
+        Heuristic solver whose solution starts the search (default ``"auto"``: ``"ils"`` on a view
+        whose matrix takes much of the limit, else none); ``options.initial`` is used when given.
+    warm_start_time
+        Seconds for it (default: 85 % or 40 % of the time left on a large view; on a small view
+        the heuristic only runs when this is given).
     time_scale
         Integer time units per time unit (default: as for ``cpsat``).
     """
-    params = options.params
+    params: RoutingParams = options.params
     reason = infeasibility_reason(problem)
     if reason is not None:
         return make_result(
@@ -137,12 +167,12 @@ def solve_routing(problem: Problem, options: SolveOptions) -> Result:
     build_seconds = n * n * slowdown() / MATRIX_RATE
     remaining = options.remaining()
     large = build_seconds > 0.05 * remaining
-    hint_name = params.get("hint", "ils" if large else None)
-    hint_time = float(
-        params.get("hint_time", (0.85 if build_seconds > 0.3 * remaining else 0.4) * remaining)
-    )
-    if not large and "hint_time" not in params:
-        hint_time = 0.0
+    hint_name = params.warm_start_solver
+    if hint_name == "auto":
+        hint_name = "ils" if large else None
+    hint_time = params.warm_start_time
+    if hint_time is None:
+        hint_time = (0.85 if build_seconds > 0.3 * remaining else 0.4) * remaining if large else 0.0
     hint_routes, hint_source = heuristic_start(
         problem, options, hint_name, min(hint_time, 0.9 * options.remaining())
     )
@@ -159,7 +189,7 @@ def solve_routing(problem: Problem, options: SolveOptions) -> Result:
                 f"about {build_seconds:.1f} s of the {options.remaining():.1f} s left"
             ),
         )
-    it = integer_times(problem, params.get("time_scale"))
+    it = integer_times(problem, params.time_scale)
     limited = it.end_limit < UNBOUNDED
     finite_transit = np.where(it.finite, it.transit, 0)
     horizon = (
@@ -215,7 +245,7 @@ def solve_routing(problem: Problem, options: SolveOptions) -> Result:
         routing.solver().Add(routing.ActiveVar(manager.NodeToIndex(c)) == 0)
     if problem.objective == "max_utility":
         util, _ = integer_weights(np.maximum(np.asarray(problem.utility, dtype=np.float64), 0))
-        factor = _penalty_factor(util, transit[it.finite], params.get("penalty_factor"))
+        factor = _penalty_factor(util, transit[it.finite], params.penalty_factor)
         for c in customers.tolist():
             if c not in mandatory and c not in closed:
                 routing.AddDisjunction([manager.NodeToIndex(c)], int(util[c]) * factor)
@@ -228,8 +258,8 @@ def solve_routing(problem: Problem, options: SolveOptions) -> Result:
     default_first = (
         "PATH_CHEAPEST_ARC" if problem.objective == "min_time" else "LOCAL_CHEAPEST_INSERTION"
     )
-    first = params.get("first_solution", default_first)
-    meta = params.get("metaheuristic", "GUIDED_LOCAL_SEARCH")
+    first = params.first_solution or default_first
+    meta = params.metaheuristic
     search.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, first)
     search.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, meta)
 

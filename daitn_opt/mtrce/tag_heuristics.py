@@ -24,9 +24,11 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
+from ..params import NoParams, param
 from ..registry import SolveOptions
 from ..result import Result, Status
 from .heuristics import infeasibility
@@ -271,8 +273,8 @@ def _run(problem: TagProblem, options: SolveOptions, name: str, local: bool) -> 
         options.seed,
         lambda: options.remaining() <= 0.05,
         local=local,
-        iterations=options.params.get("iterations"),
-        patience=options.params.get("patience"),
+        iterations=getattr(options.params, "iterations", None),  # tag-greedy takes none
+        patience=getattr(options.params, "patience", None),
     )
     if plan is None:
         return no_route(problem, name, "no feasible route with the mandatory nodes found")
@@ -287,6 +289,14 @@ def tag_ils(problem: TagProblem, options: SolveOptions) -> Result:
     return _run(problem, options, "tag-ils", local=True)
 
 
+@dataclass(frozen=True)
+class TagIlsParams:
+    """Parameters of the ``tag-ils`` solver."""
+
+    iterations: int | None = param(None, "most kicks (None: 20 + 2 n)")
+    patience: int | None = param(None, "kicks without improvement before stopping (None: 8 + n/2)")
+
+
 register_solvers(
     supports,
     exact=False,
@@ -294,10 +304,12 @@ register_solvers(
         "tag-greedy": (
             tag_greedy,
             "TAG: route and local epochs per node, gain-per-second insertion and epoch increments",
+            NoParams,
         ),
         "tag-ils": (
             tag_ils,
             "TAG: route and local epochs per node, greedy + local search + seeded kicks",
+            TagIlsParams,
         ),
     },
 )

@@ -160,7 +160,7 @@ def random_problem(seed: int) -> Problem:
 def test_matches_brute_force_on_random_tiny_instances(seed):
     """Optimal objective = exhaustive enumeration through the checker (k, windows, s != e)."""
     problem = random_problem(seed)
-    result = solve(problem, "cpsat", time_limit=20, workers=2, hint=None)
+    result = solve(problem, "cpsat", time_limit=20, workers=2, warm_start_solver=None)
     assert_valid(problem, result)
     # real times are rounded down (a relaxation): its optimum, checked in real arithmetic, is
     # a proof for the problem
@@ -285,7 +285,7 @@ def test_relaxation_never_claims_a_wrong_optimum(seed):
     the checker), with its bound on the correct side."""
     problem = relaxation_problem(seed)
     optimum, _ = brute_force_routes(problem)
-    result = solve(problem, "cpsat", time_limit=20, workers=2, hint=None)
+    result = solve(problem, "cpsat", time_limit=20, workers=2, warm_start_solver=None)
     assert result.stats.get("rounding", "down (relaxation)") == "down (relaxation)"
     assert_sound(problem, result, optimum)
     if np.isfinite(optimum):
@@ -299,7 +299,9 @@ def test_coarse_relaxation_stays_sound(seed, scale):
     claim."""
     problem = relaxation_problem(seed)
     optimum, _ = brute_force_routes(problem)
-    result = solve(problem, "cpsat", time_limit=20, workers=2, hint=None, time_scale=scale)
+    result = solve(
+        problem, "cpsat", time_limit=20, workers=2, warm_start_solver=None, time_scale=scale
+    )
     assert_sound(problem, result, optimum)
     if np.isfinite(optimum) and problem.objective == "max_utility":
         # utilities do not depend on times: the cut loop ends with the true optimum
@@ -311,7 +313,7 @@ def test_the_tight_deadline_makes_the_relaxation_cut():
     cuts = 0
     for seed in range(6):
         problem = relaxation_problem(seed)
-        result = solve(problem, "cpsat", time_limit=20, workers=2, hint=None)
+        result = solve(problem, "cpsat", time_limit=20, workers=2, warm_start_solver=None)
         cuts += result.stats["relaxation"]["cuts"]
     assert cuts > 0
 
@@ -323,7 +325,9 @@ def test_without_any_feasible_route_the_restriction_gives_one():
     used = 0
     for seed in range(12):
         problem = relaxation_problem(seed)
-        result = solve(problem, "cpsat", time_limit=20, workers=2, hint=None, time_scale=1)
+        result = solve(
+            problem, "cpsat", time_limit=20, workers=2, warm_start_solver=None, time_scale=1
+        )
         used += bool(result.stats.get("restriction_solved"))
     assert used > 0
 
@@ -406,7 +410,9 @@ def test_warm_start_from_initial_is_used():
     """A user-given feasible initial solution becomes the hint."""
     problem, optimum = op5()
     initial = {"routes": [["n0", "n1", "n2", "n0"]]}
-    result = solve(problem, "cpsat", time_limit=10, workers=2, hint=None, initial=initial)
+    result = solve(
+        problem, "cpsat", time_limit=10, workers=2, warm_start_solver=None, initial=initial
+    )
     assert result.stats["hint"] == "initial"
     assert result.stats["hint_objective"] == pytest.approx(7.0)
     assert result.objective == pytest.approx(optimum)
@@ -493,7 +499,9 @@ def test_min_time_with_windows_refines_the_time_units_until_the_gap_closes(seed)
     problem = relaxation_problem(seed)
     assert problem.objective == "min_time" and problem.has_windows
     optimum, _ = brute_force_routes(problem)
-    result = solve(problem, "cpsat", time_limit=20, workers=2, hint=None, time_scale=1000)
+    result = solve(
+        problem, "cpsat", time_limit=20, workers=2, warm_start_solver=None, time_scale=1000
+    )
     assert_sound(problem, result, optimum)
     assert result.stats["refined"] >= 1, result.summary()
     assert result.status is Status.OPTIMAL, result.summary()

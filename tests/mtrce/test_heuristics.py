@@ -7,6 +7,7 @@ wall-clock limits) so that they hold on a loaded machine; wall-clock figures are
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -20,11 +21,22 @@ from hypothesis import strategies as st
 from daitn_opt.drrt.converters import convert
 from daitn_opt.drrt.instance import save_instance
 from daitn_opt.mtrce import Problem, check, from_instance
-from daitn_opt.registry import solve
+from daitn_opt.registry import solve, solvers
 from daitn_opt.result import Status
 
 CLASSIC = Path(__file__).resolve().parents[2] / "instances" / "classic"
-HEURISTICS = ["random", "nearest", "greedy", "ils"]
+HEURISTICS = [
+    name
+    for name, spec in solvers("mtrce")["mtrce"].items()
+    if spec.fn.__module__ == "daitn_opt.mtrce.heuristics"
+]
+"""The registered solvers of :mod:`daitn_opt.mtrce.heuristics` (random, nearest, greedy, ils, ...)."""
+
+
+def capped(name: str, iterations: int) -> dict[str, int]:
+    """``iterations`` for the solvers that declare it (the constructions take no parameters)."""
+    fields = dataclasses.fields(solvers("mtrce")["mtrce"][name].params)
+    return {"iterations": iterations} if any(f.name == "iterations" for f in fields) else {}
 
 
 def random_problem(seed: int, n: int, windows: bool, budget: bool, k: int, mandatory: bool):
@@ -73,7 +85,7 @@ def test_every_heuristic_is_valid_on_random_variants(
         p = p.replace(objective="min_time", mandatory=p.customers, deadline=400.0)
     values = {}
     for name in HEURISTICS:
-        result = solve(p, name, time_limit=10, seed=seed, iterations=30)
+        result = solve(p, name, time_limit=10, seed=seed, **capped(name, 30))
         if result.status == Status.INFEASIBLE:
             assert result.message and "\n" not in result.message
             continue
@@ -93,8 +105,8 @@ def test_every_heuristic_is_valid_on_random_variants(
 @pytest.mark.parametrize("name", HEURISTICS)
 def test_same_seed_same_result_different_seed_may_differ(name):
     p = random_problem(7, 30, windows=False, budget=False, k=2, mandatory=False)
-    a = solve(p, name, time_limit=30, seed=5, iterations=40)
-    b = solve(p, name, time_limit=30, seed=5, iterations=40)
+    a = solve(p, name, time_limit=30, seed=5, **capped(name, 40))
+    b = solve(p, name, time_limit=30, seed=5, **capped(name, 40))
     assert a.solution["routes"] == b.solution["routes"]
     if name == "random":
         c = solve(p, name, time_limit=30, seed=6)
@@ -136,7 +148,7 @@ def test_ils_tsp_within_two_percent_of_eil51():
 def test_greedy_cheapest_insertion_tsp_is_a_tour():
     inst = convert("tsplib", CLASSIC / "tsplib" / "eil51.tsp")
     p = from_instance(inst)
-    for name in ("random", "nearest", "greedy"):
+    for name in [h for h in HEURISTICS if not capped(h, 1)]:  # the constructions
         result = solve(p, name, time_limit=30)
         assert check(p, result.solution).ok
         assert result.objective >= 426
@@ -146,7 +158,7 @@ def test_optw_solomon_instance_feasible():
     path = next((CLASSIC / "optw" / "solomon_100").glob("c101*"))
     p = from_instance(convert("optw", path))
     for name in HEURISTICS:
-        result = solve(p, name, time_limit=30, seed=0, iterations=10)
+        result = solve(p, name, time_limit=30, seed=0, **capped(name, 10))
         report = check(p, result.solution)
         assert report.ok, (name, report.violations)
         assert result.objective > 0
