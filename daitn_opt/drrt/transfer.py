@@ -116,15 +116,14 @@ def pairwise(weights: LinkWeights, nodes: np.ndarray) -> tuple[np.ndarray, np.nd
 
     nodes = np.asarray(nodes, dtype=np.int64)
     k, n = len(nodes), weights.n
+    if not weights.time.nnz:
+        transfer = np.full((k, k), np.inf)
+        np.fill_diagonal(transfer, 0.0)
+        return transfer, np.zeros((k, k)) if weights.has_cost else None
+    # Pruned before the (k, k) result exists, so their work arrays do not add to its peak.
+    graph = weights.time if weights.has_cost else _drop_dominated(weights.time)
     transfer = np.empty((k, k))
     money = np.empty((k, k)) if weights.has_cost else None
-    if not weights.time.nnz:
-        transfer.fill(np.inf)
-        np.fill_diagonal(transfer, 0.0)
-        if money is not None:
-            money.fill(0.0)
-        return transfer, money
-    graph = weights.time if weights.has_cost else _drop_dominated(weights.time)
     block = max(1, BLOCK_CELLS // n)
     for lo in range(0, k, block):
         rows = slice(lo, min(lo + block, k))
@@ -174,8 +173,8 @@ def _arc_values(matrix: csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.nd
     return np.where(keys[at] == wanted, matrix.data[at], 0.0)
 
 
-PAIR_BLOCK = 2_000_000
-"""Two-hop detours examined at once by :func:`_drop_dominated` (~100 MB of work arrays)."""
+PAIR_BLOCK = 500_000
+"""Two-hop detours examined at once by :func:`_drop_dominated` (~40 MB of work arrays)."""
 
 
 def _drop_dominated(time: csr_matrix) -> csr_matrix:

@@ -1,0 +1,206 @@
+"""Views that scale: time and memory of ``build_view`` against an older view.py, same run.
+
+    .venv/bin/python tests/benchmarks/view_scale.py --old /tmp/view_old.py [--sizes 2000,10000]
+    .venv/bin/python tests/benchmarks/view_scale.py --e2e 100000 [--max-nodes 3000]
+
+``--old`` names a copy of an earlier ``daitn_opt/drrt/view.py`` (``git show
+REV:daitn_opt/drrt/view.py > /tmp/view_old.py``), imported as a module of ``daitn_opt.drrt`` so
+its relative imports resolve; both are measured here, one after the other, so the ratio holds on
+this shared machine whatever its load. Every measurement runs in a fresh process (peak RSS is
+per process): the view of the first request of ``instances/rgg-2000.json`` for 2,000 nodes, of a
+generated random geometric instance (seed 1) otherwise. Reported: best wall time of
+``--repeats`` runs, its CPU time, the peak of traced allocations during one view (tracemalloc,
+numpy included), the process's peak RSS, and the load average when the figure was taken.
+
+``--e2e N`` is the whole path on N nodes: ``daitn-opt generate rgg`` (a subprocess), loading the
+file, the view (capped at ``--max-nodes``: a k x k matrix of every eligible node of 100,000 would
+take ~40 GB), and a heuristic solve of its MTRCE problem, each timed, with peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+
+def load_view_module(path: str | None):
+    """``build_view`` of the repository, or of an older view.py at ``path``."""
+    if path is None:
+        from daitn_opt.drrt.view import build_view
+
+        return build_view
+    import daitn_opt.drrt  # noqa: F401  (the package the old module's relative imports need)
+
+    name = "daitn_opt.drrt._view_under_test"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module.build_view
+
+
+def instance_of(size: int):
+    from daitn_opt.drrt.generators import generate
+    from daitn_opt.drrt.instance import load_instance
+
+    if size == 2000:
+        return load_instance(ROOT / "instances" / "rgg-2000.json")
+    return generate("random-geometric", nodes=size, seed=1, requests=3)
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def measure_one(size: int, old: str | None, repeats: int) -> dict:
+    """One process: best-of-``repeats`` view time, then one traced view."""
+    build_view = load_view_module(old)
+    inst = instance_of(size)
+    req = inst.requests[0]
+    build_view(inst.snapshot, inst.requests[-1])  # warm imports on another request
+    rss_before = rss_mb()
+    load = os.getloadavg()[0]
+    walls, cpus = [], []
+    for _ in range(repeats):
+        t, c = time.perf_counter(), time.process_time()
+        v = build_view(inst.snapshot, req)
+        walls.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
+        del v
+    tracemalloc.start()
+    v = build_view(inst.snapshot, req)
+    traced = tracemalloc.get_traced_memory()[1] / 1e6
+    tracemalloc.stop()
+    best = min(range(repeats), key=walls.__getitem__)
+    return {
+        "size": size,
+        "code": "old" if old else "new",
+        "view_nodes": v.n,
+        "wall_s": walls[best],
+        "cpu_s": cpus[best],
+        "traced_peak_mb": traced,
+        "rss_before_view_mb": rss_before,
+        "peak_rss_mb": rss_mb(),
+        "load_1min": [load, os.getloadavg()[0]],
+    }
+
+
+def run_child(args: list[str]) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def compare(sizes: list[int], old: str | None, repeats: int, old_repeats: int) -> list[dict]:
+    rows = []
+    for size in sizes:
+        new = run_child(["--one", str(size), "--repeats", str(repeats)])
+        rows.append(new)
+        print(json.dumps(new), flush=True)
+        if old:
+            before = run_child(["--one", str(size), "--old", old, "--repeats", str(old_repeats)])
+            rows.append(before)
+            print(json.dumps(before), flush=True)
+            print(
+                f"# {size} nodes: new {new['wall_s']:.3f} s vs old {before['wall_s']:.3f} s "
+                f"(x{before['wall_s'] / new['wall_s']:.1f} faster); traced peak "
+                f"{new['traced_peak_mb']:.0f} MB vs {before['traced_peak_mb']:.0f} MB",
+                flush=True,
+            )
+    return rows
+
+
+def end_to_end(nodes: int, max_nodes: int, solver: str, limit: float, keep: str | None) -> dict:
+    """Generate (CLI), load, view and solve one request of an ``nodes``-node snapshot."""
+    from daitn_opt import solve
+    from daitn_opt.drrt.instance import load_instance
+    from daitn_opt.drrt.view import build_view
+    from daitn_opt.mtrce.problem import from_view
+
+    steps: dict[str, dict] = {}
+    folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="view-scale-"))
+    path = folder / f"rgg-{nodes}.json"
+
+    def step(name: str, t0: float) -> None:
+        steps[name] = {
+            "wall_s": time.perf_counter() - t0,
+            "peak_rss_mb": rss_mb(),
+            "load_1min": os.getloadavg()[0],
+        }
+        print(f"# {name}: {json.dumps(steps[name])}", flush=True)
+
+    t0 = time.perf_counter()
+    if not path.exists():
+        cli = Path(sys.executable).with_name("daitn-opt")
+        cmd = [str(cli), "generate", "rgg", "--nodes", str(nodes), "--seed", "1"]
+        subprocess.run([*cmd, "--requests", "1", "-o", str(path)], check=True)
+    step("generate", t0)
+    steps["generate"]["child_peak_rss_mb"] = (
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    )
+    t0 = time.perf_counter()
+    inst = load_instance(path)
+    step("load", t0)
+    t0 = time.perf_counter()
+    tracemalloc.start()
+    v = build_view(inst.snapshot, inst.requests[0], inst.travel, max_nodes=max_nodes)
+    steps["traced_view_peak_mb"] = tracemalloc.get_traced_memory()[1] / 1e6
+    tracemalloc.stop()
+    step("view", t0)
+    t0 = time.perf_counter()
+    result = solve(from_view(v, name=inst.name), solver, time_limit=limit, seed=0)
+    step("solve", t0)
+    return {
+        "nodes": nodes,
+        "links": len(inst.snapshot.links),
+        "eligible_excluded_by_cap": sum("max_nodes" in r for r in v.excluded.values()),
+        "view_nodes": v.n,
+        "solver": solver,
+        "status": str(result.status),
+        "objective": result.objective,
+        "steps": steps,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="2000,10000", help="comma-separated node counts")
+    ap.add_argument("--old", help="an older view.py to compare with, measured in the same run")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--old-repeats", type=int, default=1, help="repeats of the older (slow) code")
+    ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child: one measurement
+    ap.add_argument("--e2e", type=int, help="generate, load, view and solve this many nodes")
+    ap.add_argument("--max-nodes", type=int, default=3000, help="view cap for --e2e")
+    ap.add_argument("--solver", default="ils", help="heuristic for --e2e")
+    ap.add_argument("--limit", type=float, default=60.0, help="solver time limit for --e2e")
+    ap.add_argument("--keep", help="folder to write (or reuse) the --e2e instance file in")
+    ap.add_argument("--json", help="write the rows to this file")
+    args = ap.parse_args()
+    if args.one is not None:
+        print(json.dumps(measure_one(args.one, args.old, args.repeats)))
+        return
+    if args.e2e is not None:
+        rows = [end_to_end(args.e2e, args.max_nodes, args.solver, args.limit, args.keep)]
+    else:
+        sizes = [int(s) for s in args.sizes.split(",")]
+        rows = compare(sizes, args.old, args.repeats, args.old_repeats)
+    print(json.dumps(rows, indent=1))
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
