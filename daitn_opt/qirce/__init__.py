@@ -7,7 +7,7 @@
 
 from . import cpsat as cpsat
 from . import heuristics as heuristics
-from . import milp as milp
+from . import highs as highs
 from . import pyomo_model as pyomo_model
 from .check import check as check
 from .problem import Problem as Problem

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..checking import CheckReport, shape_error
 from .problem import Problem
+from .queueing import TANGENTS
 
 TOL = 1e-6
 
@@ -158,8 +159,6 @@ def _congestion(problem: Problem, routed: list[tuple[int, int, int, float]], v: 
     work ``r s / c`` with ``c = max(1, round(T s))`` servers) within ``rho_max``, and the penalty ``violation_weight * sum r x Vhat`` with
     ``Vhat`` the maximum of the tangents of ``rho exp(-2 (1 - rho) b / s_max)`` at
     ``TANGENTS`` points of ``[0, rho_max]`` (``formulations/qirce.md``, Congestion)."""
-    from .queueing import TANGENTS
-
     p = problem
     rho = np.zeros(p.num_facilities)
     s_max = np.zeros(p.num_facilities)

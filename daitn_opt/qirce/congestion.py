@@ -15,8 +15,9 @@ import time
 
 import numpy as np
 
-from .heuristics import Dense, State
-from .queueing import linearised_violation
+from .assignment import Dense, State
+from .construction import insert_refused
+from .queueing import arc_sigma, linearised_violation
 
 
 class Pricer:
@@ -26,7 +27,6 @@ class Pricer:
         p = g.p
         self.g = g
         self.rate = p.rate
-        from .queueing import arc_sigma
 
         self.sigma = np.zeros((g.D, g.F + 1))
         self.sigma[p.arc_demand, p.arc_facility] = arc_sigma(p)
@@ -103,7 +103,6 @@ def insertion(g: Dense, deadline: float, seed: int = 0) -> np.ndarray | None:
 def _best_fit(g: Dense, order: np.ndarray, deadline: float) -> np.ndarray | None:
     """Each demand to the facility it fits with the least capacity left (best fit), then
     ejection chains for what is left; None when serve-all demand is still unplaced."""
-    from .heuristics import insert_refused
 
     st = State(g, np.full(g.D, g.F))
     for d in order:
@@ -138,8 +137,6 @@ def _insert(g: Dense, order: np.ndarray, deadline: float) -> np.ndarray | None:
             st.move(d, best_f)
             penalty[best_f] = pr.facility(best_f, _members(st, best_f))
     if g.big > 0 and np.any(st.a == g.F):
-        from .heuristics import insert_refused
-
         left = insert_refused(g, st, deadline)  # ejection chains for what did not fit
         return None if np.any(left == g.F) else left
     return st.a

@@ -26,9 +26,10 @@ from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
 from ..tfam.bounds import settled
 from ..tfam.budget import CPSAT_SECONDS_PER_TERM, Clock, OutOfTime, build_refusal
-from .milp import fallback_result, infeasible_result, internal_bound, trivial_result
+from .bounds import internal_bound
 from .problem import Problem
-from .solution import build_solution, internal_objective
+from .solution import build_solution, infeasible_result, internal_objective, trivial_result
+from .warm_start import fallback_result, warm_start
 
 
 def _scale(values: np.ndarray, limit: float = 1e12) -> int:
@@ -74,7 +75,6 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     bad = infeasible_result(problem, "cpsat") or trivial_result(problem, "cpsat")
     if bad is not None:
         return bad
-    from .heuristics import warm_start
 
     p = problem
     trace: list[TracePoint] = []

@@ -34,6 +34,7 @@ from ..drrt.instance import Instance
 from ..drrt.qrrt import QRRTView, build_qrrt
 from ..errors import InputError
 from ..tfam.problem import as_array
+from .queueing import arc_work
 
 Mode = Literal["serve_all", "admit"]
 Sense = Literal["min", "max"]
@@ -321,8 +322,6 @@ class Problem:
                 share = np.where(self.arc_load > 0, cap / self.arc_load, np.inf)
                 if self.congestion != "none":
                     # A demand alone must keep its facility's utilisation within rho_max.
-                    from .queueing import arc_work
-
                     work = arc_work(self)
                     share = np.minimum(share, np.where(work > 0, self.rho_max / work, np.inf))
             if self.single_source:

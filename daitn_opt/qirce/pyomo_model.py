@@ -20,15 +20,10 @@ from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
 from ..tfam.bounds import settled
 from ..tfam.budget import Clock, OutOfTime, pyomo_refusal, quiet_pyomo
-from .milp import (
-    fallback_result,
-    infeasible_result,
-    integral_objective,
-    internal_bound,
-    trivial_result,
-)
+from .bounds import integral_objective, internal_bound
 from .problem import Problem
-from .solution import build_solution, internal_objective
+from .solution import build_solution, infeasible_result, internal_objective, trivial_result
+from .warm_start import fallback_result, warm_start
 
 
 def build_model(problem: Problem, clock: Clock | None = None) -> Any:
@@ -135,7 +130,6 @@ def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
     bad = infeasible_result(problem, "pyomo") or trivial_result(problem, "pyomo")
     if bad is not None:
         return bad
-    from .heuristics import warm_start
 
     p = problem
     name = options.params.pyomo_solver

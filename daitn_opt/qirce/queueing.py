@@ -26,9 +26,12 @@ MILP is linear. The expected number of violating queries per second is
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from .problem import Problem
+if TYPE_CHECKING:  # only annotations: problem.py uses these terms
+    from .problem import Problem
 
 TANGENTS = 12
 """Tangent points of the violation probability on ``[0, rho_max]``."""

@@ -18,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from ..result import Result, Status
 from .problem import Problem
+from .queueing import congestion_term
 
 TOL = 1e-7
 
@@ -31,7 +33,6 @@ def internal_objective(problem: Problem, x: np.ndarray) -> float:
     base = float(problem.internal_arc_weight() @ x + problem.internal_open_weight()[used].sum())
     if problem.congestion == "none":
         return base
-    from .queueing import congestion_term
 
     return base + congestion_term(problem, np.where(x > TOL, x, 0.0))
 
@@ -115,3 +116,42 @@ def arcs_from_solution(problem: Problem, solution: dict[str, Any] | None) -> np.
             return None
         x[order[pos]] = float(route.get("fraction", 1.0))
     return x
+
+
+def infeasible_result(problem: Problem, solver: str) -> Result | None:
+    """The infeasible result naming the demand that can never be served in full (serve_all)."""
+    if problem.mode != "serve_all":
+        return None
+    bad = problem.unservable()
+    if not bad:
+        return None
+    shown = "; ".join(f"{problem.demand_ids[d]}: {why}" for d, why in list(bad.items())[:5])
+    more = "" if len(bad) <= 5 else f" (and {len(bad) - 5} more)"
+    return Result(
+        problem="qirce",
+        solver=solver,
+        status=Status.INFEASIBLE,
+        sense=problem.sense,
+        message=f"{len(bad)} demand(s) cannot be served: {shown}{more}",
+        solution={"unservable": {problem.demand_ids[d]: why for d, why in bad.items()}},
+    )
+
+
+def trivial_result(problem: Problem, solver: str) -> Result | None:
+    """The optimal result of a problem without eligible arcs (nothing to decide), else None:
+    every demand refused (admit mode) or nothing to serve; objective 0."""
+    if problem.num_arcs:
+        return None
+    bad = infeasible_result(problem, solver)
+    if bad is not None:
+        return bad
+    return Result(
+        problem="qirce",
+        solver=solver,
+        status=Status.OPTIMAL,
+        sense=problem.sense,
+        objective=0.0,
+        bound=0.0,
+        solution=build_solution(problem, np.zeros(0)),
+        message="no eligible (demand, facility) pair: nothing to route",
+    )

@@ -10,8 +10,8 @@ import pytest
 
 from daitn_opt.drrt.converters import convert
 from daitn_opt.qirce import from_instance
-from daitn_opt.qirce.heuristics import lp_relaxation
 from daitn_opt.qirce.lagrangian import lagrangian_bound
+from daitn_opt.qirce.relaxation import lp_relaxation
 from daitn_opt.qirce.synthetic import synthetic_instance
 from daitn_opt.registry import solve
 
