@@ -9,13 +9,15 @@ one-plan-per-request rows (3),
 it is the optimum of a relaxation in which exceeding a capacity costs ``y[k]`` per unit. Because
 the kept rows have the integrality property, ``min_y L(y)`` equals the LP relaxation's bound
 (Geoffrion 1974). :func:`lagrangian_bound` minimises ``L`` by projected subgradient steps with
-Polyak step lengths (Held, Wolfe and Crowder 1974): each step is two sparse matrix-vector
-products, so a bound for 30,000 plans over 12,000 resources takes a fraction of a second per
-hundred steps, where the LP itself can take minutes on a shared machine.
+Polyak step lengths (Held, Wolfe and Crowder 1974; :func:`daitn_opt.subgradient.subgradient`, the
+routine QIRCE's Lagrangian uses too): each step is two sparse matrix-vector products, so a
+bound for 30,000 plans over 12,000 resources takes a fraction of a second per hundred steps,
+where the LP itself can take minutes on a shared machine.
 
-:func:`settle` (applied to every T-FAM and QIRCE solver through :func:`settled`) enforces the
-reporting contract: the bound on the correct side of the incumbent, and ``optimal`` exactly
-when the relative gap is at most 1e-6.
+:func:`rounded_bound` tightens a bound to the integer lattice; :func:`contract_violation` says
+what breaks the reporting contract (for tests and sweeps). The contract itself is enforced on
+every result by :func:`daitn_opt.result.enforce_contract`; :func:`settle` and :func:`settled`
+are kept only for the QIRCE solvers that still apply them.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import numpy as np
 
 from ..registry import SolveOptions
 from ..result import Result, Status, relative_gap
+from ..subgradient import subgradient
 from .problem import Problem
 
 
@@ -72,39 +75,36 @@ def lagrangian(
     iterations: int = 300,
     time_limit: float = 5.0,
 ) -> tuple[float, np.ndarray]:
-    """The best ``L(y)`` found and its multipliers ``y`` (resource prices, for heuristics)."""
+    """The best ``L(y)`` found and its multipliers ``y`` (resource prices, for heuristics).
+
+    ``L`` is minimised by :func:`daitn_opt.subgradient.subgradient` from ``y = 0`` (where ``L``
+    is the sum of each request's best plan value, itself a bound).
+    """
     if problem.n_plans == 0:
         return 0.0, np.zeros(problem.n_resources)
-    start = time.perf_counter()
     use_t = problem.use.T.tocsr()
-    y = np.zeros(problem.n_resources)
-    best, choice = lagrangian_value(problem, y)
-    best_y = y.copy()
-    theta, stall = 2.0, 0
-    for _ in range(iterations):
-        if time.perf_counter() - start > time_limit:
-            break
+
+    def evaluate(y: np.ndarray) -> tuple[float, np.ndarray]:
         value, choice = lagrangian_value(problem, y)
-        if value < best - 1e-9:
-            best, best_y, stall = value, y.copy(), 0
-        else:
-            stall += 1
-            if stall >= 15:
-                theta, stall = theta / 2, 0
-                if theta < 1e-4:
-                    break
         x = np.zeros(problem.n_plans)
         x[choice[choice >= 0]] = 1.0
-        load = use_t @ x
-        grad = problem.capacity - load  # dL/dy
-        # Projected step: only coordinates that can move (y > 0 or a negative gradient).
-        grad = np.where((y > 0) | (grad < 0), grad, 0.0)
-        norm = float(grad @ grad)
-        if norm <= 1e-12:
-            break  # y is optimal for the relaxation
-        step = theta * max(value - lower, 1e-9 * max(1.0, abs(value))) / norm
-        y = np.maximum(0.0, y - step * grad)
-    return best, best_y
+        grad = problem.capacity - use_t @ x  # dL/dy
+        # Only coordinates that can move: y > 0, or a negative gradient (y grows).
+        return value, np.where((y > 0) | (grad < 0), grad, 0.0)
+
+    y0 = np.zeros(problem.n_resources)
+    best, y = subgradient(
+        evaluate,
+        y0,
+        maximise=False,
+        target=lower,
+        project=lambda v: np.maximum(v, 0.0),
+        iterations=iterations,
+        deadline=time.perf_counter() + time_limit,
+    )
+    if not math.isfinite(best):  # no step taken within the time: L(0) is a bound too
+        return lagrangian_value(problem, y0)[0], y0
+    return best, y
 
 
 # -- status and bound consistency --------------------------------------------------------------
