@@ -297,21 +297,12 @@ def _row(out: Any) -> dict[str, Any]:
 
 
 def run_case(case: Case, settings: Settings, progress: Progress) -> dict[str, Any]:
-    from ..executor import SequentialReplay, replay_federated
-    from ..registry import solve
-
+    """Plan ``case``, replay every plan and the calibration pool on every seed, and collect the
+    runs (one row per plan and seed) and the calibration rows (one per pooled route)."""
     t0 = time.perf_counter()
     progress("stage", {"case": case.name, "detail": "planning"})
     problem, plans = make_plans(case, settings)
-    idx_of = {n: i for i, n in enumerate(problem.ids)}
-    aligned = next(p for p in plans if p["plan"] == ALIGNED)
-    pool: dict[tuple[str, ...], str] = {}
-    for p in plans:
-        if "route" in p:
-            pool.setdefault(tuple(p["route"]), p["plan"])
-    for extra in range(settings.pool):
-        res = solve(problem, "random", time_limit=5, seed=1000 + extra)
-        pool.setdefault(tuple(res.solution["routes"][0]), f"random pool #{extra}")
+    pool = _route_pool(problem, plans, settings)
     runs: list[dict[str, Any]] = []
     by_route: dict[tuple[str, ...], list[dict[str, Any]]] = {r: [] for r in pool}
     total = len(settings.seeds)
@@ -320,43 +311,8 @@ def run_case(case: Case, settings: Settings, progress: Progress) -> dict[str, An
             "seed",
             {"case": case.name, "seed": seed, "index": k, "total": total, "routes": len(pool)},
         )
-        rep = SequentialReplay(
-            case.instance, case.request, seed=seed, threads=1, target_accuracy=case.target_accuracy
-        )
-        measured: dict[tuple[str, ...], dict[str, Any]] = {}
-        for route in pool:
-            measured[route] = _row(rep.run({"routes": [list(route)]}))
-            by_route[route].append(measured[route])
-        for p in plans:
-            row = {"case": case.name, "plan": p["plan"], "seed": seed}
-            if "route" in p:
-                row.update(measured[tuple(p["route"])], route=" > ".join(p["route"]))
-                runs.append(row)
-        rnd = solve(problem, "random", time_limit=5, seed=seed).solution["routes"][0]
-        got = measured.get(tuple(rnd)) or _row(rep.run({"routes": [rnd]}))
-        runs.append(
-            {"case": case.name, "plan": RANDOM, "seed": seed, **got, "route": " > ".join(rnd)}
-        )
-        if "route" in aligned and len(aligned["route"]) > 2:
-            clients = aligned["route"][1:-1]
-            fed = replay_federated(
-                case.instance,
-                clients,
-                request_id=case.request,
-                seed=seed,
-                threads=1,
-                target_accuracy=case.target_accuracy,
-                data=rep.data,
-            )
-            runs.append(
-                {
-                    "case": case.name,
-                    "plan": FEDAVG,
-                    "seed": seed,
-                    **_row(fed),
-                    "route": "{" + ", ".join(clients) + "}",
-                }
-            )
+        runs += _replay_seed(case, problem, plans, pool, by_route, seed)
+    idx_of = {n: i for i, n in enumerate(problem.ids)}
     calibration = []
     for route, rows in by_route.items():
         times = np.array([r["time_to_target"] for r in rows])
@@ -389,6 +345,69 @@ def run_case(case: Case, settings: Settings, progress: Progress) -> dict[str, An
         "calibration": calibration,
         "seconds": time.perf_counter() - t0,
     }
+
+
+def _route_pool(
+    problem: Any, plans: list[dict[str, Any]], settings: Settings
+) -> dict[tuple[str, ...], str]:
+    """The calibration pool: every distinct planned route (named by its first plan) and
+    ``settings.pool`` random routes."""
+    from ..registry import solve
+
+    pool: dict[tuple[str, ...], str] = {}
+    for p in plans:
+        if "route" in p:
+            pool.setdefault(tuple(p["route"]), p["plan"])
+    for extra in range(settings.pool):
+        res = solve(problem, "random", time_limit=5, seed=1000 + extra)
+        pool.setdefault(tuple(res.solution["routes"][0]), f"random pool #{extra}")
+    return pool
+
+
+def _replay_seed(
+    case: Case,
+    problem: Any,
+    plans: list[dict[str, Any]],
+    pool: dict[tuple[str, ...], str],
+    by_route: dict[tuple[str, ...], list[dict[str, Any]]],
+    seed: int,
+) -> list[dict[str, Any]]:
+    """One seed: every pooled route replayed (appended to ``by_route``); the runs of the plans,
+    of a random route drawn for this seed and of FedAvg over the aligned plan's nodes."""
+    from ..executor import SequentialReplay, replay_federated
+    from ..registry import solve
+
+    rep = SequentialReplay(
+        case.instance, case.request, seed=seed, threads=1, target_accuracy=case.target_accuracy
+    )
+    measured: dict[tuple[str, ...], dict[str, Any]] = {}
+    for route in pool:
+        measured[route] = _row(rep.run({"routes": [list(route)]}))
+        by_route[route].append(measured[route])
+    runs = []
+    for p in plans:
+        if "route" in p:
+            row = {"case": case.name, "plan": p["plan"], "seed": seed}
+            row.update(measured[tuple(p["route"])], route=" > ".join(p["route"]))
+            runs.append(row)
+    rnd = solve(problem, "random", time_limit=5, seed=seed).solution["routes"][0]
+    got = measured.get(tuple(rnd)) or _row(rep.run({"routes": [rnd]}))
+    runs.append({"case": case.name, "plan": RANDOM, "seed": seed, **got, "route": " > ".join(rnd)})
+    aligned = next(p for p in plans if p["plan"] == ALIGNED)
+    if "route" in aligned and len(aligned["route"]) > 2:
+        clients = aligned["route"][1:-1]
+        fed = replay_federated(
+            case.instance,
+            clients,
+            request_id=case.request,
+            seed=seed,
+            threads=1,
+            target_accuracy=case.target_accuracy,
+            data=rep.data,
+        )
+        route = "{" + ", ".join(clients) + "}"
+        runs.append({"case": case.name, "plan": FEDAVG, "seed": seed, **_row(fed), "route": route})
+    return runs
 
 
 # -- analysis --------------------------------------------------------------------------------
@@ -624,9 +643,21 @@ def write_tables(out: Path, results: list[dict[str, Any]], an: dict[str, Any], m
 def write_markdown(
     out: Path, results: list[dict[str, Any]], an: dict[str, Any], meta: dict
 ) -> Path:
+    """``evidence.md``: how it was generated, the share of pairs won, calibration, paired tests,
+    one table per request, the figures."""
+    lines = _md_header(meta) + _md_share(an) + _md_calibration(results, an) + _md_tests(an)
+    lines += _md_per_request(results, an)
+    lines += ["## Figures", "", "![time to target](evidence-time.png)", ""]
+    lines += ["![calibration](evidence-calibration.png)", ""]
+    path = out / "evidence.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def _md_header(meta: dict) -> list[str]:
     st = meta["settings"]
     seeds = st["seeds"]
-    lines = [
+    return [
         "# Outcome evidence: outcome-aligned MTRCE plans replayed as real training",
         "",
         f"Generated by `daitn-opt paper outcomes{' --quick' if st['quick'] else ''}` "
@@ -650,6 +681,11 @@ def write_markdown(
         + ". Time to target is on the simulated clock; a run that never reaches the target counts "
         "as never (it ranks last in the tests; the mean time is over the runs that reached it).",
         "",
+    ]
+
+
+def _md_share(an: dict[str, Any]) -> list[str]:
+    lines = [
         "## Share of (request, seed) pairs where the aligned plan reaches the target sooner than "
         "every baseline",
         "",
@@ -664,7 +700,11 @@ def write_markdown(
             f"| {fam} | {s['pairs']} | {s['sooner']} ({100 * s['sooner'] / n:.0f}%) | "
             f"{s['no_later']} ({100 * s['no_later'] / n:.0f}%) |"
         )
-    lines += [
+    return lines
+
+
+def _md_calibration(results: list[dict[str, Any]], an: dict[str, Any]) -> list[str]:
+    lines = [
         "",
         "## Calibration (Spearman rho, planned value vs measured outcome, per request)",
         "",
@@ -695,7 +735,11 @@ def write_markdown(
         + " | ".join(_fmt(float(np.mean(v)) if v else None, ".2f") for v in means.values())
         + " |"
     )
-    lines += [
+    return lines
+
+
+def _md_tests(an: dict[str, Any]) -> list[str]:
+    lines = [
         "",
         "## Paired tests (Wilcoxon signed-rank, two-sided) of the aligned plan against each "
         "baseline",
@@ -710,7 +754,11 @@ def write_markdown(
             f"| {t['family']} | {t['baseline']} | {a.n} | {a.better}/{a.worse}/{a.ties} | "
             f"{_fmt(a.p, '.3g')} | {b.better}/{b.worse}/{b.ties} | {_fmt(b.p, '.3g')} |"
         )
-    lines += ["", "## Per request", ""]
+    return lines
+
+
+def _md_per_request(results: list[dict[str, Any]], an: dict[str, Any]) -> list[str]:
+    lines = ["", "## Per request", ""]
     for res in results:
         lines += [
             f"### {res['case']} ({res['source']}; {res['eligible']} eligible nodes, deadline "
@@ -743,17 +791,7 @@ def write_markdown(
                 note = f" ({p['message']})" if p["plan"].startswith("cyclic") else ""
                 lines.append(f"- {p['plan']}: {' > '.join(p['route'])}{note}")
         lines.append("")
-    lines += [
-        "## Figures",
-        "",
-        "![time to target](evidence-time.png)",
-        "",
-        "![calibration](evidence-calibration.png)",
-        "",
-    ]
-    path = out / "evidence.md"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
+    return lines
 
 
 def write_figures(out: Path, results: list[dict[str, Any]], an: dict[str, Any]) -> list[Path]:
