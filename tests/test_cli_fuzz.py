@@ -34,10 +34,9 @@ from daitn_opt.drrt.converters import convert
 from daitn_opt.drrt.instance import dump_instance, load_instance
 from daitn_opt.problems import problem_from_instance
 from daitn_opt.registry import solve
+from tests.conftest import INSTANCES, SMALL
 
-ROOT = Path(__file__).resolve().parent.parent
-SMALL = ROOT / "instances" / "healthcare-small.json"
-CLASSIC = ROOT / "instances" / "classic"
+CLASSIC = INSTANCES / "classic"
 CLASSIC_FILES = {
     "tsplib": CLASSIC / "tsplib" / "burma14.tsp",
     "op": CLASSIC / "op" / "tsiligirides_1" / "tsiligirides_problem_1_budget_05.txt",

@@ -21,28 +21,11 @@ from typer.testing import CliRunner
 
 from daitn_opt import cli
 from daitn_opt.cli import app
+from tests.conftest import ROOT, SMALL, assert_input_error, run_cli
 
-ROOT = Path(__file__).resolve().parent.parent
-SMALL = ROOT / "instances" / "healthcare-small.json"
+run = run_cli
 BURMA = ROOT / "instances" / "classic" / "tsplib" / "burma14.tsp"
 SHORT_O = re.compile(r"(?<![\w-])-o(?![\w-])")
-
-
-def run(*args: str | Path) -> object:
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    exc = result.exception
-    assert exc is None or isinstance(exc, SystemExit), f"traceback: {exc!r}"
-    return result
-
-
-def assert_input_error(result, *words: str) -> None:
-    """Exit 2, one line on stderr naming the field, containing every word."""
-    assert result.exit_code == 2, (result.exit_code, result.output, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    for word in words:
-        assert word in lines[0], (word, lines[0])
 
 
 @pytest.fixture
@@ -281,14 +264,13 @@ def test_choices_match_the_library():
     stay equal to the lists the library accepts."""
     from typing import get_args
 
+    from daitn_opt.cli_inputs import kind_names
     from daitn_opt.drrt.converters import FORMATS
     from daitn_opt.drrt.generators import ALIASES, FAMILIES
     from daitn_opt.executor.dynamics import POLICIES
     from daitn_opt.executor.models import MODELS
     from daitn_opt.executor.replay import MODES
     from daitn_opt.kinds import BUILTIN_KINDS as PROBLEM_PACKAGES
-
-    from daitn_opt.cli_inputs import kind_names
 
     # problem kinds are not spelled out: --problem takes whatever daitn_opt.kinds registers
     assert kind_names()[: len(PROBLEM_PACKAGES)] == list(PROBLEM_PACKAGES)

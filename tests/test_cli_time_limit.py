@@ -5,16 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from daitn_opt.cli import app
-
-INSTANCES = Path(__file__).resolve().parent.parent / "instances"
-INSTANCE = INSTANCES / "healthcare-small.json"
+from tests.conftest import INSTANCES, SMALL, run_cli
 
 
-def solve_json(*args: str, instance: Path = INSTANCE) -> dict:
-    result = CliRunner().invoke(app, ["solve", str(instance), "--json", *args])
+def solve_json(*args: str, instance: Path = SMALL) -> dict:
+    result = run_cli("solve", instance, "--json", *args)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 

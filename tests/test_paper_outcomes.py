@@ -106,12 +106,10 @@ def test_key_first_routes_skip_what_does_not_fit():
 
 @pytest.mark.slow
 def test_paper_outcomes_quick(tmp_path):
-    from typer.testing import CliRunner
-
-    from daitn_opt.cli import app
+    from tests.conftest import run_cli
 
     out = tmp_path / "evidence"
-    res = CliRunner().invoke(app, ["paper", "outcomes", "--quick", "-o", str(out)])
+    res = run_cli("paper", "outcomes", "--quick", "-o", out)
     assert res.exit_code == 0, res.output
     for name in (
         "evidence.md",

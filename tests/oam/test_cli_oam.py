@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from typer.testing import CliRunner
-
-from daitn_opt.cli import app
 from daitn_opt.oam import UtilityEstimates
-
-SMALL = Path(__file__).resolve().parents[2] / "instances" / "healthcare-small.json"
+from tests.conftest import SMALL, run_cli
 
 
 def run(*args: str):
-    result = CliRunner().invoke(app, ["oam", str(SMALL), *args])
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result
+    return run_cli("oam", SMALL, *args)
 
 
 def test_rounds_are_printed_and_the_estimates_saved_and_reloaded(tmp_path):
