@@ -106,11 +106,38 @@ def distances_to(weights: LinkWeights, target: int) -> np.ndarray:
     return distances_from(reverse, target)
 
 
-def pairwise(weights: LinkWeights, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+def reach_limits(
+    weights: LinkWeights,
+    ends: tuple[int, int],
+    nodes: np.ndarray,
+    ahead: np.ndarray,
+    behind: np.ndarray,
+) -> np.ndarray:
+    """Per node of ``nodes``, a bound on its time to any other of ``nodes`` (for :func:`pairwise`).
+
+    ``ahead``/``behind`` are the times from the start to each node and from each to the end. Going
+    from i to j through the start, or through the end, is one way to get there:
+    ``d(i, j) <= d(i, s) + max_j d(s, j)`` and ``<= d(i, e) + max_j d(e, j)``. Widened by 1e-9
+    relative, far beyond the rounding between one path sum and the sum of two. Costs two Dijkstra
+    runs; worth it when ``nodes`` are a small, close group of a large snapshot.
+    """
+    start, end = ends
+    to_start = distances_to(weights, start)[nodes]
+    from_end = distances_from(weights, end)[nodes]
+    bound = np.minimum(to_start + ahead.max(), behind + from_end.max())
+    return bound * (1.0 + 1e-9) + 1e-9
+
+
+def pairwise(
+    weights: LinkWeights, nodes: np.ndarray, limits: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
     """(k, k) shortest-path seconds and summed money per GB between ``nodes`` (snapshot indices).
 
     ``transfer[a, b]`` is the time from ``nodes[a]`` to ``nodes[b]`` (inf: unreachable); money is
-    None when no link charges any (every path then costs 0).
+    None when no link charges any (every path then costs 0). ``limits[a]``, when given, bounds
+    every finite ``transfer[a, :]``: the search from ``nodes[a]`` stops there (a node nearer than
+    the limit gets the same value as without it). Ignored when links charge money, since a
+    shorter search could break ties between equal paths differently.
     """
     from scipy.sparse.csgraph import dijkstra  # imported here: scipy is slow to import
 
@@ -124,11 +151,18 @@ def pairwise(weights: LinkWeights, nodes: np.ndarray) -> tuple[np.ndarray, np.nd
     graph = weights.time if weights.has_cost else _drop_dominated(weights.time)
     transfer = np.empty((k, k))
     money = np.empty((k, k)) if weights.has_cost else None
+    if limits is None or weights.has_cost:
+        limits = np.full(k, np.inf)
+    order = np.argsort(limits, kind="stable")  # blocks of similar reach
     block = max(1, BLOCK_CELLS // n)
     for lo in range(0, k, block):
-        rows = slice(lo, min(lo + block, k))
+        rows = order[lo : lo + block]
         found = dijkstra(
-            graph, directed=True, indices=nodes[rows], return_predecessors=weights.has_cost
+            graph,
+            directed=True,
+            indices=nodes[rows],
+            return_predecessors=weights.has_cost,
+            limit=float(limits[rows].max()),
         )
         dist, pred = found if weights.has_cost else (found, None)
         part = dist[:, nodes]

@@ -33,7 +33,7 @@ from .instance import Instance, TravelSpec
 from .metrics import distance_matrix
 from .requests import TrainingRequest
 from .snapshot import Snapshot
-from .transfer import distances_from, distances_to, link_weights, pairwise
+from .transfer import distances_from, distances_to, link_weights, pairwise, reach_limits
 
 
 @dataclass(frozen=True, eq=False)
@@ -276,8 +276,11 @@ def _travel(
     weights = link_weights(snapshot, request.model.size_mb)
     ahead = distances_from(weights, ends[0])[cand]
     behind = distances_to(weights, ends[1])[cand]
-    cand = cand[_kept(cand, ahead, behind, (s, e), nodes, excluded, cap)]
-    transfer, money = pairwise(weights, cand)
+    keep = _kept(cand, ahead, behind, (s, e), nodes, excluded, cap)
+    cand, limits = cand[keep], None
+    if cap[0] is not None:  # a capped view is a close group: stop each search beyond it
+        limits = reach_limits(weights, ends, cand, ahead[keep], behind[keep])
+    transfer, money = pairwise(weights, cand, limits)
     if money is None:
         # No link charges money: one read-only zero broadcast to (k, k) instead of k^2 zeros
         # (400 MB at 7,000 nodes); every reader only reads travel_cost.

@@ -113,13 +113,13 @@ def test_rgg_2000_matches_the_dense_reference(rgg_2000):
     assert assert_matches_reference(rgg_2000) == 3
 
 
-def perturbed(inst: Instance, seed: int) -> Instance:
+def perturbed(inst: Instance, seed: int, money: bool = True) -> Instance:
     """``inst`` with money on some links, one-way and down links, zero-time and parallel links."""
     rng = np.random.default_rng(seed)
     doc = inst.snapshot.model_dump()
     for lk in doc["links"]:
         u = rng.random()
-        if u < 0.3:
+        if u < 0.3 and money:
             lk["cost_per_gb"] = float(rng.choice([0.0, 0.5, 1.0, 2.0]))
         if u > 0.9:
             lk["directed"] = True
@@ -217,6 +217,28 @@ def test_max_nodes_keeps_the_nodes_nearest_the_way_from_start_to_end():
     assert detour[kept].max() <= detour[dropped].min()
     assert "max_nodes" in capped.excluded[full.ids[dropped[0]]]
     assert capped.ids == [i for i in full.ids if i in set(capped.ids)]  # snapshot order
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_capped_searches_stop_early_without_changing_a_value(seed):
+    """One-way, down, zero-time and parallel links: capped rows equal the uncapped view's."""
+    inst = perturbed(generate("random-geometric", nodes=400, seed=seed, requests=1), seed, False)
+    req = inst.requests[0]
+    full = build_view(inst.snapshot, req)
+    capped = build_view(inst.snapshot, req, max_nodes=60)
+    assert capped.n == 60 and not full.travel_cost.any()
+    pos = [full.position(i) for i in capped.ids]
+    np.testing.assert_array_equal(capped.transfer, full.transfer[np.ix_(pos, pos)])
+    w = tr.link_weights(inst.snapshot, req.model.size_mb)
+    index = inst.snapshot.index()
+    nodes = np.array([index[i] for i in capped.ids])
+    ahead, behind = capped.transfer[capped.start], capped.transfer[:, capped.end]
+    limits = tr.reach_limits(w, (nodes[capped.start], nodes[capped.end]), nodes, ahead, behind)
+    finite = np.isfinite(capped.transfer)
+    assert (capped.transfer <= limits[:, None])[finite].all()  # the bound holds
+    assert (
+        np.isfinite(limits).any() and limits.min() < full.transfer[np.isfinite(full.transfer)].max()
+    )
 
 
 def test_max_nodes_below_two_is_an_input_error():
