@@ -192,3 +192,38 @@ def test_solve_options_measure_the_time_left():
     assert 0.0 <= options.elapsed() < 1.0
     assert 4.0 < options.remaining() <= 5.0
     assert SolveOptions(time_limit=0.0).remaining() == 0.0
+
+
+def test_parameters_reach_the_solver_typed_and_unknown_ones_are_refused(toy):
+    from daitn_opt.params import param
+
+    @dataclass(frozen=True)
+    class EchoParams:
+        rounds: int = param(3, "how many")
+
+    seen = []
+
+    @register(KIND, "echo", exact=False, description="records its params", params=EchoParams)
+    def _echo(problem, options):
+        seen.append(options.params)
+        return Result(KIND, "echo", Status.FEASIBLE, "min", 1.0)
+
+    solve(Toy(), "echo")
+    solve(Toy(), "echo", rounds="7")  # text, as the command line passes it
+    assert seen == [EchoParams(3), EchoParams(7)]
+    with pytest.raises(InputError, match="param = 'round': unknown for solver echo; valid: rounds"):
+        solve(Toy(), "echo", round=1)
+    with pytest.raises(InputError, match=r"param\.rounds"):
+        solve(Toy(), "echo", rounds=1.5)
+
+
+def test_a_plugin_module_registers_solvers(plugin_modules):
+    """``DAITN_OPT_SOLVER_MODULES`` names modules imported before the kinds load."""
+    assert "toy-enum" not in solvers("tfam")["tfam"]
+    plugin_modules("tests.plugins.toy_solver")
+    assert solvers("tfam")["tfam"]["toy-enum"].exact
+
+
+def test_the_plugin_fixture_leaves_the_registry_as_it_found_it():
+    assert "toy-enum" not in solvers("tfam")["tfam"]
+    assert "knapsack-lite" not in solvers()
