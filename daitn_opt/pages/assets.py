@@ -59,7 +59,11 @@ JS = """
     var tbody = table.tBodies[0];
     var rows = Array.prototype.slice.call(tbody.rows);
     rows.sort(function (r1, r2) {
-      var c = compare(cellKey(r1.cells[col]), cellKey(r2.cells[col]));
+      var a = cellKey(r1.cells[col]);
+      var b = cellKey(r2.cells[col]);
+      // empty cells (unknown values) stay last in either direction
+      if ((a[0] === 2) !== (b[0] === 2)) { return a[0] === 2 ? 1 : -1; }
+      var c = compare(a, b);
       return dir === 'desc' ? -c : c;
     });
     rows.forEach(function (r) { tbody.appendChild(r); });
