@@ -24,3 +24,10 @@ def integral_objective(problem: Problem) -> bool:
 def internal_bound(problem: Problem, bound: float | None) -> float | None:
     """A valid internal (minimised) lower bound, rounded up when the objective is integral."""
     return rounded_bound(bound, "min", integral_objective(problem))
+
+
+def reported_bound(problem: Problem, internal: float | None) -> float | None:
+    """A valid bound in the reported sense from an internal (minimised) lower bound, rounded to
+    the integer lattice when every objective is integral (:func:`internal_bound`)."""
+    bound = internal_bound(problem, internal)
+    return None if bound is None else problem.reported(bound)

@@ -10,7 +10,8 @@ the same way and rounded *up*, capacities rounded *down*, so every solution CP-S
 feasible in real arithmetic (when that rounding is inexact the model is a restriction: its bound
 is not reported and its infeasibility proves nothing). The reported objective is recomputed from
 the real arrays. The model is built against the clock: past the time limit the warm start is
-returned with the heuristic's bound and a message. Splittable routing needs continuous
+returned with the heuristic's bound and a message (the skeleton of
+:class:`~daitn_opt.qirce.support.QirceExact`). Splittable routing needs continuous
 variables, which CP-SAT does not have: use ``highs`` or ``pyomo`` for it.
 """
 
@@ -18,18 +19,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from ..exact import Outcome, OutOfTime, Run, register_exact
 from ..params import param
-from ..registry import SolveOptions, register
-from ..result import Result, Status, TracePoint
-from ..tfam.bounds import settled
-from ..tfam.budget import CPSAT_SECONDS_PER_TERM, Clock, OutOfTime, build_refusal
-from .bounds import internal_bound
+from ..tfam.budget import CPSAT_SECONDS_PER_TERM, Clock, build_refusal
+from ..tfam.budget import OutOfTime as PastClock
+from .bounds import reported_bound
 from .problem import Problem
-from .solution import build_solution, infeasible_result, internal_objective, trivial_result
-from .warm_start import fallback_result, warm_start
+from .support import QirceExact
 
 
 def _scale(values: np.ndarray, limit: float = 1e12) -> int:
@@ -41,6 +41,11 @@ def _scale(values: np.ndarray, limit: float = 1e12) -> int:
         if np.all(np.abs(finite * s - np.round(finite * s)) <= 1e-9 * s) or top * s * 10 > limit:
             return s
     return 10**6
+
+
+def _exact(values: np.ndarray, scale: int) -> bool:
+    finite = values[np.isfinite(values)] * scale
+    return bool(np.all(np.abs(finite - np.round(finite)) <= 1e-9 * np.maximum(1.0, finite)))
 
 
 def _supports(problem: Problem) -> str | None:
@@ -59,122 +64,124 @@ class CpsatParams:
     workers: int | None = param(None, "CP-SAT search workers (default: the threads option)")
 
 
-@register(
-    "qirce",
-    "cpsat",
-    exact=True,
-    description="CP-SAT over Boolean arc literals (single-source), hinted by the best heuristic",
-    supports=_supports,
-    params=CpsatParams,
-)
-@settled
-def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
-    """Params: ``warm_start`` (default True), ``workers`` (default ``threads``)."""
-    from ortools.sat.python import cp_model  # imported here: OR-Tools is slow to import
+@dataclass(frozen=True)
+class Scaled:
+    """The integer data of the CP-SAT model and whether its rows are exact.
 
-    bad = infeasible_result(problem, "cpsat") or trivial_result(problem, "cpsat")
-    if bad is not None:
-        return bad
+    Costs are rounded down: every solution's scaled cost is at most its real cost, so CP-SAT's
+    lower bound on the scaled objective stays a lower bound on the real one. Loads rounded up
+    and capacities down restrict the problem unless the scaling is exact (``rows_exact``): else
+    CP-SAT's bound (and an infeasibility verdict) holds for the restricted problem only.
+    """
 
-    p = problem
-    trace: list[TracePoint] = []
-    x0, lb = warm_start(p, options)
-    if x0 is not None:
-        trace.append(TracePoint(options.elapsed(), p.reported(internal_objective(p, x0)), None))
-    w = p.internal_arc_weight()
-    fo = p.internal_open_weight()
-    cost_scale = _scale(np.concatenate([w, fo]))
-    # Costs rounded down: every solution's scaled cost is at most its real cost, so CP-SAT's
-    # lower bound on the scaled objective stays a lower bound on the real one.
-    wi = np.floor(w * cost_scale + 1e-9).astype(np.int64)
-    foi = np.floor(fo * cost_scale + 1e-9).astype(np.int64)
-    load_scale = _scale(np.concatenate([p.arc_load, p.capacity]))
-    li = np.ceil(p.arc_load * load_scale - 1e-9).astype(np.int64)
-    capi = np.floor(p.capacity * load_scale + 1e-9).astype(np.int64)
-    # Loads rounded up and capacities down restrict the problem unless the scaling is exact:
-    # then CP-SAT's bound (and an infeasibility verdict) holds for the restricted problem only.
-    rows_exact = _exact(p.arc_load, load_scale) and _exact(p.capacity, load_scale)
-    stats: dict = {"cost_scale": cost_scale, "load_scale": load_scale}
-    reserve = max(0.1, 0.05 * options.time_limit)
-    terms = 4 * p.num_arcs + (2 * p.num_arcs if p.memory_binding else 0)
-    refusal = build_refusal(
-        "CP-SAT", terms, CPSAT_SECONDS_PER_TERM, options.remaining() - 3 * reserve
-    )
+    cost_scale: int
+    load_scale: int
+    wi: np.ndarray
+    foi: np.ndarray
+    li: np.ndarray
+    capi: np.ndarray
+    rows_exact: bool
 
-    def give_up(why: str, bound: float | None = lb) -> Result:  # the warm start, no CP-SAT model
-        return fallback_result(p, "cpsat", x0, bound, stats, trace, why, options=options)
-
-    if refusal is not None:
-        return give_up(refusal)
-    clock = Clock(time.perf_counter() + options.remaining() - 2 * reserve)
-    try:
-        m, x = _model(p, cp_model, wi, foi, li, capi, clock)
-        if x0 is not None:
-            for a in range(p.num_arcs):
-                if a % 4096 == 0:
-                    clock.check()
-                m.model.add_hint(x[a], bool(x0[a] > 0.5))
-        rows_exact = rows_exact and stats.setdefault("memory_exact", m.memory_exact)
-    except OutOfTime:
-        return give_up("time limit reached while building the model")
-    left = options.remaining() - reserve
-    if left < 0.05:
-        return give_up("no time left to run CP-SAT")
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = left
-    solver.parameters.num_workers = options.params.workers or max(1, options.threads)
-    solver.parameters.random_seed = options.seed
-
-    class Progress(cp_model.CpSolverSolutionCallback):
-        def on_solution_callback(self) -> None:
-            trace.append(
-                TracePoint(
-                    options.elapsed(),
-                    p.reported(self.objective_value / cost_scale),
-                    p.reported(self.best_objective_bound / cost_scale),
-                )
-            )
-
-    status = solver.solve(m.model, Progress())
-    stats.update(branches=solver.num_branches, conflicts=solver.num_conflicts)
-    if status == cp_model.INFEASIBLE and rows_exact:
-        return Result(
-            problem="qirce",
-            solver="cpsat",
-            status=Status.INFEASIBLE,
-            sense=p.sense,
-            message="no single-source routing serves all demand within capacity and memory",
-            stats=stats,
-            trace=trace,
+    @classmethod
+    def of(cls, p: Problem) -> Scaled:
+        w, fo = p.internal_arc_weight(), p.internal_open_weight()
+        cost_scale = _scale(np.concatenate([w, fo]))
+        load_scale = _scale(np.concatenate([p.arc_load, p.capacity]))
+        return cls(
+            cost_scale,
+            load_scale,
+            np.floor(w * cost_scale + 1e-9).astype(np.int64),
+            np.floor(fo * cost_scale + 1e-9).astype(np.int64),
+            np.ceil(p.arc_load * load_scale - 1e-9).astype(np.int64),
+            np.floor(p.capacity * load_scale + 1e-9).astype(np.int64),
+            _exact(p.arc_load, load_scale) and _exact(p.capacity, load_scale),
         )
-    cp_bound = solver.best_objective_bound / cost_scale if rows_exact else None
-    if lb is not None:
-        cp_bound = lb if cp_bound is None else max(cp_bound, lb)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return give_up(f"CP-SAT: {solver.status_name(status)}", cp_bound)
-    xs = np.array([solver.boolean_value(v) for v in x], dtype=np.float64)
-    internal = internal_objective(p, xs)
-    if x0 is not None and internal_objective(p, x0) < internal:
-        xs, internal = x0, internal_objective(p, x0)
-    bound = internal_bound(p, cp_bound)
-    rep_bound = p.reported(bound) if bound is not None else None
-    trace.append(TracePoint(options.elapsed(), p.reported(internal), rep_bound))
-    return Result(
-        problem="qirce",
-        solver="cpsat",
-        status=Status.FEASIBLE,  # settle() proves optimality from the bound
-        sense=p.sense,
-        objective=p.reported(internal),
-        bound=rep_bound,
-        solution=build_solution(p, xs),
-        stats=stats,
-        trace=trace,
-    )
 
 
-def _exact(values: np.ndarray, scale: int) -> bool:
-    finite = values[np.isfinite(values)] * scale
-    return bool(np.all(np.abs(finite - np.round(finite)) <= 1e-9 * np.maximum(1.0, finite)))
+@dataclass
+class Model:
+    """The built CP-SAT model, its arc literals and what reading it back needs."""
+
+    cp_model: Any
+    model: Any
+    x: list
+    cost_scale: int
+    rows_exact: bool
+    reserve: float
+
+
+@register_exact
+class CpsatSolver(QirceExact):
+    """CP-SAT over Boolean arc literals (parameters: :class:`CpsatParams`)."""
+
+    name = "cpsat"
+    description = "CP-SAT over Boolean arc literals (single-source), hinted by the best heuristic"
+    Params = CpsatParams
+    supports = staticmethod(_supports)
+
+    def build(self, run: Run) -> Model:
+        from ortools.sat.python import cp_model  # imported here: OR-Tools is slow to import
+
+        p, options = run.problem, run.options
+        scaled = Scaled.of(p)
+        run.stats.update(cost_scale=scaled.cost_scale, load_scale=scaled.load_scale)
+        reserve = max(0.1, 0.05 * options.time_limit)
+        terms = 4 * p.num_arcs + (2 * p.num_arcs if p.memory_binding else 0)
+        refusal = build_refusal(
+            "CP-SAT", terms, CPSAT_SECONDS_PER_TERM, options.remaining() - 3 * reserve
+        )
+        if refusal is not None:
+            raise OutOfTime(refusal)
+        clock = Clock(time.perf_counter() + options.remaining() - 2 * reserve)
+        try:
+            built, x = _model(p, cp_model, scaled, clock)
+            if run.start.solution is not None:
+                for a in range(p.num_arcs):
+                    if a % 4096 == 0:
+                        clock.check()
+                    built.model.add_hint(x[a], bool(run.start.solution[a] > 0.5))
+        except PastClock:
+            raise OutOfTime("time limit reached while building the model") from None
+        rows_exact = scaled.rows_exact and run.stats.setdefault("memory_exact", built.memory_exact)
+        return Model(cp_model, built.model, x, scaled.cost_scale, rows_exact, reserve)
+
+    def run(self, run: Run, model: Model) -> tuple[Any, int]:
+        left = run.options.remaining() - model.reserve
+        if left < 0.05:
+            raise OutOfTime("no time left to run CP-SAT")
+        solver = model.cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = left
+        solver.parameters.num_workers = run.params.workers or max(1, run.options.threads)
+        solver.parameters.random_seed = run.options.seed
+        p, scale = run.problem, model.cost_scale
+
+        class Progress(model.cp_model.CpSolverSolutionCallback):
+            def on_solution_callback(self) -> None:
+                run.record(
+                    p.reported(self.objective_value / scale),
+                    p.reported(self.best_objective_bound / scale),
+                )
+
+        status = solver.solve(model.model, Progress())
+        run.stats.update(branches=solver.num_branches, conflicts=solver.num_conflicts)
+        return solver, status
+
+    def extract(self, run: Run, model: Model, raw: tuple[Any, int]) -> Outcome:
+        solver, status = raw
+        cp_model, p = model.cp_model, run.problem
+        if status == cp_model.INFEASIBLE and model.rows_exact:
+            return Outcome(
+                infeasible=True,
+                message="no single-source routing serves all demand within capacity and memory",
+            )
+        bound = None
+        if model.rows_exact:
+            bound = reported_bound(p, solver.best_objective_bound / model.cost_scale)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return Outcome(bound=bound, message=f"CP-SAT: {solver.status_name(status)}")
+        xs = np.array([solver.boolean_value(v) for v in model.x], dtype=np.float64)
+        run.record(self.support.value(p, xs), bound)
+        return Outcome(xs, bound)
 
 
 class _Built:
@@ -185,8 +192,9 @@ class _Built:
         self.memory_exact = True
 
 
-def _model(p: Problem, cp_model, wi, foi, li, capi, clock: Clock) -> tuple[_Built, list]:
+def _model(p: Problem, cp_model: Any, scaled: Scaled, clock: Clock) -> tuple[_Built, list]:
     """The CP-SAT model of ``p`` with integer data; raises OutOfTime past ``clock``."""
+    wi, foi, li, capi = scaled.wi, scaled.foi, scaled.li, scaled.capi
     m = cp_model.CpModel()
     built = _Built(m)
     x = []

@@ -1,32 +1,34 @@
 """The ``highs`` solver: the QIRCE / Q-FAM MILP of :mod:`.milp` solved by HiGHS, warm-started
 from the best heuristic solution.
+
+A backend of the exact-solver skeleton (:class:`~daitn_opt.qirce.support.QirceExact`): it
+builds the model when the build fits the time left, runs HiGHS until the deadline and reads back
+its solution and bound. Two HiGHS defects are handled here: a run that overruns its limit is
+cancelled and left to stop in the background (:func:`~daitn_opt.highs_model.run_until`), and its
+best solution is then the one the improving-solution callback recorded; a warm start that HiGHS
+misreads (its objective disagrees with its own columns) makes its verdict untrustworthy, so the
+model is solved again without the start.
 """
 
 from __future__ import annotations
 
-import time
+import threading
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import highspy
 import numpy as np
 
+from ..exact import Outcome, OutOfTime, Run, register_exact
 from ..highs_model import highs_consistent, run_until
 from ..params import param
-from ..registry import SolveOptions, register
-from ..result import Result, Status, TracePoint
-from ..tfam.bounds import settled
-from .bounds import integral_objective, internal_bound
-from .milp import build, new_highs, start_vector
-from .problem import Problem
-from .solution import build_solution, infeasible_result, internal_objective, trivial_result
-from .warm_start import fallback_result, fits, warm_start
+from .bounds import integral_objective, reported_bound
+from .milp import Layout, build, new_highs, start_vector
+from .support import QirceExact
 
 BUILD_SECONDS_PER_ARC = 2.5e-6
 """Build time of the MILP per arc (measured: 2.9 s for 1.2 million arcs with memory rows on a
 loaded 2-core machine); a build that would overrun the time limit is not started."""
-
-
 HIGHS_STOP_SECONDS_PER_NONZERO = 3e-6
 """How late HiGHS may notice its time limit, per nonzero of the model (measured: about 1.8 s on
 a 730,000-nonzero QIRCE model on a loaded 2-core machine). Its time limit is set this much
@@ -46,186 +48,157 @@ class HighsParams:
     )
 
 
-@register(
-    "qirce",
-    "highs",
-    exact=True,
-    description="MILP in HiGHS (highspy, sparse build), warm-started from the best heuristic",
-    params=HighsParams,
-)
-@settled
-def solve_highs(problem: Problem, options: SolveOptions) -> Result:
-    """Solve QIRCE / Q-FAM with HiGHS (parameters: :class:`HighsParams`; ``linking``: see
-    :func:`build`)."""
-    bad = infeasible_result(problem, "highs") or trivial_result(problem, "highs")
-    if bad is not None:
-        return bad
+@dataclass
+class Model:
+    """The built model, its column layout and how early HiGHS must be told to stop."""
 
-    t0 = time.perf_counter()
-    trace: list[TracePoint] = []
-    x0, lb = warm_start(problem, options)
-    warm_seconds = time.perf_counter() - t0
-    start_obj = None
-    if x0 is not None:
-        start_obj = problem.reported(internal_objective(problem, x0))
-        trace.append(TracePoint(options.elapsed(), start_obj, None))
-    stats: dict = {"warm_start_seconds": warm_seconds, "warm_start": start_obj}
+    lp: highspy.HighsLp
+    lay: Layout
+    allowance: float
 
-    def give_up(why: str) -> Result:  # the warm start, before any model ran
-        return fallback_result(problem, "highs", x0, lb, stats, trace, why, options=options)
 
-    # The build is not interruptible: do not start one that cannot finish in time.
-    need = BUILD_SECONDS_PER_ARC * problem.num_arcs
-    if options.remaining() - need < 0.1:
-        return give_up(
-            f"no time left to build the MILP ({problem.num_arcs:,} arcs) within the time limit"
-        )
-    t1 = time.perf_counter()
-    lp, lay = build(problem, linking=options.params.linking)
-    stats["build_seconds"] = time.perf_counter() - t1
-    stats.update(columns=lay.n_cols, rows=int(lp.num_row_))
-    # HiGHS notices its time limit only between iterations, which on large models can be
-    # seconds apart: stop it early by an allowance that grows with the model, and do not start
-    # it when the allowance and a reserve for extraction leave no time.
-    nnz = len(lp.a_matrix_.value_)
-    allowance = HIGHS_STOP_SECONDS_PER_NONZERO * nnz + max(0.05, 0.05 * options.time_limit)
-    if options.remaining() - allowance < 0.1:
-        return give_up(
-            f"no time left to run HiGHS on the MILP ({nnz:,} nonzeros) within the time limit"
-        )
+class Incumbent:
+    """What HiGHS's improving-solution callback saw: the best columns and bound (internal),
+    and the anytime trace. ``closed`` stops recording once the run is abandoned."""
 
-    best: dict = {"closed": False}
+    def __init__(self, run: Run, lay: Layout) -> None:
+        self.run, self.n_x = run, lay.n_x
+        self.value = np.inf
+        self.x: np.ndarray | None = None
+        self.bound: float | None = None
+        self.closed = False
+        self._lock = threading.Lock()
 
-    def improving(event) -> None:
-        if best["closed"]:
-            return
-        out = event.data_out
-        value = float(out.objective_function_value)
-        trace.append(
-            TracePoint(
-                options.elapsed(), problem.reported(value), problem.reported(out.mip_dual_bound)
+    def improving(self, event: Any) -> None:
+        with self._lock:
+            if self.closed:
+                return
+            out, problem = event.data_out, self.run.problem
+            value = float(out.objective_function_value)
+            self.run.record(problem.reported(value), problem.reported(out.mip_dual_bound))
+            if value < self.value:
+                sol = np.array(out.mip_solution, dtype=np.float64)
+                self.value, self.x, self.bound = value, sol[: self.n_x], float(out.mip_dual_bound)
+
+
+@dataclass
+class Raw:
+    """How a run ended: the finished HiGHS (None when abandoned or distrusted) and why."""
+
+    h: highspy.Highs | None
+    incumbent: Incumbent
+    abandoned: bool = False
+    misread: bool = False
+
+
+@register_exact
+class HighsSolver(QirceExact):
+    """MILP in HiGHS (parameters: :class:`HighsParams`; ``linking``: see :func:`.milp.build`)."""
+
+    name = "highs"
+    description = "MILP in HiGHS (highspy, sparse build), warm-started from the best heuristic"
+    Params = HighsParams
+
+    def build(self, run: Run) -> Model:
+        problem, options = run.problem, run.options
+        # The build is not interruptible: do not start one that cannot finish in time.
+        if options.remaining() - BUILD_SECONDS_PER_ARC * problem.num_arcs < 0.1:
+            raise OutOfTime(
+                f"no time left to build the MILP ({problem.num_arcs:,} arcs) within the time limit"
             )
-        )
-        if value < best.get("value", np.inf):
-            sol = np.array(out.mip_solution, dtype=np.float64)
-            best.update(value=value, x=sol[: lay.n_x], bound=float(out.mip_dual_bound))
+        lp, lay = build(problem, linking=run.params.linking)
+        run.stats.update(columns=lay.n_cols, rows=int(lp.num_row_))
+        # HiGHS notices its time limit only between iterations, which on large models can be
+        # seconds apart: stop it early by an allowance that grows with the model, and do not
+        # start it when the allowance and a reserve for extraction leave no time.
+        nnz = len(lp.a_matrix_.value_)
+        allowance = HIGHS_STOP_SECONDS_PER_NONZERO * nnz + max(0.05, 0.05 * options.time_limit)
+        if options.remaining() - allowance < 0.1:
+            raise OutOfTime(
+                f"no time left to run HiGHS on the MILP ({nnz:,} nonzeros) within the time limit"
+            )
+        return Model(lp, lay, allowance)
 
-    # Cancel at the deadline (less a reserve to build the result); a HiGHS that does not stop
-    # within a grace period is left to stop in the background (run_until).
-    reserve = max(0.1, 0.03 * options.time_limit)
-    deadline = time.perf_counter() + options.remaining() - reserve
-
-    def run(start: np.ndarray | None) -> highspy.Highs | None:
-        h = new_highs(options.remaining() - allowance, options.seed)
-        h.setOptionValue("mip_rel_gap", options.params.mip_rel_gap)
-        if integral_objective(problem):
+    def _start(self, run: Run, model: Model, start: np.ndarray | None, inc: Incumbent):
+        """Run HiGHS from ``start`` until the deadline; None when it had to be abandoned."""
+        h = new_highs(run.options.remaining() - model.allowance, run.options.seed)
+        h.setOptionValue("mip_rel_gap", run.params.mip_rel_gap)
+        if integral_objective(run.problem):
             # Integral objective: an absolute gap below 1 already proves optimality.
             h.setOptionValue("mip_abs_gap", 1.0 - 1e-6)
-        h.passModel(lp)
+        h.passModel(model.lp)
         if start is not None:
             sol = highspy.HighsSolution()
-            sol.col_value = start_vector(problem, lay, start).tolist()
+            sol.col_value = start_vector(run.problem, model.lay, start).tolist()
             sol.value_valid = True
             h.setSolution(sol)
-        h.cbMipImprovingSolution.subscribe(improving)
-        return h if run_until(h, deadline, grace=min(0.3, 0.5 * reserve)) else None
+        h.cbMipImprovingSolution.subscribe(inc.improving)
+        # Cancelled at the deadline; a HiGHS that does not stop within a grace period is left
+        # to stop in the background.
+        return h if run_until(h, run.deadline, grace=min(0.3, 0.5 * run.reserve)) else None
 
-    t2 = time.perf_counter()
-    h = run(x0)
-    if h is None:
-        best["closed"] = True
-        x = best.get("x")
-        if problem.single_source and x is not None:
+    def run(self, run: Run, model: Model) -> Raw:
+        inc = Incumbent(run, model.lay)
+        h = self._start(run, model, run.start.solution, inc)
+        if h is None:
+            return Raw(None, inc, abandoned=True)
+        if run.start.solution is not None and not highs_consistent(h, model.lp.col_cost_):
+            # HiGHS 1.16 can mis-evaluate a user start (its objective disagrees with its own
+            # columns) and then prune with that value, "proving" a wrong optimum: its bound
+            # cannot be trusted. Solve again without the start when there is time.
+            run.stats["highs_start_misread"] = True
+            h = None
+            if run.options.remaining() - model.allowance >= 0.1:
+                h = self._start(run, model, None, inc)
+        if h is None or not highs_consistent(h, model.lp.col_cost_):
+            return Raw(None, inc, misread=True)
+        return Raw(h, inc)
+
+    def extract(self, run: Run, model: Model, raw: Raw) -> Outcome:
+        problem = run.problem
+        if raw.abandoned:
+            return self._abandoned(run, raw.incumbent)
+        raw.incumbent.closed = True
+        if raw.misread:
+            return Outcome(message="HiGHS's objective disagreed with its solution")
+        h = raw.h
+        status, info = h.getModelStatus(), h.getInfo()
+        run.stats["nodes"] = int(info.mip_node_count)
+        if status == highspy.HighsModelStatus.kInfeasible:
+            return Outcome(
+                infeasible=True,
+                message="no routing serves all demand within capacity and memory; "
+                "use mode='admit' (Q-FAM) to admit the most demand",
+            )
+        has = info.primal_solution_status == 2
+        optimal = status == highspy.HighsModelStatus.kOptimal
+        if any(v == highspy.HighsVarType.kInteger for v in model.lp.integrality_ or ()):
+            bound = info.mip_dual_bound if np.isfinite(info.mip_dual_bound) else None
+        else:  # a pure LP (splittable, nothing to open or deploy): its optimum is its bound
+            bound = info.objective_function_value if has and optimal else None
+        bound = reported_bound(problem, bound)
+        reason = h.modelStatusToString(status)
+        if status == highspy.HighsModelStatus.kInterrupt:
+            reason = "time limit reached (HiGHS interrupted after overrunning it)"
+        if not has:
+            return Outcome(bound=bound, message=f"HiGHS: {reason}")
+        x = np.asarray(h.getSolution().col_value[: model.lay.n_x])
+        if problem.single_source:
             x = np.round(x)
-        if (
-            x is not None
-            and fits(problem, x)
-            and (x0 is None or internal_objective(problem, x) < internal_objective(problem, x0))
-        ):
-            x0 = x
-        hb = best.get("bound")
-        lb = hb if lb is None else (lb if hb is None or not np.isfinite(hb) else max(lb, hb))
-        return fallback_result(
-            problem,
-            "highs",
-            x0,
-            lb,
-            stats,
-            trace,
-            "time limit reached (HiGHS overran its limit and was cancelled)",
-            options=options,
+        run.record(self.support.value(problem, x), bound)
+        return Outcome(x, bound, proved=optimal, message="" if optimal else f"HiGHS: {reason}")
+
+    @staticmethod
+    def _abandoned(run: Run, inc: Incumbent) -> Outcome:
+        """HiGHS overran its limit and was left to stop: the callback's incumbent and bound."""
+        with inc._lock:
+            inc.closed = True
+            x, bound = inc.x, inc.bound
+        if x is not None and run.problem.single_source:
+            x = np.round(x)
+        finite = bound is not None and np.isfinite(bound)
+        return Outcome(
+            solution=x,
+            bound=reported_bound(run.problem, bound) if finite else None,
+            message="time limit reached (HiGHS overran its limit and was cancelled)",
         )
-    if x0 is not None and not highs_consistent(h, lp.col_cost_):
-        # HiGHS 1.16 can mis-evaluate a user start (its objective disagrees with its own columns)
-        # and then prune with that value, "proving" a wrong optimum: its bound cannot be
-        # trusted. Solve again without the start when there is time, else keep the start.
-        stats["highs_start_misread"] = True
-        h = run(None) if options.remaining() - allowance >= 0.1 else None
-    if h is None or not highs_consistent(h, lp.col_cost_):
-        return fallback_result(
-            problem,
-            "highs",
-            x0,
-            lb,
-            stats,
-            trace,
-            "HiGHS's objective disagreed with its solution",
-            options=options,
-        )
-    status = h.getModelStatus()
-    info = h.getInfo()
-    stats.update(highs_seconds=time.perf_counter() - t2, nodes=int(info.mip_node_count))
-    has = info.primal_solution_status == 2
-    x = np.asarray(h.getSolution().col_value[: lay.n_x]) if has else None
-    is_mip = (
-        lp.integrality_ is not None
-        and len(lp.integrality_) > 0
-        and any(v == highspy.HighsVarType.kInteger for v in lp.integrality_)
-    )
-    optimal = status == highspy.HighsModelStatus.kOptimal
-    if is_mip:
-        bound = info.mip_dual_bound if np.isfinite(info.mip_dual_bound) else None
-    else:  # a pure LP (splittable, nothing to open or deploy): its optimum is its bound
-        bound = info.objective_function_value if has and optimal else None
-    if lb is not None:
-        bound = lb if bound is None else max(bound, lb)
-    bound = internal_bound(problem, bound)
-    if status == highspy.HighsModelStatus.kInfeasible:
-        return Result(
-            problem="qirce",
-            solver="highs",
-            status=Status.INFEASIBLE,
-            sense=problem.sense,
-            message="no routing serves all demand within capacity and memory; "
-            "use mode='admit' (Q-FAM) to admit the most demand",
-            stats=stats,
-            trace=trace,
-        )
-    reason = h.modelStatusToString(status)
-    if status == highspy.HighsModelStatus.kInterrupt:
-        reason = "time limit reached (HiGHS interrupted after overrunning it)"
-    if x is None:
-        return fallback_result(
-            problem, "highs", x0, bound, stats, trace, f"HiGHS: {reason}", options=options
-        )
-    if problem.single_source:
-        x = np.round(x)
-    internal = internal_objective(problem, x)
-    if x0 is not None and internal_objective(problem, x0) < internal:
-        x, internal = x0, internal_objective(problem, x0)
-    rep_bound = problem.reported(bound) if bound is not None else None
-    if optimal and rep_bound is None:
-        rep_bound = problem.reported(internal)
-    trace.append(TracePoint(options.elapsed(), problem.reported(internal), rep_bound))
-    return Result(
-        problem="qirce",
-        solver="highs",
-        status=Status.FEASIBLE,  # settle() proves optimality from the bound
-        sense=problem.sense,
-        objective=problem.reported(internal),
-        bound=rep_bound,
-        solution=build_solution(problem, x),
-        stats=stats,
-        trace=trace,
-        message="" if optimal else f"HiGHS: {reason}",
-    )

@@ -14,16 +14,14 @@ from typing import Any
 
 import numpy as np
 
+from ..exact import Outcome, OutOfTime, Run, register_exact
 from ..highs_model import quiet_highs, reset_scheduler
 from ..params import param
-from ..registry import SolveOptions, register
-from ..result import Result, Status, TracePoint
-from ..tfam.bounds import settled
-from ..tfam.budget import Clock, OutOfTime, pyomo_refusal, quiet_pyomo
-from .bounds import integral_objective, internal_bound
+from ..tfam.budget import Clock, pyomo_refusal, quiet_pyomo
+from ..tfam.budget import OutOfTime as PastClock
+from .bounds import integral_objective, reported_bound
 from .problem import Problem
-from .solution import build_solution, infeasible_result, internal_objective, trivial_result
-from .warm_start import fallback_result, warm_start
+from .support import QirceExact
 
 
 def build_model(problem: Problem, clock: Clock | None = None) -> Any:
@@ -112,128 +110,120 @@ class PyomoParams:
     warm_start: bool = param(True, "start from the best heuristic solution (local search)")
 
 
-@register(
-    "qirce",
-    "pyomo",
-    exact=True,
-    description="Pyomo MILP, any Pyomo solver (pyomo_solver=, default appsi_highs)",
-    supports=lambda problem: (
-        "the congestion model (queueing penalty) is not built in Pyomo; use highs"
-        if problem.congestion != "none"
-        else None
-    ),
-    params=PyomoParams,
-)
-@settled
-def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
-    """Params: ``pyomo_solver`` (default ``"appsi_highs"``), ``warm_start`` (default True)."""
-    bad = infeasible_result(problem, "pyomo") or trivial_result(problem, "pyomo")
-    if bad is not None:
-        return bad
+def _supports(problem: Problem) -> str | None:
+    if problem.congestion != "none":
+        return "the congestion model (queueing penalty) is not built in Pyomo; use highs"
+    return None
 
-    p = problem
-    name = options.params.pyomo_solver
-    trace: list[TracePoint] = []
-    x0, lb = warm_start(p, options)
-    if x0 is not None:
-        trace.append(TracePoint(options.elapsed(), p.reported(internal_objective(p, x0)), None))
-    stats: dict = {"pyomo_solver": name}
-    reserve = max(0.2, 0.1 * options.time_limit)
-    n_vars = p.num_arcs + p.num_facilities * (1 + (p.num_models if p.memory_binding else 0))
-    refusal = pyomo_refusal(_terms(p), n_vars, options.remaining() - reserve)
 
-    def give_up(why: str) -> Result:  # the warm start, before any model ran
-        return fallback_result(p, "pyomo", x0, lb, stats, trace, why, options=options)
+@dataclass
+class Solved:
+    """What a Pyomo run left: termination, whether a solution was loaded, the best bound."""
 
-    if refusal is not None:
-        return give_up(refusal)
+    term: str
+    has: bool
+    bound: float | None
+
+
+@register_exact
+class PyomoSolver(QirceExact):
+    """The algebraic model of :func:`build_model`, any Pyomo solver (parameters:
+    :class:`PyomoParams`)."""
+
+    name = "pyomo"
+    description = "Pyomo MILP, any Pyomo solver (pyomo_solver=, default appsi_highs)"
+    Params = PyomoParams
+    supports = staticmethod(_supports)
+
+    def reserve(self, run: Run) -> float:
+        """Seconds kept back to read the solution (Pyomo's translation is slow to stop)."""
+        return max(0.2, 0.1 * run.options.time_limit)
+
+    def build(self, run: Run) -> Any:
+        p, options = run.problem, run.options
+        run.stats["pyomo_solver"] = run.params.pyomo_solver
+        n_vars = p.num_arcs + p.num_facilities * (1 + (p.num_models if p.memory_binding else 0))
+        refusal = pyomo_refusal(_terms(p), n_vars, options.remaining() - self.reserve(run))
+        if refusal is not None:
+            raise OutOfTime(refusal)
+        t_build = time.perf_counter()
+        try:
+            # Half the time left for the build: translating the model takes about as long again.
+            with quiet_pyomo():
+                deadline = t_build + 0.5 * (options.remaining() - self.reserve(run))
+                mdl = build_model(p, Clock(deadline))
+        except PastClock:
+            raise OutOfTime("time limit reached while building the model") from None
+        built = time.perf_counter() - t_build
+        if options.remaining() - self.reserve(run) - built < 0.05:
+            raise OutOfTime(f"the model took {built:.1f} s to build: no time left to solve")
+        if run.start.solution is not None:
+            for a in range(p.num_arcs):
+                mdl.x[a].set_value(float(run.start.solution[a]))
+        return mdl
+
+    def run(self, run: Run, model: Any) -> Solved:
+        # Translation takes about the build time: the solver gets what is left after that.
+        limit = run.options.remaining() - self.reserve(run) - run.stats["build_seconds"]
+        name = run.params.pyomo_solver
+        if name == "appsi_highs":
+            quiet_highs()  # absorbs HiGHS's once-per-process banner (it would corrupt --json)
+            solved = _appsi_highs(run, model, limit)
+        else:
+            solved = _factory(run, model, name, limit)
+        run.stats["termination"] = solved.term
+        return solved
+
+    def extract(self, run: Run, model: Any, raw: Solved) -> Outcome:
+        import pyomo.environ as pyo
+
+        p, name = run.problem, run.params.pyomo_solver
+        bound = raw.bound if raw.bound is not None and np.isfinite(raw.bound) else None
+        bound = reported_bound(p, bound)
+        if not raw.has:
+            infeasible = "infeasible" in raw.term.lower()
+            return Outcome(bound=bound, infeasible=infeasible, message=f"{name}: {raw.term}")
+        x = np.array([pyo.value(model.x[a]) or 0.0 for a in range(p.num_arcs)])
+        if p.single_source:
+            x = np.round(x)
+        optimal = "optimal" in raw.term.lower()
+        run.record(self.support.value(p, x), bound)
+        return Outcome(x, bound, proved=optimal)
+
+
+def _appsi_highs(run: Run, mdl: Any, limit: float) -> Solved:
+    """Solve through Pyomo's APPSI HiGHS interface: it reports the best bound and keeps the
+    incumbent."""
+    from pyomo.contrib.appsi.solvers import Highs
+
+    solver = Highs()
+    solver.config.time_limit = limit
+    solver.config.load_solution = False
+    solver.highs_options = {"mip_rel_gap": 1e-7, "random_seed": run.options.seed}
+    if integral_objective(run.problem):
+        solver.highs_options["mip_abs_gap"] = 1.0 - 1e-6
+    reset_scheduler()  # Pyomo's HiGHS sets its own thread count
+    res = solver.solve(mdl)
+    has = res.best_feasible_objective is not None
+    if has:
+        res.solution_loader.load_vars()
+    return Solved(str(res.termination_condition), has, res.best_objective_bound)
+
+
+def _factory(run: Run, mdl: Any, name: str, limit: float) -> Solved:
+    """Solve with ``pyo.SolverFactory(name)`` (warm-started when it can be)."""
     import pyomo.environ as pyo
 
-    t_build = time.perf_counter()
-    try:
-        # Half the time left for the build: translating the model takes about as long again.
-        with quiet_pyomo():
-            mdl = build_model(p, Clock(t_build + 0.5 * (options.remaining() - reserve)))
-    except OutOfTime:
-        return give_up("time limit reached while building the model")
-    built = time.perf_counter() - t_build
-    stats["build_seconds"] = built
-    limit = options.remaining() - reserve - built  # translation takes about the build time
-    if limit < 0.05:
-        return give_up(f"the model took {built:.1f} s to build: no time left to solve")
-    if name == "appsi_highs":
-        quiet_highs()  # absorbs HiGHS's once-per-process banner (it would corrupt --json)
-    if x0 is not None:
-        for a in range(p.num_arcs):
-            mdl.x[a].set_value(float(x0[a]))
-    if name == "appsi_highs":
-        # The APPSI interface directly: it reports the best bound and keeps the incumbent.
-        from pyomo.contrib.appsi.solvers import Highs
-
-        solver = Highs()
-        solver.config.time_limit = limit
-        solver.config.load_solution = False
-        solver.highs_options = {"mip_rel_gap": 1e-7, "random_seed": options.seed}
-        if integral_objective(p):
-            solver.highs_options["mip_abs_gap"] = 1.0 - 1e-6
-        reset_scheduler()  # Pyomo's HiGHS sets its own thread count
-        res = solver.solve(mdl)
-        term = str(res.termination_condition)
-        has = res.best_feasible_objective is not None
-        if has:
-            res.solution_loader.load_vars()
-        bound = res.best_objective_bound
-    else:
-        solver = pyo.SolverFactory(name)
-        kwargs = {"load_solutions": False}
-        if solver.warm_start_capable() and x0 is not None:
-            kwargs["warmstart"] = True
-        solver.options["time_limit"] = limit
-        reset_scheduler()  # Pyomo's HiGHS sets its own thread count
-        res = solver.solve(mdl, **kwargs)
-        term = str(res.solver.termination_condition)
-        has = len(res.solution) > 0
-        if has:
-            mdl.solutions.load_from(res)
-        bound = getattr(res.problem, "lower_bound", None)
-    stats["termination"] = term
-    bound = bound if bound is not None and np.isfinite(bound) else None
-    if lb is not None:
-        bound = lb if bound is None else max(bound, lb)
-    if not has:
-        if "infeasible" in term.lower():
-            return Result(
-                problem="qirce",
-                solver="pyomo",
-                status=Status.INFEASIBLE,
-                sense=p.sense,
-                message=f"{name}: {term}",
-                stats=stats,
-                trace=trace,
-            )
-        return fallback_result(
-            p, "pyomo", x0, bound, stats, trace, f"{name}: {term}", options=options
-        )
-    x = np.array([pyo.value(mdl.x[a]) or 0.0 for a in range(p.num_arcs)])
-    if p.single_source:
-        x = np.round(x)
-    internal = internal_objective(p, x)
-    if x0 is not None and internal_objective(p, x0) < internal:
-        x, internal = x0, internal_objective(p, x0)
-    optimal = "optimal" in term.lower()
-    if optimal and bound is None:
-        bound = internal
-    bound = internal_bound(p, bound)
-    rep_bound = p.reported(bound) if bound is not None else None
-    trace.append(TracePoint(options.elapsed(), p.reported(internal), rep_bound))
-    return Result(
-        problem="qirce",
-        solver="pyomo",
-        status=Status.FEASIBLE,  # settle() proves optimality from the bound
-        sense=p.sense,
-        objective=p.reported(internal),
-        bound=rep_bound,
-        solution=build_solution(p, x),
-        stats=stats,
-        trace=trace,
+    solver = pyo.SolverFactory(name)
+    kwargs = {"load_solutions": False}
+    if solver.warm_start_capable() and run.start.solution is not None:
+        kwargs["warmstart"] = True
+    solver.options["time_limit"] = limit
+    reset_scheduler()  # Pyomo's HiGHS sets its own thread count
+    res = solver.solve(mdl, **kwargs)
+    has = len(res.solution) > 0
+    if has:
+        mdl.solutions.load_from(res)
+    return Solved(
+        str(res.solver.termination_condition), has, getattr(res.problem, "lower_bound", None)
     )

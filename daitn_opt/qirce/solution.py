@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..result import Result, Status
+from ..result import Result, Status, TracePoint
 from .problem import Problem
 from .queueing import congestion_term
 
@@ -118,6 +118,60 @@ def arcs_from_solution(problem: Problem, solution: dict[str, Any] | None) -> np.
     return x
 
 
+def make_result(
+    problem: Problem,
+    solver: str,
+    x: np.ndarray | None,
+    *,
+    status: Status | None = None,
+    bound: float | None = None,
+    stats: dict[str, Any] | None = None,
+    trace: list[TracePoint] | None = None,
+    message: str = "",
+    solution: dict[str, Any] | None = None,
+) -> Result:
+    """The :class:`Result` of arc fractions ``x`` (None: no solution), the one place a QIRCE
+    result is built.
+
+    The objective is recomputed from ``x`` in the reported sense (:attr:`Problem.sense`) and the
+    solution document built by :func:`build_solution`; ``status`` defaults to ``feasible`` with
+    a solution and ``no_solution`` without (``optimal`` is decided from the gap by
+    :func:`daitn_opt.result.enforce_contract`). ``solution`` replaces the document (an
+    infeasible result names the unservable demand there).
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from daitn_opt.qirce import Problem
+    >>> p = Problem(demand_ids=["d"], facility_ids=["f"], model_ids=["m"], demand_model=[0],
+    ...             rate=[1.0], value=[1.0], slo_ms=[50.0], model_memory=[0.0],
+    ...             facility_memory=[np.inf], capacity=[1.0], open_cost=[0.0], arc_demand=[0],
+    ...             arc_facility=[0], arc_cost=[3.0], arc_load=[1.0], arc_latency=[5.0])
+    >>> r = make_result(p, "mine", np.ones(1))
+    >>> r.status.value, r.sense, r.objective, r.solution["routes"][0]["facility"]
+    ('feasible', 'min', 3.0, 'f')
+    """
+    objective = None
+    if x is not None and (status is None or status.has_solution):
+        objective = problem.reported(internal_objective(problem, x))
+        if solution is None:
+            solution = build_solution(problem, x)
+    if status is None:
+        status = Status.FEASIBLE if objective is not None else Status.NO_SOLUTION
+    return Result(
+        problem=problem.kind,
+        solver=solver,
+        status=status,
+        sense=problem.sense,
+        objective=objective,
+        bound=bound,
+        solution=solution or {},
+        stats=stats if stats is not None else {},
+        trace=list(trace or []),
+        message=message,
+    )
+
+
 def infeasible_result(problem: Problem, solver: str) -> Result | None:
     """The infeasible result naming the demand that can never be served in full (serve_all)."""
     if problem.mode != "serve_all":
@@ -127,11 +181,11 @@ def infeasible_result(problem: Problem, solver: str) -> Result | None:
         return None
     shown = "; ".join(f"{problem.demand_ids[d]}: {why}" for d, why in list(bad.items())[:5])
     more = "" if len(bad) <= 5 else f" (and {len(bad) - 5} more)"
-    return Result(
-        problem="qirce",
-        solver=solver,
+    return make_result(
+        problem,
+        solver,
+        None,
         status=Status.INFEASIBLE,
-        sense=problem.sense,
         message=f"{len(bad)} demand(s) cannot be served: {shown}{more}",
         solution={"unservable": {problem.demand_ids[d]: why for d, why in bad.items()}},
     )
@@ -142,16 +196,11 @@ def trivial_result(problem: Problem, solver: str) -> Result | None:
     every demand refused (admit mode) or nothing to serve; objective 0."""
     if problem.num_arcs:
         return None
-    bad = infeasible_result(problem, solver)
-    if bad is not None:
-        return bad
-    return Result(
-        problem="qirce",
-        solver=solver,
+    return infeasible_result(problem, solver) or make_result(
+        problem,
+        solver,
+        np.zeros(0),
         status=Status.OPTIMAL,
-        sense=problem.sense,
-        objective=0.0,
         bound=0.0,
-        solution=build_solution(problem, np.zeros(0)),
         message="no eligible (demand, facility) pair: nothing to route",
     )

@@ -2,24 +2,19 @@
 
 :func:`warm_start`: ``options.initial`` when it fits the problem (:func:`fits`), else the local
 search within :func:`warm_start_budget`, with the LP or Lagrangian bound it computed.
-:func:`fallback_result`: the warm start (improved by the heuristic and bounded by the Lagrangian
-relaxation with the time left) when a model cannot be built or run in time.
+:func:`best_heuristic`: the heuristic solution an exact solver falls back on when its model
+finds nothing (:meth:`daitn_opt.qirce.support.QirceSupport.rescue`).
 """
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from ..registry import SolveOptions
-from ..result import Result, Status, TracePoint
-from .bounds import internal_bound
-from .lagrangian import lagrangian_bound
 from .local_search import LARGE_DEMANDS, local_search
 from .problem import Problem
 from .queueing import congestion_ok
-from .solution import arcs_from_solution, build_solution, infeasible_result, internal_objective
+from .solution import arcs_from_solution, infeasible_result
 
 
 def warm_start_budget(problem: Problem, remaining: float) -> float:
@@ -88,56 +83,3 @@ def best_heuristic(problem: Problem, budget: float, seed: int = 0) -> np.ndarray
         return None
     x, _, _ = local_search(problem, budget, seed)
     return x
-
-
-def fallback_result(
-    problem: Problem,
-    solver: str,
-    x0: np.ndarray | None,
-    lb: float | None,
-    stats: dict,
-    trace: list[TracePoint],
-    message: str,
-    options: SolveOptions | None = None,
-) -> Result:
-    """The warm start (or no solution) with the best known internal bound ``lb``, when an exact
-    solver cannot run or finds nothing better; ``message`` says why. With ``options`` and no
-    bound yet, the time left (less a reserve) goes into a Lagrangian bound."""
-    reserve = 0.0 if options is None else max(0.1, 0.05 * options.time_limit)
-    if x0 is None and options is not None and options.remaining() > 2 * reserve:
-        # The model cannot run and the short warm start found nothing: the time the model would
-        # have had goes to the heuristic, so that the run returns at least what `ls` would.
-
-        x = best_heuristic(problem, options.remaining() - reserve, options.seed)
-        if x is not None and fits(problem, x):
-            x0 = x
-            stats["warm_start"] = problem.reported(internal_objective(problem, x0))
-            trace.append(TracePoint(options.elapsed(), stats["warm_start"], None))
-    if lb is None and x0 is not None and options is not None and options.remaining() > 3 * reserve:
-        deadline = time.perf_counter() + options.remaining() - reserve
-        lb = lagrangian_bound(problem, internal_objective(problem, x0), deadline)
-    bound = internal_bound(problem, lb)
-    rep_bound = problem.reported(bound) if bound is not None else None
-    if x0 is None:
-        return Result(
-            problem="qirce",
-            solver=solver,
-            status=Status.NO_SOLUTION,
-            sense=problem.sense,
-            bound=rep_bound,
-            message=message,
-            stats=stats,
-            trace=trace,
-        )
-    return Result(
-        problem="qirce",
-        solver=solver,
-        status=Status.FEASIBLE,
-        sense=problem.sense,
-        objective=problem.reported(internal_objective(problem, x0)),
-        bound=rep_bound,
-        solution=build_solution(problem, x0),
-        stats=stats,
-        trace=trace,
-        message=message + "; returning the warm start",
-    )
