@@ -31,6 +31,7 @@ from ..drrt.instance import Instance
 from ..drrt.requests import Target, TrainingRequest
 from ..drrt.view import View, build_view
 from ..io import json_safe
+from ..mtrce.solution import schedule
 from .plans import (
     Candidate,
     candidates,
@@ -40,7 +41,6 @@ from .plans import (
     meets_target,
     modality_reasons,
     route_cost,
-    route_schedule,
 )
 
 
@@ -281,7 +281,7 @@ def _sequential(
     route = _route_to_target(free, v, request.target)
     report.shortest_time_lower = float(t_lower)
     if route is not None:
-        report.shortest_time = route_schedule(free, route)[1]
+        report.shortest_time = schedule(free, route)[2]
         report.budget_needed = route_cost(mp, v, route)
     deadline = math.inf if request.deadline is None else request.deadline
     cost_lower = _fractional_cover(
@@ -337,7 +337,7 @@ def _route_to_target(mp: Any, v: View, target: Target | None) -> list[int] | Non
     free = {i for i in range(mp.n) if i not in (mp.start, mp.end) and v.train_time[i] > 0}
     amount = _amounts(v, target)
     while not meets_target(v, [j for j in route if v.train_time[j] > 0], target):
-        _, base, _ = route_schedule(mp, route)
+        base = schedule(mp, route)[2]
         best = None
         current = collected(v, [i for i in route if v.train_time[i] > 0], target)
         for i in free - set(route):
@@ -346,7 +346,7 @@ def _route_to_target(mp: Any, v: View, target: Target | None) -> list[int] | Non
                 continue
             for pos in range(1, len(route)):
                 trial = [*route[:pos], i, *route[pos:]]
-                _, done, ok = route_schedule(mp, trial)
+                _, _, done, ok = schedule(mp, trial)
                 if not ok:
                     continue
                 score = max(gain, 1e-9) / max(done - base, 1e-9)

@@ -26,6 +26,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -41,6 +42,7 @@ from ..drrt.view import View, build_view
 from ..errors import InputError, UnsupportedError
 from ..mtrce.problem import Problem as RouteProblem
 from ..mtrce.problem import from_view
+from ..mtrce.solution import schedule
 from .problem import OUT_OF_TIME
 
 SLOTS = 24
@@ -96,27 +98,7 @@ def meets_target(v: View, nodes: list[int], target: Target | None) -> bool:
 
 
 # -- sequential routes ------------------------------------------------------------------------------
-def route_schedule(mp: RouteProblem, route: list[int]) -> tuple[np.ndarray, float, bool]:
-    """Service start per position of ``[s, ..., e]``, completion time, and feasibility.
-
-    Earliest-start semantics of :mod:`daitn_opt.mtrce.problem`.
-    """
-    a = np.zeros(mp.n) if mp.window_open is None else mp.window_open
-    b = np.full(mp.n, np.inf) if mp.window_close is None else mp.window_close
-    starts = np.zeros(len(route))
-    t = max(0.0, float(a[route[0]]))
-    ok = t <= b[route[0]] + 1e-6
-    starts[0] = t
-    for p in range(1, len(route)):
-        prev, node = route[p - 1], route[p]
-        t = max(t + float(mp.service[prev]) + float(mp.travel[prev, node]), float(a[node]))
-        starts[p] = t
-        ok = ok and math.isfinite(t) and t <= b[node] + 1e-6
-    done = float(t + mp.service[route[-1]] + mp.verify_time)
-    ok = ok and done <= mp.deadline + 1e-6
-    return starts, done, bool(ok)
-
-
+# A route's timetable is MTRCE's one schedule (:func:`daitn_opt.mtrce.solution.schedule`).
 def route_cost(mp: RouteProblem, v: View, route: list[int]) -> float:
     visit = float(v.visit_cost[route].sum())
     travel = float(sum(v.travel_cost[i, j] for i, j in itertools.pairwise(route)))
@@ -127,17 +109,17 @@ def ratio_insertion(mp: RouteProblem, v: View) -> list[int]:
     """Fallback route builder: insert the node with the best utility per added second while the
     route stays feasible (deadline, windows, budget). Returns ``[s, ..., e]``."""
     route = [mp.start, mp.end]
-    if not route_schedule(mp, route)[2]:
+    if not schedule(mp, route)[3]:
         return route
     free = set(range(mp.n)) - {mp.start, mp.end}
     free = {i for i in free if mp.utility[i] > 0}
     while free:
         best: tuple[float, int, int] | None = None
-        _, base, _ = route_schedule(mp, route)
+        base = schedule(mp, route)[2]
         for i in free:
             for pos in range(1, len(route)):
                 trial = [*route[:pos], i, *route[pos:]]
-                _, done, ok = route_schedule(mp, trial)
+                _, _, done, ok = schedule(mp, trial)
                 if not ok or (
                     mp.budget is not None and route_cost(mp, v, trial) > mp.budget + 1e-9
                 ):
@@ -218,7 +200,7 @@ def sequential_candidates(
 
     def consider(problem: RouteProblem, route: list[int], delay: float) -> bool:
         inner = [i for i in route if v.train_time[i] > 0 or i not in (v.start, v.end)]
-        starts, done, ok = route_schedule(problem, route)
+        _, starts, done, ok = schedule(problem, route)
         if not ok or not meets_target(v, inner, request.target) or not inner:
             return False
         cost = route_cost(problem, v, route)
@@ -477,17 +459,30 @@ def all_candidates(
     return found
 
 
+def describe(c: Candidate, arrival: float) -> dict[str, Any]:
+    """What candidate ``c`` of a request arriving at ``arrival`` does, as a solution states it.
+
+    ``{"clients": [ids]}`` (federated) or ``{"route": [ids]}`` (sequential, start and end
+    included: MTRCE's route form), ``"start"``: seconds after the snapshot time at which the plan
+    starts (arrival plus its delay).
+    """
+    who = "clients" if c.mode == "federated" else "route"
+    return {who: list(c.nodes), "start": float(arrival + c.delay)}
+
+
 def spec_from_candidates(
     instance: Instance,
     found: dict[str, list[Candidate]],
     slot_seconds: float,
     unplannable: dict[str, str] | None = None,
     skipped: dict[str, str] | None = None,
+    details: dict[str, list[dict[str, Any]]] | None = None,
 ) -> AdmissionSpec:
     """The admission batch of the given candidate plans (resources: the (node, slot) pairs used).
 
     Requests without a plan are left out (listed in ``unplannable`` when given); a must-admit
     request without a plan is an :class:`InputError` (``daitn-opt feasible`` explains why).
+    ``details``, when given, receives each kept request's :func:`describe` of its plans.
     """
     capacity = {n.id: n.compute.slots for n in instance.snapshot.nodes if n.compute is not None}
     requests: list[AdmissionRequest] = []
@@ -509,6 +504,8 @@ def spec_from_candidates(
                 )
             continue
         plans = []
+        if details is not None:
+            details[req.id] = [describe(c, req.arrival) for c in plans_found]
         for c in plans_found:
             use = plan_use(c, slot_seconds)
             used.update(use)
@@ -544,6 +541,7 @@ def admission_spec(
     route_solver: RouteSolver | None = None,
     unplannable: dict[str, str] | None = None,
     time_limit: float | None = None,
+    details: dict[str, list[dict[str, Any]]] | None = None,
 ) -> AdmissionSpec:
     """The admission batch of ``instance``'s training requests with generated candidate plans.
 
@@ -553,7 +551,8 @@ def admission_spec(
 
     Requests without any plan that meets their target by their deadline are left out (their
     ids and the reason go into ``unplannable`` when given); a must-admit request without a plan
-    is an :class:`InputError` (``daitn-opt feasible`` explains why).
+    is an :class:`InputError` (``daitn-opt feasible`` explains why). ``details``, when given,
+    receives what each plan does (:func:`describe`).
     """
     slot = slot_seconds or default_slot_seconds(instance)
     deadline = None if time_limit is None else time.perf_counter() + time_limit
@@ -566,4 +565,4 @@ def admission_spec(
         deadline=deadline,
         skipped=skipped,
     )
-    return spec_from_candidates(instance, found, slot, unplannable, skipped)
+    return spec_from_candidates(instance, found, slot, unplannable, skipped, details)

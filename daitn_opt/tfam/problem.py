@@ -23,7 +23,7 @@ import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from scipy.sparse import csr_matrix, issparse
@@ -61,6 +61,11 @@ class Problem:
     arrival: np.ndarray
     """(R,) arrival times: the order first-come-first-served admits in."""
     plan_labels: list[str] | None = None
+    plan_details: list[dict[str, Any]] | None = None
+    """(P,) what each plan does, when it was generated from a snapshot: ``{"clients": [ids]}``
+    (federated) or ``{"route": [ids, start and end included]}`` (sequential), and ``"start"``,
+    the seconds after the snapshot time at which it starts (arrival plus its delay). None: the
+    plans are known by their labels only (an explicit admission batch, a knapsack)."""
     finish: np.ndarray | None = None
     """(P,) seconds after arrival at which each plan completes (None: plans are not timed)."""
     deadline: np.ndarray | None = None
@@ -94,7 +99,7 @@ class Problem:
             object.__setattr__(self, "use", csr_matrix(as_array("use", self.use, np.float64)))
         elif not isinstance(self.use, csr_matrix):
             object.__setattr__(self, "use", csr_matrix(self.use, dtype=np.float64))
-        for name in ("request_ids", "resource_ids", "plan_labels"):
+        for name in ("request_ids", "resource_ids", "plan_labels", "plan_details"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, str) or not hasattr(value, "__len__")):
                 raise InputError(name, value, "expected a list of strings")
@@ -219,6 +224,8 @@ class Problem:
             raise InputError("slot_seconds", self.slot_seconds, "must be a finite number > 0")
         if self.plan_labels is not None and len(self.plan_labels) != p_count:
             raise InputError("plan_labels", len(self.plan_labels), f"expected {p_count} labels")
+        if self.plan_details is not None and len(self.plan_details) != p_count:
+            raise InputError("plan_details", len(self.plan_details), f"expected {p_count} plans")
 
 
 def as_array(name: str, value: object, dtype: type) -> np.ndarray:
@@ -261,6 +268,7 @@ def build(
     must_admit: np.ndarray | None = None,
     arrival: np.ndarray | None = None,
     plan_labels: Sequence[str] | None = None,
+    plan_details: Sequence[dict[str, Any]] | None = None,
     finish: np.ndarray | None = None,
     deadline: np.ndarray | None = None,
     slot_seconds: float | None = None,
@@ -293,9 +301,13 @@ def build(
             "value", np.shape(value), f"expected one value per plan, shape {plan_request.shape}"
         )
     r_count = len(request_ids)
-    for name, seq in (("finish", finish), ("plan_labels", plan_labels)):
-        if seq is not None and np.shape(seq)[:1] != plan_request.shape:
-            raise InputError(name, np.shape(seq), f"expected shape {plan_request.shape}")
+    for name, seq in (
+        ("finish", finish),
+        ("plan_labels", plan_labels),
+        ("plan_details", plan_details),
+    ):
+        if seq is not None and len(seq) != plan_request.size:
+            raise InputError(name, np.shape(seq)[:1], f"expected shape {plan_request.shape}")
     if plan_request.size and (plan_request.min() < 0 or plan_request.max() >= r_count):
         raise InputError("plan_request", int(plan_request.max()), f"must be in 0..{r_count - 1}")
     order = np.argsort(plan_request, kind="stable")
@@ -322,6 +334,7 @@ def build(
         must_admit=np.zeros(r_count, bool) if must_admit is None else must_admit,
         arrival=np.zeros(r_count) if arrival is None else arrival,
         plan_labels=None if plan_labels is None else [plan_labels[i] for i in order],
+        plan_details=None if plan_details is None else [plan_details[i] for i in order],
         finish=None if finish is None else as_array("finish", finish, np.float64)[order],
         deadline=deadline,
         slot_seconds=slot_seconds,
@@ -330,11 +343,17 @@ def build(
 
 
 def from_spec(
-    spec: AdmissionSpec, *, must_admit: set[str] | None = None, name: str = "tfam"
+    spec: AdmissionSpec,
+    *,
+    must_admit: set[str] | None = None,
+    name: str = "tfam",
+    details: dict[str, list[dict[str, Any]]] | None = None,
 ) -> Problem:
     """The problem of an explicit admission batch (``Instance.admission``).
 
     ``must_admit`` adds request ids to those the spec marks (e.g. from the training requests).
+    ``details`` (request id -> one dict per plan, in the spec's order) describes generated plans
+    (:attr:`Problem.plan_details`); a batch without it is described by its labels only.
     """
     res_index = {res.id: k for k, res in enumerate(spec.resources)}
     capacity = np.array([res.capacity for res in spec.resources], dtype=np.float64)
@@ -359,6 +378,9 @@ def from_spec(
                 cols.append(res_index[key])
                 vals.append(amount)
     forced = must_admit or set()
+    described = None
+    if details is not None:
+        described = [dict(d) for q in spec.requests for d in details[q.id]]
     use = csr_matrix((vals, (rows, cols)), shape=(len(values), len(capacity)), dtype=np.float64)
     deadlines = [np.inf if q.deadline is None else q.deadline for q in spec.requests]
     return build(
@@ -371,6 +393,7 @@ def from_spec(
         must_admit=np.array([q.must_admit or q.id in forced for q in spec.requests], bool),
         arrival=np.array([q.arrival for q in spec.requests]),
         plan_labels=labels,
+        plan_details=described,
         finish=np.asarray(finish) if timed else None,
         deadline=np.asarray(deadlines) if any(np.isfinite(deadlines)) else None,
         slot_seconds=spec.slot_seconds,
@@ -393,6 +416,7 @@ def from_instance(
     """
     spec = instance.admission
     left_out: dict[str, str] = {}
+    details: dict[str, list[dict[str, Any]]] | None = None
     forced = {q.id for q in instance.requests if q.must_admit}
     infeasible = None
     if spec is None:
@@ -412,16 +436,16 @@ def from_instance(
                     ]
                 }
             )
-            spec = admission_spec(reduced, unplannable=left_out, time_limit=time_limit)
         else:
-            spec = admission_spec(instance, unplannable=left_out, time_limit=time_limit)
+            reduced = instance
+        details = {}
+        spec = admission_spec(reduced, unplannable=left_out, time_limit=time_limit, details=details)
     ids = {q.id for q in spec.requests} | set(left_out)
     if request_id is not None and request_id not in ids:
         raise InputError("request", request_id, "is not a request of the admission batch")
-    problem = from_spec(spec, must_admit=forced - set(left_out), name=instance.name)
-    # frozen: set once, at construction
-    if left_out:
-        object.__setattr__(problem, "unplannable", left_out)
-    if infeasible is not None:
-        object.__setattr__(problem, "infeasible", infeasible)
+    problem = from_spec(
+        spec, must_admit=forced - set(left_out), name=instance.name, details=details
+    )
+    if left_out or infeasible is not None:
+        problem = problem.replace(unplannable=left_out or None, infeasible=infeasible)
     return problem

@@ -37,16 +37,46 @@ def objective_of(problem: Problem, choice: np.ndarray) -> float:
     return math.fsum(problem.value[choice[choice >= 0]].tolist())
 
 
+def plan_entry(problem: Problem, p: int) -> dict[str, Any]:
+    """What admitted plan ``p`` does, as the solution states it (``solution["plans"]``).
+
+    ``{"request", "plan" (index within the request), "clients" (federated) or "route"
+    (sequential, start and end included), "start", "finish", "label"}``; ``start`` and ``finish``
+    are seconds after the snapshot time (None when the batch does not know them), ``clients`` and
+    ``route`` are present only for plans generated from a snapshot.
+    """
+    r = int(problem.plan_request[p])
+    entry: dict[str, Any] = {
+        "request": problem.request_ids[r],
+        "plan": int(p - problem.plan_start[r]),
+    }
+    detail = problem.plan_details[p] if problem.plan_details is not None else {}
+    for key in ("clients", "route"):
+        if key in detail:
+            entry[key] = list(detail[key])
+    entry["start"] = detail.get("start")
+    done = None if problem.finish is None else float(problem.finish[p])
+    entry["finish"] = None if done is None or math.isnan(done) else float(problem.arrival[r]) + done
+    entry["label"] = problem.plan_labels[p] if problem.plan_labels is not None else ""
+    return entry
+
+
 def to_solution(problem: Problem, choice: np.ndarray) -> dict[str, Any]:
-    """``{"admitted": {id: plan_index_within_request}, "refused": [ids]}``."""
+    """``{"admitted": {id: plan_index_within_request}, "refused": [ids], "plans": [...]}``.
+
+    ``plans`` describes each admitted request's plan (:func:`plan_entry`), in request order, so
+    that the decision can be executed without the problem (replay reads it).
+    """
     admitted: dict[str, int] = {}
     refused: list[str] = []
+    plans: list[dict[str, Any]] = []
     for r, p in enumerate(choice.tolist()):
         if p >= 0:
             admitted[problem.request_ids[r]] = int(p - problem.plan_start[r])
+            plans.append(plan_entry(problem, int(p)))
         else:
             refused.append(problem.request_ids[r])
-    solution: dict[str, Any] = {"admitted": admitted, "refused": refused}
+    solution: dict[str, Any] = {"admitted": admitted, "refused": refused, "plans": plans}
     if problem.unplannable:
         solution["unplannable"] = dict(problem.unplannable)
     return solution
