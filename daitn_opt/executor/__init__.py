@@ -4,7 +4,8 @@ An optimizer's objective is a promise; the executor measures what a decision ach
 datasets come from data that scikit-learn ships (:mod:`.data`), models from :mod:`.models`;
 :func:`replay_sequential` follows MTRCE routes, :func:`replay_federated` runs FedAvg rounds over a
 client set, :func:`replay_serving` sends Poisson queries through a QIRCE placement, and
-:mod:`.dynamics` applies events during a replay under a static, re-planning or AATS policy. Every
+:mod:`.events` lists changes of the network that :mod:`.state` applies during a replay, while a
+static, re-planning or AATS policy (:mod:`.policies`) picks each hop. Every
 replay returns an :class:`Outcome` (trace and summary, JSON and CSV).
 """
 
@@ -17,13 +18,15 @@ from .data import (
     instance_network_data,
     quantity_skew,
 )
-from .dynamics import EventTimeline, NetworkState, make_policy
+from .events import EventTimeline
 from .federated import replay_federated, select_clients
 from .models import MODELS, configure_torch, model_bytes
 from .outcome import Outcome, Step, Summary
+from .policies import make_policy
 from .reference import Reference, central_reference, pooled_reference
 from .sequential import SequentialReplay, replay_sequential
 from .serving import ServingOutcome, nearest_placement, replay_serving
+from .state import NetworkState
 from .training import TrainConfig
 
 __all__ = [

@@ -27,6 +27,7 @@ as federated pipelines do; it carries no sample). Tensors are made once; they ne
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -383,17 +384,7 @@ def build_network_data(
         samples=int(total * 1.3) + 200,
         seed=seed,
     )
-    class_index = {c: i for i, c in enumerate(source.classes)}
-    for n, ds in holders:
-        for d in ds:
-            for lb in d.labels or {}:
-                if lb not in class_index:
-                    raise InputError(
-                        f"nodes[{n.id!r}].datasets.labels",
-                        lb,
-                        f"not a label of {request.task}; expected one of {source.classes}",
-                    )
-
+    _check_labels(holders, source, request.task)
     mpvus = [n for n in snapshot.of_kind("mpvu")]
     if test_samples is None:
         given = mpvus[0].eval_samples if mpvus else 0
@@ -404,33 +395,10 @@ def build_network_data(
     train_mask[test_idx] = False
     train_idx = np.flatnonzero(train_mask)
     pools = _Pools(source.y[train_idx], source.num_classes, rng)
-
-    nodes: dict[str, NodeData] = {}
-    for node, datasets in holders:
-        xs, ys, noisy_total, reused_before = [], [], 0, pools.reused
-        for d in datasets:
-            if d.labels:
-                hist = np.zeros(source.num_classes, dtype=np.int64)
-                for lb, k in d.labels.items():
-                    hist[class_index[lb]] += k
-            else:
-                hist = dirichlet_histogram(d.samples, source.num_classes, alpha, rng)
-            idx = train_idx[pools.draw(hist)]
-            y, noisy = corrupt_labels(source.y[idx], d.quality, source.num_classes, rng)
-            xs.append(source.x[idx])
-            ys.append(y)
-            noisy_total += int(noisy.sum())
-        x = np.concatenate(xs).reshape((-1, *source.in_shape))
-        samples = sum(d.samples for d in datasets)
-        quality = sum(d.samples * d.quality for d in datasets) / max(samples, 1)
-        nodes[node.id] = NodeData(
-            node.id,
-            torch.from_numpy(np.ascontiguousarray(x)),
-            torch.from_numpy(np.concatenate(ys)),
-            noisy_total,
-            pools.reused - reused_before,
-            quality,
-        )
+    nodes = {
+        node.id: _node_data(node.id, datasets, source, train_idx, pools, alpha, rng)
+        for node, datasets in holders
+    }
     test_x = source.x[test_idx].reshape((-1, *source.in_shape))
     return NetworkData(
         task=request.task,
@@ -443,6 +411,58 @@ def build_network_data(
         source=source,
         _pools=_PoolsView(pools, train_idx),
         _rng=rng,
+    )
+
+
+def _check_labels(holders: list[tuple[Any, list[Any]]], source: SourceData, task: str) -> None:
+    """Every label a node's histogram names is a class of the source."""
+    classes = set(source.classes)
+    for n, ds in holders:
+        for d in ds:
+            for lb in d.labels or {}:
+                if lb not in classes:
+                    raise InputError(
+                        f"nodes[{n.id!r}].datasets.labels",
+                        lb,
+                        f"not a label of {task}; expected one of {source.classes}",
+                    )
+
+
+def _node_data(
+    node_id: str,
+    datasets: list[Any],
+    source: SourceData,
+    train_idx: np.ndarray,
+    pools: _Pools,
+    alpha: float,
+    rng: np.random.Generator,
+) -> NodeData:
+    """A node's local samples: drawn from the training pool by each dataset's histogram (or a
+    Dirichlet draw without one), labels corrupted by the dataset's quality."""
+    class_index = {c: i for i, c in enumerate(source.classes)}
+    xs, ys, noisy_total, reused_before = [], [], 0, pools.reused
+    for d in datasets:
+        if d.labels:
+            hist = np.zeros(source.num_classes, dtype=np.int64)
+            for lb, k in d.labels.items():
+                hist[class_index[lb]] += k
+        else:
+            hist = dirichlet_histogram(d.samples, source.num_classes, alpha, rng)
+        idx = train_idx[pools.draw(hist)]
+        y, noisy = corrupt_labels(source.y[idx], d.quality, source.num_classes, rng)
+        xs.append(source.x[idx])
+        ys.append(y)
+        noisy_total += int(noisy.sum())
+    x = np.concatenate(xs).reshape((-1, *source.in_shape))
+    samples = sum(d.samples for d in datasets)
+    quality = sum(d.samples * d.quality for d in datasets) / max(samples, 1)
+    return NodeData(
+        node_id,
+        torch.from_numpy(np.ascontiguousarray(x)),
+        torch.from_numpy(np.concatenate(ys)),
+        noisy_total,
+        pools.reused - reused_before,
+        quality,
     )
 
 

@@ -15,7 +15,7 @@ from ..errors import InputError
 from ..kinds import kinds
 from ..problems import validate_solution
 from ..result import Result
-from .dynamics import EventTimeline
+from .events import EventTimeline
 from .federated import replay_federated
 from .outcome import Outcome
 from .reference import ceiling_note
@@ -53,16 +53,55 @@ def parse_document(doc: Any, instance: Instance) -> tuple[str | None, str | None
     return None, None, doc
 
 
-def admitted_clients(
-    instance: Instance, solution: dict[str, Any], request_id: str | None = None
-) -> tuple[str, dict[str, Any]]:
-    """``(request, {"clients": [...]})`` of a federated request a T-FAM solution admitted.
+def admitted_plan(
+    instance: Instance,
+    solution: dict[str, Any],
+    request_id: str | None = None,
+    *,
+    problem: Any = None,
+) -> dict[str, Any]:
+    """The plan a T-FAM solution admitted for a federated request, as the solution describes it.
 
-    The admitted plan's client set is read from the plan labels of the instance's admission
-    problem (``{h1,h2} +30s``); the request is ``request_id`` or the first admitted federated one.
+    Parameters
+    ----------
+    instance
+        The instance the solution admits requests of.
+    solution
+        A T-FAM solution: ``{"admitted": {request: plan index}, "plans": [...]}``.
+    request_id
+        The federated request; default the first admitted federated request of the instance.
+    problem
+        The T-FAM problem the solution was solved on, for a solution written without its plans
+        (see Notes); default rebuilt from ``instance``.
+
+    Returns
+    -------
+    dict
+        ``{"request", "clients" (a federated plan) or "route", "start", "finish", "label"}``.
+
+    Raises
+    ------
+    InputError
+        A malformed solution (``solution.admitted``, ``solution.plans``), a request that is not
+        an admitted federated one (``request``), or a solution that admits none.
+
+    Notes
+    -----
+    A solution carries its plans (``solution["plans"]``, one entry per admitted request) and
+    the replay reads them: it neither re-solves nor parses labels. A solution written before
+    solutions carried their plans falls back to the plan labels of the instance's admission
+    problem (``{h1,h2} +30s``), which rebuilds the candidate plans when ``problem`` is not given.
+
+    Examples
+    --------
+    >>> from daitn_opt.drrt.instance import load_instance
+    >>> inst = load_instance("instances/healthcare-small.json")
+    >>> sol = {"admitted": {"r2": 0}, "plans": [
+    ...     {"request": "r2", "clients": ["h02", "h07"], "start": 0.0, "finish": 40.0,
+    ...      "label": "{h02,h07} +0s"}]}
+    >>> admitted_plan(inst, sol)["clients"]
+    ['h02', 'h07']
     """
-    from ..tfam import from_instance
-
     validate_solution("tfam", solution)
     admitted = solution.get("admitted")
     if not isinstance(admitted, dict):
@@ -75,16 +114,61 @@ def admitted_clients(
     if not federated:
         raise InputError("solution.admitted", sorted(admitted), "admits no federated request")
     rid = federated[0]
-    problem = from_instance(instance)
+    plans = solution.get("plans")
+    if plans is None:
+        return _plan_from_labels(instance, rid, int(admitted[rid]), problem)
+    if not isinstance(plans, list):
+        raise InputError("solution.plans", type(plans).__name__, "expected a list of plans")
+    for k, plan in enumerate(plans):
+        if not isinstance(plan, dict) or "request" not in plan:
+            raise InputError(f"solution.plans[{k}]", plan, "expected an object with 'request'")
+        if plan["request"] == rid:
+            return plan
+    raise InputError("solution.plans", rid, "the admitted request has no plan in the solution")
+
+
+def _plan_from_labels(instance: Instance, rid: str, index: int, problem: Any) -> dict[str, Any]:
+    """The admitted plan of a solution written without its plans, from its label.
+
+    Kept for solution documents written before T-FAM solutions carried ``"plans"``: the label
+    ``{h1,h2} +30s`` of plan ``index`` of ``rid`` in the instance's admission problem.
+    """
+    from ..tfam import from_instance
+
+    problem = problem if problem is not None else from_instance(instance)
     k = problem.request_ids.index(rid)
-    plan = int(problem.plan_start[k]) + int(admitted[rid])
+    plan = int(problem.plan_start[k]) + index
     label = (problem.plan_labels or [""] * problem.n_plans)[plan]
     head = label.split(" +")[0].strip()
-    if not (head.startswith("{") and head.endswith("}")):
+    out: dict[str, Any] = {"request": rid, "label": label}
+    if head.startswith("{") and head.endswith("}"):
+        out["clients"] = [c for c in head[1:-1].split(",") if c]
+    return out
+
+
+def admitted_clients(
+    instance: Instance, solution: dict[str, Any], request_id: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    """``(request, {"clients": [...]})`` of a federated request a T-FAM solution admitted.
+
+    The client set is the admitted plan's (:func:`admitted_plan`); the request is
+    ``request_id`` or the first admitted federated one.
+
+    Raises
+    ------
+    InputError
+        As :func:`admitted_plan`, and when the admitted plan is not a client set.
+    """
+    plan = admitted_plan(instance, solution, request_id)
+    clients = plan.get("clients")
+    if not isinstance(clients, list) or not clients:
+        rid = plan["request"]
         raise InputError(
-            "solution.admitted", {rid: admitted[rid]}, f"plan {label!r} is no client set"
+            "solution.admitted",
+            {rid: solution["admitted"][rid]},
+            f"plan {plan.get('label', '')!r} is no client set",
         )
-    return rid, {"clients": [c for c in head[1:-1].split(",") if c]}
+    return plan["request"], {"clients": list(clients)}
 
 
 def replay_document(

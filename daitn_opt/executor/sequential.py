@@ -13,7 +13,7 @@ advances by the *view's* times, not by wall time:
   observer's measurement for the trace that costs no simulated time); at the end the MPVU's
   verification costs ``verify_time``; the deadline is met when that ends by the deadline.
 
-Events (:mod:`.dynamics`) are applied when the clock passes them: before every decision and on
+Events (:mod:`.events`) are applied when the clock passes them: before every decision and on
 arrival (a node that went down while the model was in transit does not receive it: the transfer
 time and bytes are lost, and the sender still holds its copy). Training at a node is not
 interrupted. The policy (static, replan, aats) chooses each next hop.
@@ -32,7 +32,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -42,9 +41,11 @@ from ..drrt.view import View, build_view
 from ..errors import InputError
 from ..result import Result
 from .data import NetworkData, instance_network_data
-from .dynamics import Context, EventTimeline, NetworkState, Policy, describe, make_policy
+from .events import EventTimeline, describe
 from .models import ModelFactory, configure_torch, model_bytes, resolve_model
 from .outcome import Outcome, Step, Summary, time_to_target
+from .policies import Context, Policy, make_policy
+from .state import NetworkState
 from .training import TrainConfig, evaluate, train_local
 
 Callback = Callable[[str, dict[str, Any]], None]
@@ -132,22 +133,6 @@ def validate_routes(routes: list[list[str]], v: View, instance: Instance) -> Non
             seen.add(node)
 
 
-@dataclass
-class _Replica:
-    """One model replica's run along one route."""
-
-    steps: list[Step]
-    model: torch.nn.Module
-    finish: float
-    utility: float
-    samples: int
-    bytes: int
-    visited: list[str]
-    skipped: list[str]
-    train_wall: float
-    notes: list[str]
-
-
 class SequentialReplay:
     """Replays MTRCE routes as real training. Use :func:`replay_sequential` for one call.
 
@@ -206,101 +191,166 @@ class SequentialReplay:
         label: str | None = None,
         callback: Callback | None = None,
     ) -> Outcome:
-        """Replay ``solution`` (routes) under ``events`` with ``policy``; return the outcome."""
+        """Replay ``solution`` (routes) under ``events`` with ``policy``; return the outcome.
+
+        Parameters
+        ----------
+        solution
+            MTRCE routes: a :class:`~daitn_opt.result.Result`, ``{"routes": [...]}`` (with TAG's
+            optional ``"epochs"``) or one route as a list of ids.
+        events
+            Network events applied as the clock passes them (default none).
+        policy
+            ``"static"``, ``"replan"``, ``"aats"`` or a :class:`~.policies.Policy`.
+        label
+            The outcome's label (default the policy's name).
+        callback
+            Called as ``callback("step", {"label", "replica", "step"})`` for every step.
+
+        Returns
+        -------
+        Outcome
+            The trace (one step per start, training, skip, event, verification) and its summary.
+
+        Raises
+        ------
+        InputError
+            Routes that do not fit the request's view (:func:`validate_routes`), bad epochs.
+        """
         routes = routes_of(solution)
         validate_routes(routes, self.view, self.instance)
         node_epochs = epochs_of(solution, routes)
         wall0 = time.perf_counter()
-        data = self.data
-        start_sizes = {n: d.samples for n, d in data.nodes.items()}
-        replicas = []
-        for r, route in enumerate(routes):
-            pol = make_policy(policy)
-            replicas.append(
-                self._run_route(
-                    route,
-                    events or EventTimeline(),
-                    pol,
-                    r,
-                    len(routes),
-                    callback,
-                    label,
-                    node_epochs,
-                )
-            )
-        steps = sorted((s for rep in replicas for s in rep.steps), key=lambda s: s.time)
-        final_model = replicas[0].model
-        train_wall = sum(rep.train_wall for rep in replicas)
-        if len(replicas) > 1:
-            final_model = _average(
-                [rep.model for rep in replicas], [rep.samples for rep in replicas]
-            )
-            t0 = time.perf_counter()
-            loss, acc = evaluate(final_model, data.test_x, data.test_y)
-            train_wall += time.perf_counter() - t0
-            finish = max(rep.finish for rep in replicas)
-            steps.append(
-                Step(
-                    finish,
-                    self.view.ids[self.view.end],
-                    "verify",
-                    loss,
-                    acc,
-                    0,
-                    sum(rep.utility for rep in replicas),
-                    0,
-                    f"average of {len(replicas)} replicas",
-                )
-            )
-        finish = max(rep.finish for rep in replicas)
-        final = steps[-1]
-        deadline = self.request.deadline
+        start_sizes = {n: d.samples for n, d in self.data.nodes.items()}
+        walks = [
+            self._run_route(route, events or EventTimeline(), make_policy(policy), r,
+                            len(routes), callback, label, node_epochs)
+            for r, route in enumerate(routes)
+        ]  # fmt: skip
+        steps, train_wall = self._gather(walks)
         wall = time.perf_counter() - wall0
-        trained = sum(s.samples for s in steps)
-        notes = [n for rep in replicas for n in rep.notes]
+        notes = [n for w in walks for n in w.notes]
         for node, size in start_sizes.items():
-            if data.nodes[node].samples != size:
-                notes.append(
-                    f"{node}: {data.nodes[node].samples - size} samples added during the replay"
-                )
+            if self.data.nodes[node].samples != size:
+                added = self.data.nodes[node].samples - size
+                notes.append(f"{node}: {added} samples added during the replay")
         # Restore the datasets so that the next replay starts from the same data.
         self._restore(start_sizes)
-        summary = Summary(
-            final_accuracy=final.accuracy,
-            time_to_target=time_to_target(steps, self.target),
-            target_accuracy=self.target,
-            bytes_moved=sum(rep.bytes for rep in replicas),
-            finish_time=finish,
-            deadline=deadline,
-            deadline_met=math.isfinite(finish) and (deadline is None or finish <= deadline + 1e-9),
-            utility_collected=sum(rep.utility for rep in replicas),
-            planned_utility=float(
-                sum(self.view.utility[self.view.ids.index(n)] for rt in routes for n in set(rt))
-            ),
-            visited=[n for rep in replicas for n in rep.visited],
-            skipped=[n for rep in replicas for n in rep.skipped],
-            wall_time=wall,
-            train_wall_time=train_wall,
-            overhead_per_step_ms=1000 * max(0.0, wall - train_wall) / max(1, len(steps)),
-            samples_per_second=trained / train_wall if train_wall > 0 else 0.0,
-        )
         pol_name = policy if isinstance(policy, str) else policy.name
         return Outcome(
             label=label or pol_name,
             mode="sequential",
             trace=steps,
-            summary=summary,
+            summary=self._summary(routes, walks, steps, wall, train_wall),
             policy=pol_name,
             seed=self.seed,
             notes=notes,
         )
 
     # -- internals ----------------------------------------------------------------------------
+    def _run_route(
+        self,
+        route: Sequence[str],
+        events: EventTimeline,
+        policy: Policy,
+        replica: int,
+        replicas: int,
+        callback: Callback | None,
+        label: str | None,
+        node_epochs: dict[str, int],
+    ) -> _Walk:
+        """One replica along ``route``: the policy picks every hop until it heads to the end."""
+        walk = _Walk(self, route, events, replica, callback, label, node_epochs)
+        loss0, acc0 = walk.evaluate()
+        note = f"replica {replica}" if replicas > 1 else ""
+        walk.steps.append(Step(0.0, route[0], "start", loss0, acc0, 0, 0.0, 0, note))
+        policy.start(route[1:-1])
+        v = walk.view()
+        if v.utility[v.ids.index(route[0])] > 0:
+            walk.train_at(route[0], v)
+        while True:
+            walk.apply_events(walk.t)
+            v = walk.view()
+            nxt, skips = policy.next_hop(walk.context(v))
+            for node, reason in skips:
+                walk.skip(node, reason)
+            if nxt is None:
+                break
+            walk.hop(v, nxt)
+        walk.verify(policy)
+        return walk
+
+    def _gather(self, walks: list[_Walk]) -> tuple[list[Step], float]:
+        """All replicas' steps in time order (and the average's verification when k > 1)."""
+        steps = sorted((s for w in walks for s in w.steps), key=lambda s: s.time)
+        train_wall = sum(w.train_wall for w in walks)
+        if len(walks) > 1:
+            final_model = _average([w.model for w in walks], [w.samples for w in walks])
+            t0 = time.perf_counter()
+            loss, acc = evaluate(final_model, self.data.test_x, self.data.test_y)
+            train_wall += time.perf_counter() - t0
+            steps.append(
+                Step(
+                    max(w.finish for w in walks),
+                    self.view.ids[self.view.end],
+                    "verify",
+                    loss,
+                    acc,
+                    0,
+                    sum(w.utility for w in walks),
+                    0,
+                    f"average of {len(walks)} replicas",
+                )
+            )
+        return steps, train_wall
+
+    def _summary(
+        self,
+        routes: list[list[str]],
+        walks: list[_Walk],
+        steps: list[Step],
+        wall: float,
+        train_wall: float,
+    ) -> Summary:
+        finish = max(w.finish for w in walks)
+        deadline = self.request.deadline
+        trained = sum(s.samples for s in steps)
+        v = self.view
+        return Summary(
+            final_accuracy=steps[-1].accuracy,
+            time_to_target=time_to_target(steps, self.target),
+            target_accuracy=self.target,
+            bytes_moved=sum(w.moved for w in walks),
+            finish_time=finish,
+            deadline=deadline,
+            deadline_met=math.isfinite(finish) and (deadline is None or finish <= deadline + 1e-9),
+            utility_collected=sum(w.utility for w in walks),
+            planned_utility=float(
+                sum(v.utility[v.ids.index(n)] for rt in routes for n in dict.fromkeys(rt))
+            ),
+            visited=[n for w in walks for n in w.visited],
+            skipped=[n for w in walks for n in w.skipped],
+            wall_time=wall,
+            train_wall_time=train_wall,
+            overhead_per_step_ms=1000 * max(0.0, wall - train_wall) / max(1, len(steps)),
+            samples_per_second=trained / train_wall if train_wall > 0 else 0.0,
+        )
+
     def _restore(self, sizes: dict[str, int]) -> None:
         for node, size in sizes.items():
             d = self.data.nodes[node]
             if d.samples != size:
                 d.x, d.y = d.x[:size], d.y[:size]
+
+    def _grow(self, node: str, samples: int) -> dict[str, int] | None:
+        """Add ``samples`` real samples at ``node``; the label histogram of what was added."""
+        data = self.data
+        if node not in data.nodes:
+            return None
+        before = data.histogram(node)
+        data.grow(node, samples)
+        after = data.histogram(node)
+        return {lb: after[lb] - before.get(lb, 0) for lb in after if after[lb] - before.get(lb, 0)}
 
     def _view_at(self, state: NetworkState, cur: str, end: str, cache: dict) -> View:
         if state.version == 0:
@@ -312,182 +362,145 @@ class SequentialReplay:
             cache[key] = build_view(state.snapshot(), req, self.instance.travel)
         return cache[key]
 
-    def _run_route(
+
+class _Walk:
+    """One model replica walking its route: the clock, the model and what it gathered so far.
+
+    The replay advances it hop by hop (:meth:`hop`), the policy choosing each next node; every
+    step goes into ``steps`` and to the callback.
+    """
+
+    def __init__(
         self,
+        replay: SequentialReplay,
         route: Sequence[str],
         events: EventTimeline,
-        policy: Policy,
         replica: int,
-        replicas: int,
         callback: Callback | None,
         label: str | None,
-        node_epochs: dict[str, int] | None = None,
-    ) -> _Replica:
-        data = self.data
-        model = self.new_model()
-        nbytes = model_bytes(model)
-        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + replica)
-        epochs = self.request.epochs
+        node_epochs: dict[str, int],
+    ) -> None:
+        self.replay = replay
+        self.data = replay.data
+        self.model = replay.new_model()
+        self.nbytes = model_bytes(self.model)
+        self.gen = torch.Generator().manual_seed(replay.seed * 1_000_003 + replica)
+        self.state = NetworkState(replay.instance.snapshot, events, on_data_added=replay._grow)
+        self.replica, self.callback, self.label = replica, callback, label
+        self.node_epochs = node_epochs
+        self.end = route[-1]
+        self.cur = route[0]
+        self.t = 0.0
+        self.finish = math.inf
+        self.visited: list[str] = [route[0]]
+        self.skipped: list[str] = []
+        self.notes: list[str] = []
+        self.utility, self.samples, self.moved = 0.0, 0, 0
+        self.spent, self.train_wall = 0.0, 0.0
+        self.steps: list[Step] = []
+        self._cache: dict = {}
 
-        def grow(node: str, samples: int) -> dict[str, int] | None:
-            if node not in data.nodes:
-                return None
-            before = data.histogram(node)
-            data.grow(node, samples)
-            after = data.histogram(node)
-            return {
-                lb: after[lb] - before.get(lb, 0) for lb in after if after[lb] - before.get(lb, 0)
-            }
+    # -- steps ----------------------------------------------------------------------------------
+    def emit(self, step: Step) -> None:
+        self.steps.append(step)
+        if self.callback is not None:
+            self.callback("step", {"label": self.label, "replica": self.replica, "step": step})
 
-        state = NetworkState(self.instance.snapshot, events, on_data_added=grow)
-        cache: dict = {}
-        start, end = route[0], route[-1]
-        t, cur = 0.0, start
-        visited, skipped, notes = [start], [], []
-        utility, samples, moved, spent, train_wall = 0.0, 0, 0, 0.0, 0.0
-        t0 = time.perf_counter()
-        loss0, acc0 = evaluate(model, data.test_x, data.test_y)
-        train_wall += time.perf_counter() - t0
-        steps = [
-            Step(
-                0.0,
-                start,
-                "start",
-                loss0,
-                acc0,
-                0,
-                0.0,
-                0,
-                f"replica {replica}" if replicas > 1 else "",
-            )
-        ]
+    def evaluate(self) -> tuple[float, float]:
+        """Test loss and accuracy at the MPVU (timed as training wall time)."""
+        w0 = time.perf_counter()
+        loss, acc = evaluate(self.model, self.data.test_x, self.data.test_y)
+        self.train_wall += time.perf_counter() - w0
+        return loss, acc
 
-        def emit(step: Step) -> None:
-            steps.append(step)
-            if callback is not None:
-                callback("step", {"label": label, "replica": replica, "step": step})
+    def view(self) -> View:
+        return self.replay._view_at(self.state, self.cur, self.end, self._cache)
 
-        def train_at(node: str, v: View, hop_bytes: int = 0) -> None:
-            nonlocal t, utility, samples, train_wall, spent
-            k = v.ids.index(node)
-            local = data.nodes.get(node)
-            ep = (node_epochs or {}).get(node, epochs)  # TAG: this node's own epochs
-            w0 = time.perf_counter()
-            loss = (
-                train_local(model, local.x, local.y, ep, self.train, gen)
-                if local is not None
-                else math.nan
-            )
-            _, acc = evaluate(model, data.test_x, data.test_y)
-            train_wall += time.perf_counter() - w0
-            t += float(v.train_time[k]) * (ep / epochs if ep != epochs else 1.0)
-            utility += float(v.utility[k])
-            spent += float(v.visit_cost[k])
-            n = (local.samples if local is not None else 0) * ep
-            samples += n
-            emit(Step(t, node, "train", loss, acc, hop_bytes, utility, n))
+    def context(self, v: View) -> Context:
+        r = self.replay
+        return Context(
+            r.instance, r.request, self.state, self.cur, self.t, self.visited, self.end,
+            self.spent, v, r.seed,
+        )  # fmt: skip
 
-        def apply_events(until: float) -> None:
-            for ev in state.advance(until):
-                emit(Step(float(ev.time), "*", "event", utility=utility, note=describe(ev)))
+    def apply_events(self, until: float) -> None:
+        for ev in self.state.advance(until):
+            self.emit(Step(float(ev.time), "*", "event", utility=self.utility, note=describe(ev)))
 
-        policy.start(route[1:-1])
-        v = self._view_at(state, cur, end, cache)
-        if v.utility[v.ids.index(start)] > 0:
-            train_at(start, v)
-        while True:
-            apply_events(t)
-            v = self._view_at(state, cur, end, cache)
-            ctx = Context(
-                self.instance, self.request, state, cur, t, visited, end, spent, v, self.seed
-            )
-            nxt, skips = policy.next_hop(ctx)
-            for node, reason in skips:
-                skipped.append(node)
-                emit(Step(t, node, "skip", utility=utility, note=reason))
-            if nxt is None:
-                break
-            i, j = v.ids.index(cur), v.ids.index(nxt)
-            arrive = t + float(v.transfer[i, j])
-            moved += nbytes
-            spent += float(v.travel_cost[i, j])
-            apply_events(arrive)
-            t = arrive
-            if not state.is_up(nxt):
-                skipped.append(nxt)
-                visited.append(nxt)  # do not try again: the policy moves on
-                emit(
-                    Step(
-                        t,
-                        nxt,
-                        "skip",
-                        bytes=nbytes,
-                        utility=utility,
-                        note="went down while the model was in transit; the sender keeps its copy",
-                    )
-                )
-                continue
-            begin = max(t, float(v.window_open[j]))
-            if begin > float(v.window_close[j]) + 1e-9:
-                skipped.append(nxt)
-                visited.append(nxt)
-                cur = nxt
-                emit(
-                    Step(
-                        t,
-                        nxt,
-                        "skip",
-                        bytes=nbytes,
-                        utility=utility,
-                        note="window closed on arrival",
-                    )
-                )
-                continue
-            t = begin
-            cur = nxt
-            visited.append(nxt)
-            train_at(nxt, v, nbytes)
-        # Head to the end and verify.
-        v = self._view_at(state, cur, end, cache)
+    def skip(self, node: str, reason: str, nbytes: int = 0) -> None:
+        self.skipped.append(node)
+        self.emit(Step(self.t, node, "skip", bytes=nbytes, utility=self.utility, note=reason))
+
+    def train_at(self, node: str, v: View, hop_bytes: int = 0) -> None:
+        """Train the node's local epochs (TAG: its own) on its data; the clock moves on."""
+        k = v.ids.index(node)
+        local = self.data.nodes.get(node)
+        epochs = self.replay.request.epochs
+        ep = self.node_epochs.get(node, epochs)
+        w0 = time.perf_counter()
+        loss = (
+            train_local(self.model, local.x, local.y, ep, self.replay.train, self.gen)
+            if local is not None
+            else math.nan
+        )
+        _, acc = evaluate(self.model, self.data.test_x, self.data.test_y)
+        self.train_wall += time.perf_counter() - w0
+        self.t += float(v.train_time[k]) * (ep / epochs if ep != epochs else 1.0)
+        self.utility += float(v.utility[k])
+        self.spent += float(v.visit_cost[k])
+        n = (local.samples if local is not None else 0) * ep
+        self.samples += n
+        self.emit(Step(self.t, node, "train", loss, acc, hop_bytes, self.utility, n))
+
+    # -- moves ----------------------------------------------------------------------------------
+    def hop(self, v: View, nxt: str) -> None:
+        """Send the model to ``nxt`` and train there, unless it went down or its window closed."""
+        i, j = v.ids.index(self.cur), v.ids.index(nxt)
+        arrive = self.t + float(v.transfer[i, j])
+        self.moved += self.nbytes
+        self.spent += float(v.travel_cost[i, j])
+        self.apply_events(arrive)
+        self.t = arrive
+        self.visited.append(nxt)  # a node skipped on arrival is not tried again
+        if not self.state.is_up(nxt):
+            why = "went down while the model was in transit; the sender keeps its copy"
+            self.skip(nxt, why, self.nbytes)
+            return
+        begin = max(self.t, float(v.window_open[j]))
+        self.cur = nxt
+        if begin > float(v.window_close[j]) + 1e-9:
+            self.skip(nxt, "window closed on arrival", self.nbytes)
+            return
+        self.t = begin
+        self.train_at(nxt, v, self.nbytes)
+
+    def verify(self, policy: Policy) -> None:
+        """Head to the end (training there when it holds utility) and verify; or stop, lost."""
+        v = self.view()
+        cur, end = self.cur, self.end
         last_leg_bytes = 0
         if cur != end:
             leg = float(v.transfer[v.ids.index(cur), v.ids.index(end)])
             if not math.isfinite(leg):
                 why = (
                     f"the model was lost: {cur!r} went down while it was there"
-                    if not state.is_up(cur)
+                    if not self.state.is_up(cur)
                     else f"the end {end!r} is unreachable from {cur!r}"
                 )
-                notes.append(f"replica {replica}: {why}")
-                emit(Step(t, cur, "stop", utility=utility, note=why))
-                return _Replica(
-                    steps,
-                    model,
-                    math.inf,
-                    utility,
-                    samples,
-                    moved,
-                    visited,
-                    skipped,
-                    train_wall,
-                    notes,
-                )
-            t += leg
-            moved += nbytes
-            last_leg_bytes = nbytes
-            k = v.ids.index(end)
-            if v.utility[k] > 0 and end not in visited:
-                train_at(end, v, nbytes)
+                self.notes.append(f"replica {self.replica}: {why}")
+                self.emit(Step(self.t, cur, "stop", utility=self.utility, note=why))
+                return
+            self.t += leg
+            self.moved += self.nbytes
+            last_leg_bytes = self.nbytes
+            if v.utility[v.ids.index(end)] > 0 and end not in self.visited:
+                self.train_at(end, v, self.nbytes)
                 last_leg_bytes = 0
-        t += float(v.verify_time)
-        w0 = time.perf_counter()
-        loss, acc = evaluate(model, data.test_x, data.test_y)
-        train_wall += time.perf_counter() - w0
-        emit(Step(t, end, "verify", loss, acc, last_leg_bytes, utility, 0))
-        notes.extend(getattr(policy, "log", []))
-        return _Replica(
-            steps, model, t, utility, samples, moved, visited, skipped, train_wall, notes
-        )
+        self.t += float(v.verify_time)
+        loss, acc = self.evaluate()
+        self.emit(Step(self.t, end, "verify", loss, acc, last_leg_bytes, self.utility, 0))
+        self.finish = self.t
+        self.notes.extend(getattr(policy, "log", []))
 
 
 def _average(models: list[torch.nn.Module], weights: list[int]) -> torch.nn.Module:

@@ -111,16 +111,101 @@ def replay_serving(
 ) -> ServingOutcome:
     """Replay ``placement`` for ``horizon`` simulated seconds of Poisson queries.
 
+    Parameters
+    ----------
+    instance
+        The instance (users, models, facilities and the network between them).
+    placement
+        A QIRCE solution (document, dict or :class:`~daitn_opt.result.Result`):
+        ``{"routes": [{"demand", "facility", "fraction"}, ...]}``.
+    horizon
+        Simulated seconds of queries.
+    seed
+        Seed of the arrival times and of each query's facility.
+    label
+        The outcome's label.
+
+    Returns
+    -------
+    ServingOutcome
+        Latency percentiles and SLO violations per model and overall, and each facility's
+        servers, offered load and utilisation.
+
     Raises
     ------
     InputError
         A route naming a demand or facility the instance does not have, a negative fraction, or
-        fractions of one demand summing above 1.
+        fractions of one demand summing above 1; a horizon that is not positive.
+
+    Notes
+    -----
+    An event simulation of FIFO stations: O(Q log c) for Q queries and c servers a station.
+
+    Examples
+    --------
+    >>> from daitn_opt.drrt.instance import load_instance
+    >>> from daitn_opt.drrt.qrrt import build_qrrt
+    >>> inst = load_instance("instances/healthcare-small.json")
+    >>> out = replay_serving(inst, nearest_placement(build_qrrt(inst)), horizon=5, seed=0)
+    >>> out.queries > 0 and 0 <= out.violation_rate <= 1
+    True
     """
     if not horizon > 0:
         raise InputError("horizon", horizon, "must be positive")
     q = build_qrrt(instance)
-    routes = routes_of_placement(placement)
+    share = _shares(q, routes_of_placement(placement))
+    rng = np.random.default_rng(seed)
+    service_s = q.model_service_ms / 1000.0
+    load, servers = _stations(q, share, service_s)
+    per_fac = _arrivals(q, share, horizon, rng)
+    latencies, facilities = _queue(q, per_fac, servers, service_s, load, horizon)
+    models = [_model_latency(q, m, latencies, share) for m in range(len(q.model_ids))]
+    total_q = sum(m.queries for m in models)
+    total_v = sum(m.slo_violations for m in models)
+    everything = np.concatenate([np.asarray(lat) for lat in latencies] or [np.zeros(0)])
+    return ServingOutcome(
+        label=label,
+        horizon=horizon,
+        models=models,
+        queries=total_q,
+        violation_rate=total_v / total_q if total_q else math.nan,
+        p99_ms=float(np.percentile(everything, 99)) if everything.size else math.nan,
+        facilities=facilities,
+        notes=_overloads(q, load),
+    )
+
+
+def _stations(
+    q: QRRTView, share: np.ndarray, service_s: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Offered load (q/s) and servers per facility: the offered load and the mean service time
+    of the traffic routed there set the number of servers."""
+    load = (q.rate[:, None] * share).sum(axis=0)
+    work = (q.rate[:, None] * share * service_s[q.demand_model][:, None]).sum(axis=0)
+    servers = np.maximum(
+        1,
+        np.round(
+            q.facility_throughput * np.divide(work, load, out=np.zeros_like(work), where=load > 0)
+        ),
+    ).astype(np.int64)
+    return load, servers
+
+
+def _overloads(q: QRRTView, load: np.ndarray) -> list[str]:
+    """A note per facility offered more than its capacity (its queue grows without bound)."""
+    notes = []
+    for f, name in enumerate(q.facilities):
+        capacity = q.facility_throughput[f] * q.facility_max_util[f]
+        if load[f] > capacity + 1e-9:
+            notes.append(
+                f"{name}: offered {load[f]:.4g} q/s exceeds its capacity "
+                f"{capacity:.4g} q/s (the queue grows)"
+            )
+    return notes
+
+
+def _shares(q: QRRTView, routes: list[dict[str, Any]]) -> np.ndarray:
+    """``share[d, f]``: the fraction of demand ``d`` routed to facility ``f``, checked."""
     d_index = {d: k for k, d in enumerate(q.demand_ids)}
     f_index = {f: k for k, f in enumerate(q.facilities)}
     share = np.zeros((q.num_demands, len(q.facilities)))
@@ -142,20 +227,14 @@ def replay_serving(
         raise InputError(
             "solution.routes", q.demand_ids[d], f"fractions sum to {share[d].sum():.6g} > 1"
         )
+    return share
 
-    rng = np.random.default_rng(seed)
-    service_s = q.model_service_ms / 1000.0
-    # Offered load and mean service time per facility set the number of servers.
-    load = (q.rate[:, None] * share).sum(axis=0)
-    work = (q.rate[:, None] * share * service_s[q.demand_model][:, None]).sum(axis=0)
-    servers = np.maximum(
-        1,
-        np.round(
-            q.facility_throughput * np.divide(work, load, out=np.zeros_like(work), where=load > 0)
-        ),
-    ).astype(np.int64)
 
-    # Arrivals: one Poisson stream per demand, each query sent to a facility by the shares.
+def _arrivals(
+    q: QRRTView, share: np.ndarray, horizon: float, rng: np.random.Generator
+) -> list[list[tuple[float, int]]]:
+    """Per facility, ``(arrival time, demand)`` of its queries: one Poisson stream per demand,
+    each query sent to a facility by the demand's shares."""
     per_fac: list[list[tuple[float, int]]] = [[] for _ in q.facilities]
     for d in range(q.num_demands):
         served = share[d].sum()
@@ -169,7 +248,22 @@ def replay_serving(
             per_fac[int(f)].extend(
                 zip(times[facs == f].tolist(), [d] * int((facs == f).sum()), strict=True)
             )
+    return per_fac
 
+
+def _queue(
+    q: QRRTView,
+    per_fac: list[list[tuple[float, int]]],
+    servers: np.ndarray,
+    service_s: np.ndarray,
+    load: np.ndarray,
+    horizon: float,
+) -> tuple[list[list[float]], dict[str, dict[str, float]]]:
+    """Serve every facility's queries first come, first served on its ``servers``.
+
+    Returns the latencies (ms, round trip + wait + service) per demand and, per facility, its
+    servers, offered load (``load``, q/s), throughput and utilisation.
+    """
     latencies: list[list[float]] = [[] for _ in range(q.num_demands)]
     facilities = {}
     for f, queries in enumerate(per_fac):
@@ -189,50 +283,31 @@ def replay_serving(
             "throughput_qps": float(q.facility_throughput[f]),
             "utilisation": float(busy / (servers[f] * horizon)),
         }
-    models = []
-    total_q, total_v, all_lat = 0, 0, []
-    for m, name in enumerate(q.model_ids):
-        ds = np.flatnonzero(q.demand_model == m)
-        lat = np.concatenate([np.asarray(latencies[d]) for d in ds]) if ds.size else np.zeros(0)
-        slo = (
-            np.concatenate([np.full(len(latencies[d]), q.slo_ms[d]) for d in ds])
-            if ds.size
-            else np.zeros(0)
-        )
-        refused = float(sum(q.rate[d] * (1 - share[d].sum()) for d in ds))
-        viol = int((lat > slo).sum())
-        pct = np.percentile(lat, [50, 95, 99]) if lat.size else [math.nan] * 3
-        models.append(
-            ModelLatency(
-                name,
-                int(lat.size),
-                float(pct[0]),
-                float(pct[1]),
-                float(pct[2]),
-                float(lat.mean()) if lat.size else math.nan,
-                viol,
-                viol / lat.size if lat.size else math.nan,
-                refused,
-            )
-        )
-        total_q += int(lat.size)
-        total_v += viol
-        all_lat.append(lat)
-    everything = np.concatenate(all_lat) if all_lat else np.zeros(0)
-    notes = []
-    for f, name in enumerate(q.facilities):
-        if load[f] > q.facility_throughput[f] * q.facility_max_util[f] + 1e-9:
-            notes.append(
-                f"{name}: offered {load[f]:.4g} q/s exceeds its capacity "
-                f"{q.facility_throughput[f] * q.facility_max_util[f]:.4g} q/s (the queue grows)"
-            )
-    return ServingOutcome(
-        label=label,
-        horizon=horizon,
-        models=models,
-        queries=total_q,
-        violation_rate=total_v / total_q if total_q else math.nan,
-        p99_ms=float(np.percentile(everything, 99)) if everything.size else math.nan,
-        facilities=facilities,
-        notes=notes,
+    return latencies, facilities
+
+
+def _model_latency(
+    q: QRRTView, m: int, latencies: list[list[float]], share: np.ndarray
+) -> ModelLatency:
+    """Latency percentiles and SLO violations of model ``m``'s queries."""
+    ds = np.flatnonzero(q.demand_model == m)
+    lat = np.concatenate([np.asarray(latencies[d]) for d in ds]) if ds.size else np.zeros(0)
+    slo = (
+        np.concatenate([np.full(len(latencies[d]), q.slo_ms[d]) for d in ds])
+        if ds.size
+        else np.zeros(0)
+    )
+    refused = float(sum(q.rate[d] * (1 - share[d].sum()) for d in ds))
+    viol = int((lat > slo).sum())
+    pct = np.percentile(lat, [50, 95, 99]) if lat.size else [math.nan] * 3
+    return ModelLatency(
+        q.model_ids[m],
+        int(lat.size),
+        float(pct[0]),
+        float(pct[1]),
+        float(pct[2]),
+        float(lat.mean()) if lat.size else math.nan,
+        viol,
+        viol / lat.size if lat.size else math.nan,
+        refused,
     )
