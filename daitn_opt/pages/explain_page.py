@@ -276,14 +276,27 @@ def explain_html(
     request = _request_of(result, request)
     if result.problem == "tfam":
         request = None  # admission decides the whole batch
-    problem = problem_from_instance(result.problem, instance, request)
-    excluded = outside_view(instance, request) if result.problem == "mtrce" else None
+    excluded = None
+    if result.problem == "mtrce":
+        from ..drrt.view import view
+        from ..mtrce.problem import from_view
+
+        # one view serves the problem, the check and the page (a view of thousands of nodes
+        # takes seconds); the reasons for nodes outside it only matter to a route through one
+        v = view(instance, request)
+        problem = from_view(v, name=instance.name)
+        inside = set(problem.ids)
+        routes = (result.solution or {}).get("routes") or []
+        if any(node not in inside for r in routes if isinstance(r, list) for node in r):
+            excluded = outside_view(instance, request)
+    else:
+        problem = problem_from_instance(result.problem, instance, request)
     check = check_result(problem, result, excluded)
     body = [_header(instance, result, request, check)]
     if result.problem == "mtrce":
         from .mtrce_page import mtrce_sections
 
-        body.append(mtrce_sections(instance, problem, result, request))
+        body.append(mtrce_sections(instance, problem, result, v))
         deadline = problem.deadline if math.isfinite(problem.deadline) else None
     elif result.problem == "tfam":
         from .tfam_page import tfam_sections

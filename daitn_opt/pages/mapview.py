@@ -99,9 +99,11 @@ def snapshot_map(
     span = max(max(xs) - min(xs), max(ys) - min(ys), 1e-9)
     scale = min((width - legend_w - 2 * pad), (height - 2 * pad)) / span
 
+    x_min, y_min = min(xs), min(ys)
+
     def at(node_id: str) -> tuple[float, float]:
         x, y = pos[node_id]
-        return pad + (x - min(xs)) * scale, height - pad - (y - min(ys)) * scale
+        return pad + (x - x_min) * scale, height - pad - (y - y_min) * scale
 
     n = snapshot.num_nodes
     r = 7.0 if n <= 60 else (4.5 if n <= 400 else 2.5)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..drrt.instance import Instance
-from ..drrt.view import view
+from ..drrt.view import View
 from ..mtrce.solution import schedule
 from ..result import Result
 from .assets import esc, figure, fmt, num_cell, table, text_cell
@@ -181,9 +181,8 @@ def _schedule_table(problem: Any, plans: list[list[dict]]) -> str:
     return table("schedule", cols, rows, filterable=False)
 
 
-def mtrce_sections(instance: Instance, problem: Any, result: Result, request: str | None) -> str:
-    """Map, view, routes and schedule of an MTRCE decision."""
-    v = view(instance, request)
+def mtrce_sections(instance: Instance, problem: Any, result: Result, v: View) -> str:
+    """Map, view ``v`` (the one ``problem`` was built from), routes and schedule."""
     routes = [list(map(str, r)) for r in (result.solution.get("routes") or [])]
     start, end = problem.ids[problem.start], problem.ids[problem.end]
     roles: dict[str, str] = {node_id: "excluded" for node_id in v.excluded}

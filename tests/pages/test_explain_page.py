@@ -175,3 +175,33 @@ def test_write_explain_takes_paths_and_refuses_another_instance(
         explain_html(small, other)
     with pytest.raises(InputError, match="--request"):
         explain_html(small, route_result, request="r2")
+
+
+def test_nodes_without_positions_are_laid_on_a_circle() -> None:
+    from daitn_opt.drrt.snapshot import Snapshot
+    from daitn_opt.pages.mapview import layout, snapshot_map
+
+    snap = Snapshot.model_validate(
+        {
+            "nodes": [
+                {"id": "a", "kind": "data", "position": {"x": 0.0, "y": 0.0}},
+                {"id": "b", "kind": "data", "position": {"x": 10.0, "y": 0.0}},
+                {"id": "c", "kind": "compute"},
+                {"id": "d", "kind": "compute"},
+            ],
+            "links": [{"source": "a", "target": "c", "latency": 1.0, "up": False}],
+        }
+    )
+    pos = layout(snap)
+    assert pos["a"] == (0.0, 0.0) and pos["b"] == (10.0, 0.0)
+    assert len(set(pos.values())) == 4  # the two without a position get distinct places
+    dom = Dom(snapshot_map(snap))
+    assert len(dom.select("node")) == 4 and len(dom.select("down", "line")) == 1
+
+
+def test_a_bare_solution_is_explained_as_its_kind(small: Instance, qirce_result: Result) -> None:
+    page = explain_html(small, dict(qirce_result.solution))
+    assert Dom(page).select("", "body")[0].attrs["data-page"] == "explain-qirce"
+    assert len(rows_of(page, "query-routes")) == len(qirce_result.solution["routes"])
+    with pytest.raises(InputError, match="bare solution"):
+        explain_html(small, {"nothing": 1})
