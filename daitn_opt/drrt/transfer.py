@@ -201,9 +201,9 @@ def _arc_values(matrix: csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.nd
     arc_rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
     keys = arc_rows * n + matrix.indices
     wanted = rows.astype(np.int64) * n + cols
-    at = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
     if not len(keys):
         return np.zeros(wanted.shape)
+    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
     return np.where(keys[at] == wanted, matrix.data[at], 0.0)
 
 

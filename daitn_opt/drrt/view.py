@@ -20,6 +20,10 @@ Definitions (per node i of the view, request r):
   route leaves the start at time 0; a data node whose windows all closed before is excluded;
 - ``visit_cost[i]`` = compute cost of training at i; ``travel_cost[i, j]`` = ``size_gb *`` the summed
   ``cost_per_gb`` along the path chosen for ``transfer``.
+
+Transfer times are computed between the view's own nodes only, never between all nodes of the
+snapshot (:mod:`daitn_opt.drrt.transfer`); ``max_nodes`` caps the view for snapshots whose
+eligible nodes are too many for one k x k matrix.
 """
 
 from __future__ import annotations

@@ -134,12 +134,16 @@ def end_to_end(nodes: int, max_nodes: int, solver: str, limit: float, keep: str 
     folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="view-scale-"))
     path = folder / f"rgg-{nodes}.json"
 
+    clock = {"cpu": time.process_time()}
+
     def step(name: str, t0: float) -> None:
         steps[name] = {
             "wall_s": time.perf_counter() - t0,
+            "cpu_s": time.process_time() - clock["cpu"],
             "peak_rss_mb": rss_mb(),
             "load_1min": os.getloadavg()[0],
         }
+        clock["cpu"] = time.process_time()
         print(f"# {name}: {json.dumps(steps[name])}", flush=True)
 
     t0 = time.perf_counter()
@@ -148,9 +152,9 @@ def end_to_end(nodes: int, max_nodes: int, solver: str, limit: float, keep: str 
         cmd = [str(cli), "generate", "rgg", "--nodes", str(nodes), "--seed", "1"]
         subprocess.run([*cmd, "--requests", "1", "-o", str(path)], check=True)
     step("generate", t0)
-    steps["generate"]["child_peak_rss_mb"] = (
-        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
-    )
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    steps["generate"]["child_cpu_s"] = children.ru_utime + children.ru_stime
+    steps["generate"]["child_peak_rss_mb"] = children.ru_maxrss / 1024.0
     t0 = time.perf_counter()
     inst = load_instance(path)
     step("load", t0)
