@@ -170,6 +170,16 @@ def replay_section(replay: dict[str, Any] | None, deadline: float | None = None)
         series.append(
             Series(f"target {target:g}", [0.0, pts[-1][0]], [target, target], dashed=True)
         )
+    if deadline is not None:
+        series.append(
+            Series(
+                f"deadline {deadline:g} s",
+                [deadline, deadline],
+                [0.0, 1.0],
+                step=False,
+                dashed=True,
+            )
+        )
     end = max([p[0] for p in pts] + [deadline or 0.0, 1.0])
     chart = line_chart(
         series,
@@ -215,7 +225,7 @@ def replay_section(replay: dict[str, Any] | None, deadline: float | None = None)
         + figure(
             chart,
             "Test accuracy at the MPVU after each step, on the simulated clock; "
-            "the dashed line is the request's target accuracy.",
+            "the dashed lines are the request's target accuracy and its deadline.",
         )
         + table(
             "replay-steps", ("time s", "node", "action", "loss", "accuracy", "bytes", "note"), rows

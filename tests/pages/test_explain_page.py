@@ -205,3 +205,14 @@ def test_a_bare_solution_is_explained_as_its_kind(small: Instance, qirce_result:
     assert len(rows_of(page, "query-routes")) == len(qirce_result.solution["routes"])
     with pytest.raises(InputError, match="bare solution"):
         explain_html(small, {"nothing": 1})
+
+
+@pytest.mark.slow
+def test_a_real_replay_outcome_is_drawn(small: Instance, route_result: Result) -> None:
+    from daitn_opt.executor.replay import replay_document
+
+    outcome = replay_document(small, route_result.to_dict(), mode="sequential", seed=0)
+    page = explain_html(small, route_result, replay=outcome)
+    times, _ = outcome.curve()
+    assert len(Dom(page).select("point", "circle")) >= len(times)
+    assert len(rows_of(page, "replay-steps")) == len(outcome.trace)
