@@ -13,15 +13,14 @@ capacitated facility location, e.g. Cornuéjols, Sridharan and Thizy 1991):
 Each inner problem is a fractional knapsack (items with negative reduced cost, best ratio first),
 solved for all facilities at once with one sort. ``L`` is a lower bound on the internal
 (minimised) objective for every admissible ``λ, ν``; subgradient steps (Polyak's rule towards the
-best known upper bound) raise it.
+best known upper bound; the shared routine :func:`daitn_opt.subgradient.subgradient`) raise it.
 """
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
+from ..subgradient import subgradient
 from .problem import Problem
 
 
@@ -74,60 +73,58 @@ def lagrangian_bound(
 ) -> float | None:
     """Best ``L(λ, ν)`` found by subgradient optimisation before ``deadline`` (perf_counter), a
     lower bound on the internal objective; ``upper`` (a feasible objective) steers the step
-    length (Polyak's rule). Memory rows get multipliers when memory binds."""
+    length (Polyak's rule, :func:`daitn_opt.subgradient.subgradient`). Memory rows get
+    multipliers when memory binds."""
     p = problem
     if p.num_demands == 0 or p.num_arcs == 0:
         return None
-    w = p.internal_arc_weight()
-    # Start at the cheapest arc per demand: L equals the bound "each demand at its cheapest
-    # facility, nothing opened".
-    lam = np.full(p.num_demands, np.inf)
-    np.minimum.at(lam, p.arc_demand, w)
-    lam = np.where(np.isfinite(lam), lam, 0.0)
+    d = p.num_demands
     equality = p.mode == "serve_all"
-    if not equality:
-        lam = np.minimum(lam, 0.0)
     use_mem = p.memory_binding
-    nu = np.zeros(p.num_facilities) if use_mem else None
     cap = np.where(p.capacity > 0, p.capacity, 1.0)
     finite_mem = np.isfinite(p.facility_memory)
     mem_cap = np.where(finite_mem, p.facility_memory, 0.0)
-    best = -np.inf
-    theta, stall = 0.5, 0
-    for _ in range(iterations):
-        if time.perf_counter() >= deadline:
-            break
+    # Memory used per unit of routed fraction on each arc (rows (3') relaxed).
+    mem_rate = p.model_memory[p.arc_model] * p.arc_load / cap[p.arc_facility]
+
+    def evaluate(y: np.ndarray) -> tuple[float, np.ndarray]:
+        lam, nu = y[:d], (y[d:] if use_mem else None)
         value, x, z = lagrangian_value(p, lam, nu)
-        if not np.isfinite(best) or value > best + 1e-9 * max(1.0, abs(best)):
-            best, stall = value, 0
-        else:
-            stall += 1
-            if stall >= 5:
-                theta, stall = theta / 2.0, 0
-                if theta < 1e-4:
-                    break
-        served = np.bincount(p.arc_demand, weights=x, minlength=p.num_demands)
+        served = np.bincount(p.arc_demand, weights=x, minlength=d)
         grad = 1.0 - served
-        if not equality:
+        if not equality:  # lam <= 0: a multiplier at 0 cannot rise
             grad = np.where((lam >= 0) & (grad > 0), 0.0, grad)
-        norm = float(grad @ grad)
-        gnu = None
-        if nu is not None:
-            usage = np.bincount(
-                p.arc_facility,
-                weights=p.model_memory[p.arc_model] * p.arc_load * x / cap[p.arc_facility],
-                minlength=p.num_facilities,
-            )
-            gnu = usage - mem_cap * z
-            gnu = np.where((nu <= 0) & (gnu < 0), 0.0, gnu)
-            gnu[~finite_mem] = 0.0  # no memory row where memory is unlimited
-            norm += float(gnu @ gnu)
-        if norm < 1e-12:
-            break
-        step = theta * max(upper - value, 1e-9 * max(1.0, abs(upper))) / norm
-        lam = lam + step * grad
+        if not use_mem:
+            return value, grad
+        usage = np.bincount(p.arc_facility, weights=mem_rate * x, minlength=p.num_facilities)
+        gnu = usage - mem_cap * z
+        gnu = np.where((nu <= 0) & (gnu < 0), 0.0, gnu)
+        gnu[~finite_mem] = 0.0  # no memory row where memory is unlimited
+        return value, np.concatenate([grad, gnu])
+
+    def project(y: np.ndarray) -> np.ndarray:
         if not equality:
-            lam = np.minimum(lam, 0.0)
-        if nu is not None:
-            nu = np.maximum(nu + step * gnu, 0.0)
+            y[:d] = np.minimum(y[:d], 0.0)
+        if use_mem:
+            y[d:] = np.maximum(y[d:], 0.0)
+        return y
+
+    # Start at the cheapest arc per demand: L equals the bound "each demand at its cheapest
+    # facility, nothing opened".
+    lam = np.full(d, np.inf)
+    np.minimum.at(lam, p.arc_demand, p.internal_arc_weight())
+    lam = np.where(np.isfinite(lam), lam, 0.0)
+    y0 = np.concatenate([lam, np.zeros(p.num_facilities if use_mem else 0)])
+    best, _ = subgradient(
+        evaluate,
+        project(y0),
+        maximise=True,
+        target=upper,
+        project=project,
+        theta=0.5,
+        patience=5,
+        iterations=iterations,
+        deadline=deadline,
+        relative_tolerance=True,
+    )
     return best if np.isfinite(best) else None
