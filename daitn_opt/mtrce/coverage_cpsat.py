@@ -3,7 +3,7 @@
 One circuit (``add_circuit``) over a depot ``D`` (the start and the end merged) and the customers;
 a customer's self-loop literal means it is skipped (mandatory customers have none) and ``D``'s
 self-loop is the direct trip from the start to the end. Times are the integers of
-:func:`daitn_opt.mtrce.cpsat.integer_times` (travel plus service rounded up, limits down: an
+:func:`daitn_opt.mtrce.integer_data.integer_times` (travel plus service rounded up, limits down: an
 accepted route is feasible in real arithmetic; exact for data with at most four decimals),
 propagated along the chosen arcs. Recency: a level variable per customer, 0 on the arc into the
 end and one more than its successor's, one-hot encoded to weight the node's mass by
@@ -36,8 +36,9 @@ from ..params import param
 from ..registry import SolveOptions
 from ..result import Result, Status
 from . import coverage
-from .cpsat import infeasibility_reason, integer_times
+from .integer_data import integer_times
 from .problem import Problem
+from .reachability import infeasibility_reason
 from .route_solvers import no_route, proved_optimal, register_solvers
 from .solution import schedule
 
