@@ -38,7 +38,36 @@ TOL = 1e-6
 
 
 def check(problem: Problem, solution: dict[str, Any]) -> CheckReport:
-    """Check an admission ``solution`` (``{"admitted": {id: plan}, "refused": [...]}``)."""
+    """Check an admission ``solution`` against ``problem``, sharing no code with any solver.
+
+    Parameters
+    ----------
+    problem : Problem
+        The batch the solution claims to admit from.
+    solution : dict
+        ``{"admitted": {request id: plan index within the request}, "refused": [ids],
+        "plans": [...]}`` (``refused`` and ``plans`` optional; see :func:`plan_violations`).
+
+    Returns
+    -------
+    CheckReport
+        The recomputed objective (the admitted plans' values; None when the document is
+        malformed) and every violation in words; ``report.ok`` when there is none.
+
+    Notes
+    -----
+    O(R + admitted plans' uses + K). Capacities are compared with a tolerance of ``TOL``
+    relative to ``max(1, capacity)``.
+
+    Examples
+    --------
+    >>> from daitn_opt.tfam import build
+    >>> p = build(["a", "b"], [0, 1], [3.0, 4.0], [[1.0], [1.0]], [1.0], resource_ids=["k"])
+    >>> check(p, {"admitted": {"b": 0}, "refused": ["a"]}).objective
+    4.0
+    >>> check(p, {"admitted": {"a": 0, "b": 0}}).violations
+    ["resource 'k' over capacity: 2 > 1"]
+    """
     violations: list[str] = []
     if not isinstance(solution, dict) or not isinstance(solution.get("admitted"), dict):
         return CheckReport(None, ["solution has no 'admitted' mapping of request id -> plan index"])

@@ -266,11 +266,30 @@ def _sequential(
         )
         return
     mp = from_view(v)
+    _sequential_bounds(report, mp, v, request, np.asarray(inner))
+    if report.proven:
+        return
+    exact = _exact_max(mp, v, request, exact_seconds)
+    if exact is not None and exact < need - 1e-9:
+        report.proven = True
+        report.reasons.append(
+            f"the exact MTRCE solver proves at most {exact:g} can be collected by the deadline"
+            + (" within the budget" if request.budget is not None else "")
+            + f", short of the target {need:g}"
+        )
+    _unproved_reasons(report, request)
+
+
+def _sequential_bounds(
+    report: FeasibilityReport, mp: Any, v: View, request: TrainingRequest, idx: np.ndarray
+) -> None:
+    """Bracket the shortest time (and the cost) of reaching the target; a bound beyond the
+    deadline (or the budget) proves the request infeasible."""
+    need = 0.0 if request.target is None else request.target.amount
     amount = _amounts(v, request.target)
     others = np.where(np.eye(v.n, dtype=bool), np.inf, v.transfer)
     min_in = others.min(axis=0)
-    min_to_end = float(min(v.transfer[i, v.end] for i in inner))
-    idx = np.asarray(inner)
+    min_to_end = float(min(v.transfer[i, v.end] for i in idx.tolist()))
     t_lower = (
         _fractional_cover(v.train_time[idx] + min_in[idx], amount[idx], max(need, 1e-9))
         + min_to_end
@@ -301,20 +320,15 @@ def _sequential(
         report.reasons.append(
             f"reaching the target costs at least {cost_lower:.4g} > budget {request.budget:g}"
         )
-    if report.proven:
-        return
-    exact = _exact_max(mp, v, request, exact_seconds)
-    if exact is not None and exact < need - 1e-9:
-        report.proven = True
-        report.reasons.append(
-            f"the exact MTRCE solver proves at most {exact:g} can be collected by the deadline"
-            + (" within the budget" if request.budget is not None else "")
-            + f", short of the target {need:g}"
-        )
+
+
+def _unproved_reasons(report: FeasibilityReport, request: TrainingRequest) -> None:
+    """Why no route was found, when infeasibility is not proved: what the best route missed."""
+    deadline = math.inf if request.deadline is None else request.deadline
     if report.shortest_time is not None and report.shortest_time > deadline + 1e-9:
         report.reasons.append(
             f"the fastest route found reaching the target takes {report.shortest_time:.4g} s "
-            f"(proved lower bound {t_lower:.4g} s) > deadline {deadline:g} s"
+            f"(proved lower bound {report.shortest_time_lower:.4g} s) > deadline {deadline:g} s"
         )
     elif (
         report.shortest_time is not None
@@ -383,18 +397,43 @@ def feasibility(
 
     Parameters
     ----------
-    instance
+    instance : Instance
         The instance holding the snapshot and the request.
-    request_id
+    request_id : str, optional
         The request (the first when None).
-    exact_seconds
+    exact_seconds : float
         Time the exact MTRCE solver may spend proving a sequential request infeasible (0: skip).
+
+    Returns
+    -------
+    FeasibilityReport
+        ``feasible`` with a plan (its label, finish, what it collects and costs), or not, with the
+        binding reasons in words; ``proven`` says whether an infeasible verdict is certain;
+        ``report.lines()`` is the report as a user reads it.
 
     Raises
     ------
     InputError
         Unknown request. (A modality no data node holds is a decision, not an error: the
         report says infeasible, with that reason.)
+
+    Notes
+    -----
+    Federated requests are decided exactly (a sort of the clients by round time and a small
+    covering 0-1 program for the budget). Sequential requests are feasible when a candidate route
+    is found (heuristic); otherwise a time and a cost lower bound (fractional covering) or the
+    exact MTRCE solver within ``exact_seconds`` may prove them infeasible, and the report says
+    when it is not proved. See ``formulations/tfam.md``, Sec. "Feasibility of one request".
+
+    Examples
+    --------
+    >>> from daitn_opt.drrt.generators import generate
+    >>> instance = generate("healthcare", nodes=6, seed=0, requests=2)
+    >>> report = feasibility(instance, instance.requests[1].id, exact_seconds=0)
+    >>> report.mode, report.feasible, report.proven
+    ('federated', True, True)
+    >>> report.lines()[0]
+    'request r2 (federated): FEASIBLE'
     """
     request = instance.request(request_id)
     blocked = modality_reasons(instance).get(request.id)

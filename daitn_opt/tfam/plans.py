@@ -181,6 +181,102 @@ def _shifted(mp: RouteProblem, delay: float) -> RouteProblem:
     return mp.replace(**changes)
 
 
+@dataclass
+class _Found:
+    """The candidates of one request collected so far: distinct, affordable, at most ``count``."""
+
+    request: TrainingRequest
+    v: View
+    count: int
+    plans: list[Candidate] = field(default_factory=list)
+    seen: set[tuple] = field(default_factory=set)
+
+    def full(self) -> bool:
+        return len(self.plans) >= self.count
+
+    def affordable(self, cost: float) -> bool:
+        return self.request.budget is None or cost <= self.request.budget + 1e-9
+
+    def add(
+        self,
+        key: tuple,
+        mode: str,
+        nodes: list[int],
+        trained: list[tuple[int, float]],
+        delay: float,
+        finish: float,
+        cost: float,
+        travel: list[float] | None = None,
+    ) -> None:
+        """Keep a plan visiting view positions ``nodes`` that trains at ``(node, start)`` of
+        ``trained`` (start in seconds after the plan's own start)."""
+        v, t0 = self.v, self.request.arrival + delay
+        self.seen.add(key)
+        inner = [i for i, _ in trained]
+        self.plans.append(
+            Candidate(
+                request=self.request.id,
+                mode=mode,
+                nodes=[v.ids[i] for i in nodes],
+                steps=[
+                    Step(v.ids[i], t0 + st, t0 + st + float(v.train_time[i])) for i, st in trained
+                ],
+                delay=delay,
+                finish=finish,
+                utility=collected(v, inner, None),
+                cost=cost,
+                travel=travel or [],
+            )
+        )
+
+
+def _delayed(
+    found: _Found,
+    items: list[list[int]],
+    consider: Callable[[list[int], float], object],
+    slot: float,
+) -> None:
+    """Delayed copies: each item started one, two, ... slots later, while any still fits."""
+    shift = 1
+    while not found.full() and found.plans and shift <= SLOTS:
+        before = len(found.plans)
+        for item in items:
+            consider(item, shift * slot)
+            if found.full():
+                break
+        if len(found.plans) == before:
+            break
+        shift += 1
+
+
+def _diverse_routes(
+    mp: RouteProblem,
+    v: View,
+    found: _Found,
+    route_solver: RouteSolver,
+    consider: Callable[[list[int]], bool],
+) -> list[list[int]]:
+    """Routes from ``route_solver``, each new one barred from the busiest node of the last."""
+    banned: set[int] = set()
+    routes: list[list[int]] = []
+    for _ in range(found.count):
+        problem = mp
+        if banned:
+            keep = np.ones(mp.n, dtype=bool)
+            keep[list(banned)] = False
+            problem = mp.replace(utility=np.where(keep, mp.utility, 0.0))
+        route = route_solver(problem, v)
+        route = [i for i in route if i not in banned or i in (mp.start, mp.end)]
+        if not consider(route):
+            break
+        routes.append(route)
+        inner = (i for i in route if i not in (mp.start, mp.end))
+        banned.add(max(inner, key=lambda i: v.train_time[i]))
+        if found.full():
+            break
+    return routes
+
+
 def sequential_candidates(
     request: TrainingRequest,
     v: View,
@@ -195,76 +291,25 @@ def sequential_candidates(
             f"requests[{request.id!r}].replicas", request.replicas, "T-FAM plans one route"
         )
     mp = from_view(v)
-    found: list[Candidate] = []
-    seen: set[tuple] = set()
+    found = _Found(request, v, count)
 
     def consider(problem: RouteProblem, route: list[int], delay: float) -> bool:
         inner = [i for i in route if v.train_time[i] > 0 or i not in (v.start, v.end)]
         _, starts, done, ok = schedule(problem, route)
-        if not ok or not meets_target(v, inner, request.target) or not inner:
+        if not ok or not inner or not meets_target(v, inner, request.target):
             return False
         cost = route_cost(problem, v, route)
-        if request.budget is not None and cost > request.budget + 1e-9:
-            return False
         key = (tuple(route), round(delay, 6))
-        if key in seen:
+        if not found.affordable(cost) or key in found.seen:
             return False
-        seen.add(key)
-        t0 = request.arrival + delay
-        steps = [
-            Step(v.ids[i], t0 + float(starts[p]), t0 + float(starts[p] + v.train_time[i]))
-            for p, i in enumerate(route)
-            if v.train_time[i] > 0
-        ]
+        trained = [(i, float(starts[p])) for p, i in enumerate(route) if v.train_time[i] > 0]
         travel = [float(v.transfer[i, j]) for i, j in itertools.pairwise(route)]
-        found.append(
-            Candidate(
-                request=request.id,
-                mode="sequential",
-                nodes=[v.ids[i] for i in route],
-                steps=steps,
-                delay=delay,
-                finish=delay + done,
-                utility=collected(v, inner, None),
-                cost=cost,
-                travel=travel,
-            )
-        )
+        found.add(key, "sequential", route, trained, delay, delay + done, cost, travel)
         return True
 
-    banned: set[int] = set()
-    routes: list[list[int]] = []
-    for _ in range(count):
-        problem = mp
-        if banned:
-            keep = np.ones(mp.n, dtype=bool)
-            keep[list(banned)] = False
-            problem = mp.replace(utility=np.where(keep, mp.utility, 0.0))
-        route = route_solver(problem, v)
-        route = [i for i in route if i not in banned or i in (mp.start, mp.end)]
-        if not consider(mp, route, 0.0):
-            break
-        routes.append(route)
-        busiest = max(
-            (i for i in route if i not in (mp.start, mp.end)), key=lambda i: v.train_time[i]
-        )
-        banned.add(busiest)
-        if len(found) >= count:
-            break
-    # Delayed copies: the same route started one, two, ... slots later, while it still fits.
-    shift = 1
-    while len(found) < count and routes and shift <= SLOTS:
-        added = False
-        for route in routes:
-            delay = shift * slot_seconds
-            if consider(_shifted(mp, delay), route, delay):
-                added = True
-            if len(found) >= count:
-                break
-        if not added:
-            break
-        shift += 1
-    return found
+    routes = _diverse_routes(mp, v, found, route_solver, lambda r: consider(mp, r, 0.0))
+    _delayed(found, routes, lambda r, delay: consider(_shifted(mp, delay), r, delay), slot_seconds)
+    return found.plans
 
 
 # -- federated client sets --------------------------------------------------------------------------
@@ -302,14 +347,13 @@ def federated_candidates(
     for base in list(sets):
         for drop in sorted(base, key=lambda i: -v.train_time[i])[:count]:
             sets.append([i for i in base if i != drop])
-    found: list[Candidate] = []
-    seen: set[tuple] = set()
+    found = _Found(request, v, count)
 
     def consider(chosen: list[int], delay: float) -> None:
-        if not chosen or len(found) >= count:
-            return
         key = (tuple(sorted(chosen)), round(delay, 6))
-        if key in seen or not meets_target(v, chosen, request.target):
+        if not chosen or found.full() or key in found.seen:
+            return
+        if not meets_target(v, chosen, request.target):
             return
         round_time = float(client_times(v, delay)[chosen].max())
         if delay + round_time > deadline + 1e-9:
@@ -320,38 +364,14 @@ def federated_candidates(
             + v.travel_cost[v.start, chosen].sum()
             + v.travel_cost[chosen, v.end].sum()
         )
-        if request.budget is not None and cost > request.budget + 1e-9:
-            return
-        seen.add(key)
-        t0 = request.arrival + delay
-        steps = [
-            Step(v.ids[i], t0 + float(st), t0 + float(st + v.train_time[i]))
-            for i, st in zip(chosen, starts.tolist(), strict=True)
-        ]
-        found.append(
-            Candidate(
-                request=request.id,
-                mode="federated",
-                nodes=[v.ids[i] for i in chosen],
-                steps=steps,
-                delay=delay,
-                finish=delay + round_time,
-                utility=collected(v, chosen, None),
-                cost=cost,
-            )
-        )
+        if found.affordable(cost):
+            trained = list(zip(chosen, starts.tolist(), strict=True))
+            found.add(key, "federated", chosen, trained, delay, delay + round_time, cost)
 
     for chosen in sets:
         consider(chosen, 0.0)
-    shift = 1
-    while len(found) < count and found and shift <= SLOTS:
-        before = len(found)
-        for chosen in sets:
-            consider(chosen, shift * slot_seconds)
-        if len(found) == before:
-            break
-        shift += 1
-    return found
+    _delayed(found, sets, consider, slot_seconds)
+    return found.plans
 
 
 # -- batch ------------------------------------------------------------------------------------------

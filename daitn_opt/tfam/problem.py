@@ -145,7 +145,7 @@ class Problem:
         return {rid: r for r, rid in enumerate(self.request_ids)}
 
     def validate(self) -> None:
-        """Raise :class:`InputError` on inconsistent or invalid arrays."""
+        """Raise :class:`InputError` on inconsistent or invalid arrays (naming the field)."""
         for name in ("value", "capacity", "plan_start"):
             if np.ndim(getattr(self, name)) != 1:
                 raise InputError(name, np.shape(getattr(self, name)), "expected a 1-D array")
@@ -170,6 +170,12 @@ class Problem:
         if not np.all(np.isfinite(self.value)) or np.any(self.value < 0):
             p = int(np.flatnonzero(~(np.isfinite(self.value) & (self.value >= 0)))[0])
             raise InputError(f"value[{p}]", float(self.value[p]), "must be finite and >= 0")
+        self._validate_resources(p_count)
+        self._validate_times(r_count, p_count)
+
+    def _validate_resources(self, p_count: int) -> None:
+        """Uses and capacities: shapes, ids, finite non-negative values."""
+        start = self.plan_start
         k_count = int(np.shape(self.capacity)[0])
         if self.use.shape != (p_count, k_count):
             raise InputError("use", self.use.shape, f"expected shape {(p_count, k_count)}")
@@ -195,6 +201,9 @@ class Problem:
             )
         if k_count and self.use.nnz and not np.any(self.capacity > 0):
             raise InputError("capacity", 0.0, "is zero for every resource: nothing can be admitted")
+
+    def _validate_times(self, r_count: int, p_count: int) -> None:
+        """Per-request and per-plan arrays: must-admit, arrival, finish, deadline, labels."""
         for name, shape in (("must_admit", (r_count,)), ("arrival", (r_count,))):
             if np.shape(getattr(self, name)) != shape:
                 raise InputError(name, np.shape(getattr(self, name)), f"expected shape {shape}")
@@ -278,16 +287,60 @@ def build(
 
     Parameters
     ----------
-    request_ids
+    request_ids : sequence of str
         R request ids.
-    plan_request
-        (P,) request index of each plan; each request needs at least one plan.
-    value
-        (P,) plan values.
-    use
-        (P, K) sparse (or dense) resource use of each plan.
-    capacity
-        (K,) resource capacities.
+    plan_request : (P,) int array
+        Request index of each plan; each request needs at least one plan.
+    value : (P,) float array
+        Plan values (finite, >= 0): what admitting the request with that plan is worth.
+    use : (P, K) sparse or dense array
+        Resource use of each plan (>= 0).
+    capacity : (K,) float array
+        Resource capacities (>= 0).
+    resource_ids : sequence of str, optional
+        K resource ids (default ``k0, k1, ...``).
+    must_admit : (R,) bool array, optional
+        Requests that must be admitted (default none).
+    arrival : (R,) float array, optional
+        Arrival times, the order first-come-first-served admits in (default all 0).
+    plan_labels, plan_details : sequence, optional
+        Per plan: a label for people, and what the plan does (:attr:`Problem.plan_details`).
+    finish : (P,) float array, optional
+        Seconds after arrival at which each plan completes (NaN: untimed).
+    deadline : (R,) float array, optional
+        Seconds after arrival each request must finish by (inf: none).
+    slot_seconds : float, optional
+        Length of a time slot when resources are (node, slot) pairs.
+    name : str
+        The batch's name (results and reports show it).
+
+    Returns
+    -------
+    Problem
+        The validated batch, plans grouped by request in their given order.
+
+    Raises
+    ------
+    InputError
+        Arrays of the wrong shape or with invalid values, naming the field (e.g.
+        ``requests['a'].plans[0].use['k0']``), or a request without a plan.
+
+    Notes
+    -----
+    O(P + nnz(use)). The problem is the multiple-choice multidimensional knapsack of
+    ``formulations/tfam.md``; :func:`daitn_opt.solve` solves it with any registered T-FAM solver.
+
+    Examples
+    --------
+    Two requests competing for one unit resource; request ``a`` has two plans:
+
+    >>> from daitn_opt import solve
+    >>> p = build(["a", "b"], [0, 0, 1], [3.0, 2.0, 4.0], [[1.0], [0.5], [0.5]], [1.0])
+    >>> p.n_requests, p.n_plans, p.n_resources
+    (2, 3, 1)
+    >>> result = solve(p, "highs", time_limit=5)
+    >>> result.status.value, result.objective, result.solution["admitted"]
+    ('optimal', 6.0, {'a': 1, 'b': 0})
     """
     plan_request = as_array("plan_request", plan_request, np.int64)
     value = as_array("value", value, np.float64)
@@ -351,9 +404,46 @@ def from_spec(
 ) -> Problem:
     """The problem of an explicit admission batch (``Instance.admission``).
 
-    ``must_admit`` adds request ids to those the spec marks (e.g. from the training requests).
-    ``details`` (request id -> one dict per plan, in the spec's order) describes generated plans
-    (:attr:`Problem.plan_details`); a batch without it is described by its labels only.
+    Parameters
+    ----------
+    spec : AdmissionSpec
+        Resources with capacities and requests with their candidate plans (value, use per
+        resource id, label, finish).
+    must_admit : set of str, optional
+        Request ids to admit besides those the spec marks (e.g. from the training requests).
+    name : str
+        The batch's name.
+    details : dict, optional
+        Request id -> one dict per plan, in the spec's order, describing generated plans
+        (:attr:`Problem.plan_details`); a batch without it is described by its labels only.
+
+    Returns
+    -------
+    Problem
+
+    Raises
+    ------
+    InputError
+        As :func:`build` (the spec itself is validated when it is made).
+
+    Notes
+    -----
+    O(total plan uses). A multidimensional or multiple-choice knapsack is one such spec.
+
+    Examples
+    --------
+    >>> from daitn_opt.drrt.instance import AdmissionSpec
+    >>> spec = AdmissionSpec.model_validate({
+    ...     "resources": [{"id": "w", "capacity": 5}],
+    ...     "requests": [
+    ...         {"id": "x", "plans": [{"value": 4, "use": {"w": 3}, "label": "big"},
+    ...                               {"value": 2, "use": {"w": 1}, "label": "small"}]},
+    ...         {"id": "y", "plans": [{"value": 3, "use": {"w": 3}}], "must_admit": True},
+    ...     ],
+    ... })
+    >>> p = from_spec(spec)
+    >>> p.request_ids, p.plan_labels, p.must_admit.tolist()
+    (['x', 'y'], ['big', 'small', ''], [False, True])
     """
     res_index = {res.id: k for k, res in enumerate(spec.resources)}
     capacity = np.array([res.capacity for res in spec.resources], dtype=np.float64)

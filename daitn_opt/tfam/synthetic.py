@@ -24,6 +24,48 @@ from ..errors import InputError
 from .problem import Problem, build
 
 
+def _slots_used(
+    chosen: np.ndarray, start: int, lengths: np.ndarray, parallel: bool, slots: int
+) -> np.ndarray:
+    """Resource indices (``node * slots + slot``) a plan busies: its nodes one after the other
+    from ``start`` (sequential) or all from ``start`` (``parallel``, federated)."""
+    out = []
+    t = start
+    for node, length in zip(chosen.tolist(), lengths.tolist(), strict=True):
+        s0 = start if parallel else t
+        out.extend(node * slots + s for s in range(s0, min(slots, s0 + length)))
+        if not parallel:
+            t = s0 + length
+    return np.asarray(out, dtype=np.int64)
+
+
+def _request_plans(
+    rng: np.random.Generator, region: np.ndarray, start: int, slots: int, plans: int
+) -> list[tuple[np.ndarray, float]]:
+    """The candidate plans of one request of ``region`` arriving in slot ``start``: (resources
+    used, value) each; the best plan, a delayed copy when the horizon allows, other subsets."""
+    federated = rng.random() < 0.3
+    size = int(rng.integers(3, 9)) if federated else int(rng.integers(2, 6))
+    size = min(size, region.size)
+    base = float(np.round(rng.lognormal(3.5, 0.6), 1))
+    lengths = rng.integers(1, 3, size=size)
+    span = int(lengths.max()) if federated else int(lengths.sum())
+    latest = slots - span  # the plan must end within the horizon (its deadline)
+    first = rng.choice(region, size=size, replace=False)
+    candidates = [(first, min(start, latest), 1.0)]
+    if plans >= 2:
+        delay = int(rng.integers(1, 3))
+        if start + delay <= latest:
+            candidates.append((first, start + delay, float(rng.uniform(0.85, 1.0))))
+    while len(candidates) < plans:
+        other = rng.choice(region, size=size, replace=False)
+        candidates.append((other, min(start, latest), float(rng.uniform(0.85, 1.0))))
+    return [
+        (_slots_used(chosen, s, lengths, federated, slots), round(base * share, 1))
+        for chosen, s, share in candidates[:plans]
+    ]
+
+
 def random_batch(
     requests: int = 10_000,
     nodes: int = 500,
@@ -64,44 +106,13 @@ def random_batch(
     plan_request: list[int] = []
     values: list[float] = []
     arrival = np.sort(rng.uniform(0, slots - 4, size=requests))
-
-    def route_use(
-        chosen: np.ndarray, start: int, lengths: np.ndarray, parallel: bool
-    ) -> np.ndarray:
-        out = []
-        t = start
-        for node, length in zip(chosen.tolist(), lengths.tolist(), strict=True):
-            s0 = start if parallel else t
-            out.extend(node * slots + s for s in range(s0, min(slots, s0 + length)))
-            if not parallel:
-                t = s0 + length
-        return np.asarray(out, dtype=np.int64)
-
     for r in range(requests):
         region = members[int(rng.integers(regions))]
-        federated = rng.random() < 0.3
-        size = int(rng.integers(3, 9)) if federated else int(rng.integers(2, 6))
-        size = min(size, region.size)
-        base = float(np.round(rng.lognormal(3.5, 0.6), 1))
-        start = int(arrival[r])
-        lengths = rng.integers(1, 3, size=size)
-        span = int(lengths.max()) if federated else int(lengths.sum())
-        latest = slots - span  # the plan must end within the horizon (its deadline)
-        first = rng.choice(region, size=size, replace=False)
-        candidates = [(first, min(start, latest), 1.0)]
-        if plans >= 2:
-            delay = int(rng.integers(1, 3))
-            if start + delay <= latest:
-                candidates.append((first, start + delay, float(rng.uniform(0.85, 1.0))))
-        while len(candidates) < plans:
-            other = rng.choice(region, size=size, replace=False)
-            candidates.append((other, min(start, latest), float(rng.uniform(0.85, 1.0))))
-        for chosen, s, share in candidates[:plans]:
-            use = route_use(chosen, s, lengths, federated)
+        for use, value in _request_plans(rng, region, int(arrival[r]), slots, plans):
             rows.append(np.full(use.size, len(values), dtype=np.int64))
             cols.append(use)
             plan_request.append(r)
-            values.append(round(base * share, 1))
+            values.append(value)
     row = np.concatenate(rows)
     col = np.concatenate(cols)
     use = csr_matrix(
