@@ -4,6 +4,17 @@
 - :func:`write_explain`: one page per decision (``daitn-opt explain``, the demo's plans).
 
 Every page inlines its style, script and SVG: it opens offline and fetches nothing.
+
+From Python (the demo writes one page per plan it shows)::
+
+    from daitn_opt.pages import write_explain
+
+    write_explain(instance, result, out / "explain-highs.html", replay=outcome)
+
+``instance`` an :class:`~daitn_opt.drrt.instance.Instance` or its path, ``result`` a
+:class:`~daitn_opt.result.Result` (its ``instance`` and ``request`` set, as ``solve`` does on the
+command line) or a result file, ``replay`` an ``Outcome``/``ServingOutcome``, its ``to_dict()``, a
+replay JSON path, or None.
 """
 
 from __future__ import annotations
