@@ -257,6 +257,74 @@ class GreedyHopPolicy:
         return int(obs.nodes[int(np.argmax(score))])
 
 
+@dataclass(frozen=True)
+class HopState:
+    """Where an AI object stands: the node it is at, when it is ready to leave (its training
+    there done), the nodes already trained on (by any replica) and the budget left."""
+
+    here: int
+    clock: float
+    visited: tuple[int, ...] = ()
+    budget_left: float = np.inf
+
+
+def next_hop(
+    problem: Problem,
+    state: HopState,
+    *,
+    hops: int = 2,
+    degree: int = 5,
+    radius: float | None = None,
+) -> int | None:
+    """The AATS rule: the next node an AI object at ``state.here`` visits, or None for the end.
+
+    The one hop rule of DA-ITN's autonomous objects (the ``aats`` solver walks with it, and the
+    executor's AATS policy calls it hop by hop). The object sees the nodes within ``hops`` hops
+    of its node (each node's direct neighbours are its ``degree`` nearest, or those within
+    ``radius``) and the distance-vector table to the end; among the unvisited ones with positive
+    utility that it can serve within their window and after which it can still reach the end
+    (its window, service and verification) by the deadline and within the budget, it takes the
+    best ``utility / (travel + wait + service + detour)``, ``detour = max(0, to_end[v] -
+    to_end[here])``.
+
+    Parameters
+    ----------
+    problem : Problem
+        The MTRCE problem (its travel matrix is read only row by row, as the network allows).
+    state : HopState
+        The object's node (an index), the time it can leave, the nodes already trained on and
+        the budget left (visit costs of the start and the end already paid).
+    hops, degree, radius
+        The neighbourhood (see :class:`Network`); ``radius=inf`` sees every reachable node.
+
+    Returns
+    -------
+    int or None
+        The index of the next node, or None when no node qualifies (head for the end).
+
+    Notes
+    -----
+    A heuristic with no bound: O(size of the neighbourhood) per hop after reading the rows of the
+    nodes within ``hops - 1`` hops.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from daitn_opt.mtrce import Problem
+    >>> from daitn_opt.mtrce.aats import HopState, next_hop
+    >>> x = np.array([0.0, 1.0, 2.0, 5.0])
+    >>> p = Problem(ids=["s", "a", "b", "c"], start=0, end=0, travel=np.abs(x[:, None] - x),
+    ...             service=np.zeros(4), utility=[0.0, 1.0, 3.0, 9.0], deadline=6.0)
+    >>> next_hop(p, HopState(here=0, clock=0.0))  # c is worth most but cannot come back in time
+    2
+    >>> next_hop(p, HopState(here=2, clock=2.0, visited=(2,)))
+    1
+    """
+    network = Network(problem, hops=hops, degree=degree, radius=radius)
+    network.visited[list(state.visited)] = True
+    return GreedyHopPolicy().decide(network.observe(state.here, state.clock, state.budget_left))
+
+
 def walk(
     problem: Problem,
     network: Network,

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -48,6 +48,14 @@ def epoch_factor(epochs: np.ndarray | Sequence[int] | int, tau: float) -> np.nda
 @dataclass(frozen=True, eq=False)
 class TagProblem:
     """An MTRCE route problem whose customers also get a number of local epochs.
+
+    TAG is a second problem class of the ``mtrce`` kind: it keeps the problem contract
+    (:class:`daitn_opt.kinds.ProblemContract`: ``kind``, ``sense``, ``size``, ``replace``,
+    ``validate``) and wraps an :class:`~daitn_opt.mtrce.problem.Problem` (``base``) instead of
+    extending it. Its decision adds epochs to the route, so its solutions (``routes`` plus
+    ``epochs``) are checked by :mod:`.tag_check`, and only the ``tag-*`` solvers take it
+    (:func:`supports`); the route solvers refuse it. Node indices, ids, start, end, ``n`` and
+    ``size`` are those of ``base``; :meth:`restrict` keeps a node subset of both.
 
     Attributes
     ----------
@@ -84,6 +92,15 @@ class TagProblem:
                 "epoch_time", self.epoch_time, "expected an array of numbers"
             ) from None
         object.__setattr__(self, "epoch_time", t)
+        self.validate()
+        if not self.name:
+            object.__setattr__(self, "name", self.base.name)
+
+    def validate(self) -> None:
+        """Raise :class:`~daitn_opt.errors.InputError` naming the first bad field."""
+        if not isinstance(self.base, Problem):
+            raise InputError("base", type(self.base).__name__, "expected an mtrce Problem")
+        t = self.epoch_time
         if t.shape != (self.base.n,):
             raise InputError("epoch_time", t.shape, f"expected shape ({self.base.n},)")
         if not np.all(np.isfinite(t)) or np.any(t < 0):
@@ -101,8 +118,6 @@ class TagProblem:
             )
         if self.base.k != 1:
             raise InputError("base.k", self.base.k, "TAG plans one route")
-        if not self.name:
-            object.__setattr__(self, "name", self.base.name)
 
     # -- what the registry and the results read -------------------------------------------------
     @property
@@ -126,7 +141,13 @@ class TagProblem:
         return self.base.request_id
 
     @property
-    def sense(self) -> str:
+    def size(self) -> int:
+        """Nodes of the view (the problem contract's size), as in ``base``."""
+        return self.base.n
+
+    @property
+    def sense(self) -> Literal["max"]:
+        """TAG maximises (the utility or the coverage of its epochs-weighted visits)."""
         return "max"
 
     @property
@@ -143,10 +164,19 @@ class TagProblem:
         return epoch_factor(np.arange(1, self.max_epochs + 1), self.tau)
 
     def replace(self, **changes: Any) -> TagProblem:
+        """A copy with some fields changed (``base``, ``epoch_time``, ``max_epochs``, ``tau``,
+        ``request_epochs``, ``name``), validated again."""
         fields = {k: getattr(self, k) for k in ("base", "epoch_time", "max_epochs", "tau")}
         fields.update(request_epochs=self.request_epochs, name=self.name)
         fields.update(changes)
         return TagProblem(**fields)
+
+    def restrict(self, keep: Sequence[int]) -> TagProblem:
+        """The TAG problem on the nodes ``keep`` (:meth:`Problem.restrict` of ``base``, and the
+        same rows of ``epoch_time``)."""
+        idx = np.asarray(keep, dtype=np.int64).reshape(-1)
+        base = self.base.restrict(idx)  # validates keep
+        return self.replace(base=base, epoch_time=self.epoch_time[idx])
 
 
 def from_problem(

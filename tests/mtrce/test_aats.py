@@ -144,3 +144,23 @@ def test_infeasible_direct_trip():
     q = p.replace(end=4, deadline=3.0)
     result = solve(q, "aats")
     assert result.status == Status.INFEASIBLE and "alone" in result.message
+
+
+# -- the public hop rule ------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_next_hop_replays_the_walk_of_the_aats_solver(seed):
+    """Hop by hop, :func:`next_hop` makes the same choices as the walk of the ``aats`` solver."""
+    from daitn_opt.mtrce.aats import HopState, next_hop
+
+    p = random_op(40, seed)
+    (route,) = walk(p, Network(p, hops=2, degree=4), GreedyHopPolicy())
+    assert len(route) > 3
+    here, clock = p.start, float(p.service[p.start])
+    visited = [p.start, p.end]
+    for nxt in route[1:-1]:
+        state = HopState(here=here, clock=clock, visited=tuple(visited))
+        assert next_hop(p, state, hops=2, degree=4) == nxt
+        clock = clock + float(p.travel[here, nxt]) + float(p.service[nxt])
+        visited.append(nxt)
+        here = nxt
+    assert next_hop(p, HopState(here, clock, tuple(visited)), hops=2, degree=4) is None

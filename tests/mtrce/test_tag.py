@@ -246,3 +246,30 @@ def test_choose_paradigm_with_a_given_samples_to_target():
     assert d.to_dict()["request"] == "r1"
     with pytest.raises(InputError, match="samples_to_target"):
         tag.choose_paradigm(inst, "r1", samples_to_target=0.0)
+
+
+def test_tag_problem_keeps_the_problem_contract():
+    from daitn_opt.kinds import ProblemContract
+
+    p = random_tag(3, windows=True, value="utility")
+    assert isinstance(p, ProblemContract)
+    assert (p.kind, p.sense, p.size) == ("mtrce", "max", p.base.n)
+    p.validate()
+    q = p.replace(max_epochs=2)
+    assert q.max_epochs == 2 and q.base is p.base
+    with pytest.raises(InputError) as exc:
+        p.replace(tau=0.0)
+    assert exc.value.field == "tau"
+
+
+def test_tag_restrict_slices_the_base_and_the_epoch_times():
+    p = random_tag(4, windows=False, value="coverage")
+    keep = [p.start, *p.base.customers[:3].tolist()]
+    if p.end != p.start:
+        keep.append(p.end)
+    q = p.restrict(keep)
+    assert q.ids == [p.ids[i] for i in keep]
+    np.testing.assert_array_equal(q.epoch_time, p.epoch_time[keep])
+    np.testing.assert_array_equal(q.base.label_mass, p.base.label_mass[keep])
+    result = solve(q, "tag-greedy", time_limit=5, seed=0)
+    assert result.status.has_solution and check(q, result.solution).ok
