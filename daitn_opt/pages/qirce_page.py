@@ -16,7 +16,7 @@ import numpy as np
 
 from ..drrt.instance import Instance
 from ..result import Result
-from .assets import Cell, figure, fmt, num_cell, pct, table, text_cell
+from .assets import Cell, esc, figure, fmt, num_cell, pct, table, text_cell
 from .mapview import MapRoute, snapshot_map
 from .svg import Row, Segment, colour, timeline
 
@@ -121,7 +121,7 @@ def qirce_sections(instance: Instance, problem: Any, result: Result) -> str:
         "<h2>Placement and query routes</h2>",
         f"<p>{len(routes)} query route(s) over {len(deployed)} facility(ies); "
         f"{len(solution.get('refused') or [])} demand(s) not (fully) served. Colour by model: "
-        + ", ".join(f'<span style="color:{c}">{m}</span>' for m, c in model_colour.items())
+        + ", ".join(f'<span style="color:{c}">{esc(m)}</span>' for m, c in model_colour.items())
         + ".</p>",
         figure(
             mp,

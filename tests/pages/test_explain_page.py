@@ -216,3 +216,10 @@ def test_a_real_replay_outcome_is_drawn(small: Instance, route_result: Result) -
     times, _ = outcome.curve()
     assert len(Dom(page).select("point", "circle")) >= len(times)
     assert len(rows_of(page, "replay-steps")) == len(outcome.trace)
+
+
+def test_a_solver_name_with_markup_is_shown_as_text(small: Instance, qirce_result: Result) -> None:
+    doc = {**qirce_result.to_dict(), "solver": "<img src=x onerror=alert(1)>"}
+    dom = Dom(explain_html(small, doc))
+    assert not [el for el in dom.elements if el.tag == "img"]
+    assert "<img src=x onerror=alert(1)>" in "".join(dom.text)

@@ -98,3 +98,13 @@ def test_report_html_writes_the_page_and_names_bad_input(store: Path, tmp_path: 
     ResultsStore(empty).close()
     with pytest.raises(InputError, match="holds no runs"):
         report_html(empty, tmp_path / "r.html")
+
+
+def test_names_with_markup_are_shown_as_text() -> None:
+    from .conftest import run_row
+
+    evil = '<script>alert("x")</script><img src=x>'
+    page = report_page([run_row(1, instance=evil, solver=evil, family=evil, message=evil)])
+    dom = Dom(page)
+    assert len(dom.scripts) == 1 and not [el for el in dom.elements if el.tag == "img"]
+    assert evil in "".join(dom.text)
