@@ -431,10 +431,16 @@ def report(
         typer.Option("--out-dir", help="Folder for plots and CSV (default: the store's name)."),
     ] = None,
     output: OutDirAlias = None,
+    html: Annotated[
+        Path | None,
+        typer.Option(help="Also write the store's self-contained HTML report to this file."),
+    ] = None,
 ) -> None:
     """Summarise a results store per family and solver; write profiles, plots and CSV."""
-    from .io import check_output_dir, make_dir
+    from .io import check_output_dir, check_output_file, make_dir
 
+    if html is not None:
+        check_output_file(html, "--html", inputs=[db])
     if not db.is_file():
         reason = "is a directory, not a results store" if db.is_dir() else "no such results store"
         raise InputError("--db", str(db), reason)
@@ -456,6 +462,10 @@ def report(
     except OSError as exc:  # a full disk after the checks
         reason = exc.strerror or exc.__class__.__name__
         raise InputError("--out-dir", str(out), f"cannot be written: {reason}") from None
+    if html is not None:
+        from .pages.commands import report_html
+
+        plots.append(report_html(db, html))
     console.print(
         f"wrote {', '.join(str(p) for p in [*plots, csv_path])}", highlight=False, markup=False
     )
@@ -764,6 +774,12 @@ def paper(
     with stage_progress(None, stderr=True) as (bar, task):
         report = run_outcomes(out, settings, outcomes_progress(bar, task))
     render_outcomes(report)
+
+
+# -- pages --------------------------------------------------------------------------------------
+from .pages.commands import register as _register_pages  # noqa: E402  (imports nothing heavy)
+
+_register_pages(app)  # explain: one self-contained HTML page per decision
 
 
 def main() -> None:
