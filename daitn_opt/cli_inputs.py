@@ -29,7 +29,11 @@ def time_limit_of(value: float) -> float:
 
 
 def parse_seeds(text: str, option: str = "--seeds") -> list[int]:
-    """``"0,1,2"`` or ``"0-4"`` (inclusive) or a mix -> seeds, each in ``0..2**31-1``."""
+    """``"0,1,2"`` or ``"0-4"`` (inclusive) or a mix -> seeds, each in ``0..2**31-1``.
+
+    >>> parse_seeds("0-2,5,1")
+    [0, 1, 2, 5]
+    """
     seeds: list[int] = []
     for part in (p.strip() for p in text.split(",")):
         if not part:
@@ -126,7 +130,15 @@ def problem_kind(value: str) -> str:
 
 def solver_params(items: list[str] | None, option: str = "--param") -> dict[str, str]:
     """``--param key=value`` (repeatable) -> ``{key: text}``; the solver's parameter class
-    converts each text to its declared type (:func:`daitn_opt.params.parse_params`)."""
+    converts each text to its declared type (:func:`daitn_opt.params.parse_params`).
+
+    >>> solver_params(["iterations=50", "warm_start=false"])
+    {'iterations': '50', 'warm_start': 'false'}
+    >>> solver_params(["iterations"])
+    Traceback (most recent call last):
+    ...
+    daitn_opt.errors.InputError: --param = 'iterations': expected KEY=VALUE
+    """
     params: dict[str, str] = {}
     for item in items or []:
         key, sep, text = item.partition("=")
