@@ -74,3 +74,14 @@ def test_one_solver_is_shown_with_its_parameters_one_per_line():
 
 def test_an_unknown_solver_lists_the_registered_ones():
     assert_input_error(run_cli("solvers", "--solver", "nope"), "--solver = 'nope'", "greedy")
+
+
+def test_a_solver_without_a_parameter_class_says_so():
+    """Transitional: a solver registered without ``params=`` receives a plain dict."""
+    from types import SimpleNamespace
+
+    from daitn_opt.cli_render import parameter_lines
+    from daitn_opt.params import NoParams
+
+    assert parameter_lines(SimpleNamespace(params=None)) == ["parameters not declared"]
+    assert parameter_lines(SimpleNamespace(params=NoParams)) == ["no parameters"]
