@@ -7,7 +7,20 @@ import itertools
 import numpy as np
 from scipy.sparse import csr_matrix
 
+from daitn_opt.registry import solvers
 from daitn_opt.tfam import Problem, build
+
+
+def registered(exact: bool | None = None) -> list[str]:
+    """The T-FAM solvers in the registry (only the exact ones, or only the heuristics, when
+    ``exact`` says so): tests parametrised by it check a new solver without being edited."""
+    specs = solvers("tfam")["tfam"]
+    return sorted(name for name, spec in specs.items() if exact is None or spec.exact == exact)
+
+
+EXACT = registered(exact=True)
+HEURISTICS = registered(exact=False)
+ALL = registered()
 
 
 def knapsack(must: tuple[int, ...] = ()) -> Problem:

@@ -10,10 +10,7 @@ from daitn_opt import InputError, solve
 from daitn_opt.drrt.instance import parse_instance
 from daitn_opt.tfam import build, check, from_instance
 
-from .helpers import brute_force, knapsack, random_problem
-
-EXACT = ["highs", "cpsat", "pyomo"]
-HEURISTICS = ["fcfs", "greedy", "ls"]
+from .helpers import EXACT, HEURISTICS, brute_force, knapsack, random_problem
 
 
 @pytest.mark.parametrize("solver", EXACT + HEURISTICS)

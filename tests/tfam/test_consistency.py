@@ -19,11 +19,10 @@ from daitn_opt.result import Result, Status, enforce_contract
 from daitn_opt.tfam import build, check, from_instance
 from daitn_opt.tfam.bounds import contract_violation, rounded_bound
 
-from .helpers import brute_force, random_problem
+from .helpers import ALL, EXACT, brute_force, random_problem
 from .permute import relabel
 
 MKNAP = Path(__file__).resolve().parents[2] / "instances" / "classic" / "mknap"
-EXACT = ["highs", "cpsat", "pyomo"]
 
 
 def assert_consistent(result: Result) -> None:
@@ -72,7 +71,7 @@ def test_integral_bounds_round_towards_the_incumbent_only():
     assert rounded_bound(float("-inf"), "min", True) is None
 
 
-@pytest.mark.parametrize("solver", [*EXACT, "fcfs", "greedy", "ls"])
+@pytest.mark.parametrize("solver", ALL)
 @pytest.mark.parametrize("seed", range(4))
 def test_every_solver_keeps_the_contract_on_random_batches(solver, seed):
     problem = random_problem(seed, requests=6, resources=3, max_plans=3)

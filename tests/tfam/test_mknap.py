@@ -11,6 +11,8 @@ from daitn_opt.drrt.converters import convert as dispatch
 from daitn_opt.drrt.converters.mknap import convert, parse_mknap
 from daitn_opt.tfam import check, from_instance
 
+from .helpers import EXACT
+
 FOLDER = Path(__file__).resolve().parents[2] / "instances" / "classic" / "mknap"
 MKNAP1 = FOLDER / "mknap1.txt"
 MKNAP1_OPTIMA = [3800, 8706.1, 4015, 6120, 12400, 10618, 16537]
@@ -52,9 +54,9 @@ def test_highs_proves_every_mknap1_optimum(index):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("solver", ["cpsat", "pyomo"])
+@pytest.mark.parametrize("solver", [s for s in EXACT if s != "highs"])  # highs: above
 @pytest.mark.parametrize("index", range(1, 8))
-def test_cpsat_and_pyomo_prove_every_mknap1_optimum(solver, index):
+def test_every_exact_solver_proves_every_mknap1_optimum(solver, index):
     problem = from_instance(convert(MKNAP1, index=index))
     result = solve(problem, solver, time_limit=60)
     assert result.status.value == "optimal"

@@ -12,8 +12,9 @@ from daitn_opt import solve
 from daitn_opt.drrt.generators import generate
 from daitn_opt.drrt.instance import Instance, load_instance, save_instance
 from daitn_opt.tfam import check, from_instance
-from daitn_opt.tfam.cascade import Job, cascade_demo, replay
 from daitn_opt.tfam.plans import Candidate, Step, admission_spec, candidates, plan_use
+
+from .helpers import ALL, EXACT, HEURISTICS
 
 
 @pytest.fixture(scope="module")
@@ -53,14 +54,14 @@ def test_generated_batch_round_trips_and_every_solver_is_checked(batch, tmp_path
     problem = from_instance(load_instance(tmp_path / "batch.json"))
     assert problem.n_requests == len(spec.requests)
     results = {}
-    for solver in ["highs", "cpsat", "pyomo", "fcfs", "greedy", "ls"]:
+    for solver in ALL:
         result = solve(problem, solver, time_limit=10)
         assert check(problem, result.solution).compare_objective(result.objective).ok, solver
         results[solver] = result
     optimum = results["highs"].objective
-    assert results["cpsat"].objective == pytest.approx(optimum)
-    assert results["pyomo"].objective == pytest.approx(optimum)
-    assert max(results[h].objective for h in ("fcfs", "greedy", "ls")) <= optimum + 1e-9
+    for solver in EXACT:
+        assert results[solver].objective == pytest.approx(optimum), solver
+    assert max(results[h].objective for h in HEURISTICS) <= optimum + 1e-9
 
 
 def test_unknown_modality_in_a_batch_is_refused_with_its_reason(batch):
@@ -76,7 +77,7 @@ def test_unknown_modality_in_a_batch_is_refused_with_its_reason(batch):
     assert result.solution["unplannable"][rid] == problem.unplannable[rid]
 
 
-@pytest.mark.parametrize("solver", ["highs", "cpsat", "pyomo", "fcfs", "greedy", "ls"])
+@pytest.mark.parametrize("solver", ALL)
 def test_batch_of_unknown_modalities_only_is_optimal_with_nothing_admitted(batch, solver):
     """Every request asks for a modality nobody holds: nothing to admit, proved (objective 0),
     the same decision MTRCE gives; a must-admit one makes the batch infeasible instead."""
@@ -91,28 +92,6 @@ def test_batch_of_unknown_modalities_only_is_optimal_with_nothing_admitted(batch
     result = solve(problem, solver, time_limit=5)
     assert result.status.value == "infeasible"
     assert "modality 'audio' held by none" in result.message
-
-
-def test_replay_queues_on_a_busy_node():
-    """Two 10 s jobs on a one-slot node, both ready at 1 s: the second waits and finishes late."""
-    jobs = [
-        Job("a", 0.0, 20.0, "sequential", steps=[("n", 1.0, 10.0, 0.0)], tail=[1.0]),
-        Job("b", 0.0, 20.0, "sequential", steps=[("n", 1.0, 10.0, 0.0)], tail=[1.0]),
-    ]
-    assert replay(jobs, {"n": 1}) == {"a": 12.0, "b": 22.0}
-    assert replay(jobs, {"n": 2}) == {"a": 12.0, "b": 12.0}
-
-
-@pytest.mark.slow
-def test_admission_cascade_naive_misses_deadlines_tfam_does_not():
-    """On an over-subscribed batch, FCFS without capacity accounting admits requests that then
-    miss their deadline in the replay; every request T-FAM admits finishes on time."""
-    inst = generate("healthcare", nodes=10, seed=3, requests=30)
-    reqs = [r.model_copy(update={"arrival": round(r.arrival * 0.05, 1)}) for r in inst.requests]
-    out = cascade_demo(inst.model_copy(update={"requests": reqs}), solver="highs", time_limit=30)
-    assert out["oversubscribed_resources"] > 0
-    assert out["naive"]["missed"] > 0
-    assert out["tfam"]["missed"] == 0 and out["tfam"]["admitted"] > 0
 
 
 def _cli(*args, cwd):
