@@ -9,6 +9,7 @@ get a picture. The map knows nothing about solvers: callers pass each node's rol
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -108,9 +109,6 @@ def snapshot_map(
     n = snapshot.num_nodes
     r = 7.0 if n <= 60 else (4.5 if n <= 400 else 2.5)
     parts = [
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="19" refY="5" markerWidth="4" '
-        'markerHeight="4" orient="auto"><path d="M0,0L10,5L0,10z" '
-        'fill="context-stroke"/></marker></defs>',
         f'<rect x="0" y="0" width="{width - legend_w}" height="{height}" fill="#fbfcfd" '
         'stroke="#d6dbe1"/>',
     ]
@@ -145,10 +143,10 @@ def snapshot_map(
         paths.append(
             f'<path class="route" data-route="{k}" data-label="{esc(route.label)}" d="{d}" '
             f'fill="none" stroke="{route.colour}" stroke-width="{route.width:.1f}" '
-            f'stroke-opacity="0.85" stroke-linejoin="round" marker-mid="url(#arrow)" '
-            f'marker-end="url(#arrow)"{dash}><title>{esc(route.title or route.label)}</title>'
-            "</path>"
+            f'stroke-opacity="0.85" stroke-linejoin="round"{dash}><title>'
+            f"{esc(route.title or route.label)}</title></path>"
         )
+        paths.extend(_arrows(pts, route.colour))
     parts.append(f'<g class="routes">{"".join(paths)}</g>')
     label_all = n <= 40
     on_route = {v for route in routes for v in route.ids}
@@ -185,6 +183,21 @@ def snapshot_map(
         f'<svg class="map" role="img" aria-label="{esc(title)}" xmlns="http://www.w3.org/2000/svg"'
         f' width="{width}" height="{height}" viewBox="0 0 {width} {height}">{"".join(parts)}</svg>'
     )
+
+
+def _arrows(pts: Sequence[tuple[float, float]], col: str) -> list[str]:
+    """A small arrowhead at the middle of each leg, pointing the way the route goes."""
+    out = []
+    for (x1, y1), (x2, y2) in itertools.pairwise(pts):
+        if math.hypot(x2 - x1, y2 - y1) < 12:
+            continue  # too short a leg to carry an arrow
+        angle = math.degrees(math.atan2(y2 - y1, x2 - x1))
+        mx, my = (x1 + x2) / 2, (y1 + y2) / 2
+        out.append(
+            f'<polygon class="arrow" points="-5,-4 5,0 -5,4" fill="{col}" '
+            f'transform="translate({mx:.1f},{my:.1f}) rotate({angle:.0f})"/>'
+        )
+    return out
 
 
 def _legend(x: float, routes: Sequence[MapRoute]) -> str:
