@@ -1,6 +1,6 @@
 """The MTRCE MILP in Pyomo: any Pyomo solver (HiGHS by default), MPS/LP export.
 
-:func:`build_pyomo` writes the model of :func:`daitn_opt.mtrce.milp.build_model` (the same
+:func:`build_pyomo` writes the model of :func:`daitn_opt.mtrce.build_model` (the same
 columns, the same constraint families, ``formulations/mtrce.md``) as a Pyomo ``ConcreteModel``
 with named components: ``x[i, j]`` (arcs or edges, node ids), ``y[i]``, ``z``, ``tau[i]``,
 ``w[i]``, one indexed constraint per family and a ``ConstraintList`` ``cuts``.
@@ -29,11 +29,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..exact import Outcome, OutOfTime, Run, register_exact
 from ..highs_model import quiet_highs, reset_scheduler
 from ..params import param
-from ..registry import SolveOptions, register
+from ..registry import SolveOptions
 from ..result import Result, Status
-from . import milp
+from .milp_cuts import CutRun, fresh_cuts, integer_round, lp_cuts
+from .milp_exact import PlannedSupport, RouteMilpParams, RouteMilpSolver
+from .milp_model import MilpModel, build_model
 from .problem import Problem
 
 PYOMO_IMPORT_SECONDS = 2.5
@@ -50,16 +53,17 @@ TIME_OPTION = {"gurobi": "TimeLimit", "cplex": "timelimit", "cbc": "seconds", "g
 
 
 @dataclass(frozen=True)
-class PyomoParams(milp.RouteMilpParams):
+class PyomoParams(RouteMilpParams):
     """Parameters of the ``pyomo`` MTRCE solver (warm start and model as for ``highs``)."""
 
     pyomo_solver: str = param(
-        "appsi_highs", "Pyomo solver: appsi_highs, appsi_gurobi, gurobi, cplex, scip, cbc, glpk, highs"
+        "appsi_highs",
+        "Pyomo solver: appsi_highs, appsi_gurobi, gurobi, cplex, scip, cbc, glpk, highs",
     )
     lp_rounds: int = param(100, "most rounds of subtour separation on the LP relaxation")
 
 
-def build_pyomo(problem: Problem, compact: bool = False, model: milp.MilpModel | None = None):
+def build_pyomo(problem: Problem, compact: bool = False, model: MilpModel | None = None):
     """A Pyomo ``ConcreteModel`` of ``problem`` (the columns and rows of ``build_model``).
 
     Parameters
@@ -67,7 +71,7 @@ def build_pyomo(problem: Problem, compact: bool = False, model: milp.MilpModel |
     compact
         Add MTZ order rows (arc model) so the model is complete without lazy cuts.
     model
-        A prebuilt :class:`~daitn_opt.mtrce.milp.MilpModel` (built here if None).
+        A prebuilt :class:`~daitn_opt.mtrce.MilpModel` (built here if None).
 
     The returned model carries ``_milp`` (the array model) and ``_cols`` (Pyomo variable per
     column) for the solve loop.
@@ -75,7 +79,7 @@ def build_pyomo(problem: Problem, compact: bool = False, model: milp.MilpModel |
     import pyomo.environ as pyo
     from pyomo.core.expr.numeric_expr import LinearExpression
 
-    mm = model if model is not None else milp.build_model(problem, compact=compact)
+    mm = model if model is not None else build_model(problem, compact=compact)
     p = mm.problem
     ids = p.ids
     m = pyo.ConcreteModel(name=p.name)
@@ -139,7 +143,7 @@ def _unique(m, name: str) -> str:
     return out
 
 
-def _row_expr(mm: milp.MilpModel, cols: list[Any], r: int):
+def _row_expr(mm: MilpModel, cols: list[Any], r: int):
     from pyomo.core.expr.numeric_expr import LinearExpression
 
     idx, val = mm.row_index[r], mm.row_value[r]
@@ -252,130 +256,186 @@ def _values(model) -> np.ndarray:
     return np.array([v.value if v.value is not None else 0.0 for v in model._cols])
 
 
-def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
-    """Solve with Pyomo and ``pyomo_solver`` (default ``appsi_highs``) and lazy subtour cuts.
+def _import_overhead() -> float:
+    """Importing Pyomo takes about 2 s on the shared machine: it counts against the limit."""
+    return 0.0 if "pyomo.environ" in sys.modules else PYOMO_IMPORT_SECONDS
 
-    The time limit covers the warm start, the array model, the Pyomo model, its translation for
-    the solver, every LP and MIP round and the extraction. Pyomo builds about 12,000 columns a
-    second here, so a view whose dense model would not fit 30 % of the limit gets the sparse
-    model of :func:`daitn_opt.mtrce.milp.solve_highs` (a restriction; its bound is reported in
-    ``stats["restricted_bound"]`` only), and when even that does not fit, the warm start is
-    returned with a message saying so. Parameters: :class:`PyomoParams` (as for ``highs``:
-    ``warm_start_solver``, ``warm_start_time``, ``undirected``, ``sparse``, ``neighbours``,
-    ``lp_rounds``).
-    """
-    params = options.params
-    name = params.pyomo_solver
-    # importing Pyomo takes about 2 s on the shared machine: it counts against the limit
-    overhead = 0.0 if "pyomo.environ" in sys.modules else PYOMO_IMPORT_SECONDS
-    prepared = milp.prepare(problem, options, "pyomo", overhead=overhead)
-    if isinstance(prepared, Result):
-        return prepared
-    import pyomo.environ as pyo
-    from pyomo.core.expr.numeric_expr import LinearExpression
 
-    run = prepared
-    mm = run.model
-    stats = run.stats
-    stats["pyomo_solver"] = name
-    t0 = time.perf_counter()
-    model = build_pyomo(problem, model=mm)
-    stats["pyomo_build_seconds"] = time.perf_counter() - t0
-    quiet_highs()  # the first Highs object of a process prints a banner: mute it here
-    if options.remaining() <= 0.1:
-        return run.result("pyomo", None, "time limit reached while building the Pyomo model")
-    t0 = time.perf_counter()
-    backend = _Backend(name, model)
-    stats["translate_seconds"] = time.perf_counter() - t0
+@dataclass
+class _PyomoRun:
+    """The cutting-plane run, its Pyomo model and the solver holding it."""
 
-    def add(cuts) -> int:
-        fresh = [c for c in cuts if c.key not in run.cut_keys]
+    cut: CutRun
+    model: Any
+    backend: _Backend
+
+    def add(self, cuts) -> int:
+        """Add the cuts not added before to the model (and the persistent solver)."""
+        from pyomo.core.expr.numeric_expr import LinearExpression
+
+        fresh = fresh_cuts(self.cut, cuts)
         for c in fresh:
-            run.cut_keys.add(c.key)
-            idx, val, lo, _ = mm.cut_row(c)
+            idx, val, lo, _ = self.cut.model.cut_row(c)
             body = LinearExpression(
-                constant=0.0, linear_coefs=val.tolist(), linear_vars=[model._cols[i] for i in idx]
+                constant=0.0,
+                linear_coefs=val.tolist(),
+                linear_vars=[self.model._cols[i] for i in idx],
             )
-            backend.add_cut(model.cuts.add(body >= lo))
+            self.backend.add_cut(self.model.cuts.add(body >= lo))
         return len(fresh)
 
-    message, status = "", None
-    # LP rounds: separate on the relaxation (formulations/mtrce.md, C1/C2)
-    backend.relax(True)
-    lp_rounds = 0
-    for lp_rounds in range(1, params.lp_rounds + 1):  # noqa: B007
+
+def _lp_rounds(pr: _PyomoRun, max_rounds: int) -> tuple[Status | None, str]:
+    """Separate subtour cuts on the LP relaxation (formulations/mtrce.md, C1/C2)."""
+    import pyomo.environ as pyo
+
+    run, options = pr.cut, pr.cut.options
+    pr.backend.relax(True)
+    status, message, rounds = None, "", 0
+    for rounds in range(1, max_rounds + 1):  # noqa: B007
         if options.remaining() <= 0.1:
             break
-        st, bound, has = backend.solve(options.remaining())
+        st, _, has = pr.backend.solve(options.remaining())
         if st == "infeasible":
             status, message = Status.INFEASIBLE, "the LP relaxation is infeasible"
             break
         if st != "optimal" or not has:
             break
-        x = _values(model)
-        run.tighten(pyo.value(model.obj))
+        x = _values(pr.model)
+        run.tighten(pyo.value(pr.model.obj))
         run.point()
-        cuts = milp._edge_cuts(mm, x) if problem.objective == "max_utility" else []
-        cuts += milp._separate(mm, x, integer=False, options=options)
-        if add(cuts) == 0:
+        if pr.add(lp_cuts(run.model, x, options)) == 0:
             break
-    stats["lp_rounds"] = lp_rounds
-    backend.relax(False)
-    mip_rounds = retries = 0
-    while status is None:
-        remaining = options.remaining()
-        if remaining <= 0.1:
-            message = "time limit reached"
-            break
+    run.stats["lp_rounds"] = rounds
+    pr.backend.relax(False)
+    return status, message
+
+
+def _mip_rounds(pr: _PyomoRun) -> tuple[Status | None, str]:
+    """Solve the MIP, cut the subtours of its solution, repeat (C3)."""
+    import pyomo.environ as pyo
+
+    run, options = pr.cut, pr.cut.options
+    status, message = None, ""
+    mip_rounds = 0
+    while (remaining := options.remaining()) > 0.1:
         mip_rounds += 1
-        st, bound, has = backend.solve(remaining)
+        st, bound, has = pr.backend.solve(remaining)
         if st == "infeasible":
             if run.best is None:
                 status, message = Status.INFEASIBLE, "no route satisfies every constraint"
             else:
                 message = "the solver reported the MIP infeasible although a checked route exists"
             break
-        clean = False
-        cuts = []
+        clean, cuts = False, []
         if has:
-            x = _values(model)
-            cuts = milp._separate(mm, x, integer=True)
-            routes, stray = milp.routes_from_x(mm, x)
-            run.offer(routes)
-            clean = not cuts and not stray
+            cuts, clean = integer_round(run, _values(pr.model))
         if st == "optimal" and has:
-            run.tighten(bound if bound is not None else pyo.value(model.obj))
+            run.tighten(bound if bound is not None else pyo.value(pr.model.obj))
         else:
             run.tighten(bound)
-        run.point()
-        if run.closed():
+        step, message = run.after_round(st == "optimal" and clean, "the solver's")
+        if step == "stop":
             break
-        if st == "optimal" and clean:
-            if not run.crossed() or retries >= 2:
-                if run.crossed():
-                    message = "the solver's bound crossed the incumbent twice; no proof"
-                break
-            retries += 1  # a better checked solution voids the solver's proof: solve again
-            stats["bound_retries"] = retries
+        if step == "again":
             continue
         if st != "optimal":
             message = "time limit reached"
             break
-        if add(cuts) == 0:
+        if pr.add(cuts) == 0:
             message = "no new subtour cut separated; stopping"
             break
-    stats.update(mip_rounds=mip_rounds, cuts=len(run.cut_keys))
-    return run.result("pyomo", status, message)
+    else:
+        message = "time limit reached"
+    run.stats["mip_rounds"] = mip_rounds
+    return status, message
 
 
-@register(
-    "mtrce",
-    "pyomo",
-    exact=True,
-    description="The highs MILP written in Pyomo (any Pyomo solver, appsi_highs by default), lazy subtour cuts",
-    supports=milp._supports,
-    params=PyomoParams,
-)
-def pyomo_solver(problem: Problem, options: SolveOptions) -> Result:
-    """Registered ``pyomo`` solver: :func:`solve_pyomo`."""
-    return solve_pyomo(problem, options)
+@register_exact
+class PyomoSolver(RouteMilpSolver):
+    """Solve with Pyomo and ``pyomo_solver`` (default ``appsi_highs``) and lazy subtour cuts.
+
+    The time limit covers the warm start, the array model, the Pyomo model, its translation for
+    the solver, every LP and MIP round and the extraction. Pyomo builds about 12,000 columns a
+    second here, so a view whose dense model would not fit 30 % of the limit gets the sparse
+    model of :class:`daitn_opt.mtrce.milp.HighsSolver` (a restriction; its bound is reported in
+    ``stats["restricted_bound"]`` only), and when even that does not fit, the warm start is
+    returned with a message saying so.
+
+    Parameters (``options.params``, :class:`PyomoParams`)
+    -----------------------------------------------------
+    pyomo_solver
+        The Pyomo solver (default ``appsi_highs``).
+    warm_start_solver, warm_start_time, undirected, sparse, neighbours, lp_rounds
+        As for ``highs``.
+
+    Raises
+    ------
+    InputError
+        When ``pyomo_solver`` is not available.
+
+    Notes
+    -----
+    Exact, with the same model and the same cut loop as ``highs`` (its MIP rounds cut the
+    subtours of each round's optimum only); ``optimal`` exactly when the solver's bound closes
+    the gap to a checked incumbent within 1e-6.
+
+    Example
+    -------
+    Three nodes on a line, visited and back within the deadline (utility 1 + 2):
+
+    >>> import numpy as np
+    >>> from daitn_opt import solve
+    >>> from daitn_opt.mtrce.problem import Problem
+    >>> xs = np.array([0.0, 1.0, 2.0])
+    >>> travel = np.abs(xs[:, None] - xs[None, :])
+    >>> problem = Problem(ids=["s", "a", "b"], travel=travel, utility=np.array([0.0, 1.0, 2.0]),
+    ...                   service=np.zeros(3), start=0, end=0, deadline=4.0)
+    >>> solve(problem, "pyomo", time_limit=20, warm_start_solver=None).objective
+    3.0
+    """
+
+    name = "pyomo"
+    description = (
+        "The highs MILP written in Pyomo (any Pyomo solver, appsi_highs by default), "
+        "lazy subtour cuts"
+    )
+    support = PlannedSupport("pyomo", _import_overhead)
+    Params = PyomoParams
+
+    def build(self, run: Run) -> _PyomoRun | Outcome:
+        cut = super().build(run)
+        if isinstance(cut, Outcome):
+            return cut
+        name = run.params.pyomo_solver
+        run.stats["pyomo_solver"] = name
+        t0 = time.perf_counter()
+        model = build_pyomo(run.problem, model=cut.model)
+        run.stats["pyomo_build_seconds"] = time.perf_counter() - t0
+        quiet_highs()  # the first Highs object of a process prints a banner: mute it here
+        if run.options.remaining() <= 0.1:
+            raise OutOfTime("time limit reached while building the Pyomo model")
+        t0 = time.perf_counter()
+        backend = _Backend(name, model)
+        run.stats["translate_seconds"] = time.perf_counter() - t0
+        return _PyomoRun(cut, model, backend)
+
+    def run(self, run: Run, model: _PyomoRun | Outcome) -> tuple[Status | None, str]:
+        if isinstance(model, Outcome):
+            return None, ""
+        status, message = _lp_rounds(model, run.params.lp_rounds)
+        if status is None:
+            status, message = _mip_rounds(model)
+        model.cut.stats["cuts"] = len(model.cut.cut_keys)
+        return status, message
+
+    def extract(self, run: Run, model: _PyomoRun | Outcome, raw: Any) -> Outcome:
+        if isinstance(model, Outcome):
+            return model
+        return model.cut.outcome(*raw)
+
+
+def solve_pyomo(problem: Problem, options: SolveOptions) -> Result:
+    """Solve ``problem`` with the ``pyomo`` solver (:class:`PyomoSolver`); ``options.params`` is
+    a :class:`PyomoParams`."""
+    return PyomoSolver().solve(problem, options)

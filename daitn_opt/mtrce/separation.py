@@ -17,6 +17,16 @@ components of the support are tried first, as they give the cuts of value 0 chea
 integer point the components are all there is: :func:`integer_cuts`.
 
 This module only sees numbers (edge endpoints and values); it builds no model.
+
+Example
+-------
+Customers 1 and 2 joined to each other but not to the root 0 (edge values of an integer point):
+
+>>> import numpy as np
+>>> point = Point(n=4, tails=np.array([0, 1]), heads=np.array([3, 2]), values=np.ones(2),
+...               y=np.array([1.0, 1.0, 1.0, 1.0]), customers=np.array([1, 2, 3]), start=0, end=0)
+>>> integer_cuts(point)
+[Cut(nodes=(1, 2), k=1)]
 """
 
 from __future__ import annotations
@@ -42,6 +52,23 @@ class Cut:
     @property
     def key(self) -> tuple[tuple[int, ...], int]:
         return self.nodes, self.k
+
+
+@dataclass(frozen=True)
+class Point:
+    """A point of the model on its support graph: ``n`` nodes, the arcs (or edges)
+    ``tails -> heads`` with their ``values``, the visit value ``y`` of every node (1 for the
+    start and the end), the ``customers`` (nodes other than start and end), ``start`` and
+    ``end``."""
+
+    n: int
+    tails: np.ndarray
+    heads: np.ndarray
+    values: np.ndarray
+    y: np.ndarray
+    customers: np.ndarray
+    start: int
+    end: int
 
 
 def _merged(tails: np.ndarray, heads: np.ndarray, root: int, other: int) -> tuple:
@@ -70,24 +97,15 @@ def _support(
     return csr_array(mat.astype(np.int32))
 
 
-def component_cuts(
-    n: int,
-    tails: np.ndarray,
-    heads: np.ndarray,
-    values: np.ndarray,
-    y: np.ndarray,
-    customers: np.ndarray,
-    start: int,
-    end: int,
-    threshold: float = 1e-6,
-) -> list[Cut]:
+def component_cuts(point: Point, threshold: float = 1e-6) -> list[Cut]:
     """Cuts of value 0: the (weakly) connected components of the support not holding the root.
 
     For each such component ``S`` the cut uses the node ``k`` of largest ``y`` in ``S`` (a
     component whose ``y`` are all below ``threshold`` is ignored: the cut would not be violated).
     """
-    t, h = _merged(tails, heads, start, end)
-    keep = values > threshold
+    n, start, customers, y = point.n, point.start, point.customers, point.y
+    t, h = _merged(point.tails, point.heads, start, point.end)
+    keep = point.values > threshold
     graph = csr_array((np.ones(int(keep.sum())), (t[keep], h[keep])), shape=(n, n))
     _, labels = connected_components(graph, directed=True, connection="weak")
     root_label = labels[start]
@@ -104,14 +122,7 @@ def component_cuts(
 
 
 def fractional_cuts(
-    n: int,
-    tails: np.ndarray,
-    heads: np.ndarray,
-    values: np.ndarray,
-    y: np.ndarray,
-    customers: np.ndarray,
-    start: int,
-    end: int,
+    point: Point,
     directed: bool,
     tol: float = 1e-3,
     max_cuts: int | None = None,
@@ -121,14 +132,8 @@ def fractional_cuts(
 
     Parameters
     ----------
-    n
-        Number of nodes.
-    tails, heads, values
-        Endpoints and LP values of the arc (or edge) variables.
-    y
-        LP value of the visit variable of every node (1 for the start and the end).
-    customers
-        Indices of the nodes other than start and end.
+    point
+        The LP point on the support graph (:class:`Point`).
     directed
         Arc variables (cut ``x(delta^-(S)) >= y_k``) or edge variables (``>= 2 y_k``).
     tol
@@ -144,12 +149,13 @@ def fractional_cuts(
     ``y_k``; a customer inside a set already cut this round is skipped, which keeps the number
     of flows near the number of distinct cuts.
     """
-    cuts = component_cuts(n, tails, heads, values, y, customers, start, end, threshold=tol)
+    cuts = component_cuts(point, threshold=tol)
     if cuts:
         return cuts[:max_cuts] if max_cuts else cuts
+    n, start, end, customers, y = point.n, point.start, point.end, point.customers, point.y
     factor = 1.0 if directed else 2.0
-    t, h = _merged(tails, heads, start, end)
-    cap = _support(n, t, h, values, directed, FLOW_SCALE)
+    t, h = _merged(point.tails, point.heads, start, end)
+    cap = _support(n, t, h, point.values, directed, FLOW_SCALE)
     covered = np.zeros(n, dtype=bool)
     order = customers[np.argsort(-y[customers], kind="stable")]
     seen: set[tuple[int, ...]] = set()
@@ -181,15 +187,6 @@ def fractional_cuts(
     return cuts
 
 
-def integer_cuts(
-    n: int,
-    tails: np.ndarray,
-    heads: np.ndarray,
-    values: np.ndarray,
-    y: np.ndarray,
-    customers: np.ndarray,
-    start: int,
-    end: int,
-) -> list[Cut]:
+def integer_cuts(point: Point) -> list[Cut]:
     """Subtours of an integer point: one cut per component not connected to the root."""
-    return component_cuts(n, tails, heads, values, y, customers, start, end, threshold=0.5)
+    return component_cuts(point, threshold=0.5)

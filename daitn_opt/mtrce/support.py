@@ -88,13 +88,14 @@ def trivial_result(problem: Problem, solver: str, elapsed: float = 0.0) -> Resul
     """The result of a problem without customers: the only route is ``[s, e]`` (each of the
     ``k`` routes idle), optimal, or infeasible when even that route misses the deadline."""
     route = [problem.start, problem.end]
-    if not schedule(problem, route)[3]:
+    unreachable = unreachable_end(problem)  # named before any schedule is computed
+    if unreachable is not None or not schedule(problem, route)[3]:
         return make_result(
             problem,
             solver,
             None,
             Status.INFEASIBLE,
-            message=unreachable_end(problem)
+            message=unreachable
             or f"the route {problem.ids[problem.start]!r} -> {problem.ids[problem.end]!r} "
             "misses the deadline",
         )

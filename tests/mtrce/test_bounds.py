@@ -116,8 +116,9 @@ def test_a_run_never_keeps_a_bound_that_crosses_its_checked_incumbent():
     run.tighten(value + 1.0)  # a solver's bound above its incumbent (min): not valid
     assert run.bound == optimum - 100.0
     assert run.crossed() and run.stats["discarded_bounds"] == 1
-    result = run.result("highs", None, "")
-    assert result.bound is not None and result.bound <= result.objective
+    outcome = run.outcome(None, "")
+    assert outcome.solution == [tour]
+    assert outcome.bound is not None and outcome.bound <= value
 
 
 # -- relabelled classic instances ---------------------------------------------------------------

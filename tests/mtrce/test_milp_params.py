@@ -60,5 +60,5 @@ def test_parameters_reach_the_highs_solver():
     result = solve(problem, "highs", time_limit=10, warm_start_solver=None, lp_rounds=0)
     assert result.status.value == "optimal"
     assert result.objective == pytest.approx(optimum)
-    assert "warm_start_seconds" not in result.stats
+    assert "warm_start_value" not in result.stats  # no heuristic ran, no start was given
     assert "lp_rounds" not in result.stats or result.stats["lp_rounds"] == 0
