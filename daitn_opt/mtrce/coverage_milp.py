@@ -7,7 +7,7 @@ variables counted from the end of the route (Miller-Tucker-Zemlin rows: they for
 when some transit times are 0, and they give each visit its position for the recency weights), and
 the concave piecewise-linear coverage of each label written as ``h_l <= a_k X_l + b_k`` cuts. The
 coverage is exact (the PWL curve *is* the objective), so the MIP's dual bound is a bound of the
-problem. :func:`build_model` builds it; :func:`solve_coverage_highs` runs it.
+problem. :func:`build_model` builds it; :class:`CoverageHighs` runs it.
 
 Sizes: ``O(n^2)`` arcs, plus ``O(n^2)`` position-assignment binaries under
 ``max_recency_coverage`` (meant for views of up to about 20-30 eligible nodes).
@@ -20,15 +20,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..exact import register_exact
 from ..params import param
-from ..registry import SolveOptions, register
+from ..registry import SolveOptions
 from ..result import Result, Status
-from . import coverage, route_highs
+from . import coverage, coverage_check, route_highs
 from . import route_model as rm
 from .problem import Problem
 from .route_model import INF, Infeasible
 from .route_model import RouteModel as CoverageModel
-from .route_solvers import no_route, proved_optimal
 from .solution import schedule, windows
 
 __all__ = ["CoverageModel", "Infeasible", "build_model", "solve_coverage_highs", "warm_values"]
@@ -234,44 +234,6 @@ def warm_values(model: CoverageModel, route: list[int]) -> np.ndarray | None:
     return np.where(np.isnan(val), 0.0, val)
 
 
-def solve_coverage_highs(problem: Problem, options: SolveOptions) -> Result:
-    """Solve a coverage objective exactly with HiGHS (see the module docstring).
-
-    Parameters (``options.params``, :class:`CoverageHighsParams`): ``warm_start`` (default True: the ``coverage-ils`` route,
-    found in at most a tenth of the time limit, is given to HiGHS as a start).
-    """
-    name = "coverage-highs"
-    try:
-        model = build_model(problem)
-    except Infeasible as exc:
-        return no_route(problem, name, str(exc), Status.INFEASIBLE)
-
-    def warm() -> tuple[list[int] | None, np.ndarray | None]:
-        from .coverage_heuristics import search
-
-        route = search(problem, options.seed, lambda: options.elapsed() > 0.1 * options.time_limit)
-        return route, None if route is None else warm_values(model, route)
-
-    run = route_highs.solve(
-        model, options, warm if options.params.warm_start else None
-    )
-    if run.infeasible:
-        message = "no route meets the constraints"
-        if problem.objective == "min_time_to_target":
-            message = coverage.target_out_of_reach(problem)
-        return no_route(problem, name, message, Status.INFEASIBLE)
-    route = run.start  # feasible (and reaching the target) by construction of search()
-    if run.values is not None:
-        route = route_highs.route_from_x(model, run.values)
-    if route is None:
-        message = "no route found within the time limit"
-        return no_route(problem, name, message, bound=run.bound, stats=run.stats)
-    result = coverage.coverage_result(
-        problem, name, route, Status.FEASIBLE, bound=run.bound, stats=run.stats
-    )
-    return proved_optimal(result, run.proved)
-
-
 @dataclass(frozen=True)
 class CoverageHighsParams:
     """Parameters of the ``coverage-highs`` solver."""
@@ -281,12 +243,86 @@ class CoverageHighsParams:
     )
 
 
-coverage_highs = register(
-    "mtrce",
-    "coverage-highs",
-    exact=True,
-    description=("coverage objectives (max_coverage, max_recency_coverage, min_time_to_target): "
-            "arc MILP with PWL coverage cuts, HiGHS"),
-    supports=coverage.supports,
-    params=CoverageHighsParams,
-)(solve_coverage_highs)
+class CoverageSupport(route_highs.OneRouteSupport):
+    """Coverage objectives on the skeleton: one index route, :func:`coverage.objective_value`,
+    :func:`coverage.coverage_result`, checked by :func:`daitn_opt.mtrce.coverage_check.check`."""
+
+    share = 0.1
+    check = staticmethod(coverage_check.check)
+
+    def search(self, problem: Problem, seed: int, stop) -> list[int] | None:
+        from .coverage_heuristics import search
+
+        return search(problem, seed, stop)  # feasible (and reaching the target) by construction
+
+    def value(self, problem: Problem, solution: list[int]) -> float:
+        return coverage.objective_value(problem, solution)
+
+    def result(self, problem: Problem, solver: str, solution: list[int] | None, **fields):
+        status = fields.pop(
+            "status", Status.FEASIBLE if solution is not None else Status.NO_SOLUTION
+        )
+        return coverage.coverage_result(problem, solver, solution, status, **fields)
+
+    def infeasible_message(self, problem: Problem) -> str:
+        if problem.objective == "min_time_to_target":
+            return coverage.target_out_of_reach(problem)
+        return "no route meets the constraints"
+
+
+@register_exact
+class CoverageHighs(route_highs.RouteHighsSolver):
+    """Solve a coverage objective exactly with HiGHS (see the module docstring).
+
+    Parameters (``options.params``, :class:`CoverageHighsParams`): ``warm_start`` (default
+    True: the ``coverage-ils`` route, found in at most a tenth of the time limit, is given to
+    HiGHS as a start).
+
+    Notes
+    -----
+    Exact: the PWL coverage is the objective, so HiGHS's dual bound is a bound of the problem;
+    ``optimal`` when it closes the gap within 1e-6. ``O(n^2)`` columns (plus ``O(n^2)``
+    position binaries under ``max_recency_coverage``).
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from daitn_opt import solve
+    >>> from daitn_opt.mtrce.problem import Problem
+    >>> xs = np.array([0.0, 1.0, 2.0])
+    >>> problem = Problem(ids=["s", "a", "b"], travel=np.abs(xs[:, None] - xs[None, :]),
+    ...                   utility=np.zeros(3), service=np.zeros(3), start=0, end=0,
+    ...                   deadline=2.0, objective="max_coverage",
+    ...                   label_mass=np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]),
+    ...                   coverage_scale=np.ones(2))
+    >>> result = solve(problem, "coverage-highs", time_limit=10, warm_start=False)
+    >>> result.status.value, result.solution["routes"]  # b is too far for the deadline
+    ('optimal', [['s', 'a', 's']])
+    """
+
+    name = "coverage-highs"
+    description = (
+        "coverage objectives (max_coverage, max_recency_coverage, min_time_to_target): "
+        "arc MILP with PWL coverage cuts, HiGHS"
+    )
+    support = CoverageSupport()
+    Params = CoverageHighsParams
+    supports = staticmethod(coverage.supports)
+
+    def model_of(self, problem: Problem) -> CoverageModel:
+        return build_model(problem)
+
+    def start_values(self, model: CoverageModel, problem: Problem, solution: list[int]):
+        return warm_values(model, solution)
+
+    def decode(self, model: CoverageModel, values: np.ndarray) -> list[int]:
+        return route_highs.route_from_x(model, values)
+
+
+def solve_coverage_highs(problem: Problem, options: SolveOptions) -> Result:
+    """Solve ``problem`` with ``coverage-highs`` (:class:`CoverageHighs`); ``options.params`` is
+    a :class:`CoverageHighsParams`."""
+    return CoverageHighs().solve(problem, options)
+
+
+coverage_highs = solve_coverage_highs

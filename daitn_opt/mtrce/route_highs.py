@@ -16,9 +16,12 @@ from typing import Any
 import highspy
 import numpy as np
 
+from ..exact import ExactSolver, KindSupport, Outcome, Start
+from ..exact import Run as ExactRun
 from ..highs_model import quiet_highs, set_threads
 from ..registry import SolveOptions
-from .route_model import RouteModel
+from ..result import Status
+from .route_model import Infeasible, RouteModel
 
 
 def pass_model(h: highspy.Highs, model: RouteModel) -> None:
@@ -128,3 +131,85 @@ def route_from_x(model: RouteModel, xval: np.ndarray) -> list[int]:
         route.append(nxt)
         node = nxt
     raise RuntimeError("the MIP solution is not one path from the start to the end")
+
+
+# --------------------------------------------------------------------------------------------
+# the exact-solver skeleton for the one-route MILPs (coverage-highs, tag-highs)
+
+
+class OneRouteSupport(KindSupport):
+    """The skeleton's view of a one-route problem kind (coverage objectives, TAG).
+
+    A subclass names its checker (``check``), its heuristic (:meth:`search`, run for at most
+    ``share`` of the time limit when the solver's ``warm_start`` parameter is on), its
+    objective (:meth:`value`) and its result document (:meth:`result`); feasibility is the
+    checker's verdict on that document.
+    """
+
+    share: float = 0.1
+    check: Callable[[Any, dict], Any]
+
+    def search(self, problem: Any, seed: int, stop: Callable[[], bool]) -> Any:
+        raise NotImplementedError
+
+    def warm_start(self, problem: Any, options: SolveOptions) -> Start:
+        if not options.params.warm_start:
+            return Start()
+        limit = self.share * options.time_limit
+        found = self.search(problem, options.seed, lambda: options.elapsed() > limit)
+        return Start() if found is None else Start(found, self.value(problem, found))
+
+    def feasible(self, problem: Any, solution: Any) -> bool:
+        document = self.result(problem, "check", solution, status=Status.FEASIBLE).solution
+        return bool(self.check(problem, document).ok)
+
+
+class RouteHighsSolver(ExactSolver):
+    """A one-route MILP in HiGHS on the skeleton: ``build`` the model (an infeasible one is an
+    :class:`Outcome` already), ``run`` it warm-started from the skeleton's start (:func:`solve`),
+    ``extract`` the route. Subclasses give :meth:`model_of`, :meth:`start_values` and
+    :meth:`decode`."""
+
+    kind = "mtrce"
+
+    def model_of(self, problem: Any) -> RouteModel:
+        """The model; raises :class:`.route_model.Infeasible` when preprocessing proves none."""
+        raise NotImplementedError
+
+    def start_values(self, model: RouteModel, problem: Any, solution: Any) -> np.ndarray | None:
+        """Column values of a warm-start solution (None when the model cannot take it)."""
+        raise NotImplementedError
+
+    def decode(self, model: RouteModel, values: np.ndarray) -> Any:
+        """The solution (kind's internal form) of HiGHS's column values."""
+        raise NotImplementedError
+
+    def build(self, run: ExactRun) -> RouteModel | Outcome:
+        try:
+            return self.model_of(run.problem)
+        except Infeasible as exc:
+            return Outcome(infeasible=True, message=str(exc))
+
+    def run(self, run: ExactRun, model: RouteModel | Outcome) -> Run | None:
+        if isinstance(model, Outcome):
+            return None
+        start = run.start.solution
+
+        def warm() -> tuple[Any, np.ndarray | None]:
+            if start is None:
+                return None, None
+            return start, self.start_values(model, run.problem, start)
+
+        return solve(model, run.options, warm)
+
+    def extract(self, run: ExactRun, model: RouteModel | Outcome, raw: Run | None) -> Outcome:
+        if isinstance(model, Outcome):
+            return model
+        run.stats.update(raw.stats)
+        if raw.infeasible:
+            return Outcome(infeasible=True, message=self.support.infeasible_message(run.problem))
+        found = None if raw.values is None else self.decode(model, raw.values)
+        message = ""
+        if found is None and run.start.solution is None:
+            message = "no route found within the time limit"
+        return Outcome(solution=found, bound=raw.bound, proved=raw.proved, message=message)

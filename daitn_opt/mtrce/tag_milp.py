@@ -6,7 +6,7 @@ propagation, MTZ positions, budget) with a multiple-choice of epochs per custome
 ``z[i, e]``, ``sum_e z[i, e] = y_i``, service ``sum_e e t_i z[i, e]`` in the time propagation,
 and the visit's value ``sum_e f(e) u_i z[i, e]`` (utility) or its label mass
 ``sum_e f(e) m_il z[i, e]`` under the concave coverage cuts (coverage). :func:`build_model`
-builds it; :func:`solve_tag_highs` runs it (the ``tag-ils`` plan as a start).
+builds it; :class:`TagHighs` runs it (the ``tag-ils`` plan as a start).
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..exact import register_exact
 from ..params import param
-from ..registry import SolveOptions, register
+from ..registry import SolveOptions
 from ..result import Result, Status
-from . import coverage, route_highs
+from . import coverage, route_highs, tag_check
 from . import route_model as rm
-from .route_model import INF, Infeasible, RouteModel
-from .route_solvers import no_route, proved_optimal
+from .route_model import INF, RouteModel
 from .solution import windows
-from .tag import TagProblem, least_service, supports, tag_result
+from .tag import TagProblem, least_service, supports, tag_result, tag_value
 from .tag_heuristics import search
 
 
@@ -190,40 +190,6 @@ def warm_values(model: TagModel, problem: TagProblem, plan: tuple) -> np.ndarray
     return val
 
 
-def solve_tag_highs(problem: TagProblem, options: SolveOptions) -> Result:
-    """Solve TAG exactly with HiGHS (see the module docstring).
-
-    Parameters (``options.params``, :class:`TagHighsParams`): ``warm_start`` (default True: the ``tag-ils`` plan, found in
-    at most a fifth of the time limit, is given to HiGHS as a start).
-    """
-    name = "tag-highs"
-    try:
-        model = build_model(problem)
-    except Infeasible as exc:
-        return no_route(problem, name, str(exc), Status.INFEASIBLE)
-
-    def warm() -> tuple[tuple | None, np.ndarray | None]:
-        plan = search(problem, options.seed, lambda: options.elapsed() > 0.2 * options.time_limit)
-        return plan, None if plan is None else warm_values(model, problem, plan)
-
-    run = route_highs.solve(
-        model, options, warm if options.params.warm_start else None
-    )
-    if run.infeasible:
-        return no_route(problem, name, "no route meets the constraints", Status.INFEASIBLE)
-    plan = run.start
-    if run.values is not None:
-        route = route_highs.route_from_x(model, run.values)
-        plan = (route, epochs_from_z(model, run.values, route))
-    if plan is None:
-        message = "no route found within the time limit"
-        return no_route(problem, name, message, bound=run.bound, stats=run.stats)
-    result = tag_result(
-        problem, name, plan[0], plan[1], Status.FEASIBLE, bound=run.bound, stats=run.stats
-    )
-    return proved_optimal(result, run.proved)
-
-
 @dataclass(frozen=True)
 class TagHighsParams:
     """Parameters of the ``tag-highs`` solver."""
@@ -233,12 +199,81 @@ class TagHighsParams:
     )
 
 
-tag_highs = register(
-    "mtrce",
-    "tag-highs",
-    exact=True,
-    description=("TAG: route and local epochs per node (multiple-choice z[i, e]) as one MILP, "
-            "utility or coverage value with diminishing returns in epochs, HiGHS"),
-    supports=supports,
-    params=TagHighsParams,
-)(solve_tag_highs)
+class TagSupport(route_highs.OneRouteSupport):
+    """TAG on the skeleton: a plan ``(route, {node: epochs})``, :func:`.tag.tag_value`,
+    :func:`.tag.tag_result`, checked by :func:`daitn_opt.mtrce.tag_check.check`."""
+
+    share = 0.2
+    check = staticmethod(tag_check.check)
+
+    def search(self, problem: TagProblem, seed: int, stop) -> tuple | None:
+        return search(problem, seed, stop)
+
+    def value(self, problem: TagProblem, solution: tuple) -> float:
+        return tag_value(problem, solution[0], solution[1])
+
+    def result(self, problem: TagProblem, solver: str, solution: tuple | None, **fields):
+        status = fields.pop(
+            "status", Status.FEASIBLE if solution is not None else Status.NO_SOLUTION
+        )
+        route, epochs = solution if solution is not None else (None, None)
+        return tag_result(problem, solver, route, epochs, status, **fields)
+
+    def infeasible_message(self, problem: TagProblem) -> str:
+        return "no route meets the constraints"
+
+
+@register_exact
+class TagHighs(route_highs.RouteHighsSolver):
+    """Solve TAG exactly with HiGHS (see the module docstring).
+
+    Parameters (``options.params``, :class:`TagHighsParams`): ``warm_start`` (default True: the
+    ``tag-ils`` plan, found in at most a fifth of the time limit, is given to HiGHS as a start).
+
+    Notes
+    -----
+    Exact: route and epochs in one MILP; ``optimal`` when HiGHS's dual bound closes the gap
+    within 1e-6. ``O(n^2)`` arc columns plus ``n E`` epoch choices.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from daitn_opt import solve
+    >>> from daitn_opt.mtrce.problem import Problem
+    >>> from daitn_opt.mtrce.tag import from_problem
+    >>> xs = np.array([0.0, 1.0, 2.0])
+    >>> base = Problem(ids=["s", "a", "b"], travel=np.abs(xs[:, None] - xs[None, :]),
+    ...                utility=np.array([0.0, 1.0, 1.0]), service=np.array([0.0, 1.0, 1.0]),
+    ...                start=0, end=0, deadline=6.0)
+    >>> result = solve(from_problem(base, 1, max_epochs=3), "tag-highs", time_limit=10)
+    >>> result.status.value, result.solution["routes"]
+    ('optimal', [['s', 'a', 'b', 's']])
+    """
+
+    name = "tag-highs"
+    description = (
+        "TAG: route and local epochs per node (multiple-choice z[i, e]) as one MILP, "
+        "utility or coverage value with diminishing returns in epochs, HiGHS"
+    )
+    support = TagSupport()
+    Params = TagHighsParams
+    supports = staticmethod(supports)
+
+    def model_of(self, problem: TagProblem) -> TagModel:
+        return build_model(problem)
+
+    def start_values(self, model: TagModel, problem: TagProblem, solution: tuple):
+        return warm_values(model, problem, solution)
+
+    def decode(self, model: TagModel, values: np.ndarray) -> tuple:
+        route = route_highs.route_from_x(model, values)
+        return route, epochs_from_z(model, values, route)
+
+
+def solve_tag_highs(problem: TagProblem, options: SolveOptions) -> Result:
+    """Solve ``problem`` with ``tag-highs`` (:class:`TagHighs`); ``options.params`` is a
+    :class:`TagHighsParams`."""
+    return TagHighs().solve(problem, options)
+
+
+tag_highs = solve_tag_highs
