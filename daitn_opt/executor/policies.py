@@ -132,7 +132,7 @@ def remaining_problem(ctx: Context):
     problem = from_view(v, name="replan")
     visited = set(ctx.visited) - {ctx.current, ctx.end}
     keep = [i for i, node in enumerate(v.ids) if node not in visited]
-    problem = _restrict(problem, keep)
+    problem = problem.restrict(keep)
     s = problem.start
     service = problem.service.copy()
     utility = problem.utility.copy()
@@ -151,32 +151,6 @@ def remaining_problem(ctx: Context):
     if ctx.end in ctx.visited and problem.end != s:
         utility[problem.end] = 0.0
     return problem.replace(**changes), problem.ids
-
-
-def _restrict(problem, keep: list[int]):
-    """The problem on the node subset ``keep`` (indices; start and end must be in it)."""
-    idx = np.asarray(keep, dtype=np.int64)
-    pos = {int(i): k for k, i in enumerate(idx)}
-    opt = lambda a: None if a is None else a[idx]  # noqa: E731
-    return problem.replace(
-        ids=[problem.ids[i] for i in idx],
-        start=pos[problem.start],
-        end=pos[problem.end],
-        travel=problem.travel[np.ix_(idx, idx)],
-        service=problem.service[idx],
-        utility=problem.utility[idx],
-        window_open=opt(problem.window_open),
-        window_close=opt(problem.window_close),
-        visit_cost=opt(problem.visit_cost),
-        travel_cost=None if problem.travel_cost is None else problem.travel_cost[np.ix_(idx, idx)],
-        mandatory=np.asarray([pos[m] for m in problem.mandatory if m in pos], dtype=np.int64),
-        # Per-node fields of the coverage objectives (absent on older problems).
-        **(
-            {"label_mass": opt(problem.label_mass)}
-            if getattr(problem, "label_mass", None) is not None
-            else {}
-        ),
-    )
 
 
 class ReplanPolicy(StaticPolicy):
