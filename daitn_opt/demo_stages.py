@@ -325,11 +325,11 @@ def fail_mid_route(run: DemoRun, names: set[str]) -> None:
 # -- T-FAM ----------------------------------------------------------------------------------------
 
 
-def admit(run: DemoRun) -> tuple[Any, dict[str, Any] | None] | None:
+def admit(run: DemoRun) -> dict[str, Any] | None:
     """Admit the batch of training requests with T-FAM (HiGHS and first-come-first-served).
 
-    Returns ``(problem, the checked HiGHS solution or None)``, or None when the T-FAM package
-    is missing.
+    Returns the HiGHS solution the checker accepted (``{}`` when there is none), or None when
+    the T-FAM package is missing.
     """
     report = run.report
     names, why = registered("tfam")
@@ -340,7 +340,7 @@ def admit(run: DemoRun) -> tuple[Any, dict[str, Any] | None] | None:
     from .registry import solve
 
     problem = tfam.from_instance(run.inst)
-    chosen = None
+    chosen: dict[str, Any] = {}
     for solver in ("highs", "fcfs"):
         if solver not in names:
             report.missing.append(f"tfam solver {solver!r} is not registered")
@@ -357,30 +357,29 @@ def admit(run: DemoRun) -> tuple[Any, dict[str, Any] | None] | None:
         )
         if solver == "highs" and ok:
             chosen = res.solution
-    return problem, chosen
+    return chosen
 
 
-def replay_admitted(run: DemoRun, admission: tuple[Any, dict[str, Any] | None] | None) -> None:
-    """FedAvg replay of the first federated request T-FAM's HiGHS solution admitted.
+def replay_admitted(run: DemoRun, solution: dict[str, Any] | None) -> None:
+    """FedAvg replay of the first federated request T-FAM's HiGHS ``solution`` admitted.
 
-    ``admission`` is what :func:`admit` returned; the client set is the admitted plan's, as the
-    solution describes it (:func:`~daitn_opt.executor.replay.admitted_plan`).
+    ``solution`` is what :func:`admit` returned; the client set is the admitted plan's, as the
+    solution states it (:func:`~daitn_opt.executor.replay.admitted_plan`).
     """
     from .executor import replay_federated
     from .executor.replay import admitted_plan
 
     report, inst = run.report, run.inst
-    if admission is None:
+    if solution is None:
         return
-    problem, solution = admission
-    admitted = (solution or {}).get("admitted", {})
+    admitted = solution.get("admitted", {})
     fed = [r for r in inst.requests if r.mode == "federated" and r.id in admitted]
-    if not fed or solution is None:
+    if not fed:
         report.notes.append("no federated request admitted by T-FAM: no FedAvg replay")
         return
     r = fed[0]
     try:
-        plan = admitted_plan(inst, solution, r.id, problem=problem)
+        plan = admitted_plan(inst, solution, r.id)
     except InputError as exc:
         report.notes.append(f"T-FAM plan of {r.id}: {exc}")
         return

@@ -54,53 +54,50 @@ def parse_document(doc: Any, instance: Instance) -> tuple[str | None, str | None
 
 
 def admitted_plan(
-    instance: Instance,
-    solution: dict[str, Any],
-    request_id: str | None = None,
-    *,
-    problem: Any = None,
+    instance: Instance, solution: dict[str, Any], request_id: str | None = None
 ) -> dict[str, Any]:
-    """The plan a T-FAM solution admitted for a federated request, as the solution describes it.
+    """The plan a T-FAM solution admitted for a federated request, as the solution states it.
 
     Parameters
     ----------
     instance
         The instance the solution admits requests of.
     solution
-        A T-FAM solution: ``{"admitted": {request: plan index}, "plans": [...]}``.
+        A T-FAM solution: ``{"admitted": {request: plan index}, "plans": [...]}``, each plan
+        ``{"request", "plan", "clients" or "route", "start", "finish", "label"}``.
     request_id
         The federated request; default the first admitted federated request of the instance.
-    problem
-        The T-FAM problem the solution was solved on, for a solution written without its plans
-        (see Notes); default rebuilt from ``instance``.
 
     Returns
     -------
     dict
-        ``{"request", "clients" (a federated plan) or "route", "start", "finish", "label"}``.
+        The solution's entry of that request in ``solution["plans"]``.
 
     Raises
     ------
     InputError
-        A malformed solution (``solution.admitted``, ``solution.plans``), a request that is not
-        an admitted federated one (``request``), or a solution that admits none.
+        A malformed solution (``solution.admitted``, ``solution.plans[k]``), a request that is
+        not an admitted federated one (``request``), a solution that admits none, or one written
+        before T-FAM solutions stated their plans (``solution.plans``: solve the batch again).
 
     Notes
     -----
-    A solution carries its plans (``solution["plans"]``, one entry per admitted request) and
-    the replay reads them: it neither re-solves nor parses labels. A solution written before
-    solutions carried their plans falls back to the plan labels of the instance's admission
-    problem (``{h1,h2} +30s``), which rebuilds the candidate plans when ``problem`` is not given.
+    The replay executes the decision as it is written: it neither re-solves the admission
+    problem nor parses plan labels (``{h1,h2} +30s``). O(number of plans).
 
     Examples
     --------
     >>> from daitn_opt.drrt.instance import load_instance
     >>> inst = load_instance("instances/healthcare-small.json")
-    >>> sol = {"admitted": {"r2": 0}, "plans": [
-    ...     {"request": "r2", "clients": ["h02", "h07"], "start": 0.0, "finish": 40.0,
-    ...      "label": "{h02,h07} +0s"}]}
+    >>> sol = {"admitted": {"r2": 0}, "refused": [], "plans": [
+    ...     {"request": "r2", "plan": 0, "clients": ["h02", "h07"], "start": 0.0,
+    ...      "finish": 40.0, "label": "{h02,h07}"}]}
     >>> admitted_plan(inst, sol)["clients"]
     ['h02', 'h07']
+    >>> admitted_plan(inst, {"admitted": {"r2": 0}, "refused": []})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    daitn_opt.errors.InputError: solution.plans = None: the solution does not state its plans ...
     """
     validate_solution("tfam", solution)
     admitted = solution.get("admitted")
@@ -116,34 +113,26 @@ def admitted_plan(
     rid = federated[0]
     plans = solution.get("plans")
     if plans is None:
-        return _plan_from_labels(instance, rid, int(admitted[rid]), problem)
+        raise InputError(
+            "solution.plans",
+            None,
+            "the solution does not state its plans (written before T-FAM solutions carried "
+            "them); solve the batch again",
+        )
     if not isinstance(plans, list):
         raise InputError("solution.plans", type(plans).__name__, "expected a list of plans")
     for k, plan in enumerate(plans):
         if not isinstance(plan, dict) or "request" not in plan:
             raise InputError(f"solution.plans[{k}]", plan, "expected an object with 'request'")
-        if plan["request"] == rid:
-            return plan
+        if plan["request"] != rid:
+            continue
+        if plan.get("plan", admitted[rid]) != admitted[rid]:
+            raise InputError(
+                f"solution.plans[{k}].plan", plan["plan"], f"{rid} is admitted with plan "
+                f"{admitted[rid]}",
+            )  # fmt: skip
+        return plan
     raise InputError("solution.plans", rid, "the admitted request has no plan in the solution")
-
-
-def _plan_from_labels(instance: Instance, rid: str, index: int, problem: Any) -> dict[str, Any]:
-    """The admitted plan of a solution written without its plans, from its label.
-
-    Kept for solution documents written before T-FAM solutions carried ``"plans"``: the label
-    ``{h1,h2} +30s`` of plan ``index`` of ``rid`` in the instance's admission problem.
-    """
-    from ..tfam import from_instance
-
-    problem = problem if problem is not None else from_instance(instance)
-    k = problem.request_ids.index(rid)
-    plan = int(problem.plan_start[k]) + index
-    label = (problem.plan_labels or [""] * problem.n_plans)[plan]
-    head = label.split(" +")[0].strip()
-    out: dict[str, Any] = {"request": rid, "label": label}
-    if head.startswith("{") and head.endswith("}"):
-        out["clients"] = [c for c in head[1:-1].split(",") if c]
-    return out
 
 
 def admitted_clients(
@@ -161,11 +150,11 @@ def admitted_clients(
     """
     plan = admitted_plan(instance, solution, request_id)
     clients = plan.get("clients")
-    if not isinstance(clients, list) or not clients:
-        rid = plan["request"]
+    if not isinstance(clients, list) or not clients or not all(isinstance(c, str) for c in clients):
+        k = solution["plans"].index(plan)
         raise InputError(
-            "solution.admitted",
-            {rid: solution["admitted"][rid]},
+            f"solution.plans[{k}].clients",
+            clients,
             f"plan {plan.get('label', '')!r} is no client set",
         )
     return plan["request"], {"clients": list(clients)}
