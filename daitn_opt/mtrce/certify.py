@@ -11,6 +11,13 @@ objective is recomputed from the problem's arrays:
 - the status is ``optimal`` exactly when the relative gap (:func:`daitn_opt.result.relative_gap`)
   is at most :data:`GAP_TOL`; a solver that claims optimality without such a bound reports
   ``feasible``.
+
+Example
+-------
+>>> settle("min", 100.0, 99.99995, Status.FEASIBLE)[0].value  # gap 5e-7: proved
+'optimal'
+>>> settle("min", 100.0, 101.0, Status.OPTIMAL)[:2]  # a bound above a minimum is no bound
+(<Status.FEASIBLE: 'feasible'>, None)
 """
 
 from __future__ import annotations

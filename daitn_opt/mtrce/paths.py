@@ -28,6 +28,21 @@ def shortest_paths(weights: np.ndarray, indices: int | np.ndarray | None = None)
     -------
     numpy.ndarray
         Path lengths from each source to every node (``inf`` when unreachable).
+
+    Notes
+    -----
+    Floyd-Warshall (``O(n^3)``) up to 60 nodes, Dijkstra from each source beyond (or for the
+    given ``indices``).
+
+    Example
+    -------
+    The zero-time leg ``0 -> 1`` stays an arc (a dense csgraph input would drop it):
+
+    >>> inf = np.inf
+    >>> shortest_paths(np.array([[0.0, 0.0, inf], [inf, 0.0, 2.0], [1.0, inf, 0.0]]))
+    array([[0., 0., 2.],
+           [3., 0., 2.],
+           [1., 1., 0.]])
     """
     w = np.asarray(weights, dtype=np.float64)
     arcs = np.isfinite(w)
