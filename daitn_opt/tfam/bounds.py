@@ -16,22 +16,17 @@ where the LP itself can take minutes on a shared machine.
 
 :func:`rounded_bound` tightens a bound to the integer lattice; :func:`contract_violation` says
 what breaks the reporting contract (for tests and sweeps). The contract itself is enforced on
-every result by :func:`daitn_opt.result.enforce_contract`; :func:`settle` and :func:`settled`
-are kept only for the QIRCE solvers that still apply them.
+every result, in one place, by :func:`daitn_opt.result.enforce_contract`.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import time
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
-from ..registry import SolveOptions
-from ..result import Result, Status, relative_gap
+from ..result import Result, Status
 from ..subgradient import subgradient
 from .problem import Problem
 
@@ -127,62 +122,8 @@ def rounded_bound(bound: float | None, sense: str, integral: bool) -> float | No
     return float(math.floor(bound + tol) if sense == "max" else math.ceil(bound - tol))
 
 
-def settle(result: Result, tol: float = GAP_TOLERANCE) -> Result:
-    """Make ``status``, ``bound`` and ``gap`` of ``result`` tell one story (in place).
-
-    - a bound that is not finite is dropped;
-    - a bound on the wrong side of the incumbent (maximising: below it; minimising: above it)
-      is a solver's tolerance showing (a valid bound cannot cross a feasible value): when the
-      crossing is within ``tol`` (relative) the bound becomes the incumbent; beyond that the
-      bound cannot be trusted and is dropped, and ``stats["dropped_bound"]`` keeps it;
-    - ``optimal`` exactly when the relative gap is at most ``tol``: a solver that stopped at its
-      own gap tolerance is ``feasible``; a proved bound equal to the incumbent is ``optimal``.
-    """
-    if not result.status.has_solution or result.objective is None:
-        if result.bound is not None and not math.isfinite(result.bound):
-            result.bound = None
-        result.gap = None
-        return result
-    obj = float(result.objective)
-    bound = result.bound
-    if bound is not None and not math.isfinite(bound):
-        bound = None
-    if bound is not None:
-        crossing = obj - bound if result.sense == "max" else bound - obj
-        if crossing > 0:
-            if crossing <= tol * max(1.0, abs(obj)):
-                bound = obj
-            else:
-                result.stats["dropped_bound"] = bound
-                bound = None
-    result.bound = None if bound is None else float(bound)
-    result.gap = relative_gap(obj, result.bound)
-    proved = result.gap is not None and result.gap <= tol
-    if proved:
-        result.status = Status.OPTIMAL
-    elif result.status is Status.OPTIMAL:
-        result.status = Status.FEASIBLE
-        if not result.message:
-            result.message = (
-                "stopped at the solver's gap tolerance"
-                if result.gap is not None
-                else "optimality not proved (no valid bound)"
-            )
-    return result
-
-
-def settled(fn: Callable[[Any, SolveOptions], Result]) -> Callable[[Any, SolveOptions], Result]:
-    """Decorator of a solver function: its result goes through :func:`settle`."""
-
-    @functools.wraps(fn)
-    def run(problem: Any, options: SolveOptions) -> Result:
-        return settle(fn(problem, options))
-
-    return run
-
-
 def contract_violation(result: Result, tol: float = GAP_TOLERANCE) -> str | None:
-    """What breaks the reporting contract :func:`settle` establishes, or None: a bound on the
+    """What breaks the reporting contract (:func:`daitn_opt.result.enforce_contract`), or None: a bound on the
     wrong side of the objective, ``optimal`` with a gap above ``tol`` (or none), or a gap of at
     most ``tol`` on a result not reported optimal. For tests and benchmark sweeps."""
     obj, bound = result.objective, result.bound

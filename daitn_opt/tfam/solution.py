@@ -157,8 +157,8 @@ def make_result(
         objective = objective_of(problem, choice)
         solution = to_solution(problem, choice)
         # A solver's bound can sit below the incumbent by its tolerance: clamp only that. A
-        # larger crossing is left as it is, so that ``settle`` drops it (and records it in
-        # ``stats["dropped_bound"]``) and the result contract sees it: a wrong bound is a bug
+        # larger crossing is left as it is, so that the result contract
+        # (``enforce_contract``) drops it and records the defect: a wrong bound is a bug
         # to report, not to hide.
         if bound is not None and objective - bound_tolerance(objective) <= bound < objective:
             bound = objective
