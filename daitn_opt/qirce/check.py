@@ -31,30 +31,99 @@ SOLUTION_SHAPE = {
 
 
 def check(problem: Problem, solution: dict[str, Any]) -> CheckReport:
-    """Check ``solution`` against ``problem``; the report lists every violation found."""
-    v: list[str] = []
+    """Check ``solution`` against ``problem`` from the arrays and the document alone.
+
+    Parameters
+    ----------
+    problem
+        The QIRCE problem.
+    solution
+        A solution document (see :mod:`daitn_opt.qirce.solution`): ``routes``,
+        ``deployments``, ``open``, ``refused``.
+
+    Returns
+    -------
+    CheckReport
+        The recomputed objective (in the reported sense, :attr:`Problem.sense`) and every
+        violation found (empty when the solution is feasible). A document of the wrong shape
+        gives no objective and one violation saying what is malformed.
+
+    Notes
+    -----
+    Imports no solver and no formulation: the constraints are recomputed one by one (eligible
+    pairs, deployments where routed, open facilities, memory, throughput, demand served or
+    refused exactly once, queueing when modelled). Linear in the size of the document and the
+    arrays.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from daitn_opt.qirce import Problem, check
+    >>> p = Problem(demand_ids=["d"], facility_ids=["f"], model_ids=["m"], demand_model=[0],
+    ...             rate=[1.0], value=[1.0], slo_ms=[50.0], model_memory=[0.0],
+    ...             facility_memory=[np.inf], capacity=[1.0], open_cost=[2.0], arc_demand=[0],
+    ...             arc_facility=[0], arc_cost=[3.0], arc_load=[1.0], arc_latency=[5.0])
+    >>> doc = {"routes": [{"demand": "d", "facility": "f", "fraction": 1.0}],
+    ...        "deployments": [{"model": "m", "facility": "f"}], "open": ["f"], "refused": []}
+    >>> report = check(p, doc)
+    >>> report.ok, report.objective
+    (True, 5.0)
+    >>> check(p, {**doc, "open": []}).violations
+    ["model 'm' deployed at 'f', which is not open"]
+    """
     if not isinstance(solution, dict):
         return CheckReport(None, [f"solution is {type(solution).__name__}, not an object"])
     malformed = shape_error(solution, SOLUTION_SHAPE)
     if malformed is not None:
         return CheckReport(None, [str(malformed)])
-    n_d, n_f = problem.num_demands, problem.num_facilities
-    d_index = {d: k for k, d in enumerate(problem.demand_ids)}
-    f_index = {f: k for k, f in enumerate(problem.facility_ids)}
-    m_index = {m: k for k, m in enumerate(problem.model_ids)}
-    arcs = {
-        (int(d), int(f)): a
-        for a, (d, f) in enumerate(zip(problem.arc_demand, problem.arc_facility, strict=True))
-    }
+    v: list[str] = []
+    opened = _opened(problem, solution, v)
+    deployed = _deployed(problem, solution, opened, v)
+    served, arc_total, routed = _routes(problem, solution, deployed, v)
+    refused = _refused(problem, solution, v)
+    for d in np.flatnonzero(np.abs(served + refused - 1.0) > TOL):
+        v.append(
+            f"demand {problem.demand_ids[d]!r}: served {served[d]:.6g} + refused "
+            f"{refused[d]:.6g} != 1"
+        )
+    penalty = _congestion(problem, routed, v) if problem.congestion != "none" else 0.0
+    open_total = float(problem.open_cost[opened].sum())
+    return CheckReport(_objective(problem, served, arc_total, open_total, penalty), v)
 
-    opened = np.zeros(n_f, dtype=bool)
+
+def _objective(
+    problem: Problem, served: np.ndarray, arc_total: float, open_total: float, penalty: float
+) -> float:
+    """The objective in the reported sense from the recomputed totals."""
+    if problem.cost_sense == "min":
+        cost = arc_total + open_total
+    else:
+        cost = -(arc_total - open_total)
+    if problem.mode == "serve_all":
+        return float(cost + penalty if problem.cost_sense == "min" else -(cost + penalty))
+    value = float(np.dot(problem.value * problem.rate, served))
+    return float(value - problem.cost_weight * cost - penalty)
+
+
+def _opened(problem: Problem, solution: dict[str, Any], v: list[str]) -> np.ndarray:
+    """(F,) facilities the document opens (unknown ids are violations)."""
+    f_index = {f: k for k, f in enumerate(problem.facility_ids)}
+    opened = np.zeros(problem.num_facilities, dtype=bool)
     for f_id in solution.get("open", []):
         if f_id not in f_index:
             v.append(f"open: unknown facility {f_id!r}")
         else:
             opened[f_index[f_id]] = True
+    return opened
 
-    deployed = np.zeros((problem.num_models, n_f), dtype=bool)
+
+def _deployed(
+    problem: Problem, solution: dict[str, Any], opened: np.ndarray, v: list[str]
+) -> np.ndarray:
+    """(M, F) deployments of the document; each at an open facility, within memory."""
+    f_index = {f: k for k, f in enumerate(problem.facility_ids)}
+    m_index = {m: k for k, m in enumerate(problem.model_ids)}
+    deployed = np.zeros((problem.num_models, problem.num_facilities), dtype=bool)
     for dep in solution.get("deployments", []):
         m, f = m_index.get(dep.get("model")), f_index.get(dep.get("facility"))
         if m is None or f is None:
@@ -72,10 +141,23 @@ def check(problem: Problem, solution: dict[str, Any]) -> CheckReport:
             f"memory of {problem.facility_ids[f]!r}: {mem_used[f]:g} GB deployed > "
             f"{problem.facility_memory[f]:g} GB"
         )
+    return deployed
 
-    served = np.zeros(n_d)
+
+def _routes(
+    problem: Problem, solution: dict[str, Any], deployed: np.ndarray, v: list[str]
+) -> tuple[np.ndarray, float, list[tuple[int, int, int, float]]]:
+    """(served fraction per demand, routing cost, routed (demand, facility, arc, fraction));
+    each route eligible, deployed, within its SLO and the facility's throughput."""
+    n_d, n_f = problem.num_demands, problem.num_facilities
+    d_index = {d: k for k, d in enumerate(problem.demand_ids)}
+    f_index = {f: k for k, f in enumerate(problem.facility_ids)}
+    arcs = {
+        (int(d), int(f)): a
+        for a, (d, f) in enumerate(zip(problem.arc_demand, problem.arc_facility, strict=True))
+    }
+    served, load = np.zeros(n_d), np.zeros(n_f)
     routes_per = np.zeros(n_d, dtype=np.int64)
-    load = np.zeros(n_f)
     arc_total = 0.0
     routed: list[tuple[int, int, int, float]] = []
     for r in solution.get("routes", []):
@@ -92,18 +174,7 @@ def check(problem: Problem, solution: dict[str, Any]) -> CheckReport:
         if a is None:
             v.append(f"route {name}: not an eligible pair (memory, reachability or SLO)")
             continue
-        m = int(problem.demand_model[d])
-        if problem.arc_latency[a] > problem.slo_ms[d] + 1e-9:
-            v.append(
-                f"route {name}: latency {problem.arc_latency[a]:g} ms > SLO "
-                f"{problem.slo_ms[d]:g} ms"
-            )
-        if problem.model_memory[m] > problem.facility_memory[f] + TOL:
-            v.append(f"route {name}: model does not fit the facility's memory")
-        if not deployed[m, f]:
-            v.append(f"route {name}: model {problem.model_ids[m]!r} is not deployed there")
-        if problem.single_source and abs(frac - 1.0) > TOL:
-            v.append(f"route {name}: fraction {frac:g} with single-source routing")
+        _route_violations(problem, d, f, a, frac, deployed, name, v)
         served[d] += frac
         routes_per[d] += 1
         load[f] += problem.arc_load[a] * frac
@@ -118,8 +189,37 @@ def check(problem: Problem, solution: dict[str, Any]) -> CheckReport:
     if problem.single_source:
         for d in np.flatnonzero(routes_per > 1):
             v.append(f"demand {problem.demand_ids[d]!r} split over {routes_per[d]} facilities")
+    return served, arc_total, routed
 
-    refused = np.zeros(n_d)
+
+def _route_violations(
+    problem: Problem,
+    d: int,
+    f: int,
+    a: int,
+    frac: float,
+    deployed: np.ndarray,
+    name: str,
+    v: list[str],
+) -> None:
+    """The violations of one eligible route: SLO, memory, deployment, single source."""
+    m = int(problem.demand_model[d])
+    if problem.arc_latency[a] > problem.slo_ms[d] + 1e-9:
+        v.append(
+            f"route {name}: latency {problem.arc_latency[a]:g} ms > SLO {problem.slo_ms[d]:g} ms"
+        )
+    if problem.model_memory[m] > problem.facility_memory[f] + TOL:
+        v.append(f"route {name}: model does not fit the facility's memory")
+    if not deployed[m, f]:
+        v.append(f"route {name}: model {problem.model_ids[m]!r} is not deployed there")
+    if problem.single_source and abs(frac - 1.0) > TOL:
+        v.append(f"route {name}: fraction {frac:g} with single-source routing")
+
+
+def _refused(problem: Problem, solution: dict[str, Any], v: list[str]) -> np.ndarray:
+    """(D,) refused fraction per demand; each refusal with a reason, none in serve-all mode."""
+    d_index = {d: k for k, d in enumerate(problem.demand_ids)}
+    refused = np.zeros(problem.num_demands)
     for r in solution.get("refused", []):
         d = d_index.get(r.get("demand"))
         if d is None:
@@ -131,27 +231,7 @@ def check(problem: Problem, solution: dict[str, Any]) -> CheckReport:
     if problem.mode == "serve_all":
         for d in np.flatnonzero(refused > TOL):
             v.append(f"demand {problem.demand_ids[d]!r} refused but all demand must be served")
-    for d in np.flatnonzero(np.abs(served + refused - 1.0) > TOL):
-        v.append(
-            f"demand {problem.demand_ids[d]!r}: served {served[d]:.6g} + refused "
-            f"{refused[d]:.6g} != 1"
-        )
-
-    penalty = _congestion(problem, routed, v) if problem.congestion != "none" else 0.0
-    open_total = float(problem.open_cost[opened].sum())
-    if problem.cost_sense == "min":
-        cost = arc_total + open_total
-    else:
-        cost = -(arc_total - open_total)
-    if problem.mode == "serve_all":
-        objective = cost + penalty if problem.cost_sense == "min" else -(cost + penalty)
-    else:
-        objective = (
-            float(np.dot(problem.value * problem.rate, served))
-            - problem.cost_weight * cost
-            - penalty
-        )
-    return CheckReport(float(objective), v)
+    return refused
 
 
 def _congestion(problem: Problem, routed: list[tuple[int, int, int, float]], v: list[str]) -> float:

@@ -8,13 +8,15 @@ of :mod:`.congestion`), ``ls`` the LP-guided tabu search of :mod:`.local_search`
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..params import NoParams, param
-from ..registry import SolveOptions, register
+from ..registry import SolveOptions, SolverFn, register
 from ..result import Result, TracePoint
 from .assignment import Dense
 from .bounds import reported_bound
@@ -25,9 +27,22 @@ from .problem import Problem
 from .solution import infeasible_result, internal_objective, make_result, trivial_result
 
 
-def _screened(problem: Problem, solver: str) -> Result | None:
-    """The result of a problem decided before any search (infeasible, or nothing to route)."""
-    return infeasible_result(problem, solver) or trivial_result(problem, solver)
+def heuristic(
+    name: str, description: str, params: type = NoParams
+) -> Callable[[SolverFn], SolverFn]:
+    """Register ``fn`` as the qirce heuristic ``name``; a problem decided before any search
+    (infeasible, or nothing to route) gets its screening result without calling ``fn``."""
+
+    def decorate(fn: SolverFn) -> SolverFn:
+        @functools.wraps(fn)
+        def run(problem: Problem, options: SolveOptions) -> Result:
+            screened = infeasible_result(problem, name) or trivial_result(problem, name)
+            return screened if screened is not None else fn(problem, options)
+
+        register("qirce", name, exact=False, description=description, params=params)(run)
+        return run
+
+    return decorate
 
 
 def _result(problem: Problem, solver: str, g: Dense, assign: np.ndarray | None) -> Result:
@@ -48,35 +63,17 @@ def _result(problem: Problem, solver: str, g: Dense, assign: np.ndarray | None) 
     return make_result(problem, solver, x, trace=[TracePoint(0.0, value, None)])
 
 
-@register(
-    "qirce",
-    "nearest",
-    exact=False,
-    description="each demand to the nearest facility with room (baseline)",
-    params=NoParams,
-)
+@heuristic("nearest", "each demand to the nearest facility with room (baseline)")
 def solve_nearest(problem: Problem, options: SolveOptions) -> Result:
     """Each demand, in input order, to the lowest-latency facility with room."""
-    screened = _screened(problem, "nearest")
-    if screened is not None:
-        return screened
     g = Dense(problem)
     return _result(problem, "nearest", g, nearest_assign(g))
 
 
-@register(
-    "qirce",
-    "greedy",
-    exact=False,
-    description="Martello-Toth regret greedy, best of several desirabilities",
-    params=NoParams,
-)
+@heuristic("greedy", "Martello-Toth regret greedy, best of several desirabilities")
 def solve_greedy(problem: Problem, options: SolveOptions) -> Result:
     """Checks the clock: at the time limit (less a reserve to build the result) the best
     complete, feasible assignment found so far is returned, else ``no_solution``."""
-    screened = _screened(problem, "greedy")
-    if screened is not None:
-        return screened
     deadline = time.perf_counter() + options.remaining() - max(0.05, 0.05 * options.time_limit)
     g = Dense(problem)
     if problem.congestion != "none":
@@ -101,19 +98,14 @@ class LsParams:
     )
 
 
-@register(
-    "qirce",
+@heuristic(
     "ls",
-    exact=False,
-    description="LP-guided tabu search: shift/swap with adaptive penalties, close/open facility",
-    params=LsParams,
+    "LP-guided tabu search: shift/swap with adaptive penalties, close/open facility",
+    LsParams,
 )
 def solve_ls(problem: Problem, options: SolveOptions) -> Result:
     """LP-guided tabu search (parameters: :class:`LsParams`); the LP (or, on large instances,
     Lagrangian) bound it computes is reported, so a solution meeting it is proved optimal."""
-    screened = _screened(problem, "ls")
-    if screened is not None:
-        return screened
     params = options.params
     budget = params.budget
     if budget is None:

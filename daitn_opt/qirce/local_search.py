@@ -30,6 +30,129 @@ LARGE_DEMANDS = 1500
 """Above this many demands, swaps (quadratic) and the tabu search give way to batched shifts."""
 
 
+class Tabu:
+    """The moves of :func:`tabu_search`: penalised shift and swap deltas, tabu tenures and the
+    adaptive penalty weights (capacity ``beta``, memory ``gamma``) of one run."""
+
+    def __init__(self, g: Dense, start: np.ndarray, rng: np.random.Generator) -> None:
+        self.g, self.st, self.rng = g, State(g, start), rng
+        D, F1 = g.D, g.F + 1
+        self.rows = np.arange(D)
+        finite_w = g.W[np.isfinite(g.W)]
+        spread = float(np.abs(finite_w).mean()) if finite_w.size else 1.0
+        load_scale = float(g.L[g.L > 0].mean()) if np.any(g.L > 0) else 1.0
+        self.beta = np.full(F1, spread / load_scale)
+        self.beta[g.F] = 0.0
+        mem_scale = float(g.mem[g.mem > 0].mean()) if np.any(g.mem > 0) else 1.0
+        self.gamma = np.full(F1, spread / mem_scale)
+        self.gamma[g.F] = 0.0
+        self.tabu = np.zeros((D, F1), dtype=np.int64)
+        self.capf = np.where(np.isfinite(g.cap), g.cap, np.inf)
+        self.do_swap = D <= LARGE_DEMANDS
+        self.same_model = (
+            g.model[:, None] == g.model[None, :] if (g.use_mem and self.do_swap) else None
+        )
+        self.Wsafe = np.where(np.isfinite(g.W), g.W, np.inf)
+        self.span = 5 + max(5, D // 10)
+
+    def shift_deltas(self, it: int) -> np.ndarray:
+        """(D, F1) penalised cost change of moving each demand to each facility (inf: tabu or
+        no move)."""
+        g, st, beta, gamma, capf = self.g, self.st, self.beta, self.gamma, self.capf
+        a, load, rows = st.a, st.load, self.rows
+        exc = np.maximum(load - capf, 0.0)
+        delta = self.Wsafe - g.W[rows, a][:, None]
+        delta += beta[None, :] * (
+            np.maximum(load[None, :] + g.L - capf[None, :], 0.0) - exc[None, :]
+        )
+        rel = beta[a] * (np.maximum(load[a] - g.L[rows, a] - capf[a], 0.0) - exc[a])
+        delta += rel[:, None]
+        if g.use_open:
+            delta += (g.Fo * (st.n == 0))[None, :]
+            delta -= (g.Fo[a] * (st.n[a] == 1))[:, None]
+        if g.use_mem:
+            memf = g.mem_cap
+            excm = np.maximum(st.memu - memf, 0.0)
+            add = g.mem[:, None] * (st.cnt[g.model] == 0)
+            delta += gamma[None, :] * (
+                np.maximum(st.memu[None, :] + add - memf[None, :], 0.0) - excm[None, :]
+            )
+            drop = g.mem * (st.cnt[g.model, a] == 1)
+            delta += (gamma[a] * (np.maximum(st.memu[a] - drop - memf[a], 0.0) - excm[a]))[:, None]
+        delta[rows, a] = np.inf
+        delta[self.tabu > it] = np.inf
+        return delta
+
+    def swap_deltas(self, it: int) -> np.ndarray:
+        """(D, D) penalised cost change of exchanging the facilities of two demands (inf: same
+        facility, other models where memory binds, or tabu). O(D^2)."""
+        g, st, beta, capf = self.g, self.st, self.beta, self.capf
+        a, load, rows = st.a, st.load, self.rows
+        exc = np.maximum(load - capf, 0.0)
+        wcur = g.W[rows, a]
+        wx = self.Wsafe[:, a]  # wx[i, j] = W[i, a_j]
+        lx = g.L[:, a]  # lx[i, j] = L[i, a_j]
+        # pen[i, j]: penalty change at a_i when i leaves it and j arrives (symmetric pair).
+        pen = (load[a] - g.L[rows, a])[:, None] + lx.T - capf[a][:, None]
+        np.maximum(pen, 0.0, out=pen)
+        pen -= exc[a][:, None]
+        pen *= beta[a][:, None]
+        sd = wx + pen
+        sd = sd + sd.T
+        sd -= wcur[:, None]
+        sd -= wcur[None, :]
+        sd[a[:, None] == a[None, :]] = np.inf
+        if self.same_model is not None:
+            sd[~self.same_model] = np.inf
+        tab = self.tabu[rows[:, None], a[None, :]] > it  # i may not go to a_j
+        sd[tab | tab.T] = np.inf
+        return sd
+
+    def best_move(self, it: int) -> tuple[float, tuple[str, int, int]]:
+        """The best non-tabu move: a shift, or a swap when no shift improves."""
+        delta = self.shift_deltas(it)
+        F1, D = self.g.F + 1, self.g.D
+        k = int(np.argmin(delta))
+        best = float(delta.flat[k])
+        move = ("shift", k // F1, k % F1)
+        if self.do_swap and best > -1e-9:
+            # Swaps only when no shift improves: they cost O(D^2) to evaluate.
+            sd = self.swap_deltas(it)
+            k2 = int(np.argmin(sd))
+            if sd.flat[k2] < best - 1e-12:
+                best, move = float(sd.flat[k2]), ("swap", k2 // D, k2 % D)
+        return best, move
+
+    def apply(self, move: tuple[str, int, int], it: int) -> None:
+        """Make ``move``, forbidding the facilities left for a random tenure."""
+        st, a = self.st, self.st.a
+        if move[0] == "shift":
+            _, d, f = move
+            self.tabu[d, a[d]] = it + int(self.rng.integers(5, self.span))
+            st.move(int(d), int(f))
+        else:
+            _, i, j = move
+            fi, fj = a[i], a[j]
+            self.tabu[i, fi] = it + int(self.rng.integers(5, self.span))
+            self.tabu[j, fj] = it + int(self.rng.integers(5, self.span))
+            st.move(int(i), int(fj))
+            st.move(int(j), int(fi))
+
+    def adapt(self, grow: float, shrink: float) -> bool:
+        """Strategic oscillation: penalties grow on violated facilities and shrink elsewhere.
+        Whether the current assignment is feasible."""
+        g, st = self.g, self.st
+        over = st.load > self.capf + 1e-9
+        self.beta = np.where(over, self.beta * grow, np.maximum(self.beta * shrink, 1e-6))
+        self.beta[g.F] = 0.0
+        if g.use_mem:
+            overm = st.memu > g.mem_cap + 1e-9
+            self.gamma = np.where(overm, self.gamma * grow, np.maximum(self.gamma * shrink, 1e-6))
+            self.gamma[g.F] = 0.0
+            over = over | overm
+        return not over.any()
+
+
 def tabu_search(
     g: Dense,
     start: np.ndarray,
@@ -45,113 +168,25 @@ def tabu_search(
 
     Capacity and memory excess cost ``beta[f]`` / ``gamma[f]`` per unit; the weights grow on
     facilities that stay violated and shrink otherwise, so the search oscillates around the
-    feasibility boundary. Stops at ``deadline`` (perf_counter) or when ``target`` is reached.
+    feasibility boundary (:class:`Tabu`). Stops at ``deadline`` (perf_counter), when ``target``
+    is reached or after ``max_idle`` iterations without a new best.
     """
-    st = State(g, start)
-    D, F1 = g.D, g.F + 1
-    rows = np.arange(D)
-    finite_w = g.W[np.isfinite(g.W)]
-    spread = float(np.abs(finite_w).mean()) if finite_w.size else 1.0
-    load_scale = float(g.L[g.L > 0].mean()) if np.any(g.L > 0) else 1.0
-    beta = np.full(F1, spread / load_scale)
-    beta[g.F] = 0.0
-    mem_scale = float(g.mem[g.mem > 0].mean()) if np.any(g.mem > 0) else 1.0
-    gamma = np.full(F1, spread / mem_scale)
-    gamma[g.F] = 0.0
-    tabu = np.zeros((D, F1), dtype=np.int64)
-    capf = np.where(np.isfinite(g.cap), g.cap, np.inf)
-    memf = g.mem_cap
+    search = Tabu(g, start, rng)
+    st = search.st
     best, best_cost = None, np.inf
     if g.feasible(st.a):
         best, best_cost = st.a.copy(), g.true_cost(st.a)
-    it = 0
-    do_swap = D <= 1500
-    same_model = g.model[:, None] == g.model[None, :] if (g.use_mem and do_swap) else None
-    W, L = g.W, g.L
-    Wsafe = np.where(np.isfinite(W), W, np.inf)
-    last_best = 0
+    it = last_best = 0
     while time.perf_counter() < deadline and best_cost > target + 1e-9:
         it += 1
         if it - last_best > max_idle:
             break
-        a = st.a
-        load = st.load
-        exc = np.maximum(load - capf, 0.0)
-        wcur = W[rows, a]
-        lcur = L[rows, a]
-        # Shift deltas (D, F1).
-        delta = Wsafe - wcur[:, None]
-        delta += beta[None, :] * (np.maximum(load[None, :] + L - capf[None, :], 0.0) - exc[None, :])
-        rel = beta[a] * (np.maximum(load[a] - lcur - capf[a], 0.0) - exc[a])
-        delta += rel[:, None]
-        if g.use_open:
-            delta += (g.Fo * (st.n == 0))[None, :]
-            delta -= (g.Fo[a] * (st.n[a] == 1))[:, None]
-        if g.use_mem:
-            excm = np.maximum(st.memu - memf, 0.0)
-            add = g.mem[:, None] * (st.cnt[g.model] == 0)
-            delta += gamma[None, :] * (
-                np.maximum(st.memu[None, :] + add - memf[None, :], 0.0) - excm[None, :]
-            )
-            drop = g.mem * (st.cnt[g.model, a] == 1)
-            delta += (gamma[a] * (np.maximum(st.memu[a] - drop - memf[a], 0.0) - excm[a]))[:, None]
-        delta[rows, a] = np.inf
-        delta[tabu > it] = np.inf
-        k = int(np.argmin(delta))
-        best_shift = float(delta.flat[k])
-        move = ("shift", k // F1, k % F1)
-        best_delta = best_shift
-        if do_swap and best_shift > -1e-9:
-            # Swaps only when no shift improves: they cost O(D^2) to evaluate.
-            wx = Wsafe[:, a]  # wx[i, j] = W[i, a_j]
-            lx = L[:, a]  # lx[i, j] = L[i, a_j]
-            # pen[i, j]: penalty change at a_i when i leaves it and j arrives (symmetric pair).
-            pen = (load[a] - lcur)[:, None] + lx.T - capf[a][:, None]
-            np.maximum(pen, 0.0, out=pen)
-            pen -= exc[a][:, None]
-            pen *= beta[a][:, None]
-            sd = wx + pen
-            sd = sd + sd.T
-            sd -= wcur[:, None]
-            sd -= wcur[None, :]
-            sd[a[:, None] == a[None, :]] = np.inf
-            if same_model is not None:
-                sd[~same_model] = np.inf
-            tab = tabu[rows[:, None], a[None, :]] > it  # i may not go to a_j
-            sd[tab | tab.T] = np.inf
-            k2 = int(np.argmin(sd))
-            if sd.flat[k2] < best_delta - 1e-12:
-                best_delta = float(sd.flat[k2])
-                move = ("swap", k2 // D, k2 % D)
+        best_delta, move = search.best_move(it)
         if not np.isfinite(best_delta):
-            tabu[:] = 0
+            search.tabu[:] = 0
             continue
-        span = 5 + max(5, D // 10)
-
-        def tenure(it: int = it, span: int = span) -> int:
-            return it + int(rng.integers(5, span))
-
-        if move[0] == "shift":
-            _, d, f = move
-            tabu[d, a[d]] = tenure()
-            st.move(int(d), int(f))
-        else:
-            _, i, j = move
-            fi, fj = a[i], a[j]
-            tabu[i, fi] = tenure()
-            tabu[j, fj] = tenure()
-            st.move(int(i), int(fj))
-            st.move(int(j), int(fi))
-        # Penalty adaptation: strategic oscillation around the capacity boundary.
-        over = st.load > capf + 1e-9
-        beta = np.where(over, beta * grow, np.maximum(beta * shrink, 1e-6))
-        beta[g.F] = 0.0
-        if g.use_mem:
-            overm = st.memu > memf + 1e-9
-            gamma = np.where(overm, gamma * grow, np.maximum(gamma * shrink, 1e-6))
-            gamma[g.F] = 0.0
-            over = over | overm
-        if not over.any():
+        search.apply(move, it)
+        if search.adapt(grow, shrink):
             cost = g.true_cost(st.a)
             if cost < best_cost - 1e-9:
                 best, best_cost, last_best = st.a.copy(), cost, it
@@ -341,81 +376,89 @@ def splittable_search(
     return best_x
 
 
+class _Best:
+    """The best complete, feasible assignment seen; ``on_best`` hears of each improvement."""
+
+    def __init__(self, g: Dense, on_best=None) -> None:
+        self.g, self.on_best = g, on_best
+        self.assign: np.ndarray | None = None
+        self.cost = np.inf
+
+    def consider(self, a: np.ndarray) -> None:
+        g = self.g
+        if g.feasible(a) and (g.p.mode == "admit" or not np.any(a == g.F)):
+            c = g.true_cost(a)
+            if c < self.cost - 1e-9:
+                self.assign, self.cost = a.copy(), c
+                if self.on_best is not None:
+                    self.on_best(c)
+
+
+def _descended(g: Dense, start: np.ndarray, deadline: float) -> np.ndarray:
+    """A feasible fallback: ``start`` repaired and improved by descent, retrying (descent frees
+    room) to place what is still refused."""
+    improve = batch_descend if g.D > LARGE_DEMANDS else descend
+    current = improve(g, repair(g, start, deadline), deadline)
+    for _ in range(3):
+        if g.big <= 0 or not np.any(current == g.F) or time.perf_counter() >= deadline:
+            break
+        current = improve(g, insert_refused(g, State(g, current), deadline), deadline)
+    return current
+
+
 def local_search(
     problem: Problem, budget: float, seed: int = 0, on_best=None, max_idle: int = 20_000
 ) -> tuple[np.ndarray | None, float | None, dict]:
-    """LP-guided tabu search; returns (arc fractions or None, internal LP bound or None, stats)."""
+    """LP-guided tabu search; returns (arc fractions or None, internal LP or Lagrangian bound
+    or None, stats). Every phase keeps ``budget`` seconds (see the module docstring)."""
     t_start = time.perf_counter()
-    t_end = t_start + budget
+    g = Dense(problem)
+    if problem.congestion != "none":
+        return _congestion_search(g, t_start + budget, on_best, seed)
     lp_affordable = problem.num_arcs * (2 if problem.memory_binding else 1) <= LP_ARCS
-    if not lp_affordable:
-        # Keep the last quarter for a Lagrangian bound (the LP would take too long).
-        t_end = t_start + 0.75 * budget
+    # Without the LP, the last quarter goes to a Lagrangian bound.
+    t_end = t_start + (budget if lp_affordable else 0.75 * budget)
     # Splittable routing keeps half the budget for the LP-routed open/close search (when the
     # routing LP is small enough to be solved repeatedly).
     routed = not problem.single_source and problem.num_arcs <= LP_ARCS
     ls_end = t_start + 0.5 * budget if routed else t_end
-    g = Dense(problem)
-    if problem.congestion != "none":
-        return _congestion_search(g, t_start + budget, on_best, seed)
-    rng = np.random.default_rng(seed)
     stats: dict = {}
-    x_lp, lb = (None, None)
     large = g.D > LARGE_DEMANDS
     # The LP relaxation guides the start and bounds the optimum, when it is cheap enough.
-    if lp_affordable:
-        x_lp, lb = lp_relaxation(problem, max(0.05, 0.5 * budget))
+    x_lp, lb = lp_relaxation(problem, max(0.05, 0.5 * budget)) if lp_affordable else (None, None)
     if x_lp is not None:
         start = lp_assign(g, x_lp)
     else:  # one regret pass: on large instances each takes seconds
         start = greedy_assign(g, first_feasible=large, deadline=ls_end)
         if start is None:  # out of time: nothing complete to improve
             return None, lb, stats
-    best, best_cost = None, np.inf
-
-    def consider(a: np.ndarray) -> None:
-        nonlocal best, best_cost
-        if g.feasible(a) and (problem.mode == "admit" or not np.any(a == g.F)):
-            c = g.true_cost(a)
-            if c < best_cost - 1e-9:
-                best, best_cost = a.copy(), c
-                if on_best is not None:
-                    on_best(c)
-
-    # A feasible fallback first: the repaired start, improved by descent.
-    improve = batch_descend if large else descend
-    current = improve(g, repair(g, start, ls_end), ls_end)
-    for _ in range(3):  # descent frees room: retry placing what is still refused
-        if g.big <= 0 or not np.any(current == g.F) or time.perf_counter() >= ls_end:
-            break
-        current = improve(g, insert_refused(g, State(g, current), ls_end), ls_end)
-    consider(current)
+    best = _Best(g, on_best)
+    best.consider(_descended(g, start, ls_end))
     target = -np.inf
     if lb is not None:
         target = internal_bound(problem, lb)
         stats["lp_bound"] = problem.reported(lb)
-    if best_cost > target + 1e-9 and not large:
+    if best.cost > target + 1e-9 and not large:
+        rng = np.random.default_rng(seed)
         found, _ = tabu_search(g, start, ls_end, rng, target=target, max_idle=max_idle)
         if found is not None:
-            consider(descend(g, found, ls_end + 0.05 * budget))
-    if best is None and time.perf_counter() < t_end:
+            best.consider(descend(g, found, ls_end + 0.05 * budget))
+    if best.assign is None and time.perf_counter() < t_end:
         found = greedy_assign(g, deadline=t_end)
         if found is not None:
-            consider(found)
-    if best is not None and g.use_open:
-        best = open_close(g, best, ls_end + 0.1 * budget)
-    if best is None:
+            best.consider(found)
+    if best.assign is None:
         return None, lb, stats
-    if problem.mode == "serve_all" and np.any(best == g.F):
+    assign = open_close(g, best.assign, ls_end + 0.1 * budget) if g.use_open else best.assign
+    if problem.mode == "serve_all" and np.any(assign == g.F):
         return None, lb, stats
-    x = g.x_of(best)
+    x = g.x_of(assign)
     if not lp_affordable:
-        lb = lagrangian_bound(problem, best_cost, t_start + budget)
+        lb = lagrangian_bound(problem, best.cost, t_start + budget)
         if lb is not None:
             stats["lagrangian_bound"] = problem.reported(lb)
     if routed:
-        starts = [x] if x_lp is None else [x, x_lp]
-        split = splittable_search(problem, starts, t_end)
+        split = splittable_search(problem, [x] if x_lp is None else [x, x_lp], t_end)
         if split is not None and internal_objective(problem, split) < internal_objective(
             problem, x
         ):

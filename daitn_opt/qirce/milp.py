@@ -92,20 +92,34 @@ def build(
         raise InputError("linking", linking, "expected auto, strong or aggregated")
     strong = linking == "strong" or (linking == "auto" and problem.num_arcs <= STRONG_ARCS)
     p = problem
-    n_a, n_d, n_f = p.num_arcs, p.num_demands, p.num_facilities
-    w = p.internal_arc_weight()
-    open_w = p.internal_open_weight()
+    lay = layout(p)
+    rows = Rows()
+    _demand_rows(p, rows)
+    _capacity_rows(p, lay, rows)
+    if p.memory_binding or p.congestion != "none":
+        _deployment_rows(p, lay, rows, strong)
+    if strong:  # (6) x <= z for closable facilities (tightens the LP of facility location)
+        linked = np.flatnonzero(lay.z_of_fac[p.arc_facility] >= 0)
+        rows.at_most(linked, lay.z0 + lay.z_of_fac[p.arc_facility[linked]])
+    if p.congestion != "none":
+        _congestion_rows(p, lay, rows.block)
+    return _highs_lp(p, lay, rows, relax), lay
+
+
+def layout(p: Problem) -> Layout:
+    """The column blocks of ``p``'s model: ``y`` only where memory binds (or congestion is
+    modelled), ``z`` only for facilities with an open cost, ``rho`` and ``v`` with congestion."""
+    n_a, n_f = p.num_arcs, p.num_facilities
     congested = p.congestion != "none"
-    use_y = p.memory_binding or congested
-    if use_y:
+    if p.memory_binding or congested:
         key = p.arc_model * n_f + p.arc_facility
         pairs, pair_of_arc = np.unique(key, return_inverse=True)
     else:
         pairs, pair_of_arc = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    open_fac = np.flatnonzero(open_w > 0)
+    open_fac = np.flatnonzero(p.internal_open_weight() > 0)
     z_of_fac = np.full(n_f, -1, dtype=np.int64)
     z_of_fac[open_fac] = np.arange(open_fac.size)
-    lay = Layout(
+    return Layout(
         n_a,
         pairs,
         pair_of_arc,
@@ -115,110 +129,121 @@ def build(
         n_a if congested else 0,
     )
 
-    rows, cols, vals, lo, hi = [], [], [], [], []
-    n_rows = 0
 
-    def block(r: np.ndarray, c: np.ndarray, v: np.ndarray, lower: np.ndarray, upper: np.ndarray):
-        nonlocal n_rows
-        rows.append(r + n_rows)
-        cols.append(c)
-        vals.append(v)
-        lo.append(lower)
-        hi.append(upper)
-        n_rows += lower.size
+class Rows:
+    """Constraint rows as COO triplets with their bounds, appended block by block."""
 
-    arcs = np.arange(n_a)
-    # (1) every demand served once (serve_all) or at most once (admit).
-    block(
+    def __init__(self) -> None:
+        self.rows: list[np.ndarray] = []
+        self.cols: list[np.ndarray] = []
+        self.vals: list[np.ndarray] = []
+        self.lo: list[np.ndarray] = []
+        self.hi: list[np.ndarray] = []
+        self.n = 0
+
+    def block(
+        self, r: np.ndarray, c: np.ndarray, v: np.ndarray, lower: np.ndarray, upper: np.ndarray
+    ) -> None:
+        """Rows ``lower <= A x <= upper``, entry ``(r[k], c[k]) = v[k]`` (``r`` from 0)."""
+        self.rows.append(r + self.n)
+        self.cols.append(c)
+        self.vals.append(v)
+        self.lo.append(lower)
+        self.hi.append(upper)
+        self.n += lower.size
+
+    def at_most(self, left: np.ndarray, right: np.ndarray) -> None:
+        """One row ``col[left[k]] - col[right[k]] <= 0`` per pair (a linking row)."""
+        if left.size == 0:
+            return
+        r = np.arange(left.size)
+        ones = np.ones(left.size)
+        self.block(
+            np.concatenate([r, r]),
+            np.concatenate([left, right]),
+            np.concatenate([ones, -ones]),
+            np.full(left.size, -INF),
+            np.zeros(left.size),
+        )
+
+
+def _demand_rows(p: Problem, rows: Rows) -> None:
+    """(1) every demand served once (serve_all) or at most once (admit)."""
+    n_d = p.num_demands
+    rows.block(
         p.arc_demand,
-        arcs,
-        np.ones(n_a),
+        np.arange(p.num_arcs),
+        np.ones(p.num_arcs),
         np.ones(n_d) if p.mode == "serve_all" else np.zeros(n_d),
         np.ones(n_d),
     )
-    # (2) throughput: load <= capacity (times z when the facility can be closed).
-    zc = z_of_fac[open_fac] + lay.z0
-    block(
+
+
+def _capacity_rows(p: Problem, lay: Layout, rows: Rows) -> None:
+    """(2) throughput: load <= capacity (times z when the facility can be closed)."""
+    open_fac = lay.open_fac
+    rows.block(
         np.concatenate([p.arc_facility, open_fac]),
-        np.concatenate([arcs, zc]),
+        np.concatenate([np.arange(p.num_arcs), lay.z0 + lay.z_of_fac[open_fac]]),
         np.concatenate([p.arc_load, -p.capacity[open_fac]]),
-        np.full(n_f, -INF),
-        np.where(z_of_fac >= 0, 0.0, p.capacity),
+        np.full(p.num_facilities, -INF),
+        np.where(lay.z_of_fac >= 0, 0.0, p.capacity),
     )
-    if use_y:
-        n_p = pairs.size
-        pair_fac = pairs % n_f
-        pair_mod = pairs // n_f
-        if strong:
-            # (3) route only to a deployment: x[a] <= y[m(a), f(a)].
-            block(arcs, arcs, np.ones(n_a), np.full(n_a, -INF), np.zeros(n_a))
-            rows[-1] = np.concatenate([rows[-1], rows[-1]])
-            cols[-1] = np.concatenate([arcs, lay.y0 + pair_of_arc])
-            vals[-1] = np.concatenate([np.ones(n_a), -np.ones(n_a)])
-        else:
-            # (3') the load routed to a deployment is at most the facility's capacity times y.
-            block(
-                np.concatenate([pair_of_arc, np.arange(n_p)]),
-                np.concatenate([arcs, lay.y0 + np.arange(n_p)]),
-                np.concatenate([p.arc_load, -p.capacity[pair_fac]]),
-                np.full(n_p, -INF),
-                np.zeros(n_p),
-            )
-        # (4) memory: sum_m mem[m] y[m, f] <= memory[f] (times z).
-        finite = np.isfinite(p.facility_memory)
-        mem_cap = np.where(finite, p.facility_memory, 0.0)
-        block(
-            np.concatenate([pair_fac, open_fac]),
-            np.concatenate([lay.y0 + np.arange(n_p), zc]),
-            np.concatenate([p.model_memory[pair_mod], -mem_cap[open_fac]]),
-            np.full(n_f, -INF),
-            np.where(z_of_fac >= 0, np.where(finite, 0.0, INF), np.where(finite, mem_cap, INF)),
-        )
-        # (5) a deployment needs its facility open: y <= z.
-        linked = np.flatnonzero(z_of_fac[pair_fac] >= 0)
-        if linked.size:
-            r = np.arange(linked.size)
-            block(
-                np.concatenate([r, r]),
-                np.concatenate([lay.y0 + linked, lay.z0 + z_of_fac[pair_fac[linked]]]),
-                np.concatenate([np.ones(linked.size), -np.ones(linked.size)]),
-                np.full(linked.size, -INF),
-                np.zeros(linked.size),
-            )
-    # (6) strong linking x <= z for closable facilities (tightens the LP of facility location).
-    linked = np.flatnonzero(z_of_fac[p.arc_facility] >= 0) if strong else np.zeros(0, int)
-    if linked.size:
-        r = np.arange(linked.size)
-        block(
-            np.concatenate([r, r]),
-            np.concatenate([linked, lay.z0 + z_of_fac[p.arc_facility[linked]]]),
-            np.concatenate([np.ones(linked.size), -np.ones(linked.size)]),
-            np.full(linked.size, -INF),
-            np.zeros(linked.size),
-        )
 
-    if congested:
-        _congestion_rows(p, lay, block)
 
-    n_cols = lay.n_cols
+def _deployment_rows(p: Problem, lay: Layout, rows: Rows, strong: bool) -> None:
+    """(3) or (3') routing only to a deployment, (4) memory, (5) a deployment opens its
+    facility."""
+    n_a, n_f, n_p = p.num_arcs, p.num_facilities, lay.pairs.size
+    pair_fac, pair_mod = lay.pairs % n_f, lay.pairs // n_f
+    arcs = np.arange(n_a)
+    if strong:  # (3) x[a] <= y[m(a), f(a)]
+        rows.at_most(arcs, lay.y0 + lay.pair_of_arc)
+    else:  # (3') the load routed to a deployment is at most the facility's capacity times y
+        rows.block(
+            np.concatenate([lay.pair_of_arc, np.arange(n_p)]),
+            np.concatenate([arcs, lay.y0 + np.arange(n_p)]),
+            np.concatenate([p.arc_load, -p.capacity[pair_fac]]),
+            np.full(n_p, -INF),
+            np.zeros(n_p),
+        )
+    # (4) memory: sum_m mem[m] y[m, f] <= memory[f] (times z).
+    finite = np.isfinite(p.facility_memory)
+    mem_cap = np.where(finite, p.facility_memory, 0.0)
+    open_fac = lay.open_fac
+    rows.block(
+        np.concatenate([pair_fac, open_fac]),
+        np.concatenate([lay.y0 + np.arange(n_p), lay.z0 + lay.z_of_fac[open_fac]]),
+        np.concatenate([p.model_memory[pair_mod], -mem_cap[open_fac]]),
+        np.full(n_f, -INF),
+        np.where(lay.z_of_fac >= 0, np.where(finite, 0.0, INF), np.where(finite, mem_cap, INF)),
+    )
+    # (5) a deployment needs its facility open: y <= z.
+    linked = np.flatnonzero(lay.z_of_fac[pair_fac] >= 0)
+    rows.at_most(lay.y0 + linked, lay.z0 + lay.z_of_fac[pair_fac[linked]])
+
+
+def _highs_lp(p: Problem, lay: Layout, rows: Rows, relax: bool) -> highspy.HighsLp:
+    """The ``HighsLp`` of the rows: costs, column bounds, column-wise matrix, integrality."""
+    n_a, n_cols = p.num_arcs, lay.n_cols
     mat = coo_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-        shape=(n_rows, n_cols),
+        (np.concatenate(rows.vals), (np.concatenate(rows.rows), np.concatenate(rows.cols))),
+        shape=(rows.n, n_cols),
     ).tocsc()
     lp = highspy.HighsLp()
     lp.num_col_ = n_cols
-    lp.num_row_ = n_rows
+    lp.num_row_ = rows.n
     lp.col_cost_ = np.concatenate(
         [
-            w,
-            np.zeros(pairs.size),
-            open_w[open_fac],
+            p.internal_arc_weight(),
+            np.zeros(lay.pairs.size),
+            p.internal_open_weight()[lay.open_fac],
             np.zeros(lay.n_rho),
             np.full(lay.n_v, float(p.violation_weight)),
         ]
     )
     upper = np.ones(n_cols)
-    if congested:
+    if lay.n_rho:
         upper[lay.rho0 : lay.v0] = p.rho_max  # (9) stability
         upper[lay.v0 :] = INF
     # A single-source demand can never use an arc whose load alone exceeds the capacity.
@@ -226,14 +251,14 @@ def build(
         upper[:n_a] = np.where(p.arc_load > p.capacity[p.arc_facility] + 1e-9, 0.0, 1.0)
     lp.col_lower_ = np.zeros(n_cols)
     lp.col_upper_ = upper
-    lp.row_lower_ = np.concatenate(lo)
-    lp.row_upper_ = np.concatenate(hi)
+    lp.row_lower_ = np.concatenate(rows.lo)
+    lp.row_upper_ = np.concatenate(rows.hi)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = mat.indptr.astype(np.int32)
     lp.a_matrix_.index_ = mat.indices.astype(np.int32)
     lp.a_matrix_.value_ = mat.data
     lp.a_matrix_.num_col_ = n_cols
-    lp.a_matrix_.num_row_ = n_rows
+    lp.a_matrix_.num_row_ = rows.n
     if not relax:
         integer = np.ones(n_cols, dtype=bool)
         if not p.single_source:
@@ -243,7 +268,7 @@ def build(
             highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
             for i in integer
         ]
-    return lp, lay
+    return lp
 
 
 def _congestion_rows(p: Problem, lay: Layout, block) -> None:

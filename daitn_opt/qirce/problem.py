@@ -26,7 +26,7 @@ open costs). The mathematics is in ``formulations/qirce.md``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -47,7 +47,46 @@ DEFAULT_LATENCY_WEIGHT = 1e-3
 class Problem:
     """Arrays of one QIRCE instance; arcs are listed sparsely (only eligible pairs).
 
-    Build it with :func:`from_instance` / :func:`from_view` or directly from your own arrays.
+    Build it with :func:`from_instance` / :func:`from_view` or directly from your own arrays
+    (lists are accepted and stored as numpy arrays). It keeps the problem contract
+    (:class:`daitn_opt.kinds.ProblemContract`): ``kind`` ``"qirce"``, :attr:`sense` (the
+    direction of the reported objective), :attr:`size` (demands), :meth:`replace`,
+    :meth:`validate`.
+
+    Raises
+    ------
+    InputError
+        At construction (and in :meth:`replace`), the first field that is inconsistent or
+        invalid (:meth:`validate`), named as the user wrote it.
+
+    Notes
+    -----
+    The mathematics is in ``formulations/qirce.md``. Solvers work on the internal
+    minimisation (:meth:`internal_arc_weight`, :meth:`internal_open_weight`) and report
+    through :meth:`reported`.
+
+    Example
+    -------
+    One demand, two facilities (GAP-like: every pair eligible, profits maximised):
+
+    >>> import numpy as np
+    >>> from daitn_opt import solve
+    >>> from daitn_opt.qirce import Problem, check
+    >>> p = Problem(demand_ids=["job"], facility_ids=["a", "b"], model_ids=["m"],
+    ...             demand_model=[0], rate=[1.0], value=[1.0], slo_ms=[np.inf],
+    ...             model_memory=[0.0], facility_memory=[np.inf, np.inf], capacity=[5.0, 5.0],
+    ...             open_cost=[0.0, 0.0], arc_demand=[0, 0], arc_facility=[0, 1],
+    ...             arc_cost=[7.0, 9.0], arc_load=[3.0, 4.0], arc_latency=[0.0, 0.0],
+    ...             cost_sense="max", single_source=True)
+    >>> p.kind, p.sense, p.size
+    ('qirce', 'max', 1)
+    >>> r = solve(p, "highs", time_limit=5)
+    >>> r.status.value, r.objective, r.solution["routes"][0]["facility"]
+    ('optimal', 9.0, 'b')
+    >>> check(p, r.solution).ok
+    True
+    >>> p.replace(mode="admit").sense
+    'max'
     """
 
     kind: ClassVar[str] = "qirce"
@@ -215,97 +254,10 @@ class Problem:
 
     def validate(self) -> None:
         """Raise :class:`InputError` on inconsistent or invalid arrays (naming the demand)."""
-        d, f, m = len(self.demand_ids), len(self.facility_ids), len(self.model_ids)
-        for name, n in (
-            ("demand_model", d),
-            ("rate", d),
-            ("value", d),
-            ("slo_ms", d),
-            ("model_memory", m),
-            ("facility_memory", f),
-            ("capacity", f),
-            ("open_cost", f),
-            ("service_ms", m),
-            ("throughput", f),
-        ):
-            if np.shape(getattr(self, name)) != (n,):
-                raise InputError(name, np.shape(getattr(self, name)), f"expected shape ({n},)")
-        a = len(self.arc_demand)
-        for name in ("arc_facility", "arc_cost", "arc_load", "arc_latency"):
-            if np.shape(getattr(self, name)) != (a,):
-                raise InputError(name, np.shape(getattr(self, name)), f"expected shape ({a},)")
-        for name in ("demand_ids", "facility_ids", "model_ids"):
-            ids = getattr(self, name)
-            if len(set(ids)) != len(ids):
-                seen: set = set()
-                dup = next(x for x in ids if x in seen or seen.add(x))
-                raise InputError(name, dup, f"duplicate id in {name}")
-        for name in (
-            "rate",
-            "value",
-            "capacity",
-            "open_cost",
-            "model_memory",
-            "arc_load",
-            "service_ms",
-            "throughput",
-        ):
-            arr = np.asarray(getattr(self, name), dtype=np.float64)
-            bad = np.flatnonzero(~(arr >= 0) | ~np.isfinite(arr))
-            if bad.size:
-                k = int(bad[0])
-                where = f"{name}[{k}]"
-                if name in ("rate", "value"):
-                    where = f"demand {self.demand_ids[k]!r} {name}"
-                raise InputError(where, float(arr[k]), "must be finite and >= 0")
-        if np.any(~(self.facility_memory >= 0)):
-            k = int(np.flatnonzero(~(self.facility_memory >= 0))[0])
-            raise InputError(
-                f"facility_memory[{k}]", float(self.facility_memory[k]), "must be >= 0 (inf: none)"
-            )
-        if np.any(~(self.slo_ms > 0)):
-            k = int(np.flatnonzero(~(self.slo_ms > 0))[0])
-            raise InputError(
-                f"demand {self.demand_ids[k]!r} slo_ms", float(self.slo_ms[k]), "must be > 0"
-            )
-        if not np.all(np.isfinite(self.arc_cost)):
-            k = int(np.flatnonzero(~np.isfinite(self.arc_cost))[0])
-            raise InputError(f"arc_cost[{k}]", float(self.arc_cost[k]), "must be finite")
-        bad = np.flatnonzero(~(self.arc_latency >= 0) | np.isinf(self.arc_latency))
-        if bad.size:
-            k = int(bad[0])
-            raise InputError(
-                f"arc_latency[{k}]", float(self.arc_latency[k]), "must be finite and >= 0"
-            )
-        if a:
-            if self.arc_demand.min() < 0 or self.arc_demand.max() >= d:
-                raise InputError("arc_demand", None, f"indices must be in 0..{d - 1}")
-            if self.arc_facility.min() < 0 or self.arc_facility.max() >= f:
-                raise InputError("arc_facility", None, f"indices must be in 0..{f - 1}")
-            if np.unique(self.arc_demand * f + self.arc_facility).size != a:
-                raise InputError("arcs", None, "a (demand, facility) pair is listed twice")
-        if d and (self.demand_model.min() < 0 or self.demand_model.max() >= max(m, 1)):
-            raise InputError("demand_model", None, f"indices must be in 0..{m - 1}")
-        if self.cost_sense not in ("min", "max"):
-            raise InputError("cost_sense", self.cost_sense, "expected min or max")
-        if self.mode not in ("serve_all", "admit"):
-            raise InputError("mode", self.mode, "expected serve_all or admit")
-        if not (isinstance(self.cost_weight, int | float) and 0 <= self.cost_weight < np.inf):
-            raise InputError("cost_weight", self.cost_weight, "must be a finite number >= 0")
-        if self.congestion not in ("none", "md1"):
-            raise InputError("congestion", self.congestion, "expected none or md1")
-        w, r = self.violation_weight, self.rho_max
-        if isinstance(w, bool) or not isinstance(w, int | float) or not 0 <= w < np.inf:
-            raise InputError("violation_weight", w, "must be a finite number >= 0")
-        if isinstance(r, bool) or not isinstance(r, int | float) or not 0 < r < 1:
-            raise InputError("rho_max", r, "must be a number in (0, 1)")
-        if self.congestion != "none" and not self.single_source:
-            raise InputError("congestion", self.congestion, "requires single_source routing")
-        if not isinstance(self.single_source, bool | np.bool_):
-            raise InputError("single_source", self.single_source, "expected true or false")
-        for k in self.blocked:
-            if not (isinstance(k, int | np.integer) and 0 <= k < d):
-                raise InputError("blocked", k, f"keys must be demand indices in 0..{d - 1}")
+        _check_shapes(self)
+        _check_values(self)
+        _check_indices(self)
+        _check_options(self)
 
     # -- diagnosis -------------------------------------------------------------------------
     def unservable(self) -> dict[int, str]:
@@ -346,6 +298,111 @@ class Problem:
                     )
                 )
         return out
+
+
+def _check_shapes(p: Problem) -> None:
+    """Array shapes agree with the id lists; ids are unique."""
+    d, f, m = len(p.demand_ids), len(p.facility_ids), len(p.model_ids)
+    for name, n in (
+        ("demand_model", d),
+        ("rate", d),
+        ("value", d),
+        ("slo_ms", d),
+        ("model_memory", m),
+        ("facility_memory", f),
+        ("capacity", f),
+        ("open_cost", f),
+        ("service_ms", m),
+        ("throughput", f),
+    ):
+        if np.shape(getattr(p, name)) != (n,):
+            raise InputError(name, np.shape(getattr(p, name)), f"expected shape ({n},)")
+    a = len(p.arc_demand)
+    for name in ("arc_facility", "arc_cost", "arc_load", "arc_latency"):
+        if np.shape(getattr(p, name)) != (a,):
+            raise InputError(name, np.shape(getattr(p, name)), f"expected shape ({a},)")
+    for name in ("demand_ids", "facility_ids", "model_ids"):
+        ids = getattr(p, name)
+        if len(set(ids)) != len(ids):
+            seen: set = set()
+            dup = next(x for x in ids if x in seen or seen.add(x))
+            raise InputError(name, dup, f"duplicate id in {name}")
+
+
+def _check_values(p: Problem) -> None:
+    """Rates, values, capacities, memory, costs, loads and latencies are valid numbers."""
+    for name in (
+        "rate",
+        "value",
+        "capacity",
+        "open_cost",
+        "model_memory",
+        "arc_load",
+        "service_ms",
+        "throughput",
+    ):
+        arr = np.asarray(getattr(p, name), dtype=np.float64)
+        bad = np.flatnonzero(~(arr >= 0) | ~np.isfinite(arr))
+        if bad.size:
+            k = int(bad[0])
+            where = f"{name}[{k}]"
+            if name in ("rate", "value"):
+                where = f"demand {p.demand_ids[k]!r} {name}"
+            raise InputError(where, float(arr[k]), "must be finite and >= 0")
+    if np.any(~(p.facility_memory >= 0)):
+        k = int(np.flatnonzero(~(p.facility_memory >= 0))[0])
+        raise InputError(
+            f"facility_memory[{k}]", float(p.facility_memory[k]), "must be >= 0 (inf: none)"
+        )
+    if np.any(~(p.slo_ms > 0)):
+        k = int(np.flatnonzero(~(p.slo_ms > 0))[0])
+        raise InputError(f"demand {p.demand_ids[k]!r} slo_ms", float(p.slo_ms[k]), "must be > 0")
+    if not np.all(np.isfinite(p.arc_cost)):
+        k = int(np.flatnonzero(~np.isfinite(p.arc_cost))[0])
+        raise InputError(f"arc_cost[{k}]", float(p.arc_cost[k]), "must be finite")
+    bad = np.flatnonzero(~(p.arc_latency >= 0) | np.isinf(p.arc_latency))
+    if bad.size:
+        k = int(bad[0])
+        raise InputError(f"arc_latency[{k}]", float(p.arc_latency[k]), "must be finite and >= 0")
+
+
+def _check_indices(p: Problem) -> None:
+    """Arc, model and blocked-demand indices are in range; no arc is listed twice."""
+    d, f, m = len(p.demand_ids), len(p.facility_ids), len(p.model_ids)
+    a = len(p.arc_demand)
+    if a:
+        if p.arc_demand.min() < 0 or p.arc_demand.max() >= d:
+            raise InputError("arc_demand", None, f"indices must be in 0..{d - 1}")
+        if p.arc_facility.min() < 0 or p.arc_facility.max() >= f:
+            raise InputError("arc_facility", None, f"indices must be in 0..{f - 1}")
+        if np.unique(p.arc_demand * f + p.arc_facility).size != a:
+            raise InputError("arcs", None, "a (demand, facility) pair is listed twice")
+    if d and (p.demand_model.min() < 0 or p.demand_model.max() >= max(m, 1)):
+        raise InputError("demand_model", None, f"indices must be in 0..{m - 1}")
+    for k in p.blocked:
+        if not (isinstance(k, int | np.integer) and 0 <= k < d):
+            raise InputError("blocked", k, f"keys must be demand indices in 0..{d - 1}")
+
+
+def _check_options(p: Problem) -> None:
+    """Sense, mode, weights and the congestion options are known values."""
+    if p.cost_sense not in ("min", "max"):
+        raise InputError("cost_sense", p.cost_sense, "expected min or max")
+    if p.mode not in ("serve_all", "admit"):
+        raise InputError("mode", p.mode, "expected serve_all or admit")
+    if not (isinstance(p.cost_weight, int | float) and 0 <= p.cost_weight < np.inf):
+        raise InputError("cost_weight", p.cost_weight, "must be a finite number >= 0")
+    if p.congestion not in ("none", "md1"):
+        raise InputError("congestion", p.congestion, "expected none or md1")
+    w, r = p.violation_weight, p.rho_max
+    if isinstance(w, bool) or not isinstance(w, int | float) or not 0 <= w < np.inf:
+        raise InputError("violation_weight", w, "must be a finite number >= 0")
+    if isinstance(r, bool) or not isinstance(r, int | float) or not 0 < r < 1:
+        raise InputError("rho_max", r, "must be a number in (0, 1)")
+    if p.congestion != "none" and not p.single_source:
+        raise InputError("congestion", p.congestion, "requires single_source routing")
+    if not isinstance(p.single_source, bool | np.bool_):
+        raise InputError("single_source", p.single_source, "expected true or false")
 
 
 _INDEX_FIELDS = ("demand_model", "arc_demand", "arc_facility")
@@ -416,41 +473,50 @@ def from_view(
     cost_sense
         Direction of explicit placement costs (the benchmark's: ``"max"`` for profits);
         latency costs are always minimised.
+    name
+        The problem's name (shown in results).
     congestion, violation_weight, rho_max
         ``"md1"``: model each facility's queue (see :class:`Problem`); implies single-source
         routing unless ``single_source`` is given.
+
+    Returns
+    -------
+    Problem
+        Arcs only for the eligible (demand, facility) pairs: with explicit placement matrices
+        (a converted benchmark) every pair; otherwise the pairs whose facility can hold the
+        model and whose round trip plus service time meets the demand's SLO. A demand without
+        any arc is listed in ``blocked`` with the reason.
+
+    Raises
+    ------
+    InputError
+        An option out of range or arrays that do not agree (:meth:`Problem.validate`).
+
+    Notes
+    -----
+    Linear in the number of (demand, facility) pairs (dense numpy, no Python loop over them).
+
+    Example
+    -------
+    Three users asking for two models, two MDFPs (a seeded synthetic instance):
+
+    >>> from daitn_opt.drrt.qrrt import build_qrrt
+    >>> from daitn_opt.qirce import from_view
+    >>> from daitn_opt.qirce.synthetic import synthetic_instance
+    >>> v = build_qrrt(synthetic_instance(users=3, models=2, facilities=2, seed=1))
+    >>> p = from_view(v, single_source=True)
+    >>> p.num_demands, p.num_facilities, p.num_arcs, p.sense, p.blocked
+    (4, 2, 8, 'min', {})
+    >>> from_view(v, mode="admit").sense  # Q-FAM reports the served value
+    'max'
     """
-    n_d, n_f = v.num_demands, len(v.facilities)
     if single_source is None:
         single_source = bool(v.single_source) or congestion != "none"
     if v.placement_cost is not None:
-        dd, ff = np.meshgrid(np.arange(n_d), np.arange(n_f), indexing="ij")
-        arc_d, arc_f = dd.ravel(), ff.ravel()
-        cost = v.placement_cost.T.ravel()
-        load = v.placement_load.T.ravel()
-        latency = np.zeros(arc_d.size)
-        capacity = v.placement_capacity
-        open_cost = np.zeros(n_f) if v.placement_open_cost is None else v.placement_open_cost
-        facility_memory = np.full(n_f, np.inf)
-        blocked: dict[int, str] = {}
+        arcs = _placement_arcs(v)
     else:
         cost_sense = "min"
-        mem_need = v.model_memory[v.demand_model]  # (D,)
-        fits = mem_need[:, None] <= v.facility_memory[None, :] + 1e-12  # (D, F)
-        lat = v.rtt_ms[v.demand_user] + v.model_service_ms[v.demand_model][:, None]
-        ok = fits & np.isfinite(lat) & (lat <= v.slo_ms[:, None] + 1e-9)
-        arc_d, arc_f = np.nonzero(ok)
-        latency = lat[arc_d, arc_f]
-        cost = latency_weight * v.rate[arc_d] * latency
-        load = v.rate[arc_d].copy()
-        capacity = v.facility_throughput * v.facility_max_util
-        open_cost = v.facility_cost
-        facility_memory = v.facility_memory
-        has_arc = np.zeros(n_d, dtype=bool)
-        has_arc[arc_d] = True
-        blocked = {
-            int(d): _blocked_reason(v, int(d), fits[d], lat[d]) for d in np.flatnonzero(~has_arc)
-        }
+        arcs = _latency_arcs(v, latency_weight)
     return Problem(
         demand_ids=list(v.demand_ids),
         facility_ids=list(v.facilities),
@@ -460,34 +526,69 @@ def from_view(
         value=v.value,
         slo_ms=v.slo_ms,
         model_memory=v.model_memory if len(v.model_ids) else np.zeros(1),
-        facility_memory=facility_memory,
-        capacity=np.asarray(capacity, dtype=np.float64),
-        open_cost=np.asarray(open_cost, dtype=np.float64),
-        arc_demand=arc_d.astype(np.int64),
-        arc_facility=arc_f.astype(np.int64),
-        arc_cost=np.asarray(cost, dtype=np.float64),
-        arc_load=np.asarray(load, dtype=np.float64),
-        arc_latency=np.asarray(latency, dtype=np.float64),
         cost_sense=cost_sense,
         mode=mode,
         single_source=single_source,
         cost_weight=cost_weight,
-        blocked=blocked,
         name=name,
-        service_ms=(
-            np.asarray(v.model_service_ms, dtype=np.float64)
-            if len(v.model_ids) and v.placement_cost is None
-            else np.zeros(max(1, len(v.model_ids)))
-        ),
         congestion=congestion,
         violation_weight=violation_weight,
         rho_max=rho_max,
-        throughput=(
-            np.asarray(v.facility_throughput, dtype=np.float64)
-            if v.placement_cost is None
-            else np.asarray(capacity, dtype=np.float64)
-        ),
+        **arcs,
     )
+
+
+def _placement_arcs(v: QRRTView) -> dict[str, Any]:
+    """Arrays of a view with explicit placement matrices (a benchmark): every pair is an arc,
+    no latency, no memory limit, no service time."""
+    n_d, n_f = v.num_demands, len(v.facilities)
+    dd, ff = np.meshgrid(np.arange(n_d), np.arange(n_f), indexing="ij")
+    capacity = np.asarray(v.placement_capacity, dtype=np.float64)
+    open_cost = np.zeros(n_f) if v.placement_open_cost is None else v.placement_open_cost
+    return {
+        "arc_demand": dd.ravel().astype(np.int64),
+        "arc_facility": ff.ravel().astype(np.int64),
+        "arc_cost": np.asarray(v.placement_cost.T.ravel(), dtype=np.float64),
+        "arc_load": np.asarray(v.placement_load.T.ravel(), dtype=np.float64),
+        "arc_latency": np.zeros(n_d * n_f),
+        "capacity": capacity,
+        "open_cost": np.asarray(open_cost, dtype=np.float64),
+        "facility_memory": np.full(n_f, np.inf),
+        "blocked": {},
+        "service_ms": np.zeros(max(1, len(v.model_ids))),
+        "throughput": capacity,
+    }
+
+
+def _latency_arcs(v: QRRTView, latency_weight: float) -> dict[str, Any]:
+    """Arrays of a network view: arcs where the model fits the facility's memory and the
+    round trip plus service time meets the SLO; routing cost ``latency_weight * rate *
+    latency``; demands without an arc blocked with the reason."""
+    mem_need = v.model_memory[v.demand_model]  # (D,)
+    fits = mem_need[:, None] <= v.facility_memory[None, :] + 1e-12  # (D, F)
+    lat = v.rtt_ms[v.demand_user] + v.model_service_ms[v.demand_model][:, None]
+    ok = fits & np.isfinite(lat) & (lat <= v.slo_ms[:, None] + 1e-9)
+    arc_d, arc_f = np.nonzero(ok)
+    latency = lat[arc_d, arc_f]
+    has_arc = np.zeros(v.num_demands, dtype=bool)
+    has_arc[arc_d] = True
+    return {
+        "arc_demand": arc_d.astype(np.int64),
+        "arc_facility": arc_f.astype(np.int64),
+        "arc_cost": np.asarray(latency_weight * v.rate[arc_d] * latency, dtype=np.float64),
+        "arc_load": np.asarray(v.rate[arc_d], dtype=np.float64),
+        "arc_latency": np.asarray(latency, dtype=np.float64),
+        "capacity": np.asarray(v.facility_throughput * v.facility_max_util, dtype=np.float64),
+        "open_cost": np.asarray(v.facility_cost, dtype=np.float64),
+        "facility_memory": v.facility_memory,
+        "blocked": {
+            int(d): _blocked_reason(v, int(d), fits[d], lat[d]) for d in np.flatnonzero(~has_arc)
+        },
+        "service_ms": (
+            np.asarray(v.model_service_ms, dtype=np.float64) if len(v.model_ids) else np.zeros(1)
+        ),
+        "throughput": np.asarray(v.facility_throughput, dtype=np.float64),
+    }
 
 
 def from_instance(instance: Instance, request_id: str | None = None) -> Problem:

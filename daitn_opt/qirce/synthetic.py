@@ -59,9 +59,34 @@ def synthetic_instance(
     ]
     uxy = rng.uniform(0.0, region_km, (users, 2))
     fxy = rng.uniform(0.0, region_km, (facilities, 2))
+    nodes, total = _users(rng, uxy, service)
+    nodes += _facilities(rng, fxy, total, capacity_factor)
+    links = _backbone(fxy) + _access(uxy, fxy)
+    label = name or f"qirce-synthetic-{users}u-{models}m-{facilities}f-s{seed}"
+    return Instance(
+        name=label,
+        description=f"synthetic QIRCE: {users} users, {models} models, {facilities} MDFPs",
+        snapshot=Snapshot(name=label, nodes=nodes, links=links),
+        models=mdl,
+        metadata={
+            "generator": {
+                "family": "qirce-synthetic",
+                "users": users,
+                "models": models,
+                "facilities": facilities,
+                "seed": seed,
+            }
+        },
+    )
+
+
+def _users(rng: np.random.Generator, uxy: np.ndarray, service: np.ndarray) -> tuple[list, float]:
+    """The user nodes (1-3 models each, log-normal rates, SLOs above the service time) and the
+    total query rate they ask for."""
+    models = service.size
     nodes: list = []
     total = 0.0
-    for u in range(users):
+    for u in range(uxy.shape[0]):
         picks = np.sort(
             rng.choice(models, size=min(models, int(rng.integers(1, 4))), replace=False)
         )
@@ -84,63 +109,65 @@ def synthetic_instance(
                 demands=demands,
             )
         )
+    return nodes, total
+
+
+def _facilities(
+    rng: np.random.Generator, fxy: np.ndarray, total: float, capacity_factor: float
+) -> list:
+    """The MDFP nodes: throughput shares (Dirichlet) of ``capacity_factor`` times the total
+    demand, memory 48-256 GB, cost 2-12 per hour, utilisation cap 0.9."""
+    facilities = fxy.shape[0]
     share = rng.dirichlet(np.full(facilities, 3.0))
-    for f in range(facilities):
-        nodes.append(
-            MDFPNode(
-                id=f"f{f + 1}",
-                position=Position(x=float(fxy[f, 0]), y=float(fxy[f, 1])),
-                facility=Facility(
-                    memory_gb=float(rng.choice([48.0, 64.0, 128.0, 256.0])),
-                    throughput=float(np.round(capacity_factor * total * share[f] / 0.9, 2) + 1.0),
-                    cost_per_hour=float(np.round(rng.uniform(2.0, 12.0), 2)),
-                    max_utilization=0.9,
-                ),
-            )
+    return [
+        MDFPNode(
+            id=f"f{f + 1}",
+            position=Position(x=float(fxy[f, 0]), y=float(fxy[f, 1])),
+            facility=Facility(
+                memory_gb=float(rng.choice([48.0, 64.0, 128.0, 256.0])),
+                throughput=float(np.round(capacity_factor * total * share[f] / 0.9, 2) + 1.0),
+                cost_per_hour=float(np.round(rng.uniform(2.0, 12.0), 2)),
+                max_utilization=0.9,
+            ),
         )
+        for f in range(facilities)
+    ]
 
-    def latency(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.round(2e-3 + np.linalg.norm(a - b, axis=-1) / 200_000.0, 6)
 
-    links: list[Link] = []
+def _latency(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """2 ms per hop plus the distance at 200,000 km/s (light in fibre), in seconds."""
+    return np.round(2e-3 + np.linalg.norm(a - b, axis=-1) / 200_000.0, 6)
+
+
+def _backbone(fxy: np.ndarray) -> list[Link]:
+    """MDFP links: each to its 3 nearest MDFPs, plus a chain that keeps the graph connected."""
+    facilities = fxy.shape[0]
     pairs: set[tuple[int, int]] = set()
     if facilities > 1:
-        tree = cKDTree(fxy)
-        _, near = tree.query(fxy, k=min(4, facilities))
+        _, near = cKDTree(fxy).query(fxy, k=min(4, facilities))
         for f in range(facilities):
             for g in np.atleast_1d(near[f])[1:]:
                 pairs.add((min(f, int(g)), max(f, int(g))))
-        order = np.argsort(fxy[:, 0] + fxy[:, 1])  # a chain keeps the backbone connected
+        order = np.argsort(fxy[:, 0] + fxy[:, 1])
         for a, b in itertools.pairwise(order):
             pairs.add((min(int(a), int(b)), max(int(a), int(b))))
-    for a, b in sorted(pairs):
-        links.append(
-            Link(source=f"f{a + 1}", target=f"f{b + 1}", latency=float(latency(fxy[a], fxy[b])))
-        )
-    _, access = cKDTree(fxy).query(uxy, k=min(2, facilities))
+    return [
+        Link(source=f"f{a + 1}", target=f"f{b + 1}", latency=float(_latency(fxy[a], fxy[b])))
+        for a, b in sorted(pairs)
+    ]
+
+
+def _access(uxy: np.ndarray, fxy: np.ndarray) -> list[Link]:
+    """Each user's access links to its 2 nearest MDFPs."""
+    users = uxy.shape[0]
+    _, access = cKDTree(fxy).query(uxy, k=min(2, fxy.shape[0]))
     access = np.asarray(access).reshape(users, -1)
-    for u in range(users):
-        for f in access[u]:
-            links.append(
-                Link(
-                    source=f"u{u + 1}",
-                    target=f"f{int(f) + 1}",
-                    latency=float(latency(uxy[u], fxy[int(f)])),
-                )
-            )
-    label = name or f"qirce-synthetic-{users}u-{models}m-{facilities}f-s{seed}"
-    return Instance(
-        name=label,
-        description=f"synthetic QIRCE: {users} users, {models} models, {facilities} MDFPs",
-        snapshot=Snapshot(name=label, nodes=nodes, links=links),
-        models=mdl,
-        metadata={
-            "generator": {
-                "family": "qirce-synthetic",
-                "users": users,
-                "models": models,
-                "facilities": facilities,
-                "seed": seed,
-            }
-        },
-    )
+    return [
+        Link(
+            source=f"u{u + 1}",
+            target=f"f{int(f) + 1}",
+            latency=float(_latency(uxy[u], fxy[int(f)])),
+        )
+        for u in range(users)
+        for f in access[u]
+    ]
