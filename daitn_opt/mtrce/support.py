@@ -40,6 +40,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import InputError
 from ..exact import KindSupport, Start
 from ..registry import SolveOptions
 from ..result import Result, Status, TracePoint
@@ -133,7 +134,7 @@ def start_routes(problem: Problem, options: SolveOptions, seconds: float) -> Rou
     """The best feasible of ``options.initial`` and the warm-start heuristic's routes.
 
     The heuristic is the solver's ``warm_start_solver`` parameter (default ``"ils"``; None or
-    ``""``: none); it gets ``seconds`` (or the ``warm_start_time`` parameter), at most 90 % of the
+    ``""``: none; a name that is no registered solver is an :class:`InputError`); it gets ``seconds`` (or the ``warm_start_time`` parameter), at most 90 % of the
     time left, and runs only when that is more than 10 ms. Every route set is checked with
     :func:`feasible_routes` before it is kept.
     """
@@ -146,10 +147,14 @@ def start_routes(problem: Problem, options: SolveOptions, seconds: float) -> Rou
     if given is not None:
         candidates.append(given)
     name = solver_param(options, "warm_start_solver", "ils")
+    known = solvers("mtrce")["mtrce"]
+    if name and name not in known:
+        valid = ", ".join(sorted(n for n, spec in known.items() if not spec.exact))
+        raise InputError("param.warm_start_solver", name, f"not an mtrce heuristic; valid: {valid}")
     chosen = solver_param(options, "warm_start_time")
     limit = min(float(chosen if chosen is not None else seconds), 0.9 * options.remaining())
     t0 = time.perf_counter()
-    if name and name in solvers("mtrce")["mtrce"] and limit > 0.01:
+    if name and limit > 0.01:
         res = registry_solve(problem, name, time_limit=limit, seed=options.seed)
         stats["warm_start_seconds"] = time.perf_counter() - t0
         if res.is_feasible() and res.solution.get("routes"):

@@ -42,7 +42,7 @@ def test_unknown_parameter_is_an_input_error_listing_the_valid_ones(solver, typo
 def test_warm_start_is_a_bool_for_the_one_route_milps(solver):
     cls = get_solver("mtrce", solver).params
     assert parse_params(cls, {"warm_start": "false"}, solver=solver).warm_start is False
-    with pytest.raises(InputError, match="param.warm_start"):
+    with pytest.raises(InputError, match=r"param\.warm_start"):
         parse_params(cls, {"warm_start": "ils"}, solver=solver)
     with pytest.raises(InputError, match="valid: warm_start"):
         parse_params(cls, {"warm_start_solver": "ils"}, solver=solver)
@@ -50,7 +50,7 @@ def test_warm_start_is_a_bool_for_the_one_route_milps(solver):
 
 def test_wrong_type_is_refused():
     problem, _ = op5()
-    with pytest.raises(InputError, match="param.lp_rounds"):
+    with pytest.raises(InputError, match=r"param\.lp_rounds"):
         solve(problem, "highs", time_limit=5, lp_rounds="many")
 
 
@@ -62,3 +62,10 @@ def test_parameters_reach_the_highs_solver():
     assert result.objective == pytest.approx(optimum)
     assert "warm_start_value" not in result.stats  # no heuristic ran, no start was given
     assert "lp_rounds" not in result.stats or result.stats["lp_rounds"] == 0
+
+
+@pytest.mark.parametrize("solver", ["highs", "pyomo"])
+def test_a_misspelt_warm_start_solver_is_an_input_error(solver):
+    problem, _ = op5()
+    with pytest.raises(InputError, match=r"param\.warm_start_solver.*valid: .*greedy"):
+        solve(problem, solver, time_limit=5, warm_start_solver="gredy")
