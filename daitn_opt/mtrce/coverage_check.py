@@ -65,15 +65,42 @@ def _completion(problem: Problem, idx: list[int]) -> float:
 
 
 def check(problem: Problem, solution: dict[str, Any]) -> CheckReport:
-    """Check an MTRCE solution; for a coverage objective the objective is recomputed here.
+    """Check an MTRCE solution (any objective, or a TAG plan) against ``problem``.
 
-    For the other objectives this is :func:`daitn_opt.mtrce.check.check` unchanged (the package
-    exports this function as ``daitn_opt.mtrce.check``, so that ``daitn-opt check``, the bench and
-    the tests check every objective).
+    The package exports this function as ``daitn_opt.mtrce.check``, so that ``daitn-opt check``,
+    the bench and the tests check every objective. For ``max_utility`` and ``min_time`` it is
+    :func:`daitn_opt.mtrce.check.check` unchanged; a :class:`~daitn_opt.mtrce.tag.TagProblem`
+    goes to :func:`daitn_opt.mtrce.tag_check.check`.
 
-    Returns the MTRCE checker's violations plus, for ``min_time_to_target``, a violation when the
-    route's coverage misses the target; the report's objective is the coverage (recency-weighted
-    under ``max_recency_coverage``) or the completion time.
+    Parameters
+    ----------
+    problem : Problem or TagProblem
+        The problem the solution answers.
+    solution : dict
+        ``{"routes": [[node ids...], ...]}`` (and ``"epochs"`` for TAG); other keys are ignored.
+
+    Returns
+    -------
+    CheckReport
+        The route checker's violations plus, for ``min_time_to_target``, a violation when the
+        route's coverage misses the target; the objective is recomputed from the arrays: the
+        utility, the summed completion times, the coverage (recency-weighted under
+        ``max_recency_coverage``) or the completion time (``min_time_to_target``).
+
+    Notes
+    -----
+    O(n + route length + labels). Independent of every solver (imports none).
+
+    Examples
+    --------
+    >>> from daitn_opt.mtrce import Problem, check
+    >>> p = Problem(ids=["s", "a"], start=0, end=0, travel=[[0, 1], [1, 0]], service=[0, 1],
+    ...             utility=[0, 3], deadline=2)
+    >>> report = check(p, {"routes": [["s", "a", "s"]]})
+    >>> report.ok, report.objective
+    (False, 3.0)
+    >>> report.violations
+    ["route 1: completes at 's' at 3, after the deadline 2"]
     """
     if not isinstance(problem, Problem):  # a TAG problem (route + epochs) has its own checker
         from .tag_check import check as check_tag

@@ -33,7 +33,7 @@ from . import coverage
 from .heuristics import eligible, infeasibility, repair_mandatory
 from .plan import Arrays, Plan, RouteTimes
 from .problem import Problem
-from .route_solvers import no_route, register_solvers
+from .route_solvers import no_route, register_solvers, solver_named
 from .solution import EPS
 
 Route = list[int]
@@ -256,14 +256,6 @@ def _solve(problem: Problem, options: SolveOptions, name: str, ils: bool) -> Res
     return coverage.coverage_result(problem, name, route, Status.FEASIBLE)
 
 
-def coverage_greedy(problem: Problem, options: SolveOptions) -> Result:
-    return _solve(problem, options, "coverage-greedy", ils=False)
-
-
-def coverage_ils(problem: Problem, options: SolveOptions) -> Result:
-    return _solve(problem, options, "coverage-ils", ils=True)
-
-
 @dataclass(frozen=True)
 class CoverageIlsParams:
     """Parameters of the ``coverage-ils`` solver."""
@@ -277,12 +269,12 @@ register_solvers(
     exact=False,
     solvers={
         "coverage-greedy": (
-            coverage_greedy,
+            solver_named(_solve, "coverage-greedy", ils=False),
             "coverage objectives: marginal-gain insertion (gain / added time)",
             NoParams,
         ),
         "coverage-ils": (
-            coverage_ils,
+            solver_named(_solve, "coverage-ils", ils=True),
             "coverage objectives: greedy + local search (insert, remove, swap, relocate, "
             "2-opt) with seeded kicks",
             CoverageIlsParams,

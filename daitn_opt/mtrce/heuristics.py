@@ -47,6 +47,7 @@ from ..result import Result, Status, TracePoint
 from .certify import route_objective_reason
 from .plan import Arrays, Plan, RouteTimes
 from .problem import Problem
+from .route_solvers import solver_named
 from .solution import EPS, make_result, unreachable_end
 from .tour import PathSearch, farthest_insertion, ils_tour, neighbour_lists, path_length
 
@@ -598,19 +599,11 @@ def solve_ils(problem: Problem, options: SolveOptions) -> Result:
     return _finish(problem, "ils", best, search.trace, search.stats)
 
 
-def _constructor(name: str, build: Callable) -> Callable[[Problem, SolveOptions], Result]:
-    """The solver function of the construction ``build`` (registered as ``name``)."""
-
-    def solve_construction(problem: Problem, options: SolveOptions) -> Result:
-        return _run(problem, options, name, build)
-
-    solve_construction.__name__ = solve_construction.__qualname__ = f"solve_{name}"
-    return solve_construction
-
-
-solve_random = _constructor("random", build_random)
-solve_nearest = _constructor("nearest", build_nearest)
-solve_greedy = _constructor("greedy", lambda arr, rng, opt: build_greedy(arr, None, opt))
+solve_random = solver_named(_run, "random", build=build_random)
+solve_nearest = solver_named(_run, "nearest", build=build_nearest)
+solve_greedy = solver_named(
+    _run, "greedy", build=lambda arr, rng, opt: build_greedy(arr, None, opt)
+)
 _SOLVERS = (
     (solve_random, "random", "random order, appended while feasible (baseline)", NoParams),
     (solve_nearest, "nearest", "nearest feasible neighbour", NoParams),

@@ -248,7 +248,23 @@ class Problem:
         )
 
     def validate(self) -> None:
-        """Raise :class:`~daitn_opt.errors.InputError` on inconsistent arrays."""
+        """Raise :class:`~daitn_opt.errors.InputError` on inconsistent arrays (naming the first
+        bad field and its value)."""
+        from ..errors import InputError
+
+        self._validate_nodes()
+        self._validate_arrays()
+        self._validate_scalars()
+        if self.label_mass is not None or self.objective in COVERAGE_OBJECTIVES:
+            self._validate_coverage()
+        if self.budget is not None and (self.visit_cost is None or self.travel_cost is None):
+            raise InputError("budget", self.budget, "needs visit_cost and travel_cost")
+        n = len(self.ids)
+        if len(self.mandatory) and (self.mandatory.min() < 0 or self.mandatory.max() >= n):
+            raise InputError("mandatory", self.mandatory.tolist(), "indices out of range")
+
+    def _validate_nodes(self) -> None:
+        """Ids: non-empty, distinct strings; start, end and k: integers, start and end in range."""
         from ..errors import InputError
 
         n = len(self.ids)
@@ -269,6 +285,14 @@ class Problem:
             value = getattr(self, name)
             if not 0 <= value < n:
                 raise InputError(name, value, f"must be a node index in 0..{n - 1}")
+        if self.k < 1:
+            raise InputError("k", self.k, "must be at least 1")
+
+    def _validate_arrays(self) -> None:
+        """Shapes of the per-node arrays, and their values (no NaN, no negative time or cost)."""
+        from ..errors import InputError
+
+        n = len(self.ids)
         shapes = {"travel": (n, n), "service": (n,), "utility": (n,)}
         for opt in ("window_open", "window_close", "visit_cost"):
             if getattr(self, opt) is not None:
@@ -305,8 +329,11 @@ class Problem:
         if not np.all(np.isfinite(self.utility)):
             i = int(np.flatnonzero(~np.isfinite(self.utility))[0])
             raise InputError(f"utility[{i}]", float(self.utility[i]), "must be finite")
-        if self.k < 1:
-            raise InputError("k", self.k, "must be at least 1")
+
+    def _validate_scalars(self) -> None:
+        """Deadline, verification time, budget and objective."""
+        from ..errors import InputError
+
         for name in ("deadline", "verify_time", "budget"):
             value = getattr(self, name)
             if value is None and name == "budget":
@@ -323,12 +350,6 @@ class Problem:
                 raise InputError(name, value, "must be >= 0")
         if self.objective not in OBJECTIVES:
             raise InputError("objective", self.objective, f"expected one of {OBJECTIVES}")
-        if self.label_mass is not None or self.objective in COVERAGE_OBJECTIVES:
-            self._validate_coverage()
-        if self.budget is not None and (self.visit_cost is None or self.travel_cost is None):
-            raise InputError("budget", self.budget, "needs visit_cost and travel_cost")
-        if len(self.mandatory) and (self.mandatory.min() < 0 or self.mandatory.max() >= n):
-            raise InputError("mandatory", self.mandatory.tolist(), "indices out of range")
 
     def _validate_coverage(self) -> None:
         from ..errors import InputError
@@ -367,9 +388,41 @@ class Problem:
 def from_view(v: View, name: str = "mtrce") -> Problem:
     """The MTRCE problem of a request's view.
 
-    The coverage fields (``label_mass``, ``coverage_scale``, ``label_weight``, ``recency``,
-    ``target``) are always filled (:func:`daitn_opt.mtrce.coverage.coverage_fields`), so that
-    ``problem.replace(objective="max_coverage")`` works on any view with label histograms.
+    Parameters
+    ----------
+    v : View
+        The request's view (:func:`daitn_opt.drrt.view.view`): the eligible nodes and their
+        arrays, the request's start, end, deadline, budget, replicas and objective.
+    name : str
+        The problem's name (reported in results as the instance).
+
+    Returns
+    -------
+    Problem
+        Node ``i`` is ``v.ids[i]``. Windows, budget and costs are set only when the view has
+        them; under ``min_time`` every customer is mandatory. The coverage fields
+        (``label_mass``, ``coverage_scale``, ``label_weight``, ``recency``, ``target``) are always
+        filled (:func:`daitn_opt.mtrce.coverage.coverage_fields`), so that
+        ``problem.replace(objective="max_coverage")`` works on any view with label histograms.
+
+    Raises
+    ------
+    InputError
+        The view's arrays are inconsistent (:meth:`Problem.validate`).
+
+    Notes
+    -----
+    O(n^2): the travel matrix is shared with the view, not copied.
+
+    Examples
+    --------
+    >>> from daitn_opt.drrt.generators import generate
+    >>> from daitn_opt.drrt.view import view
+    >>> from daitn_opt.mtrce import from_view
+    >>> v = view(generate("rgg", nodes=10, seed=1))
+    >>> p = from_view(v, name="demo")
+    >>> p.ids == list(v.ids), p.name, p.sense
+    (True, 'demo', 'max')
     """
     from .coverage import coverage_fields
 
@@ -414,5 +467,31 @@ def _coverage_options(v: View) -> dict[str, float]:
 
 
 def from_instance(instance: Instance, request_id: str | None = None) -> Problem:
-    """The MTRCE problem of one request of ``instance`` (the first when None)."""
+    """The MTRCE problem of one request of ``instance``.
+
+    Parameters
+    ----------
+    instance : Instance
+        A DRRT instance (:func:`daitn_opt.drrt.instance.load_instance`, a generator, a converter).
+    request_id : str, optional
+        The request (the first one when None).
+
+    Returns
+    -------
+    Problem
+        :func:`from_view` of the request's view, named after the instance.
+
+    Raises
+    ------
+    InputError
+        An unknown request id, or a view the problem cannot be built from.
+
+    Examples
+    --------
+    >>> from daitn_opt.drrt.generators import generate
+    >>> from daitn_opt.mtrce import from_instance
+    >>> p = from_instance(generate("rgg", nodes=10, seed=1))
+    >>> p.kind, p.request_id, p.objective, p.size
+    ('mtrce', 'r1', 'max_utility', 6)
+    """
     return from_view(view(instance, request_id), name=instance.name)

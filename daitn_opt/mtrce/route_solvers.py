@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..registry import SolverFn, register
+from ..registry import SolveOptions, SolverFn, register
 from ..result import Result, Status
 from .coverage import coverage_result
 from .tag import TagProblem, tag_result
@@ -29,6 +29,21 @@ def register_solvers(
         register(
             "mtrce", name, exact=exact, description=description, supports=supports, params=params
         )(fn)
+
+
+def solver_named(
+    run: Callable[..., Result], name: str, **fixed: Any
+) -> Callable[[Any, SolveOptions], Result]:
+    """The solver function ``(problem, options)`` of ``run(problem, options, name, **fixed)``:
+    one search serving several registered solvers, each with its own name (shown in tracebacks
+    and by ``daitn-opt solvers``)."""
+
+    def solve(problem: Any, options: SolveOptions) -> Result:
+        return run(problem, options, name, **fixed)
+
+    solve.__module__ = run.__module__
+    solve.__name__ = solve.__qualname__ = "solve_" + name.replace("-", "_")
+    return solve
 
 
 def no_route(

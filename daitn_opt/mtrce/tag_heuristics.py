@@ -33,7 +33,7 @@ from ..registry import SolveOptions
 from ..result import Result, Status
 from .heuristics import infeasibility
 from .plan import Arrays
-from .route_solvers import no_route, register_solvers
+from .route_solvers import no_route, register_solvers, solver_named
 from .solution import EPS, windows
 from .tag import TagProblem, least_service, supports, tag_result, tag_value
 
@@ -281,14 +281,6 @@ def _run(problem: TagProblem, options: SolveOptions, name: str, local: bool) -> 
     return tag_result(problem, name, plan[0], plan[1], Status.FEASIBLE)
 
 
-def tag_greedy(problem: TagProblem, options: SolveOptions) -> Result:
-    return _run(problem, options, "tag-greedy", local=False)
-
-
-def tag_ils(problem: TagProblem, options: SolveOptions) -> Result:
-    return _run(problem, options, "tag-ils", local=True)
-
-
 @dataclass(frozen=True)
 class TagIlsParams:
     """Parameters of the ``tag-ils`` solver."""
@@ -302,12 +294,12 @@ register_solvers(
     exact=False,
     solvers={
         "tag-greedy": (
-            tag_greedy,
+            solver_named(_run, "tag-greedy", local=False),
             "TAG: route and local epochs per node, gain-per-second insertion and epoch increments",
             NoParams,
         ),
         "tag-ils": (
-            tag_ils,
+            solver_named(_run, "tag-ils", local=True),
             "TAG: route and local epochs per node, greedy + local search + seeded kicks",
             TagIlsParams,
         ),

@@ -149,3 +149,19 @@ def test_route_schedule_waits_for_windows_and_reports_each_stage():
     arrivals, starts, done, ok = schedule(p, [1, 4, 3])
     assert arrivals.tolist() == sch.arrival.tolist() and starts.tolist() == sch.start.tolist()
     assert (done, ok) == (13.0, True)
+
+
+def test_the_package_keeps_the_problem_kind_contract():
+    from daitn_opt import mtrce
+    from daitn_opt.kinds import ProblemContract
+    from daitn_opt.registry import solvers
+
+    p = _five()
+    assert isinstance(p, ProblemContract) and p.size == 5
+    assert mtrce.DEFAULT_SOLVER in solvers("mtrce")["mtrce"]
+    assert mtrce.default_solver(p) == "ils"
+    assert mtrce.default_solver(p.replace(objective="max_coverage")) == "coverage-ils"
+    route = [1, 4, 3]
+    result = mtrce.make_result(p.replace(deadline=30.0), "manual", [route], "feasible")
+    assert result.solution["routes"] == [["n1", "n4", "n3"]]
+    assert mtrce.check(p.replace(deadline=30.0), result.solution).objective == result.objective
