@@ -1,4 +1,4 @@
-"""The warm start of the exact QIRCE solvers, and what they return when their model cannot run.
+"""The warm start of the exact QIRCE solvers, and the heuristic they fall back on.
 
 :func:`warm_start`: ``options.initial`` when it fits the problem (:func:`fits`), else the local
 search within :func:`warm_start_budget`, with the LP or Lagrangian bound it computed.

@@ -129,3 +129,31 @@ def test_synthetic_generator_is_seeded():
         synthetic_instance(users=0, models=2, facilities=3)
     p = from_instance(a)
     assert np.all(p.arc_latency <= p.slo_ms[p.arc_demand] + 1e-9)
+
+
+def test_a_model_that_cannot_run_in_time_returns_the_heuristic_and_says_why():
+    """Pyomo refuses a model it cannot build in the time left (estimate from its size); with no
+    warm start asked for, the skeleton's rescue gives the time left to the heuristic, so the run
+    returns a checked solution and the reason instead of nothing."""
+    from daitn_opt.result import Status
+
+    p = from_instance(synthetic_instance(users=300, models=10, facilities=40, seed=0)).replace(
+        single_source=True
+    )
+    r = solve(p, "pyomo", time_limit=1.5, warm_start=False)
+    assert "building the Pyomo model" in r.message
+    assert r.status is Status.FEASIBLE and "returning the warm start" in r.message
+    assert r.stats["warm_start"] == pytest.approx(r.objective)
+    assert check(p, r.solution).compare_objective(r.objective).ok
+
+
+def test_the_package_exposes_the_problem_kind_contract():
+    """DEFAULT_SOLVER is registered and make_result is the one result builder."""
+    from daitn_opt import qirce
+    from daitn_opt.qirce import solution
+
+    assert qirce.DEFAULT_SOLVER in solvers("qirce")["qirce"]
+    assert qirce.make_result is solution.make_result
+    p = from_instance(synthetic_instance(users=3, models=2, facilities=2, seed=1))
+    empty = qirce.make_result(p, "mine", None, message="nothing")
+    assert empty.status.value == "no_solution" and empty.sense == p.sense == "min"
