@@ -18,8 +18,8 @@ from daitn_opt.mtrce import Problem, coverage
 from daitn_opt.mtrce.coverage_check import check
 from daitn_opt.registry import solve
 
-EXACT = ("coverage-highs", "coverage-cpsat")
-HEURISTIC = ("coverage-greedy", "coverage-ils")
+from .registered import solvers_for
+
 OBJECTIVES = ("max_coverage", "max_recency_coverage", "min_time_to_target")
 
 
@@ -53,6 +53,19 @@ def two_labels(**changes) -> Problem:
     )
     fields.update(changes)
     return Problem(**fields)
+
+
+EXACT = solvers_for(two_labels(), exact=True)
+"""The registered exact solvers of the coverage objectives (coverage-highs, coverage-cpsat)."""
+HEURISTIC = solvers_for(two_labels(), exact=False)
+"""The registered coverage heuristics (coverage-greedy, coverage-ils)."""
+
+
+def test_the_coverage_solvers_are_registered():
+    assert {"coverage-highs", "coverage-cpsat"} <= set(EXACT)
+    assert {"coverage-greedy", "coverage-ils"} <= set(HEURISTIC)
+    for objective in OBJECTIVES[1:]:
+        assert set(solvers_for(two_labels(objective=objective, target=0.5))) == {*EXACT, *HEURISTIC}
 
 
 def test_coverage_prefers_a_new_label_over_more_of_the_same():

@@ -24,6 +24,8 @@ from daitn_opt.mtrce import Problem, check, from_instance
 from daitn_opt.registry import solve, solvers
 from daitn_opt.result import Status
 
+from .registered import solvers_for
+
 CLASSIC = Path(__file__).resolve().parents[2] / "instances" / "classic"
 HEURISTICS = [
     name
@@ -210,13 +212,14 @@ def test_cli_solve_json_then_check(tmp_path):
     assert "violation" in res.stdout and "twice" in res.stdout
 
 
-@pytest.mark.parametrize("solver", ["random", "nearest", "greedy", "ils", "aats"])
+@pytest.mark.parametrize("solver", solvers_for(random_problem(0, 5, False, False, 1, False)))
 @pytest.mark.parametrize(
     "objective", ["max_coverage", "max_recency_coverage", "min_time_to_target"]
 )
-def test_route_heuristics_refuse_coverage_objectives(solver, objective, healthcare_small):
-    """They optimise and report the summed utility: on a coverage objective that would be a
-    silently wrong objective value (and, for a target, a route that may miss it)."""
+def test_route_solvers_refuse_coverage_objectives(solver, objective, healthcare_small):
+    """The solvers of the utility objective optimise and report the summed utility: on a
+    coverage objective that would be a silently wrong objective value (and, for a target, a
+    route that may miss it)."""
     from daitn_opt.errors import UnsupportedError
 
     problem = from_instance(healthcare_small).replace(objective=objective)

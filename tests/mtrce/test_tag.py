@@ -21,7 +21,7 @@ from daitn_opt.mtrce.tag_check import check
 from daitn_opt.registry import solve
 from daitn_opt.result import Status
 
-SOLVERS = ("tag-highs", "tag-greedy", "tag-ils")
+from .registered import solvers_for
 
 
 def line(deadline: float, **changes) -> tag.TagProblem:
@@ -43,6 +43,15 @@ def line(deadline: float, **changes) -> tag.TagProblem:
     fields = dict(base=base, epoch_time=base.service / 3, max_epochs=3, tau=2.0, request_epochs=3)
     fields.update(changes)
     return tag.TagProblem(**fields)
+
+
+SOLVERS = solvers_for(line(100.0))
+"""The registered solvers that take a TAG problem (tag-highs, tag-greedy, tag-ils)."""
+
+
+def test_the_tag_solvers_are_registered():
+    assert {"tag-highs", "tag-greedy", "tag-ils"} <= set(SOLVERS)
+    assert set(solvers_for(line(100.0), exact=False)) >= {"tag-greedy", "tag-ils"}
 
 
 def test_epochs_trade_off_against_a_far_node():
@@ -125,7 +134,7 @@ def test_exact_solver_agrees_with_brute_force(seed, windows, value):
     report = check(p, res.solution)
     assert report.ok, report.violations
     assert report.objective == pytest.approx(res.objective, abs=1e-9)
-    for name in ("tag-greedy", "tag-ils"):
+    for name in solvers_for(p, exact=False):
         h = solve(p, name, time_limit=5, seed=0)
         assert h.status == Status.FEASIBLE
         hr = check(p, h.solution)
