@@ -11,13 +11,14 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import UnsupportedError
+from ..errors import InputError, UnsupportedError
 from ..registry import SolveOptions
 from .problem import Problem
 from .solution import objective
 
 
 def routes_from_solution(problem: Problem, solution: dict[str, Any] | None) -> list[list[int]]:
+    """``solution["routes"]`` (node ids) as index routes; empty when absent or unreadable."""
     if not solution or "routes" not in solution:
         return []
     position = {node_id: i for i, node_id in enumerate(problem.ids)}
@@ -32,10 +33,19 @@ def heuristic_start(
 ) -> tuple[list[list[int]], str]:
     """Routes of the best warm start: the user's ``initial`` and ``solver``'s solution.
 
-    Returns the index routes (empty when there is none) and where they came from.
+    Returns the index routes (empty when there is none) and where they came from. ``solver``
+    None or ``""`` runs no heuristic; a name that is no registered MTRCE solver is an
+    :class:`~daitn_opt.errors.InputError` (``param.warm_start_solver``) listing the heuristics.
     """
     from ..registry import solve, solvers
     from .check import check
+
+    known = solvers("mtrce")["mtrce"]
+    if solver and solver not in known:
+        valid = ", ".join(sorted(n for n, spec in known.items() if not spec.exact))
+        raise InputError(
+            "param.warm_start_solver", solver, f"not an mtrce heuristic; valid: {valid}"
+        )
 
     best: list[list[int]] = []
     best_cost, source = math.inf, ""
@@ -43,7 +53,7 @@ def heuristic_start(
     if options.initial and check(problem, options.initial).ok:
         best = routes_from_solution(problem, options.initial)
         best_cost, source = route_set_cost(problem, best), "initial"
-    if solver and time_limit > 0 and solver in solvers("mtrce")["mtrce"]:
+    if solver and time_limit > 0:
         try:
             result = solve(problem, solver, time_limit=time_limit, seed=options.seed)
         except UnsupportedError:

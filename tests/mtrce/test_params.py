@@ -87,3 +87,11 @@ def test_ils_iterations_bound_the_kicks():
     )
     result = registry.solve(problem, "ils", time_limit=5, seed=0, iterations=3, restarts=False)
     assert result.stats["iterations"] <= 3
+
+
+@pytest.mark.parametrize("name", ["cpsat", "routing"])
+def test_an_unknown_warm_start_solver_is_refused(name):
+    problem, _ = op5()
+    with pytest.raises(InputError) as exc:
+        registry.solve(problem, name, time_limit=2, warm_start_solver="isl", warm_start_time=0.5)
+    assert exc.value.field == "param.warm_start_solver" and "ils" in str(exc.value)
