@@ -37,15 +37,14 @@ def objective_of(problem: Problem, choice: np.ndarray) -> float:
     return math.fsum(problem.value[choice[choice >= 0]].tolist())
 
 
-def plan_entry(problem: Problem, p: int) -> dict[str, Any]:
-    """What admitted plan ``p`` does, as the solution states it (``solution["plans"]``).
+def plan_entry(problem: Problem, r: int, p: int) -> dict[str, Any]:
+    """What plan ``p`` of request ``r`` does, as the solution states it (``solution["plans"]``).
 
     ``{"request", "plan" (index within the request), "clients" (federated) or "route"
     (sequential, start and end included), "start", "finish", "label"}``; ``start`` and ``finish``
     are seconds after the snapshot time (None when the batch does not know them), ``clients`` and
     ``route`` are present only for plans generated from a snapshot.
     """
-    r = int(problem.plan_request[p])
     entry: dict[str, Any] = {
         "request": problem.request_ids[r],
         "plan": int(p - problem.plan_start[r]),
@@ -73,7 +72,7 @@ def to_solution(problem: Problem, choice: np.ndarray) -> dict[str, Any]:
     for r, p in enumerate(choice.tolist()):
         if p >= 0:
             admitted[problem.request_ids[r]] = int(p - problem.plan_start[r])
-            plans.append(plan_entry(problem, int(p)))
+            plans.append(plan_entry(problem, r, int(p)))
         else:
             refused.append(problem.request_ids[r])
     solution: dict[str, Any] = {"admitted": admitted, "refused": refused, "plans": plans}
