@@ -26,14 +26,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..params import NoParams, param
+from ..params import param
 from ..registry import SolveOptions
 from ..result import Result, Status
 from . import coverage
 from .heuristics import eligible, infeasibility, repair_mandatory
 from .plan import Arrays, Plan, RouteTimes
 from .problem import Problem
-from .route_solvers import no_route, register_solvers, solver_named
+from .route_solvers import no_route, register_greedy_and_ils
 from .solution import EPS
 
 Route = list[int]
@@ -264,20 +264,14 @@ class CoverageIlsParams:
     patience: int | None = param(None, "kicks without improvement before stopping (None: 10 + n)")
 
 
-register_solvers(
+register_greedy_and_ils(
+    "coverage",
     coverage.supports,
-    exact=False,
-    solvers={
-        "coverage-greedy": (
-            solver_named(_solve, "coverage-greedy", ils=False),
-            "coverage objectives: marginal-gain insertion (gain / added time)",
-            NoParams,
-        ),
-        "coverage-ils": (
-            solver_named(_solve, "coverage-ils", ils=True),
-            "coverage objectives: greedy + local search (insert, remove, swap, relocate, "
-            "2-opt) with seeded kicks",
-            CoverageIlsParams,
-        ),
-    },
+    _solve,
+    (
+        "coverage objectives: marginal-gain insertion (gain / added time)",
+        "coverage objectives: greedy + local search (insert, remove, swap, relocate, 2-opt) "
+        "with seeded kicks",
+    ),
+    CoverageIlsParams,
 )

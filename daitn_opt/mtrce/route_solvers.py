@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..params import NoParams
 from ..registry import SolveOptions, SolverFn, register
 from ..result import Result, Status
 from .coverage import coverage_result
@@ -29,6 +30,26 @@ def register_solvers(
         register(
             "mtrce", name, exact=exact, description=description, supports=supports, params=params
         )(fn)
+
+
+def register_greedy_and_ils(
+    family: str,
+    supports: Callable[[Any], str | None],
+    run: Callable[..., Result],
+    descriptions: tuple[str, str],
+    ils_params: type,
+) -> None:
+    """Register ``{family}-greedy`` (no parameters) and ``{family}-ils`` (``ils_params``), two
+    heuristics that share one search: ``run(problem, options, name, ils=False / True)``."""
+    greedy, ils = f"{family}-greedy", f"{family}-ils"
+    register_solvers(
+        supports,
+        exact=False,
+        solvers={
+            greedy: (solver_named(run, greedy, ils=False), descriptions[0], NoParams),
+            ils: (solver_named(run, ils, ils=True), descriptions[1], ils_params),
+        },
+    )
 
 
 def solver_named(

@@ -28,12 +28,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..params import NoParams, param
+from ..params import param
 from ..registry import SolveOptions
 from ..result import Result, Status
 from .heuristics import infeasibility
 from .plan import Arrays
-from .route_solvers import no_route, register_solvers, solver_named
+from .route_solvers import no_route, register_greedy_and_ils
 from .solution import EPS, windows
 from .tag import TagProblem, least_service, supports, tag_result, tag_value
 
@@ -263,7 +263,7 @@ def search(
     return best
 
 
-def _run(problem: TagProblem, options: SolveOptions, name: str, local: bool) -> Result:
+def _run(problem: TagProblem, options: SolveOptions, name: str, ils: bool) -> Result:
     arr = Arrays.of(problem.base.replace(service=least_service(problem)))
     reason = infeasibility(problem.base, arr)
     if reason is not None:
@@ -272,7 +272,7 @@ def _run(problem: TagProblem, options: SolveOptions, name: str, local: bool) -> 
         problem,
         options.seed,
         lambda: options.remaining() <= 0.05,
-        local=local,
+        local=ils,
         iterations=getattr(options.params, "iterations", None),  # tag-greedy takes none
         patience=getattr(options.params, "patience", None),
     )
@@ -289,19 +289,13 @@ class TagIlsParams:
     patience: int | None = param(None, "kicks without improvement before stopping (None: 8 + n/2)")
 
 
-register_solvers(
+register_greedy_and_ils(
+    "tag",
     supports,
-    exact=False,
-    solvers={
-        "tag-greedy": (
-            solver_named(_run, "tag-greedy", local=False),
-            "TAG: route and local epochs per node, gain-per-second insertion and epoch increments",
-            NoParams,
-        ),
-        "tag-ils": (
-            solver_named(_run, "tag-ils", local=True),
-            "TAG: route and local epochs per node, greedy + local search + seeded kicks",
-            TagIlsParams,
-        ),
-    },
+    _run,
+    (
+        "TAG: route and local epochs per node, gain-per-second insertion and epoch increments",
+        "TAG: route and local epochs per node, greedy + local search + seeded kicks",
+    ),
+    TagIlsParams,
 )
