@@ -149,7 +149,36 @@ def make_result(
     stats: dict[str, Any] | None = None,
     message: str = "",
 ) -> Result:
-    """A :class:`Result` for ``choice`` (None: no solution)."""
+    """The :class:`Result` of an admission ``choice`` (None: no solution).
+
+    Parameters
+    ----------
+    problem : Problem
+        The batch.
+    solver : str
+        The solver's registered name.
+    choice : (R,) int array or None
+        Per request, the global index of its chosen plan, or -1 when refused.
+    status, bound, trace, stats, message
+        The result's fields; ``bound`` is an upper bound on the optimal admitted value.
+
+    Returns
+    -------
+    Result
+        Objective: the admitted plans' summed value; solution: ``admitted``, ``refused`` and the
+        admitted ``plans`` described (:func:`to_solution`). A bound below the objective by at
+        most the bound tolerance is clamped to it; a larger crossing is left for the contract.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from daitn_opt.result import Status
+    >>> from daitn_opt.tfam import build
+    >>> p = build(["a", "b"], [0, 1], [3.0, 4.0], [[1.0], [1.0]], [1.0])
+    >>> r = make_result(p, "mine", np.array([-1, 1]), status=Status.FEASIBLE, bound=4.0)
+    >>> r.objective, r.solution["admitted"], r.solution["refused"]
+    (4.0, {'b': 0}, ['a'])
+    """
     objective = None
     solution: dict[str, Any] = {}
     if choice is not None and status.has_solution:
