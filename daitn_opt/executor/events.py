@@ -85,7 +85,13 @@ _EVENTS = TypeAdapter(list[Event])
 
 
 def describe(event: Any) -> str:
-    """One line for the trace."""
+    """One line for the trace: type, node or link, and the change.
+
+    Examples
+    --------
+    >>> describe(LinkSlowed(time=10, type="link_slowed", source="h1", target="h2", factor=5))
+    'link_slowed h1-h2 x5'
+    """
     if hasattr(event, "node"):
         extra = (
             f" +{event.samples} samples"
@@ -101,7 +107,32 @@ def describe(event: Any) -> str:
 
 @dataclass(frozen=True)
 class EventTimeline:
-    """Events sorted by time (stable: same-time events keep their file order)."""
+    """Events sorted by time (stable: same-time events keep their file order).
+
+    Build it with :meth:`parse` (a decoded events document) or :meth:`load` (a file); the
+    replays apply it through :class:`~daitn_opt.executor.state.NetworkState`.
+
+    Attributes
+    ----------
+    events
+        The validated events (:class:`NodeChange`, :class:`LinkChange`, :class:`LinkSlowed`,
+        :class:`DataAdded`, :class:`DataAged`), by time.
+
+    Examples
+    --------
+    >>> from daitn_opt.drrt.instance import load_instance
+    >>> snap = load_instance("instances/healthcare-small.json").snapshot
+    >>> timeline = EventTimeline.parse([
+    ...     {"time": 40, "type": "node_down", "node": "h02"},
+    ...     {"time": 10, "type": "link_slowed", "source": "h02", "target": "h07", "factor": 5},
+    ... ], snap)
+    >>> [describe(ev) for ev in timeline.events]
+    ['link_slowed h02-h07 x5', 'node_down h02']
+    >>> EventTimeline.parse([{"time": 1, "type": "node_down", "node": "nowhere"}], snap)
+    Traceback (most recent call last):
+    ...
+    daitn_opt.errors.InputError: events[0].node = 'nowhere': is not a node id of the snapshot
+    """
 
     events: tuple[Any, ...] = ()
 
@@ -109,10 +140,26 @@ class EventTimeline:
     def parse(cls, data: Any, snapshot: Snapshot, source: str = "events") -> EventTimeline:
         """Validate a decoded events document against ``snapshot``.
 
+        Parameters
+        ----------
+        data
+            A list of events or ``{"events": [...]}`` (the events file format of the module
+            docstring).
+        snapshot
+            Nodes and links the events must name.
+        source
+            Prefix of the field an error names (a file name for :meth:`load`).
+
+        Returns
+        -------
+        EventTimeline
+            The events sorted by time.
+
         Raises
         ------
         InputError
-            A malformed event, or a node or link the snapshot does not have.
+            A malformed event (``events[k].field``: strict types, as in the snapshot), or a
+            node or link the snapshot does not have, or a data event at a node holding no data.
         """
         if isinstance(data, dict):
             if "events" not in data:
@@ -151,6 +198,7 @@ class EventTimeline:
 
     @classmethod
     def load(cls, path: str | Path, snapshot: Snapshot) -> EventTimeline:
+        """:meth:`parse` the JSON events file at ``path`` (errors name the file)."""
         from ..io import read_json
 
         return cls.parse(read_json(path), snapshot, source=str(path))

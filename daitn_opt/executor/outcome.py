@@ -85,7 +85,33 @@ class Summary:
 
 @dataclass
 class Outcome:
-    """A replay's trace and summary, with the label it is plotted under."""
+    """A replay's trace and summary, with the label it is plotted under.
+
+    Attributes
+    ----------
+    label
+        Name in plots and tables.
+    mode
+        ``sequential`` or ``federated``.
+    trace
+        The steps, in time order.
+    summary
+        Headline figures (:class:`Summary`).
+    policy, seed
+        The policy that chose the hops (``fedavg`` for FedAvg) and the replay's seed.
+    notes
+        What the replay wants a reader to know (skips, re-plans, data added, the ceiling).
+
+    Examples
+    --------
+    >>> trace = [Step(0.0, "s", "start", accuracy=0.5), Step(10.0, "a", "train", accuracy=0.8)]
+    >>> out = Outcome("plan", "sequential", trace, Summary(0.8, 10.0, 0.8, 0, 10.0, 20.0, True,
+    ...                                                    1.0, 1.0))
+    >>> out.curve()
+    ([0.0, 10.0], [0.5, 0.8])
+    >>> print(out.to_csv().splitlines()[1])
+    plan,0.0,s,start,,0.5,0,0.0,0,
+    """
 
     label: str
     mode: str
@@ -158,7 +184,14 @@ class Outcome:
 
 
 def time_to_target(trace: list[Step], target: float) -> float | None:
-    """Simulated time of the first step whose test accuracy reached ``target``."""
+    """Simulated time of the first step whose test accuracy reached ``target`` (None: never).
+
+    Examples
+    --------
+    >>> trace = [Step(0.0, "s", "start", accuracy=0.5), Step(10.0, "a", "train", accuracy=0.9)]
+    >>> time_to_target(trace, 0.9), time_to_target(trace, 0.95)
+    (10.0, None)
+    """
     for s in trace:
         if not math.isnan(s.accuracy) and s.accuracy >= target:
             return s.time

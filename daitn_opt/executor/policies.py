@@ -47,7 +47,11 @@ class Context:
 
 
 class Policy:
-    """Decides the model's next hop. ``next_hop`` returns a node id, or None to head to the end."""
+    """Decides the model's next hop. ``next_hop`` returns a node id, or None to head to the end.
+
+    A subclass sets ``name`` and implements :meth:`next_hop` (and :meth:`start` when it follows
+    a plan); a ``log`` list of strings, when it has one, ends up in the outcome's notes.
+    """
 
     name = "policy"
 
@@ -60,7 +64,24 @@ class Policy:
 
 
 class StaticPolicy(Policy):
-    """Follow the plan; skip what failed (down, unreachable, no longer eligible)."""
+    """Follow the plan; skip what failed (down, unreachable, no longer eligible).
+
+    Examples
+    --------
+    >>> from daitn_opt.drrt.instance import load_instance
+    >>> from daitn_opt.drrt.view import view
+    >>> from daitn_opt.executor.events import EventTimeline
+    >>> inst = load_instance("instances/healthcare-small.json")
+    >>> state = NetworkState(inst.snapshot, EventTimeline.parse(
+    ...     [{"time": 0, "type": "node_down", "node": "h07"}], inst.snapshot))
+    >>> _ = state.advance(0.0)
+    >>> ctx = Context(inst, inst.request("r1"), state, "owner", 0.0, ["owner"], "mpvu", 0.0,
+    ...               view(inst, "r1"))
+    >>> policy = make_policy("static")
+    >>> policy.start(["h07", "h02"])
+    >>> policy.next_hop(ctx)
+    ('h02', [('h07', 'node down')])
+    """
 
     name = "static"
 
@@ -86,7 +107,11 @@ class StaticPolicy(Policy):
 
 
 def unavailable(ctx: Context, node: str) -> str | None:
-    """Why the model cannot go to ``node`` now (None: it can)."""
+    """Why the model cannot go to ``node`` now (None: it can).
+
+    Already visited, down, outside the current view (the view's reason), or unreachable from
+    the current node.
+    """
     if node in ctx.visited:
         return "already visited"
     if not ctx.state.is_up(node):
@@ -106,6 +131,9 @@ def remaining_problem(ctx: Context):
     time left, ``budget`` = money left, still-missing mandatory nodes), then restricted to the
     nodes not yet visited; the current node's own training is already done (service and utility
     0). Returns ``(problem, ids)`` or ``(None, reason)`` when nothing is left to plan.
+
+    The restriction is :meth:`daitn_opt.mtrce.Problem.restrict`; the problem's objective is the
+    summed utility (``max_utility``) whatever the request's.
     """
     from ..mtrce.problem import from_view
 
@@ -268,6 +296,13 @@ class AATSPolicy(Policy):
     At every node it calls the registered ``aats`` MTRCE solver on the remaining problem and takes
     the first hop of its answer; if no ``aats`` solver is registered (or ``use_solver`` is False),
     it applies :meth:`local_choice`.
+
+    Parameters
+    ----------
+    use_solver
+        Ask the registered ``aats`` solver (default) rather than the local rule.
+    time_limit
+        Seconds per call of the solver.
     """
 
     name = "aats"
@@ -329,6 +364,22 @@ POLICIES: dict[str, Callable[[], Policy]] = {
 
 
 def make_policy(policy: str | Policy) -> Policy:
+    """A fresh policy of a name in :data:`POLICIES`, or ``policy`` itself when it is one.
+
+    Raises
+    ------
+    InputError
+        A name that is not ``static``, ``replan`` or ``aats``.
+
+    Examples
+    --------
+    >>> make_policy("replan").name
+    'replan'
+    >>> make_policy("teleport")
+    Traceback (most recent call last):
+    ...
+    daitn_opt.errors.InputError: policy = 'teleport': expected one of ['aats', 'replan', 'static']
+    """
     if isinstance(policy, Policy):
         return policy
     if policy not in POLICIES:

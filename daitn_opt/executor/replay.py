@@ -28,10 +28,25 @@ MODES = ("sequential", "federated", "serving")
 def parse_document(doc: Any, instance: Instance) -> tuple[str | None, str | None, dict[str, Any]]:
     """``(problem kind or None, request id or None, solution)`` of a solution document.
 
+    A :class:`~daitn_opt.result.Result` document gives its kind and request; a bare solution
+    gives neither. Either is checked against its kind's solution shape.
+
     Raises
     ------
     InputError
-        When the document names another instance, or has no solution.
+        When the document is no object, names another instance, has no solution, or its
+        solution has the wrong shape (naming the field).
+
+    Examples
+    --------
+    >>> from daitn_opt.drrt.instance import load_instance
+    >>> inst = load_instance("instances/healthcare-small.json")
+    >>> doc = {"problem": "mtrce", "solver": "ils", "status": "feasible", "request": "r1",
+    ...        "solution": {"routes": [["owner", "h02", "mpvu"]]}}
+    >>> parse_document(doc, inst)
+    ('mtrce', 'r1', {'routes': [['owner', 'h02', 'mpvu']]})
+    >>> parse_document({"clients": ["h02"]}, inst)
+    (None, None, {'clients': ['h02']})
     """
     if not isinstance(doc, dict):
         raise InputError("solution", type(doc).__name__, "expected a JSON object")
@@ -160,6 +175,21 @@ def admitted_clients(
     return plan["request"], {"clients": list(clients)}
 
 
+def _training_solution(
+    instance: Instance, kind: str | None, request: str | None, solution: Any, mode: str
+) -> tuple[str | None, Any]:
+    """``(request, solution)`` a training replay in ``mode`` runs: a T-FAM decision's admitted
+    client set for ``federated``, the MTRCE routes or client set as they are otherwise."""
+    if kind == "tfam" and mode == "federated":
+        request, solution = admitted_clients(instance, solution, request)
+    if kind not in (None, "mtrce", "tfam") or (kind == "tfam" and mode != "federated"):
+        raise InputError("solution.problem", kind, f"{mode} replay needs an mtrce solution")
+    if request is not None and request not in {r.id for r in instance.requests}:
+        raise InputError("solution.request", request, f"is not a request of {instance.name!r}")
+    return request, solution
+
+
+# Over 80 lines for its docstring (44 lines); the body is 28 lines.
 def replay_document(
     instance: Instance,
     doc: Any,
@@ -174,15 +204,53 @@ def replay_document(
     horizon: float = 60.0,
     callback: Callback | None = None,
 ) -> Outcome | ServingOutcome:
-    """Replay a solution document on ``instance`` in ``mode``.
+    """Replay a solution document on ``instance`` in ``mode``, as ``daitn-opt replay`` does.
 
-    ``sequential`` needs MTRCE routes; ``federated`` a client set (``{"clients": [...]}``) or
-    MTRCE routes (their data nodes become the clients); ``serving`` a QIRCE placement.
+    ``sequential`` needs MTRCE routes; ``federated`` a client set (``{"clients": [...]}``), MTRCE
+    routes (their data nodes become the clients) or a T-FAM decision (the client set of the
+    plan it states for the admitted federated request, :func:`admitted_plan`); ``serving`` a
+    QIRCE placement.
+
+    Parameters
+    ----------
+    instance
+        The instance the document decides on.
+    doc
+        A ``daitn-opt solve --json`` document or a bare solution (:func:`parse_document`).
+    mode
+        ``sequential``, ``federated`` or ``serving``.
+    events, policy
+        Network events and the policy that reacts to them (sequential; federated takes events).
+    seed, model, threads
+        The replay's seed, model and torch threads.
+    request_id
+        Overrides the document's request.
+    horizon
+        Simulated seconds of queries (serving).
+    callback
+        Receives every step (sequential and federated).
+
+    Returns
+    -------
+    Outcome or ServingOutcome
+        A training replay's outcome, with a note putting its accuracy next to the central
+        ceiling (:func:`~.reference.ceiling_note`), or the serving outcome.
+
+    Raises
+    ------
+    InputError
+        One error naming the field: an unknown mode (``--mode``), a document of another kind
+        (``solution.problem``) or instance (``solution.instance``), an unknown request
+        (``solution.request``), events with a serving replay (``--events``), and every error of
+        the replay it dispatches to.
+
+    Notes
+    -----
+    Trains real models (the replay and the ceiling): no example here.
     """
     if mode not in MODES:
         raise InputError("--mode", mode, f"expected one of {list(MODES)}")
     kind, request, solution = parse_document(doc, instance)
-    request = request_id or request
     if mode == "serving":
         if kind not in (None, "qirce"):
             raise InputError("solution.problem", kind, "serving replays a qirce placement")
@@ -191,12 +259,7 @@ def replay_document(
         return replay_serving(
             instance, solution, horizon=horizon, seed=seed, label=kind or "placement"
         )
-    if kind == "tfam" and mode == "federated":
-        request, solution = admitted_clients(instance, solution, request_id)
-    if kind not in (None, "mtrce", "tfam") or (kind == "tfam" and mode != "federated"):
-        raise InputError("solution.problem", kind, f"{mode} replay needs an mtrce solution")
-    if request is not None and request not in {r.id for r in instance.requests}:
-        raise InputError("solution.request", request, f"is not a request of {instance.name!r}")
+    request, solution = _training_solution(instance, kind, request_id or request, solution, mode)
     common: dict[str, Any] = {
         "request_id": request,
         "model": model,

@@ -52,7 +52,19 @@ Callback = Callable[[str, dict[str, Any]], None]
 
 
 def routes_of(solution: Any) -> list[list[str]]:
-    """The routes of a solution given as a :class:`Result`, a solution dict or a list of ids."""
+    """The routes of a solution given as a :class:`Result`, a solution dict or a list of ids.
+
+    Raises
+    ------
+    InputError
+        A result without a solution, a dict without ``routes``, or routes that are not lists of
+        node ids.
+
+    Examples
+    --------
+    >>> routes_of({"routes": [["owner", "h02", "mpvu"]]}) == routes_of(["owner", "h02", "mpvu"])
+    True
+    """
     if isinstance(solution, Result):
         if not solution.is_feasible():
             raise InputError("solution.status", solution.status.value, "has no route to replay")
@@ -82,6 +94,12 @@ def epochs_of(solution: Any, routes: list[list[str]]) -> dict[str, int]:
     ------
     InputError
         An epochs entry that is not a positive integer, or names a node no route trains at.
+
+    Examples
+    --------
+    >>> route = ["owner", "h02", "mpvu"]
+    >>> epochs_of({"routes": [route], "epochs": {"h02": 3}}, [route])
+    {'h02': 3}
     """
     if isinstance(solution, Result):
         solution = solution.solution
@@ -108,6 +126,16 @@ def validate_routes(routes: list[list[str]], v: View, instance: Instance) -> Non
     InputError
         Naming the route position, the node and why it cannot be visited (down, ineligible,
         unknown, visited twice).
+
+    Examples
+    --------
+    >>> from daitn_opt.drrt.instance import load_instance
+    >>> from daitn_opt.drrt.view import view
+    >>> inst = load_instance("instances/healthcare-small.json")
+    >>> validate_routes([["owner", "h02", "h02", "mpvu"]], view(inst, "r1"), inst)
+    Traceback (most recent call last):
+    ...
+    daitn_opt.errors.InputError: solution.routes[0][2] = 'h02': is visited twice
     """
     ids = set(instance.snapshot.ids())
     start, end = v.ids[v.start], v.ids[v.end]
@@ -143,7 +171,8 @@ class SequentialReplay:
     request_id
         The request whose view times the replay (default: the first).
     model
-        ``"auto"`` (CNN for images, else MLP), ``"logreg"``, ``"mlp"``, ``"cnn"`` or a factory ``(in_shape, num_classes) -> Module``.
+        ``"auto"`` (CNN for images, else MLP), ``"logreg"``, ``"mlp"``, ``"cnn"`` or a factory
+        ``(in_shape, num_classes) -> Module``.
     seed
         Seed of the data split, the initial weights and the minibatch order.
     data
@@ -154,6 +183,24 @@ class SequentialReplay:
         Torch intra-op threads (default 1; None leaves torch's setting).
     target_accuracy
         Accuracy whose first attainment time is reported.
+
+    Notes
+    -----
+    Replays are deterministic for a seed (:meth:`~.outcome.Outcome.fingerprint`); the local
+    data is built once per replay object and restored after every :meth:`run`, so one object
+    replays many plans on the same data. Time: the request's epochs over the samples of every
+    node trained at, plus one test-set evaluation per step.
+
+    Examples
+    --------
+    >>> from daitn_opt.drrt.instance import load_instance
+    >>> inst = load_instance("instances/healthcare-small.json")
+    >>> replay = SequentialReplay(inst, "r1", model="logreg", seed=0)
+    >>> out = replay.run({"routes": [["owner", "h02", "h07", "mpvu"]]})
+    >>> [(s.action, s.node) for s in out.trace]
+    [('start', 'owner'), ('train', 'h02'), ('train', 'h07'), ('verify', 'mpvu')]
+    >>> out.summary.deadline_met, out.summary.bytes_moved  # three hops of a 248-byte model
+    (True, 744)
     """
 
     def __init__(
@@ -532,7 +579,15 @@ def replay_sequential(
     label: str | None = None,
     callback: Callback | None = None,
 ) -> Outcome:
-    """Replay an MTRCE solution as real sequential training; see :class:`SequentialReplay`."""
+    """Replay an MTRCE solution as real sequential training; see :class:`SequentialReplay`.
+
+    The parameters are those of :class:`SequentialReplay` and its :meth:`~SequentialReplay.run`.
+
+    Raises
+    ------
+    InputError
+        As :meth:`SequentialReplay.run`, and an unknown request, model or policy.
+    """
     replay = SequentialReplay(
         instance,
         request_id,

@@ -71,7 +71,14 @@ class ServingOutcome:
 
 
 def routes_of_placement(placement: Any) -> list[dict[str, Any]]:
-    """The routing list of a QIRCE solution (document, dict or :class:`Result`)."""
+    """The routing list of a QIRCE solution (document, dict or :class:`Result`).
+
+    Raises
+    ------
+    InputError
+        A result without a solution, or a solution whose shape the QIRCE checker refuses
+        (naming the field, e.g. ``solution.routes[0].fraction``).
+    """
     if isinstance(placement, Result):
         if not placement.is_feasible():
             raise InputError("solution.status", placement.status.value, "has no placement")
@@ -88,7 +95,18 @@ def routes_of_placement(placement: Any) -> list[dict[str, Any]]:
 
 
 def nearest_placement(q: QRRTView) -> dict[str, Any]:
-    """The naive placement: each demand wholly to its lowest-latency reachable facility."""
+    """The naive placement: each demand wholly to its lowest-latency reachable facility.
+
+    Blind to capacity and memory: the baseline a QIRCE placement is compared with.
+
+    Examples
+    --------
+    >>> from daitn_opt.drrt.instance import load_instance
+    >>> from daitn_opt.drrt.qrrt import build_qrrt
+    >>> placement = nearest_placement(build_qrrt(load_instance("instances/healthcare-small.json")))
+    >>> placement["routes"][0], placement["refused"]
+    ({'demand': 'u1/triage-mlp', 'facility': 'f1', 'fraction': 1.0}, [])
+    """
     routes = []
     refused = []
     for d, demand in enumerate(q.demand_ids):

@@ -23,10 +23,43 @@ from .events import EventTimeline
 class NetworkState:
     """The snapshot as the events so far have left it.
 
-    ``version`` increases with every applied event, so callers can cache what they derive from
-    the snapshot (views, plans). ``on_data_added(node, samples)`` is called for data events so
-    that the real local data grows with the snapshot; it returns the label histogram of the
-    added samples (or None to scale the reported histogram).
+    Parameters
+    ----------
+    base
+        The snapshot before any event.
+    timeline
+        The events to apply, by time.
+    on_data_added
+        Called as ``on_data_added(node, samples)`` for a ``data_added`` event, so that the real
+        local data grows with the snapshot; it returns the label histogram of the added samples
+        (or None: the reported histogram grows in its current proportions).
+
+    Attributes
+    ----------
+    version
+        Increases with every applied event, so that callers can cache what they derive from the
+        snapshot (views, plans).
+    applied
+        How many events of the timeline have been applied.
+
+    Notes
+    -----
+    A down node's links are down with it. :meth:`snapshot` validates a modified copy of the
+    base (O(size of the snapshot)); the last few are cached.
+
+    Examples
+    --------
+    >>> from daitn_opt.drrt.instance import load_instance
+    >>> from daitn_opt.executor.events import EventTimeline
+    >>> snap = load_instance("instances/healthcare-small.json").snapshot
+    >>> state = NetworkState(snap, EventTimeline.parse(
+    ...     [{"time": 40, "type": "node_down", "node": "h02"}], snap))
+    >>> state.advance(30), state.next_event_time(), state.is_up("h02")
+    ([], 40.0, True)
+    >>> [ev.type for ev in state.advance(40)], state.version, state.is_up("h02")
+    (['node_down'], 1, False)
+    >>> state.snapshot(40.0).node("h02").up
+    False
     """
 
     base: Snapshot
@@ -56,11 +89,13 @@ class NetworkState:
         return done
 
     def next_event_time(self) -> float:
+        """Time of the next event not applied yet (inf when none is left)."""
         if self.applied < len(self.timeline):
             return float(self.timeline.events[self.applied].time)
         return math.inf
 
     def is_up(self, node_id: str) -> bool:
+        """Whether the node is up in the base snapshot and no applied event took it down."""
         return node_id not in self._down and self.base.node(node_id).up
 
     def _links_of(self, a: str, b: str) -> list[int]:
