@@ -29,9 +29,9 @@ from ..params import param
 from ..registry import SolveOptions
 from ..result import Result, Status
 from .bounds import lagrangian_bound, rounded_bound
-from .heuristics import best_heuristic
 from .problem import Problem
 from .screening import infeasible_message, restricted_by_time, screen
+from .search import best_heuristic
 from .solution import from_solution, is_feasible, make_result, objective_of
 
 
