@@ -7,9 +7,8 @@ Three policies decide the model's next hop (:class:`Policy`):
   node, with the remaining deadline and budget, on the updated snapshot, excluding the nodes
   already visited (a new request with ``start`` = current node);
 - ``aats``: the paper's alternative (AATS): decide each hop locally, from the current node's
-  neighbourhood only, by the registered ``aats`` solver when it exists, else by the local rule
-  of :meth:`AATSPolicy.local_choice` (best utility per second among the nodes from which the
-  end is still reachable in time).
+  neighbourhood only, by the registered ``aats`` solver when it exists, else by MTRCE's AATS
+  rule directly (:func:`daitn_opt.mtrce.aats.next_hop`, :meth:`AATSPolicy.local_choice`).
 """
 
 from __future__ import annotations
@@ -328,32 +327,27 @@ class AATSPolicy(Policy):
 
     @staticmethod
     def local_choice(ctx: Context) -> str | None:
-        """Best ``utility / (transfer + wait + training)`` among nodes still safe to visit.
+        """The next hop by the AATS rule (:func:`daitn_opt.mtrce.aats.next_hop`) on what is left.
 
-        A node is safe when, after training there, the model can still reach the end and be
-        verified by the deadline, and its window is still open on arrival.
+        The rule sees the current node's neighbourhood (two hops over each node's five nearest
+        neighbours, as the ``aats`` solver's defaults) and the distance-vector table to the end
+        of the remaining problem (:func:`remaining_problem`: the current node as its start, the
+        time and budget left, the nodes visited left out); among the nodes it can still serve in
+        their window and leave in time for the end, it takes the best utility per second.
         """
-        v = ctx.view
-        cur = v.ids.index(ctx.current)
-        end = v.ids.index(ctx.end)
-        deadline = math.inf if ctx.request.deadline is None else ctx.request.deadline
-        arrive = ctx.time + v.transfer[cur]
-        begin = np.maximum(arrive, v.window_open)
-        finish = begin + v.train_time
-        back = finish + v.transfer[:, end] + v.train_time[end] * 0 + v.verify_time
-        ok = (
-            np.isfinite(back)
-            & (back <= deadline + 1e-9)
-            & (begin <= v.window_close + 1e-9)
-            & (v.utility > 0)
-        )
-        for k, node in enumerate(v.ids):
-            if node in ctx.visited or node == ctx.end or not ctx.state.is_up(node):
-                ok[k] = False
-        if not ok.any():
+        from ..mtrce.aats import HopState, next_hop
+
+        problem, _ = remaining_problem(ctx)
+        if problem is None:
             return None
-        ratio = np.where(ok, v.utility / np.maximum(finish - ctx.time, 1e-9), -np.inf)
-        return v.ids[int(np.argmax(ratio))]
+        s, e = problem.start, problem.end
+        budget = math.inf
+        if problem.budget is not None:
+            # the start's visit is paid (remaining_problem set it to 0), the end's is still due
+            end_cost = 0.0 if problem.visit_cost is None or e == s else problem.visit_cost[e]
+            budget = float(problem.budget) - float(end_cost)
+        k = next_hop(problem, HopState(here=s, clock=0.0, visited=(s, e), budget_left=budget))
+        return None if k is None else problem.ids[k]
 
 
 POLICIES: dict[str, Callable[[], Policy]] = {
