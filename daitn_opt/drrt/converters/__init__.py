@@ -5,6 +5,7 @@ the routing formats, ``parse(text, ...)`` on text and ``read(path)`` on a file, 
 
 - ``tsplib``: TSPLIB TSP/ATSP (EUC_2D, CEIL_2D, ATT, GEO, EXPLICIT matrices) -> MTRCE ``min_time``;
 - ``op``: orienteering, Tsiligirides/Chao format -> MTRCE ``max_utility`` with a budget;
+- ``oplib``: orienteering, OPLib's TSPLIB syntax (``TYPE : OP``) -> the same, closed at the depot;
 - ``top``: team orienteering, Chao format -> the same with ``k`` routes;
 - ``optw``: orienteering with time windows (Solomon/Cordeau-based TOPTW files) -> with windows;
 - ``gap``: OR-Library generalized assignment -> QIRCE placement (``sense`` min or max);
@@ -25,7 +26,7 @@ from pydantic import ValidationError
 from ...errors import InputError
 from ..instance import Instance, validation_to_input_error
 
-FORMATS: tuple[str, ...] = ("tsplib", "op", "top", "optw", "gap", "mknap")
+FORMATS: tuple[str, ...] = ("tsplib", "op", "oplib", "top", "optw", "gap", "mknap")
 
 
 def convert(fmt: str, path: str | Path, *, sense: str | None = None, index: int = 1) -> Instance:

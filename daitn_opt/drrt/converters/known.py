@@ -15,7 +15,10 @@ Families and where their values come from (details in ``instances/classic/README
   README's table (Fischetti, Salazar-Gonzalez and Toth 1998; re-proved with HiGHS), else the best
   value in the literature logs (not proven);
 - ``top``: Chao, Golden and Wasil's (1996) heuristic values (best known, not proven);
-- ``optw``: Righini and Salani's (2009) exact results (proven where their run finished).
+- ``optw``: Righini and Salani's (2009) exact results (proven where their run finished);
+- ``oplib``: the score of EA4OP's route per instance (Kobeaga, Merino and Lozano 2018), recomputed
+  from the route and the instance; heuristic, so best known, not proven. These live in
+  ``known_values_oplib.json`` (rebuilt by ``instances/classic/oplib/make_values.py``), merged here.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-FAMILIES = ("tsplib", "op", "top", "optw")
+FAMILIES = ("tsplib", "op", "top", "optw", "oplib")
+_EXTRA_FILES = ("known_values_oplib.json",)
+"""Further value files, each with its own ``sources`` and families, merged into :func:`table`."""
 
 
 @dataclass(frozen=True)
@@ -43,9 +48,14 @@ class KnownValue:
 
 @cache
 def table() -> dict[str, Any]:
-    """The whole ``known_values.json`` document (cached)."""
-    text = resources.files(__package__).joinpath("known_values.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    """The whole ``known_values.json`` document with the extra files merged in (cached)."""
+    folder = resources.files(__package__)
+    out = json.loads(folder.joinpath("known_values.json").read_text(encoding="utf-8"))
+    for extra in _EXTRA_FILES:
+        more = json.loads(folder.joinpath(extra).read_text(encoding="utf-8"))
+        out["sources"] = out["sources"] | more.pop("sources", {})
+        out |= more
+    return out
 
 
 def entries(family: str) -> dict[str, dict[str, Any]]:

@@ -132,9 +132,16 @@ def _split_header(tokens: list[str]) -> tuple[str, str] | None:
     return None
 
 
-def _section_name(tokens: list[str]) -> str | None:
+def _section_name(tokens: list[str], extra: tuple[str, ...] = ()) -> str | None:
     head = tokens[0].rstrip(":").upper()
-    return head if head in _SECTIONS or head == "EOF" else None
+    return head if head in _SECTIONS or head in extra or head == "EOF" else None
+
+
+def _known_key(key: str, keys: tuple[str, ...]) -> bool:
+    """``key`` is a header keyword: listed, or any upper-case word when ``"*"`` is listed."""
+    if key in keys:
+        return True
+    return "*" in keys and key.replace("_", "").isalnum() and key[0].isalpha()
 
 
 def parse_problem(text: str, source: str = "text") -> TsplibProblem:
@@ -161,8 +168,7 @@ def parse_problem(text: str, source: str = "text") -> TsplibProblem:
     kind = type_words[0].upper() if type_words else "TSP"
     if kind not in ("TSP", "ATSP"):
         raise InputError("TYPE", spec.get("TYPE"), "unsupported; supported: TSP, ATSP")
-    n, ewt = _dimension_and_weight_type(spec, kind)
-    fmt = None if ewt in COORD_TYPES else _weight_format(spec, kind)
+    n, ewt, fmt = check_header(spec, kind)
     ids, xy, matrix = read_weights(sections, n, ewt, fmt, symmetric=kind == "TSP")
     return TsplibProblem(
         name=name,
@@ -181,19 +187,32 @@ Sections = dict[str, list[tuple[int, list[str]]]]
 """Section name -> its (line number, tokens) rows."""
 
 
-def read_sections(text: str) -> tuple[dict[str, str], Sections]:
-    """The header keywords (``KEY: value``) and the data sections of a TSPLIB-syntax text."""
+def read_sections(
+    text: str,
+    *,
+    extra_keys: tuple[str, ...] = (),
+    extra_sections: tuple[str, ...] = (),
+    unsupported: tuple[str, ...] = _UNSUPPORTED_SECTIONS,
+) -> tuple[dict[str, str], Sections]:
+    """The header keywords (``KEY: value``) and the data sections of a TSPLIB-syntax text.
+
+    A TSPLIB-syntax format with more keywords or sections (OPLib's ``COST_LIMIT``,
+    ``NODE_SCORE_SECTION``, ``DEPOT_SECTION``) names them in ``extra_keys``/``extra_sections`` and
+    passes the sections it refuses as ``unsupported``; ``extra_keys=("*",)`` accepts any
+    ``KEY : value`` line whose key is an upper-case word.
+    """
     spec: dict[str, str] = {}
     sections: Sections = {}
     current: str | None = None
+    header_keys = (*_HEADER_KEYS, *extra_keys)
     for number, tokens in _lines(text):
-        section = _section_name(tokens)
+        section = _section_name(tokens, extra_sections)
         if section == "EOF":
             break
         if section is not None:
             if section in sections:
                 raise InputError(section, "twice", f"the section appears twice (line {number})")
-            if section in _UNSUPPORTED_SECTIONS:
+            if section in unsupported:
                 raise InputError(
                     section, tokens[0], f"unsupported (line {number}); only plain TSP/ATSP data"
                 )
@@ -206,7 +225,7 @@ def read_sections(text: str) -> tuple[dict[str, str], Sections]:
                 sections[current].append((number, rest))
             continue
         header = _split_header(tokens) if not tokens[0][0].isdigit() else None
-        if header is not None and header[0] in _HEADER_KEYS:
+        if header is not None and _known_key(header[0], header_keys):
             key, value = header
             if key in spec:
                 raise InputError(key, value, f"given twice (line {number})")
@@ -220,6 +239,13 @@ def read_sections(text: str) -> tuple[dict[str, str], Sections]:
             )
         sections[current].append((number, tokens))
     return spec, sections
+
+
+def check_header(spec: dict[str, str], kind: str) -> tuple[int, str, str | None]:
+    """``DIMENSION``, ``EDGE_WEIGHT_TYPE`` and (EXPLICIT only) ``EDGE_WEIGHT_FORMAT``, validated;
+    ``kind`` is ``"TSP"`` (symmetric) or ``"ATSP"``."""
+    n, ewt = _dimension_and_weight_type(spec, kind)
+    return n, ewt, None if ewt in COORD_TYPES else _weight_format(spec, kind)
 
 
 def _dimension_and_weight_type(spec: dict[str, str], kind: str) -> tuple[int, str]:
