@@ -21,6 +21,12 @@ are feasible. The reported objective is always recomputed from the real arrays.
 Without windows and with one route the deadline is one linear constraint on the summed arc times
 (strong in the LP relaxation); with windows, or with ``k > 1`` and a deadline, each customer has a
 service-start variable propagated along the chosen arcs.
+
+The solver runs on the exact-solver skeleton (:class:`daitn_opt.exact.ExactSolver`):
+:class:`CpsatSupport` screens with the shortest-path proofs of :mod:`.reachability` and sizes the
+model before the warm start; :class:`Cpsat` builds the model, runs the proof loop
+(:mod:`.cpsat_relax`) and settles its claim (:func:`.certify.settle`); the skeleton keeps the
+better of its routes and the warm start, checks them and builds the result.
 """
 
 from __future__ import annotations
@@ -29,9 +35,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..exact import ExactSolver, Outcome, OutOfTime, Run, register_exact
 from ..params import param
-from ..registry import SolveOptions, register
-from ..result import Result, Status, TracePoint
+from ..registry import SolveOptions
+from ..result import Result, Status
 from .certify import route_objective_reason, settle
 from .cpsat_model import CpsatModel, add_hint, build_model
 from .cpsat_relax import refine, solve_once
@@ -40,6 +47,7 @@ from .integer_data import IntegerTimes, integer_times
 from .problem import Problem
 from .reachability import infeasibility_reason
 from .solution import make_result, objective
+from .support import MtrceSupport, RouteStart
 from .warm_routes import heuristic_start, route_set_cost
 
 DENSE_RATE = 1e7
@@ -80,7 +88,7 @@ class CpsatParams:
     neighbours: int | None = param(None, "nearest neighbours per node in a sparse model")
 
     @property
-    def warm_start(self) -> str | None:
+    def warm_start_heuristic(self) -> str | None:
         """The warm-start heuristic ``'auto'`` stands for."""
         if self.warm_start_solver == "auto":
             return "greedy" if self.deterministic else "ils"
@@ -96,16 +104,82 @@ class CpsatParams:
         return (1 if self.deterministic else 8) if self.workers is None else self.workers
 
 
-@register(
-    "mtrce",
-    "cpsat",
-    exact=True,
-    description="OR-Tools CP-SAT: circuit constraints, optional nodes, integer time variables",
-    supports=route_objective_reason,
-    params=CpsatParams,
-)
-def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
-    """Solve ``problem`` exactly with CP-SAT (anytime; returns the incumbent at the limit).
+@dataclass
+class CpsatStart(RouteStart):
+    """The warm start of a ``cpsat`` run, with the model plan it was sized for (dense or sparse)
+    and why the run stops at the warm start (``stop``, "" when it goes on)."""
+
+    plan: Any = None
+    stop: str = ""
+
+
+class CpsatSupport(MtrceSupport):
+    """:class:`~daitn_opt.mtrce.support.MtrceSupport` for ``cpsat``: the shortest-path proofs
+    screen (:func:`.reachability.infeasibility_reason`), and the warm start is sized by the model
+    plan and checked by the independent checker (:func:`.warm_routes.heuristic_start`)."""
+
+    def screen(self, problem: Problem, solver: str) -> Result | None:
+        reason = infeasibility_reason(problem)
+        if reason is None:
+            return None
+        return make_result(
+            problem, solver, None, Status.INFEASIBLE, message=f"infeasible: {reason}"
+        )
+
+    def warm_start(self, problem: Problem, options: SolveOptions, seconds=None) -> CpsatStart:
+        """Size the model, then run the warm start with the time the model leaves."""
+        from .milp import plan_for, slowdown
+
+        params: CpsatParams = options.params
+        # Size first: the dense model has a Boolean per arc (3 M on rgg-2000: 105 s, 2.9 GB), so
+        # a view whose dense model does not fit 30 % of the time left gets the sparse model; the
+        # integer-time matrices are n x n whatever the model (about 40 n^2 bytes while built).
+        n = problem.n
+        hint_time = params.warm_start_seconds(min(1.0, 0.1 * options.time_limit))
+        plan = plan_for(problem, options, "cpsat")
+        plan_seconds = plan.seconds + n * n * slowdown() / DENSE_RATE
+        too_big = 40.0 * n * n > MAX_DENSE_BYTES
+        remaining = options.remaining()
+        if too_big or plan_seconds > 0.6 * remaining:
+            hint_time = params.warm_start_seconds(0.85 * remaining)
+        elif plan.sparse:
+            hint_time = params.warm_start_seconds(0.45 * remaining)
+        routes, source = heuristic_start(
+            problem, options, params.warm_start_heuristic, min(hint_time, 0.9 * options.remaining())
+        )
+        value = objective(problem, routes) if routes else None
+        model = "sparse" if plan.sparse else "dense"
+        start = CpsatStart(routes or None, value, plan=plan)
+        start.stats = {"model": model, "hint": source or None, "hint_objective": value}
+        remaining = options.remaining()
+        if too_big:
+            start.stop = (
+                f"stopped after the warm start: the integer-time matrices of {n} nodes would "
+                f"need about {40.0 * n * n / 1e9:.1f} GB"
+            )
+        elif plan_seconds > 0.8 * remaining:
+            start.stop = (
+                f"stopped after the warm start: the {model} model ({plan.columns:,} arcs, about "
+                f"{plan_seconds:.1f} s to build) does not fit the {remaining:.1f} s left"
+            )
+        return start
+
+
+@dataclass
+class _Built:
+    """The model of a run: its integer times, the CP-SAT model, the seconds it took to build,
+    whether it is the relaxation (real times rounded down) and the run's incumbent."""
+
+    it: IntegerTimes
+    model: CpsatModel
+    seconds: float
+    relax: bool
+    state: Incumbent = field(default_factory=lambda: Incumbent(trace=[]))
+
+
+@register_exact
+class Cpsat(ExactSolver):
+    """Solves ``problem`` exactly with CP-SAT (anytime; returns the incumbent at the limit).
 
     The limit covers the warm start, the model build and the search. A view whose dense model (a
     Boolean per arc) would take more than 30 % of the time left to build gets the sparse model on
@@ -141,184 +215,122 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> Result:
     time_scale
         Integer time units per time unit (default: 1 for integer data, else automatic).
     """
-    params: CpsatParams = options.params
-    reason = infeasibility_reason(problem)
-    if reason is not None:
-        return make_result(
-            problem, "cpsat", None, Status.INFEASIBLE, message=f"infeasible: {reason}"
+
+    kind = "mtrce"
+    name = "cpsat"
+    description = "OR-Tools CP-SAT: circuit constraints, optional nodes, integer time variables"
+    support = CpsatSupport()
+    Params = CpsatParams
+    supports = staticmethod(route_objective_reason)
+
+    def build(self, run: Run) -> _Built:
+        """The dense model (the relaxation for real times) or the sparse restriction, hinted
+        with the warm start; :class:`OutOfTime` when it cannot be built in the time left."""
+        from .milp import candidate_arcs, slowdown
+
+        problem, options, start = run.problem, run.options, run.start
+        params: CpsatParams = options.params
+        run.stats.update(start.stats)
+        if start.stop:
+            raise OutOfTime(start.stop)
+        plan, routes = start.plan, start.solution or []
+        t0 = time.perf_counter()
+        # Inexact times on the dense model: round them down (a relaxation, whose bound and proof
+        # of infeasibility hold for the problem) and check its routes in real arithmetic. On the
+        # sparse model (a restriction anyway) round them up, so that its routes are feasible.
+        it = integer_times(problem, params.time_scale, up=plan.sparse)
+        candidates = candidate_arcs(problem, plan.neighbours, routes) if plan.sparse else None
+        left = options.remaining()
+        if left < 0.5 * plan.columns / (40_000.0 / slowdown()):
+            # the preparation ran slower than estimated: the model would not be built in time
+            raise OutOfTime(
+                f"stopped after the warm start: {left:.1f} s left, too few to build the model"
+            )
+        model = build_model(problem, it, candidates)
+        built = _Built(it, model, time.perf_counter() - t0, not it.exact and not plan.sparse)
+        # The warm start is the first incumbent (the skeleton traced it); CP-SAT's solutions
+        # count from when they beat it.
+        built.state.trace = run.trace
+        if routes:
+            add_hint(problem, model, it, routes)
+            built.state.best = route_set_cost(problem, routes)
+        run.stats.update(_model_stats(built, params))
+        return built
+
+    def run(self, run: Run, model: _Built) -> tuple:
+        """The proof loop: the relaxation solved until its optimum is feasible in real
+        arithmetic (and refined), or one solve of the exact or sparse model."""
+        search = CpsatSearch(run.problem, run.options, model.state, run.start.solution or [])
+        if model.relax:
+            status, bound, routes, note = refine(
+                search, model.model, model.it, model.seconds, run.stats
+            )
+            restricted, claimed = "", status
+        else:
+            status, bound, routes, claimed, restricted = solve_once(
+                search, model.model, model.it, run.start.plan, run.stats
+            )
+            note = ""
+        run.stats.update(search.stats())
+        return status, bound, routes, claimed, restricted, note
+
+    def extract(self, run: Run, model: _Built, raw: tuple) -> Outcome:
+        """The settled claim (:func:`.certify.settle`) and the message saying what was proved."""
+        problem = run.problem
+        status, bound, routes, claimed, restricted, note = raw
+        value = objective(problem, routes) if status.has_solution and routes else None
+        status, bound, settle_note = settle(problem.sense, value, bound, status)
+        note = "; ".join(m for m in (note, settle_note) if m)
+        message = _message(status, claimed, restricted, model.relax, run.stats)
+        return Outcome(
+            solution=routes if status.has_solution else None,
+            bound=bound,
+            proved=status == Status.OPTIMAL,
+            infeasible=status == Status.INFEASIBLE,
+            message="; ".join(m for m in (message, restricted, note) if m),
         )
-    prep = _prepare(problem, options, params)
-    if prep.stop:
-        return _warm_start_only(problem, prep, prep.stop)
-    from .milp import candidate_arcs, slowdown
-
-    plan = prep.plan
-    t0 = time.perf_counter()
-    # Inexact times on the dense model: round them down (a relaxation, whose bound and proof of
-    # infeasibility hold for the problem) and check its routes in real arithmetic. On the sparse
-    # model (a restriction anyway) round them up, so that its routes are feasible.
-    it = integer_times(problem, params.time_scale, up=plan.sparse)
-    relax = not it.exact and not plan.sparse
-    candidates = candidate_arcs(problem, plan.neighbours, prep.routes) if plan.sparse else None
-    left = options.remaining()
-    if left < 0.5 * plan.columns / (40_000.0 / slowdown()):
-        # the preparation ran slower than estimated: the model would not be built in time
-        why = f"stopped after the warm start: {left:.1f} s left, too few to build the model"
-        return _warm_start_only(problem, prep, why)
-    built = build_model(problem, it, candidates)
-    build_time = time.perf_counter() - t0
-    state = _first_incumbent(problem, options, built, it, prep.routes)
-    search = CpsatSearch(problem, options, state, prep.routes)
-    stats = _model_stats(prep, it, built, build_time, params, relax)
-    if relax:
-        status, bound, routes, note = refine(search, built, it, build_time, stats)
-        restricted, claimed = "", status
-    else:
-        status, bound, routes, claimed, restricted = solve_once(search, built, it, plan, stats)
-        note = ""
-    stats.update(search.stats())
-    return _conclude(
-        problem, state, stats, (status, bound, routes, claimed), restricted, note, relax
-    )
 
 
-@dataclass
-class _Prepared:
-    """The sizing of a run and its warm start: the model plan (dense or sparse), the warm-start
-    routes (empty when none), the stats so far, and why the run stops at the warm start ("" when
-    it goes on)."""
-
-    plan: Any
-    routes: list[list[int]]
-    stats: dict[str, Any] = field(default_factory=dict)
-    stop: str = ""
+solve_cpsat = Cpsat().solve
+"""``cpsat`` as a function ``(problem, options) -> Result``."""
 
 
-def _prepare(problem: Problem, options: SolveOptions, params: CpsatParams) -> _Prepared:
-    """Size the model, then run the warm start with the time the model leaves."""
-    from .milp import plan_for, slowdown
-
-    # Size first: the dense model has a Boolean per arc (3 M on rgg-2000: 105 s, 2.9 GB), so a
-    # view whose dense model does not fit 30 % of the time left gets the sparse model; the
-    # integer-time matrices are n x n whatever the model (about 40 n^2 bytes while built).
-    n = problem.n
-    hint_time = params.warm_start_seconds(min(1.0, 0.1 * options.time_limit))
-    plan = plan_for(problem, options, "cpsat")
-    plan_seconds = plan.seconds + n * n * slowdown() / DENSE_RATE
-    too_big = 40.0 * n * n > MAX_DENSE_BYTES
-    remaining = options.remaining()
-    if too_big or plan_seconds > 0.6 * remaining:
-        hint_time = params.warm_start_seconds(0.85 * remaining)
-    elif plan.sparse:
-        hint_time = params.warm_start_seconds(0.45 * remaining)
-    routes, source = heuristic_start(
-        problem, options, params.warm_start, min(hint_time, 0.9 * options.remaining())
-    )
-    prep = _Prepared(plan, routes)
-    prep.stats = {
-        "model": "sparse" if plan.sparse else "dense",
-        "hint": source or None,
-        "hint_objective": objective(problem, routes) if routes else None,
-    }
-    remaining = options.remaining()
-    if too_big:
-        prep.stop = (
-            f"stopped after the warm start: the integer-time matrices of {n} nodes would need "
-            f"about {40.0 * n * n / 1e9:.1f} GB"
-        )
-    elif plan_seconds > 0.8 * remaining:
-        prep.stop = (
-            f"stopped after the warm start: the {prep.stats['model']} model "
-            f"({plan.columns:,} arcs, about {plan_seconds:.1f} s to build) does not fit the "
-            f"{remaining:.1f} s left"
-        )
-    return prep
-
-
-def _warm_start_only(problem: Problem, prep: _Prepared, why: str) -> Result:
-    """The checked warm start (if any) as the answer of a run that built no model."""
-    status = Status.FEASIBLE if prep.routes else Status.NO_SOLUTION
-    return make_result(problem, "cpsat", prep.routes or None, status, stats=prep.stats, message=why)
-
-
-def _first_incumbent(
-    problem: Problem,
-    options: SolveOptions,
-    built: CpsatModel,
-    it: IntegerTimes,
-    routes: list[list[int]],
-) -> Incumbent:
-    """The run's incumbent: the warm start (hinted to CP-SAT), whose solutions count from when
-    they beat it."""
-    state = Incumbent(trace=[])
-    if routes:
-        add_hint(problem, built, it, routes)
-        state.best = route_set_cost(problem, routes)
-        value = -state.best if problem.sense == "max" else state.best
-        state.trace.append(TracePoint(options.elapsed(), value, None))
-    return state
-
-
-def _model_stats(
-    prep: _Prepared,
-    it: IntegerTimes,
-    built: CpsatModel,
-    build_time: float,
-    params: CpsatParams,
-    relax: bool,
-) -> dict[str, Any]:
+def _model_stats(built: _Built, params: CpsatParams) -> dict[str, Any]:
     """The stats of a run that built its model (the solves add theirs)."""
+    it = built.it
     return {
-        **prep.stats,
         "time_scale": it.scale,
         "exact_scaling": it.exact,
-        "rounding": "exact" if it.exact else ("down (relaxation)" if relax else "up"),
-        "arcs": len(built.arc_vars),
-        "time_variables": len(built.times),
-        "build_time": build_time,
+        "rounding": "exact" if it.exact else ("down (relaxation)" if built.relax else "up"),
+        "arcs": len(built.model.arc_vars),
+        "time_variables": len(built.model.times),
+        "build_time": built.seconds,
         "workers": params.worker_count,
         "deterministic": params.deterministic,
     }
 
 
-def _conclude(
-    problem: Problem,
-    state: Incumbent,
-    stats: dict[str, Any],
-    found: tuple[Status, float | None, list[list[int]] | None, Status],
-    restricted: str,
-    note: str,
-    relax: bool,
-) -> Result:
-    """The result: the gap settles the status (:func:`.certify.settle`), the message says what
-    was proved (``found`` = status, bound, routes, the status the search claimed)."""
-    status, bound, routes, claimed = found
-    value = objective(problem, routes) if status.has_solution and routes else None
-    status, bound, settle_note = settle(problem.sense, value, bound, status)
-    note = "; ".join(m for m in (note, settle_note) if m)
-    relaxed = (
-        " (times rounded down: a relaxation whose optimal routes are feasible in real arithmetic)"
-    )
-    messages = {
-        Status.OPTIMAL: "proved optimal by CP-SAT" + (relaxed if relax else ""),
-        Status.FEASIBLE: "proved optimal for the restricted model only"
-        if claimed == Status.OPTIMAL and restricted
-        else "not proved optimal within the limit",
-        Status.INFEASIBLE: "infeasible: CP-SAT proved that no set of routes meets the deadline, "
-        "windows, budget and mandatory nodes",
-        Status.NO_SOLUTION: "no solution found within the time limit"
-        if claimed != Status.INFEASIBLE
-        else "the restricted model is infeasible; nothing proved about the problem",
-        Status.ERROR: f"CP-SAT returned {stats.get('cp_status')}",
-    }
-    message = "; ".join(m for m in (messages[status], restricted, note) if m)
-    return make_result(
-        problem,
-        "cpsat",
-        routes if status.has_solution else None,
-        status,
-        bound=bound,
-        trace=state.trace,
-        stats=stats,
-        message=message,
-    )
+def _message(
+    status: Status, claimed: Status, restricted: str, relax: bool, stats: dict[str, Any]
+) -> str:
+    """What a run proved, by its settled ``status`` (``claimed``: the search's own status)."""
+    if status == Status.OPTIMAL:
+        relaxed = (
+            " (times rounded down: a relaxation whose optimal routes are feasible in real "
+            "arithmetic)"
+        )
+        return "proved optimal by CP-SAT" + (relaxed if relax else "")
+    if status == Status.FEASIBLE:
+        if claimed == Status.OPTIMAL and restricted:
+            return "proved optimal for the restricted model only"
+        return "not proved optimal within the limit"
+    if status == Status.INFEASIBLE:
+        return (
+            "infeasible: CP-SAT proved that no set of routes meets the deadline, windows, budget "
+            "and mandatory nodes"
+        )
+    if status == Status.NO_SOLUTION:
+        if claimed == Status.INFEASIBLE:
+            return "the restricted model is infeasible; nothing proved about the problem"
+        return "no solution found within the time limit"
+    return f"CP-SAT returned {stats.get('cp_status')}"
