@@ -512,3 +512,19 @@ def test_importing_the_package_does_not_load_or_tools():
     code = "import sys\nimport daitn_opt.mtrce\nprint('ortools' in sys.modules)\n"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_model_too_large_for_memory_returns_the_checked_warm_start(monkeypatch):
+    """When the integer-time matrices would not fit in memory, the skeleton returns the warm
+    start (checked) and the reason; no CP-SAT model is built."""
+    from daitn_opt.mtrce import cpsat
+
+    problem, optimum = op5()
+    monkeypatch.setattr(cpsat, "MAX_DENSE_BYTES", 0.0)
+    result = solve(problem, "cpsat", time_limit=10, workers=1)
+    assert result.status == Status.FEASIBLE
+    assert "stopped after the warm start" in result.message and "GB" in result.message
+    assert result.stats["hint"] == "ils" and "arcs" not in result.stats
+    assert check(problem, result.solution).ok and result.objective <= optimum
+    none = solve(problem, "cpsat", time_limit=10, warm_start_solver=None)
+    assert none.status == Status.NO_SOLUTION and "stopped after the warm start" in none.message
