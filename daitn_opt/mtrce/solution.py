@@ -216,6 +216,25 @@ def make_result(
         How the run ended; the objective is only filled when it has a solution.
     bound
         Best proved bound, in the objective's units and sense.
+    trace, stats, message
+        The anytime trace, solver statistics and a one-line message.
+
+    Returns
+    -------
+    Result
+        ``solution`` holds ``routes`` (node ids), ``arrivals``, ``service_starts`` and
+        ``completion`` per route (:func:`route_schedule`); ``objective`` is recomputed from the
+        routes (collected utility, or summed completion times). An infeasible or empty result
+        whose end is unreachable says so in ``message``.
+
+    Examples
+    --------
+    >>> from daitn_opt.mtrce import Problem, make_result
+    >>> p = Problem(ids=["s", "a", "e"], start=0, end=2, travel=[[0, 2, 9], [2, 0, 3], [9, 3, 0]],
+    ...             service=[0, 1, 0], utility=[0, 5, 0], deadline=10)
+    >>> r = make_result(p, "by-hand", [[0, 1, 2]], "feasible")
+    >>> r.objective, r.solution["routes"], r.solution["completion"]
+    (5.0, [['s', 'a', 'e']], [6.0])
     """
     status = Status(status)
     if status in (Status.INFEASIBLE, Status.NO_SOLUTION):
