@@ -28,15 +28,13 @@ from .kinds import get_kind
 from .kinds import package as package
 from .result import Result
 
-_FALLBACK_DEFAULT = {"mtrce": "ils", "tfam": "ls", "qirce": "ls"}
-"""Transitional: the built-in kinds' defaults until each package declares ``DEFAULT_SOLVER``."""
-
 
 def default_solver(kind: str, problem: Any = None) -> str:
     """The solver the command line uses for problem ``kind`` when none is named.
 
     Given the problem, the package's ``default_solver(problem)`` decides when it has one (MTRCE
-    picks ``coverage-ils`` for the outcome-aligned objectives); otherwise its ``DEFAULT_SOLVER``.
+    picks ``coverage-ils`` for the outcome-aligned objectives, ``tag-ils`` for TAG); otherwise its
+    ``DEFAULT_SOLVER``.
 
     Raises
     ------
@@ -47,12 +45,7 @@ def default_solver(kind: str, problem: Any = None) -> str:
     choose = getattr(pkg, "default_solver", None)
     if problem is not None and callable(choose):
         return choose(problem)
-    if problem is not None and kind == "mtrce" and choose is None:  # transitional, see above
-        from .mtrce.problem import COVERAGE_OBJECTIVES
-
-        if problem.objective in COVERAGE_OBJECTIVES:
-            return "coverage-ils"
-    name = getattr(pkg, "DEFAULT_SOLVER", None) or _FALLBACK_DEFAULT.get(kind)
+    name = getattr(pkg, "DEFAULT_SOLVER", None)
     if name is None:
         raise InputError("solver", None, f"problem {kind} names no default solver; give one")
     return name
