@@ -1,0 +1,583 @@
+"""Fit the coverage objective to what replays measure (issue 12: close the loop).
+
+The coverage objectives of :mod:`daitn_opt.mtrce.coverage` come with hand-typed priors: a
+saturation scale of a third of each label's eligible mass, a recency factor of 0.95, a noise
+discount ``w_q(q) = ((L q - 1) / (L - 1))^2`` and a target of 0.75 of the coverage of every
+node. This module fits those parameters, per request, to **pilot replays** (routes and seeds
+disjoint from the evaluation), and turns a *target accuracy* into a coverage target.
+
+**Model** (``formulations/mtrce.md``, section "Fitted outcome model"). For node ``i`` and label
+``l``, with counts ``c_il``, quality ``q_i`` (label noise ``1 - q_i``) and age weight
+``w_a(i) = 0.5 ** (age_i / 365)`` (the half-life is not fitted), parameters ``theta = (kappa,
+rho, gamma)``:
+
+- mass ``m_il = c_il * max(0, (L q_i - 1) / (L - 1)) ** gamma * w_a(i)`` (``gamma = 2`` is the
+  prior; ``gamma = 0`` ignores noise);
+- scale ``s_l = kappa * sum_{i eligible} m_il`` (``kappa = 1/3`` is the prior);
+- after training on nodes ``v_1, ..., v_j`` in that order, the gathered mass is
+  ``X_l = sum_k rho ** (j - k) m_{v_k l}`` (``rho = 1``: order-blind; small ``rho``: the last
+  nodes dominate, i.e. sequential training forgets);
+- coverage ``C = sum_l (1 / L) g(X_l / s_l)`` with ``g`` the piecewise-linear ``1 - exp(-z)`` at
+  the coverage breakpoints (the curve the solvers use), and predicted test accuracy
+  ``acc = a + b C`` (``b >= 0``).
+
+**Fitting rule.** Every pilot route is replayed on every pilot seed; each prefix of trained nodes
+(the empty prefix, the untrained model, included) gives one measurement, the mean accuracy over
+the seeds ``y_k`` with weight ``n_k`` (the number of seeds). For every ``theta`` on a grid,
+``(a, b)`` is the weighted least-squares line of ``y`` on ``C_theta`` (``b`` clipped at 0); the
+``theta`` with the smallest weighted squared error is kept (first in grid order on ties). The
+grid search is exhaustive and deterministic; the pilot routes are drawn from a seed.
+
+**Use.** :meth:`OutcomeModel.apply` writes ``label_mass``, ``coverage_scale``, ``label_weight``,
+``recency`` and ``target = (target accuracy - a) / b`` into a :class:`~.problem.Problem`, so that
+the existing coverage solvers (``coverage-highs``, ``coverage-ils``, ...) plan on the fitted
+model. ``min_time_to_target`` reads plain coverage (recency ignored); ``max_recency_coverage``
+uses the fitted ``rho``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from .problem import COVERAGE_BREAKS, Problem
+
+KAPPA_GRID = tuple(float(x) for x in np.geomspace(0.01, 3.0, 25))
+"""Saturation scale factors tried (log-spaced; the prior 1/3 lies between two of them)."""
+RECENCY_GRID = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0)
+NOISE_GRID = (0.0, 0.5, 1.0, 2.0, 3.0, 4.0)
+PILOT_SEEDS = (100, 101, 102, 103, 104)
+"""Default pilot seeds: disjoint from the evaluation seeds (0-19) of ``paper outcomes``."""
+HALF_LIFE_DAYS = 365.0
+
+Progress = Callable[[str, dict[str, Any]], None]
+
+
+# -- data ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Basis:
+    """What the model is computed from, per node of a request's view (``ids`` order)."""
+
+    ids: tuple[str, ...]
+    counts: np.ndarray
+    """(n, L) label counts."""
+    quality: np.ndarray
+    """(n,) samples-weighted quality (label noise ``1 - q``)."""
+    age_weight: np.ndarray
+    """(n,) ``0.5 ** (age / half-life)``."""
+    eligible: np.ndarray
+    """(n,) bool: nodes whose mass counts in the scale (utility > 0)."""
+
+    def __post_init__(self) -> None:
+        counts = np.asarray(self.counts, dtype=np.float64)
+        n = len(self.ids)
+        if counts.ndim != 2 or counts.shape[0] != n or counts.shape[1] == 0:
+            raise InputError("counts", counts.shape, f"expected ({n}, L) with L >= 1")
+        if not np.all(np.isfinite(counts)) or (counts < 0).any():
+            raise InputError("counts", "negative or non-finite", "label counts must be >= 0")
+        for name in ("quality", "age_weight", "eligible"):
+            arr = np.asarray(getattr(self, name))
+            if arr.shape != (n,):
+                raise InputError(name, arr.shape, f"expected ({n},)")
+        q = np.asarray(self.quality, dtype=np.float64)
+        if not np.all(np.isfinite(q)) or (q < 0).any() or (q > 1).any():
+            raise InputError("quality", q.tolist(), "must lie in [0, 1]")
+        object.__setattr__(self, "counts", counts)
+        object.__setattr__(self, "quality", q)
+        object.__setattr__(self, "age_weight", np.asarray(self.age_weight, dtype=np.float64))
+        object.__setattr__(self, "eligible", np.asarray(self.eligible, dtype=bool))
+
+    @property
+    def labels(self) -> int:
+        return int(self.counts.shape[1])
+
+    def mass(self, gamma: float) -> np.ndarray:
+        """(n, L) effective mass under noise exponent ``gamma``."""
+        L = self.labels
+        signal = self.quality if L < 2 else np.maximum(0.0, (L * self.quality - 1.0) / (L - 1.0))
+        # 0 ** 0 = 1: gamma = 0 ignores noise altogether
+        return self.counts * (signal**gamma * self.age_weight)[:, None]
+
+    def index(self, node: str) -> int:
+        try:
+            return self.ids.index(node)
+        except ValueError:
+            raise InputError(
+                "node", node, f"not a node of the view ({len(self.ids)} nodes)"
+            ) from None
+
+
+def basis_of(instance: Any, request_id: str) -> Basis:
+    """The :class:`Basis` of one request of ``instance`` (from its view)."""
+    from ..drrt.view import build_view
+
+    v = build_view(instance.snapshot, instance.request(request_id), instance.travel)
+    counts = np.asarray(v.label_counts, dtype=np.float64)
+    if counts.ndim != 2 or counts.shape[1] == 0:
+        raise InputError("request", request_id, "its view has no label histograms")
+    samples = np.asarray(v.samples, dtype=np.float64)
+    utility = np.asarray(v.utility, dtype=np.float64)
+    q = np.divide(utility, samples, out=np.zeros_like(samples), where=samples > 0)
+    age = np.zeros(len(samples)) if v.age_days is None else np.asarray(v.age_days, float)
+    return Basis(
+        ids=tuple(v.ids),
+        counts=counts,
+        quality=np.clip(q, 0.0, 1.0),
+        age_weight=0.5 ** (age / HALF_LIFE_DAYS),
+        eligible=utility > 0,
+    )
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Mean test accuracy after training on ``nodes`` (basis indices, in order)."""
+
+    nodes: tuple[int, ...]
+    accuracy: float
+    weight: float = 1.0
+    """How many replays the mean is over."""
+
+
+# -- the model ----------------------------------------------------------------------------------
+
+
+def _curve(z: np.ndarray) -> np.ndarray:
+    """``g(z)``: piecewise-linear ``1 - exp(-z)`` at the coverage breakpoints, flat after."""
+    zb = np.asarray(COVERAGE_BREAKS, dtype=np.float64)
+    return np.interp(z, zb, 1.0 - np.exp(-zb))
+
+
+def _positions(sequences: Sequence[Sequence[int]], n: int, rho: float) -> np.ndarray:
+    """(len(sequences), n): weight ``rho ** (j - k)`` of the k-th of j trained nodes."""
+    P = np.zeros((len(sequences), n))
+    for r, seq in enumerate(sequences):
+        m = len(seq)
+        for k, node in enumerate(seq):
+            P[r, node] += rho ** (m - 1 - k)
+    return P
+
+
+@dataclass(frozen=True)
+class FitReport:
+    """How well the fitted model explains the pilot measurements."""
+
+    measurements: int
+    rmse: float
+    """Weighted root-mean-square error of the predicted accuracy."""
+    rho: float | None
+    """Spearman rho between predicted and measured accuracy over the measurements."""
+    prior_rmse: float
+    """The same error for the hand priors (kappa 1/3, rho 0.95, gamma 2; a, b refitted)."""
+    prior_rho: float | None
+    candidates: int
+    pilot_seeds: tuple[int, ...] = ()
+    pilot_routes: int = 0
+
+
+@dataclass(frozen=True)
+class OutcomeModel:
+    """A fitted (or prior) outcome model of one request; see the module docstring."""
+
+    basis: Basis
+    kappa: float
+    recency: float
+    noise_exponent: float
+    intercept: float
+    slope: float
+    target_accuracy: float | None = None
+    report: FitReport | None = field(default=None, compare=False)
+
+    # -- evaluation -----------------------------------------------------------------------------
+    def mass(self) -> np.ndarray:
+        return self.basis.mass(self.noise_exponent)
+
+    def scale(self) -> np.ndarray:
+        total = self.mass()[self.basis.eligible].sum(axis=0)
+        return np.maximum(self.kappa * total, 1e-9)
+
+    def coverage(self, nodes: Sequence[int], order: bool = True) -> float:
+        """Coverage after training on ``nodes`` (basis indices, in order; recency unless not
+        ``order``)."""
+        P = _positions([list(nodes)], len(self.basis.ids), self.recency if order else 1.0)
+        X = P @ self.mass()
+        return float(_curve(X / self.scale()).mean(axis=1)[0])
+
+    def predict(self, nodes: Sequence[int]) -> float:
+        """Predicted test accuracy after training on ``nodes`` in that order."""
+        return self.intercept + self.slope * self.coverage(nodes)
+
+    def coverage_target(self, target_accuracy: float | None = None) -> float:
+        """The coverage at which the predicted accuracy reaches the target (inf: never)."""
+        t = self.target_accuracy if target_accuracy is None else target_accuracy
+        if t is None:
+            raise InputError("target_accuracy", None, "the model has no target accuracy")
+        if self.slope <= 0:
+            return 0.0 if self.intercept >= t else math.inf
+        return (t - self.intercept) / self.slope
+
+    def trained(self, problem: Problem, route: Sequence[int]) -> list[int]:
+        """Basis indices of the nodes a replay of ``route`` (problem indices) trains at, in
+        order: the customers, then the end when it holds utility (the executor trains there)."""
+        idx = [self.basis.index(problem.ids[i]) for i in route[1:-1]]
+        end = route[-1]
+        if len(route) >= 2 and problem.utility[end] > 0 and end not in route[1:-1]:
+            idx.append(self.basis.index(problem.ids[end]))
+        return idx
+
+    def predicted_time(self, problem: Problem, route: Sequence[int]) -> float:
+        """Simulated time at which the predicted accuracy first reaches the target along
+        ``route`` (problem indices): the end of training at that node (inf: never)."""
+        from .plan import Arrays, RouteTimes
+
+        t = self.target_accuracy
+        if t is None:
+            raise InputError("target_accuracy", None, "the model has no target accuracy")
+        if self.intercept >= t:
+            return 0.0
+        seq = self.trained(problem, route)
+        times = RouteTimes(Arrays.of(problem), list(route))
+        for p in range(1, len(seq) + 1):
+            if self.predict(seq[:p]) >= t - 1e-12:
+                pos = min(p, len(route) - 1)
+                return float(times.start[pos] + problem.service[route[pos]])
+        return math.inf
+
+    # -- planning -------------------------------------------------------------------------------
+    def apply(self, problem: Problem, objective: str | None = None) -> Problem:
+        """``problem`` with the fitted coverage fields (and ``objective`` when given).
+
+        ``target`` is the coverage target of the target accuracy, clamped to
+        ``[1e-6, coverage of every eligible node]`` (a target the model says no route reaches
+        becomes the most any route can reach). Recency is written as fitted; the solvers read it
+        under ``max_recency_coverage`` only.
+        """
+        pos = [self.basis.index(n) for n in problem.ids]
+        mass = self.mass()[pos]
+        scale = self.scale()
+        L = self.basis.labels
+        weight = np.full(L, 1.0 / L)
+        changes: dict[str, Any] = {
+            "label_mass": mass,
+            "coverage_scale": scale,
+            "label_weight": weight,
+            "recency": float(self.recency),
+        }
+        if self.target_accuracy is not None:
+            best = float(_curve(mass.sum(axis=0) / scale).mean())
+            changes["target"] = float(min(max(self.coverage_target(), 1e-6), best))
+        if objective is not None:
+            changes["objective"] = objective
+        return problem.replace(**changes)
+
+    def describe(self) -> dict[str, Any]:
+        """The parameters and the fit figures, as plain values."""
+        out: dict[str, Any] = {
+            "kappa": self.kappa,
+            "recency": self.recency,
+            "noise_exponent": self.noise_exponent,
+            "intercept": self.intercept,
+            "slope": self.slope,
+            "target_accuracy": self.target_accuracy,
+        }
+        if self.target_accuracy is not None:
+            out["coverage_target"] = self.coverage_target()
+        if self.report is not None:
+            r = self.report
+            out.update(
+                measurements=r.measurements,
+                rmse=r.rmse,
+                pilot_rho=r.rho,
+                prior_rmse=r.prior_rmse,
+                prior_pilot_rho=r.prior_rho,
+                pilot_seeds=list(r.pilot_seeds),
+                pilot_routes=r.pilot_routes,
+            )
+        return out
+
+
+def prior_model(basis: Basis, target_accuracy: float | None = None) -> OutcomeModel:
+    """The hand priors (kappa 1/3, rho 0.95, gamma 2) with ``acc = C`` (no line fitted)."""
+    return OutcomeModel(basis, 1.0 / 3.0, 0.95, 2.0, 0.0, 1.0, target_accuracy)
+
+
+def plan_to_target(
+    problem: Problem,
+    model: OutcomeModel,
+    *,
+    solver: str = "coverage-highs",
+    time_limit: float = 20.0,
+    rounds: int = 3,
+) -> tuple[Any, float, int]:
+    """Plan ``min_time_to_target`` on the fitted model, order included.
+
+    The solvers' target row reads plain coverage, which over-states what a forgetful model keeps
+    (fitted ``recency < 1``). So: solve with the fitted coverage target; if the model predicts
+    (with recency) that the route never reaches the target accuracy, raise the target halfway
+    from the route's plain coverage to the coverage of every eligible node and solve again, at
+    most ``rounds`` times. Returns ``(result, predicted time, rounds used)`` of the route with the
+    earliest predicted time (the first on ties; when none reaches the target, the one of highest
+    predicted final accuracy). ``result`` is None when no round found a route.
+    """
+    from ..registry import solve
+
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+        raise InputError("rounds", rounds, "expected a positive integer")
+    base = model.apply(problem, "min_time_to_target")
+    bound = float(_curve(base.label_mass.sum(axis=0) / model.scale()).mean())
+    target = float(base.target)
+    best: tuple[float, float, Any] | None = None
+    used = 0
+    while used < rounds:
+        used += 1
+        res = solve(base.replace(target=target), solver, time_limit=time_limit, seed=0)
+        if not res.is_feasible():
+            break
+        route = [problem.ids.index(n) for n in res.solution["routes"][0]]
+        seq = model.trained(problem, route)
+        t = model.predicted_time(problem, route)
+        key = (t, -model.predict(seq), res)
+        if best is None or key[:2] < best[:2]:
+            best = key
+        if math.isfinite(t) or target >= bound - 1e-9:
+            break
+        target = min(bound, max(target, model.coverage(seq, order=False)) * 0.5 + bound * 0.5)
+    if best is None:
+        return None, math.inf, used
+    return best[2], best[0], used
+
+
+# -- fitting ------------------------------------------------------------------------------------
+
+
+def _line(c: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float, float]:
+    """Weighted least squares ``y ~ a + b c`` with ``b >= 0``: (a, b, weighted SSE)."""
+    sw = w.sum()
+    cm, ym = (w * c).sum() / sw, (w * y).sum() / sw
+    var = (w * (c - cm) ** 2).sum()
+    b = max(0.0, float((w * (c - cm) * (y - ym)).sum() / var)) if var > 1e-15 else 0.0
+    a = float(ym - b * cm)
+    return a, b, float((w * (y - a - b * c) ** 2).sum())
+
+
+def _check_grid(name: str, values: Iterable[float], low: float, high: float, open_low: bool):
+    vals = tuple(float(v) for v in values)
+    if not vals:
+        raise InputError(name, vals, "needs at least one value")
+    for v in vals:
+        bad_low = v <= low if open_low else v < low
+        if not math.isfinite(v) or bad_low or v > high:
+            side = "(" if open_low else "["
+            raise InputError(name, v, f"must lie in {side}{low:g}, {high:g}]")
+    return vals
+
+
+def _check_measurements(basis: Basis, measurements: Sequence[Measurement]) -> None:
+    if len(measurements) < 3:
+        raise InputError("measurements", len(measurements), "need at least 3 to fit a line")
+    n = len(basis.ids)
+    for k, m in enumerate(measurements):
+        if any(not 0 <= i < n for i in m.nodes):
+            raise InputError(f"measurements[{k}].nodes", m.nodes, f"indices must lie in 0..{n - 1}")
+        if not (math.isfinite(m.accuracy) and 0.0 <= m.accuracy <= 1.0):
+            raise InputError(f"measurements[{k}].accuracy", m.accuracy, "must lie in [0, 1]")
+        if not (math.isfinite(m.weight) and m.weight > 0):
+            raise InputError(f"measurements[{k}].weight", m.weight, "must be positive")
+
+
+def fit_measurements(
+    basis: Basis,
+    measurements: Sequence[Measurement],
+    *,
+    target_accuracy: float | None = None,
+    kappas: Iterable[float] = KAPPA_GRID,
+    recencies: Iterable[float] = RECENCY_GRID,
+    noise_exponents: Iterable[float] = NOISE_GRID,
+) -> OutcomeModel:
+    """Fit ``(kappa, rho, gamma, a, b)`` to ``measurements`` by the module's rule.
+
+    Raises :class:`~daitn_opt.errors.InputError` naming the field on fewer than 3 measurements,
+    node indices out of range, accuracies outside [0, 1], non-positive weights or grid values out
+    of their ranges (kappa > 0, 0 < rho <= 1, 0 <= gamma <= 10).
+    """
+    from ..papers.stats import spearman
+
+    _check_measurements(basis, measurements)
+    ks = _check_grid("kappas", kappas, 0.0, 1e6, True)
+    rs = _check_grid("recencies", recencies, 0.0, 1.0, True)
+    gs = _check_grid("noise_exponents", noise_exponents, 0.0, 10.0, False)
+    if target_accuracy is not None and not 0.0 < float(target_accuracy) <= 1.0:
+        raise InputError("target_accuracy", target_accuracy, "must lie in (0, 1]")
+    y = np.array([m.accuracy for m in measurements])
+    w = np.array([m.weight for m in measurements])
+    seqs = [list(m.nodes) for m in measurements]
+    n = len(basis.ids)
+    best: tuple[float, tuple[float, float, float, float, float]] | None = None
+    for gamma in gs:
+        mass = basis.mass(gamma)
+        total = mass[basis.eligible].sum(axis=0)
+        for rho in rs:
+            X = _positions(seqs, n, rho) @ mass
+            for kappa in ks:
+                c = _curve(X / np.maximum(kappa * total, 1e-9)).mean(axis=1)
+                a, b, sse = _line(c, y, w)
+                if best is None or sse < best[0] - 1e-12 * max(1.0, best[0]):
+                    best = (sse, (kappa, rho, gamma, a, b))
+    assert best is not None
+    sse, (kappa, rho, gamma, a, b) = best
+    model = OutcomeModel(basis, kappa, rho, gamma, a, b, target_accuracy)
+    pred = np.array([model.predict(s) for s in seqs])
+    prior = prior_model(basis)
+    pc = np.array([prior.coverage(s) for s in seqs])
+    psse = _line(pc, y, w)[2]
+    report = FitReport(
+        measurements=len(measurements),
+        rmse=math.sqrt(sse / w.sum()),
+        rho=spearman(pred, y),
+        prior_rmse=math.sqrt(psse / w.sum()),
+        prior_rho=spearman(pc, y),
+        candidates=len(ks) * len(rs) * len(gs),
+    )
+    return OutcomeModel(basis, kappa, rho, gamma, a, b, target_accuracy, report)
+
+
+# -- pilot replays ------------------------------------------------------------------------------
+
+
+def draw_pilot_routes(problem: Problem, count: int = 12, seed: int = 5000) -> list[list[str]]:
+    """``count`` seeded pilot routes and their reversals (distinct, as node ids).
+
+    Half are the ``random`` solver's routes (random order, appended while feasible: short), half
+    the ``greedy`` solver's routes under random utilities (long, random composition). Reversed
+    copies show the model what order alone does. Seeds ``seed, seed + 1, ...``; keep them
+    disjoint from the seeds of any route the evaluation replays.
+    """
+    from ..registry import solve
+
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise InputError("pilot_routes", count, "expected a positive number of routes")
+    base = problem.replace(objective="max_utility")
+    rng = np.random.default_rng(seed)
+    out: dict[tuple[str, ...], None] = {}
+    for k in range(count):
+        if k % 2 == 0:
+            res = solve(base, "random", time_limit=5, seed=seed + k)
+        else:
+            u = np.where(base.utility > 0, rng.uniform(0.05, 1.0, base.n), 0.0)
+            res = solve(base.replace(utility=u), "greedy", time_limit=5, seed=seed + k)
+        if not res.is_feasible():
+            continue
+        route = [str(x) for x in res.solution["routes"][0]]
+        out.setdefault(tuple(route), None)
+        if len(route) > 3:
+            out.setdefault((route[0], *route[-2:0:-1], route[-1]), None)
+    return [list(r) for r in out]
+
+
+def measure(
+    instance: Any,
+    request_id: str,
+    routes: Sequence[Sequence[str]],
+    seeds: Sequence[int],
+    basis: Basis,
+    progress: Progress | None = None,
+) -> list[Measurement]:
+    """Replay every route on every seed; one :class:`Measurement` per distinct trained prefix
+    (the empty prefix included), its accuracy averaged over the replays that trained it."""
+    from ..executor import SequentialReplay
+
+    acc: dict[tuple[int, ...], list[float]] = {}
+    for k, seed in enumerate(seeds):
+        if progress is not None:
+            progress("pilot", {"seed": seed, "index": k, "total": len(seeds)})
+        rep = SequentialReplay(instance, request_id, seed=int(seed), threads=1)
+        for route in routes:
+            out = rep.run({"routes": [list(route)]})
+            prefix: tuple[int, ...] = ()
+            for step in out.trace:
+                if step.action == "start":
+                    acc.setdefault((), []).append(float(step.accuracy))
+                elif step.action == "train" and not math.isnan(step.accuracy):
+                    prefix = (*prefix, basis.index(step.node))
+                    acc.setdefault(prefix, []).append(float(step.accuracy))
+    return [Measurement(p, float(np.mean(v)), float(len(v))) for p, v in acc.items()]
+
+
+def fit_outcome_model(
+    instance: Any,
+    request_id: str,
+    *,
+    pilot_seeds: Sequence[int] = PILOT_SEEDS,
+    pilot_routes: int | Sequence[Sequence[str]] = 12,
+    route_seed: int = 5000,
+    target_accuracy: float | None = None,
+    progress: Progress | None = None,
+    **grid: Iterable[float],
+) -> OutcomeModel:
+    """Replay pilot routes on ``pilot_seeds`` and fit the outcome model of ``request_id``.
+
+    ``pilot_routes`` is a number of routes to draw (:func:`draw_pilot_routes` with ``route_seed``) or
+    the routes themselves (lists of node ids). ``grid`` may override ``kappas``, ``recencies``,
+    ``noise_exponents`` (:func:`fit_measurements`). The pilot seeds must be disjoint from the
+    seeds the plans are evaluated on; nothing here checks that, the caller chooses both.
+    """
+    from . import from_instance
+
+    seeds = tuple(pilot_seeds)
+    if not seeds or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) for s in seeds):
+        raise InputError("pilot_seeds", pilot_seeds, "expected a non-empty list of integer seeds")
+    unknown = set(grid) - {"kappas", "recencies", "noise_exponents"}
+    if unknown:
+        raise InputError("grid", sorted(unknown), "expected kappas, recencies, noise_exponents")
+    problem = from_instance(instance, request_id)
+    basis = basis_of(instance, request_id)
+    if isinstance(pilot_routes, int):
+        routes = draw_pilot_routes(problem, pilot_routes, route_seed)
+    else:
+        routes = [list(map(str, r)) for r in pilot_routes]
+        if not routes:
+            raise InputError("pilot_routes", pilot_routes, "expected at least one route")
+        for r in routes:
+            for node in r:
+                if node not in basis.ids:
+                    raise InputError("pilot_routes", node, f"not a node of {request_id}'s view")
+    data = measure(instance, request_id, routes, seeds, basis, progress)
+    model = fit_measurements(basis, data, target_accuracy=target_accuracy, **grid)
+    rep = model.report
+    assert rep is not None
+    report = FitReport(**{**rep.__dict__, "pilot_seeds": seeds, "pilot_routes": len(routes)})
+    return OutcomeModel(
+        basis,
+        model.kappa,
+        model.recency,
+        model.noise_exponent,
+        model.intercept,
+        model.slope,
+        target_accuracy,
+        report,
+    )
+
+
+__all__ = [
+    "KAPPA_GRID",
+    "NOISE_GRID",
+    "PILOT_SEEDS",
+    "RECENCY_GRID",
+    "Basis",
+    "FitReport",
+    "Measurement",
+    "OutcomeModel",
+    "basis_of",
+    "draw_pilot_routes",
+    "fit_measurements",
+    "fit_outcome_model",
+    "measure",
+    "plan_to_target",
+    "prior_model",
+]

@@ -1,0 +1,270 @@
+"""The fitted outcome model (``daitn_opt.mtrce.calibration``): recovery of known parameters on
+synthetic measurements, determinism, the problem it writes, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from daitn_opt.errors import InputError
+from daitn_opt.mtrce import Problem, coverage
+from daitn_opt.mtrce.calibration import (
+    KAPPA_GRID,
+    Basis,
+    Measurement,
+    OutcomeModel,
+    fit_measurements,
+    prior_model,
+)
+
+TRUE = {"kappa": KAPPA_GRID[8], "recency": 0.6, "noise_exponent": 2.0, "a": 0.3, "b": 0.6}
+
+
+def _basis(seed: int = 0, n: int = 10, labels: int = 3) -> Basis:
+    """Ten nodes, three labels with skewed histograms, quality 0.55-1 (ids n0..n9; n0 is the
+    start and n9 the end, both without data)."""
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(0, 60, size=(n, labels)).astype(float)
+    counts[rng.random((n, labels)) < 0.4] = 0.0  # label skew
+    counts[[0, n - 1]] = 0.0
+    quality = rng.uniform(0.55, 1.0, n)
+    eligible = counts.sum(axis=1) > 0
+    return Basis(tuple(f"n{i}" for i in range(n)), counts, quality, np.ones(n), eligible)
+
+
+def _synthetic(basis: Basis, seed: int, noise: float = 0.004) -> list[Measurement]:
+    """Every prefix of 30 random orders of random node subsets, measured from the TRUE model
+    plus Gaussian noise (seeded)."""
+    rng = np.random.default_rng(seed)
+    truth = OutcomeModel(
+        basis, TRUE["kappa"], TRUE["recency"], TRUE["noise_exponent"], TRUE["a"], TRUE["b"]
+    )
+    nodes = np.flatnonzero(basis.eligible)
+    seen: dict[tuple[int, ...], float] = {(): truth.predict(())}
+    for _ in range(30):
+        order = rng.permutation(nodes)[: rng.integers(2, len(nodes) + 1)]
+        for p in range(1, len(order) + 1):
+            prefix = tuple(int(i) for i in order[:p])
+            seen.setdefault(prefix, truth.predict(prefix))
+    return [
+        Measurement(p, float(np.clip(y + rng.normal(0, noise), 0, 1)), 5.0)
+        for p, y in seen.items()
+    ]
+
+
+def test_fit_recovers_known_parameters():
+    basis = _basis()
+    model = fit_measurements(basis, _synthetic(basis, seed=1))
+    assert model.recency == TRUE["recency"]
+    assert model.noise_exponent == TRUE["noise_exponent"]
+    k = KAPPA_GRID.index(model.kappa)
+    assert abs(k - KAPPA_GRID.index(TRUE["kappa"])) <= 1
+    assert model.intercept == pytest.approx(TRUE["a"], abs=0.02)
+    assert model.slope == pytest.approx(TRUE["b"], abs=0.05)
+    assert model.report is not None
+    assert model.report.rmse < 0.01  # about the noise level
+    assert model.report.rmse < model.report.prior_rmse
+    assert model.report.rho > 0.95
+
+
+def test_fit_tells_order_apart():
+    """A model fitted to order-blind outcomes keeps rho = 1; to forgetful ones, rho < 1."""
+    basis = _basis(seed=3)
+    blind = OutcomeModel(basis, 0.2, 1.0, 1.0, 0.2, 0.7)
+    rng = np.random.default_rng(4)
+    nodes = np.flatnonzero(basis.eligible)
+    data = []
+    for _ in range(25):
+        order = tuple(int(i) for i in rng.permutation(nodes)[:4])
+        for p in range(1, 5):
+            data.append(Measurement(order[:p], blind.predict(order[:p])))
+    assert fit_measurements(basis, data).recency == 1.0
+
+
+def test_fit_is_deterministic():
+    basis = _basis(seed=2)
+    a = fit_measurements(basis, _synthetic(basis, seed=5, noise=0.02))
+    b = fit_measurements(basis, _synthetic(basis, seed=5, noise=0.02))
+    assert a == b and a.report == b.report
+
+
+def test_predict_with_prior_matches_coverage_module():
+    """With recency, the model's coverage is the coverage module's recency coverage of the same
+    route on the problem it writes (start and end hold no data)."""
+    basis = _basis()
+    model = OutcomeModel(basis, 0.25, 0.7, 1.0, 0.1, 0.8, target_accuracy=0.6)
+    n = len(basis.ids)
+    problem = Problem(
+        ids=list(basis.ids),
+        start=0,
+        end=n - 1,
+        travel=np.ones((n, n)) - np.eye(n),
+        service=np.ones(n),
+        utility=np.where(basis.eligible, 1.0, 0.0),
+        deadline=100.0,
+    )
+    applied = model.apply(problem, "max_recency_coverage")
+    route = [0, *[int(i) for i in np.flatnonzero(basis.eligible)[:5]], n - 1]
+    assert coverage.route_coverage(applied, route) == pytest.approx(
+        model.coverage(route[1:-1]), rel=1e-9
+    )
+    plain = applied.replace(objective="max_coverage")
+    assert coverage.route_coverage(plain, route) == pytest.approx(
+        model.coverage(route[1:-1], order=False), rel=1e-9
+    )
+    ttt = model.apply(problem, "min_time_to_target")
+    assert ttt.target == pytest.approx((0.6 - 0.1) / 0.8)
+    assert applied.recency == 0.7
+    # predicted time: the end of training at the first prefix reaching 0.6, or never
+    t = model.predicted_time(problem, route)
+    seq = model.trained(problem, route)
+    hit = next((p for p in range(1, len(seq) + 1) if model.predict(seq[:p]) >= 0.6), None)
+    # the start serves 1, then each customer is 1 away and serves 1: the p-th ends at 2 p + 1
+    assert (t == math.inf) if hit is None else t == pytest.approx(2.0 * hit + 1.0)
+
+
+def test_prior_model_is_the_hand_priors():
+    m = prior_model(_basis())
+    assert (m.kappa, m.recency, m.noise_exponent) == (1 / 3, 0.95, 2.0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"kappas": [0.0]}, "kappas"),
+        ({"recencies": [1.5]}, "recencies"),
+        ({"noise_exponents": [-1.0]}, "noise_exponents"),
+        ({"recencies": []}, "recencies"),
+        ({"target_accuracy": 1.5}, "target_accuracy"),
+    ],
+)
+def test_bad_grid_names_the_field(kwargs, field):
+    basis = _basis()
+    with pytest.raises(InputError) as err:
+        fit_measurements(basis, _synthetic(basis, seed=1), **kwargs)
+    assert err.value.field == field
+
+
+def test_bad_measurements_name_the_field():
+    basis = _basis()
+    good = _synthetic(basis, seed=1)
+    with pytest.raises(InputError) as err:
+        fit_measurements(basis, good[:2])
+    assert err.value.field == "measurements"
+    with pytest.raises(InputError) as err:
+        fit_measurements(basis, [*good, Measurement((99,), 0.5)])
+    assert err.value.field.endswith(".nodes")
+    with pytest.raises(InputError) as err:
+        fit_measurements(basis, [*good, Measurement((1,), 1.5)])
+    assert err.value.field.endswith(".accuracy")
+    with pytest.raises(InputError) as err:
+        fit_measurements(basis, [*good, Measurement((1,), 0.5, 0.0)])
+    assert err.value.field.endswith(".weight")
+
+
+def test_bad_basis_names_the_field():
+    b = _basis()
+    with pytest.raises(InputError) as err:
+        Basis(b.ids, b.counts[:3], b.quality, b.age_weight, b.eligible)
+    assert err.value.field == "counts"
+    with pytest.raises(InputError) as err:
+        Basis(b.ids, b.counts, b.quality + 1.0, b.age_weight, b.eligible)
+    assert err.value.field == "quality"
+    with pytest.raises(InputError) as err:
+        OutcomeModel(b, 0.3, 1.0, 2.0, 0.0, 1.0).coverage_target()
+    assert err.value.field == "target_accuracy"
+
+
+def test_fit_outcome_model_bad_input_before_replays():
+    from daitn_opt.drrt.generators import generate
+    from daitn_opt.mtrce.calibration import fit_outcome_model
+
+    inst = generate("healthcare", nodes=8, seed=1)
+    req = inst.requests[0].id
+    with pytest.raises(InputError) as err:
+        fit_outcome_model(inst, req, pilot_seeds=[])
+    assert err.value.field == "pilot_seeds"
+    with pytest.raises(InputError) as err:
+        fit_outcome_model(inst, req, pilot_routes=[["nowhere"]])
+    assert err.value.field == "pilot_routes"
+    with pytest.raises(InputError) as err:
+        fit_outcome_model(inst, req, pilot_routes=0)
+    assert err.value.field == "pilot_routes"
+    with pytest.raises(InputError) as err:
+        fit_outcome_model(inst, req, kappa=[1.0])
+    assert err.value.field == "grid"
+
+
+@pytest.mark.slow
+def test_fit_on_real_replays_beats_priors():
+    """Pilot replays of healthcare-small r1 (2 seeds, 4 routes and reversals): the fit explains
+    the measured accuracies better than the hand priors (a, b refitted for both)."""
+    from daitn_opt.drrt.instance import load_instance
+    from daitn_opt.mtrce import from_instance
+    from daitn_opt.mtrce.calibration import fit_outcome_model
+    from tests.conftest import ROOT
+
+    inst = load_instance(ROOT / "instances" / "healthcare-small.json")
+    model = fit_outcome_model(
+        inst, "r1", pilot_seeds=[100, 101], pilot_routes=4, target_accuracy=0.9
+    )
+    rep = model.report
+    assert rep is not None and rep.pilot_routes >= 4 and rep.measurements >= 8
+    assert rep.rmse <= rep.prior_rmse
+    problem = model.apply(from_instance(inst, "r1"), "min_time_to_target")
+    assert 0 < problem.target <= 1
+
+
+def _line_problem(basis: Basis) -> Problem:
+    """Start n0 and end n9 at x = 0, node i at x = i (travel |i - j|), service 1, deadline 60."""
+    n = len(basis.ids)
+    x = np.arange(n, dtype=float)
+    x[-1] = 0.0
+    return Problem(
+        ids=list(basis.ids),
+        start=0,
+        end=n - 1,
+        travel=np.abs(x[:, None] - x[None, :]),
+        service=np.ones(n),
+        utility=np.where(basis.eligible, 1.0, 0.0),
+        deadline=60.0,
+    )
+
+
+@pytest.mark.slow
+def test_plan_to_target_reaches_the_target_with_order_included():
+    """Under strong forgetting the plain-coverage target is too low: the first route is predicted
+    to miss the target accuracy once order counts, and a later round (raised target) reaches
+    it."""
+    from daitn_opt.mtrce.calibration import plan_to_target
+    from daitn_opt.mtrce.check import check
+
+    basis = _basis()
+    problem = _line_problem(basis)
+    every = list(np.flatnonzero(basis.eligible))
+    bound = OutcomeModel(basis, 0.3, 1.0, 1.0, 0.2, 0.7).coverage(every, order=False)
+    target = 0.2 + 0.7 * 0.7 * bound
+    plain = OutcomeModel(basis, 0.3, 1.0, 1.0, 0.2, 0.7, target_accuracy=target)
+    res, t, rounds = plan_to_target(problem, plain, time_limit=10)
+    route = [problem.ids.index(n) for n in res.solution["routes"][0]]
+    assert rounds == 1 and math.isfinite(t)
+    assert t == pytest.approx(plain.predicted_time(problem, route))
+    forgetful = OutcomeModel(basis, 0.3, 0.3, 1.0, 0.2, 0.7, target_accuracy=target)
+    assert forgetful.predicted_time(problem, route) == math.inf  # the plain route misses
+    res2, t2, rounds2 = plan_to_target(problem, forgetful, time_limit=10, rounds=4)
+    route2 = [problem.ids.index(n) for n in res2.solution["routes"][0]]
+    assert check(problem, {"routes": [res2.solution["routes"][0]]}).ok
+    assert rounds2 >= 2 and math.isfinite(t2)
+    assert t2 == pytest.approx(forgetful.predicted_time(problem, route2))
+
+
+def test_plan_to_target_rejects_bad_rounds():
+    from daitn_opt.mtrce.calibration import plan_to_target
+
+    basis = _basis()
+    model = OutcomeModel(basis, 0.3, 1.0, 1.0, 0.2, 0.7, target_accuracy=0.5)
+    with pytest.raises(InputError) as err:
+        plan_to_target(_line_problem(basis), model, rounds=0)
+    assert err.value.field == "rounds"
