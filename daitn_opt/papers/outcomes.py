@@ -51,19 +51,25 @@ from typing import Any
 
 import numpy as np
 
+from ..mtrce.calibration import PILOT_SEEDS
 from .stats import mean_ci, paired_wilcoxon, spearman
 
 ROOT = Path(__file__).resolve().parents[2]
 Progress = Callable[[str, dict[str, Any]], None]
 
-ALIGNED = "time-to-target exact"
-"""The outcome-aligned plan, chosen before any replay (the probe's clearest signal)."""
+ALIGNED = "time-to-target (fitted)"
+"""The outcome-aligned plan, fixed before any evaluation replay: ``min_time_to_target`` on the
+outcome model fitted to pilot replays (:mod:`daitn_opt.mtrce.calibration`)."""
+FITTED_COVERAGE = "coverage (fitted)"
+"""``max_recency_coverage`` on the fitted model (``max_coverage`` when the fitted recency is 1)."""
+PRIOR_TTT = "time-to-target exact"
+"""``min_time_to_target`` on the hand priors (the aligned plan of the previous evidence run)."""
 
 EXACT = (
     ("utility exact", "max_utility", "highs"),
     ("coverage exact", "max_coverage", "coverage-highs"),
     ("recency coverage exact", "max_recency_coverage", "coverage-highs"),
-    (ALIGNED, "min_time_to_target", "coverage-highs"),
+    (PRIOR_TTT, "min_time_to_target", "coverage-highs"),
 )
 HEURISTIC = (
     ("utility greedy", "max_utility", "greedy"),
@@ -86,6 +92,9 @@ BASELINES = (
 )
 """The plans the outcome-aligned plan is tested against (the other coverage plans are variants of
 the new objectives, not baselines)."""
+PRIOR_VARIANTS = (PRIOR_TTT, "coverage exact", FITTED_COVERAGE)
+"""Variants the aligned plan is also tested against (not in the share of pairs): the same
+objectives on the hand priors, and the fitted coverage plan."""
 
 TARGET_ACCURACY = {"healthcare": 0.9, "digits": 0.2}
 """Target accuracy per family. Pathological digits (two classes per node) forgets what earlier
@@ -120,6 +129,22 @@ class Settings:
     """Extra random routes in each request's calibration pool."""
     cases: list[str] | None = None
     """Case names to run (default: all of the mode)."""
+    pilot_seeds: list[int] | None = None
+    """Seeds of the pilot replays the outcome model is fitted to (default 100-104; --quick:
+    100-101). Disjoint from ``seeds``."""
+    pilot_routes: int | None = None
+    """Pilot routes drawn per request, before reversals (default 12; --quick: 6)."""
+
+    def pilot(self) -> tuple[list[int], int]:
+        """The pilot seeds and route count, defaults filled in (pilot seeds never among the
+        evaluation seeds)."""
+        seeds = self.pilot_seeds or ([100, 101] if self.quick else list(PILOT_SEEDS))
+        clash = sorted(set(seeds) & set(self.seeds))
+        if clash:
+            from ..errors import InputError
+
+            raise InputError("pilot_seeds", clash, "must be disjoint from the evaluation seeds")
+        return seeds, self.pilot_routes or (6 if self.quick else 12)
 
 
 # -- instances -------------------------------------------------------------------------------
@@ -198,11 +223,13 @@ def cases(settings: Settings) -> list[Case]:
 # -- planning --------------------------------------------------------------------------------
 
 
-def planned_values(problem: Any, route: list[int]) -> dict[str, float]:
+def planned_values(problem: Any, route: list[int], model: Any = None) -> dict[str, float]:
     """Planned value of ``route`` (node indices) under each objective.
 
     ``time`` is the predicted time to target: completion of training at the first prefix whose
-    coverage reaches the problem's target (inf when the route never does).
+    coverage reaches the problem's target (inf when the route never does). With a fitted
+    :class:`~daitn_opt.mtrce.calibration.OutcomeModel`, ``fitted`` is its predicted final
+    accuracy and ``fitted_time`` its predicted time to the target accuracy.
     """
     from ..mtrce import coverage
     from ..mtrce.plan import Arrays, RouteTimes
@@ -215,12 +242,16 @@ def planned_values(problem: Any, route: list[int]) -> dict[str, float]:
         if coverage.route_coverage(cov, [*route[: p + 1], route[-1]]) >= problem.target - 1e-9:
             predicted = float(times.start[p] + problem.service[route[p]])
             break
-    return {
+    out = {
         "utility": float(problem.utility[sorted(set(route[1:-1]))].sum()),
         "coverage": coverage.route_coverage(cov, route),
         "recency": coverage.route_coverage(rec, route),
         "time": predicted,
     }
+    if model is not None:
+        out["fitted"] = model.predict(model.trained(problem, route))
+        out["fitted_time"] = model.predicted_time(problem, route)
+    return out
 
 
 def make_plans(case: Case, settings: Settings) -> tuple[Any, list[dict[str, Any]]]:
@@ -300,8 +331,11 @@ def run_case(case: Case, settings: Settings, progress: Progress) -> dict[str, An
     """Plan ``case``, replay every plan and the calibration pool on every seed, and collect the
     runs (one row per plan and seed) and the calibration rows (one per pooled route)."""
     t0 = time.perf_counter()
+    progress("stage", {"case": case.name, "detail": "pilot replays and fit"})
+    model, fit_s = fit_case(case, settings)
     progress("stage", {"case": case.name, "detail": "planning"})
     problem, plans = make_plans(case, settings)
+    plans[len(EXACT) : len(EXACT)] = fitted_plans(problem, model, settings)
     pool = _route_pool(problem, plans, settings)
     runs: list[dict[str, Any]] = []
     by_route: dict[tuple[str, ...], list[dict[str, Any]]] = {r: [] for r in pool}
@@ -321,7 +355,7 @@ def run_case(case: Case, settings: Settings, progress: Progress) -> dict[str, An
                 "case": case.name,
                 "route": " > ".join(route),
                 "source": pool[route],
-                **planned_values(problem, [idx_of[n] for n in route]),
+                **planned_values(problem, [idx_of[n] for n in route], model),
                 "accuracy": float(np.mean([r["final_accuracy"] for r in rows])),
                 "median_time": float(np.median(times)),
                 "reached": int(np.isfinite(times).sum()),
@@ -329,7 +363,7 @@ def run_case(case: Case, settings: Settings, progress: Progress) -> dict[str, An
         )
     for p in plans:
         if "route" in p:
-            p["planned"] = planned_values(problem, [idx_of[n] for n in p["route"]])
+            p["planned"] = planned_values(problem, [idx_of[n] for n in p["route"]], model)
     return {
         "case": case.name,
         "family": case.family,
@@ -340,11 +374,73 @@ def run_case(case: Case, settings: Settings, progress: Progress) -> dict[str, An
         "deadline": float(problem.deadline),
         "coverage_target": problem.target,
         "target_accuracy": case.target_accuracy,
+        "model": {**model.describe(), "fit_s": fit_s},
         "plans": plans,
         "runs": runs,
         "calibration": calibration,
         "seconds": time.perf_counter() - t0,
     }
+
+
+def fit_case(case: Case, settings: Settings) -> tuple[Any, float]:
+    """The outcome model of ``case`` fitted to pilot replays (pilot seeds and routes only; none
+    of the evaluation seeds or pool routes), and the seconds it took."""
+    from ..mtrce.calibration import fit_outcome_model
+
+    seeds, count = settings.pilot()
+    t0 = time.perf_counter()
+    model = fit_outcome_model(
+        case.instance,
+        case.request,
+        pilot_seeds=seeds,
+        pilot_routes=count,
+        target_accuracy=case.target_accuracy,
+    )
+    return model, time.perf_counter() - t0
+
+
+def fitted_plans(problem: Any, model: Any, settings: Settings) -> list[dict[str, Any]]:
+    """The plans on the fitted model: time to target (the aligned plan) and coverage.
+
+    Time to target runs :func:`~daitn_opt.mtrce.calibration.plan_to_target` (the target raised
+    while the fitted model, order included, predicts the route misses it). When it finds no
+    route, the aligned plan falls back to the fitted coverage plan's route (the route of highest
+    predicted accuracy), and says so in its message.
+    """
+    from ..mtrce.calibration import plan_to_target
+    from ..registry import solve
+
+    def row(label: str, objective: str, res: Any, note: str = "") -> dict[str, Any]:
+        out = {
+            "plan": label,
+            "objective": f"{objective} (fitted)",
+            "solver": "coverage-highs",
+            "status": "infeasible" if res is None else res.status.value,
+            "gap": None if res is None else res.gap,
+            "solve_s": None if res is None else res.runtime,
+            "message": note or ("no route" if res is None else res.message or ""),
+        }
+        if res is not None and res.is_feasible():
+            out["route"] = list(res.solution["routes"][0])
+        return out
+
+    res, predicted, rounds = plan_to_target(problem, model, time_limit=settings.time_limit)
+    ttt = row(
+        ALIGNED,
+        "min_time_to_target",
+        res,
+        f"predicted time to target {predicted:.1f} s after {rounds} solve(s)" if res else "",
+    )
+    rec = "max_recency_coverage" if model.recency < 1.0 else "max_coverage"
+    cov_res = solve(
+        model.apply(problem, rec), "coverage-highs", time_limit=settings.time_limit, seed=0
+    )
+    cov = row(FITTED_COVERAGE, rec, cov_res)
+    if "route" not in ttt and "route" in cov:
+        ttt["route"] = list(cov["route"])
+        ttt["message"] = f"fallback to the {FITTED_COVERAGE} route ({ttt['message']})"
+        ttt["status"] = "fallback"
+    return [ttt, cov]
 
 
 def _route_pool(
@@ -419,10 +515,14 @@ RHO_KEYS = (
     ("utility", "median_time", -1, "old~time"),
     ("coverage", "median_time", -1, "cov~time"),
     ("time", "median_time", 1, "ttt~time"),
+    ("fitted", "accuracy", 1, "fit~acc"),
+    ("fitted", "median_time", -1, "fit~time"),
+    ("fitted_time", "median_time", 1, "fttt~time"),
 )
 """(planned value, measured outcome, sign, column). old: utility sum (``max_utility``); cov:
-coverage; rec: recency coverage; ttt: predicted time to target (``min_time_to_target``); acc: mean
-final accuracy; time: median time to target. ``-1``: a higher planned value should mean a shorter
+coverage; rec: recency coverage; ttt: predicted time to target (``min_time_to_target``); fit: the
+fitted model's predicted final accuracy; fttt: its predicted time to the target accuracy; acc:
+mean final accuracy; time: median time to target. Hand priors: old, cov, rec, ttt. ``-1``: a higher planned value should mean a shorter
 time, so the sign is flipped (higher is better in every column)."""
 
 
@@ -437,6 +537,9 @@ def _finite(x: np.ndarray) -> np.ndarray:
 def calibration_rhos(calibration: list[dict[str, Any]]) -> dict[str, float | None]:
     out = {}
     for planned, measured, sign, name in RHO_KEYS:
+        if any(planned not in c for c in calibration):
+            out[name] = None
+            continue
         x = _finite(np.array([c[planned] for c in calibration]))
         y = _finite(np.array([c[measured] for c in calibration]))
         rho = spearman(x, y)
@@ -471,7 +574,7 @@ def analyse(results: list[dict[str, Any]]) -> dict[str, Any]:
     for family in sorted({res["family"] for res in results}):
         fam = [r for r in runs if r["case"].startswith(family + "-")]
         key = {(r["case"], r["seed"]): r for r in fam if r["plan"] == ALIGNED}
-        for base in BASELINES:
+        for base in (*BASELINES, *PRIOR_VARIANTS):
             pairs = [
                 (key[(r["case"], r["seed"])], r)
                 for r in fam
@@ -487,7 +590,10 @@ def analyse(results: list[dict[str, Any]]) -> dict[str, Any]:
             ac = paired_wilcoxon(
                 [a["final_accuracy"] for a, _ in pairs], [b["final_accuracy"] for _, b in pairs]
             )
-            tests.append({"family": family, "baseline": base, "time": tt, "accuracy": ac})
+            kind = "baseline" if base in BASELINES else "variant"
+            tests.append(
+                {"family": family, "baseline": base, "kind": kind, "time": tt, "accuracy": ac}
+            )
     share = {}
     for family in ["all", *sorted({res["family"] for res in results})]:
         sooner = no_later = total = 0
@@ -555,6 +661,8 @@ def provenance(settings: Settings) -> dict[str, Any]:
             "cases": settings.cases,
             "target_accuracy": TARGET_ACCURACY,
             "aligned_plan": ALIGNED,
+            "pilot_seeds": settings.pilot()[0],
+            "pilot_routes": settings.pilot()[1],
             "torch_threads": 1,
         },
     }
@@ -603,6 +711,7 @@ def write_tables(out: Path, results: list[dict[str, Any]], an: dict[str, Any], m
                     "family": t["family"],
                     "aligned": ALIGNED,
                     "baseline": t["baseline"],
+                    "kind": t.get("kind", "baseline"),
                     "metric": "time_to_target" if metric == "time" else "final_accuracy",
                     "pairs": p.n,
                     "aligned_better": p.better,
@@ -628,12 +737,14 @@ def write_tables(out: Path, results: list[dict[str, Any]], an: dict[str, Any], m
         ],
     )
     files += [
-        out / f"evidence-{n}.csv" for n in ("runs", "summary", "wilcoxon", "calibration", "plans")
+        out / f"evidence-{n}.csv"
+        for n in ("runs", "summary", "wilcoxon", "calibration", "plans", "models")
     ]
+    models = [{"case": res["case"], **res["model"]} for res in results if res.get("model")]
+    _write_csv(out / "evidence-models.csv", models)
+    doc = {"meta": meta, "rhos": an["rhos"], "share": an["share"], "models": models}
     (out / "evidence.json").write_text(
-        json.dumps({"meta": meta, "rhos": an["rhos"], "share": an["share"]}, indent=1, default=str)
-        + "\n",
-        encoding="utf-8",
+        json.dumps(doc, indent=1, default=str) + "\n", encoding="utf-8"
     )
     files.append(out / "evidence.json")
     files.append(write_markdown(out, results, an, meta))
@@ -645,7 +756,8 @@ def write_markdown(
 ) -> Path:
     """``evidence.md``: how it was generated, the share of pairs won, calibration, paired tests,
     one table per request, the figures."""
-    lines = _md_header(meta) + _md_share(an) + _md_calibration(results, an) + _md_tests(an)
+    lines = _md_header(meta) + _md_share(an) + _md_models(results)
+    lines += _md_calibration(results, an) + _md_tests(an)
     lines += _md_per_request(results, an)
     lines += ["## Figures", "", "![time to target](evidence-time.png)", ""]
     lines += ["![calibration](evidence-calibration.png)", ""]
@@ -675,8 +787,12 @@ def _md_header(meta: dict) -> list[str]:
         "truncated at the first node that no longer fits (the full cycle's time is stated per "
         "request).",
         "",
-        f"Outcome-aligned plan (fixed before the replays): **{ALIGNED}** (`min_time_to_target`, "
-        "coverage-highs). Target accuracy: "
+        f"Outcome-aligned plan (fixed before the evaluation replays): **{ALIGNED}** "
+        "(`min_time_to_target`, coverage-highs, on the outcome model fitted per request to pilot "
+        f"replays: {st.get('pilot_routes', '?')} seeded pilot routes and their reversals on pilot "
+        f"seeds {st.get('pilot_seeds', '?')}, disjoint from the evaluation seeds and the "
+        "calibration pool; `daitn_opt/mtrce/calibration.py`). The hand-prior plans (time-to-target "
+        "exact, coverage exact) are kept as variants. Target accuracy: "
         + ", ".join(f"{k} {v:g}" for k, v in st["target_accuracy"].items())
         + ". Time to target is on the simulated clock; a run that never reaches the target counts "
         "as never (it ranks last in the tests; the mean time is over the runs that reached it).",
@@ -703,6 +819,34 @@ def _md_share(an: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _md_models(results: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "",
+        "## Fitted outcome model (per request, pilot replays only)",
+        "",
+        "acc = a + b C, C = mean over labels of g(X_l / (kappa T_l)), X_l the mass gathered with "
+        "weight rho^(hops before the last), mass = counts x signal^gamma x age weight. Hand "
+        "priors: kappa 1/3, rho 0.95, gamma 2. RMSE and rho over the pilot prefixes (fitted vs "
+        "hand priors with a, b refitted).",
+        "",
+        "| request | kappa | rho (recency) | gamma (noise) | a | b | coverage target | pilot "
+        "prefixes | RMSE fitted / prior | pilot rho fitted / prior | fit s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for res in results:
+        m = res.get("model")
+        if not m:
+            continue
+        lines.append(
+            f"| {res['case']} | {m['kappa']:.3g} | {m['recency']:g} | {m['noise_exponent']:g} | "
+            f"{m['intercept']:.3f} | {m['slope']:.3f} | {_fmt(m.get('coverage_target'), '.3f')} | "
+            f"{m['measurements']} | {m['rmse']:.4f} / {m['prior_rmse']:.4f} | "
+            f"{_fmt(m['pilot_rho'], '.2f')} / {_fmt(m['prior_pilot_rho'], '.2f')} | "
+            f"{m['fit_s']:.0f} |"
+        )
+    return lines
+
+
 def _md_calibration(results: list[dict[str, Any]], an: dict[str, Any]) -> list[str]:
     lines = [
         "",
@@ -712,8 +856,9 @@ def _md_calibration(results: list[dict[str, Any]], an: dict[str, Any]) -> list[s
         "seed. Columns: planned~measured. Planned: old = utility sum (`max_utility`), cov = "
         "coverage (`max_coverage`), rec = recency coverage, ttt = predicted time to target "
         "(`min_time_to_target`: completion of training at the first prefix reaching the coverage "
-        "target). Measured: acc = mean final accuracy, time = median time to target (misses "
-        "last). Signs are flipped where a higher planned value should mean a shorter time, so "
+        "target), fit = the fitted model's predicted final accuracy, fttt = its predicted time "
+        "to the target accuracy. Measured: acc = mean final accuracy, time = median time to "
+        "target (misses last). Signs are flipped where a higher planned value should mean a shorter time, so "
         "higher is better everywhere. Issue target: rho >= 0.8 for the outcome-aligned objective.",
         "",
         "| request | pool | " + " | ".join(k[3] for k in RHO_KEYS) + " |",
@@ -744,14 +889,18 @@ def _md_tests(an: dict[str, Any]) -> list[str]:
         "## Paired tests (Wilcoxon signed-rank, two-sided) of the aligned plan against each "
         "baseline",
         "",
-        "| family | baseline | pairs | time: sooner/later/tie | p (time) | accuracy: "
+        f"Aligned plan: {ALIGNED}. Variants (not baselines): the hand-prior objectives and the "
+        "fitted coverage plan.",
+        "",
+        "| family | against | pairs | time: sooner/later/tie | p (time) | accuracy: "
         "higher/lower/tie | p (accuracy) |",
         "|---|---|---|---|---|---|---|",
     ]
     for t in an["tests"]:
         a, b = t["time"], t["accuracy"]
+        name = t["baseline"] + (" (variant)" if t.get("kind") == "variant" else "")
         lines.append(
-            f"| {t['family']} | {t['baseline']} | {a.n} | {a.better}/{a.worse}/{a.ties} | "
+            f"| {t['family']} | {name} | {a.n} | {a.better}/{a.worse}/{a.ties} | "
             f"{_fmt(a.p, '.3g')} | {b.better}/{b.worse}/{b.ties} | {_fmt(b.p, '.3g')} |"
         )
     return lines
@@ -827,23 +976,33 @@ def write_figures(out: Path, results: list[dict[str, Any]], an: dict[str, Any]) 
     fig.savefig(path, dpi=110)
     plt.close(fig)
     files.append(path)
+    files.append(_figure_calibration(out, results, an))
+    return files
 
+
+def _figure_calibration(out: Path, results: list[dict[str, Any]], an: dict[str, Any]) -> Path:
+    """``evidence-calibration.png``: measured accuracy against the fitted prediction (dots) and
+    the hand-prior coverage (crosses), one panel per request."""
+    import matplotlib.pyplot as plt
+
+    n = len(results)
     fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.0), squeeze=False)
     for ax, res in zip(axes[0], results, strict=True):
         cal = res["calibration"]
-        u = np.array([c["utility"] for c in cal])
+        fit = np.array([c.get("fitted", np.nan) for c in cal])
         cv = np.array([c["coverage"] for c in cal])
         acc = np.array([c["accuracy"] for c in cal])
-        ax.scatter(cv, acc, s=14, label="coverage", color="tab:green")
+        ax.scatter(fit, acc, s=14, label="fitted", color="tab:green")
         ax2 = ax.twiny()
-        ax2.scatter(u, acc, s=10, marker="x", label="utility (old)", color="tab:gray")
+        ax2.scatter(cv, acc, s=10, marker="x", label="coverage (priors)", color="tab:gray")
         r = an["rhos"][res["case"]]
         ax.set_title(
-            f"{res['case']}\nrho cov {_fmt(r['cov~acc'], '.2f')}, old {_fmt(r['old~acc'], '.2f')}",
+            f"{res['case']}\nrho fitted {_fmt(r['fit~acc'], '.2f')}, "
+            f"priors {_fmt(r['cov~acc'], '.2f')}",
             fontsize=8,
         )
-        ax.set_xlabel("planned coverage (dots)", fontsize=7)
-        ax2.set_xlabel("planned utility (x)", fontsize=7)
+        ax.set_xlabel("fitted predicted accuracy (dots)", fontsize=7)
+        ax2.set_xlabel("coverage, hand priors (x)", fontsize=7)
         ax.set_ylabel("mean final accuracy", fontsize=7)
         ax.tick_params(labelsize=6)
         ax2.tick_params(labelsize=6)
@@ -851,8 +1010,7 @@ def write_figures(out: Path, results: list[dict[str, Any]], an: dict[str, Any]) 
     path = out / "evidence-calibration.png"
     fig.savefig(path, dpi=110)
     plt.close(fig)
-    files.append(path)
-    return files
+    return path
 
 
 def run_outcomes(
