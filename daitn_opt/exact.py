@@ -56,6 +56,7 @@ A toy kind (choose at most one item of greatest value) and a "backend" that enum
 
 from __future__ import annotations
 
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -173,6 +174,24 @@ RESERVE_FRACTION = 0.03
 """Share of the time limit kept back (at least :data:`RESERVE_MIN` seconds) to build the result."""
 
 RESERVE_MIN = 0.1
+
+
+def rounded_bound(bound: float | None, sense: str, integral: bool) -> float | None:
+    """``bound`` tightened to the integer lattice when every solution's objective is integral.
+
+    Maximising, no integral objective exceeds ``floor(bound)``; minimising, none lies below
+    ``ceil(bound)``. A relative tolerance of 1e-9 absorbs the solver's own round-off (a dual
+    bound of 41.9999999999 for an optimum of 42), never more.
+
+    >>> rounded_bound(41.9999999999, "max", True), rounded_bound(41.5, "max", True)
+    (42.0, 41.0)
+    """
+    if bound is None or not math.isfinite(bound):
+        return None
+    if not integral:
+        return float(bound)
+    tol = 1e-9 * max(1.0, abs(bound))
+    return float(math.floor(bound + tol) if sense == "max" else math.ceil(bound - tol))
 
 
 def tighter(sense: str, *bounds: float | None) -> float | None:

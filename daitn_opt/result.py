@@ -86,6 +86,23 @@ def _real(value: Any) -> float | None:
     return None if math.isnan(out) else out
 
 
+def contract_breach(result: Result, tol: float = OPTIMALITY_GAP) -> str | None:
+    """What breaks the reporting contract :func:`enforce_contract` establishes, or None: a bound
+    on the wrong side of the objective, ``optimal`` with a gap above ``tol`` (or none), or a gap
+    of at most ``tol`` on a result not reported optimal. For tests and benchmark sweeps."""
+    obj, bound = result.objective, result.bound
+    if obj is not None and bound is not None:
+        wrong = bound < obj if result.sense == "max" else bound > obj
+        if wrong:
+            return f"bound {bound!r} on the wrong side of objective {obj!r} ({result.sense})"
+    if result.status is Status.OPTIMAL and (result.gap is None or result.gap > tol):
+        return f"status optimal with gap {result.gap!r}"
+    proved = result.gap is not None and result.gap <= tol
+    if proved and result.status is Status.FEASIBLE:
+        return f"gap {result.gap!r} <= {tol} but status {result.status.value}"
+    return None
+
+
 def enforce_contract(result: Result, *, sense: Sense | None = None, exact: bool = True) -> None:
     """Make ``result`` keep the promises every :class:`Result` makes, whatever solver produced it.
 

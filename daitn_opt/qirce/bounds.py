@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tfam.bounds import rounded_bound
+from ..exact import rounded_bound
 from .problem import Problem
 
 

@@ -23,10 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from ..budget import CPSAT_SECONDS_PER_TERM, Clock, build_refusal
 from ..exact import Outcome, OutOfTime, Run, register_exact
 from ..params import param
-from ..tfam.budget import CPSAT_SECONDS_PER_TERM, Clock, build_refusal
-from ..tfam.budget import OutOfTime as PastClock
 from .bounds import reported_bound
 from .problem import Problem
 from .support import QirceExact
@@ -140,7 +139,7 @@ class CpsatSolver(QirceExact):
                     if a % 4096 == 0:
                         clock.check()
                     built.model.add_hint(x[a], bool(run.start.solution[a] > 0.5))
-        except PastClock:
+        except OutOfTime:  # the build clock ran out: say where
             raise OutOfTime("time limit reached while building the model") from None
         rows_exact = scaled.rows_exact and run.stats.setdefault("memory_exact", built.memory_exact)
         return Model(cp_model, built.model, x, scaled.cost_scale, rows_exact, reserve)

@@ -30,10 +30,10 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from ..arrays import as_array
 from ..drrt.instance import Instance
 from ..drrt.qrrt import QRRTView, build_qrrt
 from ..errors import InputError
-from ..tfam.problem import as_array
 from .queueing import arc_work
 
 Mode = Literal["serve_all", "admit"]

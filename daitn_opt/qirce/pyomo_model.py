@@ -14,11 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from ..budget import Clock, pyomo_refusal, quiet_pyomo
 from ..exact import Outcome, OutOfTime, Run, register_exact
 from ..highs_model import quiet_highs, reset_scheduler
 from ..params import param
-from ..tfam.budget import Clock, pyomo_refusal, quiet_pyomo
-from ..tfam.budget import OutOfTime as PastClock
 from .bounds import integral_objective, reported_bound
 from .problem import Problem
 from .support import QirceExact
@@ -27,7 +26,7 @@ from .support import QirceExact
 def build_model(problem: Problem, clock: Clock | None = None) -> Any:
     """The Pyomo model: ``x[a]``, ``y[k]`` (k = model * F + facility, only where memory binds),
     ``z[f]`` (only facilities with an open cost). With ``clock``, the build stops with
-    :class:`~daitn_opt.tfam.budget.OutOfTime` past its deadline."""
+    :class:`~daitn_opt.exact.OutOfTime` past its deadline."""
     import pyomo.environ as pyo  # imported here: Pyomo takes seconds to import
 
     check = clock.check if clock is not None else (lambda: None)
@@ -152,7 +151,7 @@ class PyomoSolver(QirceExact):
             with quiet_pyomo():
                 deadline = t_build + 0.5 * (options.remaining() - self.reserve(run))
                 mdl = build_model(p, Clock(deadline))
-        except PastClock:
+        except OutOfTime:  # the build clock ran out: say where
             raise OutOfTime("time limit reached while building the model") from None
         built = time.perf_counter() - t_build
         if options.remaining() - self.reserve(run) - built < 0.05:

@@ -14,9 +14,8 @@ routine QIRCE's Lagrangian uses too): each step is two sparse matrix-vector prod
 bound for 30,000 plans over 12,000 resources takes a fraction of a second per hundred steps,
 where the LP itself can take minutes on a shared machine.
 
-:func:`rounded_bound` tightens a bound to the integer lattice; :func:`contract_violation` says
-what breaks the reporting contract (for tests and sweeps). The contract itself is enforced on
-every result, in one place, by :func:`daitn_opt.result.enforce_contract`.
+The reporting contract (status, bound and gap agree) is enforced on every result, in one
+place, by :func:`daitn_opt.result.enforce_contract`.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ import time
 
 import numpy as np
 
-from ..result import Result, Status
 from ..subgradient import subgradient
 from .problem import Problem
 
@@ -100,40 +98,3 @@ def lagrangian(
     if not math.isfinite(best):  # no step taken within the time: L(0) is a bound too
         return lagrangian_value(problem, y0)[0], y0
     return best, y
-
-
-# -- status and bound consistency --------------------------------------------------------------
-GAP_TOLERANCE = 1e-6
-"""Relative gap at or below which a result is reported ``optimal`` (and above which it is not)."""
-
-
-def rounded_bound(bound: float | None, sense: str, integral: bool) -> float | None:
-    """``bound`` tightened to the integer lattice when every solution's objective is integral.
-
-    Maximising, no integral objective exceeds ``floor(bound)``; minimising, none lies below
-    ``ceil(bound)``. A relative tolerance of 1e-9 absorbs the solver's own round-off (a dual
-    bound of 41.9999999999 for an optimum of 42), never more.
-    """
-    if bound is None or not math.isfinite(bound):
-        return None
-    if not integral:
-        return float(bound)
-    tol = 1e-9 * max(1.0, abs(bound))
-    return float(math.floor(bound + tol) if sense == "max" else math.ceil(bound - tol))
-
-
-def contract_violation(result: Result, tol: float = GAP_TOLERANCE) -> str | None:
-    """What breaks the reporting contract (:func:`daitn_opt.result.enforce_contract`), or None: a bound on the
-    wrong side of the objective, ``optimal`` with a gap above ``tol`` (or none), or a gap of at
-    most ``tol`` on a result not reported optimal. For tests and benchmark sweeps."""
-    obj, bound = result.objective, result.bound
-    if obj is not None and bound is not None:
-        wrong = bound < obj if result.sense == "max" else bound > obj
-        if wrong:
-            return f"bound {bound!r} on the wrong side of objective {obj!r} ({result.sense})"
-    if result.status is Status.OPTIMAL and (result.gap is None or result.gap > tol):
-        return f"status optimal with gap {result.gap!r}"
-    proved = result.gap is not None and result.gap <= tol
-    if proved and result.status is Status.FEASIBLE:
-        return f"gap {result.gap!r} <= {tol} but status {result.status.value}"
-    return None

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from ..budget import CPSAT_SECONDS_PER_TERM, build_refusal
 from ..exact import Outcome, OutOfTime, Run, register_exact
-from .budget import CPSAT_SECONDS_PER_TERM, build_refusal
 from .model_arrays import ModelArrays, model_arrays
 from .screening import infeasible_message
 from .support import ExactParams, TfamExact, choice_of, start_vector

@@ -28,6 +28,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from scipy.sparse import csr_matrix, issparse
 
+from ..arrays import as_array
 from ..drrt.instance import AdmissionSpec, Instance
 from ..errors import InputError
 
@@ -235,23 +236,6 @@ class Problem:
             raise InputError("plan_labels", len(self.plan_labels), f"expected {p_count} labels")
         if self.plan_details is not None and len(self.plan_details) != p_count:
             raise InputError("plan_details", len(self.plan_details), f"expected {p_count} plans")
-
-
-def as_array(name: str, value: object, dtype: type) -> np.ndarray:
-    """``value`` as a numpy array of ``dtype`` (lists accepted); an InputError naming ``name``
-    when it is not numeric (or, for integers and booleans, not integral)."""
-    try:
-        arr = np.asarray(value)
-        if dtype is bool:
-            if arr.dtype != bool and not np.all(np.isin(arr, (0, 1))):
-                raise ValueError("expected booleans")
-            return arr.astype(bool)
-        out = arr.astype(dtype)
-        if np.issubdtype(dtype, np.integer) and not np.array_equal(out, arr):
-            raise ValueError("expected integers")
-        return out
-    except (TypeError, ValueError) as exc:
-        raise InputError(name, value, f"expected a numeric array ({exc})") from None
 
 
 def _finite_ids(

@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from ..budget import Clock, pyomo_refusal, quiet_pyomo
 from ..errors import InputError
 from ..exact import Outcome, OutOfTime, Run, register_exact
 from ..highs_model import reset_scheduler
 from ..params import param
-from .budget import Clock, pyomo_refusal, quiet_pyomo
 from .model_arrays import model_arrays
 from .problem import Problem
 from .screening import infeasible_message

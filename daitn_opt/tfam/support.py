@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from ..exact import ExactSolver, KindSupport, Run, Start
+from ..exact import ExactSolver, KindSupport, Run, Start, rounded_bound
 from ..params import param
 from ..registry import SolveOptions
 from ..result import Result, Status
-from .bounds import lagrangian_bound, rounded_bound
+from .bounds import lagrangian_bound
 from .problem import Problem
 from .screening import infeasible_message, restricted_by_time, screen
 from .search import best_heuristic

@@ -19,7 +19,7 @@ from daitn_opt.qirce import check, from_instance
 from daitn_opt.qirce.synthetic import synthetic_instance
 from daitn_opt.registry import solve
 from daitn_opt.result import Result, Status
-from daitn_opt.tfam.bounds import contract_violation
+from daitn_opt.result import contract_breach as contract_violation
 
 from .hand_instances import brute_force_single_source
 from .permute import relabel

@@ -15,9 +15,10 @@ import pytest
 
 from daitn_opt import solve
 from daitn_opt.drrt.converters import convert
+from daitn_opt.exact import rounded_bound
 from daitn_opt.result import Result, Status, enforce_contract
+from daitn_opt.result import contract_breach as contract_violation
 from daitn_opt.tfam import build, check, from_instance
-from daitn_opt.tfam.bounds import contract_violation, rounded_bound
 
 from .helpers import ALL, EXACT, brute_force, random_problem
 from .permute import relabel

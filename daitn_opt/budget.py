@@ -6,8 +6,8 @@ with :class:`~daitn_opt.exact.OutOfTime` (the skeleton's, re-exported here); the
 returns its warm start with its bound and says why.
 Before building a model whose size is known in advance, :func:`memory_refusal` compares an
 estimate of its size with the memory the machine has free, so that a model that cannot fit is
-refused with a message instead of driving the machine into swap. Shared by the T-FAM and QIRCE
-solvers.
+refused with a message instead of driving the machine into swap. Shared by the exact solvers
+of every kind.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import os
 import time
 from collections.abc import Iterator
 
-from ..exact import OutOfTime
+from .exact import OutOfTime
 
 PYOMO_BYTES_PER_TERM = 1200.0
 """Approximate resident bytes of one linear term (variable x coefficient in a row) of a Pyomo
