@@ -43,7 +43,14 @@ def op_text(
 
 
 COORDS = "NODE_COORD_SECTION\n1 0 0\n2 3 0\n3 3 4\n4 0 4\n"
-EUC = op_text("EDGE_WEIGHT_TYPE : EUC_2D\n", COORDS)
+
+
+def euc(**kw: str) -> str:
+    """The EUC_2D square with other scores, depot or budget."""
+    return op_text("EDGE_WEIGHT_TYPE : EUC_2D\n", COORDS, **kw)
+
+
+EUC = euc()
 
 
 def travel(text: str) -> np.ndarray:
@@ -70,20 +77,18 @@ def test_parse_tiny_instance():
     assert inst.metadata["depot"] == "1" and inst.metadata["cost_limit"] == 20
     # the square's perimeter is 14: every node fits; a budget of 13 leaves one out
     assert check(problem, {"routes": [["1", "2", "3", "4", "1"]]}).objective == 14
-    tight = from_instance(oplib.parse(op_text("EDGE_WEIGHT_TYPE : EUC_2D\n", COORDS, limit="13")))
+    tight = from_instance(oplib.parse(euc(limit="13")))
     assert not check(tight, {"routes": [["1", "2", "3", "4", "1"]]}).ok
 
 
 def test_depot_score_is_counted_once():
-    inst = oplib.parse(
-        op_text("EDGE_WEIGHT_TYPE : EUC_2D\n", COORDS, scores="1 9\n2 5\n3 7\n4 2\n")
-    )
+    inst = oplib.parse(euc(scores="1 9\n2 5\n3 7\n4 2\n"))
     report = check(from_instance(inst), {"routes": [["1", "2", "1"]]})
     assert report.ok and report.objective == 14
 
 
 def test_depot_other_than_node_one():
-    inst = oplib.parse(op_text("EDGE_WEIGHT_TYPE : EUC_2D\n", COORDS, depot="3\n-1\n"))
+    inst = oplib.parse(euc(depot="3\n-1\n"))
     problem = from_instance(inst)
     assert problem.ids[problem.start] == problem.ids[problem.end] == "3"
 
@@ -164,33 +169,33 @@ BAD = [
     ("NODE_COORD_SECTION", EUC.replace("DIMENSION : 4", "DIMENSION : 3")),
     (
         "NODE_SCORE_SECTION",
-        op_text("EDGE_WEIGHT_TYPE : EUC_2D\n", COORDS, scores="1 0\n2 5\n3 7\n"),
+        euc(scores="1 0\n2 5\n3 7\n"),
     ),
     (
         "NODE_SCORE_SECTION",
-        op_text("EDGE_WEIGHT_TYPE : EUC_2D\n", COORDS, scores="1 0\n2 5\n3 7\n9 2\n"),
+        euc(scores="1 0\n2 5\n3 7\n9 2\n"),
     ),
     (
         "NODE_SCORE_SECTION",
-        op_text("EDGE_WEIGHT_TYPE : EUC_2D\n", COORDS, scores="1 0\n2 5\n2 7\n4 2\n"),
+        euc(scores="1 0\n2 5\n2 7\n4 2\n"),
     ),
     (
         "NODE_SCORE_SECTION",
-        op_text("EDGE_WEIGHT_TYPE : EUC_2D\n", COORDS, scores="1 0\n2 5\n3 -7\n4 2\n"),
+        euc(scores="1 0\n2 5\n3 -7\n4 2\n"),
     ),
     (
         "NODE_SCORE_SECTION",
-        op_text("EDGE_WEIGHT_TYPE : EUC_2D\n", COORDS, scores="1 0\n2 5\n3 7 1\n4 2\n"),
+        euc(scores="1 0\n2 5\n3 7 1\n4 2\n"),
     ),
     (
         "NODE_SCORE_SECTION",
-        op_text("EDGE_WEIGHT_TYPE : EUC_2D\n", COORDS, scores="1 0\n2 5\n3 x\n4 2\n"),
+        euc(scores="1 0\n2 5\n3 x\n4 2\n"),
     ),
     ("NODE_SCORE_SECTION", EUC.replace("NODE_SCORE_SECTION\n1 0\n2 5\n3 7\n4 2\n", "")),
-    ("DEPOT_SECTION", op_text("EDGE_WEIGHT_TYPE : EUC_2D\n", COORDS, depot="1\n")),
-    ("DEPOT_SECTION", op_text("EDGE_WEIGHT_TYPE : EUC_2D\n", COORDS, depot="1 2\n-1\n")),
-    ("DEPOT_SECTION", op_text("EDGE_WEIGHT_TYPE : EUC_2D\n", COORDS, depot="7\n-1\n")),
-    ("DEPOT_SECTION", op_text("EDGE_WEIGHT_TYPE : EUC_2D\n", COORDS, depot="-1\n")),
+    ("DEPOT_SECTION", euc(depot="1\n")),
+    ("DEPOT_SECTION", euc(depot="1 2\n-1\n")),
+    ("DEPOT_SECTION", euc(depot="7\n-1\n")),
+    ("DEPOT_SECTION", euc(depot="-1\n")),
     ("DEPOT_SECTION", EUC.replace("DEPOT_SECTION\n1\n-1\n", "")),
     ("FIXED_EDGES_SECTION", EUC.replace("EOF", "FIXED_EDGES_SECTION\n1 2\n-1\nEOF")),
     (
