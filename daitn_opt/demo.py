@@ -158,8 +158,9 @@ def run_demo(
     placements = stages.place(run)
     stage("serving", "replaying Poisson queries through the placements")
     stages.serve(run, placements)
-    stage("plots", f"writing plots and outcomes to {out}")
+    stage("plots", f"writing plots, outcomes and explanation pages to {out}")
     stages.write_plots(run)
+    stages.write_pages(run)
     report = run.report
     report.wall_time = time.perf_counter() - started
     (out / "demo.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")

@@ -53,6 +53,10 @@ class DemoRun:
     """Seed 0's outcome of every replayed plan (the accuracy plot)."""
     dyn_curves: list[Outcome] = field(default_factory=list)
     serving: list[Any] = field(default_factory=list)
+    decisions: dict[str, Any] = field(default_factory=dict)
+    """File stem (``plan-highs``, ``tfam-highs``, ...) -> a checked decision (its Result)."""
+    outcomes: dict[str, Any] = field(default_factory=dict)
+    """File stem -> seed 0's replay of that decision (explained next to it)."""
 
 
 def registered(kind: str) -> tuple[set[str], str | None]:
@@ -104,6 +108,8 @@ def plan_mtrce(
             row.route = res.solution["routes"][0]
             if not rep.ok:
                 row.note = "checker: " + "; ".join(rep.violations[:2])
+            else:
+                run.decisions[f"plan-{solver}"] = res
         report.plans.append(row)
         run.emit("solved", {"plan": label, "row": row})
     return problem, names, bounds
@@ -135,6 +141,8 @@ def plan_outcomes(
             row.utility = plain.objective
             row.route = res.solution["routes"][0]
             row.note = f"{objective} = {planned.objective:.4g}"
+            if row.checked:
+                run.decisions[f"plan-{objective}"] = res
         else:
             row.note = res.message
         run.report.plans.append(row)
@@ -180,10 +188,9 @@ def replay_plans(run: DemoRun, seeds: int) -> None:
             outs.append(o)
             if s == 0:
                 run.curves.append(o)
-                o.save(
-                    run.out,
-                    f"plan-{row.solver}" if row.objective is None else f"plan-{row.objective}",
-                )
+                stem = f"plan-{row.solver}" if row.objective is None else f"plan-{row.objective}"
+                o.save(run.out, stem)
+                run.outcomes[stem] = o
         accs = np.array([o.summary.final_accuracy for o in outs], dtype=float)
         ttt = [o.summary.time_to_target for o in outs if o.summary.time_to_target is not None]
         row.final_accuracy = mean_finite(accs)
@@ -357,6 +364,7 @@ def admit(run: DemoRun) -> dict[str, Any] | None:
         )
         if solver == "highs" and ok:
             chosen = res.solution
+            run.decisions["tfam-highs"] = res
     return chosen
 
 
@@ -429,6 +437,7 @@ def place(run: DemoRun) -> list[tuple[str, Any]]:
         res = solve(problem, solver, time_limit=run.time_limit, seed=0)
         if res.is_feasible() and qirce.check(problem, res.solution).ok:
             placements.append((label, res))
+            run.decisions[f"qirce-{solver}"] = res
         else:
             report.notes.append(f"{label}: {res.summary()}")
     return placements
@@ -448,9 +457,26 @@ def serve(run: DemoRun, placements: list[tuple[str, Any]]) -> None:
         so = replay_serving(inst, placement, seed=0, label=label)
         run.serving.append(so)
         run.report.serving.append(so.to_dict())
+        stem = next((k for k, r in run.decisions.items() if r is placement), None)
+        if stem is not None:
+            run.outcomes[stem] = so
 
 
 # -- files ----------------------------------------------------------------------------------------
+
+
+def write_pages(run: DemoRun) -> None:
+    """One self-contained HTML explanation per decision the demo shows
+    (``explain-<stem>.html``: map, view, routes, schedule, bound; its replay when there is one)."""
+    from .pages import write_explain
+
+    for stem, result in run.decisions.items():
+        request = run.req.id if result.problem == "mtrce" else None
+        path = write_explain(
+            run.inst, result, run.out / f"explain-{stem}.html", run.outcomes.get(stem),
+            request=request,
+        )  # fmt: skip
+        run.report.files.append(str(path))
 
 
 def write_plots(run: DemoRun) -> None:

@@ -57,8 +57,14 @@ def test_demo_end_to_end(tmp_path, monkeypatch):
         "demo.json",
         "plan-random.csv",
         "plan-min_time_to_target.csv",
+        "explain-plan-highs.html",
+        "explain-plan-min_time_to_target.html",
+        "explain-tfam-highs.html",
+        "explain-qirce-highs.html",
     ):
         assert (tmp_path / name).exists(), name
+    page = (tmp_path / "explain-plan-highs.html").read_text()
+    assert "<svg" in page and "accuracy" in page.lower()  # the map and the replay curve
     doc = json.loads((tmp_path / "demo.json").read_text())
     assert doc["request"] == report.request and len(doc["plans"]) == len(report.plans)
     assert events.count("stage") == len(demo.STAGES) and events[-1] == "done"
