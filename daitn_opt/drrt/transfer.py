@@ -106,25 +106,31 @@ def distances_to(weights: LinkWeights, target: int) -> np.ndarray:
     return distances_from(reverse, target)
 
 
-def reach_limits(
-    weights: LinkWeights,
-    ends: tuple[int, int],
-    nodes: np.ndarray,
-    ahead: np.ndarray,
-    behind: np.ndarray,
-) -> np.ndarray:
+def reach_limits(weights: LinkWeights, nodes: np.ndarray, hubs: np.ndarray) -> np.ndarray:
     """Per node of ``nodes``, a bound on its time to any other of ``nodes`` (for :func:`pairwise`).
 
-    ``ahead``/``behind`` are the times from the start to each node and from each to the end. Going
-    from i to j through the start, or through the end, is one way to get there:
-    ``d(i, j) <= d(i, s) + max_j d(s, j)`` and ``<= d(i, e) + max_j d(e, j)``. Widened by 1e-9
-    relative, far beyond the rounding between one path sum and the sum of two. Costs two Dijkstra
-    runs; worth it when ``nodes`` are a small, close group of a large snapshot.
+    Going from i to j through a hub h is one way to get there, so ``d(i, j) <= d(i, h) + d(h, j)``
+    and ``max_j min_h (d(i, h) + d(h, j))`` bounds row i. Hubs spread over the nodes (``hubs``:
+    positions in ``nodes``, e.g. the start, the end and points in between) bring the bound close to
+    the farthest node's time, so each search explores little beyond the group. Two Dijkstra runs
+    per hub; widened by 1e-9 relative, far beyond the rounding between one path sum and the sum of
+    two. Worth it when ``nodes`` are a small group of a large snapshot.
     """
-    start, end = ends
-    to_start = distances_to(weights, start)[nodes]
-    from_end = distances_from(weights, end)[nodes]
-    bound = np.minimum(to_start + ahead.max(), behind + from_end.max())
+    from scipy.sparse.csgraph import dijkstra
+
+    nodes = np.asarray(nodes, dtype=np.int64)
+    k = len(nodes)
+    if not weights.time.nnz or not len(hubs):
+        return np.full(k, np.inf)
+    centres = nodes[np.asarray(hubs, dtype=np.int64)]
+    reverse = weights.time.T.tocsr()
+    to_hub = dijkstra(reverse, directed=True, indices=centres)[:, nodes]  # d(i, h) as (h, i)
+    from_hub = dijkstra(weights.time, directed=True, indices=centres)[:, nodes]  # d(h, j)
+    bound = np.empty(k)
+    step = max(1, 4_000_000 // (len(centres) * k))
+    for lo in range(0, k, step):
+        via = to_hub[:, lo : lo + step, None] + from_hub[:, None, :]  # (hub, i, j)
+        bound[lo : lo + step] = via.min(axis=0).max(axis=1)
     return bound * (1.0 + 1e-9) + 1e-9
 
 

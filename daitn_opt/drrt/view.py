@@ -283,13 +283,23 @@ def _travel(
     keep = _kept(cand, ahead, behind, (s, e), nodes, excluded, cap)
     cand, limits = cand[keep], None
     if cap[0] is not None:  # a capped view is a close group: stop each search beyond it
-        limits = reach_limits(weights, ends, cand, ahead[keep], behind[keep])
+        limits = reach_limits(weights, cand, _hubs(ahead[keep], HUBS))
     transfer, money = pairwise(weights, cand, limits)
     if money is None:
         # No link charges money: one read-only zero broadcast to (k, k) instead of k^2 zeros
         # (400 MB at 7,000 nodes); every reader only reads travel_cost.
         return cand, transfer, np.broadcast_to(np.zeros(1), transfer.shape)
     return cand, transfer, money * request.model.size_mb / 1000.0
+
+
+HUBS = 12
+"""Hubs bounding each search of a capped view (:func:`~daitn_opt.drrt.transfer.reach_limits`)."""
+
+
+def _hubs(ahead: np.ndarray, count: int) -> np.ndarray:
+    """Positions of ``count`` nodes spread by time from the start (the start first): hubs."""
+    order = np.argsort(ahead, kind="stable")
+    return np.unique(order[np.linspace(0, len(order) - 1, count).round().astype(np.int64)])
 
 
 def _kept(
