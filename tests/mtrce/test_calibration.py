@@ -49,8 +49,7 @@ def _synthetic(basis: Basis, seed: int, noise: float = 0.004) -> list[Measuremen
             prefix = tuple(int(i) for i in order[:p])
             seen.setdefault(prefix, truth.predict(prefix))
     return [
-        Measurement(p, float(np.clip(y + rng.normal(0, noise), 0, 1)), 5.0)
-        for p, y in seen.items()
+        Measurement(p, float(np.clip(y + rng.normal(0, noise), 0, 1)), 5.0) for p, y in seen.items()
     ]
 
 
@@ -122,7 +121,8 @@ def test_predict_with_prior_matches_coverage_module():
     seq = model.trained(problem, route)
     hit = next((p for p in range(1, len(seq) + 1) if model.predict(seq[:p]) >= 0.6), None)
     # the start serves 1, then each customer is 1 away and serves 1: the p-th ends at 2 p + 1
-    assert (t == math.inf) if hit is None else t == pytest.approx(2.0 * hit + 1.0)
+    assert hit == 4 and t == pytest.approx(2.0 * hit + 1.0)
+    assert model.predicted_time(problem, [*route[:3], n - 1]) == math.inf  # two nodes fall short
 
 
 def test_prior_model_is_the_hand_priors():
