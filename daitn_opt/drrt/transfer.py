@@ -102,8 +102,8 @@ def distances_from(weights: LinkWeights, source: int) -> np.ndarray:
 
 def distances_to(weights: LinkWeights, target: int) -> np.ndarray:
     """(n,) seconds from every node to ``target``: Dijkstra on the reversed arcs."""
-    reverse = LinkWeights(weights.time.T.tocsr(), weights.money.T.tocsr(), weights.has_cost)
-    return distances_from(reverse, target)
+    reverse = weights.time.T.tocsr()
+    return distances_from(LinkWeights(reverse, reverse, False), target)
 
 
 def reach_limits(weights: LinkWeights, nodes: np.ndarray, hubs: np.ndarray) -> np.ndarray:
