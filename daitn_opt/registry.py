@@ -92,9 +92,8 @@ class SolverSpec:
     description: str
     supports: Callable[[Any], str | None] | None = None
     """Returns None when the solver handles the problem, else the reason why not."""
-    params: type | None = None
-    """The dataclass of the solver's parameters (:mod:`daitn_opt.params`); None (transitional,
-    until every built-in solver declares one): a plain dict of whatever was passed."""
+    params: type = NoParams
+    """The dataclass of the solver's parameters (:mod:`daitn_opt.params`)."""
 
 
 _REGISTRY: dict[str, dict[str, SolverSpec]] = {}
@@ -109,7 +108,7 @@ def register(
     exact: bool,
     description: str,
     supports: Callable[[Any], str | None] | None = None,
-    params: type | None = None,
+    params: type = NoParams,
 ) -> Callable[[SolverFn], SolverFn]:
     """Decorator: register ``fn`` as solver ``name`` for problem kind ``problem``.
 
@@ -267,11 +266,7 @@ def solve(
         seed=int(seed),
         threads=int(threads),
         initial=initial,
-        params=(
-            parse_params(spec.params, params, solver=solver)
-            if spec.params is not None
-            else dict(params)
-        ),
+        params=parse_params(spec.params, params, solver=solver),
         callback=callback,
     )
     try:

@@ -14,6 +14,7 @@ Example
 -------
 >>> import numpy as np
 >>> from daitn_opt.mtrce.problem import Problem
+>>> from daitn_opt.mtrce.milp import HighsParams
 >>> from daitn_opt.registry import SolveOptions
 >>> xs = np.array([0.0, 1.0, 2.0])
 >>> problem = Problem(ids=["s", "a", "b"], travel=np.abs(xs[:, None] - xs[None, :]),
@@ -23,7 +24,8 @@ Example
 >>> support.feasible(problem, [[0, 1, 2, 0]]), support.value(problem, [[0, 1, 2, 0]])
 (True, 3.0)
 >>> given = {"routes": [["s", "b", "a", "s"]]}
->>> options = SolveOptions(time_limit=1.0, params={"warm_start_solver": None}, initial=given)
+>>> options = SolveOptions(time_limit=1.0, params=HighsParams(warm_start_solver=None),
+...                        initial=given)
 >>> start = support.warm_start(problem, options)
 >>> start.solution, start.objective
 ([[0, 2, 1, 0]], 3.0)
@@ -54,13 +56,9 @@ Routes = list[list[int]]
 def solver_param(options: SolveOptions, name: str, default: Any = None) -> Any:
     """Parameter ``name`` of the running solver, ``default`` when its parameters lack it.
 
-    The warm-start and sizing helpers serve several solvers whose parameter classes differ (and,
-    while some solvers still take a plain dict, both forms).
+    The warm-start and sizing helpers serve several solvers whose parameter classes differ.
     """
-    params = options.params
-    if isinstance(params, dict):
-        return params.get(name, default)
-    return getattr(params, name, default)
+    return getattr(options.params, name, default)
 
 
 def feasible_routes(problem: Problem, routes: Sequence[Sequence[int]]) -> bool:

@@ -9,6 +9,7 @@ import pytest
 
 from daitn_opt.exact import ExactSolver
 from daitn_opt.mtrce import check
+from daitn_opt.mtrce.milp import HighsParams
 from daitn_opt.mtrce.support import MtrceSupport, feasible_routes, start_routes, trivial_result
 from daitn_opt.registry import SolveOptions, get_solver, solve
 from daitn_opt.result import Status
@@ -43,13 +44,15 @@ def test_trivial_result_misses_the_deadline():
 def test_warm_start_keeps_the_better_of_initial_and_heuristic():
     problem, optimum = op5()
     poor = {"routes": [["n0", "n0"]]}
-    options = SolveOptions(time_limit=5.0, params={"warm_start_solver": "greedy"}, initial=poor)
+    options = SolveOptions(
+        time_limit=5.0, params=HighsParams(warm_start_solver="greedy"), initial=poor
+    )
     start = start_routes(problem, options, seconds=1.0)
     assert 0.0 < start.objective <= optimum and feasible_routes(problem, start.solution)
     assert start.stats["warm_start_value"] == start.objective
     # a start the checker refuses (unknown id) is ignored, not an error
     bad = SolveOptions(
-        time_limit=5.0, params={"warm_start_solver": None}, initial={"routes": [["x"]]}
+        time_limit=5.0, params=HighsParams(warm_start_solver=None), initial={"routes": [["x"]]}
     )
     assert start_routes(problem, bad, seconds=1.0).solution is None
 
