@@ -9,9 +9,11 @@ that exposes
 - ``check(problem, solution) -> CheckReport``: the independent checker (imports no solver);
 - ``make_result(problem, solver, solution, **fields) -> Result``: a :class:`~daitn_opt.Result`
   carrying a solution in the kind's document format;
-- optionally ``DEFAULT_SOLVER`` (the solver the command line uses when none is named) and, in its
-  ``check`` module, ``SOLUTION_SHAPE`` (the shape of a solution document, see
-  :func:`daitn_opt.checking.shape_error`);
+- optionally ``DEFAULT_SOLVER`` (the solver the command line uses when none is named) or
+  ``default_solver(problem)``; in its ``check`` module, ``SOLUTION_SHAPE`` (the shape of a
+  solution document, see :func:`daitn_opt.checking.shape_error`); and ``examples()``, small
+  problems by name (``name -> problem`` or ``name -> (problem, proven optimum)``) on which the
+  conformance test runs every solver of the kind;
 
 and registers its solvers with :func:`daitn_opt.registry.register` when imported.
 
