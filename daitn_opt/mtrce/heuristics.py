@@ -44,6 +44,7 @@ import numpy as np
 from ..params import NoParams, param
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
+from . import op_search
 from .certify import route_objective_reason
 from .plan import Arrays, Plan, RouteTimes
 from .problem import Problem
@@ -594,9 +595,51 @@ def solve_ils(problem: Problem, options: SolveOptions) -> Result:
         and len(arr.customers) >= 3
     ):
         return _ils_tsp(problem, arr, options)
+    if op_search.applies(problem, arr):
+        result = _ils_op(problem, arr, options)
+        if result is not None:
+            return result
     search = _Search(problem, arr, options)
     best = search.run()
     return _finish(problem, "ils", best, search.trace, search.stats)
+
+
+def _ils_op(problem: Problem, arr: Arrays, options: SolveOptions) -> Result | None:
+    """The plain OP (one route, no windows or budget) by :mod:`daitn_opt.mtrce.op_search`; None
+    when its construction cannot fit the mandatory nodes (the general search then runs)."""
+    params: IlsParams = options.params
+    trace: list[TracePoint] = []
+
+    def improved(score: float) -> None:
+        trace.append(TracePoint(options.elapsed(), score, None))
+        if options.callback is not None:
+            options.callback("incumbent", {"objective": score})
+
+    search = op_search.OpSearch(
+        arr,
+        _wanted(arr, eligible(arr)),
+        np.random.default_rng(options.seed),
+        _stopper(options),
+        improved,
+        tabu=params.tabu,
+        noise=params.noise,
+        max_kick=params.max_kick,
+    )
+    iterations, patience = _budget(params, arr.n)
+    route = search.run(iterations, patience)
+    if route is None:
+        return None
+    plan = Plan(arr, [route.tolist()])
+    if arr.n <= _GREEDY_FLOOR:
+        # ils never returns less than the registered greedy construction (cheap at this size).
+        greedy = build_greedy(arr, None, options)
+        if greedy.feasible() and _value(greedy, True) > _value(plan, True):
+            plan = greedy
+    return _finish(problem, "ils", plan, trace, dict(search.stats))
+
+
+_GREEDY_FLOOR = 300
+"""Up to this many nodes the OP search's result is compared with ``greedy``'s."""
 
 
 solve_random = solver_named(_run, "random", build=build_random)

@@ -99,10 +99,13 @@ def path_length(t: np.ndarray, tour: np.ndarray) -> float:
 class PathSearch:
     """2-opt + or-opt local search on ``tour`` (an int array with fixed first and last entries)."""
 
-    def __init__(self, t: np.ndarray, tour: np.ndarray, nbrs: np.ndarray) -> None:
+    def __init__(
+        self, t: np.ndarray, tour: np.ndarray, nbrs: np.ndarray, symmetric: bool | None = None
+    ) -> None:
         self.t = t
         self.nbrs = nbrs
-        self.symmetric = is_symmetric(t)
+        # The full symmetry test is O(n^2): callers that search often pass it in.
+        self.symmetric = is_symmetric(t) if symmetric is None else symmetric
         self._set(np.asarray(tour, dtype=np.int64))
 
     def _set(self, tour: np.ndarray) -> None:
