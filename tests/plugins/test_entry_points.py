@@ -39,9 +39,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("plugins")
     sources = [shutil.copytree(src, tmp / "src" / src.name) for src in DISTRIBUTIONS.values()]
     target = tmp / "site"
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index"]
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index"]
-        + ["--no-build-isolation", "--target", str(target), *map(str, sources)],
+        [*pip, "--no-build-isolation", "--target", str(target), *map(str, sources)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -95,9 +95,7 @@ def installed(site: Path) -> Iterator[Path]:
 def test_pip_installs_both_distributions_with_their_entry_points(site):
     found = {d.metadata["Name"]: d for d in distributions(path=[str(site)])}
     assert set(found) == set(DISTRIBUTIONS)
-    groups = {
-        (ep.group, ep.name, ep.value) for d in found.values() for ep in d.entry_points
-    }
+    groups = {(ep.group, ep.name, ep.value) for d in found.values() for ep in d.entry_points}
     assert groups == {
         ("daitn_opt.solvers", "toy-enum", "tests.plugins.toy_solver"),
         ("daitn_opt.problems", "knapsack-lite", "tests.plugins.knapsack_lite"),
@@ -145,16 +143,29 @@ def test_the_command_line_lists_solves_and_benches_the_installed_plugins(site, t
     assert listed.returncode == 0, listed.stderr
     assert "toy-enum" in listed.stdout and "knapsack-lite" in listed.stdout
 
-    solved = run(site, "solve", SMALL, "--problem", "knapsack-lite", "--solver", "dp", "--json",
-                 cwd=tmp_path)
+    solved = run(
+        site, "solve", SMALL, "--problem", "knapsack-lite", "--solver", "dp", "--json", cwd=tmp_path
+    )
     assert solved.returncode == 0, solved.stderr
     doc = json.loads(solved.stdout)
     assert (doc["problem"], doc["solver"], doc["status"]) == ("knapsack-lite", "dp", "optimal")
 
     db = tmp_path / "results.sqlite"
     for problem, names in [("knapsack-lite", "dp,greedy"), ("tfam", "toy-enum,ls")]:
-        bench = run(site, "bench", SMALL, "--problem", problem, "--solvers", names,
-                    "--time-limit", "5", "--db", db, cwd=tmp_path)
+        bench = run(
+            site,
+            "bench",
+            SMALL,
+            "--problem",
+            problem,
+            "--solvers",
+            names,
+            "--time-limit",
+            "5",
+            "--db",
+            db,
+            cwd=tmp_path,
+        )
         assert bench.returncode == 0, bench.stdout + bench.stderr
     with sqlite3.connect(db) as con:
         rows = con.execute(
@@ -162,7 +173,10 @@ def test_the_command_line_lists_solves_and_benches_the_installed_plugins(site, t
         ).fetchall()
     by_solver = {(p, s): (st, ok, v, obj) for p, s, st, ok, v, obj in rows}
     assert set(by_solver) == {
-        ("knapsack-lite", "dp"), ("knapsack-lite", "greedy"), ("tfam", "toy-enum"), ("tfam", "ls")
+        ("knapsack-lite", "dp"),
+        ("knapsack-lite", "greedy"),
+        ("tfam", "toy-enum"),
+        ("tfam", "ls"),
     }
     for status, ok, violations, _ in by_solver.values():  # every row passed its kind's checker
         assert status in ("optimal", "feasible") and ok == 1 and json.loads(violations) == []
