@@ -307,6 +307,37 @@ class Result:
         return json.dumps(self.to_dict(), indent=indent)
 
     @classmethod
+    def of(
+        cls,
+        problem: Any,
+        solver: str,
+        status: Status,
+        *,
+        objective: float | None = None,
+        bound: float | None = None,
+        solution: dict[str, Any] | None = None,
+        stats: dict[str, Any] | None = None,
+        trace: list[TracePoint] | None = None,
+        message: str = "",
+    ) -> Result:
+        """The result of ``solver`` on ``problem``: kind, sense and, when the problem names them,
+        instance and request come from the problem (what every kind's ``make_result`` needs)."""
+        return cls(
+            problem=problem.kind,
+            solver=solver,
+            status=status,
+            sense=problem.sense,
+            objective=objective,
+            bound=bound,
+            solution=solution or {},
+            stats=dict(stats or {}),
+            trace=list(trace or []),
+            message=message,
+            instance=getattr(problem, "name", None),
+            request=getattr(problem, "request_id", None),
+        )
+
+    @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Result:
         from .errors import InputError
         from .io import validate_result_document

@@ -258,17 +258,14 @@ def make_result(
             "completion": completions,
         }
         value = objective(problem, routes)
-    return Result(
-        problem=problem.kind,
-        solver=solver,
-        status=status,
-        sense=problem.sense,
+    return Result.of(
+        problem,
+        solver,
+        status,
         objective=value,
         bound=bound,
         solution=solution,
-        stats=dict(stats or {}),
-        trace=list(trace or []),
+        stats=stats,
+        trace=trace,
         message=message,
-        instance=problem.name,
-        request=problem.request_id,
     )

@@ -158,16 +158,15 @@ def make_result(
             solution = build_solution(problem, x)
     if status is None:
         status = Status.FEASIBLE if objective is not None else Status.NO_SOLUTION
-    return Result(
-        problem=problem.kind,
-        solver=solver,
-        status=status,
-        sense=problem.sense,
+    return Result.of(
+        problem,
+        solver,
+        status,
         objective=objective,
         bound=bound,
-        solution=solution or {},
-        stats=stats if stats is not None else {},
-        trace=list(trace or []),
+        solution=solution,
+        stats=stats,
+        trace=trace,
         message=message,
     )
 

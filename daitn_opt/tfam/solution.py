@@ -190,15 +190,14 @@ def make_result(
         # to report, not to hide.
         if bound is not None and objective - bound_tolerance(objective) <= bound < objective:
             bound = objective
-    return Result(
-        problem="tfam",
-        solver=solver,
-        status=status,
-        sense="max",
+    return Result.of(
+        problem,
+        solver,
+        status,
         objective=objective,
         bound=bound,
         solution=solution,
-        stats=stats or {},
-        trace=trace or [],
+        stats=stats,
+        trace=trace,
         message=message,
     )
