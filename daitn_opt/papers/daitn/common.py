@@ -68,9 +68,14 @@ def ci_text(values: Sequence[float], spec: str = ".3f") -> str:
 
 
 def ci_columns(prefix: str, values: Sequence[float]) -> dict[str, Any]:
-    """CSV columns ``prefix_mean``, ``prefix_low``, ``prefix_high``, ``n`` of ``values``."""
+    """CSV columns ``prefix_mean``, ``prefix_low``, ``prefix_high``, ``prefix_n`` of ``values``."""
     c = mean_ci(list(values))
-    return {f"{prefix}_mean": c.mean, f"{prefix}_low": c.low, f"{prefix}_high": c.high, "n": c.n}
+    return {
+        f"{prefix}_mean": c.mean,
+        f"{prefix}_low": c.low,
+        f"{prefix}_high": c.high,
+        f"{prefix}_n": c.n,
+    }
 
 
 def md_table(rows: list[dict[str, Any]], columns: Sequence[str] | None = None) -> list[str]:
