@@ -21,6 +21,7 @@ capacity are not in the view.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -128,17 +129,57 @@ def build_qrrt(instance: Instance) -> QRRTView:
         match the numbers of MDFPs and demands.
     """
     snap = instance.snapshot
-    index = snap.index()
     excluded: dict[str, str] = {}
-    models = {m.id: k for k, m in enumerate(instance.models)}
     mdfps = []
     for nd in snap.of_kind("mdfp"):
         if nd.up:
             mdfps.append(nd)
         else:
             excluded[nd.id] = "MDFP down"
-    users, demand_ids, d_user, d_model, rate, slo, value = [], [], [], [], [], [], []
-    for nd in snap.of_kind("user"):
+    users, demands = _demands(instance, excluded)
+    index = snap.index()
+    fac_idx = np.array([index[nd.id] for nd in mdfps], dtype=np.int64)
+    user_idx = np.array([index[nd.id] for nd in users], dtype=np.int64)
+    if len(users) and len(mdfps) and instance.placement is None:
+        rtt = _round_trip_ms(instance, fac_idx, user_idx)
+    else:
+        rtt = np.zeros((len(users), len(mdfps)))
+    mdl = instance.models
+
+    def floats(values: list[float]) -> np.ndarray:
+        return np.asarray(values, dtype=np.float64)
+
+    view = QRRTView(
+        users=[nd.id for nd in users],
+        facilities=[nd.id for nd in mdfps],
+        model_ids=[m.id for m in mdl],
+        rtt_ms=rtt,
+        demand_ids=demands["id"],
+        demand_user=np.asarray(demands["user"], dtype=np.int64),
+        demand_model=np.asarray(demands["model"], dtype=np.int64),
+        rate=floats(demands["rate"]),
+        slo_ms=floats(demands["slo"]),
+        value=floats(demands["value"]),
+        model_memory=floats([m.memory_gb for m in mdl]),
+        model_service_ms=floats([m.service_ms for m in mdl]),
+        facility_memory=floats([nd.facility.memory_gb for nd in mdfps]),
+        facility_throughput=floats([nd.facility.throughput for nd in mdfps]),
+        facility_cost=floats([nd.facility.cost_per_hour for nd in mdfps]),
+        facility_max_util=floats([nd.facility.max_utilization for nd in mdfps]),
+        excluded=excluded,
+    )
+    if instance.placement is None:
+        return view
+    return _with_placement(view, instance)
+
+
+def _demands(instance: Instance, excluded: dict[str, str]) -> tuple[list[Any], dict[str, list]]:
+    """The user nodes that are up and have demands, and their demands as columns (``id``,
+    ``user``, ``model``, ``rate``, ``slo``, ``value``); users that are down go to ``excluded``."""
+    models = {m.id: k for k, m in enumerate(instance.models)}
+    users: list[Any] = []
+    cols: dict[str, list] = {k: [] for k in ("id", "user", "model", "rate", "slo", "value")}
+    for nd in instance.snapshot.of_kind("user"):
         if not nd.demands:
             continue
         if not nd.up:
@@ -156,57 +197,34 @@ def build_qrrt(instance: Instance) -> QRRTView:
                 )
             seen[dem.model] = seen.get(dem.model, 0) + 1
             suffix = "" if seen[dem.model] == 1 else f"#{seen[dem.model]}"
-            demand_ids.append(f"{nd.id}/{dem.model}{suffix}")
-            d_user.append(u)
-            d_model.append(models[dem.model])
-            rate.append(dem.rate)
-            slo.append(dem.slo_ms)
-            value.append(dem.value)
-    fac_idx = np.array([index[nd.id] for nd in mdfps], dtype=np.int64)
-    user_idx = np.array([index[nd.id] for nd in users], dtype=np.int64)
-    if len(users) and len(mdfps) and instance.placement is None:
-        out_f = _one_way_seconds(snap, instance, fac_idx)  # (F, n): f -> node
-        if instance.travel is not None and instance.travel.metric == "EXPLICIT":
-            full = np.asarray(instance.travel.matrix, dtype=np.float64)
-            to_f = full[:, fac_idx].T  # node -> f
-        elif instance.travel is not None:
-            to_f = out_f  # metrics are symmetric
-        else:
-            rev = snap.replace(
-                links=[
-                    lk.model_copy(update={"source": lk.target, "target": lk.source})
-                    for lk in snap.links
-                ]
-            )
-            to_f = _one_way_seconds(rev, instance, fac_idx)
-        rtt = 1000.0 * (out_f[:, user_idx] + to_f[:, user_idx]).T
+            cols["id"].append(f"{nd.id}/{dem.model}{suffix}")
+            cols["user"].append(u)
+            cols["model"].append(models[dem.model])
+            cols["rate"].append(dem.rate)
+            cols["slo"].append(dem.slo_ms)
+            cols["value"].append(dem.value)
+    return users, cols
+
+
+def _round_trip_ms(instance: Instance, fac_idx: np.ndarray, user_idx: np.ndarray) -> np.ndarray:
+    """(U, F) round-trip milliseconds user -> MDFP -> user (explicit travel, a metric, or
+    shortest paths over the links both ways)."""
+    snap = instance.snapshot
+    out_f = _one_way_seconds(snap, instance, fac_idx)  # (F, n): f -> node
+    if instance.travel is not None and instance.travel.metric == "EXPLICIT":
+        full = np.asarray(instance.travel.matrix, dtype=np.float64)
+        to_f = full[:, fac_idx].T  # node -> f
+    elif instance.travel is not None:
+        to_f = out_f  # metrics are symmetric
     else:
-        rtt = np.zeros((len(users), len(mdfps)))
-    mdl = instance.models
-    view = QRRTView(
-        users=[nd.id for nd in users],
-        facilities=[nd.id for nd in mdfps],
-        model_ids=[m.id for m in mdl],
-        rtt_ms=rtt,
-        demand_ids=demand_ids,
-        demand_user=np.asarray(d_user, dtype=np.int64),
-        demand_model=np.asarray(d_model, dtype=np.int64),
-        rate=np.asarray(rate, dtype=np.float64),
-        slo_ms=np.asarray(slo, dtype=np.float64),
-        value=np.asarray(value, dtype=np.float64),
-        model_memory=np.asarray([m.memory_gb for m in mdl], dtype=np.float64),
-        model_service_ms=np.asarray([m.service_ms for m in mdl], dtype=np.float64),
-        facility_memory=np.asarray([nd.facility.memory_gb for nd in mdfps], dtype=np.float64),
-        facility_throughput=np.asarray([nd.facility.throughput for nd in mdfps], dtype=np.float64),
-        facility_cost=np.asarray([nd.facility.cost_per_hour for nd in mdfps], dtype=np.float64),
-        facility_max_util=np.asarray(
-            [nd.facility.max_utilization for nd in mdfps], dtype=np.float64
-        ),
-        excluded=excluded,
-    )
-    if instance.placement is None:
-        return view
-    return _with_placement(view, instance)
+        rev = snap.replace(
+            links=[
+                lk.model_copy(update={"source": lk.target, "target": lk.source})
+                for lk in snap.links
+            ]
+        )
+        to_f = _one_way_seconds(rev, instance, fac_idx)
+    return 1000.0 * (out_f[:, user_idx] + to_f[:, user_idx]).T
 
 
 def _with_placement(view: QRRTView, instance: Instance) -> QRRTView:
