@@ -28,7 +28,9 @@ the time left, so a run ends within the limit (its preprocessing, the subgradien
 builds the candidate sets, is not interruptible and takes about a second at n = 1,000). No bound
 is reported (LKH's lower bound is not returned by ``elkai``), so the status is never ``optimal``.
 A tour that misses the deadline is not a solution: the run reports none, with the length found.
-``elkai`` is an optional dependency; without it the solver says how to install it.
+``elkai`` is an optional dependency (extra ``lkh``); without it the solver says how to install
+it. **Licence:** LKH's C code, and so ``elkai``, is free for non-commercial use only (elkai's
+``LICENSE``), unlike daitn-opt (MIT): it must stay an opt-in extra, never a core dependency.
 """
 
 from __future__ import annotations
@@ -187,7 +189,9 @@ def _solve(matrix: np.ndarray, options: SolveOptions, params: LkhParams) -> list
         from elkai import _elkai
     except ImportError:  # pragma: no cover - depends on the environment
         raise InputError(
-            "solver", "lkh", "needs the elkai package (pip install 'elkai>=2.0.1')"
+            "solver",
+            "lkh",
+            "needs the elkai package (pip install 'elkai>=2.0.1'; non-commercial licence)",
         ) from None
     m = len(matrix)
     kind = "TSP" if np.array_equal(matrix, matrix.T) else "ATSP"
