@@ -11,6 +11,7 @@ a capacity, left it out).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -100,73 +101,15 @@ def tfam_sections(instance: Instance, problem: Any, result: Result) -> str:
     rows, tl_rows, routes = [], [], []
     roles: dict[str, str] = {}
     for rid, req in requests.items():
-        r = index.get(rid)
-        p = int(choice[r]) if r is not None else -1
-        owner = getattr(req, "owner", None)
-        must = bool(problem.must_admit[r]) if r is not None else False
-        deadline = (
-            float(problem.deadline[r])
-            if r is not None and problem.deadline is not None
-            else (float(req.deadline) if req.deadline is not None else math.inf)
-        )
-        arrival = float(req.arrival)
-        row = Row(rid)
-        if r is None:
-            state, plan, value, finish = "unplannable", "-", None, None
-            why = unplannable.get(rid, "not in the admission batch")
-        elif p >= 0:
-            state, plan = "admitted", f"{p - int(problem.plan_start[r])}: {_label(problem, p)}"
-            value = float(problem.value[p])
-            finish = float(problem.finish[p]) if problem.finish is not None else None
-            why = "admitted" + (" (must admit)" if must else "")
-            ids, star = _plan_route(_label(problem, p), owner)
-            routes.append(
-                MapRoute(
-                    f"{rid}",
-                    ids,
-                    colour(len(routes)),
-                    dashed=star,
-                    title=f"{rid}: {_label(problem, p)}",
-                )
-            )
-            for v in ids:
+        entry = _request_entry(problem, choice, req, index.get(rid), unplannable, len(routes))
+        if entry.route is not None:
+            routes.append(entry.route)
+            for v in entry.route.ids:
                 roles.setdefault(v, "visited")
-            if finish is not None:
-                row.segments.append(
-                    Segment(
-                        arrival,
-                        arrival + finish,
-                        "admitted plan",
-                        f"{rid}: {_label(problem, p)}, done at {fmt(arrival + finish, 4)} s",
-                    )
-                )
-        else:
-            state, plan, value, finish = "refused", "-", None, None
-            why = binding_reason(problem, choice, r)
-            if math.isfinite(deadline):
-                row.segments.append(
-                    Segment(arrival, arrival + deadline, "refused", f"{rid} refused: {why}")
-                )
-        if math.isfinite(deadline):
-            row.marks.append((arrival + deadline, "deadline", f"{rid}: deadline"))
-        if owner:
-            roles[owner] = "start"
-        tl_rows.append(row)
-        state_html = f'<span class="bad">{state}</span>' if state != "admitted" else state
-        rows.append(
-            [
-                text_cell(rid),
-                text_cell(getattr(req, "mode", "")),
-                text_cell(f"{getattr(req, 'modality', '')}/{getattr(req, 'task', '')}"),
-                Cell(state_html, state),
-                text_cell(plan),
-                num_cell(value),
-                num_cell(finish, fmt(finish, 4)),
-                num_cell(deadline if math.isfinite(deadline) else None, fmt(deadline, 4)),
-                text_cell("yes" if must else ""),
-                text_cell(why),
-            ]
-        )
+        if getattr(req, "owner", None):
+            roles[req.owner] = "start"
+        tl_rows.append(entry.timeline)
+        rows.append(entry.cells)
     attrs = [{"class": "request-row", "data-state": str(c[3].sort)} for c in rows]
     admitted = int((choice >= 0).sum())
     mp = snapshot_map(
@@ -215,6 +158,73 @@ def tfam_sections(instance: Instance, problem: Any, result: Result) -> str:
         _resources(problem, choice),
     ]
     return "".join(parts)
+
+
+@dataclass
+class _Entry:
+    """One request on the page: its table cells, its timeline row, its plan on the map."""
+
+    cells: list[Cell]
+    timeline: Row
+    route: MapRoute | None
+
+
+def _request_entry(
+    problem: Any,
+    choice: np.ndarray,
+    req: Any,
+    r: int | None,
+    unplannable: dict[str, str],
+    n_routes: int,
+) -> _Entry:
+    """The decision on request ``req`` (batch index ``r``; None: not in the batch)."""
+    rid = req.id
+    p = int(choice[r]) if r is not None else -1
+    must = bool(problem.must_admit[r]) if r is not None else False
+    deadline = (
+        float(problem.deadline[r])
+        if r is not None and problem.deadline is not None
+        else (float(req.deadline) if req.deadline is not None else math.inf)
+    )
+    arrival = float(req.arrival)
+    row = Row(rid)
+    route = None
+    if r is None:
+        state, plan, value, finish = "unplannable", "-", None, None
+        why = unplannable.get(rid, "not in the admission batch")
+    elif p >= 0:
+        label = _label(problem, p)
+        state, plan = "admitted", f"{p - int(problem.plan_start[r])}: {label}"
+        value = float(problem.value[p])
+        finish = float(problem.finish[p]) if problem.finish is not None else None
+        why = "admitted" + (" (must admit)" if must else "")
+        ids, star = _plan_route(label, getattr(req, "owner", None))
+        route = MapRoute(rid, ids, colour(n_routes), dashed=star, title=f"{rid}: {label}")
+        if finish is not None:
+            done = f"{rid}: {label}, done at {fmt(arrival + finish, 4)} s"
+            row.segments.append(Segment(arrival, arrival + finish, "admitted plan", done))
+    else:
+        state, plan, value, finish = "refused", "-", None, None
+        why = binding_reason(problem, choice, r)
+        if math.isfinite(deadline):
+            refused = f"{rid} refused: {why}"
+            row.segments.append(Segment(arrival, arrival + deadline, "refused", refused))
+    if math.isfinite(deadline):
+        row.marks.append((arrival + deadline, "deadline", f"{rid}: deadline"))
+    state_html = f'<span class="bad">{state}</span>' if state != "admitted" else state
+    cells = [
+        text_cell(rid),
+        text_cell(getattr(req, "mode", "")),
+        text_cell(f"{getattr(req, 'modality', '')}/{getattr(req, 'task', '')}"),
+        Cell(state_html, state),
+        text_cell(plan),
+        num_cell(value),
+        num_cell(finish, fmt(finish, 4)),
+        num_cell(deadline if math.isfinite(deadline) else None, fmt(deadline, 4)),
+        text_cell("yes" if must else ""),
+        text_cell(why),
+    ]
+    return _Entry(cells, row, route)
 
 
 def _resources(problem: Any, choice: np.ndarray) -> str:
