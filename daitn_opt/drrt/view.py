@@ -64,7 +64,10 @@ class View:
     window_close: np.ndarray
     """(n,) latest time training may start (inf when always available)."""
     visit_cost: np.ndarray
+    """(n,) money of training at each node."""
     travel_cost: np.ndarray
+    """(n, n) money of moving the model from i to j; when no link charges money, a read-only
+    broadcast of one zero (k^2 zeros would double the memory of a large view)."""
     labels: list[str]
     label_counts: np.ndarray
     """(n, len(labels)) usable samples per label."""
