@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..drrt.snapshot import Snapshot
@@ -112,6 +112,23 @@ def snapshot_map(
         f'<rect x="0" y="0" width="{width - legend_w}" height="{height}" fill="#fbfcfd" '
         'stroke="#d6dbe1"/>',
     ]
+    parts.append(f'<g class="links">{"".join(_link_lines(snapshot, at))}</g>')
+    parts.append(f'<g class="routes">{"".join(_route_paths(routes, pos, at))}</g>')
+    nodes = _node_markers(snapshot, at, r, roles, notes, routes)
+    parts.append(f'<g class="nodes">{"".join(nodes)}</g>')
+    parts.append(_legend(width - legend_w + 10, routes))
+    return (
+        f'<svg class="map" role="img" aria-label="{esc(title)}" xmlns="http://www.w3.org/2000/svg"'
+        f' width="{width}" height="{height}" viewBox="0 0 {width} {height}">{"".join(parts)}</svg>'
+    )
+
+
+Place = Callable[[str], tuple[float, float]]
+"""Node id -> its (x, y) on the drawing."""
+
+
+def _link_lines(snapshot: Snapshot, at: Place) -> list[str]:
+    """One ``.link`` line per link: grey when usable, dashed red when it or an end is down."""
     down_nodes = {node.id for node in snapshot.nodes if not node.up}
     links = []
     for lk in snapshot.links:
@@ -131,7 +148,11 @@ def snapshot_map(
             f'y2="{y2:.1f}" {style}><title>{esc(lk.source)} - {esc(lk.target)}: '
             f"{lk.latency:.3g} s, {lk.bandwidth:.4g} Mbit/s{why}</title></line>"
         )
-    parts.append(f'<g class="links">{"".join(links)}</g>')
+    return links
+
+
+def _route_paths(routes: Sequence[MapRoute], pos: dict, at: Place) -> list[str]:
+    """One ``.route`` path per route with at least two placed nodes, with arrowheads."""
     paths = []
     for k, route in enumerate(routes):
         known = [v for v in route.ids if v in pos]
@@ -147,8 +168,20 @@ def snapshot_map(
             f"{esc(route.title or route.label)}</title></path>"
         )
         paths.extend(_arrows(pts, route.colour))
-    parts.append(f'<g class="routes">{"".join(paths)}</g>')
-    label_all = n <= 40
+    return paths
+
+
+def _node_markers(
+    snapshot: Snapshot,
+    at: Place,
+    r: float,
+    roles: dict[str, str],
+    notes: dict[str, str],
+    routes: Sequence[MapRoute],
+) -> list[str]:
+    """One ``.node`` marker per node (shape by kind, outline by role, faded when excluded,
+    dashed red when down) and the labels worth showing."""
+    label_all = snapshot.num_nodes <= 40
     on_route = {v for route in routes for v in route.ids}
     nodes = []
     for node in snapshot.nodes:
@@ -177,12 +210,7 @@ def snapshot_map(
                 f'<text class="node-label" x="{x + r + 2:.1f}" y="{y - r:.1f}" font-size="10" '
                 f'fill="#333">{esc(node.id[:14])}</text>'
             )
-    parts.append(f'<g class="nodes">{"".join(nodes)}</g>')
-    parts.append(_legend(width - legend_w + 10, routes))
-    return (
-        f'<svg class="map" role="img" aria-label="{esc(title)}" xmlns="http://www.w3.org/2000/svg"'
-        f' width="{width}" height="{height}" viewBox="0 0 {width} {height}">{"".join(parts)}</svg>'
-    )
+    return nodes
 
 
 def _arrows(pts: Sequence[tuple[float, float]], col: str) -> list[str]:
