@@ -26,7 +26,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import typer
 
@@ -50,7 +50,7 @@ ReplayMode = Literal["sequential", "federated", "serving"]
 ReplayPolicy = Literal["static", "replan", "aats"]
 ReplayModel = Literal["auto", "logreg", "mlp", "cnn"]
 Family = Literal["healthcare", "random-geometric", "rgg"]
-ClassicFormat = Literal["tsplib", "op", "top", "optw", "gap", "mknap"]
+ClassicFormat = Literal["tsplib", "op", "oplib", "top", "optw", "gap", "mknap"]
 Sense = Literal["min", "max"]
 RouteObjective = Literal[
     "max_utility", "min_time", "max_coverage", "max_recency_coverage", "min_time_to_target"
@@ -215,7 +215,10 @@ def generate(
     )
 
 
-@app.command()
+@app.command(
+    help="Convert a classic benchmark file into an instance file; FORMAT: "
+    f"<{'|'.join(get_args(ClassicFormat))}>."
+)
 def convert(
     fmt: Annotated[ClassicFormat, typer.Argument(metavar="FORMAT", help="Classic format.")],
     source: Annotated[Path, typer.Argument(help="Benchmark file.")],
@@ -230,7 +233,7 @@ def convert(
         ),
     ] = 1,
 ) -> None:
-    """Convert a classic benchmark file into an instance file."""
+    """Convert a classic benchmark file into an instance file (the help adds the formats)."""
     from .drrt.converters import convert as conv
     from .drrt.instance import dump_instance
     from .io import check_output_file, write_text

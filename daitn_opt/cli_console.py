@@ -16,6 +16,11 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+try:  # typer 0.2x from 0.21 on carries its own copy of click, and raises its exceptions
+    from typer._click import exceptions as click_errors
+except ImportError:  # older typer (pyproject allows >= 0.12) runs on click itself
+    from click import exceptions as click_errors
+
 from .errors import DaitnError, InputError, UnsupportedError
 
 _OUTPUT_ERRNOS = {errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG}
@@ -37,10 +42,10 @@ class Group(TyperGroup):
             code = super().main(argv, *rest, standalone_mode=False, **extra)
         except typer.Exit as exc:
             code = exc.exit_code
-        except typer._click.exceptions.NoArgsIsHelpError as exc:
+        except click_errors.NoArgsIsHelpError as exc:
             sys.stdout.write(exc.format_message() + "\n")
             code = 2
-        except typer._click.exceptions.ClickException as exc:
+        except click_errors.ClickException as exc:
             fail(_usage_message(exc, argv), getattr(exc, "exit_code", 2))
         except typer.Abort:
             fail("aborted", 1)
