@@ -151,47 +151,8 @@ def replay_section(replay: dict[str, Any] | None, deadline: float | None = None)
         return _serving_section(replay)
     steps = replay.get("trace") or []
     summary = replay.get("summary") or {}
-    pts = [
-        (float(s["time"]), float(s["accuracy"]))
-        for s in steps
-        if isinstance(s.get("accuracy"), int | float) and math.isfinite(s["accuracy"])
-    ]
     target = summary.get("target_accuracy")
-    series = [
-        Series(
-            f"{replay.get('label', 'replay')} accuracy",
-            [p[0] for p in pts],
-            [p[1] for p in pts],
-            step=False,
-            points=True,
-        )
-    ]
-    if isinstance(target, int | float) and pts:
-        series.append(
-            Series(f"target {target:g}", [0.0, pts[-1][0]], [target, target], dashed=True)
-        )
-    if deadline is not None:
-        series.append(
-            Series(
-                f"deadline {deadline:g} s",
-                [deadline, deadline],
-                [0.0, 1.0],
-                step=False,
-                dashed=True,
-            )
-        )
-    end = max([p[0] for p in pts] + [deadline or 0.0, 1.0])
-    chart = line_chart(
-        series,
-        xlabel="simulated seconds",
-        ylabel="test accuracy",
-        title="replay accuracy",
-        ylim=(0, 1.0),
-        xlim=(0, end),
-        css_class="chart replay",
-        width=700,
-        height=300,
-    )
+    chart = _accuracy_chart(replay, steps, target, deadline)
     ttt = summary.get("time_to_target")
     items = [
         ("final accuracy", fmt(summary.get("final_accuracy"), 4)),
@@ -231,6 +192,45 @@ def replay_section(replay: dict[str, Any] | None, deadline: float | None = None)
             "replay-steps", ("time s", "node", "action", "loss", "accuracy", "bytes", "note"), rows
         )
         + (f'<ul class="muted">{notes}</ul>' if notes else "")
+    )
+
+
+def _accuracy_chart(
+    replay: dict[str, Any], steps: list[dict[str, Any]], target: Any, deadline: float | None
+) -> str:
+    """Accuracy after each step on the simulated clock, with the target and the deadline."""
+    pts = [
+        (float(s["time"]), float(s["accuracy"]))
+        for s in steps
+        if isinstance(s.get("accuracy"), int | float) and math.isfinite(s["accuracy"])
+    ]
+    label = f"{replay.get('label', 'replay')} accuracy"
+    series = [Series(label, [p[0] for p in pts], [p[1] for p in pts], step=False, points=True)]
+    if isinstance(target, int | float) and pts:
+        series.append(
+            Series(f"target {target:g}", [0.0, pts[-1][0]], [target, target], dashed=True)
+        )
+    if deadline is not None:
+        series.append(
+            Series(
+                f"deadline {deadline:g} s",
+                [deadline, deadline],
+                [0.0, 1.0],
+                step=False,
+                dashed=True,
+            )
+        )
+    end = max([p[0] for p in pts] + [deadline or 0.0, 1.0])
+    return line_chart(
+        series,
+        xlabel="simulated seconds",
+        ylabel="test accuracy",
+        title="replay accuracy",
+        ylim=(0, 1.0),
+        xlim=(0, end),
+        css_class="chart replay",
+        width=700,
+        height=300,
     )
 
 
