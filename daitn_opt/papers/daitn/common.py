@@ -27,7 +27,7 @@ class Settings:
     quick: bool = False
     seeds: int = 20
     """Seeds per configuration (0..seeds-1); experiments 2 and 3 use fewer (stated per table)."""
-    time_limit: float = 10.0
+    time_limit: float = 5.0
     """Seconds per exact or anytime solver call."""
     only: list[str] | None = None
     """Experiment names to run (default: all)."""
