@@ -72,7 +72,12 @@ def run_daitn(
         progress("start", {"experiment": name})
         module = importlib.import_module(f"{__package__}.{name}")
         started = time.perf_counter()
-        section = module.run(settings, progress)
+        try:
+            section = module.run(settings, progress)
+        except Exception as exc:
+            section = Section(f"{names.index(name) + 1}-{name}", f"Experiment {name}: FAILED")
+            section.headline = [f"failed: {type(exc).__name__}: {exc}"]
+            progress("failed", {"experiment": name, "error": repr(exc)})
         section.seconds = time.perf_counter() - started
         files += write_section(out, section)
         sections.append(section)
