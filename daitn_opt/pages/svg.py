@@ -314,36 +314,7 @@ def timeline(
         f'text-anchor="middle">{esc(xlabel)}</text>'
     )
     for k, row in enumerate(rows):
-        y = y_top + 8 + row_h * k
-        parts = [
-            f'<g class="row" data-label="{esc(row.label)}">',
-            f'<text x="{x0 - 6}" y="{y + 8}" font-size="11" text-anchor="end" '
-            f'dominant-baseline="middle">{esc(row.label[:18])}</text>',
-        ]
-        ordered = sorted(row.segments, key=lambda s: s.kind != "window")
-        for s in ordered:
-            if not (math.isfinite(s.start) and s.end > s.start):
-                continue
-            end = min(s.end, hi * 1.02) if not math.isfinite(s.end) else s.end
-            band = s.kind == "window"
-            top, h = (y - 2, 20) if band else (y + 1, 14)
-            opacity = ' fill-opacity="0.35"' if band else ""
-            parts.append(
-                f'<rect class="seg {esc(s.kind)}" x="{_num(frame.x(s.start))}" y="{top}" '
-                f'width="{max(1.0, frame.x(end) - frame.x(s.start)):.1f}" height="{h}" '
-                f'fill="{kinds.get(s.kind, "#999")}"{opacity}><title>{esc(s.title)}</title></rect>'
-            )
-        for t, kind, text in row.marks:
-            if not math.isfinite(t):
-                continue
-            px = _num(frame.x(t))
-            parts.append(
-                f'<line class="mark {esc(kind)}" x1="{px}" x2="{px}" y1="{y - 3}" y2="{y + 19}" '
-                f'stroke="{kinds.get(kind, "#000")}" stroke-width="2.5"><title>{esc(text)}'
-                "</title></line>"
-            )
-        parts.append("</g>")
-        p.append("".join(parts))
+        p.append(_timeline_row(row, frame, y_top + 8 + row_h * k, x0, hi, kinds))
     for t, col, text in vlines:
         if math.isfinite(t):
             px = _num(frame.x(t))
@@ -354,6 +325,41 @@ def timeline(
             )
     frame.legend([(k, c, False) for k, c in kinds.items()], blocks=True)
     return frame.svg(css_class, title)
+
+
+def _timeline_row(
+    row: Row, frame: Frame, y: float, x0: float, hi: float, kinds: dict[str, str]
+) -> str:
+    """One ``g.row`` of a timeline at height ``y``: its label, bars (windows first, as bands)
+    and marks."""
+    parts = [
+        f'<g class="row" data-label="{esc(row.label)}">',
+        f'<text x="{x0 - 6}" y="{y + 8}" font-size="11" text-anchor="end" '
+        f'dominant-baseline="middle">{esc(row.label[:18])}</text>',
+    ]
+    for s in sorted(row.segments, key=lambda s: s.kind != "window"):
+        if not (math.isfinite(s.start) and s.end > s.start):
+            continue
+        end = min(s.end, hi * 1.02) if not math.isfinite(s.end) else s.end
+        band = s.kind == "window"
+        top, h = (y - 2, 20) if band else (y + 1, 14)
+        opacity = ' fill-opacity="0.35"' if band else ""
+        parts.append(
+            f'<rect class="seg {esc(s.kind)}" x="{_num(frame.x(s.start))}" y="{top}" '
+            f'width="{max(1.0, frame.x(end) - frame.x(s.start)):.1f}" height="{h}" '
+            f'fill="{kinds.get(s.kind, "#999")}"{opacity}><title>{esc(s.title)}</title></rect>'
+        )
+    for t, kind, text in row.marks:
+        if not math.isfinite(t):
+            continue
+        px = _num(frame.x(t))
+        parts.append(
+            f'<line class="mark {esc(kind)}" x1="{px}" x2="{px}" y1="{y - 3}" y2="{y + 19}" '
+            f'stroke="{kinds.get(kind, "#000")}" stroke-width="2.5"><title>{esc(text)}'
+            "</title></line>"
+        )
+    parts.append("</g>")
+    return "".join(parts)
 
 
 def anytime_chart(
