@@ -35,10 +35,16 @@ import numpy as np
 
 from .plan import Arrays
 from .solution import EPS
-from .tour import PathSearch, is_symmetric, neighbour_lists
+from .tour import PathSearch, farthest_insertion, ils_tour, is_symmetric, neighbour_lists
 
 NEIGHBOURS = 12
 """Neighbour list length for 2-opt / or-opt (unvisited neighbours are skipped by the search)."""
+
+
+POLISH_KICKS = 0
+"""Double-bridge kicks of the route shortening run on every new best route."""
+DROP_START = True
+"""Also build a start by dropping nodes from a tour of every candidate; keep the better."""
 
 
 def applies(problem, arr: Arrays) -> bool:
@@ -228,6 +234,8 @@ class OpSearch:
         self.on_improve = on_improve
         self.tabu, self.noise = tabu, noise
         self.max_kick = max_kick
+        self.polish_kicks = POLISH_KICKS
+        self.retire = True
         self.symmetric = is_symmetric(self.r.w)
         nodes = np.unique(np.concatenate([self.r.pool, [arr.s, arr.e]]))
         self.nbrs = neighbour_lists(self.r.w, nodes, NEIGHBOURS, stop) if len(nodes) > 2 else None
@@ -271,12 +279,29 @@ class OpSearch:
         if len(seq) < 5:
             return False
         search = PathSearch(r.w, seq, self.nbrs, symmetric=self.symmetric)
-        if search.run(active, deadline=self.stop) == 0:
+        if search.run(active, deadline=self.stop, retire=self.retire) == 0:
             return False
         if search.length >= r.length - 1e-9:
             return False
         r.load(search.tour)
         r.length = search.length
+        return True
+
+    def deep_shorten(self, kicks: int) -> bool:
+        """Iterated 2-opt / or-opt with double-bridge kicks on the route (an LK-class stand-in);
+        True when the route got shorter."""
+        r = self.r
+        seq = r.sequence()
+        if self.nbrs is None or len(seq) < 8:
+            return False
+        tour, _ = ils_tour(
+            r.w, seq, self.rng, self.stop, kicks, nbrs=self.nbrs, symmetric=self.symmetric
+        )
+        length = float(r.w[tour[:-1], tour[1:]].sum())
+        if length >= r.length - 1e-9:
+            return False
+        r.load(tour)
+        self.touched.clear()
         return True
 
     def replace(self) -> bool:
@@ -358,17 +383,7 @@ class OpSearch:
             r.insert(int(j), a)
             self.touched.update((int(j), a, int(r.nxt[j])))
         self.shorten()
-        dropped = []
-        while r.length > r.cap + EPS:
-            inner = r.inside()
-            if len(inner) == 0:
-                break
-            save = r.removal_savings(inner)
-            v = int(inner[np.argmin(np.maximum(r.u[inner], 0) / np.maximum(save, 1e-9))])
-            self.touched.update((int(r.prv[v]), int(r.nxt[v])))
-            r.remove(v)
-            dropped.append(v)
-        return np.asarray(dropped, dtype=np.int64)
+        return np.asarray(self.drop_to_fit(), dtype=np.int64)
 
     # -- driver -----------------------------------------------------------------------------
     def construct(self, start: np.ndarray | None = None) -> None:
@@ -380,6 +395,48 @@ class OpSearch:
             r._evaluate(np.array([m]))
             r.insert(int(m), int(r.best_from[m]))
         self.local_search()
+        self.polish()
+
+    def construct_drop(self, noise: float = 0.0) -> None:
+        """Start from a tour of every candidate, shortened, and drop the nodes of least utility
+        per length saved until the route fits (EA4OP builds its first routes this way)."""
+        r = self.r
+        seq = farthest_insertion(r.w, r.s, r.e, r.pool)
+        if self.nbrs is not None and len(seq) >= 5:
+            search = PathSearch(r.w, seq, self.nbrs, symmetric=self.symmetric)
+            search.run(deadline=self.stop, retire=True)
+            seq = search.tour
+        r.load(seq)
+        self.drop_to_fit(noise)
+        self.local_search()
+
+    def drop_to_fit(self, noise: float = 0.0) -> list[int]:
+        """Drop the optional node of least ``u / saving`` until the route fits (re-shortening
+        every few drops, as each drop leaves a detour 2-opt can often straighten)."""
+        r = self.r
+        dropped: list[int] = []
+        while r.length > r.cap + EPS and not self.stop():
+            inner = r.inside()
+            if len(inner) == 0:
+                break
+            save = r.removal_savings(inner)
+            value = np.maximum(r.u[inner], 0) / np.maximum(save, 1e-9)
+            if noise > 0:
+                value = value * (1.0 + noise * self.rng.random(len(inner)))
+            v = int(inner[np.argmin(value)])
+            self.touched.update((int(r.prv[v]), int(r.nxt[v])))
+            r.remove(v)
+            dropped.append(v)
+            if len(dropped) % 16 == 0:
+                self.shorten()
+        return dropped
+
+    def polish(self) -> None:
+        """Shorten the route harder (iterated 2-opt / or-opt) and refill while that pays."""
+        for _ in range(2):
+            if self.polish_kicks == 0 or self.stop() or not self.deep_shorten(self.polish_kicks):
+                return
+            self.local_search()
 
     def feasible(self) -> bool:
         r = self.r
@@ -396,6 +453,11 @@ class OpSearch:
             return None
         best = r.snapshot()
         best_key = r.key()
+        if DROP_START and start is None and not r.protected.any():
+            self.construct_drop()
+            if self.feasible() and r.key() > best_key:
+                best, best_key = r.snapshot(), r.key()
+            r.restore(best)
         self._improved()
         cur_key = best_key
         inner = max(1, len(r.pool))
@@ -427,6 +489,8 @@ class OpSearch:
                 r.restore(best)
                 key = best_key
             if key > best_key:
+                self.polish()
+                key = r.key()
                 best, best_key = r.snapshot(), key
                 self._improved()
                 size, stale = 1, 0

@@ -1,0 +1,130 @@
+"""OP heuristics at scale: ``ils`` on the shipped OPLib instances against EA4OP (a script).
+
+Usage (from the repository root)::
+
+    .venv/bin/python tests/benchmarks/op_heuristics.py [--max-n 1000] [--min-n 0] [--every K]
+        [--offset I] [--solver ils] [--seed 0] [--limit S] [--csv out.csv] [-p key=value ...]
+
+Every OPLib file of ``instances/classic/oplib/gen*/`` with ``min-n <= n <= max-n`` nodes (every
+K-th of them in size order, starting at ``offset``) is converted with the ``oplib`` converter and
+solved once at issue 13's limit (2 s for n <= 200, 10 s above; ``--limit`` overrides). The route
+goes through the independent MTRCE checker (an unchecked route counts as a 100% gap). Gap =
+``(EA4OP - score) / EA4OP``, negative when ahead of EA4OP's published route. One line per
+instance, then per size class: count, mean and max gap, how many are ahead of (and at least at)
+EA4OP, and the mean time. Targets (issue 13): mean gap <= 0.3% for n <= 200 and <= 1% for
+n <= 1000, ahead of EA4OP on at least a quarter. Wall-clock limits on a loaded machine give the
+solver less CPU: the 1-minute load average is printed with the summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import re
+from pathlib import Path
+from statistics import mean
+
+from daitn_opt.drrt.converters import convert
+from daitn_opt.mtrce import check, from_instance
+from daitn_opt.registry import solve
+
+OPLIB = Path(__file__).resolve().parents[2] / "instances" / "classic" / "oplib"
+CLASSES = ((0, 99), (100, 149), (150, 200), (201, 400), (401, 700), (701, 1000))
+
+
+def dimension(path: Path) -> int:
+    """Nodes of an OPLib file, from its name: TSPLIB names end with their dimension."""
+    return int(re.search(r"(\d+)$", path.stem.split("-")[0]).group(1))
+
+
+def size_class(n: int) -> str:
+    for lo, hi in CLASSES:
+        if lo <= n <= hi:
+            return f"{lo}-{hi}"
+    return f">{CLASSES[-1][1]}"
+
+
+def parse_value(text: str) -> object:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False, "none": None}.get(text.lower(), text)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--max-n", type=int, default=1000)
+    ap.add_argument("--min-n", type=int, default=0)
+    ap.add_argument("--every", type=int, default=1)
+    ap.add_argument("--offset", type=int, default=0)
+    ap.add_argument("--solver", default="ils")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--limit", type=float, default=None)
+    ap.add_argument("--csv", type=Path, default=None)
+    ap.add_argument("-p", action="append", default=[], help="solver parameter key=value")
+    args = ap.parse_args()
+    params = {k: parse_value(v) for k, _, v in (p.partition("=") for p in args.p)}
+    paths = sorted(
+        ((dimension(p), p.stem, p) for p in OPLIB.glob("gen*/*.oplib")),
+        key=lambda x: (x[0], x[1]),
+    )
+    paths = [x for x in paths if args.min_n <= x[0] <= args.max_n][args.offset :: args.every]
+    rows = []
+    for n, name, path in paths:
+        inst = convert("oplib", path)
+        problem = from_instance(inst)
+        assert problem.n == n, (name, problem.n)
+        known = inst.benchmark.best_known
+        limit = args.limit or (2.0 if n <= 200 else 10.0)
+        result = solve(problem, args.solver, time_limit=limit, seed=args.seed, **params)
+        ok = result.solution is not None and check(problem, result.solution).ok
+        value = result.objective if ok else 0.0
+        gap = (known - value) / known
+        rows.append(
+            {
+                "instance": name,
+                "n": n,
+                "score": value,
+                "ea4op": known,
+                "gap": gap,
+                "time": result.runtime,
+                "checked": ok,
+            }
+        )
+        print(
+            f"{name:24s} n={n:4d} {args.solver}={value:9g} ea4op={known:9g} "
+            f"gap={100 * gap:6.2f}% t={result.runtime:5.2f}s checked={ok}",
+            flush=True,
+        )
+    print(f"\nload average (1 min) {os.getloadavg()[0]:.1f}")
+    print("| nodes | instances | mean gap % | max gap % | ahead | at least | mean time s |")
+    print("|---|---|---|---|---|---|---|")
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(size_class(row["n"]), []).append(row)
+    for label, group in [
+        *groups.items(),
+        ("n <= 200", [r for r in rows if r["n"] <= 200]),
+        ("200 < n", [r for r in rows if r["n"] > 200]),
+        ("all", rows),
+    ]:
+        if not group:
+            continue
+        gaps = [r["gap"] for r in group]
+        print(
+            f"| {label} | {len(group)} | {100 * mean(gaps):.2f} | {100 * max(gaps):.2f} "
+            f"| {sum(g < -1e-12 for g in gaps)} | {sum(g <= 1e-12 for g in gaps)} "
+            f"| {mean(r['time'] for r in group):.2f} |"
+        )
+    if args.csv is not None:
+        with open(args.csv, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+if __name__ == "__main__":
+    main()
