@@ -108,8 +108,10 @@ def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
             w.writerow({k: r.get(k) for k in cols})
 
 
-def write_section(out: Path, section: Section) -> list[Path]:
-    """Write the section's CSV tables, PNG figures and Markdown page; the files written."""
+def write_section(out: Path, section: Section, stamp: str = "") -> list[Path]:
+    """Write the section's CSV tables, PNG figures and Markdown page; the files written.
+
+    ``stamp`` (commit and versions) goes under the title."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -127,7 +129,7 @@ def write_section(out: Path, section: Section) -> list[Path]:
         path = out / f"{section.name}-{name}.png"
         fig.savefig(path, dpi=100)
         files.append(path)
-    md = [f"# {section.title}", ""]
+    md = [f"# {section.title}", "", *([stamp, ""] if stamp else [])]
     md += [f"Run time: {section.seconds:.1f} s. Parameters: `{section.params}`.", ""]
     if section.headline:
         md += ["## Headline", "", *[f"- {h}" for h in section.headline], ""]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata as md
 import platform
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ from ...errors import InputError
 from .common import Progress, Section, Settings, write_section
 
 ROOT = Path(__file__).resolve().parents[3]
-EXPERIMENTS = ("prototype", "admission", "privacy", "decentral", "scaling")
+EXPERIMENTS = ("prototype", "admission", "privacy", "decentral", "scaling", "drift")
 """Module names under :mod:`daitn_opt.papers.daitn`, in the order they run."""
 OUT_OF_SCOPE = (
     "Experiment 3 of the issue (concurrent execution: MPVU bottleneck, routing deadlock) is not "
@@ -79,7 +80,7 @@ def run_daitn(
             section.headline = [f"failed: {type(exc).__name__}: {exc}"]
             progress("failed", {"experiment": name, "error": repr(exc)})
         section.seconds = time.perf_counter() - started
-        files += write_section(out, section)
+        files += write_section(out, section, stamp(meta))
         sections.append(section)
         progress("done", {"experiment": name, "seconds": section.seconds})
     meta["seconds"] = time.perf_counter() - t0
@@ -87,8 +88,50 @@ def run_daitn(
     return {"meta": meta, "sections": sections, "files": files}
 
 
+def stamp(meta: dict[str, Any]) -> str:
+    """One line of provenance for a section page."""
+    dirty = " (with uncommitted changes)" if meta["dirty"] else ""
+    versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
+    return f"Commit `{meta['commit']}`{dirty}; Python {meta['python']}; {versions}."
+
+
+PAGE = re.compile(r"^(\d+)-[a-z-]+\.md$")
+
+
+def pages(out: Path) -> list[dict[str, Any]]:
+    """Title, run time and headline of every section page in ``out`` (also those of earlier
+    runs with ``only``), in experiment order."""
+    found = []
+    for path in sorted(out.glob("*.md"), key=lambda p: p.name):
+        m = PAGE.match(path.name)
+        if not m:
+            continue
+        text = path.read_text(encoding="utf-8").splitlines()
+        head = text.index("## Headline") if "## Headline" in text else len(text)
+        bullets = []
+        for line in text[head + 2 :]:  # the bullets run from after the blank line to the next
+            if not line.startswith("- "):
+                break
+            bullets.append(line[2:])
+        took = next((ln for ln in text if ln.startswith("Run time: ")), "")
+        seconds = float(took.split()[2]) if took else 0.0
+        found.append(
+            {
+                "name": path.stem,
+                "title": text[0].lstrip("# "),
+                "headline": bullets,
+                "seconds": seconds,
+                "order": int(m.group(1)),
+            }
+        )
+    return sorted(found, key=lambda p: p["order"])
+
+
 def write_index(out: Path, sections: list[Section], meta: dict[str, Any]) -> Path:
-    """``README.md``: provenance, run time, each experiment's headline and page."""
+    """``README.md``: provenance, run time, each experiment's headline and page (every page
+    in ``out``, so that a run of a few experiments keeps the others' entries)."""
+    found = pages(out)
+    total = sum(p["seconds"] for p in found)
     lines = [
         "# The DA-ITN paper, made measurable (issue 16)",
         "",
@@ -99,13 +142,16 @@ def write_index(out: Path, sections: list[Section], meta: dict[str, Any]) -> Pat
         f"Python {meta['python']}",
         f"- versions: {', '.join(f'{k} {v}' for k, v in meta['versions'].items())}",
         f"- settings: `{meta['settings']}`",
-        f"- total run time: {meta['seconds']:.0f} s on this machine (2 cores, shared)",
+        f"- run time of the experiments below: {total:.0f} s in all on this machine (2 cores, "
+        f"shared); this invocation ({', '.join(s.name for s in sections)}): "
+        f"{meta['seconds']:.0f} s",
         "",
         f"Out of scope: {OUT_OF_SCOPE}",
         "",
     ]
-    for s in sections:
-        lines += [f"## [{s.title}]({s.name}.md)", "", *[f"- {h}" for h in s.headline], ""]
+    for p in found:
+        lines += [f"## [{p['title']}]({p['name']}.md)", "", f"Run time {p['seconds']:.0f} s.", ""]
+        lines += [*[f"- {h}" for h in p["headline"]], ""]
     path = out / "README.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
