@@ -219,6 +219,8 @@ def _figure_price(psum: list[dict[str, Any]], sizes: tuple[int, ...]):
                     label=f"{n} nodes",
                 )
             ax.set_xscale("log")
+            ax.set_xticks(DEGREES, [str(d) for d in DEGREES])
+            ax.minorticks_off()
             ax.set_title(f"{h} hop(s)", fontsize=9)
             ax.set_xlabel("degree")
         axes[0].set_ylabel("AATS / reference utility")
