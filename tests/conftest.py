@@ -73,7 +73,7 @@ def plugin_modules(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     def forget_new_modules() -> None:
         # a module imported again registers again (an import already done would not)
         for name in set(sys.modules) - modules_before:
-            if name.startswith("tests."):
+            if name.startswith("tests.plugins"):
                 del sys.modules[name]
 
     def load(*modules: str) -> None:
