@@ -13,7 +13,10 @@ that exposes
   ``default_solver(problem)``; in its ``check`` module, ``SOLUTION_SHAPE`` (the shape of a
   solution document, see :func:`daitn_opt.checking.shape_error`); and ``examples()``, small
   problems by name (``name -> problem`` or ``name -> (problem, proven optimum)``) on which the
-  conformance test runs every solver of the kind;
+  conformance test runs every solver of the kind (a kind without it has no conformance cases,
+  which that test reports as a failure); and, in its ``check`` module,
+  ``outside_view(problem, solution, excluded) -> list[str]``, which explains solution elements
+  outside the problem (``daitn-opt check`` reports them node by node);
 
 and registers its solvers with :func:`daitn_opt.registry.register` when imported.
 
