@@ -15,6 +15,24 @@ numpy included), the process's peak RSS, and the load average when the figure wa
 ``--e2e N`` is the whole path on N nodes: ``daitn-opt generate rgg`` (a subprocess), loading the
 file, the view (capped at ``--max-nodes``: a k x k matrix of every eligible node of 100,000 would
 take ~40 GB), and a heuristic solve of its MTRCE problem, each timed, with peak memory.
+
+Measured 2026-11-30 on the shared 2-core machine (old = view.py of 2249de1), first request:
+
+=========  =====  =================  ==================  ===============  =========
+nodes      view   CPU s new / old    wall s new / old    traced MB        1-min load
+=========  =====  =================  ==================  ===============  =========
+2,000      1,737  0.66 / 0.74        2.4 / 4.8           69 / 105         7-9
+2,000      1,737  0.54 / 0.73 (wall, one process, load ~1 before it rose)
+10,000     7,096  14.3 / 24.1        46 / 88             456 / 1,835      9-17
+=========  =====  =================  ==================  ===============  =========
+
+Peak RSS at 10,000 nodes: 669 MB new vs 1,596 MB old (238 MB of it the instance). Dijkstra is
+~90 % of the new time: 1,737 runs of ~0.28 ms at 2,000 nodes, ~1.9 ms at 10,000. A compiled
+binary-heap Dijkstra (numba, tried outside the project) took the same CPU within 10 %, so the
+0.1 s / 2 s targets are out of reach of one exact Dijkstra per view node on two cores.
+100,000 nodes (``--e2e 100000 --max-nodes 3000``, load 7-9): generate 85 s wall / 20 s CPU /
+2.1 GB; load 68 s / 14 s / 1.9 GB; view 129 s / 38 s (traced 259 MB); ILS 60 s (its limit),
+feasible; peak RSS 2.3 GB.
 """
 
 from __future__ import annotations
