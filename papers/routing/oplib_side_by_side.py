@@ -113,8 +113,11 @@ def table(rows: list[dict]) -> list[str]:
     groups: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
         groups.setdefault((row["solver"], size_class(row["n"])), []).append(row)
+        groups.setdefault((row["solver"], "<= 200" if row["n"] <= 200 else "201-1000"), []).append(
+            row
+        )
         groups.setdefault((row["solver"], "all"), []).append(row)
-    order = [size_class(hi) for _, hi in CLASSES] + ["all"]
+    order = [size_class(hi) for _, hi in CLASSES] + ["<= 200", "201-1000", "all"]
     for (solver, label), group in sorted(
         groups.items(), key=lambda kv: (kv[0][0], order.index(kv[0][1]))
     ):
