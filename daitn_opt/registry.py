@@ -183,8 +183,7 @@ def check_limits(time_limit: Any, seed: Any, threads: Any) -> tuple[float, int, 
 def problem_sense(problem: Any) -> Sense | None:
     """The sense of the objective a solver reports for ``problem`` (its ``sense``; None when it
     does not say)."""
-    # TODO(redesign): qirce's ``sense`` field becomes the reported sense; then drop this.
-    sense = getattr(problem, "objective_sense", None) or getattr(problem, "sense", None)
+    sense = getattr(problem, "sense", None)
     return sense if sense in ("min", "max") else None
 
 

@@ -145,14 +145,17 @@ def test_optimal_is_kept_only_with_a_closed_gap(toy):
     assert (trusted.status, trusted.bound, trusted.gap) == (Status.OPTIMAL, 100.0, 0.0)
 
 
-def test_the_contract_reads_the_objective_sense_of_qirce_problems():
-    @dataclass(frozen=True)
-    class Admit:
-        kind: ClassVar[str] = "qirce"
-        sense: str = "min"
-        objective_sense: str = "max"
+def test_the_contract_reads_the_reported_sense():
+    import numpy as np
 
-    assert problem_sense(Admit()) == "max"
+    from daitn_opt.qirce import Problem as Qirce
+
+    admit = Qirce(demand_ids=["d"], facility_ids=["f"], model_ids=["m"], demand_model=[0],
+                  rate=[1.0], value=[1.0], slo_ms=[50.0], model_memory=[0.0],
+                  facility_memory=[np.inf], capacity=[1.0], open_cost=[0.0], arc_demand=[0],
+                  arc_facility=[0], arc_cost=[3.0], arc_load=[1.0], arc_latency=[5.0],
+                  mode="admit")  # fmt: skip
+    assert (admit.cost_sense, problem_sense(admit)) == ("min", "max")
     assert problem_sense(Toy()) == "min"
     assert problem_sense(object()) is None
 

@@ -193,11 +193,6 @@ class Problem:
         return "max" if self.mode == "admit" else self.cost_sense
 
     @property
-    def objective_sense(self) -> Sense:
-        """Alias of :attr:`sense` (the name before issue 11), kept for callers outside qirce."""
-        return self.sense
-
-    @property
     def arc_model(self) -> np.ndarray:
         return self.demand_model[self.arc_demand]
 
