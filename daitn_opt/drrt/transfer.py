@@ -16,6 +16,10 @@ Two choices keep the result *identical*, bit for bit, to one Dijkstra per node o
 - money is summed along each predecessor tree by pointer doubling, the same additions in the same
   order as before, one block of trees at a time, reading per-arc money from the sparse matrix
   instead of a dense n x n copy of it.
+
+For a small group of nodes in a large snapshot (a capped view), each search may also stop at a
+bound on its source's time to the rest of the group (:func:`reach_limits`): Dijkstra settles every
+node within the bound exactly as it would without one.
 """
 
 from __future__ import annotations
