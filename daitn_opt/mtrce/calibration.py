@@ -509,6 +509,31 @@ def measure(
     return [Measurement(p, float(np.mean(v)), float(len(v))) for p, v in acc.items()]
 
 
+def pilot_times(
+    instance: Any,
+    request_id: str,
+    routes: Sequence[Sequence[str]],
+    seeds: Sequence[int],
+    target_accuracy: float,
+) -> list[float]:
+    """Median simulated time to ``target_accuracy`` of each route over replays on ``seeds`` (a
+    replay that never reaches it counts as inf). For choosing among candidate plans on pilot
+    seeds, never on the seeds they are evaluated on."""
+    from ..executor import SequentialReplay
+
+    if not 0.0 < float(target_accuracy) <= 1.0:
+        raise InputError("target_accuracy", target_accuracy, "must lie in (0, 1]")
+    times: list[list[float]] = [[] for _ in routes]
+    for seed in seeds:
+        rep = SequentialReplay(
+            instance, request_id, seed=int(seed), threads=1, target_accuracy=target_accuracy
+        )
+        for k, route in enumerate(routes):
+            t = rep.run({"routes": [list(route)]}).summary.time_to_target
+            times[k].append(math.inf if t is None else float(t))
+    return [float(np.median(t)) for t in times]
+
+
 def fit_outcome_model(
     instance: Any,
     request_id: str,
@@ -578,6 +603,7 @@ __all__ = [
     "fit_measurements",
     "fit_outcome_model",
     "measure",
+    "pilot_times",
     "plan_to_target",
     "prior_model",
 ]

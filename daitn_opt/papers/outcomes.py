@@ -335,7 +335,7 @@ def run_case(case: Case, settings: Settings, progress: Progress) -> dict[str, An
     model, fit_s = fit_case(case, settings)
     progress("stage", {"case": case.name, "detail": "planning"})
     problem, plans = make_plans(case, settings)
-    plans[len(EXACT) : len(EXACT)] = fitted_plans(problem, model, settings)
+    plans[len(EXACT) : len(EXACT)] = fitted_plans(case, problem, model, settings)
     pool = _route_pool(problem, plans, settings)
     runs: list[dict[str, Any]] = []
     by_route: dict[tuple[str, ...], list[dict[str, Any]]] = {r: [] for r in pool}
@@ -399,15 +399,24 @@ def fit_case(case: Case, settings: Settings) -> tuple[Any, float]:
     return model, time.perf_counter() - t0
 
 
-def fitted_plans(problem: Any, model: Any, settings: Settings) -> list[dict[str, Any]]:
+MARGINS = (0.0, 0.5, 1.0)
+"""Safety margins, in units of the fit's pilot RMSE, added to the target accuracy of the fitted
+time-to-target candidates: planning for the mean prediction to cross the target reaches it in
+about half of the replays."""
+
+
+def fitted_plans(case: Case, problem: Any, model: Any, settings: Settings) -> list[dict[str, Any]]:
     """The plans on the fitted model: time to target (the aligned plan) and coverage.
 
-    Time to target runs :func:`~daitn_opt.mtrce.calibration.plan_to_target` (the target raised
-    while the fitted model, order included, predicts the route misses it). When it finds no
-    route, the aligned plan falls back to the fitted coverage plan's route (the route of highest
-    predicted accuracy), and says so in its message.
+    Candidates for the aligned plan: :func:`~daitn_opt.mtrce.calibration.plan_to_target` for the
+    target accuracy plus each margin of :data:`MARGINS` (times the fit's RMSE), and the fitted
+    coverage route (the route of highest predicted accuracy). Each distinct candidate is replayed
+    on the **pilot** seeds; the one with the smallest median pilot time to target is the aligned
+    plan (the first on ties). No evaluation seed is used.
     """
-    from ..mtrce.calibration import plan_to_target
+    import dataclasses
+
+    from ..mtrce.calibration import pilot_times, plan_to_target
     from ..registry import solve
 
     def row(label: str, objective: str, res: Any, note: str = "") -> dict[str, Any]:
@@ -424,22 +433,38 @@ def fitted_plans(problem: Any, model: Any, settings: Settings) -> list[dict[str,
             out["route"] = list(res.solution["routes"][0])
         return out
 
-    res, predicted, rounds = plan_to_target(problem, model, time_limit=settings.time_limit)
-    ttt = row(
-        ALIGNED,
-        "min_time_to_target",
-        res,
-        f"predicted time to target {predicted:.1f} s after {rounds} solve(s)" if res else "",
-    )
     rec = "max_recency_coverage" if model.recency < 1.0 else "max_coverage"
     cov_res = solve(
         model.apply(problem, rec), "coverage-highs", time_limit=settings.time_limit, seed=0
     )
     cov = row(FITTED_COVERAGE, rec, cov_res)
-    if "route" not in ttt and "route" in cov:
-        ttt["route"] = list(cov["route"])
-        ttt["message"] = f"fallback to the {FITTED_COVERAGE} route ({ttt['message']})"
-        ttt["status"] = "fallback"
+    rmse = model.report.rmse if model.report is not None else 0.0
+    cands: list[tuple[str, dict[str, Any]]] = []
+    for k in MARGINS:
+        target = min(1.0, case.target_accuracy + k * rmse)
+        m = dataclasses.replace(model, target_accuracy=target)
+        res, pred, rounds = plan_to_target(problem, m, time_limit=settings.time_limit)
+        note = f"target {target:.3f}: predicted {pred:.1f} s after {rounds} solve(s)"
+        r = row(ALIGNED, "min_time_to_target", res, note)
+        if "route" in r:
+            cands.append((f"margin {k:g} RMSE", r))
+    if "route" in cov:
+        cands.append((FITTED_COVERAGE, {**cov, "plan": ALIGNED}))
+    if not cands:
+        return [row(ALIGNED, "min_time_to_target", None), cov]
+    routes = list(dict.fromkeys(tuple(r["route"]) for _, r in cands))
+    seeds, _ = settings.pilot()
+    med = dict(
+        zip(
+            routes,
+            pilot_times(case.instance, case.request, routes, seeds, case.target_accuracy),
+            strict=True,
+        )
+    )
+    best = min(range(len(cands)), key=lambda c: med[tuple(cands[c][1]["route"])])
+    name, ttt = cands[best]
+    tried = "; ".join(f"{n}: {med[tuple(r['route'])]:.1f} s" for n, r in cands)
+    ttt["message"] = f"chose {name} by median pilot time to target ({tried}); {ttt['message']}"
     return [ttt, cov]
 
 
