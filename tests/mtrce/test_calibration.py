@@ -268,3 +268,13 @@ def test_plan_to_target_rejects_bad_rounds():
     with pytest.raises(InputError) as err:
         plan_to_target(_line_problem(basis), model, rounds=0)
     assert err.value.field == "rounds"
+
+
+def test_pilot_times_rejects_a_bad_target_before_replaying():
+    from daitn_opt.drrt.generators import generate
+    from daitn_opt.mtrce.calibration import pilot_times
+
+    inst = generate("healthcare", nodes=8, seed=1)
+    with pytest.raises(InputError) as err:
+        pilot_times(inst, inst.requests[0].id, [], [100], 1.5)
+    assert err.value.field == "target_accuracy"
