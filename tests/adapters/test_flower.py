@@ -23,6 +23,7 @@ from daitn_opt.adapters.flower import (
     federation_of,
     simulate,
 )
+from tests.adapters.helpers import run_example
 
 pytestmark = pytest.mark.slow
 
@@ -90,28 +91,8 @@ def test_the_sequential_strategy_drops_a_failed_node_and_replans(runs):
 
 
 def test_the_example_app_runs_and_prints_who_trained(tmp_path):
-    import subprocess
-    import sys
-
-    from tests.conftest import ROOT
-
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "examples" / "flower" / "run.py"),
-            "--nodes",
-            "4",
-            "--rounds",
-            "2",
-            "--p-down",
-            "0",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+    proc = run_example(
+        "flower/run.py", "--nodes", "4", "--rounds", "2", "--p-down", "0", cwd=tmp_path
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
     lines = [ln for ln in proc.stdout.splitlines() if ln.strip().startswith("round")]
     assert len(lines) == 4 and all("trained p" in ln and "failed -" in ln for ln in lines)
