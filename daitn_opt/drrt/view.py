@@ -284,6 +284,14 @@ def _travel(
     ahead = distances_from(weights, ends[0])[cand]
     behind = distances_to(weights, ends[1])[cand]
     keep = _kept(cand, ahead, behind, (s, e), nodes, excluded, cap)
+    if cap[0] is None and len(keep) > MAX_DENSE_NODES:
+        gb = 8 * len(keep) ** 2 / 1e9
+        raise InputError(
+            "max_nodes",
+            None,
+            f"the view would hold {len(keep)} nodes, {gb:.0f} GB per (k, k) matrix: cap it "
+            f"(at most {MAX_DENSE_NODES} nodes without a cap)",
+        )
     cand, limits = cand[keep], None
     if cap[0] is not None:  # a capped view is a close group: stop each search beyond it
         limits = reach_limits(weights, cand, _hubs(ahead[keep], HUBS))
@@ -294,6 +302,11 @@ def _travel(
         return cand, transfer, np.broadcast_to(np.zeros(1), transfer.shape)
     return cand, transfer, money * request.model.size_mb / 1000.0
 
+
+MAX_DENSE_NODES = 25_000
+"""Largest uncapped view over links: its (k, k) transfer matrix takes 5 GB. Beyond it, building
+one would exhaust the machine (70,000 eligible nodes of a 100,000-node snapshot: 39 GB) before
+failing, so the view asks for ``max_nodes`` instead."""
 
 HUBS = 12
 """Hubs bounding each search of a capped view (:func:`~daitn_opt.drrt.transfer.reach_limits`)."""

@@ -246,3 +246,16 @@ def test_max_nodes_below_two_is_an_input_error():
     with pytest.raises(InputError) as err:
         build_view(inst.snapshot, inst.requests[0], max_nodes=1)
     assert err.value.field == "max_nodes"
+
+
+def test_an_uncapped_view_too_large_for_memory_asks_for_max_nodes(monkeypatch):
+    """Beyond MAX_DENSE_NODES the view refuses before allocating, naming the cap to set."""
+    import importlib
+
+    view_module = importlib.import_module("daitn_opt.drrt.view")
+    inst = generate("random-geometric", nodes=60, seed=1, requests=1)
+    monkeypatch.setattr(view_module, "MAX_DENSE_NODES", 20)
+    with pytest.raises(InputError) as err:
+        build_view(inst.snapshot, inst.requests[0])
+    assert err.value.field == "max_nodes" and "per (k, k) matrix" in err.value.reason
+    assert build_view(inst.snapshot, inst.requests[0], max_nodes=20).n == 20
