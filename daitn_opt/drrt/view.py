@@ -180,7 +180,8 @@ def build_view(
     ------
     InputError
         When the request's owner, start or end is not a node of the snapshot, a mandatory node is
-        not eligible, or ``max_nodes`` is below 2.
+        not eligible, ``max_nodes`` is below 2, or an uncapped view over links would hold more
+        than :data:`MAX_DENSE_NODES` nodes.
     """
     if max_nodes is not None and max_nodes < 2:
         raise InputError("max_nodes", max_nodes, "must be at least 2 (the start and the end)")
