@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+from .kinds import BARE_SOLUTION_KEYS, bare_solution_kind
 
 SEED_MAX = 2**31 - 1
 
@@ -85,11 +86,9 @@ def solution_document(doc: Any, source: str) -> Any:
         return doc
     if isinstance(doc, dict) and "snapshot" in doc:
         raise InputError("file", source, "is an instance file, not a solution")
-    if isinstance(doc, dict):  # a bare solution: recognised by the key only its kind's has
-        if "deployments" in doc:
-            validate_solution("qirce", doc)
-        elif "admitted" in doc:
-            validate_solution("tfam", doc)
+    kind = bare_solution_kind(doc, BARE_SOLUTION_KEYS[:2])  # a bare route needs no shape check
+    if kind is not None:
+        validate_solution(kind, doc)
     return doc
 
 

@@ -48,6 +48,23 @@ BUILTIN_KINDS = {
 }
 """The kinds daitn-opt ships: kind -> package."""
 
+BARE_SOLUTION_KEYS = (("deployments", "qirce"), ("admitted", "tfam"), ("routes", "mtrce"))
+"""How a bare solution document (not wrapped in a result) tells its built-in kind: the first key
+it holds, in this order (QIRCE solutions hold ``routes`` too). Other kinds' solutions travel in
+result documents, which name their kind."""
+
+
+def bare_solution_kind(doc: Any, keys: tuple[tuple[str, str], ...] | None = None) -> str | None:
+    """The kind of a bare solution document by its telling key (:data:`BARE_SOLUTION_KEYS`, or
+    ``keys``), or None.
+
+    >>> bare_solution_kind({"admitted": {}, "refused": []}), bare_solution_kind({"x": 1})
+    ('tfam', None)
+    """
+    if not isinstance(doc, dict):
+        return None
+    return next((kind for key, kind in keys or BARE_SOLUTION_KEYS if key in doc), None)
+
 
 @runtime_checkable
 class ProblemContract(Protocol):

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..drrt.instance import Instance
 from ..errors import InputError
-from ..kinds import kinds
+from ..kinds import BARE_SOLUTION_KEYS, bare_solution_kind, kinds
 from ..problems import validate_solution
 from ..result import Result
 from .events import EventTimeline
@@ -61,10 +61,9 @@ def parse_document(doc: Any, instance: Instance) -> tuple[str | None, str | None
         if result.problem in kinds() and result.solution:
             validate_solution(result.problem, result.solution, "solution.solution")
         return result.problem, result.request, result.solution
-    if "deployments" in doc:
-        validate_solution("qirce", doc)
-    elif "admitted" in doc:
-        validate_solution("tfam", doc)
+    kind = bare_solution_kind(doc, BARE_SOLUTION_KEYS[:2])  # a bare route is checked on replay
+    if kind is not None:
+        validate_solution(kind, doc)
     return None, None, doc
 
 

@@ -18,13 +18,10 @@ from typing import Any
 from ..drrt.instance import Instance, load_instance
 from ..errors import InputError
 from ..io import check_output_file, read_json, validate_result_document, write_text
+from ..kinds import bare_solution_kind
 from ..result import Result, Status
 from .assets import cards, esc, figure, fmt, num_cell, page, pct, table, text_cell
 from .svg import Series, anytime_chart, line_chart
-
-BARE_KINDS = (("deployments", "qirce"), ("admitted", "tfam"), ("routes", "mtrce"))
-"""A bare solution's kind by its telling key, tried in this order (QIRCE solutions have routes
-too)."""
 
 
 # -- inputs ---------------------------------------------------------------------------------------
@@ -42,11 +39,10 @@ def as_result(doc: Any, source: str = "solution") -> Result:
         if result.problem in ("mtrce", "tfam", "qirce") and result.solution:
             validate_solution(result.problem, result.solution, "solution.solution")
         return result
-    if isinstance(doc, dict):
-        for key, kind in BARE_KINDS:
-            if key in doc:
-                validate_solution(kind, doc)
-                return Result(problem=kind, solver="(given)", status=Status.FEASIBLE, solution=doc)
+    kind = bare_solution_kind(doc)
+    if kind is not None:
+        validate_solution(kind, doc)
+        return Result(problem=kind, solver="(given)", status=Status.FEASIBLE, solution=doc)
     raise InputError(
         "solution", source, "expected a result document (solve --json) or a bare solution"
     )
