@@ -166,7 +166,8 @@ def run(settings: Settings, progress: Progress) -> Section:
         "accuracy_mean",
         "accuracy_low",
         "accuracy_high",
-        "n",
+        "utility_ratio_n",
+        "accuracy_n",
     ]
     sec.lines = [
         __doc__.split("\n\n", 1)[1],
