@@ -23,9 +23,11 @@ How the problem becomes an LKH input:
   ``FIXED_EDGES_SECTION`` would say this directly, but crashes elkai 2.0.1.)
 
 LKH's own parameters: ``SEED`` = the run's seed (same seed, same tour when the time limit does
-not cut the search), ``RUNS`` (default 10), ``MAX_TRIALS`` (default n), and ``TOTAL_TIME_LIMIT`` =
-the time left, so a run ends within the limit (its preprocessing, the subgradient ascent that
-builds the candidate sets, is not interruptible and takes about a second at n = 1,000). No bound
+not cut the search), ``RUNS`` (default 10), ``MAX_TRIALS`` (default n), and ``TOTAL_TIME_LIMIT``. LKH counts
+that limit in CPU seconds while the run's limit is in wall seconds: on a loaded machine (measured
+here: 0.78 CPU s took 2.8 wall s) it would overrun, so the limit given is 80 % of the wall time
+left times the share of a core the process got while preparing the input. Its preprocessing
+(the subgradient ascent that builds the candidate sets) is not interruptible. No bound
 is reported (LKH's lower bound is not returned by ``elkai``), so the status is never ``optimal``.
 A tour that misses the deadline is not a solution: the run reports none, with the length found.
 ``elkai`` is an optional dependency (extra ``lkh``); without it the solver says how to install
@@ -36,6 +38,8 @@ it. **Licence:** LKH's C code, and so ``elkai``, is free for non-commercial use 
 from __future__ import annotations
 
 import io
+import os
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,6 +91,7 @@ class LkhParams:
 )
 def solve_lkh(problem: Problem, options: SolveOptions) -> Result:
     """A shortest visit-all route of ``problem`` by LKH-3 (see the module docstring)."""
+    since = (time.perf_counter(), time.process_time())
     params: LkhParams = options.params
     if params.runs < 1:
         raise InputError("runs", params.runs, "must be at least 1")
@@ -96,7 +101,7 @@ def solve_lkh(problem: Problem, options: SolveOptions) -> Result:
     if reason is not None:
         return make_result(problem, "lkh", None, Status.INFEASIBLE, message=f"infeasible: {reason}")
     matrix, scale = lkh_matrix(problem)
-    order = _order(problem, matrix, options, params)
+    order = _order(problem, matrix, options, params, since)
     route = [problem.start, *order, problem.end]
     _, _, completion, ok = schedule(problem, route)
     elapsed = options.time_limit - options.remaining()
@@ -163,7 +168,11 @@ def _greedy_path_length(travel: np.ndarray, start: int, end: int) -> float:
 
 
 def _order(
-    problem: Problem, matrix: np.ndarray, options: SolveOptions, params: LkhParams
+    problem: Problem,
+    matrix: np.ndarray,
+    options: SolveOptions,
+    params: LkhParams,
+    since: tuple[float, float],
 ) -> list[int]:
     """The customers (every node but the start and the end) in LKH's order."""
     m = len(matrix)
@@ -171,7 +180,7 @@ def _order(
     others = [v for v in range(n) if v not in (problem.start, problem.end)]
     if m < 4:  # LKH needs at least 3 nodes; with at most one customer every order is the same
         return others
-    tour = _solve(matrix, options, params)
+    tour = _solve(matrix, options, params, since)
     dummy = n if m > n else problem.start
     k = tour.index(dummy)
     cycle = tour[k:] + tour[:k]  # starts at the dummy (or the start)
@@ -183,7 +192,23 @@ def _order(
     return [v for v in cycle if v in wanted]
 
 
-def _solve(matrix: np.ndarray, options: SolveOptions, params: LkhParams) -> list[int]:
+def _cpu_share(since: tuple[float, float]) -> float:
+    """The share of a core this process got since ``since`` (wall, CPU clock; 0.05 to 1).
+
+    LKH measures its time limit in CPU seconds (``getrusage``); on a loaded machine a CPU second
+    takes several wall seconds, and the run's limit is in wall seconds. The share seen while the
+    input was prepared converts one into the other.
+    """
+    wall = time.perf_counter() - since[0]
+    cpu = time.process_time() - since[1]
+    if wall < 0.02:  # too short to tell: assume the load average's share
+        return min(1.0, max(0.05, (os.cpu_count() or 1) / max(1.0, os.getloadavg()[0])))
+    return min(1.0, max(0.05, cpu / wall))
+
+
+def _solve(
+    matrix: np.ndarray, options: SolveOptions, params: LkhParams, since: tuple[float, float]
+) -> list[int]:
     """LKH's tour of ``matrix`` (0-based, each node once)."""
     try:
         from elkai import _elkai
@@ -201,7 +226,7 @@ def _solve(matrix: np.ndarray, options: SolveOptions, params: LkhParams) -> list
         f"TYPE : {kind}\nDIMENSION : {m}\nEDGE_WEIGHT_TYPE : EXPLICIT\n"
         f"EDGE_WEIGHT_FORMAT : FULL_MATRIX\nEDGE_WEIGHT_SECTION\n{text.getvalue()}EOF\n"
     )
-    seconds = max(0.01, 0.9 * options.remaining())
+    seconds = max(0.01, 0.8 * options.remaining() * _cpu_share(since))
     lines = [
         "PROBLEM_FILE = :stdin:",
         f"RUNS = {params.runs}",
