@@ -14,6 +14,9 @@ real training (:class:`daitn_opt.executor.SequentialReplay`) under three policie
 - ``aats``: decide each hop from the current neighbourhood (AATS rule).
 
 Reported per (Δ, policy), 95% CIs over seeds: utility collected, final accuracy, deadline met.
+A node that goes down while the model trains on it loses the model (the executor's semantics):
+the run never finishes, misses its deadline and has no final accuracy (left out of the accuracy
+mean, counted in ``deadline_met_share``); that happens under every policy, even at Δ = 0.
 The **update-frequency trade-off**: a snapshot refreshed every ``P`` seconds is on average
 ``P / 2`` old, and costs ``bytes(snapshot JSON) / P`` bytes per second of reporting; the table
 gives that rate for ``P = 2 Δ``.
