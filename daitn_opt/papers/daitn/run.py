@@ -141,7 +141,8 @@ def write_index(out: Path, sections: list[Section], meta: dict[str, Any]) -> Pat
         f"- commit `{meta['commit']}`{' (with uncommitted changes)' if meta['dirty'] else ''}, "
         f"Python {meta['python']}",
         f"- versions: {', '.join(f'{k} {v}' for k, v in meta['versions'].items())}",
-        f"- settings: `{meta['settings']}`",
+        f"- settings of this invocation: `{meta['settings']}` (each page states its own "
+        "parameters)",
         f"- run time of the experiments below: {total:.0f} s in all on this machine (2 cores, "
         f"shared); this invocation ({', '.join(s.name for s in sections)}): "
         f"{meta['seconds']:.0f} s",
