@@ -34,7 +34,7 @@ def provenance(settings: Settings) -> dict[str, Any]:
 
     def git(*args: str) -> str:
         done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True)
-        return done.stdout.strip()
+        return done.stdout
 
     versions = {}
     for pkg in ("daitn-opt", "numpy", "scipy", "highspy", "torch", "matplotlib"):
@@ -43,8 +43,10 @@ def provenance(settings: Settings) -> dict[str, Any]:
         except md.PackageNotFoundError:
             versions[pkg] = None
     return {
-        "commit": git("rev-parse", "HEAD"),
-        "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        "commit": git("rev-parse", "HEAD").strip(),
+        "dirty": [
+            ln[3:] for ln in git("status", "--porcelain", "--untracked-files=no").splitlines()
+        ],
         "python": platform.python_version(),
         "versions": versions,
         "settings": vars(settings).copy(),
@@ -90,7 +92,7 @@ def run_daitn(
 
 def stamp(meta: dict[str, Any]) -> str:
     """One line of provenance for a section page."""
-    dirty = " (with uncommitted changes)" if meta["dirty"] else ""
+    dirty = f" (uncommitted changes in {', '.join(meta['dirty'])})" if meta["dirty"] else ""
     versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
     return f"Commit `{meta['commit']}`{dirty}; Python {meta['python']}; {versions}."
 
@@ -138,9 +140,7 @@ def write_index(out: Path, sections: list[Section], meta: dict[str, Any]) -> Pat
         "Regenerate with `daitn-opt paper da-itn` (`--quick` for the few-minute run); every "
         "interval is a 95% t confidence interval over seeds.",
         "",
-        f"- commit `{meta['commit']}`{' (with uncommitted changes)' if meta['dirty'] else ''}, "
-        f"Python {meta['python']}",
-        f"- versions: {', '.join(f'{k} {v}' for k, v in meta['versions'].items())}",
+        f"- {stamp(meta)}",
         f"- settings of this invocation: `{meta['settings']}` (each page states its own "
         "parameters)",
         f"- run time of the experiments below: {total:.0f} s in all on this machine (2 cores, "
