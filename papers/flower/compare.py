@@ -120,7 +120,7 @@ def table(rows: list[dict], rounds: int) -> str:
         )
     out += [
         "",
-        "Median over seeds (runs that never reached the target count as not reached):",
+        "Medians over the seeds that reached the target ("reached" counts them):",
         "",
         "| dataset | strategy | reached | median rounds | median sim. s | mean final acc. |",
         "|---|---|---|---|---|---|",
