@@ -120,7 +120,7 @@ def table(rows: list[dict], rounds: int) -> str:
         )
     out += [
         "",
-        "Medians over the seeds that reached the target ("reached" counts them):",
+        "Medians over the seeds that reached the target ('reached' counts them):",
         "",
         "| dataset | strategy | reached | median rounds | median sim. s | mean final acc. |",
         "|---|---|---|---|---|---|",
