@@ -45,6 +45,15 @@ POLISH_KICKS = 0
 """Double-bridge kicks of the route shortening run on every new best route."""
 DROP_START = True
 """Also build a start by dropping nodes from a tour of every candidate; keep the better."""
+RESET_EVERY = 10
+"""Stale kicks after which the search returns to the best route (Vansteenwegen et al.: 10)."""
+EXPONENT = 2.0
+"""Insertion score ``u^EXPONENT / added length`` (2: Vansteenwegen et al.; 1: EA4OP)."""
+CLUSTER_SHARE = 0.25
+"""Share of the kicks that add a cluster of unvisited nodes (the rest of the add-and-drop kicks
+add the best by ratio; half of all kicks remove a run of visits)."""
+PATIENCE = None
+"""Stale kicks before a restart when ``patience`` is not given (None: the caller's default)."""
 
 
 def applies(problem, arr: Arrays) -> bool:
@@ -243,9 +252,10 @@ class OpSearch:
         self.stats = {"iterations": 0, "improvements": 0, "restarts": 0}
 
     # -- local search -----------------------------------------------------------------------
-    def fill(self, exclude: np.ndarray | None = None, exponent: float = 2.0) -> int:
+    def fill(self, exclude: np.ndarray | None = None, exponent: float | None = None) -> int:
         """Insert the node of best ``u^exponent / added length`` that fits, until none does."""
         r = self.r
+        exponent = EXPONENT if exponent is None else exponent
         count = 0
         while not (count % 32 == 31 and self.stop()):
             out = r.outside()
@@ -368,16 +378,26 @@ class OpSearch:
         self.touched.difference_update(drop.tolist())
         return drop
 
-    def kick_add_drop(self, count: int) -> np.ndarray:
+    def kick_add_drop(self, count: int, cluster: bool = False) -> np.ndarray:
         """EA4OP's add and drop: insert ``count`` nodes regardless of the deadline, shorten, then
-        drop the nodes of least utility per length saved until the route fits again."""
+        drop the nodes of least utility per length saved until the route fits again.
+
+        The nodes added are the best by utility per added length (randomised), or with
+        ``cluster`` an unvisited node drawn by utility and its nearest unvisited nodes, which
+        pulls the route into a region it does not visit yet.
+        """
         r = self.r
         out = r.outside()
         if len(out) == 0:
             return out
-        ratio = np.maximum(r.u[out], 0) / np.maximum(r.best_add[out], 1e-9)
-        ratio = ratio * (1.0 + 0.5 * self.rng.random(len(out)))
-        pick = out[np.argsort(-ratio)[:count]]
+        if cluster:
+            weight = np.maximum(r.u[out], 0) + 1e-9
+            v = int(self.rng.choice(out, p=weight / weight.sum()))
+            pick = out[np.argsort(r.w[v, out] + r.w[out, v], kind="stable")[:count]]
+        else:
+            ratio = np.maximum(r.u[out], 0) / np.maximum(r.best_add[out], 1e-9)
+            ratio = ratio * (1.0 + 0.5 * self.rng.random(len(out)))
+            pick = out[np.argsort(-ratio)[:count]]
         for j in pick:
             a = int(r.best_from[j])
             r.insert(int(j), a)
@@ -448,6 +468,8 @@ class OpSearch:
         """Iterate kicks and local search; the best route found (None: the mandatory nodes did
         not fit the construction)."""
         r = self.r
+        if PATIENCE is not None:
+            patience = PATIENCE
         self.construct(start)
         if not self.feasible():
             return None
@@ -470,19 +492,24 @@ class OpSearch:
                 break
             self.stats["iterations"] = it
             if stale >= patience:
+                # Restart from a randomised construction, by insertion and by dropping in turn.
                 self.stats["restarts"] += 1
-                r.load([r.s, r.e])
                 self.noise, keep = 0.5, self.noise
-                self.construct()
+                if self.stats["restarts"] % 2 or r.protected.any():
+                    r.load([r.s, r.e])
+                    self.construct()
+                else:
+                    self.construct_drop(noise=0.5)
                 self.noise = keep
                 stale, size = 0, 1
                 cur_key = r.key()
-            elif self.rng.random() < 0.5:
-                removed = self.kick_segment(start_pos, size)
-                self.local_search(removed if self.tabu else None)
             else:
-                size_add = int(self.rng.integers(1, max(2, min(max_size, 10)) + 1))
-                removed = self.kick_add_drop(size_add)
+                draw = self.rng.random()
+                if draw < 0.5:
+                    removed = self.kick_segment(start_pos, size)
+                else:
+                    size_add = int(self.rng.integers(1, max(2, min(max_size, 10)) + 1))
+                    removed = self.kick_add_drop(size_add, cluster=draw > 1 - CLUSTER_SHARE)
                 self.local_search(removed if self.tabu else None)
             key = r.key()
             if not self.feasible():
@@ -498,7 +525,7 @@ class OpSearch:
                 stale += 1
                 start_pos += size
                 size = size + 1 if size < max_size else 1
-                if stale % 10 == 0:
+                if stale % RESET_EVERY == 0:
                     r.restore(best)
                     start_pos = int(self.rng.integers(0, inner))
             cur_key = key

@@ -323,13 +323,15 @@ def ils_tour(
     on_improve: Callable[[float], None] | None = None,
     nbrs: np.ndarray | None = None,
     symmetric: bool | None = None,
+    retire: bool = False,
 ) -> tuple[np.ndarray, int]:
     """Iterated 2-opt/or-opt with double-bridge kicks; returns the best tour and the iterations.
 
     Stops after ``iterations`` kicks, after ``patience`` kicks in a row without a shorter tour
     (default: no such stop), or when ``stop()`` says so. ``nbrs`` (neighbour lists over all
     nodes; nodes off the tour are skipped) and ``symmetric`` save their O(n^2) set-up when the
-    caller has them.
+    caller has them. ``retire``: see :meth:`PathSearch.run` (measured on seven TSPLIB tours of
+    136-280 cities at 1 s CPU: 25% more kicks but 1.26% against 1.08% mean gap, so off here).
     """
     inner = np.unique(tour[1:-1])
     if nbrs is None and len(inner) > 1:
@@ -355,7 +357,7 @@ def ils_tour(
             if len(changed)
             else cut_nodes
         )
-        search.run(active, deadline=stop)
+        search.run(active, deadline=stop, retire=retire)
         if search.length < best_len - _IMPROVE:
             best, best_len = search.tour.copy(), search.length
             stale = 0
