@@ -97,12 +97,49 @@ def report(db: Path, limit: float) -> None:
     (HERE / "tsp.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+OPLIB_BASES = ("gen3/rat575-gen3-50", "gen3/rat783-gen3-50")
+"""OPLib files whose ``TSPSOL`` keyword gives the optimal tour length of their TSP graph."""
+
+
+def large_bases(limit: float) -> list[str]:
+    """Markdown lines: lkh and ils on the TSP graphs of :data:`OPLIB_BASES` (run in process)."""
+    import numpy as np
+
+    from daitn_opt.mtrce import check, from_instance
+    from daitn_opt.registry import solve
+
+    lines = [
+        "",
+        f"Larger graphs ({limit:g} s, in process, seed 0): the TSP of the OPLib files that carry "
+        "the optimum as `TSPSOL` (visit every node, closed at node 1).",
+        "",
+        "| graph | n | solver | length | optimum | gap % | checked | wall s | load |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for stem in OPLIB_BASES:
+        inst = convert("oplib", ROOT / "instances" / "classic" / "oplib" / f"{stem}.oplib")
+        optimum = float(inst.metadata["keywords"]["TSPSOL"])
+        op = from_instance(inst)
+        tsp = op.replace(objective="min_time", deadline=np.inf, mandatory=np.arange(1, len(op.ids)))
+        for solver in ("lkh", "ils"):
+            load = os.getloadavg()[0]
+            result = solve(tsp, solver, time_limit=limit, seed=0)
+            ok = check(tsp, result.solution).ok
+            gap = 100 * (result.objective - optimum) / optimum
+            lines.append(
+                f"| {inst.metadata['tsp']} | {len(op.ids)} | {solver} | {result.objective:g} "
+                f"| {optimum:g} | {gap:.2f} | {ok} | {result.runtime:.2f} | {load:.1f} |"
+            )
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--solvers", default="lkh,ils")
     ap.add_argument("--limit", type=float, default=1.0)
     ap.add_argument("--db", type=Path, default=ROOT / "out" / "tsp" / "tsp.sqlite")
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--large-limit", type=float, default=5.0, help="Seconds on the larger graphs.")
     args = ap.parse_args()
     if not args.report_only:
         files = convert_all(ROOT / "out" / "tsp" / "json")
@@ -112,6 +149,8 @@ def main() -> None:
         with ResultsStore(args.db) as store:
             run_sweep(tasks, store, workers=1)
     report(args.db, args.limit)
+    with open(HERE / "tsp.md", "a", encoding="utf-8") as fh:
+        fh.write("\n".join(large_bases(args.large_limit)) + "\n")
 
 
 if __name__ == "__main__":
