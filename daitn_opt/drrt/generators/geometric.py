@@ -24,6 +24,7 @@ verification, so that federated replays learn instead of ending after one round.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -64,15 +65,15 @@ def random_geometric(
         Side of the square region.
     radius_factor
         Initial link radius as a multiple of the connectivity threshold ``sqrt(log n / (pi n))``.
+
+    Example
+    -------
+    >>> inst = random_geometric(nodes=12, seed=3, requests=2)
+    >>> inst.name, inst.snapshot.num_nodes, [r.mode for r in inst.requests]
+    ('rgg-12-s3', 12, ['sequential', 'federated'])
     """
-    if not 10 <= nodes <= 100_000:
-        raise InputError("nodes", nodes, "random-geometric needs 10 to 100000 nodes")
-    if not 0 <= requests <= 1000:
-        raise InputError("requests", requests, "must be between 0 and 1000")
-    if not 0 < region_km <= 40_000:
-        raise InputError("region_km", region_km, "must be positive and at most 40000 (km)")
-    if not 0 < radius_factor <= 10:
-        raise InputError("radius_factor", radius_factor, "must be in (0, 10]")
+    _check_arguments(nodes, requests, region_km, radius_factor)
+    # The stages draw from one generator in a fixed order: reordering them changes every instance.
     rng = np.random.default_rng(seed)
     n = nodes
     pts = rng.random((n, 2))
@@ -83,26 +84,90 @@ def random_geometric(
             break
         radius *= 1.1
     xy = pts * region_km
+    data = _DataNodes.draw(rng, n - 2)
+    width = len(str(data.d))
+    ids = ["owner", "mpvu"] + [f"d{i + 1:0{width}d}" for i in range(data.d)]
+    docs = _node_docs(ids, xy, data)
+    links = _links(rng, ids, xy, edges)
+    name = f"rgg-{n}-s{seed}"
+    snapshot = Snapshot.model_validate({"name": name, "nodes": docs, "links": links})
+    lat_s = np.asarray([lk["latency"] for lk in links], dtype=np.float64)
+    bw_s = np.asarray([lk["bandwidth"] for lk in links], dtype=np.float64)
+    reqs = _requests(rng, requests, data, edges, lat_s, bw_s, n)
+    return Instance(
+        name=name,
+        description=(
+            f"random geometric graph: {n} nodes in a {region_km:g} km square, link radius "
+            f"{radius * region_km:.4g} km ({len(edges)} links, connected); {len(reqs)} requests"
+        ),
+        snapshot=snapshot,
+        requests=reqs,
+        metadata={
+            "generator": {
+                "family": "random-geometric",
+                "nodes": n,
+                "seed": seed,
+                "requests": requests,
+                "region_km": region_km,
+                "radius_factor": radius_factor,
+                "radius_km": round(radius * region_km, 4),
+            },
+            "units": "seconds, MB, Mbit/s, GFLOP/s, km",
+            "datasets": {"tabular/synthetic": {"source": "generated", "labels": LABELS}},
+        },
+    )
 
-    # -- data nodes (positions 2..n-1) ----------------------------------------------------------
-    d = n - 2
-    size = np.maximum(10, rng.lognormal(math.log(400.0), 0.8, d)).astype(np.int64)
-    counts = split_labels(rng, size.astype(np.float64), LABELS, None, alpha=0.5, scale=1.0)
-    samples = counts.sum(axis=1)
-    quality = 0.5 + 0.5 * rng.beta(5.0, 1.5, d)
-    age = rng.exponential(120.0, d)
-    trust = 0.3 + 0.7 * rng.beta(8.0, 1.5, d)
-    up = rng.random(d) >= 0.02
-    has_compute = rng.random(d) >= 0.05
-    gflops = rng.lognormal(math.log(100.0), 0.7, d)
-    cost_hour = 0.3 + gflops / 200.0
-    overhead = rng.uniform(1.0, 10.0, d)
 
-    width = len(str(d))
-    ids = ["owner", "mpvu"] + [f"d{i + 1:0{width}d}" for i in range(d)]
+def _check_arguments(nodes: int, requests: int, region_km: float, radius_factor: float) -> None:
+    if not 10 <= nodes <= 100_000:
+        raise InputError("nodes", nodes, "random-geometric needs 10 to 100000 nodes")
+    if not 0 <= requests <= 1000:
+        raise InputError("requests", requests, "must be between 0 and 1000")
+    if not 0 < region_km <= 40_000:
+        raise InputError("region_km", region_km, "must be positive and at most 40000 (km)")
+    if not 0 < radius_factor <= 10:
+        raise InputError("radius_factor", radius_factor, "must be in (0, 10]")
+
+
+@dataclass(frozen=True)
+class _DataNodes:
+    """The data nodes' attributes (positions 2..n-1 of the snapshot), arrays of length ``d``."""
+
+    d: int
+    counts: np.ndarray
+    samples: np.ndarray
+    quality: np.ndarray
+    age: np.ndarray
+    trust: np.ndarray
+    up: np.ndarray
+    has_compute: np.ndarray
+    gflops: np.ndarray
+    cost_hour: np.ndarray
+    overhead: np.ndarray
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, d: int) -> _DataNodes:
+        size = np.maximum(10, rng.lognormal(math.log(400.0), 0.8, d)).astype(np.int64)
+        counts = split_labels(rng, size.astype(np.float64), LABELS, None, alpha=0.5, scale=1.0)
+        quality = 0.5 + 0.5 * rng.beta(5.0, 1.5, d)
+        age = rng.exponential(120.0, d)
+        trust = 0.3 + 0.7 * rng.beta(8.0, 1.5, d)
+        up = rng.random(d) >= 0.02
+        has_compute = rng.random(d) >= 0.05
+        gflops = rng.lognormal(math.log(100.0), 0.7, d)
+        overhead = rng.uniform(1.0, 10.0, d)
+        return cls(
+            d, counts, counts.sum(axis=1), quality, age, trust, up, has_compute, gflops,
+            0.3 + gflops / 200.0, overhead,
+        )  # fmt: skip
+
+
+def _node_docs(ids: list[str], xy: np.ndarray, data: _DataNodes) -> list[dict]:
+    """The owner, the MPVU and the data nodes' documents (no random draw)."""
     x_r, y_r = rounded(xy[:, 0], 2), rounded(xy[:, 1], 2)
-    q_r, a_r, t_r = rounded(quality, 3), rounded(age, 1), rounded(trust, 3)
-    g_r, c_r, o_r = rounded(gflops, 1), rounded(cost_hour, 3), rounded(overhead, 1)
+    q_r, a_r, t_r = rounded(data.quality, 3), rounded(data.age, 1), rounded(data.trust, 3)
+    g_r, c_r = rounded(data.gflops, 1), rounded(data.cost_hour, 3)
+    o_r = rounded(data.overhead, 1)
     docs: list[dict] = [
         {"id": "owner", "kind": "user", "name": "model owner", "position": _p(x_r, y_r, 0)},
         {
@@ -114,8 +179,9 @@ def random_geometric(
             "eval_samples": 2000,
         },
     ]
-    for k in range(d):
+    for k in range(data.d):
         i = k + 2
+        labels = {lb: int(c) for lb, c in zip(LABELS, data.counts[k], strict=True) if c}
         doc = {
             "id": ids[i],
             "kind": "data",
@@ -125,16 +191,16 @@ def random_geometric(
                 {
                     "modality": "tabular",
                     "task": "synthetic",
-                    "samples": int(samples[k]),
+                    "samples": int(data.samples[k]),
                     "quality": q_r[k],
                     "age_days": a_r[k],
-                    "labels": {lb: int(c) for lb, c in zip(LABELS, counts[k], strict=True) if c},
+                    "labels": labels,
                 }
             ],
         }
-        if not up[k]:
+        if not data.up[k]:
             doc["up"] = False
-        if has_compute[k]:
+        if data.has_compute[k]:
             doc["compute"] = {
                 "gflops": g_r[k],
                 "memory_gb": 16.0,
@@ -143,8 +209,13 @@ def random_geometric(
                 "overhead_s": o_r[k],
             }
         docs.append(doc)
+    return docs
 
-    # -- links ----------------------------------------------------------------------------------
+
+def _links(
+    rng: np.random.Generator, ids: list[str], xy: np.ndarray, edges: np.ndarray
+) -> list[dict]:
+    """One link per edge: latency from distance, log-normal bandwidth with a few slow links."""
     m = len(edges)
     km = np.linalg.norm(xy[edges[:, 0]] - xy[edges[:, 1]], axis=1)
     latency = latency_from_distance(km)
@@ -154,7 +225,7 @@ def random_geometric(
     reliability = rng.uniform(0.95, 0.9999, m)
     lat_r, bw_r, rel_r = rounded(latency, 6), rounded(bandwidth, 1), rounded(reliability, 4)
     src, dst = edges[:, 0].tolist(), edges[:, 1].tolist()
-    links = [
+    return [
         {
             "source": ids[src[k]],
             "target": ids[dst[k]],
@@ -164,15 +235,23 @@ def random_geometric(
         }
         for k in range(m)
     ]
-    name = f"rgg-{n}-s{seed}"
-    snapshot = Snapshot.model_validate({"name": name, "nodes": docs, "links": links})
 
-    # -- requests -------------------------------------------------------------------------------
-    lat_s, bw_s = np.asarray(lat_r), np.asarray(bw_r)
+
+def _requests(
+    rng: np.random.Generator,
+    count: int,
+    data: _DataNodes,
+    edges: np.ndarray,
+    lat_s: np.ndarray,
+    bw_s: np.ndarray,
+    n: int,
+) -> list[TrainingRequest]:
+    """``count`` requests with thresholds, epochs and deadlines calibrated on what is eligible
+    and reachable (the owner is node 0, the MPVU node 1)."""
     verify = 2000 / 200.0
     reqs = []
     arrival = 0.0
-    for r in range(requests):
+    for r in range(count):
         federated = r % 3 == 1
         model = MODELS[int(rng.integers(len(MODELS)))]
         min_quality = round(float(rng.uniform(0.55, 0.7)), 2)
@@ -180,16 +259,19 @@ def random_geometric(
         min_trust = round(float(rng.uniform(0.4, 0.6)), 2)
         epochs = int(rng.integers(1, 4))
         eligible = (
-            up & has_compute & (quality >= min_quality) & (age <= max_age) & (trust >= min_trust)
+            data.up
+            & data.has_compute
+            & (data.quality >= min_quality)
+            & (data.age <= max_age)
+            & (data.trust >= min_trust)
         )
-        train = samples * epochs * model["gflop_per_sample"] / gflops + overhead
+        train = data.samples * epochs * model["gflop_per_sample"] / data.gflops + data.overhead
         hop = lat_s + 8.0 * model["size_mb"] / bw_s
         graph = coo_matrix(
             (np.maximum(hop, 1e-12), (edges[:, 0], edges[:, 1])), shape=(n, n)
         ).tocsr()
         dist = dijkstra(graph, directed=False, indices=[0, 1])
-        reach = np.isfinite(dist[0, 2:]) & np.isfinite(dist[1, 2:])
-        eligible &= reach
+        eligible &= np.isfinite(dist[0, 2:]) & np.isfinite(dist[1, 2:])
         n_elig = int(eligible.sum())
         base = float(dist[0, 1]) + verify
         if n_elig == 0:
@@ -220,29 +302,7 @@ def random_geometric(
             )
         )
         arrival += float(round(rng.exponential(600.0)))
-
-    return Instance(
-        name=name,
-        description=(
-            f"random geometric graph: {n} nodes in a {region_km:g} km square, link radius "
-            f"{radius * region_km:.4g} km ({m} links, connected); {len(reqs)} requests"
-        ),
-        snapshot=snapshot,
-        requests=reqs,
-        metadata={
-            "generator": {
-                "family": "random-geometric",
-                "nodes": n,
-                "seed": seed,
-                "requests": requests,
-                "region_km": region_km,
-                "radius_factor": radius_factor,
-                "radius_km": round(radius * region_km, 4),
-            },
-            "units": "seconds, MB, Mbit/s, GFLOP/s, km",
-            "datasets": {"tabular/synthetic": {"source": "generated", "labels": LABELS}},
-        },
-    )
+    return reqs
 
 
 def _p(x: list[float], y: list[float], i: int) -> dict[str, float]:
