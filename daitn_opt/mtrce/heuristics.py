@@ -24,7 +24,12 @@ Registered solvers (all take ``time_limit`` and ``seed``; none proves a bound):
   on five hard instances at 400 kicks), ``restarts`` (after ``patience`` kicks without
   improvement, restart from a randomised greedy construction instead of stopping; default True),
   ``max_kick`` (most visits one kick removes per route; default a third of the candidates per
-  route) and ``noise`` (jitter of the insertion ratios after a kick; default 0).
+  route) and ``noise`` (jitter of the insertion ratios after a kick; default 0). For the plain
+  OP (``max_utility``, one route, no windows, no budget) ``ils`` runs the faster search of
+  :mod:`daitn_opt.mtrce.op_search` (linked-list route with cached insertions, retiring
+  don't-look bits, add-and-drop kicks; the same parameters), measured on OPLib against EA4OP by
+  ``tests/benchmarks/op_heuristics.py``; it falls back to the general search when its
+  construction cannot fit the mandatory nodes.
 
 Every heuristic returns ``feasible`` with checked routes, or ``infeasible`` with a one-line reason
 when the start -> end trip alone misses the deadline or budget, or a mandatory node cannot be
