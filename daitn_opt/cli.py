@@ -36,6 +36,7 @@ from .cli_inputs import (
     kind_metavar,
     load_instance,
     load_result,
+    max_nodes_of,
     out_dir_of,
     parse_seeds,
     problem_kind,
@@ -108,6 +109,14 @@ Threads = Annotated[int, typer.Option(min=1, max=1024, help="Solver threads / wo
 TimeLimit = Annotated[
     float, typer.Option(callback=time_limit_of, help="Seconds (positive, finite).")
 ]
+MaxNodes = Annotated[
+    int | None,
+    typer.Option(
+        callback=max_nodes_of,
+        help="Cap the view at this many nodes (those nearest the way from start to end); "
+        "needed when a snapshot is too large for an uncapped view.",
+    ),
+]
 Problem = Annotated[
     str, typer.Option(parser=problem_kind, metavar=kind_metavar(), help="Problem kind.")
 ]
@@ -163,12 +172,13 @@ def view_cmd(
     file: Annotated[Path, typer.Argument(help="Instance file.")],
     request: Annotated[str | None, typer.Option(help="Request id (default: the first).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the arrays as JSON.")] = False,
+    max_nodes: MaxNodes = None,
 ) -> None:
     """Build and show the MS-DRRT view of one request."""
     from .cli_render import render_view, view_document
     from .drrt.view import view
 
-    v = view(load_instance(file), request)
+    v = view(load_instance(file), request, max_nodes=max_nodes)
     if as_json:
         sys.stdout.write(json.dumps(view_document(v)) + "\n")
     else:
@@ -298,6 +308,7 @@ def solve_cmd(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write the result JSON to this file.")
     ] = None,
+    max_nodes: MaxNodes = None,
 ) -> None:
     """Solve one problem of an instance and print the result (exit 1 when the solver failed).
 
@@ -322,7 +333,9 @@ def solve_cmd(
     # The limit covers the whole command: reading, the view and (T-FAM) plan generation count
     # against it; plan generation may use half of what is left, the solver gets the rest.
     left = time_limit - (time.perf_counter() - started)
-    prob = problem_from_instance(problem, inst, request, time_limit=max(left / 2, 0.05))
+    prob = problem_from_instance(
+        problem, inst, request, time_limit=max(left / 2, 0.05), max_nodes=max_nodes
+    )
     solver = solver or default_solver(problem, prob)
     setup = time.perf_counter() - started
     # A setup that used up the limit still leaves the solver a sliver, so that the exact solvers

@@ -29,6 +29,13 @@ def time_limit_of(value: float) -> float:
     return seconds(value)  # type: ignore[return-value]
 
 
+def max_nodes_of(value: int | None) -> int | None:
+    """``--max-nodes``: a view keeps at least its start and end."""
+    if value is not None and not 2 <= value <= 10**9:
+        raise InputError("--max-nodes", value, "must be an integer in 2..1e9 (start and end)")
+    return value
+
+
 def parse_seeds(text: str, option: str = "--seeds") -> list[int]:
     """``"0,1,2"`` or ``"0-4"`` (inclusive) or a mix -> seeds, each in ``0..2**31-1``.
 

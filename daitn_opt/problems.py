@@ -52,17 +52,30 @@ def default_solver(kind: str, problem: Any = None) -> str:
 
 
 def problem_from_instance(
-    kind: str, instance: Instance, request_id: str | None = None, *, time_limit: float | None = None
+    kind: str,
+    instance: Instance,
+    request_id: str | None = None,
+    *,
+    time_limit: float | None = None,
+    max_nodes: int | None = None,
 ) -> Any:
     """Build the ``kind`` problem of ``instance`` (for one request where the kind needs one).
 
     ``time_limit`` (seconds) bounds the kinds whose construction is itself a search (T-FAM
     generates candidate plans): it is passed when the kind's ``from_instance`` takes one.
+    ``max_nodes`` caps the view of the kinds built on one (MTRCE); a kind whose
+    ``from_instance`` takes no cap refuses it rather than ignoring it.
     """
     build = package(kind).from_instance
-    if time_limit is not None and "time_limit" in inspect.signature(build).parameters:
-        return build(instance, request_id, time_limit=time_limit)
-    return build(instance, request_id)
+    takes = inspect.signature(build).parameters
+    options: dict[str, Any] = {}
+    if time_limit is not None and "time_limit" in takes:
+        options["time_limit"] = time_limit
+    if max_nodes is not None:
+        if "max_nodes" not in takes:
+            raise InputError("--max-nodes", max_nodes, f"the {kind} problem takes no view cap")
+        options["max_nodes"] = max_nodes
+    return build(instance, request_id, **options)
 
 
 def _check_module(kind: str) -> ModuleType | None:

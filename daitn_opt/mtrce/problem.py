@@ -466,7 +466,9 @@ def _coverage_options(v: View) -> dict[str, float]:
     return options
 
 
-def from_instance(instance: Instance, request_id: str | None = None) -> Problem:
+def from_instance(
+    instance: Instance, request_id: str | None = None, *, max_nodes: int | None = None
+) -> Problem:
     """The MTRCE problem of one request of ``instance``.
 
     Parameters
@@ -475,6 +477,9 @@ def from_instance(instance: Instance, request_id: str | None = None) -> Problem:
         A DRRT instance (:func:`daitn_opt.drrt.instance.load_instance`, a generator, a converter).
     request_id : str, optional
         The request (the first one when None).
+    max_nodes : int, optional
+        Cap on the view's nodes (:func:`daitn_opt.drrt.view.build_view`); needed for snapshots
+        too large for an uncapped view.
 
     Returns
     -------
@@ -494,4 +499,4 @@ def from_instance(instance: Instance, request_id: str | None = None) -> Problem:
     >>> p.kind, p.request_id, p.objective, p.size
     ('mtrce', 'r1', 'max_utility', 6)
     """
-    return from_view(view(instance, request_id), name=instance.name)
+    return from_view(view(instance, request_id, max_nodes=max_nodes), name=instance.name)
