@@ -95,6 +95,7 @@ class OpRoute:
         self.vis = np.zeros(n, dtype=bool)
         self.best_add = np.full(n, np.inf)
         self.best_from = np.full(n, -1, dtype=np.int64)
+        self.symmetric = is_symmetric(self.w)
         self.load([self.s, self.e])
 
     # -- state ------------------------------------------------------------------------------
@@ -109,6 +110,40 @@ class OpRoute:
         self.prv[seq[1:]] = seq[:-1]
         self.length = float(self.w[seq[:-1], seq[1:]].sum())
         self.refresh()
+
+    def relink(self, seq) -> None:
+        """Reorder the route (same nodes) to ``seq``, updating the insertion cache for the arcs
+        that changed only: a node keeps its best gap when that arc survives (either direction
+        for symmetric travel), is compared with the new arcs, and re-evaluated in full only when
+        its gap is gone."""
+        seq = np.asarray(seq, dtype=np.int64)
+        w = self.w
+        old = self.nxt.copy()
+        self.nxt[seq[:-1]] = seq[1:]
+        self.prv[seq[1:]] = seq[:-1]
+        self.length = float(w[seq[:-1], seq[1:]].sum())
+        out = self.outside()
+        if len(out) == 0:
+            return
+        a = self.best_from[out]
+        b = old[a]
+        same = self.nxt[a] == b
+        flip = ~same & (self.nxt[np.maximum(b, 0)] == a) & (b >= 0) & self.symmetric
+        self.best_from[out[flip]] = b[flip]
+        lost = out[~same & ~flip]
+        froms, tos = seq[:-1], seq[1:]
+        new = old[froms] != tos
+        if self.symmetric:
+            new &= old[tos] != froms
+        if new.any():
+            nf, nt = froms[new], tos[new]
+            add = w[np.ix_(nf, out)] + w[np.ix_(out, nt)].T - w[nf, nt][:, None]
+            k = np.argmin(add, axis=0)
+            val = add[k, np.arange(len(out))]
+            better = val < self.best_add[out]
+            self.best_add[out[better]] = val[better]
+            self.best_from[out[better]] = nf[k[better]]
+        self._evaluate(lost)
 
     def sequence(self) -> np.ndarray:
         """The route as an array ``[s, ..., e]``."""
@@ -253,7 +288,7 @@ class OpSearch:
         self.tabu, self.noise = tabu, noise
         self.max_kick = max_kick
         self.retire = True
-        self.symmetric = is_symmetric(self.r.w)
+        self.symmetric = self.r.symmetric
         nodes = np.unique(np.concatenate([self.r.pool, [arr.s, arr.e]]))
         self.nbrs = neighbour_lists(self.r.w, nodes, NEIGHBOURS, stop) if len(nodes) > 2 else None
         self.touched: set[int] = set()
@@ -301,8 +336,7 @@ class OpSearch:
             return False
         if search.length >= r.length - 1e-9:
             return False
-        r.load(search.tour)
-        r.length = search.length
+        r.relink(search.tour)
         return True
 
     def replace(self) -> bool:

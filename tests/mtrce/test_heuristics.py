@@ -229,8 +229,8 @@ def test_route_solvers_refuse_coverage_objectives(solver, objective, healthcare_
 
 # -- the plain OP search (op_search.py) ---------------------------------------------------------
 def test_op_route_insertion_cache_matches_a_full_evaluation():
-    """After any sequence of insertions and removals, every unvisited node's cached cheapest
-    insertion equals the minimum over all gaps of the current route."""
+    """After any sequence of insertions, removals and reversals, every unvisited node's cached
+    cheapest insertion equals the minimum over all gaps of the current route."""
     from daitn_opt.mtrce.op_search import OpRoute
     from daitn_opt.mtrce.plan import Arrays
 
@@ -238,10 +238,16 @@ def test_op_route_insertion_cache_matches_a_full_evaluation():
     arr = Arrays.of(p)
     route = OpRoute(arr, arr.customers)
     rng = np.random.default_rng(0)
-    for step in range(200):
+    for step in range(300):
         out = route.outside()
         inner = route.inside()
-        if len(inner) and (rng.random() < 0.4 or len(out) == 0):
+        draw = rng.random()
+        if len(inner) >= 4 and draw < 0.2:  # a 2-opt reversal, as route shortening makes
+            seq = route.sequence()
+            i, j = sorted(rng.choice(np.arange(1, len(seq) - 1), size=2, replace=False))
+            seq[i : j + 1] = seq[i : j + 1][::-1]
+            route.relink(seq)
+        elif len(inner) and (draw < 0.5 or len(out) == 0):
             route.remove(int(rng.choice(inner)))
         else:
             j = int(rng.choice(out))
@@ -255,6 +261,10 @@ def test_op_route_insertion_cache_matches_a_full_evaluation():
             - route.w[seq[:-1], seq[1:]][:, None]
         ).min(axis=0)
         np.testing.assert_allclose(route.best_add[out], full, atol=1e-9, err_msg=f"step {step}")
+        a = route.best_from[out]  # the cached gap is on the route and costs what is cached
+        b = route.nxt[a]
+        at_gap = route.w[a, out] + route.w[out, b] - route.w[a, b]
+        np.testing.assert_allclose(at_gap, full, atol=1e-9, err_msg=f"step {step}")
 
 
 def test_ils_on_oplib_reaches_ea4op_and_is_deterministic():
