@@ -71,6 +71,7 @@ def installed(site: Path) -> Iterator[Path]:
     and afterwards everything as it was (registries, loaded flags, modules, ``sys.path``)."""
     from daitn_opt import kinds, registry
 
+    registry.solvers()  # the built-in kinds registered first: the snapshot below holds them
     solvers_before = {k: dict(v) for k, v in registry._REGISTRY.items()}
     kinds_before, loaded_before = dict(kinds._KINDS), set(registry._loaded)
     modules_before = set(sys.modules)
