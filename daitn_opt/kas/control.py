@@ -91,14 +91,16 @@ def solve_hierarchical(
     clock["solved"] = time.perf_counter()
     route = [problem.ids[problem.start]]
     for part in parts:
-        route += part[0][1:]
+        if part:  # () marks a domain passed over
+            route += part[0][1:]
     if not plan:
         route.append(problem.ids[problem.end])
     where = {node_id: i for i, node_id in enumerate(problem.ids)}
     stats = {
         "domains": doms.count,
-        "order": [leg.domain for leg in plan],
+        "order": [leg.domain for leg, part in zip(plan, parts, strict=True) if part],
         "skipped": sorted(skip),
+        "passed_over": [leg.domain for leg, part in zip(plan, parts, strict=True) if part == ()],
         "estimate_seconds": round(clock["estimated"] - clock["started"], 3),
         "legs_seconds": round(clock["solved"] - clock["estimated"], 3),
     }
@@ -131,13 +133,18 @@ def _run(
         done = iter(runner(solve_leg, jobs))
         return [next(done) if sub is not None else None for sub in subs]
     parts: list = []
-    now = 0.0  # the previous leg's actual completion: its unused time rolls over to this one
+    entry, now = int(problem.start), 0.0  # unused time of a leg rolls over to the next one
     for i, leg in enumerate(plan):
-        members = doms.members[leg.domain]
-        sub = leg_problem(problem, (leg.entry, members, leg.exit), now, leg.t1, i == len(plan) - 1)
+        last = i == len(plan) - 1
+        sub = leg_problem(problem, (entry, doms.members[leg.domain], leg.exit), now, leg.t1, last)
         part = solve_leg(sub, solver, limits[i], seed) if sub is not None else None
+        if part is None and not last:
+            # Pass the domain over: the next leg starts where this one would have started,
+            # at least as early as planned, so the plan's later windows still hold.
+            parts.append(())
+            continue
         parts.append(part)
-        if part is None:  # the legs after it were not tried: only this domain is left out
+        if part is None:
             return parts
-        now += part[1]
+        entry, now = leg.exit, now + part[1]
     return parts

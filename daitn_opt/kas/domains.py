@@ -24,7 +24,8 @@ class Domains:
 
     Rows and columns ``0..m-1`` of ``border`` are the domains, ``m`` is the start and ``m + 1``
     the end; ``border[a, b]`` is the least transfer time from a node of ``a`` to a node of
-    ``b`` and ``exit[a, b]`` the problem index of that node of ``a``.
+    ``b``; ``exit[a, b]`` is the node ``x`` of ``a`` with the least service plus transfer time to
+    ``b`` (``d_x + min_j t_xj``), where a leg in ``a`` ends before the route moves on to ``b``.
     """
 
     members: list[np.ndarray]
@@ -70,8 +71,9 @@ def domains_of(problem: Problem, domain_of: dict[str, int]) -> Domains:
             if a == b:
                 continue
             best = from_a[:, cols].min(axis=1)
-            i = int(np.argmin(best))
-            border[a, b], exit_[a, b] = best[i], rows[i]
+            border[a, b] = best.min()
+            # The exit is served where the leg ends: a node of long service is a poor exit.
+            exit_[a, b] = rows[int(np.argmin(best + problem.service[rows]))]
     return Domains(members, border, exit_)
 
 

@@ -41,20 +41,36 @@ def horizon(problem: Problem) -> float:
     return float(problem.deadline - problem.verify_time - ends)
 
 
-def domain_route(domains: Domains, curves: list[Curve], budget: float) -> tuple[list, list]:
+def exits(problem: Problem, domains: Domains, order: list[int]) -> list[int]:
+    """Where each leg ends: the node of its domain nearest the next domain, the end for the
+    last."""
+    return [int(domains.exit[d, b]) for d, b in itertools.pairwise(order)] + [int(problem.end)]
+
+
+def chain(problem: Problem, domains: Domains, order: list[int]) -> float:
+    """Time of the straight trips start -> exit 1 -> exit 2 ... -> end with the exits' service:
+    what crossing the domains in ``order`` costs at least (entering at the previous exit,
+    leaving at this one)."""
+    stops = [int(problem.start), *exits(problem, domains, order)]
+    trips = sum(problem.travel[a, b] + problem.service[b] for a, b in itertools.pairwise(stops))
+    return float(trips - problem.service[problem.end])  # the end's service is in the horizon
+
+
+def domain_route(
+    problem: Problem, domains: Domains, curves: list[Curve], budget: float
+) -> tuple[list, list]:
     """Greedy orienteering over domains: the domain order and each one's level (index into
     its curve)."""
     m = domains.count
-    s, e = m, m + 1
     order: list[int] = []
     level = [-1] * m
-    used = float(domains.border[s, e])
+    used = chain(problem, domains, order)
 
     def insertion(d: int) -> tuple[float, int]:
-        path = [s, *order, e]
+        base = chain(problem, domains, order)
         costs = [
-            domains.border[a, d] + domains.border[d, b] - domains.border[a, b]
-            for a, b in itertools.pairwise(path)
+            chain(problem, domains, [*order[:at], d, *order[at:]]) - base
+            for at in range(len(order) + 1)
         ]
         at = int(np.argmin(costs))
         return float(costs[at]), at
@@ -90,25 +106,36 @@ def legs(problem: Problem, domains: Domains, curves: list[Curve], skip: set[int]
     fits, so the route goes straight from the start to the end."""
     budget = horizon(problem)
     kept = [c if d not in skip else Curve(np.zeros(1), np.zeros(1)) for d, c in enumerate(curves)]
-    order, level = domain_route(domains, kept, budget)
+    order, level = domain_route(problem, domains, kept, budget)
     if not order:
         return []
-    m = domains.count
-    path = [m, *order, m + 1]
-    travel = sum(domains.border[a, b] for a, b in itertools.pairwise(path))
+    travel = chain(problem, domains, order)
     inner = np.array([curves[d].time[level[d]] for d in order])
     share = inner + max(budget - travel - inner.sum(), 0.0) * inner / max(inner.sum(), 1e-9)
+    ends = exits(problem, domains, order)
+    entries = [int(problem.start), *ends[:-1]]
+    start_service = float(problem.service[problem.start])
+    length = problem.travel[entries, ends] + problem.service[ends] + share
+    length[0] += start_service
+    length[-1] = problem.deadline - length[:-1].sum()  # the last leg ends at the deadline
+    # Each leg must at least go straight from its entry to its exit.
+    need = problem.travel[entries, ends] + problem.service[ends]
+    need[0] += start_service
+    need[-1] += problem.verify_time
     out: list[Leg] = []
-    entry, t0 = int(problem.start), 0.0
+    t0 = 0.0
     for i, d in enumerate(order):
-        last = i == len(order) - 1
-        exit_ = int(problem.end) if last else int(domains.exit[d, order[i + 1]])
-        start_service = problem.service[problem.start] if i == 0 else 0.0
-        t1 = (
-            float(problem.deadline)
-            if last
-            else t0 + start_service + domains.border[path[i], d] + share[i]
-        )
-        out.append(Leg(d, entry, exit_, t0, float(t1)))
-        entry, t0 = exit_, float(t1)
+        t1 = t0 + float(_fitted(length, need)[i]) if i < len(order) - 1 else problem.deadline
+        out.append(Leg(d, entries[i], ends[i], t0, float(t1)))
+        t0 = float(t1)
     return out
+
+
+def _fitted(length: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """Leg lengths raised to what each leg needs, the time taken from the legs with more than
+    they need in proportion to their surplus (unchanged when the surplus cannot cover it)."""
+    short = np.maximum(need - length, 0.0).sum()
+    surplus = np.maximum(length - need, 0.0)
+    if short == 0 or surplus.sum() < short:
+        return length
+    return np.maximum(length, need) - surplus * (short / surplus.sum())
