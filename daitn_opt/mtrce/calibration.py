@@ -515,10 +515,10 @@ def pilot_times(
     routes: Sequence[Sequence[str]],
     seeds: Sequence[int],
     target_accuracy: float,
-) -> list[float]:
-    """Median simulated time to ``target_accuracy`` of each route over replays on ``seeds`` (a
-    replay that never reaches it counts as inf). For choosing among candidate plans on pilot
-    seeds, never on the seeds they are evaluated on."""
+) -> list[list[float]]:
+    """Simulated times to ``target_accuracy`` of each route, one per seed of ``seeds`` (a replay
+    that never reaches it counts as inf). For choosing among candidate plans on pilot seeds,
+    never on the seeds they are evaluated on."""
     from ..executor import SequentialReplay
 
     if not 0.0 < float(target_accuracy) <= 1.0:
@@ -531,7 +531,7 @@ def pilot_times(
         for k, route in enumerate(routes):
             t = rep.run({"routes": [list(route)]}).summary.time_to_target
             times[k].append(math.inf if t is None else float(t))
-    return [float(np.median(t)) for t in times]
+    return times
 
 
 def fit_outcome_model(
