@@ -6,7 +6,8 @@ Usage (from the repository root)::
         [--offset I] [--solver ils] [--seed 0] [--limit S] [--csv out.csv] [-p key=value ...]
 
 Every OPLib file of ``instances/classic/oplib/gen*/`` with ``min-n <= n <= max-n`` nodes (every
-K-th of them in size order, starting at ``offset``) is converted with the ``oplib`` converter and
+K-th of them in size order, starting at ``offset``; the four generations of a base instance sort
+together, so a K that is a multiple of 4 picks one generation only) is converted with the ``oplib`` converter and
 solved once at issue 13's limit (2 s for n <= 200, 10 s above; ``--limit`` overrides). The route
 goes through the independent MTRCE checker (an unchecked route counts as a 100% gap). Gap =
 ``(EA4OP - score) / EA4OP``, negative when ahead of EA4OP's published route. One line per
