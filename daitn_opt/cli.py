@@ -725,12 +725,15 @@ def demo(
     render_demo(report, output)
 
 
-PaperName = Literal["outcomes"]
+PaperName = Literal["outcomes", "da-itn"]
 
 
 @app.command()
 def paper(
-    name: Annotated[PaperName, typer.Argument(help="Experiment: outcomes (issue 12 evidence).")],
+    name: Annotated[
+        PaperName,
+        typer.Argument(help="Experiment: outcomes (issue 12 evidence) or da-itn (issue 16)."),
+    ],
     out_dir: Annotated[
         Path | None,
         typer.Option("--out-dir", help="Folder for tables and figures [default: papers/NAME]."),
@@ -775,6 +778,9 @@ def paper(
     out = out_dir_of(out_dir, output, Path("papers") / name)
     check_output_dir(out)
     seconds(time_limit)
+    if name == "da-itn":
+        _paper_daitn(out, quick, replays, time_limit)
+        return
     seed_list = parse_seeds(seeds) if seeds else list(range(replays or (3 if quick else 20)))
     from .cli_render import outcomes_progress, stage_progress
     from .cli_reports import render_outcomes
@@ -790,6 +796,19 @@ def paper(
     with stage_progress(None, stderr=True) as (bar, task):
         report = run_outcomes(out, settings, outcomes_progress(bar, task))
     render_outcomes(report)
+
+
+def _paper_daitn(out: Path, quick: bool, replays: int | None, time_limit: float | None) -> None:
+    """``paper da-itn``: the DA-ITN paper's experiments (issue 16); prints each headline."""
+    from .papers.daitn.common import Settings
+    from .papers.daitn.run import run_daitn
+
+    report = run_daitn(out, Settings.of(quick, seeds=replays, time_limit=time_limit))
+    for section in report["sections"]:
+        typer.echo(f"## {section.title} ({section.seconds:.0f} s)")
+        for line in section.headline:
+            typer.echo(f"- {line}")
+    typer.echo(f"total {report['meta']['seconds']:.0f} s; files in {out}")
 
 
 # -- pages --------------------------------------------------------------------------------------
