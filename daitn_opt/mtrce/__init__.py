@@ -21,6 +21,7 @@ from . import coverage_heuristics as coverage_heuristics
 from . import coverage_milp as coverage_milp
 from . import cpsat as cpsat
 from . import heuristics as heuristics
+from . import lkh as lkh  # LKH-3 through elkai (optional extra 'lkh'; non-commercial licence)
 from . import milp as milp
 from . import pyomo_model as pyomo_model
 from . import routing as routing
