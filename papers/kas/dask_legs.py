@@ -65,6 +65,7 @@ def main() -> None:
     dom = partition(inst.snapshot, args.domains, seed=0)
     lines = []
     for solver in ("greedy", "ils"):
+        run(p, dom, solver, args.legs_time, partial(timed_sequential, spent=[]))  # warm-up
         spent: list[float] = []
         seq = run(p, dom, solver, args.legs_time, partial(timed_sequential, spent=spent))
         legs = len(seq.stats["order"])
@@ -82,7 +83,10 @@ def main() -> None:
             else:
                 cluster, client = None, connect(target)
             try:
-                run(p, dom, "greedy", 0.1, dask_runner(client))  # warm-up: imports on workers
+                # Warm-up: the same run once, so that each worker's first-call costs (imports,
+                # compiled kernels) do not eat the measured legs' time limits (ils legs would
+                # then return their construction: the greedy route).
+                run(p, dom, solver, args.legs_time, dask_runner(client))
                 r = run(p, dom, solver, args.legs_time, dask_runner(client))
             finally:
                 client.close()
