@@ -9,6 +9,7 @@ join them most). Both take a seed and return one domain index per snapshot node.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -19,12 +20,19 @@ METHODS = ("geography", "louvain")
 
 
 def partition(
-    snapshot: Snapshot, count: int, *, method: str = "geography", seed: int = 0
+    snapshot: Snapshot,
+    count: int,
+    *,
+    method: str = "geography",
+    seed: int = 0,
+    only: Iterable[str] | None = None,
 ) -> dict[str, int]:
     """Node id -> domain index in ``0..m-1``, ``m <= count`` non-empty domains.
 
     k-means may leave a centre without nodes, so a geographic partition can have fewer than
     ``count`` domains; the Louvain merge stops at ``count`` or at the communities found.
+    ``only`` (node ids) partitions just those nodes, e.g. a capped view's: a corridor of a
+    large snapshot would otherwise cross only a few of the domains drawn over all of it.
 
     Raises
     ------
@@ -32,6 +40,14 @@ def partition(
         ``count`` is not in ``1..len(nodes)``, ``method`` is unknown, or a geographic partition
         is asked of a snapshot with a node that has no position.
     """
+    if only is not None:
+        keep = set(only)
+        snapshot = snapshot.model_copy(
+            update={
+                "nodes": [n for n in snapshot.nodes if n.id in keep],
+                "links": [lk for lk in snapshot.links if lk.source in keep and lk.target in keep],
+            }
+        )
     ids = [node.id for node in snapshot.nodes]
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= len(ids):
         raise InputError("domains", count, f"must be an integer in 1..{len(ids)}")

@@ -44,6 +44,13 @@ def test_geographic_domains_are_regions(rgg):
     assert np.mean(np.array(own) < np.array(other)) > 0.95
 
 
+@pytest.mark.parametrize("method", ["geography", "louvain"])
+def test_partition_of_some_nodes_only(rgg, method):
+    inst, p = rgg
+    dom = partition(inst.snapshot, 3, method=method, seed=0, only=p.ids[:60])
+    assert set(dom) == set(p.ids[:60]) and len(set(dom.values())) == 3
+
+
 @pytest.mark.parametrize("bad", [0, 201, 2.5, True])
 def test_partition_refuses_a_bad_count(rgg, bad):
     with pytest.raises(InputError) as err:
