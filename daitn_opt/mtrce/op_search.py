@@ -60,9 +60,10 @@ visits). Measured on 23 OPLib instances of 96-200 nodes at 2 s CPU: 0.5 gave a m
 0.16% (5 ahead of EA4OP), 0.25 (the rest adding the best by ratio) 0.28% (9 ahead), 0 0.43%."""
 PATIENCE = None
 """Stale kicks before a restart when ``patience`` is not given (None: the caller's default)."""
-REPLACE_CANDIDATES = 48
+REPLACE_CANDIDATES = 200
 """Unvisited nodes the replace move screens against every visited one (the matrix is
-candidates x visited: unbounded, it was most of the time per kick at 800 nodes)."""
+candidates x visited: unbounded, it was most of the time per kick at 800 nodes; 48 cost
+quality below 200 nodes: 0.34% against 0.18% mean gap on 23 OPLib instances at 2 s CPU)."""
 
 
 def applies(problem, arr: Arrays) -> bool:
