@@ -29,7 +29,7 @@ def test_prototype_alone_writes_its_page_and_index(tmp_path):
         "750.0",
         "c1 > h1 > v1",
     )
-    assert "commit" in (tmp_path / "README.md").read_text()
+    assert "Commit `" in (tmp_path / "README.md").read_text()  # provenance: the commit
 
 
 def test_exponent_recovers_a_power_law():
