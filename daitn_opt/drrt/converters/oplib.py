@@ -42,7 +42,7 @@ from ._common import (
 )
 from .known import lookup
 from .op import benchmark_info
-from .tsplib import TsplibProblem, check_header, read_sections, read_weights
+from .tsplib import TsplibProblem, check_header, graph_of, read_sections
 
 FAMILY = "oplib"
 REFERENCE = (
@@ -112,23 +112,13 @@ def parse_problem(text: str, source: str = "text") -> OplibProblem:
     if cost_limit < 0:
         raise InputError("COST_LIMIT", spec["COST_LIMIT"], "the budget must be >= 0")
     n, ewt, fmt = check_header(spec, "TSP")
-    ids, xy, matrix = read_weights(sections, n, ewt, fmt, symmetric=True)
-    graph = TsplibProblem(
-        name=spec.get("NAME", source) or source,
-        type="OP",
-        comment=spec.get("COMMENT", ""),
-        dimension=n,
-        edge_weight_type=ewt,
-        edge_weight_format=fmt,
-        ids=ids,
-        xy=xy,
-        matrix=matrix,
-    )
+    name = spec.get("NAME", source) or source
+    graph = graph_of(name, "OP", spec, sections, n, ewt, fmt, symmetric=True)
     return OplibProblem(
         graph=graph,
         cost_limit=cost_limit,
-        scores=_scores(sections, ids),
-        depot=_depot(sections, ids),
+        scores=_scores(sections, graph.ids),
+        depot=_depot(sections, graph.ids),
         extra={k: v for k, v in spec.items() if k not in _STANDARD_KEYS},
     )
 

@@ -169,7 +169,22 @@ def parse_problem(text: str, source: str = "text") -> TsplibProblem:
     if kind not in ("TSP", "ATSP"):
         raise InputError("TYPE", spec.get("TYPE"), "unsupported; supported: TSP, ATSP")
     n, ewt, fmt = check_header(spec, kind)
-    ids, xy, matrix = read_weights(sections, n, ewt, fmt, symmetric=kind == "TSP")
+    return graph_of(name, kind, spec, sections, n, ewt, fmt, symmetric=kind == "TSP")
+
+
+def graph_of(
+    name: str,
+    kind: str,
+    spec: dict[str, str],
+    sections: Sections,
+    n: int,
+    ewt: str,
+    fmt: str | None,
+    *,
+    symmetric: bool,
+) -> TsplibProblem:
+    """The graph part of a TSPLIB-syntax file: ids, coordinates and weights from its sections."""
+    ids, xy, matrix = read_weights(sections, n, ewt, fmt, symmetric=symmetric)
     return TsplibProblem(
         name=name,
         type=kind,
