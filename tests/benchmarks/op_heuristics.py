@@ -18,18 +18,17 @@ solver less CPU: the 1-minute load average is printed with the summary. ``--cpu-
 every time limit count this process's CPU time instead (what the limit gives on an idle
 machine; the time column is then CPU seconds).
 
-Measured at 10f3dc4 (2-core host shared with other jobs; seed 0; mean / max gap %, ahead of EA4OP,
-at least EA4OP):
+Measured at a077b4c (2-core host shared with other jobs; seed 0; mean / max gap %, ahead of
+EA4OP, at least EA4OP):
 
-- ``--max-n 200 --cpu-clock`` (136 instances, 2 s CPU): < 100 nodes 0.02 / 1.62, 10, 36 of 44;
-  100-149 -0.44 / 2.95, 26, 48 of 60; 150-200 0.50 / 4.10, 5, 13 of 32; all -0.07 / 4.10, 41, 97.
-- ``--max-n 200`` (wall clock, load 8.4, at bf14e56): 0.55, 0.54, 2.45 by class; all 1.00 / 10.47,
-  20 ahead, 52 at least (ils before the OP search, load 7.3: 2.43 / 15.02, 19, 43).
-- ``--min-n 201 --every 5 --cpu-clock`` (22 instances, 10 s CPU): 201-400 -3.05 / 2.56; 401-700
-  1.21 / 3.46; 701-1000 1.91 / 2.39; all -0.47 / 3.46, 6 ahead, 8 at least (1.03 without a280-gen3
-  and pr264-gen2, where EA4OP is 23% and 8% behind).
-- the same at wall clock (load 11.4): all 3.08 / 14.73, 3 ahead (ils before, all 108 instances
-  at load 10.5: 7.34 / 40.31).
+- ``--max-n 200 --cpu-clock`` (136 instances, 2 s CPU): < 100 nodes 0.04 / 1.62, 9, 35 of 44;
+  100-149 -0.47 / 1.44, 26, 48 of 60; 150-200 0.32 / 2.77, 8, 15 of 32; all -0.12 / 2.77, 43, 98.
+- ``--min-n 201 --every 5 --cpu-clock`` (22 instances, 10 s CPU): 201-400 -3.21 / 2.56; 401-700
+  1.07 / 2.64; 701-1000 2.25 / 3.08; all -0.57 / 3.08, 7 ahead, 10 at least (0.94 without
+  a280-gen3 and pr264-gen2, where EA4OP is 24% and 8% behind).
+- wall clock (earlier commits, load 8-11): n <= 200 at bf14e56 1.00 / 10.47, 20 ahead, 52 at
+  least (ils before the OP search, load 7.3: 2.43 / 15.02, 19, 43); the 22 larger at 10f3dc4
+  3.08 / 14.73, 3 ahead (ils before, all 108 at load 10.5: 7.34 / 40.31).
 """
 
 from __future__ import annotations
