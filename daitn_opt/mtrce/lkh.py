@@ -37,6 +37,7 @@ it. **Licence:** LKH's C code, and so ``elkai``, is free for non-commercial use 
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import time
@@ -58,8 +59,20 @@ weight above ``(2**31 - 1) / 100`` fails its internal assertion (measured with e
 3.0.8); the margin covers the node penalties it adds."""
 
 
+ELKAI_MISSING = "needs the elkai package (pip install 'elkai>=2.0.1'; non-commercial licence)"
+
+
+def _have_elkai() -> bool:
+    try:
+        return importlib.util.find_spec("elkai") is not None
+    except (ImportError, ValueError):  # a broken or blocked installation
+        return False
+
+
 def supports(problem: Problem) -> str | None:
     """None when ``lkh`` handles ``problem``, else the reason (raised before running)."""
+    if not _have_elkai():
+        return ELKAI_MISSING
     if getattr(problem, "objective", None) != "min_time":
         return "lkh solves the visit-all family only (objective 'min_time'); use ils or cpsat"
     if problem.k != 1:
@@ -213,11 +226,7 @@ def _solve(
     try:
         from elkai import _elkai
     except ImportError:  # pragma: no cover - depends on the environment
-        raise InputError(
-            "solver",
-            "lkh",
-            "needs the elkai package (pip install 'elkai>=2.0.1'; non-commercial licence)",
-        ) from None
+        raise InputError("solver", "lkh", ELKAI_MISSING) from None
     m = len(matrix)
     kind = "TSP" if np.array_equal(matrix, matrix.T) else "ATSP"
     text = io.StringIO()
