@@ -130,22 +130,7 @@ def run(settings: Settings, progress: Progress) -> Section:
             price += got["price"]
             drift += got["drift"]
         progress("size", {"experiment": "decentral", "nodes": n})
-    psum = []
-    for n in sizes:
-        for d in DEGREES:
-            for h in HOPS:
-                rs = [
-                    r["ratio"] for r in price if (r["nodes"], r["degree"], r["hops"]) == (n, d, h)
-                ]
-                psum.append({"nodes": n, "degree": d, "hops": h} | ci_columns("ratio", rs))
-    dsum = []
-    for n in age_sizes:
-        for a in AGES:
-            rs = [r for r in drift if (r["nodes"], r["age_share"]) == (n, a)]
-            row: dict[str, Any] = {"nodes": n, "age_share": a}
-            for k in ("central_stale", "aats_stale", "aats_fresh_local"):
-                row |= ci_columns(k, [r[k] for r in rs])
-            dsum.append(row)
+    psum, dsum = _summaries(price, drift, sizes, age_sizes)
     sec = Section("4-decentral", "Experiment 4: the price of decentralisation (AATS)")
     sec.params = {
         "sizes": sizes,
@@ -204,6 +189,33 @@ def run(settings: Settings, progress: Progress) -> Section:
         )
     sec.seconds = time.perf_counter() - t0
     return sec
+
+
+def _summaries(
+    price: list[dict[str, Any]],
+    drift: list[dict[str, Any]],
+    sizes: tuple[int, ...],
+    age_sizes: tuple[int, ...],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Mean and CI of the AATS/reference ratio per (size, degree, hops), and of each policy's
+    utility per (size, information age)."""
+    psum = []
+    for n in sizes:
+        for d in DEGREES:
+            for h in HOPS:
+                rs = [
+                    r["ratio"] for r in price if (r["nodes"], r["degree"], r["hops"]) == (n, d, h)
+                ]
+                psum.append({"nodes": n, "degree": d, "hops": h} | ci_columns("ratio", rs))
+    dsum = []
+    for n in age_sizes:
+        for a in AGES:
+            rs = [r for r in drift if (r["nodes"], r["age_share"]) == (n, a)]
+            row: dict[str, Any] = {"nodes": n, "age_share": a}
+            for k in ("central_stale", "aats_stale", "aats_fresh_local"):
+                row |= ci_columns(k, [r[k] for r in rs])
+            dsum.append(row)
+    return psum, dsum
 
 
 def _figure_price(psum: list[dict[str, Any]], sizes: tuple[int, ...]):
