@@ -63,3 +63,5 @@ __all__ = [
     "from_view",
     "make_result",
 ]
+
+from .. import kas as _kas  # noqa: E402,F401  K-AS: registers the hierarchical solver 'kas'

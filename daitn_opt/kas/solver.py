@@ -1,0 +1,114 @@
+"""K-AS as a registered MTRCE solver: ``kas``, hierarchical planning from the problem's arrays.
+
+:func:`~daitn_opt.kas.solve_hierarchical` takes domains drawn on the snapshot
+(:func:`~daitn_opt.kas.partition`: positions or communities). A solver sees only the problem's
+arrays, so ``kas`` draws its domains from the travel times instead: ``domains`` medoids chosen by
+farthest-point sampling (the first the node farthest from the start, seeded ties), every other
+node joining the medoid it reaches soonest (``min(t[m, i], t[i, m])``). Then the two-level plan of
+``formulations/kas.md`` runs with ``leg_solver`` on each leg, within the time limit.
+
+Heuristic: no bound is reported. The stitched route is checked by the MTRCE checker; a route
+the checker refuses is not returned (``no_solution`` with the violations).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from ..mtrce.heuristics import infeasibility
+from ..mtrce.plan import Arrays
+from ..mtrce.problem import Problem
+from ..mtrce.solution import make_result
+from ..mtrce.support import MtrceSupport
+from ..params import param
+from ..registry import SolveOptions, register
+from ..result import Result, Status
+from .control import solve_hierarchical
+from .domains import supported
+
+
+@dataclass(frozen=True)
+class KasParams:
+    """Parameters of the ``kas`` MTRCE solver."""
+
+    domains: int = param(8, "number of domains (K-AS control centres) the view is split into")
+    leg_solver: str = param("ils", "registered MTRCE solver each domain runs on its leg")
+    levels: int = param(8, "time levels of each domain's utility curve")
+
+
+def travel_domains(problem: Problem, count: int, seed: int = 0) -> dict[str, int]:
+    """Node id -> domain, for every node but the start and the end: ``count`` medoids by
+    farthest-point sampling on the symmetrised travel times, each node with its nearest medoid.
+
+    >>> import numpy as np
+    >>> xs = np.array([0.0, 1.0, 2.0, 10.0, 11.0, 5.0])
+    >>> p = Problem(ids=list("sabcde"), start=0, end=5, travel=np.abs(xs[:, None] - xs),
+    ...             service=np.zeros(6), utility=np.ones(6), deadline=40.0)
+    >>> travel_domains(p, 2)
+    {'a': 1, 'b': 1, 'c': 0, 'd': 0}
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise InputError("domains", count, "expected an integer >= 1")
+    nodes = np.array([i for i in range(problem.n) if i not in (problem.start, problem.end)])
+    if nodes.size == 0:
+        return {}
+    t = np.minimum(problem.travel, problem.travel.T)[np.ix_(nodes, nodes)]
+    t = np.where(np.isfinite(t), t, np.nanmax(np.where(np.isfinite(t), t, np.nan)) * 10 + 1)
+    rng = np.random.default_rng(seed)
+    from_start = np.minimum(problem.travel[problem.start], problem.travel[:, problem.start])[nodes]
+    far = np.flatnonzero(from_start == from_start.max())
+    medoids = [int(rng.choice(far))]
+    nearest = t[medoids[0]].copy()
+    while len(medoids) < min(count, nodes.size):
+        medoids.append(int(np.argmax(nearest)))
+        nearest = np.minimum(nearest, t[medoids[-1]])
+    label = np.argmin(t[medoids], axis=0)
+    return {problem.ids[int(v)]: int(d) for v, d in zip(nodes, label, strict=True)}
+
+
+def _supports(problem: Problem) -> str | None:
+    try:
+        supported(problem)
+    except InputError as exc:
+        return str(exc)
+    return None
+
+
+@register(
+    "mtrce",
+    "kas",
+    exact=False,
+    description="K-AS hierarchical control: domains from travel times, a domain route, legs",
+    supports=_supports,
+    params=KasParams,
+)
+def solve_kas(problem: Problem, options: SolveOptions) -> Result:
+    params: KasParams = options.params
+    screened = MtrceSupport().screen(problem, "kas")  # infeasible or trivial views
+    if screened is not None:
+        return screened
+    reason = infeasibility(problem, Arrays.of(problem))  # the heuristics' single-trip tests
+    if reason is not None:
+        return make_result(problem, "kas", None, Status.INFEASIBLE, message=reason)
+    domain_of = travel_domains(problem, params.domains, options.seed)
+    # The legs share what is left after drawing the domains, less a reserve to check the route.
+    left = max(0.05, options.remaining() - max(0.1, 0.05 * options.time_limit))
+    result = solve_hierarchical(
+        problem,
+        domain_of,
+        solver=params.leg_solver,
+        time_limit=left,
+        seed=options.seed,
+        levels=params.levels,
+    )
+    result.solver = "kas"
+    if not result.stats.get("checked", False):
+        result.status = Status.NO_SOLUTION
+        result.message = "stitched route refused by the checker: " + "; ".join(
+            result.stats.get("violations", [])[:3]
+        )
+        result.objective, result.solution = None, {}
+    return result
