@@ -408,6 +408,7 @@ def bench(
         "results.sqlite"
     ),
     request: Annotated[str | None, typer.Option(help="Request id (default: the first).")] = None,
+    param: Params = None,
 ) -> None:
     """Run every (instance, solver, seed), check each solution, store one row per run.
 
@@ -420,10 +421,13 @@ def bench(
 
     names = [s.strip() for s in (solvers or default_solver(problem)).split(",") if s.strip()]
     seed_list = parse_seeds(seeds)
+    params = solver_params(param)
     check_output_file(db, "--db", inputs=instances)
     for path in instances:  # every input is read before any run starts
         load_instance(path)
-    tasks = plan_tasks(instances, problem, names, seed_list, time_limit, threads, request)
+    tasks = plan_tasks(
+        instances, problem, names, seed_list, time_limit, threads, request, params=params
+    )
     with _open_store(db) as store:
         from .cli_render import SweepTally, render_sweep, sweep_progress
 

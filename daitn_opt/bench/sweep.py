@@ -46,6 +46,8 @@ class Task:
     request: str | None = None
     digest: str = ""
     """Content hash of the instance file: part of the key, so an edited file is rerun."""
+    params: tuple[tuple[str, str], ...] = ()
+    """Solver parameters as (key, text) pairs, sorted; part of the key when given."""
 
     @property
     def key(self) -> str:
@@ -59,6 +61,8 @@ class Task:
             str(self.threads),
             self.request or "",
         ]
+        if self.params:  # runs without parameters keep the keys stores already hold
+            parts.append(";".join(f"{k}={v}" for k, v in self.params))
         return "|".join(parts)
 
 
@@ -77,8 +81,14 @@ def plan_tasks(
     time_limit: float,
     threads: int = 1,
     request: str | None = None,
+    params: dict[str, str] | None = None,
 ) -> list[Task]:
-    """All runs of a sweep, in a fixed order (instance, solver, seed)."""
+    """All runs of a sweep, in a fixed order (instance, solver, seed).
+
+    ``params`` (text values, as ``--param`` gives them) go to every solver of the sweep; each
+    solver's parameter class must accept them (checked here, before any run).
+    """
+    from ..params import parse_params
     from ..registry import solvers as registered
 
     if not files:
@@ -89,6 +99,9 @@ def plan_tasks(
             raise InputError("solvers", name, f"unknown for {problem}; registered: {sorted(known)}")
     if not time_limit > 0:
         raise InputError("time_limit", time_limit, "must be positive")
+    pairs = tuple(sorted((str(k), str(v)) for k, v in (params or {}).items()))
+    for name in solvers:
+        parse_params(known[name].params, dict(pairs), solver=name)
     tasks = []
     for f in files:
         digest = file_digest(f)
@@ -104,6 +117,7 @@ def plan_tasks(
                         threads,
                         request,
                         digest,
+                        pairs,
                     )
                 )
     return tasks
@@ -149,7 +163,12 @@ def run_task(task: Task) -> dict[str, Any]:
         row["size"] = int(problem.size)
         row["exact"] = int(get_solver(task.problem, task.solver).exact)
         result = solve(
-            problem, task.solver, time_limit=task.time_limit, seed=task.seed, threads=task.threads
+            problem,
+            task.solver,
+            time_limit=task.time_limit,
+            seed=task.seed,
+            threads=task.threads,
+            **dict(task.params),
         )
     except Exception as exc:
         row.update(status="error", message=f"{exc.__class__.__name__}: {exc}")

@@ -221,3 +221,29 @@ def test_dask_local_cluster_gives_the_same_rows(files: list[Path], tmp_path: Pat
         remote = outcome(store)
     assert len(local) == len(tasks)
     assert remote == local
+
+
+def test_parameters_reach_every_run_and_are_part_of_the_key(files: list[Path], tmp_path: Path):
+    """``plan_tasks(params=...)`` checks them against each solver's class before any run, passes
+    them to every run and keys the runs by them (a sweep with other values runs again)."""
+    with pytest.raises(InputError, match="valid: "):
+        plan_tasks(files[:1], "mtrce", ["ils"], [0], 2.0, params={"iteration": "3"})
+    tasks = plan_tasks(files[:1], "mtrce", ["ils"], [0], 2.0, params={"iterations": "3"})
+    plain = plan_tasks(files[:1], "mtrce", ["ils"], [0], 2.0)
+    assert tasks[0].params == (("iterations", "3"),) and tasks[0].key != plain[0].key
+    assert plain[0].key.count("|") == tasks[0].key.count("|") - 1  # old keys unchanged
+    with ResultsStore(tmp_path / "p.sqlite") as store:
+        summary = run_sweep(tasks, store)
+        rows = store.rows()
+    assert summary.ran == 1 and rows[0]["check_ok"] == 1
+
+
+def test_bench_param_on_the_command_line(files: list[Path], tmp_path: Path):
+    from tests.conftest import run_cli
+
+    db = tmp_path / "c.sqlite"
+    ok = run_cli("bench", files[0], "--solvers", "ils", "--param", "iterations=3", "--db", db,
+                 "--time-limit", "2")  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+    bad = run_cli("bench", files[0], "--solvers", "ils", "--param", "iteration=3", "--db", db)
+    assert bad.exit_code == 2 and "iteration" in bad.output and "\n" not in bad.output.strip()
