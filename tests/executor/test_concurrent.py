@@ -95,3 +95,25 @@ def test_instance_plans_alone_and_duplicated(healthcare_small) -> None:
     two = replay_concurrent(healthcare_small, [plan] * slots + [plan]).requests
     assert two[-1].slot_wait >= v.train_time[v.ids.index(first)] - 1e-9
     assert two[-1].finish > two[0].finish and math.isfinite(two[-1].finish)
+
+
+def test_experiment_batch_redraws_arrivals_at_the_rate() -> None:
+    from daitn_opt.papers.daitn.concurrent import batch
+
+    inst = batch(0, 2.0)
+    arrivals = [r.arrival for r in inst.requests]
+    assert all(r.mode == "sequential" for r in inst.requests)
+    assert arrivals == sorted(arrivals) and arrivals[0] > 0
+    assert arrivals[-1] < 10 * len(arrivals) / 2.0  # Poisson: mean gap 0.5 s
+
+
+@pytest.mark.slow
+def test_experiment_independent_plans_starve_where_tfam_does_not() -> None:
+    from daitn_opt.papers.daitn.common import Settings
+    from daitn_opt.papers.daitn.concurrent import run_seed
+
+    rows = run_seed(0, (5.0,), Settings.of(True))
+    by = {(r["planner"], r["mpvus"]): r for r in rows}
+    assert by["independent", 1]["starved"] > 0
+    assert by["tfam", 1]["missed"] == 0 and by["tfam", 3]["missed"] == 0
+    assert all(r["deadlocks"] == 0 for r in rows)

@@ -21,7 +21,7 @@ from ...errors import InputError
 from .common import Progress, Section, Settings, write_section
 
 ROOT = Path(__file__).resolve().parents[3]
-EXPERIMENTS = ("prototype", "admission", "privacy", "decentral", "scaling", "drift")
+EXPERIMENTS = ("prototype", "admission", "concurrent", "privacy", "decentral", "scaling", "drift")
 """Module names under :mod:`daitn_opt.papers.daitn`, in the order they run."""
 OUT_OF_SCOPE = (
     "Experiment 3 of the issue (concurrent execution: MPVU bottleneck, routing deadlock) is not "
