@@ -169,22 +169,27 @@ def run(settings: Settings, progress: Progress) -> Section:
     return sec
 
 
+PANELS = (
+    ("missed_mean", "deadline misses (requests)"),
+    ("starved_mean", "starved requests"),
+    ("max_mpvu_queue_mean", "largest MPVU queue"),
+)
+
+
 def _figure(summary: list[dict[str, Any]]):
+    series = {
+        f"{p}, {m} MPVU": [r for r in summary if (r["planner"], r["mpvus"]) == (p, m)]
+        for p in PLANNERS
+        for m in MPVUS
+    }
+
     def draw(fig: Any) -> None:
-        ax1, ax2 = fig.subplots(1, 2)
-        for planner in PLANNERS:
-            for m in MPVUS:
-                rs = [r for r in summary if (r["planner"], r["mpvus"]) == (planner, m)]
-                x = [r["rate"] for r in rs]
-                label = f"{planner}, {m} MPVU"
-                ax1.plot(x, [r["missed_mean"] for r in rs], marker="o", label=label)
-                ax2.plot(x, [r["max_mpvu_queue_mean"] for r in rs], marker="o", label=label)
-        ax1.set_ylabel("deadline misses (requests)")
-        ax2.set_ylabel("largest MPVU queue")
-        for ax in (ax1, ax2):
-            ax.set_xscale("log")
-            ax.set_xlabel("request rate λ (1/s)")
-        ax1.legend(fontsize=7)
+        axes = fig.subplots(1, len(PANELS))
+        for ax, (metric, ylabel) in zip(axes, PANELS, strict=True):
+            for label, rs in series.items():
+                ax.plot([r["rate"] for r in rs], [r[metric] for r in rs], marker="o", label=label)
+            ax.set(xscale="log", xlabel="request rate λ (1/s)", ylabel=ylabel)
+        axes[0].legend(fontsize=7)
 
     return draw
 
