@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import InputError
 from ..mtrce.heuristics import infeasibility
 from ..mtrce.plan import Arrays
-from ..mtrce.problem import Problem
+from ..mtrce.problem import COVERAGE_OBJECTIVES, Problem
 from ..mtrce.solution import make_result
 from ..mtrce.support import MtrceSupport
 from ..params import param
@@ -70,6 +70,8 @@ def travel_domains(problem: Problem, count: int, seed: int = 0) -> dict[str, int
 
 
 def _supports(problem: Problem) -> str | None:
+    if problem.objective in COVERAGE_OBJECTIVES:
+        return f"objective {problem.objective!r} is not modelled (only max_utility); use the coverage-* solvers"
     try:
         supported(problem)
     except InputError as exc:
