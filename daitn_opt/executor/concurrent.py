@@ -208,15 +208,23 @@ def node_slots(instance: Instance) -> dict[str, int]:
 
 
 def replay_concurrent(
-    instance: Instance, plans: Iterable[dict[str, Any]], *, mpvus: int = 1, seed: int = 0
+    instance: Instance,
+    plans: Iterable[dict[str, Any]],
+    *,
+    mpvus: int = 1,
+    seed: int = 0,
+    slots: dict[str, int] | None = None,
 ) -> ConcurrentOutcome:
     """Replay ``plans`` (entries of a T-FAM ``solution["plans"]``: ``request``, ``route`` or
-    ``clients``, ``start``) at once on one clock; see the module docstring for the model."""
+    ``clients``, ``start``) at once on one clock; see the module docstring for the model.
+
+    ``slots`` replaces the snapshot's training slots (node id -> slots; ``{}``: unlimited
+    everywhere, so that only the MPVU is shared)."""
     jobs = []
     for plan in plans:
         req = instance.request(plan["request"])
         jobs.append(job_of(plan, view(instance, req.id), float(req.arrival or 0.0)))
-    return simulate(jobs, node_slots(instance), mpvus=mpvus, seed=seed)
+    return simulate(jobs, node_slots(instance) if slots is None else slots, mpvus=mpvus, seed=seed)
 
 
 # -- the discrete-event engine -----------------------------------------------------------------

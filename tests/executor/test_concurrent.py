@@ -95,6 +95,10 @@ def test_instance_plans_alone_and_duplicated(healthcare_small) -> None:
     two = replay_concurrent(healthcare_small, [plan] * slots + [plan]).requests
     assert two[-1].slot_wait >= v.train_time[v.ids.index(first)] - 1e-9
     assert two[-1].finish > two[0].finish and math.isfinite(two[-1].finish)
+    # unlimited slots: only the MPVU is shared, the copies differ by its verification
+    free = replay_concurrent(healthcare_small, [plan] * 2, slots={}).requests
+    assert [r.slot_wait for r in free] == [0.0, 0.0]
+    assert free[1].verify_wait == pytest.approx(v.verify_time)
 
 
 def test_experiment_batch_redraws_arrivals_at_the_rate() -> None:
@@ -117,3 +121,6 @@ def test_experiment_independent_plans_starve_where_tfam_does_not() -> None:
     assert by["independent", 1]["starved"] > 0
     assert by["tfam", 1]["missed"] == 0 and by["tfam", 3]["missed"] == 0
     assert all(r["deadlocks"] == 0 for r in rows)
+    # with unlimited slots only the MPVU is shared: three servers shorten its queue
+    assert by["free", 3]["max_mpvu_queue"] < by["free", 1]["max_mpvu_queue"]
+    assert by["free", 1]["starved"] == 0

@@ -7,11 +7,13 @@ plan them:
 
 - ``independent``: each request's MTRCE route planned **alone** on the idle network (``ils``),
   started at its arrival: every plan looks feasible alone;
+- ``free``: the same routes on a network whose nodes have unlimited training slots, so that the
+  MPVU is the only shared resource (isolates the verification bottleneck);
 - ``tfam``: T-FAM's joint admission (``highs`` on :func:`daitn_opt.tfam.from_instance`), which
   counts every node's training slots per time slot, refuses what does not fit and delays
   starts; its ``solution["plans"]`` are replayed.
 
-Both are replayed together on one clock by :func:`daitn_opt.executor.concurrent.replay_concurrent`
+All three are replayed together on one clock by :func:`daitn_opt.executor.concurrent.replay_concurrent`
 (the views' timing only, no training): models queue FIFO for a node's compute slots and for the
 MPVU's verification servers (1 or 3, join the shortest queue). A model releases its slot when
 its training ends, so a cyclic deadlock cannot occur in this model (counted, always 0); a
@@ -42,7 +44,7 @@ HOSPITALS = 14
 REQUESTS = 30
 """Requests the generator draws; its sequential ones (about two thirds) form the batch."""
 MPVUS = (1, 3)
-PLANNERS = ("independent", "tfam")
+PLANNERS = ("independent", "free", "tfam")
 
 
 def batch(seed: int, rate: float) -> Any:
@@ -71,14 +73,18 @@ def run_seed(seed: int, rates: tuple[float, ...], settings: Settings) -> list[di
     for rate in rates:
         inst = batch(seed, rate)
         t_ils = min(settings.time_limit, 1.0)
+        alone = independent_plans(inst, seed, t_ils)
         plans = {
-            "independent": independent_plans(inst, seed, t_ils),
+            "independent": alone,
+            "free": alone,
             "tfam": solve(tfam.from_instance(inst), "highs", time_limit=settings.time_limit)
             .solution.get("plans", []),
         }  # fmt: skip
         for planner in PLANNERS:
             for m in MPVUS:
-                s = replay_concurrent(inst, plans[planner], mpvus=m, seed=seed).summary()
+                slots = {} if planner == "free" else None
+                out = replay_concurrent(inst, plans[planner], mpvus=m, seed=seed, slots=slots)
+                s = out.summary()
                 rows.append(
                     {
                         "seed": seed,
