@@ -668,6 +668,38 @@ def replay(
         _write_outcome(outcome, out, mode)
 
 
+@app.command()
+def concurrent(
+    file: Annotated[Path, typer.Argument(help="Instance file.")],
+    solution: Annotated[
+        Path, typer.Argument(help="T-FAM result (`solve --problem tfam --json`) with its plans.")
+    ],
+    mpvus: Annotated[int, typer.Option(min=1, max=1000, help="Verification servers.")] = 1,
+    seed: Seed = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
+) -> None:
+    """Replay every admitted plan of a T-FAM decision at once on one clock (shared training
+    slots and MPVU queues; timing only): who waits, who misses, how long the queues grow."""
+    from .executor.concurrent import replay_concurrent
+    from .io import read_json
+    from .problems import validate_solution
+
+    inst = load_instance(file)
+    doc = solution_document(read_json(solution), str(solution))
+    sol = doc.get("solution", doc) if isinstance(doc, dict) else doc
+    validate_solution("tfam", sol)
+    if not sol.get("plans"):
+        raise InputError("solution.plans", None, "missing: solve the batch again with T-FAM")
+    outcome = replay_concurrent(inst, sol["plans"], mpvus=mpvus, seed=seed)
+    summary = outcome.summary()
+    if as_json:
+        sys.stdout.write(json.dumps({"summary": summary, "requests": outcome.rows()}, indent=2))
+        sys.stdout.write("\n")
+        return
+    for key, value in summary.items():
+        console.print(f"{key}: {value:.4g}" if isinstance(value, float) else f"{key}: {value}")
+
+
 def _write_outcome(outcome: Any, out: Path, mode: str) -> None:
     """``replay --out-dir``: the outcome as JSON (and the trace as CSV, but for serving)."""
     from .io import make_dir, write_text

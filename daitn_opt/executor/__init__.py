@@ -9,6 +9,7 @@ static, re-planning or AATS policy (:mod:`.policies`) picks each hop. Every
 replay returns an :class:`Outcome` (trace and summary, JSON and CSV).
 """
 
+from .concurrent import ConcurrentOutcome, replay_concurrent
 from .data import (
     NetworkData,
     build_network_data,
@@ -31,6 +32,7 @@ from .training import TrainConfig
 
 __all__ = [
     "MODELS",
+    "ConcurrentOutcome",
     "EventTimeline",
     "NetworkData",
     "NetworkState",
@@ -53,6 +55,7 @@ __all__ = [
     "nearest_placement",
     "pooled_reference",
     "quantity_skew",
+    "replay_concurrent",
     "replay_federated",
     "replay_sequential",
     "replay_serving",

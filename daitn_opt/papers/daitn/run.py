@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parents[3]
 EXPERIMENTS = ("prototype", "admission", "concurrent", "privacy", "decentral", "scaling", "drift")
 """Module names under :mod:`daitn_opt.papers.daitn`, in the order they run."""
 OUT_OF_SCOPE = (
-    "Experiment 3 of the issue (concurrent execution: MPVU bottleneck, routing deadlock) is not "
-    "part of this run: it needs a concurrent replay in the executor that does not exist yet."
+    "the concurrent replay (experiment 3 of the issue, page 3-concurrent) times plans with the "
+    "views' transfer, training and verification times and shares slots and MPVU queues; it trains "
+    "no model and does not model link contention."
 )
 
 
