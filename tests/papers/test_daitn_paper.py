@@ -64,4 +64,4 @@ def test_quick_run_writes_every_experiment(tmp_path):
     # the plan on the true snapshot is the reference of the privacy experiment
     priv = list(csv.DictReader((tmp_path / "3-privacy-runs.csv").open()))
     assert all(float(r["utility_ratio"]) == 1.0 for r in priv if r["epsilon"] == "inf")
-    assert "Experiment 3 of the issue" in (tmp_path / "README.md").read_text()
+    assert "the concurrent replay (experiment 3" in (tmp_path / "README.md").read_text()

@@ -148,7 +148,7 @@ def write_index(out: Path, sections: list[Section], meta: dict[str, Any]) -> Pat
         f"shared); this invocation ({', '.join(s.name for s in sections)}): "
         f"{meta['seconds']:.0f} s",
         "",
-        f"Out of scope: {OUT_OF_SCOPE}",
+        f"Limits: {OUT_OF_SCOPE}",
         "",
     ]
     for p in found:
