@@ -121,7 +121,9 @@ class HighsSolver(QirceExact):
 
     def _start(self, run: Run, model: Model, start: np.ndarray | None, inc: Incumbent):
         """Run HiGHS from ``start`` until the deadline; None when it had to be abandoned."""
-        h = new_highs(run.options.remaining() - model.allowance, run.options.seed)
+        h = new_highs(
+            run.options.remaining() - model.allowance, run.options.seed, run.options.threads
+        )
         h.setOptionValue("mip_rel_gap", run.params.mip_rel_gap)
         if integral_objective(run.problem):
             # Integral objective: an absolute gap below 1 already proves optimality.

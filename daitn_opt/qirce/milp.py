@@ -17,7 +17,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 
 from ..errors import InputError
-from ..highs_model import quiet_highs
+from ..highs_model import quiet_highs, set_threads
 from .problem import Problem
 from .queueing import (
     TANGENTS,
@@ -364,9 +364,15 @@ def start_vector(problem: Problem, lay: Layout, x: np.ndarray) -> np.ndarray:
     return col
 
 
-def new_highs(time_limit: float, seed: int = 0) -> highspy.Highs:
-    """A silent HiGHS instance with a time limit and seed."""
+def new_highs(time_limit: float, seed: int = 0, threads: int = 1) -> highspy.Highs:
+    """A silent HiGHS instance with a time limit, seed and thread count.
+
+    The threads go through :func:`~daitn_opt.highs_model.set_threads`: HiGHS keeps one scheduler
+    per process, and a run that starts it with another count makes later runs of other kinds
+    report bound 0 ("Not Set").
+    """
     h = quiet_highs()
+    set_threads(h, max(1, int(threads)))
     h.silent()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", max(0.01, float(time_limit)))
