@@ -281,18 +281,15 @@ class ExactSolver(ABC):
         if found is not None and not support.feasible(problem, found):
             run.stats["backend_solution_rejected"] = True
             found = None
+        value = None if found is None else support.value(problem, found)
         bound = outcome.bound
-        if outcome.proved and bound is None and found is not None:
-            bound = support.value(problem, found)
+        if outcome.proved and bound is None:
+            bound = value
         chosen, message = found, outcome.message
         if start.solution is not None:
-            keep_start = found is None or (
+            keep_start = value is None or (
                 start.objective is not None
-                and (
-                    start.objective > support.value(problem, found)
-                    if sense == "max"
-                    else start.objective < support.value(problem, found)
-                )
+                and (start.objective > value if sense == "max" else start.objective < value)
             )
             if keep_start:
                 chosen = start.solution
