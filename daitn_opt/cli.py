@@ -761,14 +761,20 @@ def demo(
     render_demo(report, output)
 
 
-PaperName = Literal["outcomes", "da-itn"]
+PaperName = Literal["outcomes", "da-itn", "routing", "kas"]
+EXTERNAL_PAPERS = {"routing": "daitn_opt.papers.routing", "kas": "daitn_opt.papers.kas"}
+"""Papers whose module exposes ``run_paper(out, quick=, seeds=, time_limit=) -> list[str]``
+(the headline lines the command prints)."""
 
 
 @app.command()
 def paper(
     name: Annotated[
         PaperName,
-        typer.Argument(help="Experiment: outcomes (issue 12 evidence) or da-itn (issue 16)."),
+        typer.Argument(
+            help="Experiment: outcomes (issue 12), da-itn (issue 16), routing (issue 13) "
+            "or kas (issue 15)."
+        ),
     ],
     out_dir: Annotated[
         Path | None,
@@ -817,6 +823,9 @@ def paper(
     if name == "da-itn":
         _paper_daitn(out, quick, replays, time_limit)
         return
+    if name in EXTERNAL_PAPERS:
+        _paper_external(name, out, quick, parse_seeds(seeds) if seeds else None, time_limit)
+        return
     seed_list = parse_seeds(seeds) if seeds else list(range(replays or (3 if quick else 20)))
     from .cli_render import outcomes_progress, stage_progress
     from .cli_reports import render_outcomes
@@ -845,6 +854,17 @@ def _paper_daitn(out: Path, quick: bool, replays: int | None, time_limit: float 
         for line in section.headline:
             typer.echo(f"- {line}")
     typer.echo(f"total {report['meta']['seconds']:.0f} s; files in {out}")
+
+
+def _paper_external(
+    name: str, out: Path, quick: bool, seeds: list[int] | None, time_limit: float | None
+) -> None:
+    """A paper whose module has ``run_paper``; prints the headline lines it returns."""
+    import importlib
+
+    module = importlib.import_module(EXTERNAL_PAPERS[name])
+    for line in module.run_paper(out, quick=quick, seeds=seeds, time_limit=time_limit):
+        typer.echo(line)
 
 
 # -- pages --------------------------------------------------------------------------------------
