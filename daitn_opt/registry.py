@@ -94,6 +94,8 @@ class SolverSpec:
     """Returns None when the solver handles the problem, else the reason why not."""
     params: type = NoParams
     """The dataclass of the solver's parameters (:mod:`daitn_opt.params`)."""
+    package: str = "daitn-opt"
+    """The distribution whose code does the solving (its version is recorded with each run)."""
 
 
 _REGISTRY: dict[str, dict[str, SolverSpec]] = {}
@@ -109,16 +111,19 @@ def register(
     description: str,
     supports: Callable[[Any], str | None] | None = None,
     params: type = NoParams,
+    package: str = "daitn-opt",
 ) -> Callable[[SolverFn], SolverFn]:
     """Decorator: register ``fn`` as solver ``name`` for problem kind ``problem``.
 
     ``params`` is the frozen dataclass of the solver's parameters (fields made with
     :func:`daitn_opt.params.param`); ``fn`` receives an instance of it in ``options.params``.
+    ``package`` names the distribution that does the solving (``"highspy"``, ``"elkai"``), so that
+    a benchmark store records its version.
     """
 
     def decorate(fn: SolverFn) -> SolverFn:
         _REGISTRY.setdefault(problem, {})[name] = SolverSpec(
-            problem, name, fn, exact, description, supports, params
+            problem, name, fn, exact, description, supports, params, package
         )
         return fn
 

@@ -123,12 +123,21 @@ def plan_tasks(
     return tasks
 
 
-_SOLVER_PACKAGES = {"cpsat": "ortools", "routing": "ortools", "highs": "highspy", "pyomo": "pyomo"}
+_BACKEND_PACKAGES = {"highs": "highspy", "cpsat": "ortools", "routing": "ortools", "pyomo": "pyomo"}
+"""Exact backends named by suffix (``highs``, ``coverage-highs``, ``tag-highs``) that register
+without naming their package."""
 
 
-def _solver_version(solver: str) -> str:
-    """Version of the package behind ``solver`` (daitn-opt's own for heuristics)."""
-    package = _SOLVER_PACKAGES.get(solver, "daitn-opt")
+def _solver_version(problem: str, solver: str) -> str:
+    """Version of the distribution behind ``solver``: what it registered, else its backend's."""
+    from ..registry import get_solver
+
+    try:
+        package = get_solver(problem, solver).package
+    except InputError:  # reported by the run itself, with the list of known solvers
+        return "unknown"
+    if package == "daitn-opt":
+        package = _BACKEND_PACKAGES.get(solver.rsplit("-", 1)[-1], package)
     try:
         return f"{package} {importlib.metadata.version(package)}"
     except importlib.metadata.PackageNotFoundError:
@@ -149,7 +158,7 @@ def run_task(task: Task) -> dict[str, Any]:
         "load_at_start": load,
         "host": socket.gethostname(),
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "solver_version": _solver_version(task.solver),
+        "solver_version": _solver_version(task.problem, task.solver),
     }
     t0 = time.perf_counter()
     try:

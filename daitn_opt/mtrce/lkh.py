@@ -101,6 +101,7 @@ class LkhParams:
     description="LKH-3 (Helsgaun) through elkai: visit-all tours (TSP/ATSP, any start and end)",
     supports=supports,
     params=LkhParams,
+    package="elkai",
 )
 def solve_lkh(problem: Problem, options: SolveOptions) -> Result:
     """A shortest visit-all route of ``problem`` by LKH-3 (see the module docstring)."""

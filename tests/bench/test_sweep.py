@@ -247,3 +247,22 @@ def test_bench_param_on_the_command_line(files: list[Path], tmp_path: Path):
     assert ok.exit_code == 0, ok.output
     bad = run_cli("bench", files[0], "--solvers", "ils", "--param", "iteration=3", "--db", db)
     assert bad.exit_code == 2 and "iteration" in bad.output and "\n" not in bad.output.strip()
+
+
+@pytest.mark.parametrize(
+    ("problem", "solver", "package"),
+    [
+        ("mtrce", "highs", "highspy"),
+        ("mtrce", "coverage-highs", "highspy"),
+        ("tfam", "cpsat", "ortools"),
+        ("mtrce", "routing", "ortools"),
+        ("qirce", "pyomo", "pyomo"),
+        ("mtrce", "lkh", "elkai"),
+        ("mtrce", "ils", "daitn-opt"),
+        ("mtrce", "no-such-solver", "unknown"),
+    ],
+)
+def test_each_run_records_the_version_of_the_package_that_solved_it(problem, solver, package):
+    from daitn_opt.bench.sweep import _solver_version
+
+    assert _solver_version(problem, solver).split(" ")[0] == package
