@@ -11,7 +11,6 @@ route with the MTRCE checker on the whole problem. The method is stated in
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,19 +20,18 @@ from ..mtrce.problem import Problem
 from ..mtrce.solution import make_result
 from ..result import Result
 from .domains import Domains, domains_of, estimate, supported
+from .parallel import Runner
 from .plan import Leg, horizon, legs
 from .subproblem import leg_problem
 
-Runner = Callable[[Callable[..., Any], Sequence[tuple]], list]
-"""Runs ``fn(*args)`` for every args tuple and returns the results in order (a Dask client's
-map, :func:`daitn_opt.kas.parallel.dask_runner`)."""
 
-
-def solve_leg(sub: Problem, solver: str, time_limit: float, seed: int) -> tuple[list, float] | None:
+def solve_leg(
+    sub: Problem, solver: str, time_limit: float, seed: int, params: dict | None = None
+) -> tuple[list, float] | None:
     """One domain's route (node ids) and its completion time, or None when it has none."""
     from ..registry import solve
 
-    result = solve(sub, solver, time_limit=time_limit, seed=seed)
+    result = solve(sub, solver, time_limit=time_limit, seed=seed, **(params or {}))
     if not result.status.has_solution:
         return None
     return result.solution["routes"][0], float(result.solution["completion"][0])
@@ -48,6 +46,7 @@ def solve_hierarchical(
     seed: int = 0,
     levels: int = 8,
     runner: Runner | None = None,
+    leg_params: dict[str, Any] | None = None,
 ) -> Result:
     """Plan ``problem`` in two levels over the domains of ``domain_of``.
 
@@ -67,6 +66,9 @@ def solve_hierarchical(
         Runs the legs' solves (in parallel); None runs them one after the other, each leg
         starting when the previous one actually ends (its unused time rolls over), which a
         parallel run cannot do.
+    leg_params : dict, optional
+        Parameters of every leg's solver (e.g. ``{"iterations": 200}`` for ``ils``: a fixed
+        amount of work per leg rather than a share of the time).
 
     Returns
     -------
@@ -83,7 +85,7 @@ def solve_hierarchical(
     skip: set[int] = set()
     while True:
         plan = legs(problem, doms, curves, skip)
-        parts = _run(problem, doms, plan, (solver, time_limit, seed), runner)
+        parts = _run(problem, doms, plan, (solver, time_limit, seed, leg_params), runner)
         failed = {leg.domain for leg, part in zip(plan, parts, strict=False) if part is None}
         if not failed:
             break
@@ -115,7 +117,7 @@ def solve_hierarchical(
 def _run(
     problem: Problem, doms: Domains, plan: list[Leg], how: tuple, runner: Runner | None
 ) -> list:
-    solver, time_limit, seed = how
+    solver, time_limit, seed, params = how
     sizes = np.array([len(doms.members[leg.domain]) for leg in plan], dtype=float)
     limits = [max(time_limit * s / max(sizes.sum(), 1.0), 0.05) for s in sizes]
     if runner is not None:
@@ -129,7 +131,9 @@ def _run(
             )
             for i, leg in enumerate(plan)
         ]
-        jobs = [(sub, solver, lim, seed) for sub, lim in zip(subs, limits, strict=True) if sub]
+        jobs = [
+            (sub, solver, lim, seed, params) for sub, lim in zip(subs, limits, strict=True) if sub
+        ]
         done = iter(runner(solve_leg, jobs))
         return [next(done) if sub is not None else None for sub in subs]
     parts: list = []
@@ -137,7 +141,7 @@ def _run(
     for i, leg in enumerate(plan):
         last = i == len(plan) - 1
         sub = leg_problem(problem, (entry, doms.members[leg.domain], leg.exit), now, leg.t1, last)
-        part = solve_leg(sub, solver, limits[i], seed) if sub is not None else None
+        part = solve_leg(sub, solver, limits[i], seed, params) if sub is not None else None
         if part is None and not last:
             # Pass the domain over: the next leg starts where this one would have started,
             # at least as early as planned, so the plan's later windows still hold.

@@ -1,23 +1,36 @@
-"""Running the legs of one request on Dask: each domain's control centre as a Dask task.
+"""Dask for K-AS: the legs of one request, or the requests of a batch, as Dask tasks.
 
 The legs of a planned request are independent once the domain level has fixed their entries,
-exits and time windows, so they can run at once; :func:`dask_runner` turns a
-``distributed.Client`` into the ``runner`` of :func:`daitn_opt.kas.solve_hierarchical`.
+exits and time windows, and the requests of a batch are independent of each other, so both can
+run at once. :func:`cluster` opens a ``distributed.Client`` (a ``LocalCluster`` of
+single-thread worker processes, or the scheduler of a real cluster) and :func:`dask_runner`
+turns a client into the ``runner`` that :func:`daitn_opt.kas.solve_hierarchical` and
+:func:`daitn_opt.kas.batch.solve_batch` take: ``runner(fn, jobs)`` returns ``[fn(*job) ...]``
+in order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from ..errors import InputError
 
+Runner = Callable[[Callable[..., Any], Sequence[tuple]], list]
+"""Runs ``fn(*args)`` for every args tuple and returns the results in order."""
 
-def dask_runner(client: Any) -> Callable[[Callable[..., Any], Sequence[tuple]], list]:
-    """A runner that submits every leg to ``client`` and gathers the routes in order."""
+
+def in_order(fn: Callable[..., Any], jobs: Sequence[tuple]) -> list:
+    """The runner without Dask: every job in this process, one after the other."""
+    return [fn(*job) for job in jobs]
+
+
+def dask_runner(client: Any) -> Runner:
+    """A runner that submits every job to ``client`` and gathers the results in order."""
 
     def run(fn: Callable[..., Any], jobs: Sequence[tuple]) -> list:
-        # pure=False: two legs with equal arguments are still two solves.
+        # pure=False: two jobs with equal arguments are still two solves.
         futures = [client.submit(fn, *job, pure=False) for job in jobs]
         return client.gather(futures)
 
@@ -33,3 +46,32 @@ def connect(scheduler: str) -> Any:
     except (OSError, ValueError, TypeError) as exc:  # unreachable, refused, malformed address
         reason = " ".join(str(exc).split()) or exc.__class__.__name__
         raise InputError("--scheduler", scheduler, f"cannot connect: {reason}") from None
+
+
+@contextmanager
+def cluster(workers: int = 1, scheduler: str | None = None) -> Iterator[Any]:
+    """A client of ``scheduler`` when given, else of a ``LocalCluster`` of ``workers``
+    single-thread worker processes (closed on exit).
+
+    One thread per worker: the solvers hold the GIL, so a second thread in a worker would only
+    share its core; processes give each task its own interpreter.
+    """
+    if scheduler:
+        client = connect(scheduler)
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InputError("--workers", workers, "expected an integer >= 1")
+    from distributed import Client, LocalCluster
+
+    local = LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    try:
+        with Client(local) as client:
+            yield client
+    finally:
+        local.close()

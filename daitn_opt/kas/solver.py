@@ -7,6 +7,9 @@ farthest-point sampling (the first the node farthest from the start, seeded ties
 node joining the medoid it reaches soonest (``min(t[m, i], t[i, m])``). Then the two-level plan of
 ``formulations/kas.md`` runs with ``leg_solver`` on each leg, within the time limit.
 
+With ``workers`` or ``scheduler`` the legs run as Dask tasks (:mod:`.parallel`); a local
+cluster's start-up (seconds) counts against the time limit.
+
 Heuristic: no bound is reported. The stitched route is checked by the MTRCE checker; a route
 the checker refuses is not returned (``no_solution`` with the violations).
 """
@@ -14,6 +17,7 @@ the checker refuses is not returned (``no_solution`` with the violations).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -28,6 +32,7 @@ from ..registry import SolveOptions, register
 from ..result import Result, Status
 from .control import solve_hierarchical
 from .domains import supported
+from .parallel import cluster, dask_runner
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,13 @@ class KasParams:
     domains: int = param(8, "number of domains (K-AS control centres) the view is split into")
     leg_solver: str = param("ils", "registered MTRCE solver each domain runs on its leg")
     levels: int = param(8, "time levels of each domain's utility curve")
+    workers: int = param(
+        0, "Dask workers for the legs (0: legs in order here, unused time rolls over)"
+    )
+    scheduler: str | None = param(None, "Dask scheduler (tcp://host:8786) for the legs")
+    leg_iterations: int | None = param(
+        None, "fixed iterations per leg for an ils leg solver (None: its default)"
+    )
 
 
 def travel_domains(problem: Problem, count: int, seed: int = 0) -> dict[str, int]:
@@ -95,17 +107,14 @@ def solve_kas(problem: Problem, options: SolveOptions) -> Result:
     reason = infeasibility(problem, Arrays.of(problem))  # the heuristics' single-trip tests
     if reason is not None:
         return make_result(problem, "kas", None, Status.INFEASIBLE, message=reason)
+    if isinstance(params.workers, bool) or params.workers < 0:
+        raise InputError("workers", params.workers, "expected an integer >= 0")
     domain_of = travel_domains(problem, params.domains, options.seed)
-    # The legs share what is left after drawing the domains, less a reserve to check the route.
-    left = max(0.05, options.remaining() - max(0.1, 0.05 * options.time_limit))
-    result = solve_hierarchical(
-        problem,
-        domain_of,
-        solver=params.leg_solver,
-        time_limit=left,
-        seed=options.seed,
-        levels=params.levels,
-    )
+    if params.workers or params.scheduler:
+        with cluster(params.workers or 1, params.scheduler) as client:
+            result = _plan(problem, domain_of, params, options, dask_runner(client))
+    else:
+        result = _plan(problem, domain_of, params, options, None)
     result.solver = "kas"
     if not result.stats.get("checked", False):
         result.status = Status.NO_SOLUTION
@@ -114,3 +123,21 @@ def solve_kas(problem: Problem, options: SolveOptions) -> Result:
         )
         result.objective, result.solution = None, {}
     return result
+
+
+def _plan(
+    problem: Problem, domain_of: dict, params: KasParams, options: SolveOptions, runner: Any
+) -> Result:
+    # The legs share what is left after drawing the domains, less a reserve to check the route.
+    left = max(0.05, options.remaining() - max(0.1, 0.05 * options.time_limit))
+    leg_params = {"iterations": params.leg_iterations} if params.leg_iterations else None
+    return solve_hierarchical(
+        problem,
+        domain_of,
+        solver=params.leg_solver,
+        time_limit=left,
+        seed=options.seed,
+        levels=params.levels,
+        runner=runner,
+        leg_params=leg_params,
+    )

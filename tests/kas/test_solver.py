@@ -33,5 +33,29 @@ def test_every_node_but_the_ends_gets_one_of_the_domains(problem):
 def test_bad_parameters_are_named(problem):
     with pytest.raises(InputError, match="domains"):
         daitn_opt.solve(problem, "kas", time_limit=2, domains=0)
-    with pytest.raises(InputError, match="valid: domains, leg_solver, levels"):
+    with pytest.raises(
+        InputError, match="valid: domains, leg_iterations, leg_solver, levels, scheduler, workers"
+    ):
         daitn_opt.solve(problem, "kas", time_limit=2, domain=3)
+    with pytest.raises(InputError, match="workers"):
+        daitn_opt.solve(problem, "kas", time_limit=2, workers=-1)
+
+
+def test_fixed_iterations_per_leg_give_the_same_route_twice(problem):
+    runs = [
+        daitn_opt.solve(problem, "kas", time_limit=30, seed=2, domains=3, leg_iterations=20)
+        for _ in range(2)
+    ]
+    assert runs[0].solution["routes"] == runs[1].solution["routes"]
+    assert runs[0].stats["checked"]
+
+
+@pytest.mark.slow
+def test_legs_on_a_local_dask_cluster_give_the_route_of_the_legs_in_order(problem):
+    # Greedy legs are deterministic: one worker or two, the same legs give the same route.
+    options = dict(time_limit=20, seed=1, domains=4, leg_solver="greedy")
+    on_dask = daitn_opt.solve(problem, "kas", workers=2, **options)
+    assert on_dask.status.value == "feasible" and on_dask.stats["checked"]
+    assert mtrce.check(problem, on_dask.solution).ok
+    again = daitn_opt.solve(problem, "kas", workers=1, **options)
+    assert again.solution["routes"] == on_dask.solution["routes"]
