@@ -7,6 +7,10 @@ one is given), and feeds every training visit's measured sample count and label 
 estimates. The same seed fixes the data split and initial weights of every round, so rounds differ
 only by their route. A command ``daitn-opt oam FILE --request R --rounds N`` is a thin wrapper of
 :func:`run_oam`.
+
+Instead of a registered solver, a ``planner`` (a callable ``(problem with the estimates applied,
+estimates, task) -> PlannedRoute``, e.g. :class:`~.aligned.AlignedPlanner`, which plans for time to
+target on the fitted outcome model) may choose each round's route.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from ..executor import Outcome, TrainConfig, build_network_data
 from ..io import json_safe
 from ..mtrce import from_view
 from ..registry import solve
+from .aligned import PlannedRoute
 from .estimates import UtilityEstimates
 from .measure import HopMeasurement, ObservedReplay, split_holdout
 
@@ -39,6 +44,8 @@ class OAMRound:
     hops: list[HopMeasurement]
     estimates: UtilityEstimates
     """The estimates after this round's update."""
+    info: dict[str, Any] = field(default_factory=dict)
+    """What the planner said about its route (empty for a registered solver)."""
 
     def to_dict(self) -> dict[str, Any]:
         s = self.outcome.summary
@@ -54,6 +61,7 @@ class OAMRound:
                 "finish_time": s.finish_time,
                 "deadline_met": s.deadline_met,
                 "bytes_moved": s.bytes_moved,
+                "planner": self.info,
                 "hops": [h.to_dict() for h in self.hops],
                 "estimates": self.estimates.to_dict(),
             }
@@ -122,6 +130,7 @@ def run_oam(
     target_accuracy: float = 0.9,
     model: str = "auto",
     train: TrainConfig | None = None,
+    planner: Callable[[Any, UtilityEstimates, str], PlannedRoute] | None = None,
     callback: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> OAMResult:
     """Plan, replay, measure and update for ``rounds`` rounds; see the module doc.
@@ -153,6 +162,9 @@ def run_oam(
     drop_below
         Plan without the nodes whose estimated quality fell below it (see
         :meth:`~.estimates.UtilityEstimates.apply`); None keeps every node.
+    planner
+        Chooses each round's route instead of ``solver`` (see the module doc); it receives the
+        problem with the estimates applied (``objective`` and ``drop_below`` included).
     callback
         Called as ``callback("round", {"round": r, "route": ..., "outcome": ...})``.
 
@@ -190,17 +202,24 @@ def run_oam(
     )
     for r in range(rounds):
         planned = est.apply(problem, request.task, drop_below)
-        res = solve(planned, solver, time_limit=time_limit, seed=seed)
-        if not res.is_feasible():
-            raise InputError("solver", solver, f"found no route in round {r}: {res.status.value}")
-        route = list(res.solution["routes"][0])
+        if planner is not None:
+            chosen = planner(planned, est, request.task)
+        else:
+            res = solve(planned, solver, time_limit=time_limit, seed=seed)
+            if not res.is_feasible():
+                msg = f"found no route in round {r}: {res.status.value}"
+                raise InputError("solver", solver, msg)
+            chosen = PlannedRoute(list(res.solution["routes"][0]), res.status.value, res.objective)
+        route = list(chosen.route)
         outcome, hops = replay.measure(route, label=f"round {r}", min_accuracy=min_accuracy)
         for hop in hops:
             if est.get(hop.node, request.task) is None:
                 continue
             est.observe(hop.node, request.task, samples=hop.samples, quality=hop.quality)
         result.rounds.append(
-            OAMRound(r, route, res.status.value, res.objective, outcome, hops, est.copy())
+            OAMRound(
+                r, route, chosen.status, chosen.objective, outcome, hops, est.copy(), chosen.info
+            )
         )
         if callback is not None:
             callback("round", {"round": r, "route": route, "outcome": outcome})

@@ -1,0 +1,179 @@
+"""Plan OAM rounds for time to target on the fitted outcome model, with the estimates in it.
+
+The first OAM loop planned ``max_coverage`` routes: better estimates changed *which* nodes a
+route visits but not *when* the good ones come, so the time to a target accuracy did not follow
+the information (``papers/outcomes/oam.md``). This planner uses the objective a user with a
+target cares about, ``min_time_to_target`` on the outcome model of
+:mod:`daitn_opt.mtrce.calibration` (``acc = a + b C``, ``C`` the coverage of the noise-discounted
+label mass), and puts OAM's estimates into that model:
+
+- the model's parameters (``kappa``, recency, noise exponent ``gamma``, ``a``, ``b``) describe how
+  training on data turns into accuracy; they are fitted once per request on pilot replays of the
+  reported instance and are not changed by OAM;
+- OAM's per-(node, task) estimates say what data a node holds: row ``i`` of the label counts is
+  scaled by ``estimated samples / reported samples`` and its quality becomes the estimated one, so
+  its mass is ``counts_i * ratio_i * signal(q_hat_i) ** gamma * age weight``;
+- the per-label saturation scale ``s_l`` stays the one of the reported instance: how much mass
+  saturates a label is a property of the task, not of who lied (recomputing it from the estimates
+  would make every honest node look more valuable once a liar is found).
+
+A route is :func:`~daitn_opt.mtrce.calibration.plan_to_target`'s route (earliest predicted time
+to the target, recency included) followed, when ``extend`` is on, by the remaining time filled
+with the node of the largest predicted coverage gain per added second appended before the end,
+while the route stays feasible. The suffix changes nothing when the prediction holds (the target
+is reached on the prefix); it is the insurance a user buys against an optimistic prediction (a
+replay that misses the target would otherwise stop early and count as a miss).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..mtrce.calibration import Basis, OutcomeModel, plan_to_target
+from ..mtrce.plan import Arrays, Plan
+from ..mtrce.problem import Problem
+from .estimates import UtilityEstimates
+
+
+@dataclass(frozen=True)
+class FixedScaleModel(OutcomeModel):
+    """An :class:`OutcomeModel` whose per-label scale is given instead of recomputed."""
+
+    fixed_scale: np.ndarray | None = field(default=None, compare=False)
+
+    def scale(self) -> np.ndarray:
+        if self.fixed_scale is None:
+            return super().scale()
+        return self.fixed_scale
+
+
+def estimated_basis(basis: Basis, estimates: UtilityEstimates, task: str) -> Basis:
+    """``basis`` with every node's counts and quality taken from its observed estimate.
+
+    Nodes without an estimate or without any observation keep their reported row.
+    """
+    counts = basis.counts.copy()
+    quality = basis.quality.copy()
+    for i, node in enumerate(basis.ids):
+        est = estimates.get(node, task)
+        if est is None or est.samples_count + est.quality_count == 0:
+            continue
+        ratio = est.samples / est.reported_samples if est.reported_samples > 0 else 0.0
+        counts[i] *= ratio
+        quality[i] = min(1.0, max(0.0, est.quality))
+    return Basis(basis.ids, counts, quality, basis.age_weight, basis.eligible)
+
+
+def model_with_estimates(
+    model: OutcomeModel, estimates: UtilityEstimates, task: str
+) -> FixedScaleModel:
+    """``model`` (fitted on the reports) on the estimated data, its label scale kept."""
+    return FixedScaleModel(
+        estimated_basis(model.basis, estimates, task),
+        model.kappa,
+        model.recency,
+        model.noise_exponent,
+        model.intercept,
+        model.slope,
+        model.target_accuracy,
+        model.report,
+        fixed_scale=model.scale(),
+    )
+
+
+def extend_route(problem: Problem, route: list[int], model: OutcomeModel) -> list[int]:
+    """``route`` (problem indices) with nodes appended before its end while it stays feasible.
+
+    Each step appends the unvisited node with utility > 0 of the largest predicted coverage gain
+    (order included) per added second; it stops when no node fits or none adds coverage.
+    """
+    plan = Plan(Arrays.of(problem), [list(route)])
+    util = np.asarray(problem.utility, dtype=np.float64)
+    while True:
+        candidates = np.array([v for v in plan.unvisited() if util[v] > 0], dtype=np.int64)
+        if len(candidates) == 0:
+            break
+        ok, added, _ = plan.insertion_table(0, candidates)
+        last = len(plan.routes[0]) - 2  # the gap just before the end
+        fits = ok[:, last]
+        if not fits.any():
+            break
+        current = plan.routes[0]
+        base = model.coverage(model.trained(problem, current))
+        best, best_score = -1, 0.0
+        for j in np.flatnonzero(fits):
+            v = int(candidates[j])
+            trial = [*current[:-1], v, current[-1]]
+            gain = model.coverage(model.trained(problem, trial)) - base
+            score = gain / max(float(added[j, last]), 1e-9)
+            if gain > 1e-12 and score > best_score:
+                best, best_score = v, score
+        if best < 0:
+            break
+        plan.insert(0, len(current) - 1, best)
+    return list(plan.routes[0])
+
+
+@dataclass(frozen=True)
+class PlannedRoute:
+    """What a planner returns to the OAM loop."""
+
+    route: list[str]
+    status: str
+    objective: float | None
+    """The planner's own value of the route (here: the predicted time to the target, s)."""
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AlignedPlanner:
+    """Plans an OAM round for time to target on ``model`` with the round's estimates; see the
+    module doc.
+
+    Parameters
+    ----------
+    model
+        The request's outcome model, fitted on the reports, with its target accuracy set.
+    solver
+        Coverage solver of ``min_time_to_target`` (``coverage-ils``, ``coverage-highs``, ...).
+    time_limit
+        Seconds per solve.
+    extend
+        Fill the time after the predicted target with the best coverage gain per second.
+    """
+
+    model: OutcomeModel
+    solver: str = "coverage-ils"
+    time_limit: float = 10.0
+    extend: bool = True
+
+    def __post_init__(self) -> None:
+        if self.model.target_accuracy is None:
+            raise InputError("model", "target_accuracy=None", "the planner needs a target")
+
+    def __call__(self, problem: Problem, estimates: UtilityEstimates, task: str) -> PlannedRoute:
+        model = model_with_estimates(self.model, estimates, task)
+        res, predicted, rounds = plan_to_target(
+            problem, model, solver=self.solver, time_limit=self.time_limit
+        )
+        if res is None or not res.is_feasible():
+            status = "no route" if res is None else res.status.value
+            raise InputError("solver", self.solver, f"found no time-to-target route: {status}")
+        idx = [problem.ids.index(str(n)) for n in res.solution["routes"][0]]
+        prefix = len(idx)
+        if self.extend:
+            idx = extend_route(problem, idx, model)
+        route = [problem.ids[i] for i in idx]
+        info = {
+            "prefix": prefix - 2,
+            "retargets": rounds,
+            "predicted_accuracy": model.predict(model.trained(problem, idx)),
+        }
+        return PlannedRoute(
+            route, res.status.value, predicted if math.isfinite(predicted) else None, info
+        )

@@ -1,0 +1,713 @@
+"""OAM feedback experiment (issue 12, item 2): do learned utilities reach the target sooner?
+
+Claim tested: when some nodes over-report, routes planned on the utilities OAM learned from
+replays reach the target accuracy sooner than routes planned on the reports; routes planned on the
+true values bound what any estimate can gain.
+
+Design (for the family, not for a seed):
+
+- **Requests**: every sequential tabular request with one replica (breast-cancer) of the shipped
+  ``healthcare-small`` and ``healthcare-medium`` instances.
+- **Misreports from the trust model** (:func:`daitn_opt.oam.misreport`): a data node lies with
+  probability ``min(1, scale * (1 - trust))``; a liar over-reported its quality (true quality
+  0.5-0.6: about half its labels flipped) or its sample count (true count 25-50% of the report),
+  with equal probability. The planner reads the reported instance, the executor trains on the
+  true data.
+- **Planner** (:class:`daitn_opt.oam.AlignedPlanner`): ``min_time_to_target`` on the outcome model
+  fitted per request on pilot replays of the *reported* instance (pilot seeds disjoint from the
+  evaluation seeds), with OAM's estimates as the model's per-node counts and qualities, then the
+  remaining time filled by predicted coverage gain per second. The noise exponent is fitted on
+  ``settings.noise_exponents`` (default 1-4): the honest pilots barely vary in quality, so they
+  cannot tell the fit that label noise matters (``gamma = 0`` fits them about as well), while the
+  executor's noise model (uniform flips) says it does.
+- **Arms, paired by seed** (same truth, data split and initial weights): ``reported`` (round 0,
+  plan on the reports), ``learned`` (the last round, after ``rounds - 1`` updates with the rule of
+  :mod:`daitn_opt.oam.estimates`), ``oracle`` (plan on the true samples and qualities).
+- **Outcomes**: time to the target accuracy on the simulated clock (a miss counts as the
+  request's deadline), final accuracy; scored on the part of the MPVU's held-out set OAM never
+  measures on (``validation_share``). Paired differences: mean, 95% t-interval, Wilcoxon
+  signed-rank (:mod:`daitn_opt.papers.stats`).
+
+:func:`run_oam` runs it and writes ``oam.md``, ``oam.json``, ``oam-error.png`` and
+``oam-time.png`` into a folder; nothing here prints (progress goes to a callback).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from .stats import mean_ci, paired_wilcoxon, spearman
+
+ROOT = Path(__file__).resolve().parents[2]
+Progress = Callable[[str, dict[str, Any]], None]
+ARMS = ("reported", "learned", "oracle")
+COMPARISONS = (("learned", "reported"), ("oracle", "reported"), ("learned", "oracle"))
+ERROR_KINDS = ("misreporters visited", "misreporters", "visited", "all")
+
+
+@dataclass(frozen=True)
+class OAMSettings:
+    """Parameters of :func:`run_oam` (defaults: the full run)."""
+
+    instances: tuple[str, ...] = ("small", "medium")
+    requests: tuple[str, ...] | None = None
+    """``instance/request`` names to keep (None: every eligible request)."""
+    seeds: tuple[int, ...] = tuple(range(20))
+    rounds: int = 4
+    scale: float = 4.0
+    kinds: tuple[str, ...] = ("quality", "samples")
+    target: float = 0.9
+    validation_share: float = 0.5
+    solver: str = "coverage-ils"
+    time_limit: float = 5.0
+    pilot_seeds: tuple[int, ...] = (100, 101, 102, 103, 104)
+    pilot_routes: int = 12
+    noise_exponents: tuple[float, ...] = (1.0, 2.0, 3.0, 4.0)
+    extend: bool = True
+    quick: bool = False
+
+    @classmethod
+    def quick_run(cls) -> OAMSettings:
+        """Two small requests, three seeds, short pilots: a smoke test of the whole pipeline."""
+        return cls(
+            instances=("small",),
+            requests=("healthcare-small/r1", "healthcare-small/r6"),
+            seeds=(0, 1, 2),
+            rounds=2,
+            pilot_seeds=(100, 101),
+            pilot_routes=4,
+            time_limit=2.0,
+            quick=True,
+        )
+
+    def __post_init__(self) -> None:
+        if isinstance(self.rounds, bool) or not isinstance(self.rounds, int) or self.rounds < 2:
+            raise InputError("rounds", self.rounds, "expected an integer >= 2 (reported, learned)")
+        if not self.seeds:
+            raise InputError("seeds", self.seeds, "expected at least one seed")
+        if set(self.seeds) & set(self.pilot_seeds):
+            common = sorted(set(self.seeds) & set(self.pilot_seeds))
+            raise InputError("pilot_seeds", common, "must be disjoint from the evaluation seeds")
+        if not 0 < self.target <= 1:
+            raise InputError("target", self.target, "must lie in (0, 1]")
+        unknown = set(self.instances) - {"small", "medium"}
+        if unknown:
+            raise InputError("instances", sorted(unknown), "expected small and/or medium")
+
+
+# -- the experiment -----------------------------------------------------------------------------
+
+
+def eligible_requests(settings: OAMSettings) -> list[tuple[str, Any, str]]:
+    """``(label, instance, request id)`` of every sequential tabular one-replica request kept
+    (label: ``healthcare-small`` or ``healthcare-medium``)."""
+    from ..drrt.instance import load_instance
+
+    out = []
+    for size in settings.instances:
+        label = f"healthcare-{size}"
+        inst = load_instance(ROOT / "instances" / f"{label}.json")
+        for req in inst.requests:
+            if req.mode != "sequential" or req.modality != "tabular" or req.replicas != 1:
+                continue
+            if settings.requests is not None and f"{label}/{req.id}" not in settings.requests:
+                continue
+            out.append((label, inst, req.id))
+    if not out:
+        raise InputError("requests", settings.requests, "no eligible request left")
+    return out
+
+
+def fit_planner(inst: Any, rid: str, settings: OAMSettings) -> Any:
+    """The request's :class:`~daitn_opt.oam.AlignedPlanner` (outcome model fitted on pilots)."""
+    from ..mtrce.calibration import fit_outcome_model
+    from ..oam import AlignedPlanner
+
+    model = fit_outcome_model(
+        inst,
+        rid,
+        pilot_seeds=settings.pilot_seeds,
+        pilot_routes=settings.pilot_routes,
+        target_accuracy=settings.target,
+        noise_exponents=settings.noise_exponents,
+    )
+    return AlignedPlanner(model, settings.solver, settings.time_limit, settings.extend)
+
+
+def truth_fields(snapshot: Any, request: Any) -> dict[str, tuple[float, float]]:
+    """``node -> (samples, quality)`` of the request's task in ``snapshot`` (summed datasets)."""
+    from ..executor.data import matching_datasets
+
+    out = {}
+    for node in snapshot.of_kind("data"):
+        sets = matching_datasets(node, request.modality, request.task)
+        n = sum(d.samples for d in sets)
+        if n > 0:
+            out[node.id] = (float(n), sum(d.samples * d.quality for d in sets) / n)
+    return out
+
+
+def relative_error(est: Any, task: str, truth: dict, nodes: list[str]) -> float:
+    """Mean ``|u_hat - u*| / u*`` over ``nodes`` (nan when none)."""
+    errs = []
+    for node in nodes:
+        e = est.get(node, task)
+        n, q = truth[node]
+        if e is not None and n * q > 0:
+            errs.append(abs(e.utility - n * q) / (n * q))
+    return float(np.mean(errs)) if errs else math.nan
+
+
+def _arm(rnd: Any) -> dict[str, Any]:
+    s = rnd.outcome.summary
+    return {
+        "route": list(rnd.route),
+        "predicted_time": rnd.planned_objective,
+        "prefix": rnd.info.get("prefix"),
+        "final_accuracy": s.final_accuracy,
+        "time_to_target": s.time_to_target,
+        "deadline": s.deadline,
+    }
+
+
+def run_seed(
+    label: str, inst: Any, rid: str, seed: int, planner: Any, settings: OAMSettings
+) -> dict[str, Any]:
+    """One paired (request, seed) run: the OAM loop (reported .. learned) and the oracle plan."""
+    from ..oam import UtilityEstimates, misreport, prior_estimates
+    from ..oam import run_oam as loop
+
+    request = inst.request(rid)
+    task = request.task
+    true_snap, lies = misreport(
+        inst.snapshot, task, seed, scale=settings.scale, kinds=settings.kinds
+    )
+    truth = truth_fields(true_snap, request)
+    common = dict(
+        seed=seed,
+        truth=true_snap,
+        planner=planner,
+        validation_share=settings.validation_share,
+        target_accuracy=settings.target,
+    )
+    res = loop(inst, rid, settings.rounds, **common)
+    oracle_est = prior_estimates(inst, rid, UtilityEstimates(prior_weight=0.0))
+    eligible = sorted(e.node for e in oracle_est.entries.values())
+    for node in eligible:
+        oracle_est.observe(node, task, samples=truth[node][0], quality=truth[node][1])
+    oracle = loop(inst, rid, 1, estimates=oracle_est, **common)
+    liars = {m.node: m.kind for m in lies if m.node in eligible}
+    visited = sorted({h.node for r in res.rounds for h in r.hops if h.node in eligible})
+    snaps = [prior_estimates(inst, rid)] + [r.estimates for r in res.rounds]
+    groups = {
+        "misreporters visited": [n for n in liars if n in visited],
+        "misreporters": list(liars),
+        "visited": visited,
+        "all": eligible,
+    }
+    return {
+        "instance": label,
+        "request": rid,
+        "seed": seed,
+        "liars": liars,
+        "eligible": len(eligible),
+        "error": {k: [relative_error(e, task, truth, v) for e in snaps] for k, v in groups.items()},
+        "reported": _arm(res.rounds[0]),
+        "learned": _arm(res.rounds[-1]),
+        "oracle": _arm(oracle.rounds[0]),
+        "rounds": [_arm(r) for r in res.rounds],
+        "hops": [
+            {
+                "round": r.round,
+                "node": h.node,
+                "position": h.position,
+                "liar": liars.get(h.node, ""),
+                "true_quality": truth[h.node][1] if h.node in truth else None,
+                "quality_hat": h.quality,
+                "accuracy_gain": h.accuracy_gain,
+                "loss_drop": h.loss_drop,
+            }
+            for r in res.rounds[:1]
+            for h in r.hops
+        ],
+    }
+
+
+# -- analysis -----------------------------------------------------------------------------------
+
+
+def ttt(arm: dict[str, Any]) -> float:
+    """Time to target, a miss counted as the deadline."""
+    t = arm["time_to_target"]
+    return float(arm["deadline"] if t is None else t)
+
+
+def pools(runs: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """``(label, runs)``: every instance, every instance/request, then all runs."""
+    out = []
+    for name in sorted({r["instance"] for r in runs}):
+        rs = [r for r in runs if r["instance"] == name]
+        out.append((name, rs))
+        for rid in sorted({r["request"] for r in rs}, key=lambda x: int(x[1:])):
+            out.append((f"{name} / {rid}", [r for r in rs if r["request"] == rid]))
+    out.append(("all", runs))
+    return out
+
+
+def compare(runs: list[dict[str, Any]], a: str, b: str) -> dict[str, Any]:
+    """Paired differences ``a - b`` of time to target (s and % of the deadline) and accuracy."""
+    dt = [ttt(r[a]) - ttt(r[b]) for r in runs]
+    share = [100.0 * d / r[a]["deadline"] for d, r in zip(dt, runs, strict=True)]
+    da = [r[a]["final_accuracy"] - r[b]["final_accuracy"] for r in runs]
+    pt = paired_wilcoxon(
+        [ttt(r[a]) for r in runs], [ttt(r[b]) for r in runs], higher_is_better=False
+    )
+    pa = paired_wilcoxon(
+        [r[a]["final_accuracy"] for r in runs], [r[b]["final_accuracy"] for r in runs]
+    )
+    return {
+        "arm": a,
+        "against": b,
+        "runs": len(runs),
+        "changed": sum(r[a]["route"] != r[b]["route"] for r in runs),
+        "time": asdict(mean_ci(dt)),
+        "time_share": asdict(mean_ci(share)),
+        "time_test": asdict(pt),
+        "accuracy": asdict(mean_ci(da)),
+        "accuracy_test": asdict(pa),
+    }
+
+
+def arm_means(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per arm: mean final accuracy, runs that reached the target, mean time to target (95% CI)."""
+    return {
+        k: {
+            "accuracy": asdict(mean_ci([r[k]["final_accuracy"] for r in runs])),
+            "reached": sum(r[k]["time_to_target"] is not None for r in runs),
+            "time": asdict(mean_ci([ttt(r[k]) for r in runs])),
+        }
+        for k in ARMS
+    }
+
+
+def diagnosis(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Where the arms differ: first hops, liars on the planned prefix, what a liar's hop does."""
+    out: dict[str, Any] = {}
+    for k in ARMS:
+        first_q, prefix_q, prefix = [], [], []
+        for r in runs:
+            route = r[k]["route"][1:-1]
+            n = r[k]["prefix"] if r[k]["prefix"] is not None else len(route)
+            q = {node for node, kind in r["liars"].items() if kind == "quality"}
+            first_q.append(bool(route) and route[0] in q)
+            prefix_q.append(sum(node in q for node in route[:n]))
+            prefix.append(n)
+        out[k] = {
+            "first_hop_quality_liar": float(np.mean(first_q)),
+            "quality_liars_on_prefix": float(np.mean(prefix_q)),
+            "prefix_length": float(np.mean(prefix)),
+            "first_hop_as_oracle": float(
+                np.mean([r[k]["route"][1:2] == r["oracle"]["route"][1:2] for r in runs])
+            ),
+        }
+    hops = [h for r in runs for h in r["hops"]]
+    for kind in ("quality", "samples", ""):
+        gains = [
+            h["accuracy_gain"] for h in hops if h["liar"] == kind and h["accuracy_gain"] is not None
+        ]
+        out[f"gain {kind or 'honest'}"] = asdict(mean_ci(gains))
+    qh = [(h["quality_hat"], h["true_quality"]) for h in hops if h["quality_hat"] is not None]
+    out["quality_hat_rho"] = spearman([a for a, _ in qh], [b for _, b in qh]) if qh else None
+    return out
+
+
+def error_curves(runs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    """Mean relative error (95% CI) after each round, over the runs that have such nodes."""
+    m = np.array([r["error"][kind] for r in runs], dtype=float)
+    m = m[~np.isnan(m).any(axis=1)] if len(m) else m
+    if len(m) == 0:
+        return []
+    return [asdict(mean_ci(m[:, k].tolist())) for k in range(m.shape[1])]
+
+
+def analyse(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every table of the report, as plain values."""
+    out: dict[str, Any] = {"pools": []}
+    for label, rs in pools(runs):
+        out["pools"].append(
+            {
+                "pool": label,
+                "runs": len(rs),
+                "arms": arm_means(rs),
+                "compare": [compare(rs, a, b) for a, b in COMPARISONS],
+                "diagnosis": diagnosis(rs),
+            }
+        )
+    out["errors"] = {
+        name: {
+            kind: error_curves([r for r in runs if r["instance"] == name], kind)
+            for kind in ERROR_KINDS
+        }
+        for name in sorted({r["instance"] for r in runs})
+    }
+    return out
+
+
+# -- report -------------------------------------------------------------------------------------
+
+
+def _f(x: float | None, spec: str = ".3f") -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
+
+
+def _ci(c: dict[str, Any], spec: str = "+.1f") -> str:
+    if c["mean"] is None:
+        return "-"
+    if c["low"] is None:
+        return format(c["mean"], spec)
+    return f"{c['mean']:{spec}} [{c['low']:{spec}}, {c['high']:{spec}}]"
+
+
+def _section(title: str, intro: str, columns: list[str]) -> list[str]:
+    """A Markdown section: heading, paragraph, table header."""
+    head = "| " + " | ".join(columns) + " |"
+    return [f"## {title}", "", intro, "", head, "|" + "---|" * len(columns)]
+
+
+def _md_errors(an: dict[str, Any], rounds: int) -> list[str]:
+    lines = _section(
+        "Estimates vs the truth",
+        "Mean relative error of the estimated utility (samples x quality) to the true one after "
+        "k rounds (k = 0: the reports), mean [95% CI] over the runs that have such nodes. "
+        "`misreporters`: eligible nodes that lied; `misreporters visited`: those some round "
+        "visited; `visited`: nodes some round visited; `all`: every eligible node (a node no "
+        "route visits keeps its report). ![error](oam-error.png)",
+        ["instance", "nodes", "runs", *(f"k={k}" for k in range(rounds + 1))],
+    )
+    for name, kinds in an["errors"].items():
+        for kind, curve in kinds.items():
+            if curve:
+                cells = " | ".join(_ci(c, ".3f") for c in curve)
+                lines.append(f"| {name} | {kind} | {curve[0]['n']} | {cells} |")
+    return [*lines, ""]
+
+
+def _md_arms(an: dict[str, Any], target: float) -> list[str]:
+    lines = _section(
+        "Arms",
+        f"Cells: mean final accuracy / runs that reached {target:g} / mean time to {target:g} in "
+        "s (a miss counts as the deadline) [95% CI]. ![time](oam-time.png)",
+        ["pool", "runs", *ARMS],
+    )
+    for p in an["pools"]:
+        cells = [
+            f"{_f(a['accuracy']['mean'])} / {a['reached']} / {_ci(a['time'], '.0f')}"
+            for a in (p["arms"][k] for k in ARMS)
+        ]
+        lines.append(f"| {p['pool']} | {p['runs']} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def _md_compare(an: dict[str, Any]) -> list[str]:
+    lines = _section(
+        "Paired differences",
+        "Arm minus baseline over the same (request, seed) runs: mean [95% t-interval]; Wilcoxon "
+        "signed-rank two-sided p (zero differences dropped); sooner/later/tie counts. Time to "
+        "target: lower is better; `% deadline`: the difference as a share of the request's "
+        "deadline (comparable across requests). `changed`: runs whose routes differ.",
+        [
+            "pool",
+            "arm - baseline",
+            "runs",
+            "changed",
+            "Δ time to target s",
+            "Δ % deadline",
+            "sooner/later/tie",
+            "p",
+            "Δ accuracy",
+            "p",
+        ],
+    )
+    for p in an["pools"]:
+        for c in p["compare"]:
+            t, a = c["time_test"], c["accuracy_test"]
+            lines.append(
+                f"| {p['pool']} | {c['arm']} - {c['against']} | {c['runs']} | {c['changed']} | "
+                f"{_ci(c['time'])} | {_ci(c['time_share'])} | "
+                f"{t['better']}/{t['worse']}/{t['ties']} | {_f(t['p'], '.3g')} | "
+                f"{_ci(c['accuracy'], '+.4f')} | {_f(a['p'], '.3g')} |"
+            )
+    return [*lines, ""]
+
+
+def _md_diagnosis(an: dict[str, Any]) -> list[str]:
+    lines = _section(
+        "Where the arms differ",
+        "Per arm: share of runs whose first hop is a quality liar; mean quality liars on the "
+        "planned prefix (the nodes the planner predicted reach the target); mean prefix length; "
+        "share of runs whose first hop is the oracle's. Last columns: mean MPVU accuracy gain of "
+        "a round-0 hop at a quality liar, a samples liar and an honest node [95% CI], and the "
+        "Spearman rho of the measured quality with the true one over round-0 hops.",
+        [
+            "pool",
+            "arm",
+            "first hop a quality liar",
+            "quality liars on prefix",
+            "prefix",
+            "first hop as oracle",
+        ],
+    )
+    for p in an["pools"]:
+        for k in ARMS:
+            d = p["diagnosis"][k]
+            lines.append(
+                f"| {p['pool']} | {k} | {d['first_hop_quality_liar']:.2f} | "
+                f"{d['quality_liars_on_prefix']:.2f} | {d['prefix_length']:.1f} | "
+                f"{d['first_hop_as_oracle']:.2f} |"
+            )
+    lines += [
+        "",
+        "| pool | gain at a quality liar | gain at a samples liar | gain at an honest node "
+        "| rho(q_hat, q) |",
+        "|---|---|---|---|---|",
+    ]
+    for p in an["pools"]:
+        d = p["diagnosis"]
+        lines.append(
+            f"| {p['pool']} | {_ci(d['gain quality'], '+.4f')} | {_ci(d['gain samples'], '+.4f')} "
+            f"| {_ci(d['gain honest'], '+.4f')} | {_f(d['quality_hat_rho'], '+.2f')} |"
+        )
+    return [*lines, ""]
+
+
+def write_markdown(out: Path, meta: dict[str, Any], an: dict[str, Any], notes: list[str]) -> Path:
+    s = meta["settings"]
+    lines = [
+        "# OAM feedback: routes planned on learned vs reported utilities (issue 12, item 2)",
+        "",
+        f"Generated by `{meta['command']}` (`daitn_opt.papers.oam.run_oam`) at commit "
+        f"{meta['commit'][:12]}{' with uncommitted changes' if meta['dirty'] else ''}; "
+        f"{meta['seconds']:.0f} s wall on a shared 2-core machine (load {meta['load']}), one "
+        f"torch thread; Python {meta['python']}. Seeds {s['seeds'][0]}-{s['seeds'][-1]} "
+        f"({len(s['seeds'])} paired seeds), {s['rounds']} rounds, misreport probability "
+        f"min(1, {s['scale']:g} x (1 - trust)), lies: {' or '.join(s['kinds'])}; planner: "
+        f"`min_time_to_target` on the outcome model fitted per request to pilot replays of the "
+        f"reported instance (seeds {s['pilot_seeds']}, {s['pilot_routes']} pilot routes and "
+        f"their reversals, noise exponent in {s['noise_exponents']}), solved by `{s['solver']}` "
+        f"({s['time_limit']:g} s), {'then extended by coverage gain per second' if s['extend'] else 'not extended'}. "
+        f"Target accuracy {s['target']:g}, scored on the {1 - s['validation_share']:g} share of "
+        "the MPVU's held-out set that OAM never measures on. Design: "
+        "`daitn_opt/papers/oam.py`; planner: `daitn_opt/oam/aligned.py`; update rule: "
+        "`daitn_opt/oam/estimates.py`.",
+        "",
+        *_md_models(meta),
+        *_md_arms(an, s["target"]),
+        *_md_compare(an),
+        *_md_errors(an, s["rounds"]),
+        *_md_diagnosis(an),
+        *notes,
+    ]
+    path = out / "oam.md"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _md_models(meta: dict[str, Any]) -> list[str]:
+    lines = _section(
+        "Fitted outcome models (pilot replays of the reports)",
+        "Per request: acc = a + b C (`daitn_opt/mtrce/calibration.py`), fitted before any "
+        "evaluation replay; the coverage target is the C at which a + b C reaches the target.",
+        [
+            "request",
+            "kappa",
+            "recency",
+            "gamma",
+            "a",
+            "b",
+            "coverage target",
+            "pilot RMSE",
+            "pilot rho",
+        ],
+    )
+    for name, m in meta["models"].items():
+        lines.append(
+            f"| {name} | {m['kappa']:.3g} | {m['recency']:g} | {m['noise_exponent']:g} | "
+            f"{m['intercept']:.3f} | {m['slope']:.3f} | {_f(m.get('coverage_target'))} | "
+            f"{_f(m.get('rmse'), '.4f')} | {_f(m.get('pilot_rho'), '.2f')} |"
+        )
+    return [*lines, ""]
+
+
+# -- figures ------------------------------------------------------------------------------------
+
+
+def write_figures(out: Path, runs: list[dict[str, Any]], an: dict[str, Any]) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(an["errors"])
+    fig, axes = plt.subplots(1, len(names), figsize=(5.5 * len(names), 4), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        for kind, style in zip(ERROR_KINDS, ("o-", "v--", "s-", "^-"), strict=True):
+            curve = an["errors"][name][kind]
+            if not curve:
+                continue
+            mean = np.array([c["mean"] for c in curve])
+            half = np.array([0.0 if c["low"] is None else c["mean"] - c["low"] for c in curve])
+            ax.errorbar(np.arange(len(mean)), mean, yerr=half, fmt=style, capsize=3, label=kind)
+        ax.set_xlabel("rounds completed (0 = reports)")
+        ax.set_ylabel("mean |u_hat - u*| / u*")
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle("OAM utility estimates vs the truth (mean, 95% CI)")
+    fig.tight_layout()
+    err = out / "oam-error.png"
+    fig.savefig(err, dpi=110)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    for ax, other in zip(axes, ("learned", "oracle"), strict=True):
+        x = np.array([100 * ttt(r["reported"]) / r["reported"]["deadline"] for r in runs])
+        y = np.array([100 * ttt(r[other]) / r[other]["deadline"] for r in runs])
+        for name, marker in zip(sorted({r["instance"] for r in runs}), "os^", strict=False):
+            m = np.array([r["instance"] == name for r in runs])
+            ax.scatter(x[m], y[m], marker=marker, alpha=0.6, label=name)
+        ax.plot([0, 100], [0, 100], "k--", lw=1)
+        ax.set_xlabel("reported plan: time to target, % of deadline")
+        ax.set_ylabel(f"{other} plan: time to target, % of deadline")
+        ax.set_title(f"{other} vs reported (below the line: sooner)")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    tim = out / "oam-time.png"
+    fig.savefig(tim, dpi=110)
+    plt.close(fig)
+    return [err, tim]
+
+
+# -- entry point --------------------------------------------------------------------------------
+
+
+def provenance(settings: OAMSettings, command: str) -> dict[str, Any]:
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=False
+        ).stdout
+
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "daitn_opt")
+    load = " ".join(f"{x:.1f}" for x in _loadavg())
+    return {
+        "command": command,
+        "commit": git("rev-parse", "HEAD").strip(),
+        "dirty": bool(dirty.strip()),
+        "python": platform.python_version(),
+        "load": load,
+        "settings": asdict(settings),
+    }
+
+
+def _loadavg() -> tuple[float, ...]:
+    try:
+        import os
+
+        return os.getloadavg()
+    except OSError:
+        return ()
+
+
+def run_oam(
+    out: Path,
+    settings: OAMSettings | None = None,
+    progress: Progress | None = None,
+    *,
+    command: str = "daitn_opt.papers.oam.run_oam",
+    notes: list[str] | None = None,
+) -> dict[str, Any]:
+    """Run the experiment of the module doc and write its report into ``out``.
+
+    Returns ``{"meta", "runs", "analysis", "files"}``; ``progress(event, data)`` is called with
+    ``fit`` (a request's model is fitted), ``run`` (a (request, seed) run is done) and ``done``.
+    ``notes`` are appended to the Markdown (the interpretation, written by the caller).
+    """
+    import torch
+
+    settings = settings or OAMSettings()
+    progress = progress or (lambda event, data: None)
+    torch.set_num_threads(1)
+    t0 = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    meta = provenance(settings, command)
+    meta["models"] = {}
+    runs: list[dict[str, Any]] = []
+    for label, inst, rid in eligible_requests(settings):
+        name = f"{label}/{rid}"
+        planner = fit_planner(inst, rid, settings)
+        meta["models"][name] = planner.model.describe()
+        progress("fit", {"request": name, "seconds": time.perf_counter() - t0})
+        for seed in settings.seeds:
+            runs.append(run_seed(label, inst, rid, seed, planner, settings))
+            progress("run", {"request": name, "seed": seed, "seconds": time.perf_counter() - t0})
+    an = analyse(runs)
+    meta["seconds"] = time.perf_counter() - t0
+    meta["load"] = (
+        f"{meta['load']} at the start, {' '.join(f'{x:.1f}' for x in _loadavg())} at the end"
+    )
+    files = [write_markdown(out, meta, an, notes or [])]
+    (out / "oam.json").write_text(
+        json.dumps(_no_nan({"meta": meta, "analysis": an, "runs": runs}), indent=1, default=_plain)
+        + "\n",
+        encoding="utf-8",
+    )
+    files += [out / "oam.json", *write_figures(out, runs, an)]
+    progress("done", {"seconds": meta["seconds"], "files": [str(f) for f in files]})
+    return {"meta": meta, "runs": runs, "analysis": an, "files": files}
+
+
+def _no_nan(x: Any) -> Any:
+    """``x`` with every float nan replaced by None (JSON has no NaN)."""
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _no_nan(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_no_nan(v) for v in x]
+    return x
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, tuple):
+        return list(x)
+    raise TypeError(f"not JSON serialisable: {type(x).__name__}")
+
+
+__all__ = [
+    "ARMS",
+    "OAMSettings",
+    "analyse",
+    "compare",
+    "diagnosis",
+    "eligible_requests",
+    "fit_planner",
+    "run_oam",
+    "run_seed",
+    "truth_fields",
+]
