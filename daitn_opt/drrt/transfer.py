@@ -2,8 +2,10 @@
 
 A view needs ``transfer[i, j]`` only between its own k nodes (the eligible data nodes, the start
 and the end), not between all n nodes of the snapshot. This module runs one Dijkstra per view node
-over the sparse graph of up links (``scipy.sparse.csgraph``), a block of sources at a time, and
-keeps only the k view columns of each block: memory is O(k^2 + block * n), never O(n^2).
+over the sparse graph of up links and keeps only the k view columns: memory is O(k^2 + block * n),
+never O(n^2). Where numba is installed and no link charges money, the searches are compiled and
+run in parallel over sources (:mod:`.shortest_paths`, ~25 % less CPU than scipy and both cores);
+otherwise ``scipy.sparse.csgraph`` runs them, a block of sources at a time.
 
 Two choices keep the result *identical*, bit for bit, to one Dijkstra per node on the full graph:
 
@@ -28,6 +30,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from . import shortest_paths
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -159,6 +163,12 @@ def pairwise(
         return transfer, np.zeros((k, k)) if weights.has_cost else None
     # Pruned before the (k, k) result exists, so their work arrays do not add to its peak.
     graph = weights.time if weights.has_cost else _drop_dominated(weights.time)
+    if compiled(weights):
+        transfer = shortest_paths.group_distances(
+            graph.indptr, graph.indices, graph.data, nodes, limits
+        )
+        _unfloor(transfer)
+        return transfer, None
     transfer = np.empty((k, k))
     money = np.empty((k, k)) if weights.has_cost else None
     if limits is None or weights.has_cost:
@@ -176,12 +186,24 @@ def pairwise(
         )
         dist, pred = found if weights.has_cost else (found, None)
         part = dist[:, nodes]
-        tiny = part < 1e-9
-        part[tiny] = np.round(part[tiny], 12)  # undo the zero-link floor
+        _unfloor(part)
         transfer[rows] = part
         if money is not None:
             money[rows] = _tree_money(pred, weights.money)[:, nodes]
     return transfer, money
+
+
+def compiled(weights: LinkWeights) -> bool:
+    """Whether :func:`pairwise` runs the compiled searches (:mod:`.shortest_paths`) for these
+    weights: numba is there and no link charges money (money follows scipy's predecessor trees,
+    whose ties another heap would break differently)."""
+    return not weights.has_cost and shortest_paths.available()
+
+
+def _unfloor(times: np.ndarray) -> None:
+    """Undo the 1e-12 floor that keeps zero-time links in the graph, in place."""
+    tiny = times < 1e-9
+    times[tiny] = np.round(times[tiny], 12)
 
 
 def _tree_money(pred: np.ndarray, money: csr_matrix) -> np.ndarray:

@@ -37,7 +37,14 @@ from .instance import Instance, TravelSpec
 from .metrics import distance_matrix
 from .requests import TrainingRequest
 from .snapshot import Snapshot
-from .transfer import distances_from, distances_to, link_weights, pairwise, reach_limits
+from .transfer import (
+    compiled,
+    distances_from,
+    distances_to,
+    link_weights,
+    pairwise,
+    reach_limits,
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -294,7 +301,9 @@ def _travel(
             f"(at most {MAX_DENSE_NODES} nodes without a cap)",
         )
     cand, limits = cand[keep], None
-    if cap[0] is not None:  # a capped view is a close group: stop each search beyond it
+    if cap[0] is not None and not compiled(weights):
+        # A capped view is a close group: stop each search beyond it (the compiled searches
+        # stop by themselves once every view node is settled).
         limits = reach_limits(weights, cand, _hubs(ahead[keep], HUBS))
     transfer, money = pairwise(weights, cand, limits)
     if money is None:

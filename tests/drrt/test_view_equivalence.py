@@ -5,6 +5,9 @@ dominated arcs. The reference here is the plain computation the view used to do:
 *every* node over *every* up arc, a dense (n, n) matrix, money walked up each predecessor tree one
 node at a time, unreachable nodes dropped afterwards. Transfer times must match exactly (same
 floating-point sums); money within 1e-12 (the walk adds in another order than pointer doubling).
+
+Each comparison runs on both paths of :func:`daitn_opt.drrt.transfer.pairwise`: the compiled
+searches (numba, when installed) and scipy's csgraph (``DAITN_NO_NUMBA=1``).
 """
 
 from __future__ import annotations
@@ -14,12 +17,26 @@ import numpy as np
 import pytest
 from scipy.sparse.csgraph import dijkstra
 
+from daitn_opt.drrt import shortest_paths
 from daitn_opt.drrt import transfer as tr
 from daitn_opt.drrt.generators import generate
 from daitn_opt.drrt.instance import Instance, load_instance
 from daitn_opt.drrt.snapshot import Snapshot
 from daitn_opt.drrt.view import build_view
 from daitn_opt.errors import InputError
+
+
+@pytest.fixture(params=["compiled", "scipy"])
+def backend(request, monkeypatch) -> str:
+    """Run the test on the compiled searches and on scipy's (the fallback without numba)."""
+    if request.param == "compiled":
+        if shortest_paths.numba is None:
+            pytest.skip("numba is not installed")
+        monkeypatch.delenv("DAITN_NO_NUMBA", raising=False)
+    else:
+        monkeypatch.setenv("DAITN_NO_NUMBA", "1")
+    return request.param
+
 
 SHIPPED = [
     "rgg-100",
@@ -102,13 +119,13 @@ def assert_matches_reference(inst: Instance) -> int:
 
 
 @pytest.mark.parametrize("name", SHIPPED)
-def test_shipped_instances_match_the_dense_reference(instances_dir, name):
+def test_shipped_instances_match_the_dense_reference(instances_dir, name, backend):
     """Every request of every small shipped instance: same ids, same transfer bit for bit."""
     assert assert_matches_reference(load_instance(instances_dir / f"{name}.json")) >= 1
 
 
 @pytest.mark.slow
-def test_rgg_2000_matches_the_dense_reference(rgg_2000):
+def test_rgg_2000_matches_the_dense_reference(rgg_2000, backend):
     """The 2,000-node instance: 1,737 of 2,000 nodes per view, where arc pruning matters most."""
     assert assert_matches_reference(rgg_2000) == 3
 
@@ -135,11 +152,13 @@ def perturbed(inst: Instance, seed: int, money: bool = True) -> Instance:
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize(("family", "nodes"), [("random-geometric", 200), ("healthcare", 60)])
-def test_generated_and_perturbed_instances_match_the_dense_reference(family, nodes, seed):
-    """Generated instances as made, and with money, one-way, down, zero-time and parallel links."""
+def test_generated_and_perturbed_instances_match_the_dense_reference(family, nodes, seed, backend):
+    """Generated instances as made, and with money, one-way, down, zero-time and parallel links
+    (without money too: the compiled path serves only links that charge none)."""
     inst = generate(family, nodes=nodes, seed=seed, requests=3)
     assert assert_matches_reference(inst) == 3
     assert assert_matches_reference(perturbed(inst, seed)) == 3
+    assert assert_matches_reference(perturbed(inst, seed, money=False)) == 3
 
 
 def test_transfer_equals_networkx_shortest_paths():
@@ -197,7 +216,7 @@ def test_rgg_loses_dominated_arcs_and_no_distance(rgg_2000):
     np.testing.assert_array_equal(dijkstra(pruned, indices=some), dijkstra(w.time, indices=some))
 
 
-def test_max_nodes_keeps_the_nodes_nearest_the_way_from_start_to_end():
+def test_max_nodes_keeps_the_nodes_nearest_the_way_from_start_to_end(backend):
     """Capped views keep start, end and mandatory nodes, then the smallest start-node-end time."""
     inst = generate("random-geometric", nodes=300, seed=2, requests=1)
     req = inst.requests[0]
@@ -220,7 +239,7 @@ def test_max_nodes_keeps_the_nodes_nearest_the_way_from_start_to_end():
 
 
 @pytest.mark.parametrize("seed", [3, 4])
-def test_capped_searches_stop_early_without_changing_a_value(seed):
+def test_capped_searches_stop_early_without_changing_a_value(seed, backend):
     """One-way, down, zero-time and parallel links: capped rows equal the uncapped view's."""
     inst = perturbed(generate("random-geometric", nodes=400, seed=seed, requests=1), seed, False)
     req = inst.requests[0]

@@ -1,0 +1,102 @@
+"""The compiled many-source searches against scipy's Dijkstra: the same values, bit for bit.
+
+:mod:`daitn_opt.drrt.shortest_paths` must give exactly what ``scipy.sparse.csgraph.dijkstra``
+gives between a group of nodes, on graphs with one-way arcs, unreachable parts, ties, tiny and
+huge weights, and per-source limits; and the view must use it only where money does not follow
+the paths. Skipped where numba is not installed (the view then falls back to scipy).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from daitn_opt.drrt import shortest_paths
+from daitn_opt.drrt import transfer as tr
+from daitn_opt.drrt.generators import generate
+
+pytestmark = pytest.mark.skipif(shortest_paths.numba is None, reason="numba is not installed")
+
+
+def random_graph(n: int, arcs: int, seed: int, ties: bool = False) -> csr_matrix:
+    """A random directed graph (some nodes unreachable), weights over 9 orders of magnitude."""
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, n, arcs)
+    cols = rng.integers(0, n, arcs)
+    if ties:  # few distinct weights: many equal paths
+        w = rng.choice([0.5, 1.0, 1.5], arcs)
+    else:
+        w = 10.0 ** rng.uniform(-6, 3, arcs)
+    keep = rows != cols
+    g = csr_matrix((w[keep], (rows[keep], cols[keep])), shape=(n, n))
+    g.sum_duplicates()
+    g.sort_indices()
+    return g
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize("ties", [False, True])
+def test_group_distances_equal_scipy_bit_for_bit(seed, ties):
+    """Any group of sources (repeats and all), sparse enough that some pairs are unreachable."""
+    n = 300
+    g = random_graph(n, 3 * n, seed, ties)
+    rng = np.random.default_rng(seed + 10)
+    nodes = np.sort(rng.choice(n, 80, replace=False))
+    got = shortest_paths.group_distances(g.indptr, g.indices, g.data, nodes)
+    want = dijkstra(g, directed=True, indices=nodes)[:, nodes]
+    np.testing.assert_array_equal(got, want)
+    assert np.isinf(got).any() and np.isfinite(got).sum() > len(nodes)  # both kinds present
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_limits_stop_each_search_as_scipy_does(seed):
+    """A per-source limit: values within it as without one, beyond it inf."""
+    n = 250
+    g = random_graph(n, 6 * n, seed)
+    nodes = np.arange(0, n, 3)
+    full = dijkstra(g, directed=True, indices=nodes)[:, nodes]
+    finite = np.where(np.isfinite(full), full, 0.0)
+    limits = np.median(finite, axis=1)
+    got = shortest_paths.group_distances(g.indptr, g.indices, g.data, nodes, limits)
+    want = np.where(full <= limits[:, None], full, np.inf)
+    np.testing.assert_array_equal(got, want)
+    assert np.isinf(got).sum() > np.isinf(full).sum()  # the limits did cut searches
+
+
+def test_no_arcs_and_single_node_groups():
+    """An empty graph: only the diagonal is reachable; a group of one is its own 0."""
+    g = csr_matrix((5, 5))
+    got = shortest_paths.group_distances(g.indptr, g.indices, g.data, np.array([0, 3]))
+    np.testing.assert_array_equal(got, [[0.0, np.inf], [np.inf, 0.0]])
+    one = shortest_paths.group_distances(g.indptr, g.indices, g.data, np.array([2]))
+    np.testing.assert_array_equal(one, [[0.0]])
+
+
+def test_one_thread_and_many_give_the_same_matrix():
+    """The split of sources over threads changes no value."""
+    import numba
+
+    g = random_graph(400, 2400, 7)
+    nodes = np.arange(0, 400, 2)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        single = shortest_paths.group_distances(g.indptr, g.indices, g.data, nodes)
+    finally:
+        numba.set_num_threads(before)
+    many = shortest_paths.group_distances(g.indptr, g.indices, g.data, nodes)
+    np.testing.assert_array_equal(single, many)
+
+
+def test_pairwise_uses_the_compiled_path_only_without_money(monkeypatch):
+    """Money follows scipy's predecessor trees; times alone take the compiled searches."""
+    inst = generate("random-geometric", nodes=80, seed=3, requests=1)
+    w = tr.link_weights(inst.snapshot, 10.0)
+    assert not w.has_cost and tr.compiled(w)
+    monkeypatch.setenv("DAITN_NO_NUMBA", "1")
+    assert not tr.compiled(w)
+    monkeypatch.delenv("DAITN_NO_NUMBA")
+    paid = tr.LinkWeights(w.time, w.time, True)
+    assert not tr.compiled(paid)
