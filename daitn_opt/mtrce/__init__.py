@@ -22,6 +22,7 @@ from . import coverage_milp as coverage_milp
 from . import cpsat as cpsat
 from . import heuristics as heuristics
 from . import lkh as lkh  # LKH-3 through elkai (optional extra 'lkh'; non-commercial licence)
+from . import pyvrp_peer as pyvrp_peer  # PyVRP (optional extra 'peers'): TSP and OP peer
 from . import milp as milp
 from . import pyomo_model as pyomo_model
 from . import routing as routing
