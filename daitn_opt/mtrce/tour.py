@@ -18,6 +18,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from . import lk
+
 _IMPROVE = 1e-9
 
 
@@ -295,6 +297,17 @@ class PathSearch:
         return moves
 
 
+def use_lk(t: np.ndarray, tour: np.ndarray, symmetric: bool | None = None) -> bool:
+    """True when the compiled LK search applies: numba installed, symmetric travel, and a tour
+    of at least :data:`LK_MIN_NODES` nodes (smaller ones are solved at once either way)."""
+    if not lk.HAVE_NUMBA or len(np.unique(tour)) < LK_MIN_NODES:
+        return False
+    return is_symmetric(t) if symmetric is None else symmetric
+
+
+LK_MIN_NODES = 10
+
+
 def double_bridge(tour: np.ndarray, rng: np.random.Generator, span: int) -> np.ndarray:
     """Segment-local double bridge: cut the inner path in 3 points within ``span`` positions."""
     m = len(tour) - 1
@@ -325,7 +338,12 @@ def ils_tour(
     symmetric: bool | None = None,
     retire: bool = False,
 ) -> tuple[np.ndarray, int]:
-    """Iterated 2-opt/or-opt with double-bridge kicks; returns the best tour and the iterations.
+    """Iterated local search with double-bridge kicks; returns the best tour and the iterations.
+
+    Symmetric travel with numba installed runs the compiled LK + or-opt search of
+    :mod:`daitn_opt.mtrce.lk` (about 200 times the kicks per second of the vectorised search
+    here; measured in one run at 1 s CPU on eight TSPLIB tours of 100-442 cities, 0.14% against
+    1.9% mean gap); otherwise iterated 2-opt / or-opt of :class:`PathSearch`.
 
     Stops after ``iterations`` kicks, after ``patience`` kicks in a row without a shorter tour
     (default: no such stop), or when ``stop()`` says so. ``nbrs`` (neighbour lists over all
@@ -333,6 +351,13 @@ def ils_tour(
     caller has them. ``retire``: see :meth:`PathSearch.run` (measured on seven TSPLIB tours of
     136-280 cities at 1 s CPU: 25% more kicks but 1.26% against 1.08% mean gap, so off here).
     """
+    tour = np.asarray(tour, dtype=np.int64)
+    if use_lk(t, tour, symmetric):
+        if nbrs is None:
+            nbrs = neighbour_lists(t, np.unique(tour), neighbours, stop)
+        if nbrs is None:
+            return tour, 0
+        return lk.ils(t, tour, nbrs, rng, stop, iterations, patience, on_improve)
     inner = np.unique(tour[1:-1])
     if nbrs is None and len(inner) > 1:
         nbrs = neighbour_lists(t, inner, neighbours, stop)
