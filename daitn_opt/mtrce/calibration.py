@@ -179,6 +179,11 @@ class FitReport:
     candidates: int
     pilot_seeds: tuple[int, ...] = ()
     pilot_routes: int = 0
+    checkpoint_sd: float = 0.0
+    """Spread of one replay's accuracy around the prediction that is new at every checkpoint
+    (:func:`spread_of`; 0 when the fit had no per-replay data)."""
+    shared_sd: float = 0.0
+    """The part of that spread shared by every checkpoint of one replay."""
 
 
 @dataclass(frozen=True)
@@ -276,6 +281,14 @@ class OutcomeModel:
             changes["objective"] = objective
         return problem.replace(**changes)
 
+    def spread(self) -> Any:
+        """The :class:`~daitn_opt.mtrce.anytime.Spread` of the pilot replays around this model
+        (zero without a report)."""
+        from .anytime import Spread
+
+        r = self.report
+        return Spread(0.0, 0.0) if r is None else Spread(r.checkpoint_sd, r.shared_sd)
+
     def describe(self) -> dict[str, Any]:
         """The parameters and the fit figures, as plain values."""
         out: dict[str, Any] = {
@@ -298,6 +311,8 @@ class OutcomeModel:
                 prior_pilot_rho=r.prior_rho,
                 pilot_seeds=list(r.pilot_seeds),
                 pilot_routes=r.pilot_routes,
+                checkpoint_sd=r.checkpoint_sd,
+                shared_sd=r.shared_sd,
             )
         return out
 
@@ -480,19 +495,22 @@ def draw_pilot_routes(problem: Problem, count: int = 12, seed: int = 5000) -> li
     return [list(r) for r in out]
 
 
-def measure(
+Run = list[tuple[tuple[int, ...], float]]
+"""One replay: ``(trained prefix, accuracy)`` per checkpoint, the empty prefix first."""
+
+
+def replay_prefixes(
     instance: Any,
     request_id: str,
     routes: Sequence[Sequence[str]],
     seeds: Sequence[int],
     basis: Basis,
     progress: Progress | None = None,
-) -> list[Measurement]:
-    """Replay every route on every seed; one :class:`Measurement` per distinct trained prefix
-    (the empty prefix included), its accuracy averaged over the replays that trained it."""
+) -> list[Run]:
+    """Replay every route on every seed; one :data:`Run` per replay (seed-major order)."""
     from ..executor import SequentialReplay
 
-    acc: dict[tuple[int, ...], list[float]] = {}
+    runs: list[Run] = []
     for k, seed in enumerate(seeds):
         if progress is not None:
             progress("pilot", {"seed": seed, "index": k, "total": len(seeds)})
@@ -500,13 +518,56 @@ def measure(
         for route in routes:
             out = rep.run({"routes": [list(route)]})
             prefix: tuple[int, ...] = ()
+            run: Run = []
             for step in out.trace:
                 if step.action == "start":
-                    acc.setdefault((), []).append(float(step.accuracy))
+                    run.append(((), float(step.accuracy)))
                 elif step.action == "train" and not math.isnan(step.accuracy):
                     prefix = (*prefix, basis.index(step.node))
-                    acc.setdefault(prefix, []).append(float(step.accuracy))
+                    run.append((prefix, float(step.accuracy)))
+            runs.append(run)
+    return runs
+
+
+def aggregate(runs: Sequence[Run]) -> list[Measurement]:
+    """One :class:`Measurement` per distinct prefix: its accuracy averaged over the runs."""
+    acc: dict[tuple[int, ...], list[float]] = {}
+    for run in runs:
+        for prefix, a in run:
+            acc.setdefault(prefix, []).append(a)
     return [Measurement(p, float(np.mean(v)), float(len(v))) for p, v in acc.items()]
+
+
+def measure(*args: Any, **kwargs: Any) -> list[Measurement]:
+    """Replay every route on every seed (the arguments of :func:`replay_prefixes`); one
+    :class:`Measurement` per distinct trained prefix (the empty prefix included), its accuracy
+    averaged over the replays that trained it."""
+    return aggregate(replay_prefixes(*args, **kwargs))
+
+
+def spread_of(model: OutcomeModel, runs: Sequence[Run]) -> tuple[float, float]:
+    """``(checkpoint_sd, shared_sd)``: how one replay's accuracy scatters around ``model``.
+
+    Residuals ``r = measured - predicted`` at every trained checkpoint (the untrained start is
+    left out: it never decides a time to target). Their mean square is ``sigma_c^2 +
+    sigma_s^2``; the mean product of two residuals of the same replay estimates the shared part
+    ``sigma_c^2`` (clipped at 0), the rest is new at each checkpoint.
+    """
+    total = pairs = 0.0
+    sq = count = 0.0
+    for run in runs:
+        r = np.array([a - model.predict(list(p)) for p, a in run if p])
+        if r.size == 0:
+            continue
+        sq += float((r**2).sum())
+        count += r.size
+        total += float(r.sum() ** 2 - (r**2).sum()) / 2.0
+        pairs += r.size * (r.size - 1) / 2.0
+    if count == 0:
+        return 0.0, 0.0
+    var = sq / count
+    shared = min(var, max(0.0, total / pairs)) if pairs else 0.0
+    return math.sqrt(max(0.0, var - shared)), math.sqrt(shared)
 
 
 def pilot_times(
@@ -572,11 +633,20 @@ def fit_outcome_model(
             for node in r:
                 if node not in basis.ids:
                     raise InputError("pilot_routes", node, f"not a node of {request_id}'s view")
-    data = measure(instance, request_id, routes, seeds, basis, progress)
-    model = fit_measurements(basis, data, target_accuracy=target_accuracy, **grid)
+    runs = replay_prefixes(instance, request_id, routes, seeds, basis, progress)
+    model = fit_measurements(basis, aggregate(runs), target_accuracy=target_accuracy, **grid)
     rep = model.report
     assert rep is not None
-    report = FitReport(**{**rep.__dict__, "pilot_seeds": seeds, "pilot_routes": len(routes)})
+    checkpoint_sd, shared_sd = spread_of(model, runs)
+    report = FitReport(
+        **{
+            **rep.__dict__,
+            "pilot_seeds": seeds,
+            "pilot_routes": len(routes),
+            "checkpoint_sd": checkpoint_sd,
+            "shared_sd": shared_sd,
+        }
+    )
     return OutcomeModel(
         basis,
         model.kappa,
@@ -598,6 +668,8 @@ __all__ = [
     "FitReport",
     "Measurement",
     "OutcomeModel",
+    "Run",
+    "aggregate",
     "basis_of",
     "draw_pilot_routes",
     "fit_measurements",
@@ -606,4 +678,6 @@ __all__ = [
     "pilot_times",
     "plan_to_target",
     "prior_model",
+    "replay_prefixes",
+    "spread_of",
 ]

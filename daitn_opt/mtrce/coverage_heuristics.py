@@ -39,6 +39,17 @@ from .solution import EPS
 Route = list[int]
 
 
+def route_feasible(arr: Arrays, route: Route) -> bool:
+    """Windows, deadline and budget of one route ``[s, ..., e]`` (index route)."""
+    if not RouteTimes(arr, route).feasible:
+        return False
+    if arr.has_budget:
+        r = np.asarray(route)
+        cost = float(arr.vc[np.unique(r)].sum() + arr.tc[r[:-1], r[1:]].sum())
+        return cost <= arr.budget + EPS
+    return True
+
+
 class _Scorer:
     """Objective, feasibility and the lexicographic key of routes (cached)."""
 
@@ -55,14 +66,7 @@ class _Scorer:
         self.cache: dict[tuple[int, ...], tuple[float, ...]] = {}
 
     def feasible(self, route: Route) -> bool:
-        times = RouteTimes(self.arr, route)
-        if not times.feasible:
-            return False
-        if self.arr.has_budget:
-            r = np.asarray(route)
-            cost = float(self.arr.vc[np.unique(r)].sum() + self.arr.tc[r[:-1], r[1:]].sum())
-            return cost <= self.arr.budget + EPS
-        return True
+        return route_feasible(self.arr, route)
 
     def coverage(self, route: Route) -> float:
         return coverage.route_coverage(self.plain, route)

@@ -23,8 +23,10 @@ their reversals on pilot seeds 100-104, disjoint from the evaluation seeds); the
 ``min_time_to_target`` and coverage objectives are solved on it (``time-to-target (fitted)``,
 ``coverage (fitted)``).
 
-The **outcome-aligned plan** is fixed before any evaluation replay: ``time-to-target (fitted)``,
-chosen on the pilot seeds among fitted candidates (:func:`fitted_plans`). It is the one tested
+The **outcome-aligned plan** is fixed before any evaluation replay: ``expected time to target
+(fitted)``, the route of least expected time to the target accuracy under the fitted model and
+the spread of one replay around it, censored at the deadline (:mod:`daitn_opt.mtrce.anytime`,
+:func:`fitted_plans`). It is the one tested
 (Wilcoxon signed-rank, paired over seeds) against every baseline and against the hand-prior
 variants, and the one whose share of (request, seed) pairs reaching the target sooner than every
 baseline is reported.
@@ -65,9 +67,13 @@ from .stats import mean_ci, paired_wilcoxon, spearman
 ROOT = Path(__file__).resolve().parents[2]
 Progress = Callable[[str, dict[str, Any]], None]
 
-ALIGNED = "time-to-target (fitted)"
-"""The outcome-aligned plan, fixed before any evaluation replay: ``min_time_to_target`` on the
-outcome model fitted to pilot replays (:mod:`daitn_opt.mtrce.calibration`)."""
+ALIGNED = "expected time to target (fitted)"
+"""The outcome-aligned plan, fixed before any evaluation replay: the route of least expected time
+to the target accuracy (censored at the deadline) under the outcome model fitted to pilot replays
+and the spread of one replay around it (:mod:`daitn_opt.mtrce.anytime`)."""
+FITTED_TTT = "time-to-target (fitted)"
+"""``min_time_to_target`` on the fitted model (the aligned plan up to ``b739e8b``; now a variant):
+the earliest time the *mean* prediction crosses the target, the route ending there."""
 FITTED_COVERAGE = "coverage (fitted)"
 """``max_recency_coverage`` on the fitted model (``max_coverage`` when the fitted recency is 1)."""
 PRIOR_TTT = "time-to-target exact"
@@ -100,7 +106,7 @@ BASELINES = (
 )
 """The plans the outcome-aligned plan is tested against (the other coverage plans are variants of
 the new objectives, not baselines)."""
-PRIOR_VARIANTS = (PRIOR_TTT, "coverage exact", FITTED_COVERAGE)
+PRIOR_VARIANTS = (FITTED_TTT, PRIOR_TTT, "coverage exact", FITTED_COVERAGE)
 """Variants the aligned plan is also tested against (not in the share of pairs): the same
 objectives on the hand priors, and the fitted coverage plan."""
 
@@ -257,8 +263,11 @@ def planned_values(problem: Any, route: list[int], model: Any = None) -> dict[st
         "time": predicted,
     }
     if model is not None:
+        from ..mtrce.anytime import Objective
+
         out["fitted"] = model.predict(model.trained(problem, route))
         out["fitted_time"] = model.predicted_time(problem, route)
+        out["expected_time"] = Objective(problem, model, model.spread()).value(route)
     return out
 
 
@@ -366,6 +375,7 @@ def run_case(case: Case, settings: Settings, progress: Progress) -> dict[str, An
                 **planned_values(problem, [idx_of[n] for n in route], model),
                 "accuracy": float(np.mean([r["final_accuracy"] for r in rows])),
                 "median_time": float(np.median(times)),
+                "censored_time": float(np.mean(np.minimum(times, problem.deadline))),
                 "reached": int(np.isfinite(times).sum()),
             }
         )
@@ -407,25 +417,20 @@ def fit_case(case: Case, settings: Settings) -> tuple[Any, float]:
     return model, time.perf_counter() - t0
 
 
-MARGINS = (0.0, 0.5, 1.0)
-"""Safety margins, in units of the fit's pilot RMSE, added to the target accuracy of the fitted
-time-to-target candidates: planning for the mean prediction to cross the target reaches it in
-about half of the replays."""
-
-
 def fitted_plans(case: Case, problem: Any, model: Any, settings: Settings) -> list[dict[str, Any]]:
-    """The plans on the fitted model: time to target (the aligned plan) and coverage.
+    """The plans on the fitted model: the aligned plan, time to target and coverage.
 
-    Candidates for the aligned plan: :func:`~daitn_opt.mtrce.calibration.plan_to_target` for the
-    target accuracy plus each margin of :data:`MARGINS` (times the fit's RMSE), and the fitted
-    coverage route (the route of highest predicted accuracy). Each distinct candidate is replayed
-    on the **pilot** seeds; the one with the smallest 80th percentile of pilot time to target
-    (then median; misses count as inf) is the aligned plan (the first on ties). No evaluation
-    seed is used.
+    - :data:`ALIGNED`: :func:`~daitn_opt.mtrce.anytime.plan_anytime` (greedy and iterated local
+      search, ``settings.time_limit``) improved and, where it finishes, proved optimal by
+      :func:`~daitn_opt.mtrce.anytime.solve_exact` (same limit), on the model and the spread of
+      its pilot replays (:meth:`~daitn_opt.mtrce.calibration.OutcomeModel.spread`);
+    - :data:`FITTED_TTT`: :func:`~daitn_opt.mtrce.calibration.plan_to_target` at the target;
+    - :data:`FITTED_COVERAGE`: recency coverage (``coverage-highs``) on the fitted model.
+
+    No evaluation seed is used.
     """
-    import dataclasses
-
-    from ..mtrce.calibration import pilot_times, plan_to_target
+    from ..mtrce.anytime import Objective, plan_anytime, solve_exact
+    from ..mtrce.calibration import plan_to_target
     from ..registry import solve
 
     def row(label: str, objective: str, res: Any, note: str = "") -> dict[str, Any]:
@@ -442,46 +447,39 @@ def fitted_plans(case: Case, problem: Any, model: Any, settings: Settings) -> li
             out["route"] = list(res.solution["routes"][0])
         return out
 
+    t0 = time.perf_counter()
+    obj = Objective(problem, model, model.spread(), case.target_accuracy)
+    route, heur = plan_anytime(obj, time_limit=settings.time_limit, seed=0)
+    exact = solve_exact(obj, time_limit=settings.time_limit, incumbent=route)
+    gap = 0.0 if exact.optimal else (exact.value - exact.bound) / max(exact.value, 1e-9)
+    sp = obj.spread
+    aligned = {
+        "plan": ALIGNED,
+        "objective": "min expected time to target (fitted)",
+        "solver": "anytime-ils + anytime-bnb",
+        "status": "optimal" if exact.optimal else "feasible",
+        "gap": gap,
+        "solve_s": time.perf_counter() - t0,
+        "message": (
+            f"expected time to {case.target_accuracy:g} {exact.value:.1f} s (ILS {heur:.1f} s; "
+            f"bound {exact.bound:.1f} s, {exact.nodes} nodes); predicted reach probability "
+            f"{obj.reach_probability(exact.route):.2f}; spread per checkpoint {sp.checkpoint:.3f}, "
+            f"shared {sp.shared:.3f}"
+        ),
+        "route": [problem.ids[i] for i in exact.route],
+    }
+    res, pred, rounds = plan_to_target(problem, model, time_limit=settings.time_limit)
+    ttt = row(
+        FITTED_TTT,
+        "min_time_to_target",
+        res,
+        f"target {case.target_accuracy:g}: predicted {pred:.1f} s after {rounds} solve(s)",
+    )
     rec = "max_recency_coverage" if model.recency < 1.0 else "max_coverage"
     cov_res = solve(
         model.apply(problem, rec), "coverage-highs", time_limit=settings.time_limit, seed=0
     )
-    cov = row(FITTED_COVERAGE, rec, cov_res)
-    rmse = model.report.rmse if model.report is not None else 0.0
-    cands: list[tuple[str, dict[str, Any]]] = []
-    for k in MARGINS:
-        target = min(1.0, case.target_accuracy + k * rmse)
-        m = dataclasses.replace(model, target_accuracy=target)
-        res, pred, rounds = plan_to_target(problem, m, time_limit=settings.time_limit)
-        note = f"target {target:.3f}: predicted {pred:.1f} s after {rounds} solve(s)"
-        r = row(ALIGNED, "min_time_to_target", res, note)
-        if "route" in r:
-            cands.append((f"margin {k:g} RMSE", r))
-    if "route" in cov:
-        cands.append((FITTED_COVERAGE, {**cov, "plan": ALIGNED}))
-    if not cands:
-        return [row(ALIGNED, "min_time_to_target", None), cov]
-    routes = list(dict.fromkeys(tuple(r["route"]) for _, r in cands))
-    seeds, _ = settings.pilot()
-    times = pilot_times(case.instance, case.request, routes, seeds, case.target_accuracy)
-    score = {r: _reliable_time(t) for r, t in zip(routes, times, strict=True)}
-    best = min(range(len(cands)), key=lambda c: score[tuple(cands[c][1]["route"])])
-    name, ttt = cands[best]
-    tried = "; ".join(
-        "{}: {:.1f} / {:.1f} s".format(n, *score[tuple(r["route"])]) for n, r in cands
-    )
-    ttt["message"] = (
-        f"chose {name} by pilot time to target, 80th percentile then median ({tried}); "
-        + ttt["message"]
-    )
-    return [ttt, cov]
-
-
-def _reliable_time(times: list[float]) -> tuple[float, float]:
-    """(80th percentile, median) of pilot times to target (inf for misses): a plan that misses
-    on more than a fifth of the pilot seeds ranks after every plan that does not."""
-    t = sorted(times)
-    return t[max(0, math.ceil(0.8 * len(t)) - 1)], float(np.median(t))
+    return [aligned, ttt, row(FITTED_COVERAGE, rec, cov_res)]
 
 
 def _route_pool(
@@ -559,11 +557,14 @@ RHO_KEYS = (
     ("fitted", "accuracy", 1, "fit~acc"),
     ("fitted", "median_time", -1, "fit~time"),
     ("fitted_time", "median_time", 1, "fttt~time"),
+    ("expected_time", "median_time", 1, "ettt~time"),
+    ("expected_time", "censored_time", 1, "ettt~ctime"),
 )
 """(planned value, measured outcome, sign, column). old: utility sum (``max_utility``); cov:
 coverage; rec: recency coverage; ttt: predicted time to target (``min_time_to_target``); fit: the
-fitted model's predicted final accuracy; fttt: its predicted time to the target accuracy; acc:
-mean final accuracy; time: median time to target. Hand priors: old, cov, rec, ttt. ``-1``: a higher planned value should mean a shorter
+fitted model's predicted final accuracy; fttt: its predicted time to the target accuracy; ettt:
+the aligned objective, the expected time to target censored at the deadline; acc: mean final
+accuracy; time: median time to target; ctime: mean over seeds of min(time to target, deadline). Hand priors: old, cov, rec, ttt. ``-1``: a higher planned value should mean a shorter
 time, so the sign is flipped (higher is better in every column)."""
 
 
@@ -586,6 +587,15 @@ def calibration_rhos(calibration: list[dict[str, Any]]) -> dict[str, float | Non
         rho = spearman(x, y)
         out[name] = None if rho is None else sign * rho
     return out
+
+
+def _compare(mine: float, other: float) -> int:
+    """0: ``mine`` strictly sooner, 1: later, 2: tie (both never, or equal times)."""
+    if math.isinf(mine) and math.isinf(other):
+        return 2
+    if mine < other - 1e-9:
+        return 0
+    return 1 if mine > other + 1e-9 else 2
 
 
 def analyse(results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -638,6 +648,7 @@ def analyse(results: list[dict[str, Any]]) -> dict[str, Any]:
     share = {}
     for family in ["all", *sorted({res["family"] for res in results})]:
         sooner = no_later = total = 0
+        versus = {b: [0, 0, 0] for b in BASELINES}
         for res in results:
             if family != "all" and res["family"] != family:
                 continue
@@ -649,11 +660,21 @@ def analyse(results: list[dict[str, Any]]) -> dict[str, Any]:
                 total += 1
                 mine = at[ALIGNED]
                 others = [at[b] for b in BASELINES if b in at]
+                for b in BASELINES:
+                    if b in at:
+                        versus[b][_compare(mine, at[b])] += 1
                 if math.isfinite(mine) and all(mine < o - 1e-9 for o in others):
                     sooner += 1
                 if all(mine <= o + 1e-9 for o in others) and math.isfinite(mine):
                     no_later += 1
-        share[family] = {"pairs": total, "sooner": sooner, "no_later": no_later}
+        share[family] = {
+            "pairs": total,
+            "sooner": sooner,
+            "no_later": no_later,
+            "versus": {
+                b: dict(zip(("sooner", "later", "tie"), v, strict=True)) for b, v in versus.items()
+            },
+        }
     rhos = {res["case"]: calibration_rhos(res["calibration"]) for res in results}
     return {"summary": summary, "tests": tests, "share": share, "rhos": rhos}
 
@@ -829,11 +850,14 @@ def _md_header(meta: dict) -> list[str]:
         "request).",
         "",
         f"Outcome-aligned plan (fixed before the evaluation replays): **{ALIGNED}** "
-        "(`min_time_to_target`, coverage-highs, on the outcome model fitted per request to pilot "
-        f"replays: {st.get('pilot_routes', '?')} seeded pilot routes and their reversals on pilot "
+        "(least expected time to the target accuracy, censored at the deadline, under the outcome "
+        "model fitted per request to pilot replays and the spread of one replay around it; "
+        "`daitn_opt/mtrce/anytime.py`: iterated local search, then branch and bound; pilot: "
+        f"{st.get('pilot_routes', '?')} seeded pilot routes and their reversals on pilot "
         f"seeds {st.get('pilot_seeds', '?')}, disjoint from the evaluation seeds and the "
-        "calibration pool; `daitn_opt/mtrce/calibration.py`). The hand-prior plans (time-to-target "
-        "exact, coverage exact) are kept as variants. Target accuracy: "
+        "calibration pool; `daitn_opt/mtrce/calibration.py`). The previous aligned plan "
+        "(time-to-target (fitted): the mean prediction crossing the target) and the hand-prior "
+        "plans (time-to-target exact, coverage exact) are kept as variants. Target accuracy: "
         + ", ".join(f"{k} {v:g}" for k, v in st["target_accuracy"].items())
         + ". Time to target is on the simulated clock; a run that never reaches the target counts "
         "as never (it ranks last in the tests; the mean time is over the runs that reached it).",
@@ -857,6 +881,21 @@ def _md_share(an: dict[str, Any]) -> list[str]:
             f"| {fam} | {s['pairs']} | {s['sooner']} ({100 * s['sooner'] / n:.0f}%) | "
             f"{s['no_later']} ({100 * s['no_later'] / n:.0f}%) |"
         )
+    fams = list(an["share"])
+    lines += [
+        "",
+        "Per baseline: pairs where the aligned plan reaches the target sooner / later / at the "
+        "same time (both never counts as a tie).",
+        "",
+        "| baseline | " + " | ".join(fams) + " |",
+        "|---|" + "---|" * len(fams),
+    ]
+    for b in BASELINES:
+        cells = []
+        for fam in fams:
+            v = an["share"][fam].get("versus", {}).get(b)
+            cells.append("-" if v is None else f"{v['sooner']}/{v['later']}/{v['tie']}")
+        lines.append(f"| {b} | " + " | ".join(cells) + " |")
     return lines
 
 

@@ -1,0 +1,405 @@
+"""Expected time to target: the anytime route of a fitted outcome model (issue 12).
+
+**Problem.** ``min_time_to_target`` minimises the time at which the *mean* predicted accuracy
+crosses the target and ends the route there. But one replay's accuracy after a hop scatters
+around its mean (seed: data split, label noise, initial weights), so such a route reaches the
+target on about half of the replays and then has no further chance; a route that keeps training
+on nearby nodes gets another chance at every checkpoint (``papers/outcomes/README.md``, the
+diagnosis). The objective here is the one a user with a deadline cares about: the **expected**
+time to target under the model's prediction error, censored at the deadline.
+
+**Objective** (``formulations/mtrce.md``, section "Expected time to target"). A route ``[s, v_1,
+..., v_m, e]`` trains at ``v_1, ..., v_m`` (and at ``e`` when it holds data); checkpoint ``k``
+(``k = 0`` the untrained model at time 0) ends at ``t_k`` with predicted accuracy ``p_k`` of the
+:class:`~daitn_opt.mtrce.calibration.OutcomeModel` (order and forgetting included). The measured
+accuracy is ``p_k + sigma_c Z + sigma_s E_k`` with ``Z, E_k`` independent standard normals:
+``sigma_c`` the error shared by every checkpoint of one replay (model error and the seed's
+level), ``sigma_s`` the part that is new at each checkpoint. Given ``Z = z`` checkpoint ``k``
+reaches the target ``A`` with probability ``q_k(z) = Phi((p_k + sigma_c z - A) / sigma_s)``
+(a step when ``sigma_s = 0``), independently of the others, and
+
+    ``E[min(T, H)] = E_z[ sum_k t_k q_k(z) prod_{j<k} (1 - q_j(z)) + H prod_k (1 - q_k(z)) ]``
+
+with ``H`` the deadline (a replay that never reaches the target costs the deadline: no later
+than any replay that does). ``E_z`` is Gauss-Hermite quadrature (``nodes`` points). A checkpoint
+early on a route is worth most: its probability counts against the whole remaining time, so the
+route front-loads predicted accuracy per second (the first hop matters most), and it keeps
+visiting nodes while another checkpoint still lowers the expected time.
+
+**Solvers.** :func:`plan_anytime` is a greedy insertion (best decrease of the objective) followed
+by an iterated local search (insert, remove, swap, relocate, reverse a segment; seeded
+perturbations). :func:`solve_exact` is a depth-first branch and bound over ordered node
+sequences (the bound: checkpoints already made are fixed, every later one ends no earlier than
+the last one), optimal when it finishes within its time limit; :func:`brute_force` enumerates
+every feasible route of a small view (the independent check of both). Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.special import ndtr
+
+from ..errors import InputError
+from .coverage_heuristics import route_feasible
+from .plan import Arrays, RouteTimes
+from .problem import Problem
+
+Route = list[int]
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Prediction error of one replay's accuracy, in accuracy units."""
+
+    checkpoint: float
+    """``sigma_s``: the part that is new at every checkpoint."""
+    shared: float
+    """``sigma_c``: the part shared by every checkpoint of one replay (model error, seed level)."""
+    nodes: int = 9
+    """Gauss-Hermite points over the shared part (1 when ``shared`` is 0)."""
+
+    def __post_init__(self) -> None:
+        for name in ("checkpoint", "shared"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                raise InputError(name, v, "must be a finite number >= 0")
+        if isinstance(self.nodes, bool) or not isinstance(self.nodes, int) or self.nodes < 1:
+            raise InputError("nodes", self.nodes, "expected a positive integer")
+
+    def quadrature(self) -> tuple[np.ndarray, np.ndarray]:
+        """Points ``z`` and weights (summing to 1) of ``E_z`` for a standard normal ``Z``."""
+        if self.shared == 0 or self.nodes == 1:
+            return np.zeros(1), np.ones(1)
+        z, w = np.polynomial.hermite_e.hermegauss(self.nodes)
+        return z, w / w.sum()
+
+
+class Objective:
+    """``E[min(T, H)]`` of index routes of ``problem`` under a fitted ``model`` (see module)."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        model: Any,
+        spread: Spread,
+        target_accuracy: float | None = None,
+        horizon: float | None = None,
+    ) -> None:
+        target = model.target_accuracy if target_accuracy is None else target_accuracy
+        if target is None or not 0.0 < float(target) <= 1.0:
+            raise InputError("target_accuracy", target, "must lie in (0, 1]")
+        h = float(problem.deadline) if horizon is None else float(horizon)
+        if not (math.isfinite(h) and h > 0):
+            raise InputError("horizon", h, "needs a finite deadline or horizon > 0")
+        self.problem = problem
+        self.arr = Arrays.of(problem)
+        self.target = float(target)
+        self.horizon = h
+        self.spread = spread
+        pos = [model.basis.index(n) for n in problem.ids]
+        self.mass = model.mass()[pos]
+        self.scale = model.scale()
+        self.rho = float(model.recency)
+        self.a, self.b = float(model.intercept), float(model.slope)
+        self.end_trains = bool(problem.utility[problem.end] > 0)
+        self.z, self.w = spread.quadrature()
+        self.cache: dict[tuple[int, ...], float] = {}
+
+    # -- pieces ---------------------------------------------------------------------------------
+    def predict(self, X: np.ndarray) -> float:
+        from .calibration import _curve
+
+        return self.a + self.b * float(_curve(X / self.scale).mean())
+
+    def trained(self, route: Sequence[int]) -> list[int]:
+        """Problem indices trained at, in order (as the replay does)."""
+        out = list(route[1:-1])
+        end = route[-1]
+        if self.end_trains and len(route) >= 2 and end not in out:
+            out.append(end)
+        return out
+
+    def checkpoints(self, route: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """``(t_k, p_k)`` for ``k = 0..``: time 0 and the untrained model first."""
+        seq = self.trained(route)
+        times = RouteTimes(self.arr, list(route))
+        t = [0.0]
+        X = np.zeros(self.mass.shape[1])
+        p = [self.predict(X)]
+        for k, node in enumerate(seq, start=1):
+            X = self.rho * X + self.mass[node]
+            pos = min(k, len(route) - 1)
+            t.append(float(times.start[pos] + self.problem.service[route[pos]]))
+            p.append(self.predict(X))
+        return np.array(t), np.array(p)
+
+    def reach(self, p: np.ndarray) -> np.ndarray:
+        """(len(z), len(p)) probability that each checkpoint reaches the target, per ``z``."""
+        level = p[None, :] + self.spread.shared * self.z[:, None] - self.target
+        if self.spread.checkpoint == 0:
+            return (level >= -1e-12).astype(np.float64)
+        return ndtr(level / self.spread.checkpoint)
+
+    def expected(self, t: np.ndarray, p: np.ndarray) -> float:
+        """``E[min(T, H)]`` of checkpoints at times ``t`` with predictions ``p``."""
+        q = self.reach(p)
+        survive = np.cumprod(1.0 - q, axis=1)
+        before = np.hstack([np.ones((len(self.z), 1)), survive[:, :-1]])
+        per_z = (np.minimum(t, self.horizon)[None, :] * q * before).sum(axis=1)
+        per_z += self.horizon * survive[:, -1]
+        return float(self.w @ per_z)
+
+    def reach_probability(self, route: Sequence[int]) -> float:
+        """Probability that a replay of ``route`` reaches the target at some checkpoint."""
+        _, p = self.checkpoints(route)
+        return float(self.w @ (1.0 - np.prod(1.0 - self.reach(p), axis=1)))
+
+    # -- routes ---------------------------------------------------------------------------------
+    def feasible(self, route: Sequence[int]) -> bool:
+        return route_feasible(self.arr, list(route))
+
+    def value(self, route: Sequence[int]) -> float:
+        """The objective of a route (inf when it breaks a window, the deadline or the budget)."""
+        key = tuple(int(x) for x in route)
+        if key not in self.cache:
+            if len(self.cache) > 200_000:
+                self.cache.clear()
+            self.cache[key] = (
+                self.expected(*self.checkpoints(key)) if self.feasible(key) else math.inf
+            )
+        return self.cache[key]
+
+    def candidates(self) -> list[int]:
+        """Customers worth visiting: positive utility (data to train on), on a route of their
+        own within the deadline."""
+        pr = self.problem
+        out = []
+        for i in pr.customers:
+            if pr.utility[i] > 0 and self.feasible([pr.start, int(i), pr.end]):
+                out.append(int(i))
+        return out
+
+
+# -- heuristic ----------------------------------------------------------------------------------
+
+
+def _best_insertion(obj: Objective, route: Route, pool: Sequence[int]) -> tuple[float, Route]:
+    best, best_route = obj.value(route), route
+    for v in pool:
+        if v in route:
+            continue
+        for p in range(1, len(route)):
+            cand = [*route[:p], v, *route[p:]]
+            val = obj.value(cand)
+            if val < best - 1e-12:
+                best, best_route = val, cand
+    return best, best_route
+
+
+def greedy(obj: Objective, pool: Sequence[int], stop: Callable[[], bool]) -> Route:
+    """From ``[s, e]``, insert the node and position that lower the objective most, repeatedly."""
+    pr = obj.problem
+    route: Route = [pr.start, pr.end]
+    while not stop():
+        _, cand = _best_insertion(obj, route, pool)
+        if cand is route:
+            break
+        route = cand
+    return route
+
+
+def _neighbours(route: Route, pool: Sequence[int]):
+    inner = range(1, len(route) - 1)
+    free = [v for v in pool if v not in route]
+    for v in free:  # insert
+        for p in range(1, len(route)):
+            yield [*route[:p], v, *route[p:]]
+    for i in inner:  # remove
+        yield [*route[:i], *route[i + 1 :]]
+    for i in inner:  # swap a visited node for an unvisited one
+        for v in free:
+            yield [*route[:i], v, *route[i + 1 :]]
+    for i in inner:  # relocate
+        rest = [*route[:i], *route[i + 1 :]]
+        for p in range(1, len(rest)):
+            if p != i:
+                yield [*rest[:p], route[i], *rest[p:]]
+    for i in inner:  # reverse a segment
+        for j in range(i + 1, len(route) - 1):
+            yield [*route[:i], *route[i : j + 1][::-1], *route[j + 1 :]]
+
+
+def local_search(obj: Objective, route: Route, pool: Sequence[int], stop: Callable[[], bool]):
+    """First-improvement descent over :func:`_neighbours` until none improves (or ``stop``)."""
+    best = obj.value(route)
+    improved = True
+    while improved and not stop():
+        improved = False
+        for cand in _neighbours(route, pool):
+            val = obj.value(cand)
+            if val < best - 1e-12:
+                route, best, improved = cand, val, True
+                break
+            if stop():
+                break
+    return route
+
+
+def plan_anytime(
+    obj: Objective,
+    *,
+    time_limit: float = 10.0,
+    seed: int = 0,
+    kicks: int | None = None,
+) -> tuple[Route, float]:
+    """Greedy insertion, then iterated local search with seeded random kicks (remove 1-2 nodes,
+    insert 1-2 random ones where they fit, descend); the best route and its objective.
+
+    ``kicks`` defaults to ``10 + n`` for ``n`` candidate nodes; the time limit may end it first
+    (then the same seed can give another route on a slower machine).
+    """
+    if not (math.isfinite(time_limit) and time_limit > 0):
+        raise InputError("time_limit", time_limit, "must be a finite number > 0")
+    t0 = time.perf_counter()
+
+    def stop() -> bool:
+        return time.perf_counter() - t0 > time_limit
+
+    pool = obj.candidates()
+    rng = np.random.default_rng(seed)
+    route = local_search(obj, greedy(obj, pool, stop), pool, stop)
+    best, best_val = route, obj.value(route)
+    for _ in range(10 + len(pool) if kicks is None else kicks):
+        if stop():
+            break
+        cur = list(best)
+        for _ in range(int(rng.integers(1, 3))):
+            if len(cur) > 2:
+                cur.pop(int(rng.integers(1, len(cur) - 1)))
+        free = [v for v in pool if v not in cur]
+        for v in rng.permutation(free)[: int(rng.integers(1, 3))]:
+            spots = [p for p in range(1, len(cur)) if obj.feasible([*cur[:p], int(v), *cur[p:]])]
+            if spots:
+                p = spots[int(rng.integers(len(spots)))]
+                cur = [*cur[:p], int(v), *cur[p:]]
+        cur = local_search(obj, cur, pool, stop)
+        val = obj.value(cur)
+        if val < best_val - 1e-12:
+            best, best_val = cur, val
+    return best, best_val
+
+
+# -- exact --------------------------------------------------------------------------------------
+
+
+@dataclass
+class ExactResult:
+    route: Route
+    value: float
+    optimal: bool
+    nodes: int
+    """Search nodes expanded."""
+    bound: float
+    """A lower bound of the optimum (the value when ``optimal``)."""
+
+
+def solve_exact(
+    obj: Objective, *, time_limit: float = 20.0, incumbent: Route | None = None
+) -> ExactResult:
+    """Depth-first branch and bound over ordered sequences of candidate nodes.
+
+    A prefix (its route closed by the end) is a route; the bound of every extension of a prefix
+    is ``E_z[sum over its checkpoints so far + survival * t_last]`` (each later checkpoint, and a
+    miss at ``H >= t_last``, costs at least ``t_last``). Children are searched best first.
+    Optimal when the search ends within ``time_limit``; else the incumbent and the smallest
+    bound of the subtrees left open.
+    """
+    pr = obj.problem
+    pool = obj.candidates()
+    t0 = time.perf_counter()
+    best_route: Route = list(incumbent) if incumbent is not None else [pr.start, pr.end]
+    best = obj.value(best_route)
+    if not math.isfinite(best):
+        best_route, best = [pr.start, pr.end], obj.value([pr.start, pr.end])
+    expanded = 0
+    open_bound = math.inf
+    timed_out = False
+
+    def bound(prefix: Route) -> float:
+        # checkpoints of the customers on the prefix (not the end's): fixed from here on
+        t, p = obj.checkpoints([*prefix, pr.end])
+        m = len(prefix)  # checkpoints 0..m-1: the start and the prefix's customers
+        t, p = t[:m], p[:m]
+        q = obj.reach(p)
+        survive = np.cumprod(1.0 - q, axis=1)
+        before = np.hstack([np.ones((len(obj.z), 1)), survive[:, :-1]])
+        fixed = (np.minimum(t, obj.horizon)[None, :] * q * before).sum(axis=1)
+        return float(obj.w @ (fixed + survive[:, -1] * min(t[-1], obj.horizon)))
+
+    def dfs(prefix: Route) -> None:
+        nonlocal best, best_route, expanded, open_bound, timed_out
+        expanded += 1
+        if time.perf_counter() - t0 > time_limit:
+            timed_out = True
+            open_bound = min(open_bound, bound(prefix))
+            return
+        children = []
+        for v in pool:
+            if v in prefix:
+                continue
+            route = [*prefix, v, pr.end]
+            val = obj.value(route)
+            if not math.isfinite(val):
+                continue
+            if val < best - 1e-12:
+                best, best_route = val, route
+            children.append((bound([*prefix, v]), val, v))
+        for b, _, v in sorted(children):
+            if b >= best - 1e-12:
+                break
+            dfs([*prefix, v])
+
+    start_val = obj.value([pr.start, pr.end])
+    if start_val < best - 1e-12:
+        best, best_route = start_val, [pr.start, pr.end]
+    dfs([pr.start])
+    lower = best if not timed_out else min(best, open_bound)
+    return ExactResult(best_route, best, not timed_out, expanded, lower)
+
+
+def brute_force(obj: Objective, max_nodes: int = 8) -> tuple[Route, float]:
+    """Every feasible route over the candidate nodes (small views only: the independent check
+    of :func:`solve_exact` and :func:`plan_anytime`)."""
+    from itertools import permutations
+
+    pr = obj.problem
+    pool = obj.candidates()
+    if len(pool) > max_nodes:
+        raise InputError("candidates", len(pool), f"brute force takes at most {max_nodes}")
+    best_route: Route = [pr.start, pr.end]
+    best = obj.value(best_route)
+    for r in range(1, len(pool) + 1):
+        for perm in permutations(pool, r):
+            route = [pr.start, *perm, pr.end]
+            val = obj.value(route)
+            if val < best - 1e-12:
+                best, best_route = val, route
+    return best_route, best
+
+
+__all__ = [
+    "ExactResult",
+    "Objective",
+    "Spread",
+    "brute_force",
+    "greedy",
+    "local_search",
+    "plan_anytime",
+    "solve_exact",
+]

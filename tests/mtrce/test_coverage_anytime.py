@@ -1,0 +1,152 @@
+"""Expected time to target (``daitn_opt.mtrce.anytime``): the objective on hand numbers, the
+exact search against enumeration, the heuristic never below the optimum, the spread estimate,
+bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+from daitn_opt.errors import InputError
+from daitn_opt.mtrce import Problem
+from daitn_opt.mtrce.anytime import Objective, Spread, brute_force, plan_anytime, solve_exact
+from daitn_opt.mtrce.calibration import Basis, OutcomeModel, spread_of
+
+
+def _instance(n: int = 7, seed: int = 0, deadline: float = 40.0):
+    """Start n0 and end n{n-1} at the origin, customers at random points with one or two of
+    three labels, quality 0.7-1; a model whose slope makes the best routes cross 0.9."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 10, size=(n, 2))
+    xy[0] = xy[-1] = 0.0
+    counts = np.zeros((n, 3))
+    for i in range(1, n - 1):
+        for lab in rng.choice(3, size=int(rng.integers(1, 3)), replace=False):
+            counts[i, lab] = float(rng.integers(10, 60))
+    basis = Basis(
+        tuple(f"n{i}" for i in range(n)),
+        counts,
+        rng.uniform(0.7, 1.0, n),
+        np.ones(n),
+        counts.sum(axis=1) > 0,
+    )
+    problem = Problem(
+        ids=list(basis.ids),
+        start=0,
+        end=n - 1,
+        travel=np.linalg.norm(xy[:, None] - xy[None], axis=2),
+        service=np.full(n, 2.0),
+        utility=np.where(basis.eligible, 1.0, 0.0),
+        deadline=deadline,
+    )
+    model = OutcomeModel(basis, 0.3, 0.8, 1.0, 0.5, 0.45, target_accuracy=0.9)
+    return problem, model
+
+
+def test_objective_without_spread_is_the_first_crossing_or_the_deadline():
+    problem, model = _instance()
+    obj = Objective(problem, model, Spread(0.0, 0.0))
+    for route in ([0, 1, 2, 6], [0, 3, 6], [0, 6], [0, 5, 4, 1, 6]):
+        if not obj.feasible(route):
+            continue
+        t, p = obj.checkpoints(route)
+        hit = [k for k in range(len(p)) if p[k] >= 0.9]
+        want = t[hit[0]] if hit else problem.deadline
+        assert obj.value(route) == pytest.approx(want)
+    assert obj.value([0, 6]) == problem.deadline  # the untrained model never reaches 0.9
+
+
+def test_objective_with_spread_matches_hand_formula():
+    """No shared part: checkpoints are independent draws, E = sum t_k q_k prod(1 - q_j) + H
+    prod(1 - q_k)."""
+    problem, model = _instance()
+    obj = Objective(problem, model, Spread(0.05, 0.0))
+    route = [0, 1, 2, 3, 6]
+    t, p = obj.checkpoints(route)
+    q = norm.cdf((p - 0.9) / 0.05)
+    want, alive = 0.0, 1.0
+    for tk, qk in zip(t, q, strict=True):
+        want += tk * qk * alive
+        alive *= 1 - qk
+    want += problem.deadline * alive
+    assert obj.value(route) == pytest.approx(want, rel=1e-9)
+    assert obj.reach_probability(route) == pytest.approx(1 - alive, rel=1e-9)
+
+
+def test_checkpoints_follow_the_model_in_order():
+    problem, model = _instance()
+    obj = Objective(problem, model, Spread(0.0, 0.0))
+    route = [0, 2, 4, 1, 6]
+    _, p = obj.checkpoints(route)
+    seq = [model.basis.index(problem.ids[i]) for i in route[1:-1]]
+    assert p == pytest.approx([model.predict(seq[:k]) for k in range(len(seq) + 1)])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_exact_matches_enumeration_and_heuristic_is_never_better(seed):
+    problem, model = _instance(seed=seed)
+    obj = Objective(problem, model, Spread(0.04, 0.02))
+    _route, value = brute_force(obj)
+    exact = solve_exact(obj, time_limit=30)
+    assert exact.optimal and exact.bound == pytest.approx(exact.value)
+    assert exact.value == pytest.approx(value, rel=1e-9)
+    assert obj.value(exact.route) == pytest.approx(exact.value)
+    heur, hval = plan_anytime(obj, time_limit=10, seed=seed)
+    assert obj.feasible(heur) and hval == pytest.approx(obj.value(heur))
+    assert hval >= value - 1e-9
+    assert hval <= problem.deadline
+
+
+def test_spread_makes_the_route_go_on_after_the_mean_crosses():
+    """Without spread the best route can stop at the first predicted crossing; with spread a
+    later checkpoint is another chance, so the optimum trains on at least as many nodes and its
+    probability of reaching the target is higher."""
+    problem, model = _instance(seed=1)
+    flat = solve_exact(Objective(problem, model, Spread(0.0, 0.0)), time_limit=30)
+    noisy_obj = Objective(problem, model, Spread(0.05, 0.0))
+    noisy = solve_exact(noisy_obj, time_limit=30)
+    assert noisy.optimal and flat.optimal
+    assert len(noisy.route) >= len(flat.route)
+    assert noisy_obj.reach_probability(noisy.route) >= noisy_obj.reach_probability(flat.route)
+
+
+def test_heuristic_is_seeded():
+    problem, model = _instance(seed=2)
+    obj = Objective(problem, model, Spread(0.04, 0.02))
+    assert plan_anytime(obj, time_limit=10, seed=3) == plan_anytime(obj, time_limit=10, seed=3)
+
+
+def test_spread_of_separates_shared_and_checkpoint_parts():
+    """Residuals +0.1 on every checkpoint of one run and -0.1 on every one of another: all of it
+    shared. Alternating +-0.1 within a run: the products average to -0.01, clipped to 0 shared."""
+    _problem, model = _instance()
+    seqs = [(1,), (1, 2), (1, 2, 3)]
+    runs_shared = [
+        [((), 0.5), *[(s, model.predict(list(s)) + d) for s in seqs]] for d in (0.1, -0.1)
+    ]
+    ck, sh = spread_of(model, runs_shared)
+    assert sh == pytest.approx(0.1) and ck == pytest.approx(0.0, abs=1e-9)
+    alt = [[(s, model.predict(list(s)) + d) for s, d in zip(seqs, (0.1, -0.1, 0.1), strict=True)]]
+    ck2, sh2 = spread_of(model, alt)
+    assert sh2 == 0.0 and ck2 == pytest.approx(0.1)
+    assert spread_of(model, [[((), 0.5)]]) == (0.0, 0.0)
+
+
+def test_bad_input_names_the_field():
+    problem, model = _instance()
+    with pytest.raises(InputError, match="checkpoint"):
+        Spread(-0.1, 0.0)
+    with pytest.raises(InputError, match="nodes"):
+        Spread(0.1, 0.1, nodes=0)
+    with pytest.raises(InputError, match="target_accuracy"):
+        Objective(problem, model, Spread(0, 0), target_accuracy=1.5)
+    with pytest.raises(InputError, match="horizon"):
+        Objective(problem.replace(deadline=math.inf), model, Spread(0, 0))
+    with pytest.raises(InputError, match="time_limit"):
+        plan_anytime(Objective(problem, model, Spread(0, 0)), time_limit=0)
+    big, bmodel = _instance(n=12)
+    with pytest.raises(InputError, match="candidates"):
+        brute_force(Objective(big, bmodel, Spread(0, 0)), max_nodes=5)
