@@ -18,7 +18,9 @@ label mass), and puts OAM's estimates into that model:
   would make every honest node look more valuable once a liar is found).
 
 A route is :func:`~daitn_opt.mtrce.calibration.plan_to_target`'s route (earliest predicted time
-to the target, recency included) followed, when ``extend`` is on, by the remaining time filled
+to the target, recency included; when the model says no route reaches the target by the
+deadline, the ``max_recency_coverage`` route of the model, i.e. the most predicted accuracy)
+followed, when ``extend`` is on, by the remaining time filled
 with the node of the largest predicted coverage gain per added second appended before the end,
 while the route stays feasible. The suffix changes nothing when the prediction holds (the target
 is reached on the prefix); it is the insurance a user buys against an optimistic prediction (a
@@ -37,6 +39,7 @@ from ..errors import InputError
 from ..mtrce.calibration import Basis, OutcomeModel, plan_to_target
 from ..mtrce.plan import Arrays, Plan
 from ..mtrce.problem import Problem
+from ..registry import solve
 from .estimates import UtilityEstimates
 
 
@@ -161,9 +164,20 @@ class AlignedPlanner:
         res, predicted, rounds = plan_to_target(
             problem, model, solver=self.solver, time_limit=self.time_limit
         )
-        if res is None or not res.is_feasible():
-            status = "no route" if res is None else res.status.value
-            raise InputError("solver", self.solver, f"found no time-to-target route: {status}")
+        fallback = res is None or not res.is_feasible()
+        if fallback:
+            # The model says no route reaches the target by the deadline: the best it can do is
+            # the most predicted accuracy (coverage with the fitted recency).
+            res = solve(
+                model.apply(problem, "max_recency_coverage"),
+                self.solver,
+                time_limit=self.time_limit,
+                seed=0,
+            )
+            predicted = math.inf
+            if not res.is_feasible():
+                msg = f"found no route: {res.status.value}"
+                raise InputError("solver", self.solver, msg)
         idx = [problem.ids.index(str(n)) for n in res.solution["routes"][0]]
         prefix = len(idx)
         if self.extend:
@@ -172,6 +186,7 @@ class AlignedPlanner:
         info = {
             "prefix": prefix - 2,
             "retargets": rounds,
+            "fallback": fallback,
             "predicted_accuracy": model.predict(model.trained(problem, idx)),
         }
         return PlannedRoute(

@@ -96,3 +96,18 @@ def test_loop_with_the_planner_records_its_rounds(healthcare_small, model) -> No
         assert r.to_dict()["planner"] == r.info
     visited = {h.node for r in result.rounds for h in r.hops}
     assert all(result.estimates.get(n, TASK).quality_count >= 1 for n in visited)
+
+
+def test_an_unreachable_target_falls_back_to_the_most_predicted_accuracy(
+    healthcare_small, model
+) -> None:
+    # a + b = 0.95 < 0.99: no route reaches the target in the model
+    high = OutcomeModel(model.basis, 0.1, 1.0, 2.0, 0.6, 0.35, 0.99)
+    planner = AlignedPlanner(high, solver="coverage-greedy", time_limit=5, extend=False)
+    problem = mtrce.from_instance(healthcare_small, "r1")
+    est = prior_estimates(healthcare_small, "r1")
+    got = planner(est.apply(problem, TASK), est, TASK)
+    assert got.info["fallback"] and got.objective is None
+    assert len(got.route) > 2
+    reachable = AlignedPlanner(model, solver="coverage-greedy", time_limit=5)(problem, est, TASK)
+    assert not reachable.info["fallback"]
