@@ -105,7 +105,7 @@ class Objective:
         pos = [model.basis.index(n) for n in problem.ids]
         self.mass = model.mass()[pos]
         self.scale = model.scale()
-        self.rho = float(model.recency)
+        self.decay = model.decay()[pos]
         self.a, self.b = float(model.intercept), float(model.slope)
         self.end_trains = bool(problem.utility[problem.end] > 0)
         self.z, self.w = spread.quadrature()
@@ -133,7 +133,7 @@ class Objective:
         X = np.zeros(self.mass.shape[1])
         p = [self.predict(X)]
         for k, node in enumerate(seq, start=1):
-            X = self.rho * X + self.mass[node]
+            X = self.decay[node] * X + self.mass[node]
             pos = min(k, len(route) - 1)
             t.append(float(times.start[pos] + self.problem.service[route[pos]]))
             p.append(self.predict(X))

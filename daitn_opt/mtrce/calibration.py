@@ -54,6 +54,9 @@ NOISE_GRID = (0.0, 0.5, 1.0, 2.0, 3.0, 4.0)
 PILOT_SEEDS = (100, 101, 102, 103, 104)
 """Default pilot seeds: disjoint from the evaluation seeds (0-19) of ``paper outcomes``."""
 HALF_LIFE_DAYS = 365.0
+FORGETTING = ("position", "samples")
+"""What drives forgetting: the number of nodes trained after one (``"position"``, the solvers'
+recency) or the samples trained after it, in units of an average eligible node (``"samples"``)."""
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -105,6 +108,18 @@ class Basis:
         # 0 ** 0 = 1: gamma = 0 ignores noise altogether
         return self.counts * (signal**gamma * self.age_weight)[:, None]
 
+    def decay(self, rho: float, forgetting: str = "position") -> np.ndarray:
+        """(n,) factor by which training at each node discounts the mass gathered before it:
+        ``rho`` (``"position"``), or ``rho ** (samples_i / mean samples of the eligible
+        nodes)`` (``"samples"``: a node with twice the average data forgets as much as two)."""
+        if forgetting == "position":
+            return np.full(len(self.ids), float(rho))
+        if forgetting != "samples":
+            raise InputError("forgetting", forgetting, f"expected one of {FORGETTING}")
+        samples = self.counts.sum(axis=1)
+        ref = samples[self.eligible].mean() if self.eligible.any() else 0.0
+        return float(rho) ** (samples / ref) if ref > 0 else np.ones(len(self.ids))
+
     def index(self, node: str) -> int:
         try:
             return self.ids.index(node)
@@ -154,13 +169,16 @@ def _curve(z: np.ndarray) -> np.ndarray:
     return np.interp(z, zb, 1.0 - np.exp(-zb))
 
 
-def _positions(sequences: Sequence[Sequence[int]], n: int, rho: float) -> np.ndarray:
-    """(len(sequences), n): weight ``rho ** (j - k)`` of the k-th of j trained nodes."""
+def _positions(sequences: Sequence[Sequence[int]], n: int, decay: float | np.ndarray) -> np.ndarray:
+    """(len(sequences), n): weight of each trained node, the product of the decays of the nodes
+    trained after it (``rho ** (j - k)`` for the k-th of j when every decay is ``rho``)."""
+    d = np.broadcast_to(np.asarray(decay, dtype=np.float64), (n,))
     P = np.zeros((len(sequences), n))
     for r, seq in enumerate(sequences):
-        m = len(seq)
-        for k, node in enumerate(seq):
-            P[r, node] += rho ** (m - 1 - k)
+        w = 1.0
+        for node in reversed(seq):
+            P[r, node] += w
+            w *= d[node]
     return P
 
 
@@ -198,6 +216,8 @@ class OutcomeModel:
     slope: float
     target_accuracy: float | None = None
     report: FitReport | None = field(default=None, compare=False)
+    forgetting: str = "position"
+    """:data:`FORGETTING`: what the recency discount counts (nodes or samples trained after)."""
 
     # -- evaluation -----------------------------------------------------------------------------
     def mass(self) -> np.ndarray:
@@ -207,10 +227,14 @@ class OutcomeModel:
         total = self.mass()[self.basis.eligible].sum(axis=0)
         return np.maximum(self.kappa * total, 1e-9)
 
+    def decay(self) -> np.ndarray:
+        """(n,) per-node discount of the mass gathered before it (:meth:`Basis.decay`)."""
+        return self.basis.decay(self.recency, self.forgetting)
+
     def coverage(self, nodes: Sequence[int], order: bool = True) -> float:
         """Coverage after training on ``nodes`` (basis indices, in order; recency unless not
         ``order``)."""
-        P = _positions([list(nodes)], len(self.basis.ids), self.recency if order else 1.0)
+        P = _positions([list(nodes)], len(self.basis.ids), self.decay() if order else 1.0)
         X = P @ self.mass()
         return float(_curve(X / self.scale()).mean(axis=1)[0])
 
@@ -294,6 +318,7 @@ class OutcomeModel:
         out: dict[str, Any] = {
             "kappa": self.kappa,
             "recency": self.recency,
+            "forgetting": self.forgetting,
             "noise_exponent": self.noise_exponent,
             "intercept": self.intercept,
             "slope": self.slope,
@@ -414,6 +439,7 @@ def fit_measurements(
     kappas: Iterable[float] = KAPPA_GRID,
     recencies: Iterable[float] = RECENCY_GRID,
     noise_exponents: Iterable[float] = NOISE_GRID,
+    forgetting: Iterable[str] = FORGETTING,
 ) -> OutcomeModel:
     """Fit ``(kappa, rho, gamma, a, b)`` to ``measurements`` by the module's rule.
 
@@ -427,26 +453,32 @@ def fit_measurements(
     ks = _check_grid("kappas", kappas, 0.0, 1e6, True)
     rs = _check_grid("recencies", recencies, 0.0, 1.0, True)
     gs = _check_grid("noise_exponents", noise_exponents, 0.0, 10.0, False)
+    fs = tuple(forgetting)
+    if not fs or any(f not in FORGETTING for f in fs):
+        raise InputError("forgetting", fs, f"expected a non-empty subset of {FORGETTING}")
     if target_accuracy is not None and not 0.0 < float(target_accuracy) <= 1.0:
         raise InputError("target_accuracy", target_accuracy, "must lie in (0, 1]")
     y = np.array([m.accuracy for m in measurements])
     w = np.array([m.weight for m in measurements])
     seqs = [list(m.nodes) for m in measurements]
     n = len(basis.ids)
-    best: tuple[float, tuple[float, float, float, float, float]] | None = None
+    best: tuple[float, tuple[float, float, float, float, float, str]] | None = None
     for gamma in gs:
         mass = basis.mass(gamma)
         total = mass[basis.eligible].sum(axis=0)
-        for rho in rs:
-            X = _positions(seqs, n, rho) @ mass
-            for kappa in ks:
-                c = _curve(X / np.maximum(kappa * total, 1e-9)).mean(axis=1)
-                a, b, sse = _line(c, y, w)
-                if best is None or sse < best[0] - 1e-12 * max(1.0, best[0]):
-                    best = (sse, (kappa, rho, gamma, a, b))
+        for mode in fs:
+            for rho in rs:
+                if rho == 1.0 and mode != fs[0]:
+                    continue  # no forgetting: every mode is the same model
+                X = _positions(seqs, n, basis.decay(rho, mode)) @ mass
+                for kappa in ks:
+                    c = _curve(X / np.maximum(kappa * total, 1e-9)).mean(axis=1)
+                    a, b, sse = _line(c, y, w)
+                    if best is None or sse < best[0] - 1e-12 * max(1.0, best[0]):
+                        best = (sse, (kappa, rho, gamma, a, b, mode))
     assert best is not None
-    sse, (kappa, rho, gamma, a, b) = best
-    model = OutcomeModel(basis, kappa, rho, gamma, a, b, target_accuracy)
+    sse, (kappa, rho, gamma, a, b, mode) = best
+    model = OutcomeModel(basis, kappa, rho, gamma, a, b, target_accuracy, forgetting=mode)
     pred = np.array([model.predict(s) for s in seqs])
     prior = prior_model(basis)
     pc = np.array([prior.coverage(s) for s in seqs])
@@ -457,9 +489,9 @@ def fit_measurements(
         rho=spearman(pred, y),
         prior_rmse=math.sqrt(psse / w.sum()),
         prior_rho=spearman(pc, y),
-        candidates=len(ks) * len(rs) * len(gs),
+        candidates=len(ks) * len(rs) * len(gs) * len(fs),
     )
-    return OutcomeModel(basis, kappa, rho, gamma, a, b, target_accuracy, report)
+    return OutcomeModel(basis, kappa, rho, gamma, a, b, target_accuracy, report, forgetting=mode)
 
 
 # -- pilot replays ------------------------------------------------------------------------------
@@ -618,9 +650,11 @@ def fit_outcome_model(
     seeds = tuple(pilot_seeds)
     if not seeds or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) for s in seeds):
         raise InputError("pilot_seeds", pilot_seeds, "expected a non-empty list of integer seeds")
-    unknown = set(grid) - {"kappas", "recencies", "noise_exponents"}
+    unknown = set(grid) - {"kappas", "recencies", "noise_exponents", "forgetting"}
     if unknown:
-        raise InputError("grid", sorted(unknown), "expected kappas, recencies, noise_exponents")
+        raise InputError(
+            "grid", sorted(unknown), "expected kappas, recencies, noise_exponents, forgetting"
+        )
     problem = from_instance(instance, request_id)
     basis = basis_of(instance, request_id)
     if isinstance(pilot_routes, int):
@@ -656,10 +690,12 @@ def fit_outcome_model(
         model.slope,
         target_accuracy,
         report,
+        forgetting=model.forgetting,
     )
 
 
 __all__ = [
+    "FORGETTING",
     "KAPPA_GRID",
     "NOISE_GRID",
     "PILOT_SEEDS",

@@ -82,6 +82,56 @@ def test_fit_tells_order_apart():
     assert fit_measurements(basis, data).recency == 1.0
 
 
+def test_forgetting_by_samples_discounts_by_what_is_trained_after():
+    """Under ``"samples"`` a node's mass is discounted by ``rho`` per average node's worth of
+    samples trained after it: a small last node forgets less than a large one."""
+    basis = _basis(seed=6)
+    samples = basis.counts.sum(axis=1)
+    ref = samples[basis.eligible].mean()
+    d = basis.decay(0.5, "samples")
+    assert d[basis.eligible] == pytest.approx(0.5 ** (samples[basis.eligible] / ref))
+    assert basis.decay(0.5, "position") == pytest.approx(np.full(len(basis.ids), 0.5))
+    model = OutcomeModel(basis, 0.2, 0.5, 1.0, 0.0, 1.0, forgetting="samples")
+    nodes = [int(i) for i in np.flatnonzero(basis.eligible)]
+    small, large = (
+        sorted(nodes[1:], key=lambda i: samples[i])[0],
+        max(nodes[1:], key=lambda i: samples[i]),
+    )
+    first = nodes[0]
+    # the first node's share left after a small node exceeds what a large node leaves
+    X_small = (model.mass()[first] * d[small] + model.mass()[small]) / model.scale()
+    assert model.coverage([first, small]) == pytest.approx(
+        float(
+            np.interp(
+                X_small, coverage.COVERAGE_BREAKS, 1 - np.exp(-coverage.COVERAGE_BREAKS)
+            ).mean()
+        )
+    )
+    assert d[small] > d[large]
+    with pytest.raises(InputError, match="forgetting"):
+        basis.decay(0.5, "minutes")
+
+
+def test_fit_picks_forgetting_by_samples_when_the_data_do():
+    basis = _basis(seed=7)
+    truth = OutcomeModel(basis, KAPPA_GRID[8], 0.4, 1.0, 0.2, 0.7, forgetting="samples")
+    rng = np.random.default_rng(8)
+    nodes = np.flatnonzero(basis.eligible)
+    data = {}
+    for _ in range(40):
+        order = tuple(int(i) for i in rng.permutation(nodes)[: rng.integers(2, len(nodes) + 1)])
+        for p in range(1, len(order) + 1):
+            data.setdefault(order[:p], truth.predict(order[:p]))
+    fit = fit_measurements(basis, [Measurement(k, v) for k, v in data.items()])
+    assert fit.forgetting == "samples" and fit.recency == 0.4
+    only = fit_measurements(
+        basis, [Measurement(k, v) for k, v in data.items()], forgetting=["position"]
+    )
+    assert only.forgetting == "position" and only.report.rmse > fit.report.rmse
+    with pytest.raises(InputError, match="forgetting"):
+        fit_measurements(basis, [Measurement(k, v) for k, v in data.items()], forgetting=["hops"])
+
+
 def test_fit_is_deterministic():
     basis = _basis(seed=2)
     a = fit_measurements(basis, _synthetic(basis, seed=5, noise=0.02))
