@@ -15,6 +15,7 @@ from .aligned import (
     PlannedRoute,
     estimated_basis,
     extend_route,
+    fitted_planner,
     model_with_estimates,
 )
 from .estimates import Estimate, UtilityEstimates, smooth, smoothing_weight
@@ -35,6 +36,7 @@ __all__ = [
     "UtilityEstimates",
     "estimated_basis",
     "extend_route",
+    "fitted_planner",
     "misreport",
     "model_with_estimates",
     "prior_estimates",

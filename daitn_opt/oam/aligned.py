@@ -192,3 +192,35 @@ class AlignedPlanner:
         return PlannedRoute(
             route, res.status.value, predicted if math.isfinite(predicted) else None, info
         )
+
+
+def fitted_planner(
+    instance: Any,
+    request_id: str,
+    *,
+    target_accuracy: float = 0.9,
+    pilot_seeds: tuple[int, ...] = (100, 101, 102, 103, 104),
+    pilot_routes: int = 12,
+    noise_exponents: tuple[float, ...] = (1.0, 2.0, 3.0, 4.0),
+    solver: str = "coverage-ils",
+    time_limit: float = 5.0,
+    extend: bool = True,
+) -> AlignedPlanner:
+    """An :class:`AlignedPlanner` on the outcome model fitted to pilot replays of ``instance``.
+
+    The pilots replay the reported instance on ``pilot_seeds`` (keep them disjoint from the seeds
+    the plans are evaluated on). The noise exponent is fitted on ``noise_exponents`` only (default
+    1-4, not 0): reports that barely vary in quality cannot show the fit that label noise costs
+    accuracy, and a model that ignores quality cannot use a measured one.
+    """
+    from ..mtrce.calibration import fit_outcome_model
+
+    model = fit_outcome_model(
+        instance,
+        request_id,
+        pilot_seeds=pilot_seeds,
+        pilot_routes=pilot_routes,
+        target_accuracy=target_accuracy,
+        noise_exponents=noise_exponents,
+    )
+    return AlignedPlanner(model, solver, time_limit, extend)

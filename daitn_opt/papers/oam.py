@@ -131,18 +131,19 @@ def eligible_requests(settings: OAMSettings) -> list[tuple[str, Any, str]]:
 
 def fit_planner(inst: Any, rid: str, settings: OAMSettings) -> Any:
     """The request's :class:`~daitn_opt.oam.AlignedPlanner` (outcome model fitted on pilots)."""
-    from ..mtrce.calibration import fit_outcome_model
-    from ..oam import AlignedPlanner
+    from ..oam import fitted_planner
 
-    model = fit_outcome_model(
+    return fitted_planner(
         inst,
         rid,
+        target_accuracy=settings.target,
         pilot_seeds=settings.pilot_seeds,
         pilot_routes=settings.pilot_routes,
-        target_accuracy=settings.target,
         noise_exponents=settings.noise_exponents,
+        solver=settings.solver,
+        time_limit=settings.time_limit,
+        extend=settings.extend,
     )
-    return AlignedPlanner(model, settings.solver, settings.time_limit, settings.extend)
 
 
 def truth_fields(snapshot: Any, request: Any) -> dict[str, tuple[float, float]]:
