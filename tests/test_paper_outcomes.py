@@ -101,6 +101,47 @@ def test_key_first_routes_skip_what_does_not_fit():
         key_first_route(p, [1, 2])
 
 
+# -- the share of pairs ---------------------------------------------------------------------------
+
+
+def test_share_counts_sooner_later_and_ties_per_baseline():
+    """Seed 0: aligned 5 s, AATS 7 s, the rest never: strictly sooner than every baseline.
+    Seed 1: aligned 5 s, AATS 5 s: a tie, no later but not strictly sooner. Seed 2: aligned
+    never, AATS 9 s: later; both never against the others: ties."""
+    from daitn_opt.papers.outcomes import ALIGNED, BASELINES, analyse
+
+    inf = math.inf
+    times = {0: (5.0, 7.0), 1: (5.0, 5.0), 2: (inf, 9.0)}
+    runs = []
+    for seed, (mine, aats) in times.items():
+        for plan, t in [(ALIGNED, mine), ("AATS", aats)] + [
+            (b, inf) for b in BASELINES if b != "AATS"
+        ]:
+            runs.append(
+                {
+                    "case": "healthcare-small/r1",
+                    "plan": plan,
+                    "seed": seed,
+                    "time_to_target": t,
+                    "final_accuracy": 0.9,
+                    "bytes_moved": 1,
+                    "deadline_met": True,
+                }
+            )
+    res = {
+        "case": "healthcare-small/r1",
+        "family": "healthcare",
+        "runs": runs,
+        "plans": [{"plan": ALIGNED}, {"plan": "AATS"}],
+        "calibration": [],
+    }
+    share = analyse([res])["share"]
+    assert share["all"]["pairs"] == 3
+    assert (share["all"]["sooner"], share["all"]["no_later"]) == (1, 2)
+    assert share["healthcare"]["versus"]["AATS"] == {"sooner": 1, "later": 1, "tie": 1}
+    assert share["all"]["versus"]["quality-first"] == {"sooner": 2, "later": 0, "tie": 1}
+
+
 # -- the command end to end ----------------------------------------------------------------------
 
 

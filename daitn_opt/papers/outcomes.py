@@ -904,25 +904,31 @@ def _md_models(results: list[dict[str, Any]]) -> list[str]:
         "",
         "## Fitted outcome model (per request, pilot replays only)",
         "",
-        "acc = a + b C, C = mean over labels of g(X_l / (kappa T_l)), X_l the mass gathered with "
-        "weight rho^(hops before the last), mass = counts x signal^gamma x age weight. Hand "
+        "acc = a + b C, C = mean over labels of g(X_l / (kappa T_l)), X_l the mass gathered, "
+        "each node's discounted by rho per node trained after it (forgetting by position) or per "
+        "average node's worth of samples trained after it (by samples), mass = counts x "
+        "signal^gamma x age weight. Spread: how one replay's accuracy scatters around the "
+        "prediction (new at each checkpoint / shared by a replay), the aligned objective's error "
+        "model. Hand "
         "priors: kappa 1/3, rho 0.95, gamma 2. RMSE and rho over the pilot prefixes (fitted vs "
         "hand priors with a, b refitted).",
         "",
-        "| request | kappa | rho (recency) | gamma (noise) | a | b | coverage target | pilot "
-        "prefixes | RMSE fitted / prior | pilot rho fitted / prior | fit s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| request | kappa | rho (recency) | forgetting by | gamma (noise) | a | b | coverage "
+        "target | pilot prefixes | RMSE fitted / prior | pilot rho fitted / prior | spread per "
+        "checkpoint / shared | fit s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for res in results:
         m = res.get("model")
         if not m:
             continue
         lines.append(
-            f"| {res['case']} | {m['kappa']:.3g} | {m['recency']:g} | {m['noise_exponent']:g} | "
+            f"| {res['case']} | {m['kappa']:.3g} | {m['recency']:g} | "
+            f"{m.get('forgetting', 'position')} | {m['noise_exponent']:g} | "
             f"{m['intercept']:.3f} | {m['slope']:.3f} | {_fmt(m.get('coverage_target'), '.3f')} | "
             f"{m['measurements']} | {m['rmse']:.4f} / {m['prior_rmse']:.4f} | "
             f"{_fmt(m['pilot_rho'], '.2f')} / {_fmt(m['prior_pilot_rho'], '.2f')} | "
-            f"{m['fit_s']:.0f} |"
+            f"{_fmt(m.get('checkpoint_sd'))} / {_fmt(m.get('shared_sd'))} | {m['fit_s']:.0f} |"
         )
     return lines
 
