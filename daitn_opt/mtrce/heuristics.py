@@ -29,7 +29,10 @@ Registered solvers (all take ``time_limit`` and ``seed``; none proves a bound):
   :mod:`daitn_opt.mtrce.op_search` (linked-list route with cached insertions, retiring
   don't-look bits, add-and-drop kicks; the same parameters), measured on OPLib against EA4OP by
   ``tests/benchmarks/op_heuristics.py``; it falls back to the general search when its
-  construction cannot fit the mandatory nodes.
+  construction cannot fit the mandatory nodes. For the OPTW (``max_utility``, one route, windows,
+  no budget, no mandatory node) it runs :mod:`daitn_opt.mtrce.optw_search` (the same insert and
+  shake with a replace move and simulated-annealing acceptance; ``iterations``, ``patience`` and
+  ``max_kick`` apply), measured on the Solomon and Cordeau OPTW sets in ``papers/routing/optw.md``.
 
 Every heuristic returns ``feasible`` with checked routes, or ``infeasible`` with a one-line reason
 when the start -> end trip alone misses the deadline or budget, or a mandatory node cannot be
@@ -49,7 +52,7 @@ import numpy as np
 from ..params import NoParams, param
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
-from . import op_search
+from . import op_search, optw_search
 from .certify import route_objective_reason
 from .plan import Arrays, Plan, RouteTimes
 from .problem import Problem
@@ -604,15 +607,15 @@ def solve_ils(problem: Problem, options: SolveOptions) -> Result:
         result = _ils_op(problem, arr, options)
         if result is not None:
             return result
+    if optw_search.applies(problem, arr):
+        return _ils_optw(problem, arr, options)
     search = _Search(problem, arr, options)
     best = search.run()
     return _finish(problem, "ils", best, search.trace, search.stats)
 
 
-def _ils_op(problem: Problem, arr: Arrays, options: SolveOptions) -> Result | None:
-    """The plain OP (one route, no windows or budget) by :mod:`daitn_opt.mtrce.op_search`; None
-    when its construction cannot fit the mandatory nodes (the general search then runs)."""
-    params: IlsParams = options.params
+def _incumbents(options: SolveOptions) -> tuple[list[TracePoint], Callable[[float], None]]:
+    """A trace and the callback that records each new best score in it (and reports it)."""
     trace: list[TracePoint] = []
 
     def improved(score: float) -> None:
@@ -620,6 +623,14 @@ def _ils_op(problem: Problem, arr: Arrays, options: SolveOptions) -> Result | No
         if options.callback is not None:
             options.callback("incumbent", {"objective": score})
 
+    return trace, improved
+
+
+def _ils_op(problem: Problem, arr: Arrays, options: SolveOptions) -> Result | None:
+    """The plain OP (one route, no windows or budget) by :mod:`daitn_opt.mtrce.op_search`; None
+    when its construction cannot fit the mandatory nodes (the general search then runs)."""
+    params: IlsParams = options.params
+    trace, improved = _incumbents(options)
     search = op_search.OpSearch(
         arr,
         _wanted(arr, eligible(arr)),
@@ -641,6 +652,23 @@ def _ils_op(problem: Problem, arr: Arrays, options: SolveOptions) -> Result | No
         if greedy.feasible() and _value(greedy, True) > _value(plan, True):
             plan = greedy
     return _finish(problem, "ils", plan, trace, dict(search.stats))
+
+
+def _ils_optw(problem: Problem, arr: Arrays, options: SolveOptions) -> Result:
+    """One route with windows (the OPTW) by :mod:`daitn_opt.mtrce.optw_search`."""
+    params: IlsParams = options.params
+    trace, improved = _incumbents(options)
+    search = optw_search.OptwSearch(
+        arr,
+        _wanted(arr, eligible(arr)),
+        np.random.default_rng(options.seed),
+        _stopper(options),
+        improved,
+        max_kick=params.max_kick,
+    )
+    iterations, patience = _budget(params, arr.n)
+    route = search.run(iterations, patience)
+    return _finish(problem, "ils", Plan(arr, [route]), trace, dict(search.stats))
 
 
 _GREEDY_FLOOR = 300
