@@ -118,3 +118,31 @@ def test_quick_runs_every_family(tmp_path) -> None:
     for page in ("op.md", "oplib.md", "tsplib.md", "optw-sweep.md", "README.md"):
         assert (tmp_path / page).exists()
     assert "Runs without a checked solution: 0" in (tmp_path / "op.md").read_text()
+
+
+def test_targets_say_met_missed_and_partial() -> None:
+    from daitn_opt.bench.sweep import Task
+    from daitn_opt.papers.routing.run import Planned
+    from daitn_opt.papers.routing.targets import target_lines
+
+    planned = [
+        Planned(Task(f"set_64_{i}.json", "mtrce", "highs", 0, 60.0), "op", "chao 64", 64, True)
+        for i in range(3)
+    ] + [
+        Planned(Task(f"i{i}.json", "mtrce", "ils", 0, 2.0), "oplib", "gen1", 100, False)
+        for i in range(4)
+    ]
+    rows = [
+        {**row("highs", f"set_64_{i}", 0.0, status="optimal"), "key": planned[i].task.key}
+        for i in range(3)
+    ] + [
+        {**row("ils", f"i{i}", g), "key": planned[3 + i].task.key}
+        for i, g in enumerate([-0.01, 0.0, 0.002])
+    ]
+    table = "\n".join(target_lines(planned, rows))
+    assert (
+        "| Chao 64/66 (n >= 64), `highs`, 60 s: 40 of 40 proved | 3 proved | yes | 3 / 3 |" in table
+    )
+    assert "n <= 200, 2 s: mean gap to EA4OP <= 0.3% | -0.27% | yes (partial) | 3 / 4 |" in table
+    assert "quarter of the instances | 33.3% ahead | yes (partial) | 3 / 4 |" in table
+    assert "TSPLIB" not in table  # no planned run, no line

@@ -17,6 +17,7 @@ from pathlib import Path
 from .families import FAMILIES, Family
 from .run import Outcome, Planned
 from .tables import TIE, SideBySide, gap, line, lines, side_by_side, solved
+from .targets import target_lines
 
 PAGE = {"op": "op.md", "oplib": "oplib.md", "tsplib": "tsplib.md", "optw": "optw-sweep.md"}
 """Page per family (``tsp.md``, ``optw.md`` and ``op-proofs.md`` are other experiments' pages)."""
@@ -323,7 +324,7 @@ def index(outcome: Outcome, headlines: Sequence[str], command: str, out: Path) -
         "|---|---|",
     ]
     for fam in FAMILIES:
-        if (out / PAGE[fam.name]).exists() and any(p.family == fam.name for p in outcome.planned):
+        if (out / PAGE[fam.name]).exists():  # this run's, or an earlier run's of that family
             text.append(f"| [`{PAGE[fam.name]}`]({PAGE[fam.name]}) | {fam.title} |")
     for related in sorted(set(RELATED.values())):
         if (out / related).exists():
@@ -334,6 +335,15 @@ def index(outcome: Outcome, headlines: Sequence[str], command: str, out: Path) -
         f"start {(outcome.info.get('first', {}).get('load') or [0])[0]:.1f}):",
         "",
         *(f"- {h}" for h in headlines),
+        "",
+        "Issue 13's targets, as measured in this run (a run without a checked route counts as a "
+        "100 % gap; `partial`: measured on the runs present)"
+        + (f"; NB{_limits_note(outcome.info)}:" if _limits_note(outcome.info) else ":"),
+        "",
+        *target_lines(outcome.planned, outcome.rows),
+        "",
+        "Not measured here: TSP tours at n = 1,000 (see `tsp.md`), OPLib proofs (see "
+        "`op-proofs.md` where present).",
         "",
         "The machine is a shared 2-core host; wall-clock limits at a high load give a run a "
         "fraction of a core, so the figures understate what the same limits give on an idle "

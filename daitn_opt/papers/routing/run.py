@@ -157,12 +157,12 @@ def _sweep(
     """Run the missing tasks in chunks; skip chunks that would end after ``until``."""
     done = store.done_keys()
     todo = [p.task for p in planned if p.task.key not in done]
-    step = 4 * settings.workers
+    step = 2 * settings.workers  # small chunks: near ``until`` little is skipped for nothing
     for i in range(0, len(todo), step):
         chunk = todo[i : i + step]
         if settings.until is not None:
-            # a chunk takes about (runs / workers) limits; a run may take its grace on top
-            need = sum(t.time_limit for t in chunk) / settings.workers + GRACE_SECONDS
+            # at worst every run takes its full limit, and the last one its grace on top
+            need = 2 * max(t.time_limit for t in chunk) + GRACE_SECONDS
             if time.time() + need > settings.until:
                 continue  # a later, shorter chunk may still fit
         run_sweep(chunk, store, workers=settings.workers, on_row=on_row)

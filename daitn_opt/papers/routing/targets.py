@@ -1,0 +1,145 @@
+"""Issue 13's targets, each measured from the routing sweep's rows and called met or missed.
+
+The problem: the issue states its goals as thresholds (a mean gap at most so much, a share of the
+instances ahead of the reference, a count of proofs); the note must say, for each, what the run
+measured and whether the target was met, and on how many of the planned runs (a sweep stopped
+early measures a target on fewer instances, which the table says).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .run import Planned
+from .tables import TIE, gap, proved
+
+
+@dataclass(frozen=True)
+class Target:
+    """A threshold on one statistic of one family's runs of one solver (or several)."""
+
+    text: str
+    family: str
+    solvers: tuple[str, ...]
+    keep: Callable[[int], bool]
+    """Which instance sizes count."""
+    measure: Callable[[Sequence[dict]], float]
+    shown: Callable[[float, int], str]
+    met: Callable[[float, int], bool | None]
+    """From the measured value and the number of planned runs; None: no threshold."""
+
+
+def _mean_gap(rows: Sequence[dict]) -> float:
+    return sum(gap(r) for r in rows) / len(rows)
+
+
+def _share_ahead(rows: Sequence[dict]) -> float:
+    return sum(gap(r) < -TIE for r in rows) / len(rows)
+
+
+def _proofs(rows: Sequence[dict]) -> float:
+    """Instances proved by at least one of the solvers."""
+    return float(len({r["instance"] for r in rows if proved(r)}))
+
+
+def _percent(value: float, _: int) -> str:
+    return f"{100 * value:.2f}%"
+
+
+def _count(value: float, _: int) -> str:
+    return f"{value:g} proved"
+
+
+TARGETS: tuple[Target, ...] = (
+    Target(
+        "OPLib, `ils`, n <= 200, 2 s: mean gap to EA4OP <= 0.3%",
+        "oplib",
+        ("ils",),
+        lambda n: n <= 200,
+        _mean_gap,
+        _percent,
+        lambda v, _: v <= 0.003,
+    ),
+    Target(
+        "OPLib, `ils`, n <= 1,000 (10 s above 200): mean gap to EA4OP <= 1%",
+        "oplib",
+        ("ils",),
+        lambda n: True,
+        _mean_gap,
+        _percent,
+        lambda v, _: v <= 0.01,
+    ),
+    Target(
+        "OPLib, `ils`: ahead of EA4OP on at least a quarter of the instances",
+        "oplib",
+        ("ils",),
+        lambda n: True,
+        _share_ahead,
+        lambda v, _: f"{100 * v:.1f}% ahead",
+        lambda v, _: v >= 0.25,
+    ),
+    Target(
+        "TSPLIB, `ils`, n <= 300, 1 s: mean gap to the optimum <= 0.1%",
+        "tsplib",
+        ("ils",),
+        lambda n: n <= 300,
+        _mean_gap,
+        _percent,
+        lambda v, _: v <= 0.001,
+    ),
+    Target(
+        "Chao 64/66 (n >= 64), `highs`, 60 s: 40 of 40 proved",
+        "op",
+        ("highs",),
+        lambda n: n >= 64,
+        _proofs,
+        _count,
+        lambda v, planned: v >= planned,  # every planned instance (the 40 of the full sets)
+    ),
+    Target(
+        "OPTW, `ils`, 2 s: mean gap to the best known <= 1%",
+        "optw",
+        ("ils",),
+        lambda n: True,
+        _mean_gap,
+        _percent,
+        lambda v, _: v <= 0.01,
+    ),
+    Target(
+        "OPTW, `cpsat` or `highs`, 60 s: Righini & Salani's optima reproduced with proofs "
+        "(no threshold: as many as 60 s allow)",
+        "optw",
+        ("cpsat", "highs"),
+        lambda n: True,
+        _proofs,
+        _count,
+        lambda v, _: None,
+    ),
+)
+
+
+def target_lines(planned: Sequence[Planned], rows: Sequence[dict]) -> list[str]:
+    """The Markdown table of every target with a planned run."""
+    out = [
+        "| target | measured | met | runs present / planned |",
+        "|---|---|---|---|",
+    ]
+    for t in TARGETS:
+        mine = [p for p in planned if p.family == t.family and p.task.solver in t.solvers]
+        mine = [p for p in mine if t.keep(p.n)]
+        if not mine:
+            continue
+        keys = {p.task.key for p in mine}
+        have = [r for r in rows if r["key"] in keys]
+        if not have:
+            out.append(f"| {t.text} | not run | - | 0 / {len(mine)} |")
+            continue
+        value = t.measure(have)
+        partial = " (partial)" if len(have) < len(mine) else ""
+        met = t.met(value, len(mine))
+        verdict = ("-" if met is None else "yes" if met else "**no**") + partial
+        out.append(
+            f"| {t.text} | {t.shown(value, len(have))} | {verdict} | {len(have)} / {len(mine)} |"
+        )
+    return out
