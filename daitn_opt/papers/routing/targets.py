@@ -51,24 +51,20 @@ def _count(value: float, _: int) -> str:
     return f"{value:g} proved"
 
 
+def _ils_gap(text: str, family: str, keep: Callable[[int], bool], most: float) -> Target:
+    """``ils``'s mean gap on ``family`` (sizes ``keep``) at most ``most``."""
+    return Target(text, family, ("ils",), keep, _mean_gap, _percent, lambda v, _: v <= most)
+
+
 TARGETS: tuple[Target, ...] = (
-    Target(
-        "OPLib, `ils`, n <= 200, 2 s: mean gap to EA4OP <= 0.3%",
-        "oplib",
-        ("ils",),
-        lambda n: n <= 200,
-        _mean_gap,
-        _percent,
-        lambda v, _: v <= 0.003,
+    _ils_gap(
+        "OPLib, `ils`, n <= 200, 2 s: mean gap to EA4OP <= 0.3%", "oplib", lambda n: n <= 200, 0.003
     ),
-    Target(
+    _ils_gap(
         "OPLib, `ils`, n <= 1,000 (10 s above 200): mean gap to EA4OP <= 1%",
         "oplib",
-        ("ils",),
         lambda n: True,
-        _mean_gap,
-        _percent,
-        lambda v, _: v <= 0.01,
+        0.01,
     ),
     Target(
         "OPLib, `ils`: ahead of EA4OP on at least a quarter of the instances",
@@ -79,14 +75,11 @@ TARGETS: tuple[Target, ...] = (
         lambda v, _: f"{100 * v:.1f}% ahead",
         lambda v, _: v >= 0.25,
     ),
-    Target(
+    _ils_gap(
         "TSPLIB, `ils`, n <= 300, 1 s: mean gap to the optimum <= 0.1%",
         "tsplib",
-        ("ils",),
         lambda n: n <= 300,
-        _mean_gap,
-        _percent,
-        lambda v, _: v <= 0.001,
+        0.001,
     ),
     Target(
         "Chao 64/66 (n >= 64), `highs`, 60 s: 40 of 40 proved",
@@ -97,15 +90,7 @@ TARGETS: tuple[Target, ...] = (
         _count,
         lambda v, planned: v >= planned,  # every planned instance (the 40 of the full sets)
     ),
-    Target(
-        "OPTW, `ils`, 2 s: mean gap to the best known <= 1%",
-        "optw",
-        ("ils",),
-        lambda n: True,
-        _mean_gap,
-        _percent,
-        lambda v, _: v <= 0.01,
-    ),
+    _ils_gap("OPTW, `ils`, 2 s: mean gap to the best known <= 1%", "optw", lambda n: True, 0.01),
     Target(
         "OPTW, `cpsat` or `highs`, 60 s: Righini & Salani's optima reproduced with proofs "
         "(no threshold: as many as 60 s allow)",
