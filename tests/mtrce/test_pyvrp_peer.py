@@ -134,3 +134,25 @@ def test_chao_instance_is_solved_within_the_real_budget() -> None:
     assert result.objective <= inst.benchmark.best_known
     assert result.objective >= 0.9 * inst.benchmark.best_known
     assert "scaled by 10000" in result.message
+
+
+@pyvrp_needed
+def test_asymmetric_tsp_path_matches_enumeration() -> None:
+    from daitn_opt.registry import solve
+
+    travel = points(7, 5) + np.triu(np.full((7, 7), 0.7))  # asymmetric: up one way, not back
+    np.fill_diagonal(travel, 0.0)
+    problem = Problem(
+        ids=[f"v{i}" for i in range(7)],
+        start=2,
+        end=5,
+        travel=travel,
+        service=np.full(7, 0.25),
+        utility=np.zeros(7),
+        objective="min_time",
+        mandatory=np.array([0, 1, 3, 4, 6]),
+    )
+    best = min(schedule(problem, [2, *order, 5])[2] for order in permutations([0, 1, 3, 4, 6]))
+    result = solve(problem, "pyvrp", time_limit=0.5, seed=0)
+    assert check(problem, result.solution).ok
+    assert result.objective == pytest.approx(best, rel=1e-6)
