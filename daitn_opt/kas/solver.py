@@ -17,22 +17,18 @@ the checker refuses is not returned (``no_solution`` with the violations).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
-from ..mtrce.heuristics import infeasibility
-from ..mtrce.plan import Arrays
-from ..mtrce.problem import COVERAGE_OBJECTIVES, Problem
-from ..mtrce.solution import make_result
-from ..mtrce.support import MtrceSupport
 from ..params import param
 from ..registry import SolveOptions, register
-from ..result import Result, Status
-from .control import solve_hierarchical
-from .domains import supported
-from .parallel import cluster, dask_runner
+
+if TYPE_CHECKING:
+    from ..mtrce.problem import Problem
+    from ..result import Result
+
+# numpy and the MTRCE modules are imported inside the functions: importing this module (which
+# registers the solver) stays light, so the command line's start-up does not pay for them.
 
 
 @dataclass(frozen=True)
@@ -56,12 +52,15 @@ def travel_domains(problem: Problem, count: int, seed: int = 0) -> dict[str, int
     farthest-point sampling on the symmetrised travel times, each node with its nearest medoid.
 
     >>> import numpy as np
+    >>> from daitn_opt.mtrce.problem import Problem
     >>> xs = np.array([0.0, 1.0, 2.0, 10.0, 11.0, 5.0])
     >>> p = Problem(ids=list("sabcde"), start=0, end=5, travel=np.abs(xs[:, None] - xs),
     ...             service=np.zeros(6), utility=np.ones(6), deadline=40.0)
     >>> travel_domains(p, 2)
     {'a': 1, 'b': 1, 'c': 0, 'd': 0}
     """
+    import numpy as np
+
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise InputError("domains", count, "expected an integer >= 1")
     nodes = np.array([i for i in range(problem.n) if i not in (problem.start, problem.end)])
@@ -82,6 +81,9 @@ def travel_domains(problem: Problem, count: int, seed: int = 0) -> dict[str, int
 
 
 def _supports(problem: Problem) -> str | None:
+    from ..mtrce.problem import COVERAGE_OBJECTIVES
+    from .domains import supported
+
     if problem.objective in COVERAGE_OBJECTIVES:
         return f"objective {problem.objective!r} is not modelled (only max_utility); use the coverage-* solvers"
     try:
@@ -100,6 +102,13 @@ def _supports(problem: Problem) -> str | None:
     params=KasParams,
 )
 def solve_kas(problem: Problem, options: SolveOptions) -> Result:
+    from ..mtrce.heuristics import infeasibility
+    from ..mtrce.plan import Arrays
+    from ..mtrce.solution import make_result
+    from ..mtrce.support import MtrceSupport
+    from ..result import Status
+    from .parallel import cluster, dask_runner
+
     params: KasParams = options.params
     screened = MtrceSupport().screen(problem, "kas")  # infeasible or trivial views
     if screened is not None:
@@ -128,6 +137,8 @@ def solve_kas(problem: Problem, options: SolveOptions) -> Result:
 def _plan(
     problem: Problem, domain_of: dict, params: KasParams, options: SolveOptions, runner: Any
 ) -> Result:
+    from .control import solve_hierarchical
+
     # The legs share what is left after drawing the domains, less a reserve to check the route.
     left = max(0.05, options.remaining() - max(0.1, 0.05 * options.time_limit))
     leg_params = {"iterations": params.leg_iterations} if params.leg_iterations else None
