@@ -872,6 +872,11 @@ from .pages.commands import register as _register_pages  # noqa: E402  (imports 
 
 _register_pages(app)  # explain: one self-contained HTML page per decision
 
+# -- batches on Dask ----------------------------------------------------------------------------
+from .kas.commands import register as _register_kas  # noqa: E402  (imports nothing heavy)
+
+_register_kas(app)  # batch: every request of an instance on Dask, each result checked
+
 
 def main() -> None:
     """Entry point of the console script (errors are handled by the command group)."""
