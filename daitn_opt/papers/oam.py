@@ -380,6 +380,10 @@ def _ci(c: dict[str, Any], spec: str = "+.1f") -> str:
     return f"{c['mean']:{spec}} [{c['low']:{spec}}, {c['high']:{spec}}]"
 
 
+def _join(values: Any) -> str:
+    return ", ".join(f"{v:g}" for v in values)
+
+
 def _section(title: str, intro: str, columns: list[str]) -> list[str]:
     """A Markdown section: heading, paragraph, table header."""
     head = "| " + " | ".join(columns) + " |"
@@ -504,8 +508,9 @@ def write_markdown(out: Path, meta: dict[str, Any], an: dict[str, Any], notes: l
         f"({len(s['seeds'])} paired seeds), {s['rounds']} rounds, misreport probability "
         f"min(1, {s['scale']:g} x (1 - trust)), lies: {' or '.join(s['kinds'])}; planner: "
         f"`min_time_to_target` on the outcome model fitted per request to pilot replays of the "
-        f"reported instance (seeds {s['pilot_seeds']}, {s['pilot_routes']} pilot routes and "
-        f"their reversals, noise exponent in {s['noise_exponents']}), solved by `{s['solver']}` "
+        f"reported instance (seeds {_join(s['pilot_seeds'])}, {s['pilot_routes']} pilot routes and "
+        f"their reversals, noise exponent in {{{_join(s['noise_exponents'])}}}), solved by "
+        f"`{s['solver']}` "
         f"({s['time_limit']:g} s), {'then extended by coverage gain per second' if s['extend'] else 'not extended'}. "
         f"Target accuracy {s['target']:g}, scored on the {1 - s['validation_share']:g} share of "
         "the MPVU's held-out set that OAM never measures on. Design: "
@@ -663,20 +668,32 @@ def run_oam(
         for seed in settings.seeds:
             runs.append(run_seed(label, inst, rid, seed, planner, settings))
             progress("run", {"request": name, "seed": seed, "seconds": time.perf_counter() - t0})
-    an = analyse(runs)
     meta["seconds"] = time.perf_counter() - t0
     meta["load"] = (
         f"{meta['load']} at the start, {' '.join(f'{x:.1f}' for x in _loadavg())} at the end"
     )
-    files = [write_markdown(out, meta, an, notes or [])]
+    an, files = write_report(out, meta, runs, notes or [])
+    progress("done", {"seconds": meta["seconds"], "files": [str(f) for f in files]})
+    return {"meta": meta, "runs": runs, "analysis": an, "files": files}
+
+
+def write_report(
+    out: Path, meta: dict[str, Any], runs: list[dict[str, Any]], notes: list[str]
+) -> tuple[dict[str, Any], list[Path]]:
+    """Analyse ``runs`` and write ``oam.md``, ``oam.json`` and the figures into ``out``.
+
+    Also the way to re-render a finished run with other ``notes``: ``meta`` and ``runs`` are
+    those of its ``oam.json``.
+    """
+    an = analyse(runs)
+    files = [write_markdown(out, meta, an, notes)]
     (out / "oam.json").write_text(
         json.dumps(_no_nan({"meta": meta, "analysis": an, "runs": runs}), indent=1, default=_plain)
         + "\n",
         encoding="utf-8",
     )
     files += [out / "oam.json", *write_figures(out, runs, an)]
-    progress("done", {"seconds": meta["seconds"], "files": [str(f) for f in files]})
-    return {"meta": meta, "runs": runs, "analysis": an, "files": files}
+    return an, files
 
 
 def _no_nan(x: Any) -> Any:
@@ -711,4 +728,5 @@ __all__ = [
     "run_oam",
     "run_seed",
     "truth_fields",
+    "write_report",
 ]

@@ -14,6 +14,7 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -21,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from daitn_opt.papers.oam import OAMSettings, run_oam  # noqa: E402
+from daitn_opt.papers.oam import OAMSettings, run_oam, write_report  # noqa: E402
 
 OUT = ROOT / "papers" / "outcomes"
 NOTES = [
@@ -57,7 +58,15 @@ def main() -> None:
     parser.add_argument("--requests", nargs="*", default=None, help="e.g. healthcare-small/r1")
     parser.add_argument("--solver", default=None)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--render", action="store_true", help="re-render oam.md from the folder's oam.json"
+    )
     args = parser.parse_args()
+    if args.render:
+        doc = json.loads((args.out / "oam.json").read_text(encoding="utf-8"))
+        _, files = write_report(args.out, doc["meta"], doc["runs"], NOTES)
+        print(f"wrote {', '.join(str(f) for f in files)}")
+        return
     settings = OAMSettings.quick_run() if args.quick else OAMSettings()
     changes = {
         "seeds": None if args.seeds is None else tuple(range(args.seeds)),
