@@ -56,6 +56,7 @@ def row(solver, instance, value_gap, ok=1, status="feasible", runtime=1.0, n=50)
         "runtime": runtime,
         "time_limit": 2.0,
         "load_at_start": 3.0,
+        "best_known": 1.0,
     }
 
 
@@ -67,11 +68,13 @@ def test_statistics_count_failures_as_full_gaps_and_pair_peers_with_ils() -> Non
         row("pyvrp", "a", 0.04, runtime=2.0),
         row("pyvrp", "b", 0.02, runtime=2.0),
         row("pyvrp", "c", None, ok=0, status="error", runtime=2.0, n=150),
+        {**row("ils", "d", None), "best_known": None},  # no reference: out of every gap figure
+        {**row("pyvrp", "d", None), "best_known": None},
     ]
     assert gap(rows[-1]) == 1.0
     table = {(s.solver, s.label): s for s in lines(rows, ((1, 99), (100, 200)), ["ils", "pyvrp"])}
     ils = table[("ils", "all")]
-    assert (ils.runs, ils.ahead, ils.at, ils.behind) == (3, 1, 1, 1)
+    assert (ils.runs, ils.ahead, ils.at, ils.behind) == (4, 1, 1, 1)
     assert ils.mean_gap == pytest.approx(0.01 / 3)
     assert table[("pyvrp", "100-200")].ok == 0 and table[("pyvrp", "100-200")].max_gap == 1.0
     s = side_by_side(rows, "pyvrp")

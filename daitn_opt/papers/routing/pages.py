@@ -11,12 +11,13 @@ from the store without running anything.
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
 from .families import FAMILIES, Family
 from .run import Outcome, Planned
-from .tables import TIE, SideBySide, gap, line, lines, side_by_side, solved
+from .tables import TIE, SideBySide, gap, has_reference, line, lines, side_by_side, solved
 from .targets import target_lines
 
 PAGE = {"op": "op.md", "oplib": "oplib.md", "tsplib": "tsplib.md", "optw": "optw-sweep.md"}
@@ -75,11 +76,16 @@ def headline(fam: Family, planned: Sequence[Planned], rows: Sequence[dict]) -> l
             else ""
         )
         out.append(
-            f"{fam.name} {solver}: mean gap {100 * s.mean_gap:.2f}% (max {100 * s.max_gap:.2f}%), "
+            f"{fam.name} {solver}: mean gap {_pct(s.mean_gap)}% (max {_pct(s.max_gap)}%), "
             f"{s.ahead + s.at} of {s.runs} at or ahead of the reference{proofs}; "
             f"{s.runs} of {wanted} planned runs done"
         )
     return out
+
+
+def _pct(value: float) -> str:
+    """A fraction as a percentage with two decimals; ``-`` when undefined (no reference)."""
+    return "-" if math.isnan(value) else f"{100 * value:.2f}"
 
 
 def _solvers(fam: Family, rows: Sequence[dict]) -> list[str]:
@@ -131,6 +137,7 @@ def family_page(
     text += ["", *_side_by_side(rows, solvers)]
     text += _stale_note(rows) if fam.name == "oplib" else []
     text += _missing(planned, rows)
+    text += _unreferenced(rows)
     text += _failures(rows)
     text += _largest(rows)
     related = RELATED.get(fam.name)
@@ -178,7 +185,7 @@ def _table(table: Sequence, what: str) -> list[str]:
     for s in table:
         out.append(
             f"| {s.solver} | {s.label} | {s.limits} | {s.runs} | {s.ok} | "
-            f"{100 * s.mean_gap:.2f} | {100 * s.max_gap:.2f} | {s.ahead} | {s.at} | {s.behind} | "
+            f"{_pct(s.mean_gap)} | {_pct(s.max_gap)} | {s.ahead} | {s.at} | {s.behind} | "
             f"{s.proved} | {s.mean_runtime:.2f} | {s.mean_load:.1f} |"
         )
     return out
@@ -270,6 +277,17 @@ def _missing(planned: Sequence[Planned], rows: Sequence[dict]) -> list[str]:
     return out
 
 
+def _unreferenced(rows: Sequence[dict]) -> list[str]:
+    names = sorted({r["instance"] for r in rows if not has_reference(r)})
+    if not names:
+        return []
+    return [
+        "",
+        f"Instances without a reference value (left out of every gap figure; their values are "
+        f"in the CSV): {', '.join(names)}",
+    ]
+
+
 def _failures(rows: Sequence[dict]) -> list[str]:
     bad = [r for r in rows if not solved(r)]
     out = ["", f"Runs without a checked solution: {len(bad)}"]
@@ -280,7 +298,8 @@ def _failures(rows: Sequence[dict]) -> list[str]:
 
 
 def _largest(rows: Sequence[dict], count: int = 10) -> list[str]:
-    worst = sorted((r for r in rows if solved(r) and gap(r) > TIE), key=gap, reverse=True)
+    behind = (r for r in rows if solved(r) and has_reference(r) and gap(r) > TIE)
+    worst = sorted(behind, key=gap, reverse=True)
     if not worst:
         return []
     worst = worst[:count]

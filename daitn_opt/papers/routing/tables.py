@@ -11,6 +11,7 @@ solution counts as a 100 % gap, so a failure never improves a mean.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import mean
@@ -22,8 +23,17 @@ FAILED_GAP = 1.0
 """The gap a run without a checked solution counts as (100 %)."""
 
 
+def has_reference(row: dict) -> bool:
+    """Whether the instance has a reference value (two OPTW instances have none)."""
+    return row.get("best_known") is not None
+
+
 def gap(row: dict) -> float:
-    """The run's relative gap to the reference (positive: behind; negative: ahead)."""
+    """The run's relative gap to the reference (positive: behind; negative: ahead).
+
+    Only defined for a row with a reference (:func:`has_reference`); the statistics leave the
+    others out of every gap figure.
+    """
     if row.get("status") in ("error", "timeout") or not row.get("check_ok"):
         return FAILED_GAP
     value = row.get("gap_to_best")
@@ -59,7 +69,8 @@ class Line:
 
 
 def line(solver: str, label: str, rows: Sequence[dict]) -> Line:
-    gaps = [gap(r) for r in rows]
+    """The statistics of ``rows``; gap figures over the rows with a reference (nan: none)."""
+    gaps = [gap(r) for r in rows if has_reference(r)]
     limits = "/".join(f"{t:g}" for t in sorted({float(r["time_limit"]) for r in rows}))
     return Line(
         solver,
@@ -67,8 +78,8 @@ def line(solver: str, label: str, rows: Sequence[dict]) -> Line:
         limits,
         len(rows),
         sum(solved(r) for r in rows),
-        mean(gaps),
-        max(gaps),
+        mean(gaps) if gaps else math.nan,
+        max(gaps) if gaps else math.nan,
         sum(g < -TIE for g in gaps),
         sum(abs(g) <= TIE for g in gaps),
         sum(g > TIE for g in gaps),
@@ -126,7 +137,8 @@ class SideBySide:
 def side_by_side(rows: Sequence[dict], peer: str, base: str = "ils") -> SideBySide | None:
     """The peer's runs paired with ``base``'s on the same instance and seed (None: no pair)."""
     index = {(r["instance"], r["seed"]): r for r in rows if r["solver"] == base}
-    found = [(r, index.get((r["instance"], r["seed"]))) for r in rows if r["solver"] == peer]
+    mine = [r for r in rows if r["solver"] == peer and has_reference(r)]
+    found = [(r, index.get((r["instance"], r["seed"]))) for r in mine]
     pairs = [(p, b) for p, b in found if b is not None]
     if not pairs:
         return None

@@ -8,11 +8,12 @@ early measures a target on fewer instances, which the table says).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .run import Planned
-from .tables import TIE, gap, proved
+from .tables import TIE, gap, has_reference, proved
 
 
 @dataclass(frozen=True)
@@ -30,12 +31,16 @@ class Target:
     """From the measured value and the number of planned runs; None: no threshold."""
 
 
+def _gaps(rows: Sequence[dict]) -> list[float]:
+    return [gap(r) for r in rows if has_reference(r)] or [math.nan]
+
+
 def _mean_gap(rows: Sequence[dict]) -> float:
-    return sum(gap(r) for r in rows) / len(rows)
+    return sum(_gaps(rows)) / len(_gaps(rows))
 
 
 def _share_ahead(rows: Sequence[dict]) -> float:
-    return sum(gap(r) < -TIE for r in rows) / len(rows)
+    return sum(g < -TIE for g in _gaps(rows)) / len(_gaps(rows))
 
 
 def _proofs(rows: Sequence[dict]) -> float:
