@@ -77,7 +77,7 @@ def headline(fam: Family, planned: Sequence[Planned], rows: Sequence[dict]) -> l
         )
         out.append(
             f"{fam.name} {solver}: mean gap {_pct(s.mean_gap)}% (max {_pct(s.max_gap)}%), "
-            f"{s.ahead + s.at} of {s.runs} at or ahead of the reference{proofs}; "
+            f"{s.ahead + s.at} of {s.ahead + s.at + s.behind} at or ahead of the reference{proofs}; "
             f"{s.runs} of {wanted} planned runs done"
         )
     return out
