@@ -20,7 +20,7 @@ dropped (the one losing least utility per unit of time saved first) until it fit
 says how many. The route is built with PyVRP's ``Model`` (depots, clients, one vehicle type) and
 the matrix set on its ``ProblemData`` as a numpy array (``Model.add_edge`` per arc takes seconds
 at a thousand nodes). PyVRP reports no bound, so the status is never ``optimal``. ``pyvrp`` is an
-optional dependency (extra ``peers``); without it the solver says how to install it.
+optional dependency (extra ``peers``, ``pyvrp>=0.14``: routes are read as activities, an API of 0.14); without it the solver says how to install it.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from .problem import Problem
 from .reachability import infeasibility_reason
 from .solution import make_result, objective, schedule
 
-PYVRP_MISSING = "needs the pyvrp package (pip install 'pyvrp>=0.11')"
+PYVRP_MISSING = "needs the pyvrp package (pip install 'pyvrp>=0.14')"
 MAX_SCALED = 10**9
 """Largest scaled route length: prizes times ``max_distance + 1`` must stay well inside int64."""
 
