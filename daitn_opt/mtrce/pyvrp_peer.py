@@ -20,7 +20,8 @@ dropped (the one losing least utility per unit of time saved first) until it fit
 says how many. The route is built with PyVRP's ``Model`` (depots, clients, one vehicle type) and
 the matrix set on its ``ProblemData`` as a numpy array (``Model.add_edge`` per arc takes seconds
 at a thousand nodes). PyVRP reports no bound, so the status is never ``optimal``. ``pyvrp`` is an
-optional dependency (extra ``peers``, ``pyvrp>=0.14``: routes are read as activities, an API of 0.14); without it the solver says how to install it.
+optional dependency (extra ``peers``, ``pyvrp>=0.14``: routes are read as activities, an API of
+0.14); without it the solver says how to install it.
 """
 
 from __future__ import annotations
