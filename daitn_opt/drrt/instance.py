@@ -201,7 +201,9 @@ class Instance(_Model):
                     raise FieldError(f"requests[{i}].mandatory[{j}]", node_id, "is not a node id")
         model_ids = {m.id for m in self.models}
         for k, node in enumerate(self.snapshot.nodes):
-            for j, demand in enumerate(getattr(node, "demands", ())):
+            if node.kind != "user":  # only users have demands (getattr on others is slow)
+                continue
+            for j, demand in enumerate(node.demands):
                 if self.models and demand.model not in model_ids:
                     raise FieldError(
                         f"snapshot.nodes[{k}].demands[{j}].model",

@@ -11,6 +11,7 @@ compute in GFLOP/s, memory in GB, money in an abstract currency unit.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -228,12 +229,18 @@ class Snapshot(_Model):
     @model_validator(mode="after")
     def _links_known(self) -> Snapshot:
         ids = {n.id for n in self.nodes}
+        # Set operations first: a 100,000-node snapshot has 800,000 links, and a Python loop
+        # with two lookups per link took seconds of every load. The loop names the first bad one.
+        ends = set(map(attrgetter("source"), self.links))
+        ends.update(map(attrgetter("target"), self.links))
+        if ends <= ids:
+            return self
         for i, link in enumerate(self.links):
             for end in ("source", "target"):
                 value = getattr(link, end)
                 if value not in ids:
                     raise FieldError(f"links[{i}].{end}", value, "is not a node id")
-        return self
+        return self  # pragma: no cover - the set test above found a bad end
 
     # -- access -----------------------------------------------------------------------------
     @property

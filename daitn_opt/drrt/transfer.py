@@ -26,7 +26,9 @@ node within the bound exactly as it would without one.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -65,26 +67,19 @@ def link_weights(snapshot: Snapshot, size_mb: float) -> LinkWeights:
     """
     from scipy.sparse import csr_matrix  # imported here: scipy is slow to import
 
-    index = snapshot.index()
     n = snapshot.num_nodes
-    down = {node.id for node in snapshot.nodes if not node.up}
-    up = [lk for lk in snapshot.links if lk.up and lk.source not in down and lk.target not in down]
-    if not up:
+    table = link_table(snapshot)
+    if not len(table.src):
         empty = csr_matrix((n, n))
         return LinkWeights(empty, empty, False)
-    src = np.fromiter((index[lk.source] for lk in up), dtype=np.int64, count=len(up))
-    dst = np.fromiter((index[lk.target] for lk in up), dtype=np.int64, count=len(up))
-    lat = np.fromiter((lk.latency for lk in up), dtype=np.float64, count=len(up))
-    bw = np.fromiter((lk.bandwidth for lk in up), dtype=np.float64, count=len(up))
-    cpg = np.fromiter((lk.cost_per_gb for lk in up), dtype=np.float64, count=len(up))
-    both = np.fromiter((not lk.directed for lk in up), dtype=bool, count=len(up))
-    time = lat + 8.0 * size_mb / bw
+    src, dst, both = table.src, table.dst, table.both
+    time = table.latency + 8.0 * size_mb / table.bandwidth
     # csgraph treats explicit zeros as missing edges: a tiny floor keeps zero-time links.
     time = np.maximum(time, 1e-12)
     rows = np.concatenate([src, dst[both]])
     cols = np.concatenate([dst, src[both]])
     t = np.concatenate([time, time[both]])
-    c = np.concatenate([cpg, cpg[both]])
+    c = np.concatenate([table.cost_per_gb, table.cost_per_gb[both]])
     # Keep the fastest of parallel links: sort by time descending so the last write wins.
     order = np.lexsort((-t, rows, cols))
     rows, cols, t, c = rows[order], cols[order], t[order], c[order]
@@ -95,6 +90,56 @@ def link_weights(snapshot: Snapshot, size_mb: float) -> LinkWeights:
     tw.sort_indices()
     cw.sort_indices()
     return LinkWeights(tw, cw, bool(cw.nnz and (c > 0).any()))
+
+
+@dataclass(frozen=True)
+class LinkTable:
+    """The up links between up nodes of a snapshot as arrays (snapshot indices, one per link)."""
+
+    src: np.ndarray
+    dst: np.ndarray
+    latency: np.ndarray
+    bandwidth: np.ndarray
+    cost_per_gb: np.ndarray
+    both: np.ndarray
+    """Whether the link goes both ways (not ``directed``)."""
+
+
+_TABLES: dict[int, tuple[weakref.ref, LinkTable]] = {}
+"""id(snapshot) -> (a weak reference to it, its table): every view of a snapshot (one per request,
+each model size) reads the same links, and reading 800,000 link objects takes seconds."""
+
+
+def link_table(snapshot: Snapshot) -> LinkTable:
+    """The snapshot's usable links as arrays, read once per snapshot (snapshots are frozen)."""
+    key = id(snapshot)
+    hit = _TABLES.get(key)
+    if hit is not None and hit[0]() is snapshot:
+        return hit[1]
+    table = _read_links(snapshot)
+    _TABLES[key] = (weakref.ref(snapshot, lambda _, key=key: _TABLES.pop(key, None)), table)
+    return table
+
+
+def _read_links(snapshot: Snapshot) -> LinkTable:
+    links, m = snapshot.links, len(snapshot.links)
+    index = snapshot.index()
+
+    def column(name: str, dtype: type) -> np.ndarray:
+        return np.fromiter(map(attrgetter(name), links), dtype=dtype, count=m)
+
+    node_up = np.fromiter((node.up for node in snapshot.nodes), dtype=bool)
+    src = np.fromiter(map(index.__getitem__, map(attrgetter("source"), links)), np.int64, m)
+    dst = np.fromiter(map(index.__getitem__, map(attrgetter("target"), links)), np.int64, m)
+    ok = column("up", bool) & node_up[src] & node_up[dst]
+    return LinkTable(
+        src=src[ok],
+        dst=dst[ok],
+        latency=column("latency", np.float64)[ok],
+        bandwidth=column("bandwidth", np.float64)[ok],
+        cost_per_gb=column("cost_per_gb", np.float64)[ok],
+        both=~column("directed", bool)[ok],
+    )
 
 
 def distances_from(weights: LinkWeights, source: int) -> np.ndarray:

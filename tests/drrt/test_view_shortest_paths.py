@@ -100,3 +100,24 @@ def test_pairwise_uses_the_compiled_path_only_without_money(monkeypatch):
     monkeypatch.delenv("DAITN_NO_NUMBA")
     paid = tr.LinkWeights(w.time, w.time, True)
     assert not tr.compiled(paid)
+
+
+def test_link_table_is_read_once_per_snapshot_and_matches_the_links():
+    """Every view of a snapshot shares one table; another snapshot gets its own, up links only."""
+    from tests.drrt.test_view_equivalence import perturbed
+
+    inst = perturbed(generate("random-geometric", nodes=90, seed=6, requests=1), 6)
+    snap = inst.snapshot
+    table = tr.link_table(snap)
+    assert tr.link_table(snap) is table
+    index = snap.index()
+    up = {n.id for n in snap.nodes if n.up}
+    usable = [lk for lk in snap.links if lk.up and lk.source in up and lk.target in up]
+    assert len(usable) < len(snap.links)  # the perturbation took some links down
+    np.testing.assert_array_equal(table.src, [index[lk.source] for lk in usable])
+    np.testing.assert_array_equal(table.dst, [index[lk.target] for lk in usable])
+    np.testing.assert_array_equal(table.latency, [lk.latency for lk in usable])
+    np.testing.assert_array_equal(table.both, [not lk.directed for lk in usable])
+    other = snap.model_copy(update={"links": snap.links[:10]})
+    assert len(tr.link_table(other).src) <= 10
+    assert tr.link_table(snap) is table
