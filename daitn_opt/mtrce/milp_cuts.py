@@ -43,7 +43,7 @@ import numpy as np
 from ..exact import Outcome
 from ..registry import SolveOptions
 from ..result import Status, TracePoint, relative_gap
-from . import certify, separation, tour_repair
+from . import certify, op_cuts, separation, tour_repair
 from .milp_columns import column_values, routes_from_x
 from .milp_model import MilpModel
 from .solution import objective, windows
@@ -204,6 +204,8 @@ def lp_cuts(model: MilpModel, x: np.ndarray, options: SolveOptions) -> list[sepa
     """Violated cuts of an LP point: the 2-node cuts (``max_utility``), then the subtour cuts
     of :func:`separation.fractional_cuts` (at most half of the time left)."""
     cuts = edge_cuts(model, x) if model.problem.objective == "max_utility" else []
+    if op_cuts.applies(model):
+        cuts += op_cuts.cover_cuts(model, _support_point(model, x).y, max_cuts=2 * model.problem.n)
     return cuts + separation.fractional_cuts(
         _support_point(model, x),
         directed=model.directed,

@@ -92,6 +92,10 @@ class MilpModel:
     """Column of x for arc (i, j) (both orders when undirected), -1 if absent."""
     sparse: bool = False
     """Built on candidate arcs only (a restriction of the problem, see :func:`build_model`)."""
+    shortest: np.ndarray | None = None
+    """All-pairs shortest travel times (dense model with a deadline or windows), else None."""
+    route_cap: float | None = None
+    """Travel plus service one route may take (one route without windows), else None."""
     build_seconds: float = 0.0
 
     @property
@@ -143,8 +147,13 @@ class MilpModel:
 
         With the degree rows, ``x(E(S)) <= sum_S y_i - y_k`` is equivalent to the cut form
         ``x(delta(S)) >= 2 y_k`` (undirected) or ``x(delta^-(S)) >= y_k`` (directed); the
-        smaller of ``E(S)`` and ``delta(S)`` is written.
+        smaller of ``E(S)`` and ``delta(S)`` is written. ``S`` may hold the end of a path
+        (undirected, start != end; :func:`separation.fractional_cuts`): its ``y`` is the
+        constant 1 and the virtual edge ``{e, s}`` crosses ``delta(S)``, so the cut reads
+        ``x(delta(S)) >= 2 y_k - 1`` (``>= 1`` when ``k`` is the end).
         """
+        if hasattr(cut, "row"):  # a cut family with its own row (op_cuts.CoverCut)
+            return cut.row(self)
         members = np.asarray(cut.nodes, dtype=np.int64)
         n = self.problem.n
         inside = np.zeros(n, dtype=bool)
@@ -163,17 +172,24 @@ class MilpModel:
         cross_all = np.concatenate(cross_parts, axis=1) if cross_parts else np.zeros((3, 0), int)
         # arcs entering S, ordered by (tail, head) (both orders coincide if undirected)
         cross = cross_all[2, np.lexsort((cross_all[1], cross_all[0]))].astype(np.int64)
+        ys_all = self.y_col[members]
+        fixed = int(np.sum(ys_all < 0))  # the end of a path: visited, y = 1
         yk = self.y_col[cut.k]
         if len(inner) + len(members) <= len(cross) + 1:
-            ys = self.y_col[members]
+            has = ys_all >= 0
+            ys = ys_all[has]
             idx = np.concatenate([inner, ys])
             val = np.concatenate([-np.ones(len(inner)), np.ones(len(ys))])
-            val[len(inner) + int(np.flatnonzero(members == cut.k)[0])] -= 1.0
+            if yk >= 0:
+                val[len(inner) + int(np.flatnonzero(members[has] == cut.k)[0])] -= 1.0
+            lower = -(fixed - (1.0 if yk < 0 else 0.0))
             keep = val != 0
-            return idx[keep], val[keep], 0.0, INF
+            return idx[keep], val[keep], float(lower), INF
+        if yk < 0:
+            return cross, np.ones(len(cross)), factor - fixed, INF
         idx = np.concatenate([cross, [yk]])
         val = np.concatenate([np.ones(len(cross)), [-factor]])
-        return idx, val, 0.0, INF
+        return idx, val, -float(fixed), INF
 
 
 class ArcIndex:
@@ -296,10 +312,14 @@ def build_model(
     t = np.asarray(p.travel, dtype=np.float64)
     a, _ = windows(p)
     _degree_rows(model, cust)
+    _depot_logical_rows(model, cust)
     _time_rows(model, cust, d, t, a, tm.dep_s, tm.latest_end, _needs_tau(p, directed))
     _budget_row(model, cust)
     if p.k == 1 and p.objective == "max_utility" and tm.sp is not None:
         _conflict_rows(model, cust, d, tm.sp, tm.reachable)
+    model.shortest = tm.sp
+    if p.k == 1 and not p.has_windows and np.isfinite(p.deadline):
+        model.route_cap = float(tm.latest_end - tm.dep_s)
     if compact:
         _mtz_rows(model, cust)
     model.build_seconds = time.perf_counter() - t0
@@ -687,6 +707,29 @@ def _degree_rows(model: MilpModel, cust: np.ndarray) -> None:
             [0.0, 0.0],
             [0.0, float(k)],
         )
+
+
+def _depot_logical_rows(model: MilpModel, cust: np.ndarray) -> None:
+    """(L) ``x_si <= y_i`` and ``x_ei <= y_i``: the edge model of a path (start != end).
+
+    The degree rows only give ``x_si <= 2 y_i``; without these rows the LP of an orienteering
+    path runs a whole edge out of the start into a half-visited customer (Chao set 64, budget
+    15: bound 158.6 over the optimum 96 with every subtour cut). Valid: an integer path uses the
+    edge {s, i} only when it visits i. With ``s == e`` (a tour) the route s-i-s is allowed and
+    ``x_si <= 2 y_i`` is all there is.
+    """
+    p = model.problem
+    if model.directed or p.start == p.end:
+        return
+    idx, val = [], []
+    for depot in (p.start, p.end):
+        cols = model.edge_id[depot, cust]
+        has = cols >= 0
+        for col, ycol in zip(cols[has], model.y_col[cust[has]], strict=True):
+            idx.append(np.array([col, ycol]))
+            val.append(np.array([1.0, -1.0]))
+    if idx:
+        model.add_rows("depot_logical", "x_si - y_i <= 0, x_ei - y_i <= 0", idx, val, -INF, 0.0)
 
 
 def _time_rows(model, cust, d, t, a, dep_s, latest_end, need_tau) -> None:

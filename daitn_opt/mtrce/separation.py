@@ -10,6 +10,12 @@ virtual arc ``e -> s`` is a cycle through ``r``), a set ``S`` of customers and a
   Fischetti, Salazar-Gonzalez and Toth 1998 in cut form);
 - directed arcs: ``x(delta^-(S)) >= y_k``.
 
+With undirected edges and ``s != e`` (a path) the LP separation does not merge them: the path
+is closed by a virtual edge ``{e, s}`` of value 1 and ``S`` may hold ``e`` (``y_e = 1``), giving
+``x(delta(S)) >= 2 y_k - 1`` and ``x(delta(S)) >= 1`` (``k = e``). Merged, a fractional point may
+run a cycle through the start that never reaches the end (Chao set 64, budget 15: LP bound
+149 merged, 104 unmerged, optimum 96).
+
 A violated cut for a fractional point is a minimum ``r``-``k`` cut of the support graph with
 capacities ``x`` whose value is below ``2 y_k`` (resp. ``y_k``): :func:`fractional_cuts` finds
 them with one maximum flow per candidate ``k`` (Padberg and Rinaldi 1991; the connected
@@ -147,17 +153,30 @@ def fractional_cuts(
     -----
     One maximum flow (Dinic, scipy) per customer ``k`` with ``y_k > tol``, in order of decreasing
     ``y_k``; a customer inside a set already cut this round is skipped, which keeps the number
-    of flows near the number of distinct cuts.
+    of flows near the number of distinct cuts. Undirected with ``start != end``: the start is
+    the only root, the virtual edge ``{e, s}`` (value 1) closes the path and the end is a
+    candidate ``k`` too (:meth:`MilpModel.cut_row` writes its cuts).
     """
     cuts = component_cuts(point, threshold=tol)
     if cuts:
         return cuts[:max_cuts] if max_cuts else cuts
     n, start, end, customers, y = point.n, point.start, point.end, point.customers, point.y
     factor = 1.0 if directed else 2.0
-    t, h = _merged(point.tails, point.heads, start, end)
-    cap = _support(n, t, h, point.values, directed, FLOW_SCALE)
+    unmerged = not directed and start != end
+    if unmerged:
+        # the path s ... e closed by a virtual edge {e, s} of value 1: sets holding e are cut
+        # too (x(delta(S)) + 1 >= 2 y_k), which the merged root cannot express
+        t = np.append(point.tails, start)
+        h = np.append(point.heads, end)
+        values = np.append(point.values, 1.0)
+        cap = _support(n, t, h, values, directed, FLOW_SCALE)
+        candidates = np.append(customers, end)
+    else:
+        t, h = _merged(point.tails, point.heads, start, end)
+        cap = _support(n, t, h, point.values, directed, FLOW_SCALE)
+        candidates = customers
     covered = np.zeros(n, dtype=bool)
-    order = customers[np.argsort(-y[customers], kind="stable")]
+    order = candidates[np.argsort(-y[candidates], kind="stable")]
     seen: set[tuple[int, ...]] = set()
     for k in order:
         if y[k] <= tol / factor or covered[k]:
@@ -172,7 +191,9 @@ def fractional_cuts(
         reach = breadth_first_order(residual, start, directed=True, return_predecessors=False)
         side = np.ones(n, dtype=bool)
         side[reach] = False
-        side[start] = side[end] = False
+        side[start] = False
+        if not unmerged:
+            side[end] = False
         members = np.flatnonzero(side)
         if k not in members:
             continue
