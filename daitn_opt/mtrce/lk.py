@@ -42,6 +42,14 @@ except ImportError:  # pragma: no cover - exercised only where numba is missing
 
 EPS = 1e-9
 """Smallest gain that counts as an improvement."""
+DEPTH = 6
+"""Most 2-opt moves in one LK move. Measured at 1 s CPU on ten TSPLIB tours (96-442 cities)
+with the best gaps: 3 left 0.2-0.9% on five of them, 6 none above 0.2% but pcb442 and rat195."""
+BREADTH = 5
+"""Candidates for the first added edge of an LK move (deeper levels take the best only)."""
+SPAN = 150
+"""Largest window of a kick, in tour positions; with ``vary`` each kick draws its window in
+``8..SPAN`` (fixed windows of 15, 30, 50 and 100 left more of the ten tours above optimum)."""
 QUEUE_LIMIT_FACTOR = 50
 """Moves per local search at most ``QUEUE_LIMIT_FACTOR * m`` (guards against float cycling)."""
 
@@ -329,7 +337,21 @@ def _improve(dist, nbrs, tour, pos, active, fa, fb, depth, breadth):
 
 @_jit
 def _ils(
-    dist, nbrs, tour, pos, best, draws, best_len, stale, patience, fa, fb, depth, breadth, span
+    dist,
+    nbrs,
+    tour,
+    pos,
+    best,
+    draws,
+    best_len,
+    stale,
+    patience,
+    fa,
+    fb,
+    depth,
+    breadth,
+    span,
+    vary,
 ):
     """``len(draws)`` kicks (fewer once ``stale`` reaches ``patience``) from the local optimum
     ``best`` (== ``tour``); returns ``(best_len, stale, kicks done, improved)``."""
@@ -349,15 +371,17 @@ def _ils(
         done += 1
         stale += 1
         base = int(draws[it, 0] * m)
-        # Three distinct cut offsets in 1..span-1: the segments [c0, c1) and [c1, c2) swap.
+        # A window of 8..span positions (uniform when ``vary``), in it three distinct cut
+        # offsets 1..window-1: the segments [c0, c1) and [c1, c2) swap.
+        window = 8 + int(draws[it, 4] * (span - 7)) if vary else span
         for q in range(3):
-            cuts[q] = 1 + int(draws[it, 1 + q] * (span - 1 - q))
+            cuts[q] = 1 + int(draws[it, 1 + q] * (window - 1 - q))
         cuts.sort()
         if cuts[1] <= cuts[0]:
             cuts[1] = cuts[0] + 1
         if cuts[2] <= cuts[1]:
             cuts[2] = cuts[1] + 1
-        if cuts[2] > span:
+        if cuts[2] > window:
             continue
         p0, p1, p2 = (base + cuts[0]) % m, (base + cuts[1]) % m, (base + cuts[2]) % m
         a0, b0 = tour[(p0 - 1) % m], tour[p0]
@@ -423,6 +447,14 @@ def as_path(cycle: np.ndarray, s: int, e: int) -> np.ndarray:
     return rolled
 
 
+def _arrays(dist: np.ndarray, nbrs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """C-contiguous float64 / int64 copies only where needed (one compiled signature)."""
+    return (
+        np.ascontiguousarray(dist, dtype=np.float64),
+        np.ascontiguousarray(nbrs, dtype=np.int64),
+    )
+
+
 def positions(n: int, cycle: np.ndarray) -> np.ndarray:
     pos = np.full(n, -1, dtype=np.int64)
     pos[cycle] = np.arange(len(cycle))
@@ -434,8 +466,8 @@ def improve(
     path: np.ndarray,
     nbrs: np.ndarray,
     active: np.ndarray | None = None,
-    depth: int = 3,
-    breadth: int = 5,
+    depth: int = DEPTH,
+    breadth: int = BREADTH,
 ) -> np.ndarray:
     """LK + or-opt local optimum of the path ``[s, ..., e]`` (ends fixed; symmetric ``dist``),
     starting from the ``active`` nodes (default all)."""
@@ -445,7 +477,7 @@ def improve(
         return path
     pos = positions(dist.shape[0], cycle)
     act = cycle.copy() if active is None else np.asarray(active, dtype=np.int64)
-    _improve(dist, nbrs, cycle, pos, act, fa, fb, depth, breadth)
+    _improve(*_arrays(dist, nbrs), cycle, pos, act, fa, fb, int(depth), int(breadth))
     return as_path(cycle, int(path[0]), int(path[-1]))
 
 
@@ -458,9 +490,10 @@ def ils(
     iterations: int,
     patience: int | None = None,
     on_improve: Callable[[float], None] | None = None,
-    depth: int = 3,
-    breadth: int = 5,
-    span: int = 30,
+    depth: int = DEPTH,
+    breadth: int = BREADTH,
+    span: int = SPAN,
+    vary: bool = True,
 ) -> tuple[np.ndarray, int]:
     """Iterated LK + or-opt with segment double-bridge kicks; ``(best path, kicks done)``.
 
@@ -474,15 +507,17 @@ def ils(
     cycle, fa, fb = as_cycle(path)
     closing = float(dist[fa, fb]) if fa >= 0 else 0.0
     pos = positions(dist.shape[0], cycle)
+    dist, nbrs = _arrays(dist, nbrs)
+    depth, breadth, span, vary = int(depth), int(breadth), int(span), bool(vary)
     _improve(dist, nbrs, cycle, pos, cycle.copy(), fa, fb, depth, breadth)
     best = cycle.copy()
     best_len = float(_tour_length(dist, cycle))
     if on_improve is not None:
         on_improve(best_len - closing)
-    patience = np.iinfo(np.int64).max if patience is None else patience
+    patience = int(np.iinfo(np.int64).max if patience is None else patience)
     done, stale, chunk = 0, 0, 8
     while done < iterations and stale < patience and not stop():
-        draws = rng.random((min(chunk, iterations - done), 4))
+        draws = rng.random((min(chunk, iterations - done), 5))
         began = time.perf_counter()
         best_len, stale, did, improved = _ils(
             dist,
@@ -499,10 +534,12 @@ def ils(
             depth,
             breadth,
             span,
+            vary,
         )
         done += int(did)
         if improved and on_improve is not None:
             on_improve(float(best_len) - closing)
+        stale = int(stale)
         if time.perf_counter() - began < 0.005 and chunk < 1 << 16:
             chunk *= 2
     return as_path(best, s, e), done
