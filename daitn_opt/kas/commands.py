@@ -59,12 +59,13 @@ def register(app: typer.Typer) -> None:
         """Solve every request of an instance on Dask, check each result, write them as JSON."""
         from ..io import check_output_file, write_text
         from .batch import BatchSpec, solve_batch
-        from .parallel import cluster, dask_runner
+        from .parallel import cluster, dask_runner, warm
 
         try:
             check_output_file(output, inputs=[file])
             spec = BatchSpec(problem, solver, time_limit, seed, solver_params(param), max_nodes)
             with cluster(workers, scheduler) as client:
+                warm(client)
                 report = solve_batch(file, spec, request, dask_runner(client))
             write_text(output, _json(report.to_dict()) + "\n")
         except (InputError, UnsupportedError) as exc:

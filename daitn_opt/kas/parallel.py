@@ -37,6 +37,15 @@ def dask_runner(client: Any) -> Runner:
     return run
 
 
+def warm(client: Any) -> None:
+    """Import the solvers on every worker of ``client`` before anything is timed: a fresh
+    worker imports them when it unpickles its first task (seconds), which would otherwise eat
+    into the first legs' time limits."""
+    import importlib
+
+    client.run(importlib.import_module, "daitn_opt.mtrce")
+
+
 def connect(scheduler: str) -> Any:
     """A ``distributed.Client`` of the scheduler at ``scheduler`` (``tcp://host:8786``)."""
     from distributed import Client

@@ -107,7 +107,7 @@ def solve_kas(problem: Problem, options: SolveOptions) -> Result:
     from ..mtrce.solution import make_result
     from ..mtrce.support import MtrceSupport
     from ..result import Status
-    from .parallel import cluster, dask_runner
+    from .parallel import cluster, dask_runner, warm
 
     params: KasParams = options.params
     screened = MtrceSupport().screen(problem, "kas")  # infeasible or trivial views
@@ -121,6 +121,7 @@ def solve_kas(problem: Problem, options: SolveOptions) -> Result:
     domain_of = travel_domains(problem, params.domains, options.seed)
     if params.workers or params.scheduler:
         with cluster(params.workers or 1, params.scheduler) as client:
+            warm(client)
             result = _plan(problem, domain_of, params, options, dask_runner(client))
     else:
         result = _plan(problem, domain_of, params, options, None)

@@ -320,14 +320,6 @@ def _logged(inner: Any, log: list[tuple[float, float]]) -> Any:
     return run
 
 
-def _warm(path: str) -> None:
-    """On a worker: read the snapshot and import the solvers before anything is timed."""
-    from .. import mtrce  # noqa: F401  (registers the solvers, kas among them)
-    from ..kas.batch import worker_instance
-
-    worker_instance(path)
-
-
 def _round_trip(client: Any, count: int = 20) -> float:
     """Mean seconds to submit one no-op task and gather its result (the per-task overhead)."""
     started = time.perf_counter()
@@ -337,8 +329,8 @@ def _round_trip(client: Any, count: int = 20) -> float:
 
 
 def _on_cluster(target: Any, legs: tuple, batch: tuple) -> dict[str, Any]:
-    from ..kas.batch import solve_batch
-    from ..kas.parallel import cluster, dask_runner
+    from ..kas.batch import solve_batch, worker_instance
+    from ..kas.parallel import cluster, dask_runner, warm
 
     problem, dom, leg_params, seq = legs
     path, spec, batch_seq = batch
@@ -346,7 +338,8 @@ def _on_cluster(target: Any, legs: tuple, batch: tuple) -> dict[str, Any]:
     legs_log: list[tuple[float, float]] = []
     batch_log: list[tuple[float, float]] = []
     with cluster(workers, None if isinstance(target, int) else target) as client:
-        client.run(_warm, path)
+        warm(client)  # solvers imported and the snapshot read on every worker before timing
+        client.run(worker_instance, path)
         overhead = _round_trip(client)
         runner = dask_runner(client)
         got = _hierarchical(
