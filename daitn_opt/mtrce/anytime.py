@@ -11,7 +11,8 @@ time to target under the model's prediction error, censored at the deadline.
 **Objective** (``formulations/mtrce.md``, section "Expected time to target"). A route ``[s, v_1,
 ..., v_m, e]`` trains at ``v_1, ..., v_m`` (and at ``e`` when it holds data); checkpoint ``k``
 (``k = 0`` the untrained model at time 0) ends at ``t_k`` with predicted accuracy ``p_k`` of the
-:class:`~daitn_opt.mtrce.calibration.OutcomeModel` (order and forgetting included). The measured
+:class:`~daitn_opt.mtrce.calibration.OutcomeModel` (order, forgetting and the last node's effect
+included). The measured
 accuracy is ``p_k + sigma_c Z + sigma_s E_k`` with ``Z, E_k`` independent standard normals:
 ``sigma_c`` the error shared by every checkpoint of one replay (model error and the seed's
 level), ``sigma_s`` the part that is new at each checkpoint. Given ``Z = z`` checkpoint ``k``
@@ -106,6 +107,8 @@ class Objective:
         self.mass = model.mass()[pos]
         self.scale = model.scale()
         self.decay = model.decay()[pos]
+        effect = getattr(model, "node_effect", None)
+        self.effect = np.zeros(len(pos)) if effect is None else np.asarray(effect)[pos]
         self.a, self.b = float(model.intercept), float(model.slope)
         self.end_trains = bool(problem.utility[problem.end] > 0)
         self.z, self.w = spread.quadrature()
@@ -136,7 +139,7 @@ class Objective:
             X = self.decay[node] * X + self.mass[node]
             pos = min(k, len(route) - 1)
             t.append(float(times.start[pos] + self.problem.service[route[pos]]))
-            p.append(self.predict(X))
+            p.append(self.predict(X) + float(self.effect[node]))
         return np.array(t), np.array(p)
 
     def reach(self, p: np.ndarray) -> np.ndarray:

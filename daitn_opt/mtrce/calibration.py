@@ -37,6 +37,7 @@ uses the fitted ``rho``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -202,6 +203,8 @@ class FitReport:
     (:func:`spread_of`; 0 when the fit had no per-replay data)."""
     shared_sd: float = 0.0
     """The part of that spread shared by every checkpoint of one replay."""
+    effect_rmse: float | None = None
+    """RMSE over the pilot prefixes with the node effects added (in sample; None: none fitted)."""
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,8 @@ class OutcomeModel:
     report: FitReport | None = field(default=None, compare=False)
     forgetting: str = "position"
     """:data:`FORGETTING`: what the recency discount counts (nodes or samples trained after)."""
+    node_effect: np.ndarray | None = field(default=None, compare=False)
+    """(n,) accuracy added when a node is the last one trained (:func:`node_effects`; None: 0)."""
 
     # -- evaluation -----------------------------------------------------------------------------
     def mass(self) -> np.ndarray:
@@ -239,8 +244,12 @@ class OutcomeModel:
         return float(_curve(X / self.scale()).mean(axis=1)[0])
 
     def predict(self, nodes: Sequence[int]) -> float:
-        """Predicted test accuracy after training on ``nodes`` in that order."""
-        return self.intercept + self.slope * self.coverage(nodes)
+        """Predicted test accuracy after training on ``nodes`` in that order (plus the last
+        node's effect, when the model has them)."""
+        base = self.intercept + self.slope * self.coverage(nodes)
+        if self.node_effect is not None and len(nodes):
+            base += float(self.node_effect[list(nodes)[-1]])
+        return base
 
     def coverage_target(self, target_accuracy: float | None = None) -> float:
         """The coverage at which the predicted accuracy reaches the target (inf: never)."""
@@ -338,6 +347,7 @@ class OutcomeModel:
                 pilot_routes=r.pilot_routes,
                 checkpoint_sd=r.checkpoint_sd,
                 shared_sd=r.shared_sd,
+                effect_rmse=r.effect_rmse,
             )
         return out
 
@@ -577,6 +587,37 @@ def measure(*args: Any, **kwargs: Any) -> list[Measurement]:
     return aggregate(replay_prefixes(*args, **kwargs))
 
 
+def node_effects(
+    model: OutcomeModel, measurements: Sequence[Measurement], replay_var: float
+) -> np.ndarray:
+    """(n,) shrunken mean residual of the measurements whose last trained node is each node.
+
+    The coverage line cannot see what one node's data does to the model beyond its labels,
+    quality and size (a skewed hospital pulling a balanced model over, a digits node whose two
+    classes decide what is left). Per node ``i``: ``m_i`` the weighted mean residual (measured
+    minus ``model``) of the prefixes ending at ``i``, over ``N_i`` replays; empirical Bayes with
+    prior mean 0: ``beta_i = m_i tau^2 / (tau^2 + replay_var / N_i)``, ``tau^2 = max(0, mean m_i^2 -
+    mean replay_var / N_i)``. Nodes no pilot prefix ends at get 0. ``replay_var`` is the variance
+    of one replay's accuracy around the prediction (:func:`spread_of`, both parts).
+    """
+    n = len(model.basis.ids)
+    total, count = np.zeros(n), np.zeros(n)
+    for m in measurements:
+        if m.nodes:
+            last = m.nodes[-1]
+            total[last] += m.weight * (m.accuracy - model.predict(m.nodes))
+            count[last] += m.weight
+    seen = count > 0
+    beta = np.zeros(n)
+    if seen.sum() < 2 or not replay_var > 0:
+        return beta
+    mean = total[seen] / count[seen]
+    noise = replay_var / count[seen]
+    tau2 = max(0.0, float(np.mean(mean**2) - np.mean(noise)))
+    beta[seen] = mean * tau2 / (tau2 + noise)
+    return beta
+
+
 def spread_of(model: OutcomeModel, runs: Sequence[Run]) -> tuple[float, float]:
     """``(checkpoint_sd, shared_sd)``: how one replay's accuracy scatters around ``model``.
 
@@ -636,14 +677,17 @@ def fit_outcome_model(
     route_seed: int = 5000,
     target_accuracy: float | None = None,
     progress: Progress | None = None,
+    node_effect: bool = True,
     **grid: Iterable[float],
 ) -> OutcomeModel:
     """Replay pilot routes on ``pilot_seeds`` and fit the outcome model of ``request_id``.
 
     ``pilot_routes`` is a number of routes to draw (:func:`draw_pilot_routes` with ``route_seed``) or
     the routes themselves (lists of node ids). ``grid`` may override ``kappas``, ``recencies``,
-    ``noise_exponents`` (:func:`fit_measurements`). The pilot seeds must be disjoint from the
-    seeds the plans are evaluated on; nothing here checks that, the caller chooses both.
+    ``noise_exponents``, ``forgetting`` (:func:`fit_measurements`). With ``node_effect`` the
+    model also gets each node's shrunken last-node effect (:func:`node_effects`). The pilot
+    seeds must be disjoint from the seeds the plans are evaluated on; nothing here checks that,
+    the caller chooses both.
     """
     from . import from_instance
 
@@ -668,10 +712,17 @@ def fit_outcome_model(
                 if node not in basis.ids:
                     raise InputError("pilot_routes", node, f"not a node of {request_id}'s view")
     runs = replay_prefixes(instance, request_id, routes, seeds, basis, progress)
-    model = fit_measurements(basis, aggregate(runs), target_accuracy=target_accuracy, **grid)
+    data = aggregate(runs)
+    model = fit_measurements(basis, data, target_accuracy=target_accuracy, **grid)
     rep = model.report
     assert rep is not None
+    effect = None
+    if node_effect:
+        effect = node_effects(model, data, sum(s**2 for s in spread_of(model, runs)))
+        model = dataclasses.replace(model, node_effect=effect)
     checkpoint_sd, shared_sd = spread_of(model, runs)
+    w = np.array([m.weight for m in data])
+    res = np.array([m.accuracy - model.predict(m.nodes) for m in data])
     report = FitReport(
         **{
             **rep.__dict__,
@@ -679,6 +730,7 @@ def fit_outcome_model(
             "pilot_routes": len(routes),
             "checkpoint_sd": checkpoint_sd,
             "shared_sd": shared_sd,
+            "effect_rmse": math.sqrt(float((w * res**2).sum() / w.sum())),
         }
     )
     return OutcomeModel(
@@ -691,6 +743,7 @@ def fit_outcome_model(
         target_accuracy,
         report,
         forgetting=model.forgetting,
+        node_effect=effect,
     )
 
 
@@ -711,6 +764,7 @@ __all__ = [
     "fit_measurements",
     "fit_outcome_model",
     "measure",
+    "node_effects",
     "pilot_times",
     "plan_to_target",
     "prior_model",

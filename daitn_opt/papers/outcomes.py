@@ -914,7 +914,8 @@ def _md_models(results: list[dict[str, Any]]) -> list[str]:
         "hand priors with a, b refitted).",
         "",
         "| request | kappa | rho (recency) | forgetting by | gamma (noise) | a | b | coverage "
-        "target | pilot prefixes | RMSE fitted / prior | pilot rho fitted / prior | spread per "
+        "target | pilot prefixes | RMSE fitted (with node effects) / prior | pilot rho fitted / "
+        "prior | spread per "
         "checkpoint / shared | fit s |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -926,7 +927,8 @@ def _md_models(results: list[dict[str, Any]]) -> list[str]:
             f"| {res['case']} | {m['kappa']:.3g} | {m['recency']:g} | "
             f"{m.get('forgetting', 'position')} | {m['noise_exponent']:g} | "
             f"{m['intercept']:.3f} | {m['slope']:.3f} | {_fmt(m.get('coverage_target'), '.3f')} | "
-            f"{m['measurements']} | {m['rmse']:.4f} / {m['prior_rmse']:.4f} | "
+            f"{m['measurements']} | {m['rmse']:.4f} ({_fmt(m.get('effect_rmse'), '.4f')}) / "
+            f"{m['prior_rmse']:.4f} | "
             f"{_fmt(m['pilot_rho'], '.2f')} / {_fmt(m['prior_pilot_rho'], '.2f')} | "
             f"{_fmt(m.get('checkpoint_sd'))} / {_fmt(m.get('shared_sd'))} | {m['fit_s']:.0f} |"
         )

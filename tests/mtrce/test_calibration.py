@@ -132,6 +132,29 @@ def test_fit_picks_forgetting_by_samples_when_the_data_do():
         fit_measurements(basis, [Measurement(k, v) for k, v in data.items()], forgetting=["hops"])
 
 
+def test_node_effects_shrink_toward_zero_by_evidence():
+    """A node whose prefixes all measure 0.1 above the model gets most of 0.1 when many replays
+    say so, less when few do; a node without pilot prefixes gets 0; a model with effects adds
+    the last node's."""
+    from daitn_opt.mtrce.calibration import node_effects
+
+    basis = _basis(seed=9)
+    model = OutcomeModel(basis, 0.2, 0.8, 1.0, 0.2, 0.7)
+    nodes = [int(i) for i in np.flatnonzero(basis.eligible)]
+    a, b, c, unseen = nodes[0], nodes[1], nodes[2], nodes[3]
+    data = [Measurement((a,), model.predict((a,)) + 0.1, 50.0)]
+    data += [Measurement((c,), model.predict((c,)) - 0.1, 50.0)]
+    data += [Measurement((c, b), model.predict((c, b)) + 0.1, 2.0)]
+    beta = node_effects(model, data, replay_var=0.05**2)
+    assert 0.09 < beta[a] < 0.1 and -0.1 < beta[c] < -0.09
+    assert 0 < beta[b] < beta[a]  # two replays: shrunk more
+    assert beta[unseen] == 0.0
+    with_effects = OutcomeModel(basis, 0.2, 0.8, 1.0, 0.2, 0.7, node_effect=beta)
+    assert with_effects.predict((c, a)) == pytest.approx(model.predict((c, a)) + beta[a])
+    assert with_effects.predict(()) == model.predict(())
+    assert node_effects(model, data, replay_var=0.0).tolist() == [0.0] * len(basis.ids)
+
+
 def test_fit_is_deterministic():
     basis = _basis(seed=2)
     a = fit_measurements(basis, _synthetic(basis, seed=5, noise=0.02))

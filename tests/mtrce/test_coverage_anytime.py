@@ -76,13 +76,21 @@ def test_objective_with_spread_matches_hand_formula():
     assert obj.reach_probability(route) == pytest.approx(1 - alive, rel=1e-9)
 
 
-def test_checkpoints_follow_the_model_in_order():
+@pytest.mark.parametrize("forgetting", ["position", "samples"])
+def test_checkpoints_follow_the_model_in_order(forgetting):
+    """The objective's own prefix recursion equals the model's predictions, forgetting and the
+    last node's effect included."""
+    import dataclasses
+
     problem, model = _instance()
+    effect = np.random.default_rng(1).normal(0, 0.05, len(problem.ids))
+    model = dataclasses.replace(model, forgetting=forgetting, node_effect=effect)
     obj = Objective(problem, model, Spread(0.0, 0.0))
     route = [0, 2, 4, 1, 6]
     _, p = obj.checkpoints(route)
     seq = [model.basis.index(problem.ids[i]) for i in route[1:-1]]
     assert p == pytest.approx([model.predict(seq[:k]) for k in range(len(seq) + 1)])
+    assert p[-1] != pytest.approx(dataclasses.replace(model, node_effect=None).predict(seq))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
