@@ -91,6 +91,9 @@ class HighsParams(RouteMilpParams):
 
     lp_rounds: int = param(200, "most rounds of subtour separation on the LP relaxation")
     lp_rounds_between: int = param(20, "most LP separation rounds between two MIP rounds")
+    lp_share: float = param(
+        0.3, "most share of the time left that one phase of LP separation rounds takes"
+    )
     early_stop: bool = param(
         False, "stop a MIP round at its first integer solution with a subtour (past the root)"
     )
@@ -189,7 +192,7 @@ class HighsSolver(RouteMilpSolver):
         t_pass = time.perf_counter()
         pass_model(h, model.model)
         run.stats["pass_seconds"] = time.perf_counter() - t_pass
-        status, message = lp_phase(h, model, params.lp_rounds)
+        status, message = lp_phase(h, model, params.lp_rounds, params.lp_share)
         if status is None:
             status, message = mip_phase(h, model)
         return status, message

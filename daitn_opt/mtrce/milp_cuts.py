@@ -205,7 +205,9 @@ def lp_cuts(model: MilpModel, x: np.ndarray, options: SolveOptions) -> list[sepa
     of :func:`separation.fractional_cuts` (at most half of the time left)."""
     cuts = edge_cuts(model, x) if model.problem.objective == "max_utility" else []
     if op_cuts.applies(model):
-        cuts += op_cuts.cover_cuts(model, _support_point(model, x).y, max_cuts=2 * model.problem.n)
+        y = _support_point(model, x).y
+        cuts += op_cuts.cover_cuts(model, y, max_cuts=2 * model.problem.n)
+        cuts += op_cuts.count_cuts(model, y)
     return cuts + separation.fractional_cuts(
         _support_point(model, x),
         directed=model.directed,
@@ -321,14 +323,18 @@ def set_start(h: highspy.Highs, run: CutRun) -> None:
     h.setSolution(sol)
 
 
-def lp_phase(h: highspy.Highs, run: CutRun, max_rounds: int) -> tuple[Status | None, str]:
-    """Separate subtour cuts on the LP relaxation until none is violated (C1/C2)."""
+def lp_phase(
+    h: highspy.Highs, run: CutRun, max_rounds: int, share: float = 1.0
+) -> tuple[Status | None, str]:
+    """Separate subtour cuts on the LP relaxation until none is violated (C1/C2), for at most
+    ``share`` of the time left (the bound's slow tail is then left to the MIP)."""
     model, options = run.model, run.options
     h.setOptionValue("solve_relaxation", True)
     lp_time, sep_time, rounds, last = 0.0, 0.0, 0, None
     stall = 0
+    stop_at = time.perf_counter() + share * options.remaining()
     for rounds in range(1, max_rounds + 1):
-        if options.remaining() <= 0.05:
+        if options.remaining() <= 0.05 or (rounds > 1 and time.perf_counter() > stop_at):
             break
         h.setOptionValue("time_limit", max(0.01, options.remaining() - RESERVE))
         t0 = time.perf_counter()
@@ -521,7 +527,7 @@ def mip_phase(h: highspy.Highs, run: CutRun) -> tuple[Status | None, str]:
             message = "no new subtour cut separated; stopping"
             break
         # the new integer cuts change the LP: separate on it again before the next MIP
-        lp_phase(h, run, params.lp_rounds_between)
+        lp_phase(h, run, params.lp_rounds_between, params.lp_share)
         h.setOptionValue("solve_relaxation", False)
     else:
         message = "time limit reached"

@@ -6,6 +6,14 @@ Usage::
     .venv/bin/python tests/benchmarks/run_mtrce_exact.py op --time-limit 60
     .venv/bin/python tests/benchmarks/run_mtrce_exact.py top --time-limit 60 --limit 20
     .venv/bin/python tests/benchmarks/run_mtrce_exact.py build --n 200
+    .venv/bin/python tests/benchmarks/run_mtrce_exact.py opproof --time-limit 60 \
+        --db out/opproof/final.sqlite --out papers/routing/op-proofs.md
+
+``opproof`` converts Chao's sets 64 and 66 and the OPLib files with n <= 200 into
+``out/opproof/json/``, runs ``daitn-opt bench --solvers highs --workers 1`` on them (Chao first,
+then OPLib in order of size, ``--every k`` keeps every k-th OPLib file; the store resumes, so
+a rerun only runs what is missing; ``--no-run`` only reports) and writes the proof tables
+(counts proved, certified gaps, times, each run) to ``--out``.
 
 One line per instance (status, objective, reference, bound, gap, seconds, MIP rounds, cuts,
 checker verdict) and a summary. Every solution goes through :func:`daitn_opt.mtrce.check`.
@@ -24,6 +32,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from mtrce_files import (
+    BENCH as BENCH_ROOT,
+)
 from mtrce_files import (
     TOP,
     TSPLIB,
@@ -166,9 +177,145 @@ def bench_build(args) -> None:
         )
 
 
+OPPROOF_JSON = Path("out/opproof/json")
+
+
+def _opproof_files(every: int) -> list[Path]:
+    """Convert (once) Chao 64/66 and OPLib n <= 200; Chao first, then OPLib by size."""
+    import re
+
+    from daitn_opt.drrt.converters import convert
+    from daitn_opt.drrt.instance import dump_instance
+
+    OPPROOF_JSON.mkdir(parents=True, exist_ok=True)
+    chao, oplib = [], []
+    for s in ("64", "66"):
+        for f in sorted((BENCH_ROOT / "op" / f"chao_set_{s}").glob("*.txt")):
+            out = OPPROOF_JSON / f"chao{s}_{f.stem}.json"
+            if not out.exists():
+                out.write_text(dump_instance(convert("op", f)))
+            chao.append(out)
+    for f in sorted((BENCH_ROOT / "oplib").glob("gen*/*.oplib")):
+        n = int(re.search(r"DIMENSION\s*:\s*(\d+)", f.read_text()[:4000]).group(1))
+        if n <= 200:
+            out = OPPROOF_JSON / f"{f.stem}.json"
+            if not out.exists():
+                out.write_text(dump_instance(convert("oplib", f)))
+            oplib.append((n, f.stem, out))
+    oplib.sort()
+    kept = [o for i, (_, _, o) in enumerate(oplib) if i % every == 0]
+    # strided order: every prefix of the run spans all sizes (a run cut short stays a sample)
+    return chao + [o for first in (0, 2, 1, 3) for o in kept[first::4]]
+
+
+def _opproof_rows(db: Path) -> list[dict]:
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    con.row_factory = sqlite3.Row
+    rows = [dict(r) for r in con.execute("select * from runs where solver = 'highs'")]
+    con.close()
+    for r in rows:
+        name = r["instance"]
+        r["set"] = (
+            f"Chao {name.split('_')[1]}"
+            if name.startswith("set_6")
+            else "OPLib " + next((g for g in ("gen1", "gen2", "gen3", "gen4") if g in name), "?")
+        )
+    return rows
+
+
+def _opproof_summary(rows: list[dict]) -> list[str]:
+    lines = [
+        "| set | runs | proved | proved % | proved = best known | proved above best known | "
+        "unproved: mean / max certified gap | proved: mean / max s | checker ok |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(r["set"], []).append(r)
+        if r["set"].startswith("OPLib"):
+            groups.setdefault("OPLib n <= 200 (all gen.)", []).append(r)
+        else:
+            groups.setdefault("Chao 64 + 66", []).append(r)
+    for name in sorted(groups):
+        g = groups[name]
+        proved = [r for r in g if r["status"] == "optimal"]
+        same = sum(abs(r["objective"] - r["best_known"]) < 1e-6 for r in proved)
+        above = sum(r["objective"] > r["best_known"] + 1e-6 for r in proved)
+        open_ = [r["gap"] for r in g if r["status"] != "optimal" and r["gap"] is not None]
+        gap = f"{100 * np.mean(open_):.2f}% / {100 * max(open_):.2f}%" if open_ else "-"
+        times = [r["runtime"] for r in proved]
+        t = f"{np.mean(times):.1f} / {max(times):.1f}" if times else "-"
+        lines.append(
+            f"| {name} | {len(g)} | {len(proved)} | {100 * len(proved) / len(g):.0f}% | {same} | "
+            f"{above} | {gap} | {t} | {sum(bool(r['check_ok']) for r in g)}/{len(g)} |"
+        )
+    return lines
+
+
+def _opproof_table(rows: list[dict]) -> list[str]:
+    lines = [
+        "| instance | n | status | objective | bound | certified gap | best known | s | "
+        "load at start |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in sorted(rows, key=lambda r: (r["set"], r["size"], r["instance"])):
+        gap = "-" if r["gap"] is None else f"{100 * r['gap']:.2f}%"
+        bk = f"{r['best_known']:g}{'*' if r['best_known_proven'] else ''}"
+        lines.append(
+            f"| {r['instance']} | {r['size']} | {r['status']} | {r['objective']:g} | "
+            f"{r['bound'] if r['bound'] is None else format(r['bound'], 'g')} | {gap} | {bk} | "
+            f"{r['runtime']:.1f} | {r['load_at_start']:.1f} |"
+        )
+    return lines
+
+
+def bench_opproof(args) -> None:
+    import subprocess
+
+    files = _opproof_files(args.every)
+    db = Path(args.db)
+    if args.run:
+        cli = Path(sys.executable).with_name("daitn-opt")
+        cmd = [str(cli), "bench", *map(str, files), "--solvers", "highs", "--time-limit"]
+        cmd += [str(args.time_limit), "--workers", "1", "--db", str(db)]
+        subprocess.run(cmd, check=False)
+    rows = _opproof_rows(db)
+    print("\n".join(_opproof_summary(rows)))
+    if args.out:
+        text = [
+            "# Orienteering proofs with `highs` (issue 13, item 4)",
+            "",
+            OPPROOF_INTRO.format(limit=args.time_limit),
+            "",
+            *_opproof_summary(rows),
+            "",
+            "## Every run",
+            "",
+            "`*`: the best known value is a proven optimum. Certified gap: (bound - objective) / "
+            "objective of the checked route.",
+            "",
+            *_opproof_table(rows),
+            "",
+        ]
+        Path(args.out).write_text("\n".join(text))
+
+
+OPPROOF_INTRO = """Exact `highs` solver (HiGHS branch-and-cut with cutting planes separated on the LP
+before each MIP round), {limit:g} s per instance, one worker, stored with `daitn-opt bench`;
+every route passed the checker. Regenerate (the store resumes; a rerun only runs what is
+missing):
+
+```
+.venv/bin/python tests/benchmarks/run_mtrce_exact.py opproof --time-limit {limit:g} \\
+    --db out/opproof/final.sqlite --out papers/routing/op-proofs.md
+```"""
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("family", choices=["tsplib", "op", "top", "build"])
+    ap.add_argument("family", choices=["tsplib", "op", "top", "build", "opproof"])
     ap.add_argument("--solver", default="highs")
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--max-n", type=int, default=200)
@@ -176,10 +323,14 @@ def main() -> None:
     ap.add_argument("--only", default="")
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--pyomo-solver", default="appsi_highs")
+    ap.add_argument("--db", default="out/opproof/final.sqlite")
+    ap.add_argument("--every", type=int, default=1)
+    ap.add_argument("--out", default="")
+    ap.add_argument("--no-run", dest="run", action="store_false")
     args = ap.parse_args()
-    {"tsplib": bench_tsplib, "op": bench_op, "top": bench_top, "build": bench_build}[args.family](
-        args
-    )
+    benches = {"tsplib": bench_tsplib, "op": bench_op, "top": bench_top, "build": bench_build}
+    benches["opproof"] = bench_opproof
+    benches[args.family](args)
 
 
 if __name__ == "__main__":
