@@ -38,3 +38,18 @@ def test_an_unreachable_scheduler_is_an_input_error():
     with pytest.raises(InputError) as err:
         connect("tcp://127.0.0.1:1")
     assert err.value.field == "--scheduler"
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, 1.5])
+def test_a_local_cluster_needs_a_whole_number_of_workers(bad):
+    from daitn_opt.kas.parallel import cluster
+
+    with pytest.raises(InputError) as err, cluster(bad):
+        pass
+    assert err.value.field == "--workers"
+
+
+def test_the_in_order_runner_keeps_the_order_of_the_jobs():
+    from daitn_opt.kas.parallel import in_order
+
+    assert in_order(pow, [(2, 3), (3, 2), (5, 0)]) == [8, 9, 1]
