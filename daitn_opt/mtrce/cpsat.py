@@ -86,6 +86,9 @@ class CpsatParams:
         None, "force the sparse candidate-arc model (True) or the dense one (False)"
     )
     neighbours: int | None = param(None, "nearest neighbours per node in a sparse model")
+    window_pairs: bool = param(
+        True, "one route with windows: customers kept apart or in order by their windows"
+    )
 
     @property
     def warm_start_heuristic(self) -> str | None:
@@ -246,7 +249,7 @@ class Cpsat(ExactSolver):
             raise OutOfTime(
                 f"stopped after the warm start: {left:.1f} s left, too few to build the model"
             )
-        model = build_model(problem, it, candidates)
+        model = build_model(problem, it, candidates, pairs=params.window_pairs)
         built = _Built(it, model, time.perf_counter() - t0, not it.exact and not plan.sparse)
         # The warm start is the first incumbent (the skeleton traced it); CP-SAT's solutions
         # count from when they beat it.

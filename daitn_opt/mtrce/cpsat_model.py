@@ -30,6 +30,7 @@ from .integer_data import (
     is_late,
     relax_slack,
 )
+from .optw_pairs import window_pairs
 from .problem import Problem
 from .reachability import dijkstra
 from .solution import schedule, windows
@@ -340,12 +341,18 @@ def _utility_objective(
 
 
 def build_model(
-    problem: Problem, it: IntegerTimes, candidates: tuple[np.ndarray, np.ndarray] | None = None
+    problem: Problem,
+    it: IntegerTimes,
+    candidates: tuple[np.ndarray, np.ndarray] | None = None,
+    *,
+    pairs: bool = True,
 ) -> CpsatModel:
     """The CP-SAT model of ``problem`` with integer times ``it`` (formulations/mtrce.md).
 
     ``candidates`` (``(tails, heads)`` of problem indices, :func:`daitn_opt.mtrce.milp.candidate_arcs`)
-    restricts the arcs to those: the sparse model, a restriction of the problem.
+    restricts the arcs to those: the sparse model, a restriction of the problem. ``pairs``: with
+    one route and windows, state which customers the windows keep apart or in order
+    (:mod:`.optw_pairs`).
     """
     from ortools.sat.python import cp_model
 
@@ -357,6 +364,8 @@ def build_model(
     ]
     skip, idle = _route_constraints(model, problem, arcs, arc_vars)
     times, latest_time = _time_constraints(model, problem, it, arcs, arc_vars)
+    if pairs and times and problem.k == 1:
+        _window_pairs(model, arcs, skip, times)
     if problem.budget is not None:
         _add_budget(problem, model, arcs.nodes, arcs.tails, arcs.heads, arc_vars, skip, up=it.up)
     utility_error = 0.0
@@ -379,6 +388,28 @@ def build_model(
         objective_scale=objective_scale,
         utility_error=utility_error,
     )
+
+
+def _window_pairs(
+    model: cp_model.CpModel,
+    arcs: _Arcs,
+    skip: dict[int, cp_model.IntVar],
+    times: dict[int, cp_model.IntVar],
+) -> None:
+    """One route: customers the windows keep apart are never both visited; those they keep in
+    order start at least the shortest transit apart when both are (:mod:`.optw_pairs`)."""
+    active = np.zeros(arcs.m, dtype=bool)
+    active[1:] = ~arcs.unreachable[1:]
+    found = window_pairs(arcs.transit, arcs.earliest, arcs.latest, active)
+
+    def visit(c: int) -> list:
+        return [skip[c].Not()] if c in skip else []  # a mandatory customer is always visited
+
+    for i, j in found.apart.tolist():
+        # at least one skipped (an empty clause when both are mandatory: no route exists)
+        model.add_bool_or([skip[c] for c in (i, j) if c in skip])
+    for (i, j), gap in zip(found.ordered.tolist(), found.gap.tolist(), strict=True):
+        model.add(times[j] >= times[i] + int(gap)).only_enforce_if(visit(i) + visit(j))
 
 
 def _add_budget(
