@@ -24,6 +24,7 @@ of the same model, in one run.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -283,14 +284,32 @@ def bench_opproof(args) -> None:
         subprocess.run(cmd, check=False)
     rows = _opproof_rows(db)
     print("\n".join(_opproof_summary(rows)))
+    before = []
+    if args.baseline and Path(args.baseline).exists():
+        names = {r["instance"] for r in rows}
+        before = [r for r in _opproof_rows(Path(args.baseline)) if r["instance"] in names]
     if args.out:
+        loads = [r["load_at_start"] for r in rows]
         text = [
             "# Orienteering proofs with `highs` (issue 13, item 4)",
             "",
             OPPROOF_INTRO.format(limit=args.time_limit),
             "",
+            f"{len(rows)} runs; 1-minute load at their start: mean {np.mean(loads):.1f}, "
+            f"min {min(loads):.1f}, max {max(loads):.1f} (on {os.cpu_count()} cores).",
+            "",
             *_opproof_summary(rows),
             "",
+        ]
+        if before:
+            text += [
+                f"Before (store `{args.baseline}`, the same instances, the code before the "
+                "path, cover and count cuts):",
+                "",
+                *_opproof_summary(before),
+                "",
+            ]
+        text += [
             "## Every run",
             "",
             "`*`: the best known value is a proven optimum. Certified gap: (bound - objective) / "
@@ -325,6 +344,7 @@ def main() -> None:
     ap.add_argument("--pyomo-solver", default="appsi_highs")
     ap.add_argument("--db", default="out/opproof/final.sqlite")
     ap.add_argument("--every", type=int, default=1)
+    ap.add_argument("--baseline", default="")
     ap.add_argument("--out", default="")
     ap.add_argument("--no-run", dest="run", action="store_false")
     args = ap.parse_args()

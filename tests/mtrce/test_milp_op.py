@@ -16,16 +16,16 @@ from daitn_opt.drrt.converters import convert
 from daitn_opt.mtrce import Problem, check, from_instance
 from daitn_opt.mtrce import milp_cuts as mc
 from daitn_opt.mtrce.milp import HighsParams, build_model
-from daitn_opt.mtrce.op_cuts import CoverCut, cover_cuts
+from daitn_opt.mtrce.op_cuts import CoverCut, count_cuts, cover_cuts, most_visits
 from daitn_opt.registry import SolveOptions, solve
 from daitn_opt.result import Status
 
 OP = Path(__file__).resolve().parents[2] / "instances" / "classic" / "op"
 
 
-def _chao(s: str, budget: str) -> tuple[Problem, float]:
+def _chao(s: str, budget: str, proven: bool = True) -> tuple[Problem, float]:
     instance = convert("op", OP / f"chao_set_{s}" / f"set_{s}_1_{budget}.txt")
-    assert instance.benchmark.proven_optimal
+    assert instance.benchmark.proven_optimal == proven
     return from_instance(instance), float(instance.benchmark.best_known)
 
 
@@ -47,6 +47,26 @@ def test_a_path_gets_the_depot_logical_rows_and_a_tour_does_not():
     assert "depot_logical" in blocks
     tour = problem.replace(end=problem.start)
     assert "depot_logical" not in [b[0] for b in build_model(tour).blocks]
+
+
+def test_count_cuts_bound_the_far_customers_of_chao_66_budget_20():
+    """Chao 66, budget 20: the LP's cycle of 36 border customers at y = 0.29 (sum 10.3) is cut:
+    no route within the budget reaches more than a few of them."""
+    problem, _ = _chao("66", "020", proven=False)
+    model = build_model(problem)
+    far = np.flatnonzero(
+        np.minimum(model.shortest[problem.start], model.shortest[:, problem.end]) >= 6.0
+    )
+    far = far[np.isin(far, problem.customers)]
+    most = most_visits(model, far)
+    assert 1 <= most <= 5
+    y = np.zeros(problem.n)
+    y[far] = 0.29
+    cuts = count_cuts(model, y)
+    assert cuts and cuts[0].most < 0.29 * len(far)
+    idx, val, lo, _ = cuts[0].row(model)
+    assert list(idx) == list(model.y_col[list(cuts[0].nodes)])
+    assert np.dot(val, y[list(cuts[0].nodes)]) < lo
 
 
 def test_path_cuts_close_most_of_the_root_gap_of_chao_64_budget_15():
@@ -92,7 +112,10 @@ def test_cover_cuts_find_a_triple_no_route_can_visit_and_none_when_the_budget_al
     assert cover_cuts(tight, np.array([1.0, 0.6, 0.6, 0.6])) == []  # sum 1.8 <= 2
 
 
-@pytest.mark.parametrize(("s", "budget"), [("64", "15"), ("64", "80"), ("66", "010")])
+@pytest.mark.parametrize(
+    ("s", "budget"),
+    [pytest.param("64", "15", marks=pytest.mark.slow), ("64", "80"), ("66", "010")],
+)
 def test_chao_instances_are_proved_at_the_published_optimum(s, budget):
     problem, optimum = _chao(s, budget)
     result = solve(problem, "highs", time_limit=60.0, seed=0)
