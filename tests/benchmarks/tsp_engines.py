@@ -10,8 +10,9 @@ solved by each configuration from the same farthest-insertion tour with the same
 the other in this one process, each stopped by *CPU time* (``time.process_time``), so the
 comparison holds on a loaded machine; the 1-minute load is printed at the start and the end.
 ``old`` is the vectorised 2-opt / or-opt ILS of :mod:`daitn_opt.mtrce.tour`, ``lk`` the compiled
-LK + or-opt ILS of :mod:`daitn_opt.mtrce.lk` with options ``depth``, ``breadth``, ``span`` and
-``k`` (neighbour list length). Every tour is checked to visit each city once. The compiled
+LK + or-opt ILS of :mod:`daitn_opt.mtrce.lk` with options ``depth``, ``breadth``, ``span``,
+``vary``, ``k`` (neighbour list length) and a kick budget ``itn`` / ``patn`` (``itn * n + 10000``
+kicks, ``patn * n + 5000`` without improvement; default: only the limit stops). Every tour is checked to visit each city once. The compiled
 functions are loaded before the first timed run.
 """
 
@@ -61,10 +62,13 @@ def run(config: str, arr: Arrays, limit: float, seed: int) -> tuple[float, int, 
     def stop() -> bool:
         return time.process_time() - began >= limit
 
+    # itn / patn: a kick budget of itn * n + 10,000 kicks, patn * n + 5,000 without improvement.
+    iterations = opts.pop("itn") * arr.n + 10_000 if "itn" in opts else 10**12
+    patience = opts.pop("patn") * arr.n + 5_000 if "patn" in opts else None
     if engine == "old":
         best, kicks = ils_tour(arr.t, tour, rng, stop, 10**12, nbrs=nbrs, engine="2opt")
     else:
-        best, kicks = lk.ils(arr.t, tour, nbrs, rng, stop, 10**12, **opts)
+        best, kicks = lk.ils(arr.t, tour, nbrs, rng, stop, iterations, patience, **opts)
     cpu = time.process_time() - began
     assert best[0] == arr.s and best[-1] == arr.e
     assert sorted(best[1:-1].tolist()) == sorted(arr.customers.tolist()), "not a tour"
