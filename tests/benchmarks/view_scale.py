@@ -84,13 +84,17 @@ def rss_mb() -> float:
 
 def measure_one(size: int, old: str | None, repeats: int) -> dict:
     """One process: best-of-``repeats`` view time, then one traced view."""
+    from daitn_opt.drrt import shortest_paths
+
     build_view = load_view_module(old)
     inst = instance_of(size)
     req = inst.requests[0]
     from daitn_opt.drrt.generators import generate
 
     small = generate("random-geometric", nodes=50, seed=1, requests=1)
+    t = time.perf_counter()
     build_view(small.snapshot, small.requests[0])  # warm imports without raising the peak RSS
+    warm = time.perf_counter() - t  # with numba: loading (or compiling) the kernels
     rss_before = rss_mb()
     load = os.getloadavg()[0]
     walls, cpus = [], []
@@ -105,9 +109,12 @@ def measure_one(size: int, old: str | None, repeats: int) -> dict:
     traced = tracemalloc.get_traced_memory()[1] / 1e6
     tracemalloc.stop()
     best = min(range(repeats), key=walls.__getitem__)
+    compiled = shortest_paths.available()
     return {
         "size": size,
-        "code": "old" if old else "new",
+        "code": ("old " if old else "") + ("compiled" if compiled else "scipy"),
+        "threads": shortest_paths.threads() if compiled else 1,
+        "first_small_view_s": warm,
         "view_nodes": v.n,
         "wall_s": walls[best],
         "cpu_s": cpus[best],
@@ -118,36 +125,64 @@ def measure_one(size: int, old: str | None, repeats: int) -> dict:
     }
 
 
-def run_child(args: list[str]) -> dict:
+def run_child(args: list[str], env: dict[str, str] | None = None) -> dict:
     out = subprocess.run(
-        [sys.executable, __file__, *args], capture_output=True, text=True, check=True
+        [sys.executable, __file__, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **(env or {})},
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+SCIPY = {"DAITN_NO_NUMBA": "1"}
+"""The environment that makes the view fall back to scipy's Dijkstra (today's code path)."""
+
+
 def compare(sizes: list[int], old: str | None, repeats: int, old_repeats: int) -> list[dict]:
+    """Per size: the compiled path, scipy's (``DAITN_NO_NUMBA=1``), and ``old`` if given."""
     rows = []
     for size in sizes:
         new = run_child(["--one", str(size), "--repeats", str(repeats)])
         rows.append(new)
         print(json.dumps(new), flush=True)
+        others = [("scipy", ["--one", str(size), "--repeats", str(old_repeats)])]
         if old:
-            before = run_child(["--one", str(size), "--old", old, "--repeats", str(old_repeats)])
+            others.append(("old", ["--one", str(size), "--old", old, "--repeats", "1"]))
+        for label, args in others:
+            before = run_child(args, SCIPY)
             rows.append(before)
             print(json.dumps(before), flush=True)
-            print(
-                f"# {size} nodes: new {new['wall_s']:.3f} s vs old {before['wall_s']:.3f} s wall "
-                f"(x{before['wall_s'] / new['wall_s']:.2f}), {new['cpu_s']:.3f} s vs "
-                f"{before['cpu_s']:.3f} s CPU (x{before['cpu_s'] / new['cpu_s']:.2f}); traced "
-                f"peak {new['traced_peak_mb']:.0f} MB vs {before['traced_peak_mb']:.0f} MB",
-                flush=True,
-            )
+            print(ratio_line(size, new, before, label), flush=True)
     return rows
 
 
-def end_to_end(nodes: int, max_nodes: int, solver: str, limit: float, keep: str | None) -> dict:
+def ratio_line(size: int, new: dict, before: dict, label: str) -> str:
+    return (
+        f"# {size} nodes: {new['code']} ({new['threads']} threads) {new['wall_s']:.3f} s vs "
+        f"{label} {before['wall_s']:.3f} s wall (x{before['wall_s'] / new['wall_s']:.2f}), "
+        f"{new['cpu_s']:.3f} s vs {before['cpu_s']:.3f} s CPU "
+        f"(x{before['cpu_s'] / new['cpu_s']:.2f}); traced peak "
+        f"{new['traced_peak_mb']:.0f} MB vs {before['traced_peak_mb']:.0f} MB; load "
+        f"{max(new['load_1min'] + before['load_1min']):.1f}"
+    )
+
+
+def compile_once() -> dict:
+    """The one-off numba compile, in a fresh process with an empty cache folder."""
+    with tempfile.TemporaryDirectory() as cache:
+        return run_child(["--one", "50", "--repeats", "1"], {"NUMBA_CACHE_DIR": cache})
+
+
+def end_to_end(
+    nodes: int, max_nodes: int, solver: str, limit: float, keep: str | None, scipy_view: bool
+) -> dict:
     """Generate (CLI), load, view and solve one request of an ``nodes``-node snapshot."""
+    import numpy as np
+
     from daitn_opt import solve
+    from daitn_opt.drrt import shortest_paths
     from daitn_opt.drrt.instance import load_instance
     from daitn_opt.drrt.view import build_view
     from daitn_opt.mtrce.problem import from_view
@@ -186,6 +221,14 @@ def end_to_end(nodes: int, max_nodes: int, solver: str, limit: float, keep: str 
     steps["traced_view_peak_mb"] = tracemalloc.get_traced_memory()[1] / 1e6
     tracemalloc.stop()
     step("view", t0)
+    if scipy_view:  # the same view on scipy's Dijkstra, same process: the ratio at this size
+        os.environ.update(SCIPY)
+        t0 = time.perf_counter()
+        again = build_view(inst.snapshot, inst.requests[0], inst.travel, max_nodes=max_nodes)
+        step("view_scipy", t0)
+        del os.environ["DAITN_NO_NUMBA"]
+        assert np.array_equal(again.transfer, v.transfer)
+        del again
     t0 = time.perf_counter()
     result = solve(from_view(v, name=inst.name), solver, time_limit=limit, seed=0)
     step("solve", t0)
@@ -195,6 +238,7 @@ def end_to_end(nodes: int, max_nodes: int, solver: str, limit: float, keep: str 
         "eligible_excluded_by_cap": sum("max_nodes" in r for r in v.excluded.values()),
         "view_nodes": v.n,
         "solver": solver,
+        "threads": shortest_paths.threads() if shortest_paths.available() else 1,
         "status": str(result.status),
         "objective": result.objective,
         "steps": steps,
@@ -206,23 +250,34 @@ def main() -> None:
     ap.add_argument("--sizes", default="2000,10000", help="comma-separated node counts")
     ap.add_argument("--old", help="an older view.py to compare with, measured in the same run")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--old-repeats", type=int, default=1, help="repeats of the older (slow) code")
+    ap.add_argument("--old-repeats", type=int, default=2, help="repeats of the scipy path")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child: one measurement
     ap.add_argument("--e2e", type=int, help="generate, load, view and solve this many nodes")
     ap.add_argument("--max-nodes", type=int, default=3000, help="view cap for --e2e")
     ap.add_argument("--solver", default="ils", help="heuristic for --e2e")
     ap.add_argument("--limit", type=float, default=60.0, help="solver time limit for --e2e")
     ap.add_argument("--keep", help="folder to write (or reuse) the --e2e instance file in")
+    ap.add_argument("--no-scipy-view", action="store_true", help="--e2e: skip the scipy view")
+    ap.add_argument("--compile", action="store_true", help="also time the one-off numba compile")
     ap.add_argument("--json", help="write the rows to this file")
     args = ap.parse_args()
     if args.one is not None:
         print(json.dumps(measure_one(args.one, args.old, args.repeats)))
         return
     if args.e2e is not None:
-        rows = [end_to_end(args.e2e, args.max_nodes, args.solver, args.limit, args.keep)]
+        rows = [
+            end_to_end(
+                args.e2e, args.max_nodes, args.solver, args.limit, args.keep, not args.no_scipy_view
+            )
+        ]
     else:
         sizes = [int(s) for s in args.sizes.split(",")]
         rows = compare(sizes, args.old, args.repeats, args.old_repeats)
+        if args.compile:
+            rows.append({"compile": compile_once()})
+            print(
+                f"# one-off compile: {rows[-1]['compile']['first_small_view_s']:.1f} s", flush=True
+            )
     print(json.dumps(rows, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")

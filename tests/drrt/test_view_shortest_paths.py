@@ -16,19 +16,23 @@ from scipy.sparse.csgraph import dijkstra
 from daitn_opt.drrt import shortest_paths
 from daitn_opt.drrt import transfer as tr
 from daitn_opt.drrt.generators import generate
+from daitn_opt.errors import InputError
 
 pytestmark = pytest.mark.skipif(shortest_paths.numba is None, reason="numba is not installed")
 
 
-def random_graph(n: int, arcs: int, seed: int, ties: bool = False) -> csr_matrix:
-    """A random directed graph (some nodes unreachable), weights over 9 orders of magnitude."""
+def random_graph(
+    n: int, arcs: int, seed: int, ties: bool = False, method: str = "heap"
+) -> csr_matrix:
+    """A random directed graph (some nodes unreachable), weights over 9 orders of magnitude (2
+    for the forced bucket queue, which would need a billion buckets)."""
     rng = np.random.default_rng(seed)
     rows = rng.integers(0, n, arcs)
     cols = rng.integers(0, n, arcs)
     if ties:  # few distinct weights: many equal paths
         w = rng.choice([0.5, 1.0, 1.5], arcs)
     else:
-        w = 10.0 ** rng.uniform(-6, 3, arcs)
+        w = 10.0 ** rng.uniform(1 if method == "buckets" else -6, 3, arcs)
     keep = rows != cols
     g = csr_matrix((w[keep], (rows[keep], cols[keep])), shape=(n, n))
     g.sum_duplicates()
@@ -36,57 +40,82 @@ def random_graph(n: int, arcs: int, seed: int, ties: bool = False) -> csr_matrix
     return g
 
 
+METHODS = ["heap", "buckets", "auto"]
+
+
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 @pytest.mark.parametrize("ties", [False, True])
-def test_group_distances_equal_scipy_bit_for_bit(seed, ties):
-    """Any group of sources (repeats and all), sparse enough that some pairs are unreachable."""
+def test_group_distances_equal_scipy_bit_for_bit(seed, ties, method):
+    """Any group of sources, sparse enough that some pairs are unreachable; both queues."""
     n = 300
-    g = random_graph(n, 3 * n, seed, ties)
+    g = random_graph(n, 3 * n, seed, ties, method)
     rng = np.random.default_rng(seed + 10)
     nodes = np.sort(rng.choice(n, 80, replace=False))
-    got = shortest_paths.group_distances(g.indptr, g.indices, g.data, nodes)
+    got = shortest_paths.group_distances(g.indptr, g.indices, g.data, nodes, method=method)
     want = dijkstra(g, directed=True, indices=nodes)[:, nodes]
     np.testing.assert_array_equal(got, want)
     assert np.isinf(got).any() and np.isfinite(got).sum() > len(nodes)  # both kinds present
 
 
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("seed", [4, 5])
-def test_limits_stop_each_search_as_scipy_does(seed):
+def test_limits_stop_each_search_as_scipy_does(seed, method):
     """A per-source limit: values within it as without one, beyond it inf."""
     n = 250
-    g = random_graph(n, 6 * n, seed)
+    g = random_graph(n, 6 * n, seed, method=method)
     nodes = np.arange(0, n, 3)
     full = dijkstra(g, directed=True, indices=nodes)[:, nodes]
     finite = np.where(np.isfinite(full), full, 0.0)
     limits = np.median(finite, axis=1)
-    got = shortest_paths.group_distances(g.indptr, g.indices, g.data, nodes, limits)
+    got = shortest_paths.group_distances(g.indptr, g.indices, g.data, nodes, limits, method)
     want = np.where(full <= limits[:, None], full, np.inf)
     np.testing.assert_array_equal(got, want)
     assert np.isinf(got).sum() > np.isinf(full).sum()  # the limits did cut searches
 
 
-def test_no_arcs_and_single_node_groups():
+@pytest.mark.parametrize("method", METHODS)
+def test_no_arcs_and_single_node_groups(method):
     """An empty graph: only the diagonal is reachable; a group of one is its own 0."""
     g = csr_matrix((5, 5))
-    got = shortest_paths.group_distances(g.indptr, g.indices, g.data, np.array([0, 3]))
+    got = shortest_paths.group_distances(
+        g.indptr, g.indices, g.data, np.array([0, 3]), None, method
+    )
     np.testing.assert_array_equal(got, [[0.0, np.inf], [np.inf, 0.0]])
-    one = shortest_paths.group_distances(g.indptr, g.indices, g.data, np.array([2]))
+    one = shortest_paths.group_distances(g.indptr, g.indices, g.data, np.array([2]), None, method)
     np.testing.assert_array_equal(one, [[0.0]])
 
 
-def test_one_thread_and_many_give_the_same_matrix():
+def test_network_weights_take_buckets_and_wide_ranges_the_heap():
+    """Link times of a generated network fit in few buckets; 9 orders of magnitude do not."""
+    inst = generate("random-geometric", nodes=200, seed=2, requests=1)
+    w = tr.link_weights(inst.snapshot, 20.0).time
+    nodes = np.arange(0, 200, 5)
+    width = shortest_paths.bucket_width(w.indptr, w.indices, w.data, nodes)
+    assert width is not None and width > 0
+    # Nanoseconds where the search starts, a 1e9 s arc elsewhere: 1e18 buckets of 1 ns.
+    wide = csr_matrix(([1e-9, 2e-9, 1e9], ([0, 1, 2], [1, 0, 3])), shape=(4, 4))
+    assert shortest_paths.bucket_width(wide.indptr, wide.indices, wide.data, [0, 3]) is None
+    got = shortest_paths.group_distances(wide.indptr, wide.indices, wide.data, [0, 2, 3])
+    np.testing.assert_array_equal(got, dijkstra(wide, indices=[0, 2, 3])[:, [0, 2, 3]])
+    with pytest.raises(InputError):
+        shortest_paths.group_distances(wide.indptr, wide.indices, wide.data, [0], None, "buckets")
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_one_thread_and_many_give_the_same_matrix(method):
     """The split of sources over threads changes no value."""
     import numba
 
-    g = random_graph(400, 2400, 7)
+    g = random_graph(400, 2400, 7, method=method)
     nodes = np.arange(0, 400, 2)
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        single = shortest_paths.group_distances(g.indptr, g.indices, g.data, nodes)
+        single = shortest_paths.group_distances(g.indptr, g.indices, g.data, nodes, None, method)
     finally:
         numba.set_num_threads(before)
-    many = shortest_paths.group_distances(g.indptr, g.indices, g.data, nodes)
+    many = shortest_paths.group_distances(g.indptr, g.indices, g.data, nodes, None, method)
     np.testing.assert_array_equal(single, many)
 
 
