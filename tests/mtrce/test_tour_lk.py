@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from daitn_opt.drrt.converters import convert
+from daitn_opt.errors import InputError
 from daitn_opt.mtrce import check, from_instance, lk
 from daitn_opt.mtrce.plan import Arrays
 from daitn_opt.mtrce.tour import farthest_insertion, ils_tour, neighbour_lists, path_length
@@ -153,3 +154,17 @@ def test_ils_solver_tour_is_checked_and_within_half_a_percent_of_kroA100():
     result = solve(problem, "ils", seed=0, iterations=20_000, patience=20_000)
     assert check(problem, result.solution).ok
     assert result.objective <= 1.005 * 21282
+
+
+def test_ils_tour_engines_both_give_checked_tours_and_a_bad_name_is_refused():
+    t = euclidean(30, 9)
+    start = farthest_insertion(t, 0, 3, np.arange(1, 30)[np.arange(1, 30) != 3])
+    for engine in ("2opt", "auto"):
+        best, _ = ils_tour(t, start, np.random.default_rng(0), lambda: False, 30, engine=engine)
+        assert_path(best, 0, 3, np.arange(30))
+        assert path_length(t, best) <= path_length(t, start)
+    with pytest.raises(InputError):
+        ils_tour(t, start, np.random.default_rng(0), lambda: False, 30, engine="3opt")
+    asymmetric = t + np.triu(np.ones_like(t))
+    with pytest.raises(InputError):
+        ils_tour(asymmetric, start, np.random.default_rng(0), lambda: False, 30, engine="lk")
