@@ -40,9 +40,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from . import lk
 from .plan import Arrays
 from .solution import EPS
-from .tour import PathSearch, farthest_insertion, is_symmetric, neighbour_lists
+from .tour import PathSearch, farthest_insertion, is_symmetric, neighbour_lists, path_length
 
 NEIGHBOURS = 12
 """Neighbour list length for 2-opt / or-opt (unvisited neighbours are skipped by the search)."""
@@ -60,6 +61,9 @@ visits). Measured on 23 OPLib instances of 96-200 nodes at 2 s CPU: 0.5 gave a m
 0.16% (5 ahead of EA4OP), 0.25 (the rest adding the best by ratio) 0.28% (9 ahead), 0 0.43%."""
 PATIENCE = None
 """Stale kicks before a restart when ``patience`` is not given (None: the caller's default)."""
+USE_LK = True
+"""Route shortening by :func:`daitn_opt.mtrce.lk.improve` where it applies (else 2-opt / or-opt
+of :class:`daitn_opt.mtrce.tour.PathSearch`)."""
 REPLACE_CANDIDATES = 200
 """Unvisited nodes the replace move screens against every visited one (the matrix is
 candidates x visited: unbounded, it was most of the time per kick at 800 nodes; 48 cost
@@ -293,6 +297,8 @@ class OpSearch:
         nodes = np.unique(np.concatenate([self.r.pool, [arr.s, arr.e]]))
         self.nbrs = neighbour_lists(self.r.w, nodes, NEIGHBOURS, stop) if len(nodes) > 2 else None
         self.touched: set[int] = set()
+        self.lk = USE_LK and self.symmetric and lk.HAVE_NUMBA
+        """Shorten by the compiled LK + or-opt search (symmetric travel, numba installed)."""
         self.stats = {"iterations": 0, "improvements": 0, "restarts": 0}
 
     # -- local search -----------------------------------------------------------------------
@@ -332,6 +338,12 @@ class OpSearch:
         self.touched.clear()
         if len(seq) < 5:
             return False
+        if self.lk:
+            new = lk.improve(r.w, seq, self.nbrs, seq if active is None else active)
+            if path_length(r.w, new) >= r.length - 1e-9:
+                return False
+            r.relink(new)
+            return True
         search = PathSearch(r.w, seq, self.nbrs, symmetric=self.symmetric)
         if search.run(active, deadline=self.stop, retire=self.retire) == 0:
             return False
@@ -450,9 +462,12 @@ class OpSearch:
         r = self.r
         seq = farthest_insertion(r.w, r.s, r.e, r.pool)
         if self.nbrs is not None and len(seq) >= 5:
-            search = PathSearch(r.w, seq, self.nbrs, symmetric=self.symmetric)
-            search.run(deadline=self.stop, retire=True)
-            seq = search.tour
+            if self.lk:
+                seq = lk.improve(r.w, seq, self.nbrs)
+            else:
+                search = PathSearch(r.w, seq, self.nbrs, symmetric=self.symmetric)
+                search.run(deadline=self.stop, retire=True)
+                seq = search.tour
         r.load(seq)
         self.drop_to_fit(noise)
         self.local_search()

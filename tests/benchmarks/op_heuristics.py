@@ -47,7 +47,7 @@ if "--cpu-clock" in sys.argv:
     time.perf_counter = time.process_time
 
 from daitn_opt.drrt.converters import convert
-from daitn_opt.mtrce import check, from_instance
+from daitn_opt.mtrce import check, from_instance, op_search
 from daitn_opt.registry import solve
 
 OPLIB = Path(__file__).resolve().parents[2] / "instances" / "classic" / "oplib"
@@ -87,7 +87,14 @@ def main() -> None:
     ap.add_argument("--csv", type=Path, default=None)
     ap.add_argument("--cpu-clock", action="store_true", help="limits in process CPU time")
     ap.add_argument("-p", action="append", default=[], help="solver parameter key=value")
+    ap.add_argument(
+        "--shorten",
+        default="lk",
+        help="route shortening, comma-separated to compare in one run: lk (compiled LK + or-opt "
+        "where it applies) and/or 2opt (the vectorised 2-opt / or-opt)",
+    )
     args = ap.parse_args()
+    engines = args.shorten.split(",")
     params = {k: parse_value(v) for k, _, v in (p.partition("=") for p in args.p)}
     paths = sorted(
         ((dimension(p), p.stem, p) for p in OPLIB.glob("gen*/*.oplib")),
@@ -101,47 +108,58 @@ def main() -> None:
         assert problem.n == n, (name, problem.n)
         known = inst.benchmark.best_known
         limit = args.limit or (2.0 if n <= 200 else 10.0)
-        result = solve(problem, args.solver, time_limit=limit, seed=args.seed, **params)
-        ok = result.solution is not None and check(problem, result.solution).ok
-        value = result.objective if ok else 0.0
-        gap = (known - value) / known
-        rows.append(
-            {
-                "instance": name,
-                "n": n,
-                "score": value,
-                "ea4op": known,
-                "gap": gap,
-                "time": result.runtime,
-                "checked": ok,
-            }
-        )
-        print(
-            f"{name:24s} n={n:4d} {args.solver}={value:9g} ea4op={known:9g} "
-            f"gap={100 * gap:6.2f}% t={result.runtime:5.2f}s checked={ok}",
-            flush=True,
-        )
+        for engine in engines:
+            op_search.USE_LK = engine == "lk"
+            result = solve(problem, args.solver, time_limit=limit, seed=args.seed, **params)
+            ok = result.solution is not None and check(problem, result.solution).ok
+            value = result.objective if ok else 0.0
+            gap = (known - value) / known
+            rows.append(
+                {
+                    "instance": name,
+                    "n": n,
+                    "shorten": engine,
+                    "score": value,
+                    "ea4op": known,
+                    "gap": gap,
+                    "time": result.runtime,
+                    "checked": ok,
+                    "kicks": result.stats.get("iterations"),
+                }
+            )
+            print(
+                f"{name:24s} n={n:4d} {engine:4s} {args.solver}={value:9g} ea4op={known:9g} "
+                f"gap={100 * gap:6.2f}% t={result.runtime:5.2f}s checked={ok} "
+                f"kicks={result.stats.get('iterations')}",
+                flush=True,
+            )
     clock = "CPU" if args.cpu_clock else "wall-clock"
     print(f"\nlimits in {clock} seconds; load average (1 min) {os.getloadavg()[0]:.1f}")
-    print("| nodes | instances | mean gap % | max gap % | ahead | at least | mean time s |")
-    print("|---|---|---|---|---|---|---|")
-    groups: dict[str, list[dict]] = {}
-    for row in rows:
-        groups.setdefault(size_class(row["n"]), []).append(row)
-    for label, group in [
-        *groups.items(),
-        ("n <= 200", [r for r in rows if r["n"] <= 200]),
-        ("200 < n", [r for r in rows if r["n"] > 200]),
-        ("all", rows),
-    ]:
-        if not group:
-            continue
-        gaps = [r["gap"] for r in group]
-        print(
-            f"| {label} | {len(group)} | {100 * mean(gaps):.2f} | {100 * max(gaps):.2f} "
-            f"| {sum(g < -1e-12 for g in gaps)} | {sum(g <= 1e-12 for g in gaps)} "
-            f"| {mean(r['time'] for r in group):.2f} |"
-        )
+    print(
+        "| shorten | nodes | instances | mean gap % | max gap % | ahead | at least | mean time s "
+        "| mean kicks |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for engine in engines:
+        mine = [r for r in rows if r["shorten"] == engine]
+        groups: dict[str, list[dict]] = {}
+        for row in mine:
+            groups.setdefault(size_class(row["n"]), []).append(row)
+        for label, group in [
+            *groups.items(),
+            ("n <= 200", [r for r in mine if r["n"] <= 200]),
+            ("200 < n", [r for r in mine if r["n"] > 200]),
+            ("all", mine),
+        ]:
+            if not group:
+                continue
+            gaps = [r["gap"] for r in group]
+            print(
+                f"| {engine} | {label} | {len(group)} | {100 * mean(gaps):.2f} "
+                f"| {100 * max(gaps):.2f} | {sum(g < -1e-12 for g in gaps)} "
+                f"| {sum(g <= 1e-12 for g in gaps)} | {mean(r['time'] for r in group):.2f} "
+                f"| {mean(r['kicks'] or 0 for r in group):.0f} |"
+            )
     if args.csv is not None:
         with open(args.csv, "w", newline="") as fh:
             writer = csv.DictWriter(fh, list(rows[0]))
