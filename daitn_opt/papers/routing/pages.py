@@ -57,10 +57,15 @@ def write_pages(out: Path, outcome: Outcome, command: str) -> list[str]:
         rows = [r for r in outcome.rows if r["family"] == fam.name]
         text = family_page(fam, planned, rows, outcome, command, out)
         (out / PAGE[fam.name]).write_text("\n".join(text) + "\n", encoding="utf-8")
-        _write_csv(out / f"{fam.name}-runs.csv", rows)
+        _write_csv(out / csv_name(fam), rows)
         headlines += headline(fam, planned, rows)
     (out / "README.md").write_text("\n".join(index(outcome, headlines, command, out)) + "\n")
     return headlines
+
+
+def csv_name(fam: Family) -> str:
+    """The family's per-run CSV, named after its page (``optw-sweep.md``: ``optw-sweep-runs.csv``)."""
+    return f"{Path(PAGE[fam.name]).stem}-runs.csv"
 
 
 def headline(fam: Family, planned: Sequence[Planned], rows: Sequence[dict]) -> list[str]:
@@ -146,7 +151,7 @@ def family_page(
             "",
             f"Related page of another experiment on this family: [`{related}`]({related}).",
         ]
-    text += ["", f"Per-run rows: [`{fam.name}-runs.csv`]({fam.name}-runs.csv)."]
+    text += ["", f"Per-run rows: [`{csv_name(fam)}`]({csv_name(fam)})."]
     return text
 
 
@@ -350,8 +355,9 @@ def index(outcome: Outcome, headlines: Sequence[str], command: str, out: Path) -
             text.append(f"| [`{related}`]({related}) | another experiment's page (linked) |")
     text += [
         "",
-        f"What the run printed ({outcome.info.get('finished', '?')}; load at the sweep's first "
-        f"start {(outcome.info.get('first', {}).get('load') or [0])[0]:.1f}):",
+        f"What the run printed ({outcome.info.get('finished', '?')}; solver code at the sweep's "
+        f"first start: {outcome.info.get('first', {}).get('code', '?')}; load then "
+        f"{(outcome.info.get('first', {}).get('load') or [0])[0]:.1f}):",
         "",
         *(f"- {h}" for h in headlines),
         "",
