@@ -345,7 +345,7 @@ def build_model(
     it: IntegerTimes,
     candidates: tuple[np.ndarray, np.ndarray] | None = None,
     *,
-    pairs: bool = True,
+    pairs: bool = False,
 ) -> CpsatModel:
     """The CP-SAT model of ``problem`` with integer times ``it`` (formulations/mtrce.md).
 

@@ -65,3 +65,15 @@ def test_a_feasible_solomon_route_keeps_every_pair():
         if i in pos and j in pos:
             assert pos[i] < pos[j]
             assert start[j] - start[i] >= gap / it.scale - 1e-6
+
+
+def test_cpsat_with_window_pairs_still_proves_the_hand_optimum():
+    from daitn_opt.registry import solve
+    from daitn_opt.result import Status
+
+    from .hand_instances import optw5
+
+    problem, optimum = optw5()
+    result = solve(problem, "cpsat", time_limit=20, workers=2, window_pairs=True)
+    assert result.status == Status.OPTIMAL
+    assert result.objective == optimum
