@@ -32,7 +32,8 @@ Registered solvers (all take ``time_limit`` and ``seed``; none proves a bound):
   construction cannot fit the mandatory nodes. For the OPTW (``max_utility``, one route, windows,
   no budget, no mandatory node) it runs :mod:`daitn_opt.mtrce.optw_search` (the same insert and
   shake with a replace move and simulated-annealing acceptance; ``iterations``, ``patience`` and
-  ``max_kick`` apply), measured on the Solomon and Cordeau OPTW sets in ``papers/routing/optw.md``.
+  ``max_kick`` apply; ``optw=False`` runs the general search instead), measured on the Solomon
+  and Cordeau OPTW sets in ``papers/routing/optw.md``.
 
 Every heuristic returns ``feasible`` with checked routes, or ``infeasible`` with a one-line reason
 when the start -> end trip alone misses the deadline or budget, or a mandatory node cannot be
@@ -583,6 +584,9 @@ class IlsParams:
         None, "most visits one kick removes per route (None: a third of the candidates)"
     )
     noise: float = param(0.0, "jitter of the insertion ratios after a kick")
+    optw: bool = param(
+        True, "one route with windows (OPTW): the annealing search of optw_search.py"
+    )
 
 
 def _budget(params: IlsParams, n: int) -> tuple[int, int]:
@@ -607,7 +611,7 @@ def solve_ils(problem: Problem, options: SolveOptions) -> Result:
         result = _ils_op(problem, arr, options)
         if result is not None:
             return result
-    if optw_search.applies(problem, arr):
+    if options.params.optw and optw_search.applies(problem, arr):
         return _ils_optw(problem, arr, options)
     search = _Search(problem, arr, options)
     best = search.run()

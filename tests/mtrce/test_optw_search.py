@@ -95,3 +95,10 @@ def test_replace_swaps_in_a_better_node():
     search.local_search(sol)
     assert sol.score > before
     assert RouteTimes(arr, sol.route).feasible
+
+
+def test_optw_false_runs_the_general_search():
+    problem = solomon("c101")
+    result = solve(problem, "ils", time_limit=30, seed=0, iterations=5, optw=False)
+    assert_checked(problem, result)
+    assert "accepted_worse" not in result.stats
