@@ -11,16 +11,18 @@ What makes it fast enough for 1,000 nodes in a few seconds:
 - every unvisited node keeps its cheapest insertion (the gap and the added length); an insertion
   or a removal changes two gaps, so the cache is updated for all unvisited nodes at once in O(U)
   numpy, and only the nodes whose best gap disappeared are re-evaluated against every gap;
-- route shortening is 2-opt + or-opt over neighbour lists with don't-look bits
-  (:class:`daitn_opt.mtrce.tour.PathSearch`), started only from the nodes a kick or an insertion
-  touched; a shorter route frees length for more insertions;
+- route shortening is Lin-Kernighan (2-opt chains) + or-opt over neighbour lists with a
+  don't-look queue, compiled (:func:`daitn_opt.mtrce.lk.improve`; without numba or for
+  asymmetric travel the vectorised 2-opt + or-opt of :class:`daitn_opt.mtrce.tour.PathSearch`),
+  started only from the nodes a kick or an insertion touched; a shorter route frees length for
+  more insertions;
 - service times are folded into the arc lengths, ``w[i, j] = t[i, j] + (d[i] + d[j]) / 2``, so a
   route's completion is its ``w`` length plus ``(d[s] + d[e]) / 2 + verify``.
 
 The moves follow the best OP heuristics: insertion by utility per added length (Vansteenwegen et
 al. 2009 use ``u^2 / added``; EA4OP, Kobeaga, Merino and Lozano 2018, ``u / added``), a replace
 move (drop a visited node for an unvisited one of higher utility, every pair screened at once),
-route shortening (EA4OP improves each route by Lin-Kernighan; here 2-opt + or-opt), and two kicks:
+route shortening (EA4OP improves each route by Lin-Kernighan; so does this search), and two kicks:
 removing a run of consecutive visits (Vansteenwegen et al.'s shake) and an add-and-drop after
 EA4OP (force in an unvisited node drawn by utility and its nearest unvisited nodes, shorten, then
 drop the nodes of least utility per length saved until the route fits). The removed nodes are
@@ -30,8 +32,10 @@ every candidate; restarts (after ``patience`` stale kicks) alternate the two, ra
 Measured (two OPLib instances, seed 1): the routes this search ends with are already as short as
 LKH-3 makes them for the same nodes, so a stronger TSP step would not free length; the gaps left
 come from which nodes are chosen. An iterated 2-opt / or-opt polish of every new best route was
-tried and cost more kicks than it gained. Runs are deterministic for a seed unless the time limit
-cuts them short.
+tried and cost more kicks than it gained. The compiled LK shortening is measured by
+``tests/benchmarks/op_heuristics.py --shorten 2opt,lk`` (both in one run, CPU-time limits): its
+gain is mostly speed (about twice the kicks in the same time), see :data:`USE_LK`. Runs are
+deterministic for a seed unless the time limit cuts them short.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import pytest
 
 from daitn_opt.drrt.converters import convert
 from daitn_opt.errors import InputError
-from daitn_opt.mtrce import check, from_instance, lk
+from daitn_opt.mtrce import check, from_instance, lk, tour_repair
 from daitn_opt.mtrce.plan import Arrays
 from daitn_opt.mtrce.tour import farthest_insertion, ils_tour, neighbour_lists, path_length
 from daitn_opt.registry import solve
@@ -168,3 +168,17 @@ def test_ils_tour_engines_both_give_checked_tours_and_a_bad_name_is_refused():
     asymmetric = t + np.triu(np.ones_like(t))
     with pytest.raises(InputError):
         ils_tour(asymmetric, start, np.random.default_rng(0), lambda: False, 30, engine="lk")
+
+
+def test_tour_repair_improvers_keep_every_node_and_the_path_ends():
+    t = euclidean(40, 11)
+    rng = np.random.default_rng(2)
+    tour = rng.permutation(40).tolist()
+    better = tour_repair.two_opt(t, tour)
+    assert sorted(better) == list(range(40))
+    closed = [*tour, tour[0]]
+    assert path_length(t, np.array([*better, better[0]])) < path_length(t, np.array(closed))
+    path = [0, *rng.permutation(np.arange(1, 39)).tolist(), 39]
+    shorter = tour_repair.two_opt_path(t, path)
+    assert_path(np.array(shorter), 0, 39, np.arange(40))
+    assert path_length(t, np.array(shorter)) < path_length(t, np.array(path))
