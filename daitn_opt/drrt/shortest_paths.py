@@ -370,3 +370,40 @@ def _bucket_searches(indptr, indices, weights, sources, column, limits, chunks, 
             for b in range(count):  # a search that stopped early leaves nodes waiting
                 head[b] = -1
     return 0
+
+
+def two_hop_detours(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Per arc u->v of the CSR graph (sorted indices), its shortest detour u->x->v (inf: none).
+
+    What :func:`daitn_opt.drrt.transfer._drop_dominated` compares each arc with; the same sums
+    ``w(u, x) + w(x, v)``, compiled and parallel over rows. Requires numba.
+    """
+    best = np.full(len(indices), np.inf)
+    with _LAUNCH:
+        _detours(
+            np.ascontiguousarray(indptr, dtype=np.int64),
+            np.ascontiguousarray(indices, dtype=np.int64),
+            np.ascontiguousarray(weights, dtype=np.float64),
+            best,
+        )
+    return best
+
+
+@_njit(parallel=True)
+def _detours(indptr, indices, weights, best):
+    n = len(indptr) - 1
+    for u in _prange(n):
+        lo, hi = indptr[u], indptr[u + 1]
+        for a in range(lo, hi):
+            x = indices[a]
+            wa = weights[a]
+            for b in range(indptr[x], indptr[x + 1]):
+                v = indices[b]
+                if v == u:
+                    continue
+                at = lo + np.searchsorted(indices[lo:hi], v)
+                if at < hi and indices[at] == v:
+                    via = wa + weights[b]
+                    if via < best[at]:
+                        best[at] = via
+    return 0

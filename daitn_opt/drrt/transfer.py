@@ -297,11 +297,13 @@ def _drop_dominated(time: csr_matrix) -> csr_matrix:
     rounds by at most half an ulp, so a margin of 16 * eps * W covers the few roundings that
     differ between the two sums.
     """
-    from scipy.sparse import csr_matrix
 
     n = time.shape[0]
     indptr, heads, w = time.indptr, time.indices, time.data
     tails = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+    if shortest_paths.available():  # the same sums, compiled: 10x less time at 100,000 nodes
+        best = shortest_paths.two_hop_detours(indptr, heads, w)
+        return _without(time, tails, best)
     keys = tails * n + heads  # sorted: CSR rows in order, sorted indices within each
     csc = time.tocsc()
     csc.sort_indices()
@@ -316,9 +318,17 @@ def _drop_dominated(time: csr_matrix) -> csr_matrix:
         hi = max(lo + 1, int(np.searchsorted(ends, base + PAIR_BLOCK, side="right")))
         _detours(csc, indptr, heads, w, keys, n, np.arange(lo, hi), pairs[lo:hi], best)
         lo = hi
+    return _without(time, tails, best)
+
+
+def _without(time: csr_matrix, tails: np.ndarray, best: np.ndarray) -> csr_matrix:
+    """``time`` without the arcs whose detour ``best`` is shorter by the safe margin."""
+    from scipy.sparse import csr_matrix
+
+    w = time.data
     margin = 16.0 * np.finfo(np.float64).eps * float(w.sum())
     keep = ~(best < w - margin)
-    return csr_matrix((w[keep], (tails[keep], heads[keep])), shape=time.shape)
+    return csr_matrix((w[keep], (tails[keep], time.indices[keep])), shape=time.shape)
 
 
 def _detours(csc, indptr, heads, w, keys, n, mids, pairs, best) -> None:

@@ -150,3 +150,18 @@ def test_link_table_is_read_once_per_snapshot_and_matches_the_links():
     other = snap.model_copy(update={"links": snap.links[:10]})
     assert len(tr.link_table(other).src) <= 10
     assert tr.link_table(snap) is table
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_compiled_detours_drop_the_same_arcs_as_numpy(seed, monkeypatch):
+    """Dominated arcs found by the compiled loop equal those of the vectorised numpy blocks."""
+    from tests.drrt.test_view_equivalence import perturbed
+
+    inst = perturbed(generate("random-geometric", nodes=150, seed=seed, requests=1), seed)
+    time = tr.link_weights(inst.snapshot, 20.0).time
+    compiled = tr._drop_dominated(time)
+    monkeypatch.setenv("DAITN_NO_NUMBA", "1")
+    plain = tr._drop_dominated(time)
+    assert compiled.nnz == plain.nnz < time.nnz
+    assert (compiled != plain).nnz == 0
+    np.testing.assert_array_equal(compiled.data, plain.data)
