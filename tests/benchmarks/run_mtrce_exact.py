@@ -204,9 +204,17 @@ def _opproof_files(every: int) -> list[Path]:
                 out.write_text(dump_instance(convert("oplib", f)))
             oplib.append((n, f.stem, out))
     oplib.sort()
-    kept = [o for i, (_, _, o) in enumerate(oplib) if i % every == 0]
-    # strided order: every prefix of the run spans all sizes (a run cut short stays a sample)
-    return chao + [o for first in (0, 2, 1, 3) for o in kept[first::4]]
+    kept = [(n, stem, o) for i, (n, stem, o) in enumerate(oplib) if i % every == 0]
+    # every quarter of the run holds each TSPLIB base (all sizes) once, in a generation that
+    # turns with the base: a run cut short stays a sample of sizes and generations alike
+    bases = sorted({(n, stem.split("-gen")[0]) for n, stem, _ in kept})
+    rank = {b[1]: i for i, b in enumerate(bases)}
+
+    def phase(item: tuple) -> tuple[int, int]:
+        base, gen = item[1].split("-gen")
+        return (rank[base] + int(gen[0])) % 4, rank[base]
+
+    return chao + [o for _, _, o in sorted(kept, key=phase)]
 
 
 def _opproof_rows(db: Path) -> list[dict]:
