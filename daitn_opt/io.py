@@ -37,7 +37,11 @@ def read_text(path: str | Path) -> str:
 
 def read_json(path: str | Path) -> Any:
     """Parse the JSON document in ``path``; malformed JSON names the line and column."""
-    text = read_text(path)
+    return parse_json(read_text(path), path)
+
+
+def parse_json(text: str, path: str | Path) -> Any:
+    """Parse ``text``, read from ``path``; malformed JSON names the file, line and column."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -89,42 +89,66 @@ def test_valid_document_parses_with_every_node_kind():
 N, L = ["snapshot", "nodes"], ["snapshot", "links"]
 
 
-@pytest.mark.parametrize(
-    ("path", "value", "field", "shown"),
-    [
-        ([*L, 0, "target"], "zz", "snapshot.links[0].target", "zz"),
-        ([*L, 1, "source"], "nowhere", "snapshot.links[1].source", "nowhere"),
-        ([*N, 3, "id"], "d", "snapshot.nodes[3].id", "d"),
-        ([*N, 2, "compute", "memory_gb"], -1.0, "snapshot.nodes[2].compute.memory_gb", -1.0),
-        ([*N, 2, "compute", "gflops"], 0.0, "snapshot.nodes[2].compute.gflops", 0.0),
-        ([*N, 2, "compute", "slots"], -2, "snapshot.nodes[2].compute.slots", -2),
-        ([*N, 4, "facility", "throughput"], -5.0, "snapshot.nodes[4].facility.throughput", -5.0),
-        ([*N, 1, "eval_throughput"], -1.0, "snapshot.nodes[1].eval_throughput", -1.0),
-        ([*N, 2, "datasets", 0, "quality"], 1.5, "snapshot.nodes[2].datasets[0].quality", 1.5),
-        ([*N, 2, "datasets", 0, "quality"], -0.1, "snapshot.nodes[2].datasets[0].quality", -0.1),
-        ([*N, 2, "datasets", 0, "samples"], 4, "snapshot.nodes[2].datasets[0].labels", "{...}"),
-        ([*N, 2, "datasets", 0, "samples"], -4, "snapshot.nodes[2].datasets[0].samples", -4),
-        ([*N, 2, "trust"], 2.0, "snapshot.nodes[2].trust", 2.0),
-        ([*N, 2, "kind"], "router", "snapshot.nodes[2].kind", "router"),
-        ([*N, 2, "windows", 0, "end"], -1.0, "snapshot.nodes[2].windows[0].end", -1.0),
-        ([*N, 0, "demands", 0, "slo_ms"], 0.0, "snapshot.nodes[0].demands[0].slo_ms", 0.0),
-        ([*N, 0, "demands", 0, "model"], "q", "snapshot.nodes[0].demands[0].model", "q"),
-        ([*L, 0, "latency"], -0.5, "snapshot.links[0].latency", -0.5),
-        ([*L, 0, "latency"], float("inf"), "snapshot.links[0].latency", float("inf")),
-        ([*L, 0, "bandwidth"], 0.0, "snapshot.links[0].bandwidth", 0.0),
-        ([*L, 0, "reliability"], 1.2, "snapshot.links[0].reliability", 1.2),
-        ([*L, 0, "target"], "o", "snapshot.links[0].target", "o"),
-        (["requests", 0, "owner"], "ghost", "requests[0].owner", "ghost"),
-        (["requests", 0, "epochs"], 0, "requests[0].epochs", 0),
-        (["format"], "other", "format", "other"),
-    ],
-)
+INVALID = [
+    ([*L, 0, "target"], "zz", "snapshot.links[0].target", "zz"),
+    ([*L, 1, "source"], "nowhere", "snapshot.links[1].source", "nowhere"),
+    ([*N, 3, "id"], "d", "snapshot.nodes[3].id", "d"),
+    ([*N, 2, "compute", "memory_gb"], -1.0, "snapshot.nodes[2].compute.memory_gb", -1.0),
+    ([*N, 2, "compute", "gflops"], 0.0, "snapshot.nodes[2].compute.gflops", 0.0),
+    ([*N, 2, "compute", "slots"], -2, "snapshot.nodes[2].compute.slots", -2),
+    ([*N, 4, "facility", "throughput"], -5.0, "snapshot.nodes[4].facility.throughput", -5.0),
+    ([*N, 1, "eval_throughput"], -1.0, "snapshot.nodes[1].eval_throughput", -1.0),
+    ([*N, 2, "datasets", 0, "quality"], 1.5, "snapshot.nodes[2].datasets[0].quality", 1.5),
+    ([*N, 2, "datasets", 0, "quality"], -0.1, "snapshot.nodes[2].datasets[0].quality", -0.1),
+    ([*N, 2, "datasets", 0, "samples"], 4, "snapshot.nodes[2].datasets[0].labels", "{...}"),
+    ([*N, 2, "datasets", 0, "samples"], -4, "snapshot.nodes[2].datasets[0].samples", -4),
+    ([*N, 2, "trust"], 2.0, "snapshot.nodes[2].trust", 2.0),
+    ([*N, 2, "kind"], "router", "snapshot.nodes[2].kind", "router"),
+    ([*N, 2, "windows", 0, "end"], -1.0, "snapshot.nodes[2].windows[0].end", -1.0),
+    ([*N, 0, "demands", 0, "slo_ms"], 0.0, "snapshot.nodes[0].demands[0].slo_ms", 0.0),
+    ([*N, 0, "demands", 0, "model"], "q", "snapshot.nodes[0].demands[0].model", "q"),
+    ([*L, 0, "latency"], -0.5, "snapshot.links[0].latency", -0.5),
+    ([*L, 0, "latency"], float("inf"), "snapshot.links[0].latency", float("inf")),
+    ([*L, 0, "bandwidth"], 0.0, "snapshot.links[0].bandwidth", 0.0),
+    ([*L, 0, "reliability"], 1.2, "snapshot.links[0].reliability", 1.2),
+    ([*L, 0, "target"], "o", "snapshot.links[0].target", "o"),
+    (["requests", 0, "owner"], "ghost", "requests[0].owner", "ghost"),
+    (["requests", 0, "epochs"], 0, "requests[0].epochs", 0),
+    (["format"], "other", "format", "other"),
+]
+"""(path, value, field named, value shown) of an invalid document."""
+
+
+@pytest.mark.parametrize(("path", "value", "field", "shown"), INVALID)
 def test_invalid_field_is_named_with_its_value(path, value, field, shown):
     """Every invalid value raises one InputError naming the exact field and the value."""
     with pytest.raises(InputError) as err:
         parse_instance(mutated(path, value))
     assert err.value.field == field
     assert err.value.value == shown
+
+
+@pytest.mark.parametrize(("path", "value", "field", "shown"), INVALID)
+def test_loading_a_file_names_the_same_field_and_value(tmp_path, path, value, field, shown):
+    """load_instance validates the text directly, yet its errors are parse_instance's."""
+    file = tmp_path / "bad.json"
+    file.write_text(json.dumps(mutated(path, value)))
+    with pytest.raises(InputError) as err:
+        load_instance(file)
+    assert (err.value.field, err.value.value) == (field, shown)
+
+
+def test_loading_text_equals_parsing_the_decoded_document(tmp_path, instances_dir):
+    """The direct text validation builds the same instance as json.loads then validation."""
+    for name in ("healthcare-small.json", "rgg-100.json"):
+        path = instances_dir / name
+        assert load_instance(path) == parse_instance(json.loads(path.read_text()))
+    file = tmp_path / "v.json"
+    file.write_text(json.dumps(VALID))
+    assert load_instance(file) == parse_instance(copy.deepcopy(VALID))
+    file.write_text('{"snapshot": [1,')
+    with pytest.raises(InputError, match="malformed JSON at line 1"):
+        load_instance(file)
 
 
 def test_window_ending_before_it_starts_is_rejected():
