@@ -130,7 +130,7 @@ def test_invalid_field_is_named_with_its_value(path, value, field, shown):
 
 @pytest.mark.parametrize(("path", "value", "field", "shown"), INVALID)
 def test_loading_a_file_names_the_same_field_and_value(tmp_path, path, value, field, shown):
-    """load_instance validates the text directly, yet its errors are parse_instance's."""
+    """Loading a file names the field and value as parsing the document does."""
     file = tmp_path / "bad.json"
     file.write_text(json.dumps(mutated(path, value)))
     with pytest.raises(InputError) as err:
@@ -139,7 +139,7 @@ def test_loading_a_file_names_the_same_field_and_value(tmp_path, path, value, fi
 
 
 def test_loading_text_equals_parsing_the_decoded_document(tmp_path, instances_dir):
-    """The direct text validation builds the same instance as json.loads then validation."""
+    """Loading a file builds the instance parsing its document builds; bad JSON is named."""
     for name in ("healthcare-small.json", "rgg-100.json"):
         path = instances_dir / name
         assert load_instance(path) == parse_instance(json.loads(path.read_text()))
