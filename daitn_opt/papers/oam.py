@@ -75,6 +75,8 @@ class OAMSettings:
     pilot_routes: int = 12
     noise_exponents: tuple[float, ...] = (1.0, 2.0, 3.0, 4.0)
     extend: bool = True
+    prior_weight: float = 1.0
+    """Pseudo-count of a node's report in the update rule (:class:`~daitn_opt.oam.UtilityEstimates`)."""
     quick: bool = False
 
     @classmethod
@@ -202,7 +204,8 @@ def run_seed(
         validation_share=settings.validation_share,
         target_accuracy=settings.target,
     )
-    res = loop(inst, rid, settings.rounds, **common)
+    start = UtilityEstimates(prior_weight=settings.prior_weight)
+    res = loop(inst, rid, settings.rounds, estimates=start, **common)
     oracle_est = prior_estimates(inst, rid, UtilityEstimates(prior_weight=0.0))
     eligible = sorted(e.node for e in oracle_est.entries.values())
     for node in eligible:
@@ -515,7 +518,8 @@ def write_markdown(out: Path, meta: dict[str, Any], an: dict[str, Any], notes: l
         f"Target accuracy {s['target']:g}, scored on the {1 - s['validation_share']:g} share of "
         "the MPVU's held-out set that OAM never measures on. Design: "
         "`daitn_opt/papers/oam.py`; planner: `daitn_opt/oam/aligned.py`; update rule: "
-        "`daitn_opt/oam/estimates.py`.",
+        f"`daitn_opt/oam/estimates.py` (the report counts as {s.get('prior_weight', 1.0):g} "
+        "observation; smoothing weight floor 0.1).",
         "",
         *_md_models(meta),
         *_md_arms(an, s["target"]),

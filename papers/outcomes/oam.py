@@ -25,6 +25,51 @@ sys.path.insert(0, str(ROOT))
 from daitn_opt.papers.oam import OAMSettings, run_oam, write_report  # noqa: E402
 
 OUT = ROOT / "papers" / "outcomes"
+DIAGNOSIS = [
+    "## Why the previous loop did not pay off (diagnosis of its run)",
+    "",
+    "The previous loop planned `coverage-greedy` on `max_coverage` (10 seeds, "
+    "`git show 370bb02:papers/outcomes/oam.json`). On healthcare-medium the oracle plan's first "
+    "hop differed from the reported plan's in 42 of 60 runs (misreports of either kind) and 51 "
+    "of 60 (quality only), and the reported routes (about 20 nodes) visited 2.4 and 4.8 quality "
+    "liars against 0.4 and 0.6 for the oracle; a hop at a quality liar moved the MPVU accuracy "
+    "by +0.003 and -0.010 against +0.021 and +0.028 at an honest node. So better information "
+    "did change the routes where it matters, and a liar's hop is wasted time; yet neither the "
+    "learned nor the oracle routes reached 0.9 sooner. The objective explains it: `max_coverage` "
+    "fills the deadline with as much discounted mass as fits and orders the nodes by travel "
+    "(insertion), not by value, so *when* the target is crossed is left to the order of a long "
+    "route with an honest majority (0.9 was reached in 56-57 of 60 medium runs by every arm, at "
+    "about 45% of the deadline). On healthcare-small few liars were eligible (0.1 per reported "
+    "route in the mixed scenario) and routes have four nodes. Hence this run plans for time to "
+    "target on the fitted outcome model, whose route is ordered and cut by predicted value.",
+    "",
+]
+RESULT = [
+    "## Result (the 20-seed run above, both healthcare sizes, 180 paired runs)",
+    "",
+    "- **The bound now pays off.** Planned on the true values, the time-to-target planner "
+    "reaches 0.9 sooner than on the reports: -37 s [-69, -5] over all runs (-4.1% of the "
+    "deadline [-7.9, -0.3]), Wilcoxon p = 0.005; on healthcare-medium -56 s [-104, -8], "
+    "p = 0.003. With the previous `max_coverage` planner the oracle gained nothing (-11.6 s, "
+    "p = 0.2): planning for time to target is what turns better information into an earlier "
+    "target.",
+    "- **The claim is not shown.** Routes planned on the learned utilities reach the target "
+    "-15 s [-48, +18] sooner than on the reports (p = 0.15; medium -22 s, p = 0.21; small "
+    "-1 s, p = 0.58): the direction of the bound and about 40% of its gain, but the interval "
+    "holds zero at 20 seeds. Final accuracy does not differ either (+0.004, p = 0.46).",
+    "- **Why learned falls short of the bound.** (1) OAM corrects slowly what it sees: the "
+    "error of visited liars falls from 1.18 to 0.49 in four rounds on medium, because the "
+    "report counts as one observation and the first-hop audit over-estimates a liar's quality; "
+    "quality liars on the planned prefix go from 0.29 (reported) to 0.20 (learned), against "
+    "0.03 for the oracle. (2) The quality measurement is noisy on honest nodes too (Spearman "
+    "0.52 with the truth) and the planner follows the noise: the learned plan's first hop is "
+    "the oracle's in 42% of medium runs, the reported plan's in 57%. (3) OAM sees only the "
+    "nodes a route visits, and time-to-target routes are short (prefix of about 2.8 nodes).",
+    "- **healthcare-small has no headroom**: the oracle gains +0.6 s (p = 0.7); its deadlines "
+    "(79-100 s) leave routes of two or three hospitals, and r3 reaches 0.9 in 2-6 of 20 runs "
+    "in any arm.",
+    "",
+]
 NOTES = [
     "## What this does and does not show",
     "",
@@ -57,6 +102,7 @@ def main() -> None:
     parser.add_argument("--instances", nargs="+", default=None, choices=("small", "medium"))
     parser.add_argument("--requests", nargs="*", default=None, help="e.g. healthcare-small/r1")
     parser.add_argument("--solver", default=None)
+    parser.add_argument("--prior-weight", type=float, default=None, help="report's pseudo-count")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument(
         "--render", action="store_true", help="re-render oam.md from the folder's oam.json"
@@ -64,7 +110,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.render:
         doc = json.loads((args.out / "oam.json").read_text(encoding="utf-8"))
-        _, files = write_report(args.out, doc["meta"], doc["runs"], NOTES)
+        _, files = write_report(args.out, doc["meta"], doc["runs"], DIAGNOSIS + RESULT + NOTES)
         print(f"wrote {', '.join(str(f) for f in files)}")
         return
     settings = OAMSettings.quick_run() if args.quick else OAMSettings()
@@ -76,6 +122,7 @@ def main() -> None:
         "instances": None if args.instances is None else tuple(args.instances),
         "requests": None if args.requests is None else tuple(args.requests),
         "solver": args.solver,
+        "prior_weight": args.prior_weight,
     }
     settings = replace(settings, **{k: v for k, v in changes.items() if v is not None})
     command = "papers/outcomes/oam.py " + " ".join(sys.argv[1:])
@@ -86,7 +133,8 @@ def main() -> None:
         elif event == "run":
             print(f"{data['request']} seed {data['seed']} ({data['seconds']:.0f} s)", flush=True)
 
-    result = run_oam(args.out, settings, progress, command=command.strip(), notes=NOTES)
+    notes = DIAGNOSIS + RESULT + NOTES
+    result = run_oam(args.out, settings, progress, command=command.strip(), notes=notes)
     for p in result["analysis"]["pools"]:
         for c in p["compare"]:
             t = c["time"]
