@@ -54,6 +54,27 @@ Progress = Callable[[str, dict[str, Any]], None]
 ARMS = ("reported", "learned", "oracle")
 COMPARISONS = (("learned", "reported"), ("oracle", "reported"), ("learned", "oracle"))
 ERROR_KINDS = ("misreporters visited", "misreporters", "visited", "all")
+CAVEATS = [
+    "## What this does and does not show",
+    "",
+    "- The mismatch is synthetic (`daitn_opt/oam/truth.py`): the misreport probability is scaled "
+    "up from 1 - trust so that most runs have liars, and a quality lie means nearly random labels "
+    "(binary task: 40-50% flipped). Real misreports may be milder or correlated with other fields.",
+    "- OAM learns only about nodes some route visits (no exploration): a liar the planner never "
+    "chooses keeps its report (`misreporters` vs `misreporters visited`). Under the time-to-target "
+    "planner this is cheap: an over-reported node looks attractive, so the reported plan tends to "
+    "visit it early, which is where OAM measures it.",
+    "- The planner's model (kappa, recency, gamma, a, b) is fitted on pilot replays of the reports "
+    "and never updated by OAM; OAM changes only each node's counts and quality in it. The label "
+    "scale of the model is kept from the reports (`daitn_opt/oam/aligned.py`).",
+    "- The first hop's quality is measured with the verified final model (the arriving model is "
+    "random), which has trained on the node's labels and over-estimates its quality.",
+    "- Accuracy is scored on about 57 samples (half of breast-cancer's 114 held-out samples): "
+    "steps of about 0.018, so a target of 0.9 means 52 of 57 right.",
+    "- The simulated clock keeps the reported training times; only the data trained on follows "
+    "the truth.",
+]
+"""Limits of the design, appended to every report."""
 
 
 @dataclass(frozen=True)
@@ -527,6 +548,7 @@ def write_markdown(out: Path, meta: dict[str, Any], an: dict[str, Any], notes: l
         *_md_errors(an, s["rounds"]),
         *_md_diagnosis(an),
         *notes,
+        *CAVEATS,
     ]
     path = out / "oam.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
