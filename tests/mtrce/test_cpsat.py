@@ -528,3 +528,14 @@ def test_a_model_too_large_for_memory_returns_the_checked_warm_start(monkeypatch
     assert check(problem, result.solution).ok and result.objective <= optimum
     none = solve(problem, "cpsat", time_limit=10, warm_start_solver=None)
     assert none.status == Status.NO_SOLUTION and "stopped after the warm start" in none.message
+
+
+def test_optw_warm_start_gets_more_time():
+    """The OPTW's warm start: min(5 s, 10%) of the limit; other problems keep min(1 s, 10%)."""
+    from daitn_opt.mtrce.cpsat import _hint_seconds
+
+    optw, _ = optw5()
+    plain, _ = op5()
+    assert _hint_seconds(optw, 60.0) == 5.0
+    assert _hint_seconds(optw, 20.0) == 2.0
+    assert _hint_seconds(plain, 60.0) == 1.0
