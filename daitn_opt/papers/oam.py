@@ -352,6 +352,11 @@ def diagnosis(runs: list[dict[str, Any]]) -> dict[str, Any]:
             h["accuracy_gain"] for h in hops if h["liar"] == kind and h["accuracy_gain"] is not None
         ]
         out[f"gain {kind or 'honest'}"] = asdict(mean_ci(gains))
+        seen = [h for h in hops if h["liar"] == kind and h["quality_hat"] is not None]
+        out[f"quality {kind or 'honest'}"] = {
+            "measured": float(np.mean([h["quality_hat"] for h in seen])) if seen else None,
+            "true": float(np.mean([h["true_quality"] for h in seen])) if seen else None,
+        }
     qh = [(h["quality_hat"], h["true_quality"]) for h in hops if h["quality_hat"] is not None]
     out["quality_hat_rho"] = spearman([a for a, _ in qh], [b for _, b in qh]) if qh else None
     return out
@@ -486,8 +491,9 @@ def _md_diagnosis(an: dict[str, Any]) -> list[str]:
         "Per arm: share of runs whose first hop is a quality liar; mean quality liars on the "
         "planned prefix (the nodes the planner predicted reach the target); mean prefix length; "
         "share of runs whose first hop is the oracle's. Last columns: mean MPVU accuracy gain of "
-        "a round-0 hop at a quality liar, a samples liar and an honest node [95% CI], and the "
-        "Spearman rho of the measured quality with the true one over round-0 hops.",
+        "a round-0 hop at a quality liar, a samples liar and an honest node [95% CI], the "
+        "Spearman rho of the measured quality with the true one over round-0 hops, and the mean "
+        "measured / true quality of those hops by kind of node.",
         [
             "pool",
             "arm",
@@ -508,14 +514,17 @@ def _md_diagnosis(an: dict[str, Any]) -> list[str]:
     lines += [
         "",
         "| pool | gain at a quality liar | gain at a samples liar | gain at an honest node "
-        "| rho(q_hat, q) |",
-        "|---|---|---|---|---|",
+        "| rho(q_hat, q) | q_hat / q: quality liars | samples liars | honest |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for p in an["pools"]:
         d = p["diagnosis"]
+        q = [d.get(f"quality {k}", {}) for k in ("quality", "samples", "honest")]
         lines.append(
             f"| {p['pool']} | {_ci(d['gain quality'], '+.4f')} | {_ci(d['gain samples'], '+.4f')} "
-            f"| {_ci(d['gain honest'], '+.4f')} | {_f(d['quality_hat_rho'], '+.2f')} |"
+            f"| {_ci(d['gain honest'], '+.4f')} | {_f(d['quality_hat_rho'], '+.2f')} | "
+            + " | ".join(f"{_f(c.get('measured'), '.2f')} / {_f(c.get('true'), '.2f')}" for c in q)
+            + " |"
         )
     return [*lines, ""]
 
