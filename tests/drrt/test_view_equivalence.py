@@ -30,7 +30,7 @@ from daitn_opt.errors import InputError
 def backend(request, monkeypatch) -> str:
     """Run the test on the compiled searches and on scipy's (the fallback without numba)."""
     if request.param == "compiled":
-        if shortest_paths.numba is None:
+        if not shortest_paths.INSTALLED:
             pytest.skip("numba is not installed")
         monkeypatch.delenv("DAITN_NO_NUMBA", raising=False)
     else:

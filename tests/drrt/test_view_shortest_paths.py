@@ -18,7 +18,7 @@ from daitn_opt.drrt import transfer as tr
 from daitn_opt.drrt.generators import generate
 from daitn_opt.errors import InputError
 
-pytestmark = pytest.mark.skipif(shortest_paths.numba is None, reason="numba is not installed")
+pytestmark = pytest.mark.skipif(not shortest_paths.INSTALLED, reason="numba is not installed")
 
 
 def random_graph(
