@@ -18,6 +18,17 @@ solver less CPU: the 1-minute load average is printed with the summary. ``--cpu-
 every time limit count this process's CPU time instead (what the limit gives on an idle
 machine; the time column is then CPU seconds).
 
+``--shorten 2opt,lk`` runs every instance with both route shortenings in one run (the compiled
+LK + or-opt of :mod:`daitn_opt.mtrce.lk`, the default where it applies, and the vectorised
+2-opt / or-opt used before).
+
+Measured at 34f3ace, ``--max-n 200 --cpu-clock --shorten 2opt,lk`` (all 136 instances, 2 s CPU,
+as two processes over alternate instances, load 18-28; mean / max gap %, ahead of EA4OP, at
+least EA4OP, mean kicks): lk < 100 nodes -0.05 / 0.89, 10, 40 of 44; 100-149 -0.53 / 1.41, 28,
+49 of 60; 150-200 0.01 / 1.16, 12, 18 of 32; all -0.25 / 1.41, 50, 107, 847 kicks. 2opt in the
+same run: 0.04 / 1.62, 9, 35; -0.47 / 1.44, 26, 48; 0.55 / 2.92, 6, 12; all -0.07 / 2.92, 41,
+95, 462 kicks. LK better on 43 instances, worse on 14.
+
 Measured at a077b4c (2-core host shared with other jobs; seed 0; mean / max gap %, ahead of
 EA4OP, at least EA4OP):
 
