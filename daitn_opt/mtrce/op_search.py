@@ -67,7 +67,9 @@ PATIENCE = None
 """Stale kicks before a restart when ``patience`` is not given (None: the caller's default)."""
 USE_LK = True
 """Route shortening by :func:`daitn_opt.mtrce.lk.improve` where it applies (else 2-opt / or-opt
-of :class:`daitn_opt.mtrce.tour.PathSearch`)."""
+of :class:`daitn_opt.mtrce.tour.PathSearch`). Measured in one run on the 136 OPLib instances of
+n <= 200 at 2 s CPU: mean gap to EA4OP -0.25% (max 1.41%, 50 ahead) against -0.07% (max 2.92%,
+41 ahead), with 1.8 times the kicks."""
 REPLACE_CANDIDATES = 200
 """Unvisited nodes the replace move screens against every visited one (the matrix is
 candidates x visited: unbounded, it was most of the time per kick at 800 nodes; 48 cost
