@@ -9,26 +9,28 @@ Importing this package registers its solvers with :mod:`daitn_opt.registry`: the
 (:mod:`.milp`), ``pyomo`` (:mod:`.pyomo_model`) and ``cpsat`` (:mod:`.cpsat`); OR-Tools
 ``routing`` (:mod:`.routing`); the heuristics ``random``, ``nearest``, ``greedy`` and ``ils``
 (:mod:`.heuristics`); the AATS policy ``aats`` (:mod:`.aats`); the coverage solvers
-``coverage-highs``, ``coverage-cpsat``, ``coverage-greedy``, ``coverage-ils`` and the TAG solvers
+``coverage-highs``, ``coverage-cpsat``, ``coverage-greedy``, ``coverage-ils``; the expected-time
+solvers ``anytime-ils`` and ``anytime-bnb`` (:mod:`.coverage_anytime`) and the TAG solvers
 ``tag-highs``, ``tag-greedy``, ``tag-ils``.
 """
 
 from typing import Any
 
 from . import aats as aats
+from . import coverage_anytime as coverage_anytime  # anytime-ils, anytime-bnb
 from . import coverage_cpsat as coverage_cpsat
 from . import coverage_heuristics as coverage_heuristics
 from . import coverage_milp as coverage_milp
 from . import cpsat as cpsat
 from . import heuristics as heuristics
 from . import lkh as lkh  # LKH-3 through elkai (optional extra 'lkh'; non-commercial licence)
-from . import pyvrp_peer as pyvrp_peer  # PyVRP (optional extra 'peers'): TSP and OP peer
 from . import milp as milp
 from . import pyomo_model as pyomo_model
+from . import pyvrp_peer as pyvrp_peer  # PyVRP (optional extra 'peers'): TSP and OP peer
 from . import routing as routing
 from . import tag_milp as tag_milp  # TAG: tag-highs (and, through it, tag-greedy, tag-ils)
 from .coverage_check import check as check
-from .problem import COVERAGE_OBJECTIVES
+from .problem import COVERAGE_OBJECTIVES, EXPECTED_TIME
 from .problem import Problem as Problem
 from .problem import from_instance as from_instance
 from .problem import from_view as from_view
@@ -40,8 +42,9 @@ DEFAULT_SOLVER = "ils"
 
 
 def default_solver(problem: Any) -> str:
-    """The default solver of ``problem``: ``coverage-ils`` for the coverage objectives,
-    ``tag-ils`` for a TAG problem, else :data:`DEFAULT_SOLVER`.
+    """The default solver of ``problem``: ``anytime-ils`` for the expected time to target,
+    ``coverage-ils`` for the other coverage objectives, ``tag-ils`` for a TAG problem, else
+    :data:`DEFAULT_SOLVER`.
 
     >>> from daitn_opt.mtrce import Problem, default_solver
     >>> p = Problem(ids=["s"], start=0, end=0, travel=[[0]], service=[0], utility=[0])
@@ -50,6 +53,8 @@ def default_solver(problem: Any) -> str:
     """
     if isinstance(problem, TagProblem):
         return "tag-ils"
+    if getattr(problem, "objective", None) == EXPECTED_TIME:
+        return "anytime-ils"
     if getattr(problem, "objective", None) in COVERAGE_OBJECTIVES:
         return "coverage-ils"
     return DEFAULT_SOLVER

@@ -82,43 +82,75 @@ class Spread:
 
 
 class Objective:
-    """``E[min(T, H)]`` of index routes of ``problem`` under a fitted ``model`` (see module)."""
+    """``E[min(T, H)]`` of index routes of ``problem`` (see module).
+
+    The model is read from the problem's fields (``label_mass``, ``coverage_scale``,
+    ``label_weight``, ``coverage_breaks``, ``node_decay``, ``node_effect``, the accuracy line,
+    ``target_accuracy``, ``checkpoint_sd``, ``shared_sd``, ``quadrature_nodes``), as
+    ``OutcomeModel.apply(problem, "min_expected_time_to_target")`` writes them; ``H`` is the
+    deadline unless ``horizon`` is given. Passing a fitted ``model`` (and optionally ``spread``
+    and ``target_accuracy``) writes those fields first (:meth:`from_model`).
+    """
 
     def __init__(
         self,
         problem: Problem,
-        model: Any,
-        spread: Spread,
+        model: Any = None,
+        spread: Spread | None = None,
         target_accuracy: float | None = None,
         horizon: float | None = None,
     ) -> None:
-        target = model.target_accuracy if target_accuracy is None else target_accuracy
-        if target is None or not 0.0 < float(target) <= 1.0:
-            raise InputError("target_accuracy", target, "must lie in (0, 1]")
+        if model is not None:
+            problem = problem.replace(
+                **model.expected_time_fields(problem, spread, target_accuracy)
+            )
+        missing = missing_fields(problem)
+        if missing is not None:
+            raise InputError(missing, None, "needs a fitted outcome model: OutcomeModel.apply")
         h = float(problem.deadline) if horizon is None else float(horizon)
         if not (math.isfinite(h) and h > 0):
             raise InputError("horizon", h, "needs a finite deadline or horizon > 0")
         self.problem = problem
         self.arr = Arrays.of(problem)
-        self.target = float(target)
+        self.target = float(problem.target_accuracy)  # type: ignore[arg-type]
         self.horizon = h
-        self.spread = spread
-        pos = [model.basis.index(n) for n in problem.ids]
-        self.mass = model.mass()[pos]
-        self.scale = model.scale()
-        self.decay = model.decay()[pos]
-        effect = getattr(model, "node_effect", None)
-        self.effect = np.zeros(len(pos)) if effect is None else np.asarray(effect)[pos]
-        self.a, self.b = float(model.intercept), float(model.slope)
+        self.spread = Spread(
+            problem.checkpoint_sd, problem.shared_sd, int(problem.quadrature_nodes)
+        )
+        self.mass = np.asarray(problem.label_mass, dtype=np.float64)
+        self.scale = np.asarray(problem.coverage_scale, dtype=np.float64)
+        labels = self.mass.shape[1]
+        weight = problem.label_weight
+        self.weight = np.full(labels, 1.0 / labels) if weight is None else np.asarray(weight)
+        self.breaks = np.asarray(problem.coverage_breaks, dtype=np.float64)
+        self.levels = 1.0 - np.exp(-self.breaks)
+        self.decay = np.asarray(problem.node_decay, dtype=np.float64)
+        effect = problem.node_effect
+        self.effect = np.zeros(problem.n) if effect is None else np.asarray(effect, np.float64)
+        self.a = float(problem.accuracy_intercept)  # type: ignore[arg-type]
+        self.b = float(problem.accuracy_slope)  # type: ignore[arg-type]
         self.end_trains = bool(problem.utility[problem.end] > 0)
-        self.z, self.w = spread.quadrature()
+        self.z, self.w = self.spread.quadrature()
         self.cache: dict[tuple[int, ...], float] = {}
+
+    @classmethod
+    def from_model(
+        cls,
+        problem: Problem,
+        model: Any,
+        spread: Spread | None = None,
+        target_accuracy: float | None = None,
+        horizon: float | None = None,
+    ) -> Objective:
+        """The objective of ``problem`` under a fitted ``OutcomeModel`` (its pilot spread unless
+        ``spread``; its target accuracy unless ``target_accuracy``)."""
+        return cls(problem, model, spread, target_accuracy, horizon)
 
     # -- pieces ---------------------------------------------------------------------------------
     def predict(self, X: np.ndarray) -> float:
-        from .calibration import _curve
-
-        return self.a + self.b * float(_curve(X / self.scale).mean())
+        """``a + b * coverage`` of the gathered per-label mass ``X``."""
+        cov = float(self.weight @ np.interp(X / self.scale, self.breaks, self.levels))
+        return self.a + self.b * cov
 
     def trained(self, route: Sequence[int]) -> list[int]:
         """Problem indices trained at, in order (as the replay does)."""
@@ -187,6 +219,17 @@ class Objective:
             if pr.utility[i] > 0 and self.feasible([pr.start, int(i), pr.end]):
                 out.append(int(i))
         return out
+
+
+def missing_fields(problem: Problem) -> str | None:
+    """The first outcome-model field the expected-time objective needs that ``problem`` lacks
+    (None: it has them all)."""
+    from .problem import MODEL_FIELDS
+
+    for name in ("label_mass", "coverage_scale", *MODEL_FIELDS):
+        if getattr(problem, name) is None:
+            return name
+    return None
 
 
 # -- heuristic ----------------------------------------------------------------------------------
@@ -403,6 +446,7 @@ __all__ = [
     "brute_force",
     "greedy",
     "local_search",
+    "missing_fields",
     "plan_anytime",
     "solve_exact",
 ]

@@ -32,7 +32,9 @@ grid search is exhaustive and deterministic; the pilot routes are drawn from a s
 ``recency`` and ``target = (target accuracy - a) / b`` into a :class:`~.problem.Problem`, so that
 the existing coverage solvers (``coverage-highs``, ``coverage-ils``, ...) plan on the fitted
 model. ``min_time_to_target`` reads plain coverage (recency ignored); ``max_recency_coverage``
-uses the fitted ``rho``.
+uses the fitted ``rho``. ``apply(problem, "min_expected_time_to_target")`` also writes the
+per-node decay and effect, the accuracy line, the target accuracy and the pilot spread, which is
+all ``anytime-ils`` and ``anytime-bnb`` (:mod:`daitn_opt.mtrce.coverage_anytime`) read.
 """
 
 from __future__ import annotations
@@ -288,14 +290,20 @@ class OutcomeModel:
         return math.inf
 
     # -- planning -------------------------------------------------------------------------------
-    def apply(self, problem: Problem, objective: str | None = None) -> Problem:
+    def apply(
+        self, problem: Problem, objective: str | None = None, *, spread: Any = None
+    ) -> Problem:
         """``problem`` with the fitted coverage fields (and ``objective`` when given).
 
         ``target`` is the coverage target of the target accuracy, clamped to
         ``[1e-6, coverage of every eligible node]`` (a target the model says no route reaches
         becomes the most any route can reach). Recency is written as fitted; the solvers read it
-        under ``max_recency_coverage`` only.
+        under ``max_recency_coverage`` only. Under ``"min_expected_time_to_target"`` the
+        outcome-model fields (:meth:`expected_time_fields`, with ``spread`` or the pilot spread)
+        are written too, so that ``anytime-ils`` and ``anytime-bnb`` solve the result alone.
         """
+        from .problem import EXPECTED_TIME
+
         pos = [self.basis.index(n) for n in problem.ids]
         mass = self.mass()[pos]
         scale = self.scale()
@@ -310,9 +318,40 @@ class OutcomeModel:
         if self.target_accuracy is not None:
             best = float(_curve(mass.sum(axis=0) / scale).mean())
             changes["target"] = float(min(max(self.coverage_target(), 1e-6), best))
+        if objective == EXPECTED_TIME:
+            if self.target_accuracy is None:
+                raise InputError("target_accuracy", None, f"{EXPECTED_TIME} needs one")
+            changes.update(self.expected_time_fields(problem, spread))
         if objective is not None:
             changes["objective"] = objective
         return problem.replace(**changes)
+
+    def expected_time_fields(
+        self, problem: Problem, spread: Any = None, target_accuracy: float | None = None
+    ) -> dict[str, Any]:
+        """The :class:`~.problem.Problem` fields of the expected-time objective for the nodes of
+        ``problem``: coverage (mass, scale, weights, breakpoints), per-node decay and effect, the
+        accuracy line, the target accuracy (``target_accuracy`` or the model's) and the spread
+        (``spread`` or :meth:`spread`)."""
+        pos = [self.basis.index(n) for n in problem.ids]
+        sp = self.spread() if spread is None else spread
+        effect = None if self.node_effect is None else np.asarray(self.node_effect)[pos]
+        target = self.target_accuracy if target_accuracy is None else target_accuracy
+        L = self.basis.labels
+        return {
+            "label_mass": self.mass()[pos],
+            "coverage_scale": self.scale(),
+            "label_weight": np.full(L, 1.0 / L),
+            "coverage_breaks": np.asarray(COVERAGE_BREAKS, dtype=np.float64).copy(),
+            "node_decay": self.decay()[pos],
+            "node_effect": effect,
+            "accuracy_intercept": float(self.intercept),
+            "accuracy_slope": float(self.slope),
+            "target_accuracy": None if target is None else float(target),
+            "checkpoint_sd": float(sp.checkpoint),
+            "shared_sd": float(sp.shared),
+            "quadrature_nodes": int(sp.nodes),
+        }
 
     def spread(self) -> Any:
         """The :class:`~daitn_opt.mtrce.anytime.Spread` of the pilot replays around this model

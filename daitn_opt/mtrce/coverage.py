@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from .problem import COVERAGE_BREAKS, Problem
+from .problem import COVERAGE_BREAKS, EXPECTED_TIME, Problem
 
 DEFAULT_RECENCY = 0.95
 """Per-position discount of ``max_recency_coverage`` set by :func:`coverage_fields`. In the first
@@ -199,6 +199,12 @@ def supports(problem: Problem) -> str | None:
     """Why the coverage solvers cannot solve ``problem`` (None when they can)."""
     if not isinstance(problem, Problem):
         return f"a {type(problem).__name__} is not a route problem; use its own solvers"
+    if problem.objective == EXPECTED_TIME:
+        return (
+            f"objective {EXPECTED_TIME!r} (an expectation over the outcome model's spread, "
+            "not a piecewise-linear coverage) is not modelled by the coverage solvers; use "
+            "anytime-ils or anytime-bnb"
+        )
     if problem.objective not in ("max_coverage", "max_recency_coverage", "min_time_to_target"):
         return (
             f"objective {problem.objective!r} is not a coverage objective (max_coverage, "
@@ -210,7 +216,12 @@ def supports(problem: Problem) -> str | None:
 
 
 def objective_value(problem: Problem, route: Sequence[int]) -> float:
-    """The objective of one index route: its coverage, or its completion for time to target."""
+    """The objective of one index route: its coverage, its completion for time to target, or
+    its expected time to the target accuracy (:mod:`.anytime`)."""
+    if problem.objective == EXPECTED_TIME:
+        from .anytime import Objective
+
+        return Objective(problem).value(route)
     if problem.objective == "min_time_to_target":
         from .solution import schedule
 

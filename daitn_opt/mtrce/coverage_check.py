@@ -12,7 +12,17 @@ evaluation in :mod:`daitn_opt.mtrce.coverage`, so that a shared bug cannot hide 
   breakpoint);
 - ``min_time_to_target``: the objective is the completion time (earliest-start schedule: service
   at ``max(arrival, open)``; completion = service start at the end + its service + verification),
-  and the plain coverage must reach ``target``.
+  and the plain coverage must reach ``target``;
+- ``min_expected_time_to_target``: the expected time at which one replay first reaches
+  ``target_accuracy``, censored at the deadline ``H``: checkpoint 0 is the untrained model at time
+  0, checkpoint ``k`` the end of training at the k-th trained node (the customers in order, then
+  the end when its utility is positive), with gathered mass ``X <- node_decay[v] X +
+  label_mass[v]`` and prediction ``p_k = a + b * coverage(X) + node_effect[v]``; given the
+  shared error ``z`` it reaches the target with probability ``Phi((p_k + shared_sd z - A) /
+  checkpoint_sd)`` (a step when ``checkpoint_sd = 0``), and ``E = sum_z w_z [sum_k min(t_k, H)
+  q_k prod_{j<k} (1 - q_j) + H prod_k (1 - q_k)]`` over the Gauss-Hermite points of a standard
+  normal. Written here as a plain loop with ``math.erf``, apart from the solvers'
+  :mod:`daitn_opt.mtrce.anytime`.
 """
 
 from __future__ import annotations
@@ -25,43 +35,92 @@ import numpy as np
 
 from ..checking import CheckReport
 from .check import check as check_routes
-from .problem import COVERAGE_OBJECTIVES, Problem
+from .problem import COVERAGE_OBJECTIVES, EXPECTED_TIME, Problem
 
 _TOL = 1e-6
 
 
+def _weights(problem: Problem) -> np.ndarray:
+    labels = np.asarray(problem.label_mass).shape[1]
+    if problem.label_weight is None:
+        return np.full(labels, 1.0 / labels)
+    return np.asarray(problem.label_weight, dtype=np.float64)
+
+
+def _curve_value(problem: Problem, gathered: np.ndarray) -> float:
+    """``sum_l w_l interp(X_l / s_l, breaks, 1 - exp(-breaks))``."""
+    weight = _weights(problem)
+    breaks = np.asarray(problem.coverage_breaks, dtype=np.float64)
+    value = 0.0
+    for lab in range(len(gathered)):
+        z = gathered[lab] / float(problem.coverage_scale[lab])
+        value += weight[lab] * float(np.interp(z, breaks, 1.0 - np.exp(-breaks)))
+    return value
+
+
 def _coverage(problem: Problem, idx: list[int], recency: bool) -> float:
     mass = np.asarray(problem.label_mass, dtype=np.float64)
-    labels = mass.shape[1]
-    weight = (
-        np.full(labels, 1.0 / labels)
-        if problem.label_weight is None
-        else np.asarray(problem.label_weight, dtype=np.float64)
-    )
     inner = idx[1:-1]
-    gathered = np.zeros(labels)
+    gathered = np.zeros(mass.shape[1])
     for p, node in enumerate(reversed(inner)):
         factor = problem.recency**p if recency else 1.0
         gathered += factor * mass[node]
     gathered += mass[problem.start]
     if problem.end != problem.start:
         gathered += mass[problem.end]
-    breaks = np.asarray(problem.coverage_breaks, dtype=np.float64)
-    value = 0.0
-    for lab in range(labels):
-        z = gathered[lab] / float(problem.coverage_scale[lab])
-        value += weight[lab] * float(np.interp(z, breaks, 1.0 - np.exp(-breaks)))
-    return value
+    return _curve_value(problem, gathered)
+
+
+def _starts(problem: Problem, idx: list[int]) -> list[float]:
+    """Earliest service start at each position of the route (windows waited for)."""
+    a = np.zeros(problem.n) if problem.window_open is None else problem.window_open
+    starts = [max(0.0, float(a[idx[0]]))]
+    for prev, node in itertools.pairwise(idx):
+        arrive = starts[-1] + float(problem.service[prev]) + float(problem.travel[prev, node])
+        starts.append(max(arrive, float(a[node])))
+    return starts
 
 
 def _completion(problem: Problem, idx: list[int]) -> float:
-    a = np.zeros(problem.n) if problem.window_open is None else problem.window_open
-    t = max(0.0, float(a[idx[0]]))
-    for prev, node in itertools.pairwise(idx):
-        t = max(
-            t + float(problem.service[prev]) + float(problem.travel[prev, node]), float(a[node])
-        )
-    return t + float(problem.service[idx[-1]]) + float(problem.verify_time)
+    return _starts(problem, idx)[-1] + float(problem.service[idx[-1]]) + float(problem.verify_time)
+
+
+def _expected_time(problem: Problem, idx: list[int]) -> float:
+    """``min_expected_time_to_target`` of the index route ``idx`` (see the module docstring)."""
+    trained = list(idx[1:-1])
+    end = idx[-1]
+    if len(idx) >= 2 and float(problem.utility[end]) > 0 and end not in trained:
+        trained.append(end)
+    starts = _starts(problem, idx)
+    a, b = float(problem.accuracy_intercept), float(problem.accuracy_slope)
+    mass = np.asarray(problem.label_mass, dtype=np.float64)
+    decay = np.asarray(problem.node_decay, dtype=np.float64)
+    effect = np.zeros(problem.n) if problem.node_effect is None else problem.node_effect
+    gathered = np.zeros(mass.shape[1])
+    times, preds = [0.0], [a + b * _curve_value(problem, gathered)]
+    for k, node in enumerate(trained, start=1):
+        gathered = decay[node] * gathered + mass[node]
+        pos = min(k, len(idx) - 1)  # the end trains at the route's last position
+        times.append(starts[pos] + float(problem.service[idx[pos]]))
+        preds.append(a + b * _curve_value(problem, gathered) + float(effect[node]))
+    horizon = float(problem.deadline)
+    target = float(problem.target_accuracy)
+    sd_new, sd_shared = float(problem.checkpoint_sd), float(problem.shared_sd)
+    points, weights = np.polynomial.hermite_e.hermegauss(int(problem.quadrature_nodes))
+    weights = weights / weights.sum()
+    total = 0.0
+    for z, wz in zip(points, weights, strict=True):
+        alive, value = 1.0, 0.0
+        for t, p in zip(times, preds, strict=True):
+            level = p + sd_shared * float(z) - target
+            if sd_new > 0:
+                reach = 0.5 * (1.0 + math.erf(level / (sd_new * math.sqrt(2.0))))
+            else:
+                reach = 1.0 if level >= -1e-12 else 0.0
+            value += min(t, horizon) * reach * alive
+            alive *= 1.0 - reach
+        total += float(wz) * (value + horizon * alive)
+    return total
 
 
 def check(problem: Problem, solution: dict[str, Any]) -> CheckReport:
@@ -115,6 +174,8 @@ def check(problem: Problem, solution: dict[str, Any]) -> CheckReport:
         report.violations.append(f"{len(routes)} routes; the coverage objectives take one")
         return CheckReport(None, report.violations)
     idx = [position[v] for v in routes[0]]
+    if problem.objective == EXPECTED_TIME:
+        return _check_expected(problem, idx, report)
     recency = problem.objective == "max_recency_coverage"
     value = _coverage(problem, idx, recency)
     if problem.objective == "min_time_to_target":
@@ -126,3 +187,18 @@ def check(problem: Problem, solution: dict[str, Any]) -> CheckReport:
         if not math.isfinite(value):
             report.violations.append("the route's completion time is not finite")
     return CheckReport(value, report.violations)
+
+
+def _check_expected(problem: Problem, idx: list[int], report: CheckReport) -> CheckReport:
+    missing = [
+        name
+        for name in ("node_decay", "accuracy_intercept", "accuracy_slope", "target_accuracy")
+        if getattr(problem, name) is None
+    ]
+    if missing:
+        report.violations.append(f"{', '.join(missing)} missing: needs a fitted outcome model")
+        return CheckReport(None, report.violations)
+    if not math.isfinite(float(problem.deadline)):
+        report.violations.append("the expected time to target needs a finite deadline")
+        return CheckReport(None, report.violations)
+    return CheckReport(_expected_time(problem, idx), report.violations)

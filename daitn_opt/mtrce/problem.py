@@ -17,7 +17,12 @@ optional windows ``[a[i], b[i]]`` on the start of service, a deadline ``T``, an 
 - outcome-aligned objectives (:mod:`daitn_opt.mtrce.coverage`, one route): ``"max_coverage"``
   (concave per-label coverage of the quality- and age-discounted label mass gathered),
   ``"max_recency_coverage"`` (the same with the mass of the p-th node from the end discounted by
-  ``recency ** p``) and ``"min_time_to_target"`` (earliest completion with coverage >= ``target``).
+  ``recency ** p``) and ``"min_time_to_target"`` (earliest completion with coverage >= ``target``);
+- ``"min_expected_time_to_target"`` (:mod:`daitn_opt.mtrce.anytime`, one route): the expected
+  time at which a replay's accuracy first reaches ``target_accuracy``, censored at the deadline,
+  under the fitted outcome model written by
+  :meth:`~daitn_opt.mtrce.calibration.OutcomeModel.apply` (``node_decay``, ``node_effect``,
+  ``accuracy_intercept``, ``accuracy_slope``, ``checkpoint_sd``, ``shared_sd``).
 
 Special cases: TSP (``min_time``, ``s == e``, k = 1), orienteering (OP: ``max_utility``, no
 windows, k = 1), OPTW (with windows), team orienteering (TOP: k > 1). The mathematics of every
@@ -26,6 +31,7 @@ formulation is in ``formulations/mtrce.md``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
@@ -36,17 +42,38 @@ from ..drrt.instance import Instance
 from ..drrt.view import View, view
 
 Objective = Literal[
-    "max_utility", "min_time", "max_coverage", "max_recency_coverage", "min_time_to_target"
+    "max_utility",
+    "min_time",
+    "max_coverage",
+    "max_recency_coverage",
+    "min_time_to_target",
+    "min_expected_time_to_target",
 ]
+EXPECTED_TIME = "min_expected_time_to_target"
+"""The expected time to a target accuracy under a fitted outcome model (:mod:`.anytime`)."""
 OBJECTIVES = (
     "max_utility",
     "min_time",
     "max_coverage",
     "max_recency_coverage",
     "min_time_to_target",
+    EXPECTED_TIME,
 )
-COVERAGE_OBJECTIVES = ("max_coverage", "max_recency_coverage", "min_time_to_target")
+COVERAGE_OBJECTIVES = ("max_coverage", "max_recency_coverage", "min_time_to_target", EXPECTED_TIME)
 """Objectives that read ``label_mass`` and ``coverage_scale`` (see :mod:`.coverage`)."""
+MODEL_FIELDS = ("node_decay", "accuracy_intercept", "accuracy_slope", "target_accuracy")
+"""Fields :data:`EXPECTED_TIME` cannot do without (written by ``OutcomeModel.apply``)."""
+NODE_ROWS = (
+    "service",
+    "utility",
+    "window_open",
+    "window_close",
+    "visit_cost",
+    "label_mass",
+    "node_decay",
+    "node_effect",
+)
+"""Arrays with one row per node: a restriction to a subset of the nodes slices each alike."""
 COVERAGE_BREAKS = np.array([0.0, 0.125, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0])
 """Default breakpoints, in units of a label's scale, of the piecewise-linear coverage curve."""
 
@@ -108,6 +135,23 @@ class Problem:
     """Per-position discount (0, 1] of ``max_recency_coverage``."""
     target: float | None = None
     """Coverage the route must reach under ``min_time_to_target``."""
+    node_decay: np.ndarray | None = None
+    """(n,) factor in [0, 1] by which training at each node discounts the mass gathered before it
+    (``min_expected_time_to_target``; the fitted forgetting)."""
+    node_effect: np.ndarray | None = None
+    """(n,) accuracy added when a node is the last one trained (None: 0)."""
+    accuracy_intercept: float | None = None
+    """``a`` of the predicted accuracy ``a + b * coverage``."""
+    accuracy_slope: float | None = None
+    """``b >= 0`` of the predicted accuracy ``a + b * coverage``."""
+    target_accuracy: float | None = None
+    """Accuracy in (0, 1] whose expected time ``min_expected_time_to_target`` minimises."""
+    checkpoint_sd: float = 0.0
+    """Spread of one replay's accuracy that is new at every checkpoint (``sigma_s >= 0``)."""
+    shared_sd: float = 0.0
+    """Spread shared by every checkpoint of one replay (``sigma_c >= 0``)."""
+    quadrature_nodes: int = 9
+    """Gauss-Hermite points of the expectation over the shared spread."""
 
     def __post_init__(self) -> None:
         self._coerce()
@@ -156,7 +200,9 @@ class Problem:
 
     @property
     def sense(self) -> Literal["min", "max"]:
-        return "min" if self.objective in ("min_time", "min_time_to_target") else "max"
+        return (
+            "min" if self.objective in ("min_time", "min_time_to_target", EXPECTED_TIME) else "max"
+        )
 
     @property
     def has_windows(self) -> bool:
@@ -195,8 +241,9 @@ class Problem:
         Returns
         -------
         Problem
-            A validated copy whose ``ids``, ``travel``, ``service``, ``utility``, windows, costs
-            and ``label_mass`` are those of the kept nodes; ``start``, ``end`` and ``mandatory``
+            A validated copy whose ``ids``, ``travel``, travel costs and per-node arrays
+            (:data:`NODE_ROWS`: service, utility, windows, visit costs, ``label_mass``,
+            ``node_decay``, ``node_effect``) are those of the kept nodes; ``start``, ``end`` and ``mandatory``
             are renumbered (mandatory nodes left out are dropped). Per-label arrays
             (``coverage_scale``, ``label_weight``) and scalars are kept as they are.
 
@@ -231,20 +278,18 @@ class Problem:
             if int(getattr(self, name)) not in pos:
                 raise InputError("keep", list(keep), f"must include the {name} node")
         square = np.ix_(idx, idx)
-        rows = lambda a: None if a is None else np.asarray(a)[idx]  # noqa: E731
+        rows = {
+            name: None if getattr(self, name) is None else np.asarray(getattr(self, name))[idx]
+            for name in NODE_ROWS
+        }
         return self.replace(
             ids=[self.ids[i] for i in idx],
             start=pos[int(self.start)],
             end=pos[int(self.end)],
             travel=self.travel[square],
-            service=self.service[idx],
-            utility=self.utility[idx],
-            window_open=rows(self.window_open),
-            window_close=rows(self.window_close),
-            visit_cost=rows(self.visit_cost),
             travel_cost=None if self.travel_cost is None else self.travel_cost[square],
             mandatory=np.asarray([pos[int(m)] for m in self.mandatory if int(m) in pos], np.int64),
-            label_mass=rows(self.label_mass),
+            **rows,
         )
 
     def validate(self) -> None:
@@ -257,6 +302,7 @@ class Problem:
         self._validate_scalars()
         if self.label_mass is not None or self.objective in COVERAGE_OBJECTIVES:
             self._validate_coverage()
+        self._validate_model()
         if self.budget is not None and (self.visit_cost is None or self.travel_cost is None):
             raise InputError("budget", self.budget, "needs visit_cost and travel_cost")
         n = len(self.ids)
@@ -383,6 +429,51 @@ class Problem:
         bad_target = self.target is None or not np.isfinite(self.target) or self.target < 0
         if self.objective == "min_time_to_target" and bad_target:
             raise InputError("target", self.target, "min_time_to_target needs a target >= 0")
+
+    def _validate_model(self) -> None:
+        """The outcome-model fields, where given (a problem may carry them under any objective;
+        a missing one is for the solvers' ``supports`` to name, not an error here)."""
+        from ..errors import InputError
+
+        for name in ("node_decay", "node_effect"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            try:
+                arr = np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise InputError(name, value, "expected an array of numbers") from None
+            if arr.shape != (self.n,):
+                raise InputError(name, arr.shape, f"expected shape ({self.n},)")
+            low = 0.0 if name == "node_decay" else -np.inf
+            high = 1.0 if name == "node_decay" else np.inf
+            bad = ~(np.isfinite(arr) & (arr >= low) & (arr <= high))
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                want = "in [0, 1]" if name == "node_decay" else "finite"
+                raise InputError(f"{name}[{i}]", float(arr[i]), f"must be {want}")
+            object.__setattr__(self, name, arr)
+        limits = {
+            "accuracy_intercept": (-np.inf, np.inf, "a finite number"),
+            "accuracy_slope": (0.0, np.inf, "a finite number >= 0"),
+            "target_accuracy": (0.0, 1.0, "in (0, 1]"),
+            "checkpoint_sd": (0.0, np.inf, "a finite number >= 0"),
+            "shared_sd": (0.0, np.inf, "a finite number >= 0"),
+        }
+        for name, (low, high, want) in limits.items():
+            value = getattr(self, name)
+            if value is None and name not in ("checkpoint_sd", "shared_sd"):
+                continue
+            ok = isinstance(value, int | float | np.number) and not isinstance(value, bool)
+            number = float(value) if ok else math.nan
+            ok = ok and math.isfinite(number) and low <= number <= high
+            if name == "target_accuracy":
+                ok = ok and number > 0
+            if not ok:
+                raise InputError(name, value, f"must be {want}")
+        nodes = self.quadrature_nodes
+        if isinstance(nodes, bool) or not isinstance(nodes, int | np.integer) or nodes < 1:
+            raise InputError("quadrature_nodes", nodes, "expected a positive integer")
 
 
 def from_view(v: View, name: str = "mtrce") -> Problem:
