@@ -78,6 +78,22 @@ def _objective(name: str, objective: str) -> Callable[[], tuple[Any, float | Non
     )
 
 
+def _expected(name: str) -> Callable[[], tuple[Any, float | None]]:
+    """``min_expected_time_to_target`` on a shipped instance's first request: the prior outcome
+    model (no replays) with target accuracy 0.6 and a fixed spread (0.03 per checkpoint, 0.02
+    shared), written by ``OutcomeModel.apply``."""
+    from daitn_opt.mtrce.anytime import Spread
+    from daitn_opt.mtrce.calibration import basis_of, prior_model
+
+    def build() -> tuple[Any, float | None]:
+        instance = load_instance(INSTANCES / name)
+        problem = problem_from_instance("mtrce", instance)
+        model = prior_model(basis_of(instance, problem.request_id), target_accuracy=0.6)
+        return model.apply(problem, "min_expected_time_to_target", spread=Spread(0.03, 0.02)), None
+
+    return build
+
+
 def _tag(name: str) -> Callable[[], tuple[Any, float | None]]:
     """The TAG problem (route + local epochs per node) of a shipped instance's first request."""
     from daitn_opt.mtrce import tag
@@ -103,6 +119,7 @@ CASES: dict[str, dict[str, Callable[[], tuple[Any, float | None]]]] = {
         "healthcare-small-coverage": _objective("healthcare-small.json", "max_coverage"),
         "healthcare-small-recency": _objective("healthcare-small.json", "max_recency_coverage"),
         "healthcare-small-target": _objective("healthcare-small.json", "min_time_to_target"),
+        "healthcare-small-expected": _expected("healthcare-small.json"),
         "healthcare-small-tag": _tag("healthcare-small.json"),
     },
     "tfam": {
@@ -128,8 +145,13 @@ CASES: dict[str, dict[str, Callable[[], tuple[Any, float | None]]]] = {
 }
 """Problem kind -> instance name -> builder of ``(problem, proven optimum or None)``."""
 
-DETERMINISM = {"mtrce": "healthcare-small", "tfam": "random3", "qirce": "gap1-max"}
-"""The instance each kind's solvers are run on twice with the same seed."""
+DETERMINISM = {
+    "mtrce": ("healthcare-small", "healthcare-small-expected"),
+    "tfam": ("random3",),
+    "qirce": ("gap1-max",),
+}
+"""The instances each kind's solvers are run on twice with the same seed (a solver skips the ones
+its ``supports`` refuses: the expected-time case is the one ``anytime-*`` run on)."""
 
 
 def _examples(kind: str) -> dict[str, Callable[[], tuple[Any, float | None]]]:
@@ -152,7 +174,7 @@ def cases_of(kind: str) -> dict[str, Callable[[], tuple[Any, float | None]]]:
 
 def determinism_case(kind: str) -> list[str]:
     """The instance run twice with the same seed: :data:`DETERMINISM`, else the last example."""
-    return [DETERMINISM[kind]] if kind in DETERMINISM else list(cases_of(kind))[-1:]
+    return list(DETERMINISM[kind]) if kind in DETERMINISM else list(cases_of(kind))[-1:]
 
 
 @cache
