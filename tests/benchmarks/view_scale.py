@@ -1,38 +1,39 @@
-"""Views that scale: time and memory of ``build_view`` against an older view.py, same run.
+"""Views that scale: time and memory of ``build_view``, compiled searches against scipy's.
 
-    .venv/bin/python tests/benchmarks/view_scale.py --old /tmp/view_old.py [--sizes 2000,10000]
-    .venv/bin/python tests/benchmarks/view_scale.py --e2e 100000 [--max-nodes 3000]
+    .venv/bin/python tests/benchmarks/view_scale.py [--sizes 2000,10000] [--compile] [--old F]
+    .venv/bin/python tests/benchmarks/view_scale.py --e2e 100000 [--max-nodes 3000] [--keep DIR]
 
-``--old`` names a copy of an earlier ``daitn_opt/drrt/view.py`` (``git show
-REV:daitn_opt/drrt/view.py > /tmp/view_old.py``), imported as a module of ``daitn_opt.drrt`` so
-its relative imports resolve; both are measured here, one after the other, so the ratio holds on
-this shared machine whatever its load. Every measurement runs in a fresh process (peak RSS is
-per process): the view of the first request of ``instances/rgg-2000.json`` for 2,000 nodes, of a
-generated random geometric instance (seed 1) otherwise. Reported: best wall time of
-``--repeats`` runs, its CPU time, the peak of traced allocations during one view (tracemalloc,
-numpy included), the process's peak RSS, and the load average when the figure was taken.
+Per size, the view on the compiled searches (numba: ``daitn_opt.drrt.shortest_paths``) and on
+scipy's Dijkstra (``DAITN_NO_NUMBA=1``, the code path before them), one after the other in the
+same command, so the ratio holds on this shared machine whatever its load; ``--old`` adds a copy
+of an earlier ``daitn_opt/drrt/view.py`` (``git show REV:daitn_opt/drrt/view.py > F``, imported
+as a module of ``daitn_opt.drrt`` so its relative imports resolve; run on scipy). Every
+measurement runs in a fresh process (peak RSS is per process): the view of the first request of
+``instances/rgg-2000.json`` for 2,000 nodes, of a generated random geometric instance (seed 1)
+otherwise. Reported: best wall time of ``--repeats`` runs, its CPU time, the numba threads, the
+peak of traced allocations during one view (tracemalloc, numpy included), the process's peak
+RSS, and the load average when the figure was taken. ``--compile`` also times the one-off numba
+compile (a fresh process, an empty cache folder).
 
 ``--e2e N`` is the whole path on N nodes: ``daitn-opt generate rgg`` (a subprocess), loading the
 file, the view (capped at ``--max-nodes``: a k x k matrix of every eligible node of 100,000 would
-take ~40 GB), and a heuristic solve of its MTRCE problem, each timed, with peak memory.
+take ~40 GB) twice on the compiled searches and once on scipy's (same matrix asserted), one
+traced view, and a heuristic solve of its MTRCE problem, each timed, with peak memory.
 
-Measured 2026-11-30 on the shared 2-core machine (old = view.py of 2249de1), first request:
+Measured 2026-11-30 on the shared 2-core machine (load 14-21; ``papers/kas/views.md`` has the
+whole table and the candidates measured):
 
-=========  =====  =================  ==================  ===============  =========
-nodes      view   CPU s new / old    wall s new / old    traced MB        1-min load
-=========  =====  =================  ==================  ===============  =========
-2,000      1,737  0.66 / 0.74        2.4 / 4.8           69 / 105         7-9
-2,000      1,737  0.54 / 0.73 (wall, one process, load ~1 before it rose)
-10,000     7,096  14.3 / 24.1        46 / 88             456 / 1,835      9-17
-=========  =====  =================  ==================  ===============  =========
+=========================  =====  ===============  ===============  ==============
+nodes                      view   CPU s comp/scipy  wall s comp/scipy  traced MB
+=========================  =====  ===============  ===============  ==============
+2,000                      1,737  0.29 / 0.55      1.99 / 3.54      29 / 67
+10,000                     7,096  7.43 / 14.99     26.6 / 44.5      462 / 454
+100,000 capped at 3,000    3,000  9.26 / 27.97     31.5 / 84.7      213 (compiled)
+=========================  =====  ===============  ===============  ==============
 
-Peak RSS at 10,000 nodes: 669 MB new vs 1,596 MB old (238 MB of it the instance). Dijkstra is
-~90 % of the new time: 1,737 runs of ~0.28 ms at 2,000 nodes, ~1.9 ms at 10,000. A compiled
-binary-heap Dijkstra (numba, tried outside the project) took the same CPU within 10 %, so the
-0.1 s / 2 s targets are out of reach of one exact Dijkstra per view node on two cores.
-100,000 nodes (``--e2e 100000 --max-nodes 3000``, load 7-9): generate 85 s wall / 20 s CPU /
-2.1 GB; load 68 s / 14 s / 1.9 GB; view 129 s / 38 s (traced 259 MB); ILS 60 s (its limit),
-feasible; peak RSS 2.3 GB.
+100,000 nodes end to end (load 16-20): generate 130 s wall; load 83 s / 14.0 s CPU / 2.0 GB;
+view 36 s / 11.2 s CPU the first time (links read into arrays), 31 s / 9.3 s after; ILS 60 s,
+feasible; peak RSS 2.5 GB.
 """
 
 from __future__ import annotations
