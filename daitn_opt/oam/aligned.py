@@ -30,7 +30,7 @@ replay that misses the target would otherwise stop early and count as a miss).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -76,17 +76,11 @@ def model_with_estimates(
     model: OutcomeModel, estimates: UtilityEstimates, task: str
 ) -> FixedScaleModel:
     """``model`` (fitted on the reports) on the estimated data, its label scale kept."""
-    return FixedScaleModel(
-        estimated_basis(model.basis, estimates, task),
-        model.kappa,
-        model.recency,
-        model.noise_exponent,
-        model.intercept,
-        model.slope,
-        model.target_accuracy,
-        model.report,
-        fixed_scale=model.scale(),
-    )
+    kept = {f.name: getattr(model, f.name) for f in fields(OutcomeModel)}
+    # every fitted part (forgetting mode, last-node effects, ...) carries over; only the data
+    # changes (a field added to OutcomeModel later cannot be dropped here by omission)
+    kept["basis"] = estimated_basis(model.basis, estimates, task)
+    return FixedScaleModel(**kept, fixed_scale=model.scale())
 
 
 def extend_route(problem: Problem, route: list[int], model: OutcomeModel) -> list[int]:
