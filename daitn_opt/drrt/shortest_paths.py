@@ -150,9 +150,17 @@ def _reach(indptr, indices, weights, source: int) -> float:
     n = len(indptr) - 1
     out = np.empty((1, n))
     column = np.arange(n, dtype=np.int32)
-    _kernels()._heap_searches(
-        indptr, indices, weights, np.array([source], np.int32), column, np.full(1, np.inf), 1, out
-    )
+    with _LAUNCH:
+        _kernels()._heap_searches(
+            indptr,
+            indices,
+            weights,
+            np.array([source], np.int32),
+            column,
+            np.full(1, np.inf),
+            1,
+            out,
+        )
     finite = out[np.isfinite(out)]
     return float(finite.max()) if len(finite) else 0.0
 

@@ -165,3 +165,37 @@ def test_compiled_detours_drop_the_same_arcs_as_numpy(seed, monkeypatch):
     assert compiled.nnz == plain.nnz < time.nnz
     assert (compiled != plain).nnz == 0
     np.testing.assert_array_equal(compiled.data, plain.data)
+
+
+def _view_matches(inst, expected, queue) -> None:
+    from daitn_opt.drrt.view import build_view
+
+    queue.put(np.array_equal(build_view(inst.snapshot, inst.requests[0]).transfer, expected))
+
+
+def test_views_from_threads_and_from_a_forked_child():
+    """Searches launched from four threads at once take turns; a process forked after one
+    parallel search can search too (GNU OpenMP would kill it: the layer is a fork-safe one)."""
+    import multiprocessing
+    import queue
+    import threading
+
+    from daitn_opt.drrt.view import build_view
+
+    inst = generate("random-geometric", nodes=200, seed=8, requests=1)
+    expected = build_view(inst.snapshot, inst.requests[0]).transfer
+    results: queue.Queue = queue.Queue()
+    workers = [
+        threading.Thread(target=_view_matches, args=(inst, expected, results)) for _ in range(4)
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert [results.get_nowait() for _ in range(4)] == [True] * 4
+    ctx = multiprocessing.get_context("fork")
+    answers = ctx.Queue()
+    child = ctx.Process(target=_view_matches, args=(inst, expected, answers))
+    child.start()
+    child.join(120)
+    assert child.exitcode == 0 and answers.get(timeout=10) is True
