@@ -553,6 +553,17 @@ def oam_cmd(
         float | None,
         typer.Option(min=0.0, max=1.0, help="Plan without nodes whose estimated quality is lower."),
     ] = None,
+    aligned: Annotated[
+        bool,
+        typer.Option(
+            "--aligned",
+            help="Plan each round for time to target on the outcome model fitted to pilot "
+            "replays (seeds 100-104), with the estimates in it.",
+        ),
+    ] = False,
+    target: Annotated[
+        float, typer.Option(min=0.01, max=1.0, help="Target accuracy (time to target).")
+    ] = 0.9,
     as_json: Annotated[bool, typer.Option("--json", help="Print every round as JSON.")] = False,
 ) -> None:
     """OAM feedback: plan, replay, measure each hop, update the utility estimates, for N rounds.
@@ -571,9 +582,21 @@ def oam_cmd(
     inst = load_instance(file)
     req = inst.request(request)
     goal = objective or req.objective
+    chosen = solver
     solver = solver or ("coverage-greedy" if goal in COVERAGE_OBJECTIVES else "greedy")
     start = UtilityEstimates.load(estimates) if estimates else None
     real = _oam_truth(inst, req, truth, misreport, seed)
+    planner = None
+    if aligned:
+        from .oam import fitted_planner
+
+        planner = fitted_planner(
+            inst,
+            req.id,
+            target_accuracy=target,
+            solver=chosen or "coverage-ils",
+            time_limit=time_limit,
+        )
     result = run_oam(
         inst,
         req.id,
@@ -585,6 +608,8 @@ def oam_cmd(
         estimates=start,
         time_limit=time_limit,
         drop_below=drop_below,
+        target_accuracy=target,
+        planner=planner,
     )
     if save_estimates:
         result.estimates.save(save_estimates)
@@ -593,7 +618,8 @@ def oam_cmd(
         return
     from .cli_render import render_oam
 
-    render_oam(result, f"OAM: {inst.name} / {req.id}, {solver} on {result.objective}")
+    plan = "time to target on the fitted model" if aligned else f"{solver} on {result.objective}"
+    render_oam(result, f"OAM: {inst.name} / {req.id}, {plan}")
 
 
 def _oam_truth(inst: Any, req: Any, truth: Path | None, misreport: float | None, seed: int) -> Any:
