@@ -5,16 +5,8 @@ that ``cache=True`` keeps their machine code on disk between processes. Each ker
 is in the docstring of the function of :mod:`.shortest_paths` that calls it.
 """
 
-import os
-
 import numba
 import numpy as np
-
-if "NUMBA_THREADING_LAYER" not in os.environ:
-    # A fork-safe layer: with GNU OpenMP (numba's pick where libgomp is found), a process that
-    # forks after one parallel search has its child killed ("fork() called from a process
-    # already using GNU OpenMP"); benchmarks and pools fork.
-    numba.config.THREADING_LAYER = "forksafe"
 
 
 def _njit(**options):

@@ -52,12 +52,25 @@ def threads() -> int:
     """Threads the compiled searches run on (numba's count: ``NUMBA_NUM_THREADS``, else cores)."""
     if not INSTALLED:
         return 1
+    return int(_numba().get_num_threads())
+
+
+def _numba():
+    """numba, its threading layer set to a fork-safe one before any parallel launch.
+
+    With GNU OpenMP (numba's pick where libgomp is found) a process that forks after one
+    parallel search has its child killed ("fork() called from a process already using GNU
+    OpenMP"); benchmarks and process pools fork. ``NUMBA_THREADING_LAYER`` still decides.
+    """
     import numba
 
-    return int(numba.get_num_threads())
+    if "NUMBA_THREADING_LAYER" not in os.environ:
+        numba.config.THREADING_LAYER = "forksafe"
+    return numba
 
 
 def _kernels():
+    _numba()
     from . import _sp_kernels
 
     return _sp_kernels

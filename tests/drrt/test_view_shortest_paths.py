@@ -109,7 +109,7 @@ def test_one_thread_and_many_give_the_same_matrix(method):
 
     g = random_graph(400, 2400, 7, method=method)
     nodes = np.arange(0, 400, 2)
-    before = numba.get_num_threads()
+    before = shortest_paths.threads()  # first: sets the fork-safe layer before any launch
     try:
         numba.set_num_threads(1)
         single = shortest_paths.group_distances(g.indptr, g.indices, g.data, nodes, None, method)
