@@ -66,7 +66,7 @@ def test_bnb_is_the_enumerated_optimum_and_ils_never_beats_it(seed):
 
 def test_bnb_at_a_tiny_limit_is_feasible_with_a_valid_bound():
     q, _, _ = _expected(seed=1, n=12)
-    res = solve(q, "anytime-bnb", time_limit=0.05, seed=0, warm_start=False)
+    res = solve(q, "anytime-bnb", time_limit=0.05, seed=0, warm_start=0)
     # the full search takes seconds (6631 nodes): stopped early, it reports the open bound
     assert res.status.value == "feasible" and res.stats["finished"] is False
     assert 0 < res.bound < res.objective
@@ -166,6 +166,14 @@ def test_supports_and_the_other_solvers_refuse_cleanly():
         if name.startswith("anytime-"):
             continue
         assert spec.supports is not None and spec.supports(q), name
+
+
+def test_bad_parameters_name_the_parameter():
+    q, _, _ = _expected()
+    with pytest.raises(InputError, match="warm_start"):
+        solve(q, "anytime-bnb", time_limit=1, warm_start=1.5)
+    with pytest.raises(InputError, match="kicks"):
+        solve(q, "anytime-ils", time_limit=1, kicks=-1)
 
 
 def test_solvers_command_lists_them():
