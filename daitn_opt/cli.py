@@ -788,6 +788,7 @@ def demo(
 
 
 PaperName = Literal["outcomes", "da-itn", "routing", "kas"]
+OutcomesPart = Literal["evidence", "oam", "tag", "serving", "all"]
 EXTERNAL_PAPERS = {"routing": "daitn_opt.papers.routing", "kas": "daitn_opt.papers.kas"}
 """Papers whose module exposes ``run_paper(out, quick=, seeds=, time_limit=) -> list[str]``
 (the headline lines the command prints)."""
@@ -810,12 +811,18 @@ def paper(
         Path | None, typer.Option("-o", "--output", help="Alias of --out-dir.")
     ] = None,
     quick: Annotated[
-        bool, typer.Option("--quick", help="Two requests, 3 seeds, short solver limits.")
+        bool,
+        typer.Option(
+            "--quick", help="Two requests, 3 seeds, short solver limits (each part's quick run)."
+        ),
     ] = False,
     replays: Annotated[
         int | None,
         typer.Option(
-            min=1, max=1000, help="Paired seeds 0..N-1 per plan [default: 20; --quick: 3]."
+            min=1,
+            max=1000,
+            help="Paired seeds 0..N-1 per plan [outcomes: every part; default: evidence 20, "
+            "oam 20, tag 10, serving 10 arrival seeds; --quick: 3].",
         ),
     ] = None,
     seeds: Annotated[
@@ -823,7 +830,10 @@ def paper(
     ] = None,
     time_limit: Annotated[
         float | None,
-        typer.Option(help="Seconds per solver call [default: 20; --quick: 5]."),
+        typer.Option(
+            help="Seconds per solver call [outcomes: every part; default: evidence 20, oam 5, "
+            "tag 6, serving 10 per HiGHS solve; --quick: 5, 2, 2, 3]."
+        ),
     ] = None,
     pool: Annotated[
         int | None,
@@ -836,9 +846,19 @@ def paper(
     case: Annotated[
         list[str] | None,
         typer.Option(
-            "--case", help="Run only this request (e.g. healthcare-small/r1); repeatable."
+            "--case",
+            help="Run only this request (e.g. healthcare-small/r1); repeatable [outcomes "
+            "evidence].",
         ),
     ] = None,
+    part: Annotated[
+        OutcomesPart,
+        typer.Option(
+            help="outcomes only: which part of issue 12's evidence to regenerate: evidence "
+            "(routes vs baselines), oam (learned utilities), tag (epochs and paradigm), serving "
+            "(congestion-aware QIRCE) or all.",
+        ),
+    ] = "all",
 ) -> None:
     """Regenerate a paper experiment's tables and figures (papers/NAME by default)."""
     from .io import check_output_dir
@@ -846,27 +866,96 @@ def paper(
     out = out_dir_of(out_dir, output, Path("papers") / name)
     check_output_dir(out)
     seconds(time_limit)
+    if name != "outcomes" and part != "all":
+        raise InputError("--part", part, "only `paper outcomes` has parts")
     if name == "da-itn":
         _paper_daitn(out, quick, replays, time_limit)
         return
     if name in EXTERNAL_PAPERS:
         _paper_external(name, out, quick, parse_seeds(seeds) if seeds else None, time_limit)
         return
-    seed_list = parse_seeds(seeds) if seeds else list(range(replays or (3 if quick else 20)))
+    seed_list = parse_seeds(seeds) if seeds else (list(range(replays)) if replays else None)
+    args = {"quick": quick, "seeds": seed_list, "time_limit": time_limit}
+    for one in OUTCOMES_PARTS if part == "all" else (part,):
+        command = _outcomes_command(one, quick, seeds, replays, time_limit)
+        if one == "evidence":
+            _outcomes_evidence(out, **args, pool=pool, cases=case or None)
+        else:
+            _outcomes_part(one, out, **args, command=command)
+
+
+OUTCOMES_PARTS = ("evidence", "oam", "tag", "serving")
+"""The parts of ``paper outcomes`` (issue 12's evidence), in the order ``--part all`` runs them."""
+
+
+def _outcomes_command(
+    part: str, quick: bool, seeds: str | None, replays: int | None, time_limit: float | None
+) -> str:
+    """The command line of one part (named on the first line of its page)."""
+    cmd = f"daitn-opt paper outcomes --part {part}" + (" --quick" if quick else "")
+    if seeds:
+        cmd += f" --seeds {seeds}"
+    elif replays:
+        cmd += f" --replays {replays}"
+    return cmd + (f" --time-limit {time_limit:g}" if time_limit is not None else "")
+
+
+def _outcomes_evidence(
+    out: Path,
+    *,
+    quick: bool,
+    seeds: list[int] | None,
+    time_limit: float | None,
+    pool: int | None,
+    cases: list[str] | None,
+) -> None:
+    """``paper outcomes --part evidence``: the route evidence (routes vs practice baselines)."""
     from .cli_render import outcomes_progress, stage_progress
     from .cli_reports import render_outcomes
     from .papers.outcomes import Settings, run_outcomes
 
     settings = Settings(
         quick=quick,
-        seeds=seed_list,
+        seeds=seeds or list(range(3 if quick else 20)),
         time_limit=time_limit if time_limit is not None else (5.0 if quick else 20.0),
         pool=pool if pool is not None else (3 if quick else 6),
-        cases=case or None,
+        cases=cases,
     )
     with stage_progress(None, stderr=True) as (bar, task):
         report = run_outcomes(out, settings, outcomes_progress(bar, task))
     render_outcomes(report)
+
+
+def _outcomes_part(
+    part: str,
+    out: Path,
+    *,
+    quick: bool,
+    seeds: list[int] | None,
+    time_limit: float | None,
+    command: str,
+) -> None:
+    """``paper outcomes --part oam|tag|serving``: its quick or full settings, then its headline."""
+    import importlib
+    from dataclasses import replace
+
+    from .cli_render import stage_progress
+    from .cli_reports import PART_RENDERERS, part_progress
+
+    module = importlib.import_module(f"daitn_opt.papers.{part}")
+    settings_class, run = {
+        "oam": ("OAMSettings", "run_oam"),
+        "tag": ("TagSettings", "run_tag"),
+        "serving": ("ServingSettings", "run_serving"),
+    }[part]
+    cls = getattr(module, settings_class)
+    settings = cls.quick_run() if quick else cls()
+    changes = {"seeds": None if seeds is None else tuple(seeds), "time_limit": time_limit}
+    settings = replace(settings, **{k: v for k, v in changes.items() if v is not None})
+    with stage_progress(None, stderr=True) as (bar, task):
+        bar.update(task, description=part)
+        report = getattr(module, run)(out, settings, part_progress(bar, task), command=command)
+    PART_RENDERERS[part](report)
 
 
 def _paper_daitn(out: Path, quick: bool, replays: int | None, time_limit: float | None) -> None:

@@ -211,3 +211,98 @@ def _outcome_calibration(rhos: dict[str, dict]) -> None:
         means.append(show(sum(vals) / len(vals) if vals else None, ".2f"))
     cal.add_row("mean", *means)
     console.print(cal)
+
+
+# -- paper outcomes: the other parts -------------------------------------------------------------
+def part_progress(bar: Any, task: Any) -> Any:
+    """The progress callback of ``run_tag``/``run_serving``/``run_oam``: one tick per unit done."""
+
+    def progress(event: str, data: dict) -> None:
+        if event == "start":
+            bar.update(task, total=data["total"])
+        elif event in ("request", "point"):
+            bar.update(task, completed=data["index"], description=data["name"])
+        elif event == "fit":
+            bar.update(task, description=f"{data['request']}: fitted")
+        elif event == "run":
+            bar.advance(task)
+            bar.update(task, description=f"{data['request']}: seed {data['seed']}")
+
+    return progress
+
+
+def _wrote(report: dict[str, Any], seconds: float) -> None:
+    files = [Path(f) for f in report["files"]]
+    line(
+        f"wrote {', '.join(f.name for f in files)} to {files[0].parent} in {seconds:.0f} s",
+    )
+
+
+def render_tag(report: dict[str, Any]) -> None:
+    """``paper outcomes --part tag``: TAG against its baselines, and the paradigm chooser."""
+    from rich.table import Table
+
+    an = report["analysis"]
+    ep = an["epochs"]
+    table = Table(
+        title=f"TAG, sequential requests: {ep['requests']} requests, {ep['pairs']} paired runs"
+    )
+    for col in ("plan", "accuracy [95% CI]", "p acc", "reached 0.9", "time to 0.9 s", "p time"):
+        table.add_column(col, justify="left" if col == "plan" else "right")
+    for row in ep["rows"]:
+        a, t = row["accuracy"], row["time"]
+        ci = "" if a.low is None else f" [{a.low:.3f}, {a.high:.3f}]"
+        table.add_row(
+            row["arm"],
+            f"{show(a.mean, '.3f')}{ci}",
+            show(row["p_accuracy"], ".3g"),
+            f"{row['reached']}/{row['n']}",
+            show(t.mean, ".1f"),
+            show(row["p_time"], ".3g"),
+        )
+    console.print(table)
+    picked = an["picked"]
+    line(
+        f"paradigm chooser: right on {an['right']} of {an['requests']} requests (picked "
+        f"sequential {picked['sequential']}, federated {picked['federated']})"
+    )
+    _wrote(report, report["meta"]["seconds"])
+
+
+def render_serving(report: dict[str, Any]) -> None:
+    """``paper outcomes --part serving``: unmet queries per load, congestion-aware vs the rest."""
+    from rich.table import Table
+
+    from .papers.serving import headline
+
+    table = Table(title="Serving: unmet queries (violations + refused) / offered")
+    for col in ("instance", "load", "congestion-aware", "best other", "its unmet"):
+        table.add_column(col, justify="left" if col in ("instance", "best other") else "right")
+    for p in headline(report["rows"]):
+        table.add_row(
+            p["instance"],
+            f"{100 * p['load']:.0f}%",
+            "-" if p["congestion_aware"] is None else f"{100 * p['congestion_aware']:.1f}%",
+            p["best_other"] or "-",
+            "-" if p["best_other_unmet"] is None else f"{100 * p['best_other_unmet']:.1f}%",
+        )
+    console.print(table)
+    _wrote(report, report["meta"]["seconds"])
+
+
+def render_oam(report: dict[str, Any]) -> None:
+    """``paper outcomes --part oam``: time to target, learned and oracle vs reported, pooled."""
+    for p in report["analysis"]["pools"]:
+        if " / " in p["pool"]:  # one request: the page has them
+            continue
+        for c in p["compare"]:
+            t = c["time"]
+            line(
+                f"oam {p['pool']}: {c['arm']} - {c['against']}: time to target "
+                f"{show(t['mean'], '+.1f')} s, p = {show(c['time_test']['p'], '.3g')}"
+            )
+    _wrote(report, report["meta"]["seconds"])
+
+
+PART_RENDERERS = {"oam": render_oam, "tag": render_tag, "serving": render_serving}
+"""What ``paper outcomes`` prints after each part other than the route evidence."""
