@@ -27,7 +27,9 @@ as two processes over alternate instances, load 18-28; mean / max gap %, ahead o
 least EA4OP, mean kicks): lk < 100 nodes -0.05 / 0.89, 10, 40 of 44; 100-149 -0.53 / 1.41, 28,
 49 of 60; 150-200 0.01 / 1.16, 12, 18 of 32; all -0.25 / 1.41, 50, 107, 847 kicks. 2opt in the
 same run: 0.04 / 1.62, 9, 35; -0.47 / 1.44, 26, 48; 0.55 / 2.92, 6, 12; all -0.07 / 2.92, 41,
-95, 462 kicks. LK better on 43 instances, worse on 14.
+95, 462 kicks. LK better on 43 instances, worse on 14. ``--min-n 201 --every 28`` (offsets 0 and
+14: a sample of 8 instances of 202-724 nodes, 10 s CPU, same run): lk mean gap -0.03%, max 2.32%
+(better on 6, worse on 1), 2opt 0.72%, max 4.16%.
 
 Measured at a077b4c (2-core host shared with other jobs; seed 0; mean / max gap %, ahead of
 EA4OP, at least EA4OP):
