@@ -4,7 +4,7 @@ A view needs ``transfer[i, j]`` only between its own k nodes (the eligible data 
 and the end), not between all n nodes of the snapshot. This module runs one Dijkstra per view node
 over the sparse graph of up links and keeps only the k view columns: memory is O(k^2 + block * n),
 never O(n^2). Where numba is installed and no link charges money, the searches are compiled and
-run in parallel over sources (:mod:`.shortest_paths`, ~25 % less CPU than scipy and both cores);
+run in parallel over sources (:mod:`.shortest_paths`: half the CPU of scipy, on every core);
 otherwise ``scipy.sparse.csgraph`` runs them, a block of sources at a time.
 
 Two choices keep the result *identical*, bit for bit, to one Dijkstra per node on the full graph:
