@@ -201,14 +201,14 @@ class Objective:
 
     def value(self, route: Sequence[int]) -> float:
         """The objective of a route (inf when it breaks a window, the deadline or the budget)."""
-        key = tuple(int(x) for x in route)
-        if key not in self.cache:
+        key = tuple(map(int, route))  # the searches revisit most routes: the cache is the speed
+        value = self.cache.get(key)
+        if value is None:
             if len(self.cache) > 200_000:
                 self.cache.clear()
-            self.cache[key] = (
-                self.expected(*self.checkpoints(key)) if self.feasible(key) else math.inf
-            )
-        return self.cache[key]
+            value = self.expected(*self.checkpoints(key)) if self.feasible(key) else math.inf
+            self.cache[key] = value
+        return value
 
     def candidates(self) -> list[int]:
         """Customers worth visiting: positive utility (data to train on), on a route of their
@@ -303,12 +303,14 @@ def plan_anytime(
     time_limit: float = 10.0,
     seed: int = 0,
     kicks: int | None = None,
+    patience: int | None = None,
 ) -> tuple[Route, float]:
     """Greedy insertion, then iterated local search with seeded random kicks (remove 1-2 nodes,
     insert 1-2 random ones where they fit, descend); the best route and its objective.
 
-    ``kicks`` defaults to ``10 + n`` for ``n`` candidate nodes; the time limit may end it first
-    (then the same seed can give another route on a slower machine).
+    ``kicks`` defaults to ``10 + n`` for ``n`` candidate nodes; ``patience`` kicks in a row
+    without improvement end it early (None: never); the time limit may end it first (then the
+    same seed can give another route on a slower machine).
     """
     if not (math.isfinite(time_limit) and time_limit > 0):
         raise InputError("time_limit", time_limit, "must be a finite number > 0")
@@ -321,9 +323,11 @@ def plan_anytime(
     rng = np.random.default_rng(seed)
     route = local_search(obj, greedy(obj, pool, stop), pool, stop)
     best, best_val = route, obj.value(route)
+    idle = 0
     for _ in range(10 + len(pool) if kicks is None else kicks):
-        if stop():
+        if stop() or (patience is not None and idle >= patience):
             break
+        idle += 1
         cur = list(best)
         for _ in range(int(rng.integers(1, 3))):
             if len(cur) > 2:
@@ -337,7 +341,7 @@ def plan_anytime(
         cur = local_search(obj, cur, pool, stop)
         val = obj.value(cur)
         if val < best_val - 1e-12:
-            best, best_val = cur, val
+            best, best_val, idle = cur, val, 0
     return best, best_val
 
 
