@@ -150,7 +150,7 @@ def test_paper_outcomes_quick(tmp_path):
     from tests.conftest import run_cli
 
     out = tmp_path / "evidence"
-    res = run_cli("paper", "outcomes", "--quick", "-o", out)
+    res = run_cli("paper", "outcomes", "--part", "evidence", "--quick", "-o", out)
     assert res.exit_code == 0, res.output
     for name in (
         "evidence.md",
