@@ -877,6 +877,8 @@ def paper(
     seed_list = parse_seeds(seeds) if seeds else (list(range(replays)) if replays else None)
     args = {"quick": quick, "seeds": seed_list, "time_limit": time_limit}
     for one in OUTCOMES_PARTS if part == "all" else (part,):
+        if part == "all":  # the headlines of four parts follow each other
+            typer.echo(f"== paper outcomes --part {one} ==")
         command = _outcomes_command(one, quick, seeds, replays, time_limit)
         if one == "evidence":
             _outcomes_evidence(out, **args, pool=pool, cases=case or None)
