@@ -20,19 +20,20 @@ file, the view (capped at ``--max-nodes``: a k x k matrix of every eligible node
 take ~40 GB) twice on the compiled searches and once on scipy's (same matrix asserted), one
 traced view, and a heuristic solve of its MTRCE problem, each timed, with peak memory.
 
-Measured 2026-11-30 on the shared 2-core machine (load 14-21; ``papers/kas/views.md`` has the
-whole table and the candidates measured):
+Measured 2026-11-30 on the shared 2-core machine, final code, 2 numba threads (load 10-14;
+``papers/kas/views.md`` has both runs and the candidates measured):
 
-=========================  =====  ===============  ===============  ==============
-nodes                      view   CPU s comp/scipy  wall s comp/scipy  traced MB
-=========================  =====  ===============  ===============  ==============
-2,000                      1,737  0.29 / 0.55      1.99 / 3.54      29 / 67
-10,000                     7,096  7.43 / 14.99     26.6 / 44.5      462 / 454
-100,000 capped at 3,000    3,000  9.26 / 27.97     31.5 / 84.7      213 (compiled)
-=========================  =====  ===============  ===============  ==============
+=========================  =====  ================  ==================  ==============
+nodes                      view   CPU s comp/scipy  wall s comp/scipy   traced MB
+=========================  =====  ================  ==================  ==============
+2,000                      1,737  0.256 / 0.514     0.638 / 1.324       29 / 67
+10,000                     7,096  6.85 / 13.52      19.3 / 35.6         462 / 454
+100,000 capped at 3,000    3,000  10.3 / 28.0 (*)   28.6 / 84.7 (*)     213 (compiled)
+=========================  =====  ================  ==================  ==============
 
-100,000 nodes end to end (load 16-20): generate 130 s wall; load 83 s / 14.0 s CPU / 2.0 GB;
-view 36 s / 11.2 s CPU the first time (links read into arrays), 31 s / 9.3 s after; ILS 60 s,
+(*) scipy's figure from the first run (load 16-18, compiled 9.3 s CPU / 31.5 s wall there).
+100,000 nodes end to end: generate 130 s wall (load 20); load 46 s / 13.4 s CPU / 2.0 GB;
+view 38 s / 11.4 s CPU the first time (links read into arrays), 29 s / 10.3 s after; ILS
 feasible; peak RSS 2.5 GB.
 """
 
