@@ -805,7 +805,7 @@ def paper(
     ],
     out_dir: Annotated[
         Path | None,
-        typer.Option("--out-dir", help="Folder for tables and figures [default: papers/NAME]."),
+        typer.Option("--out-dir", help="Folder for tables and figures (default: papers/NAME)."),
     ] = None,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Alias of --out-dir.")
@@ -821,8 +821,8 @@ def paper(
         typer.Option(
             min=1,
             max=1000,
-            help="Paired seeds 0..N-1 per plan [outcomes: every part; default: evidence 20, "
-            "oam 20, tag 10, serving 10 arrival seeds; --quick: 3].",
+            help="Paired seeds 0..N-1 per plan (outcomes: every part; default: evidence 20, "
+            "oam 20, tag 10, serving 10 arrival seeds; --quick: 3).",
         ),
     ] = None,
     seeds: Annotated[
@@ -831,8 +831,8 @@ def paper(
     time_limit: Annotated[
         float | None,
         typer.Option(
-            help="Seconds per solver call [outcomes: every part; default: evidence 20, oam 5, "
-            "tag 6, serving 10 per HiGHS solve; --quick: 5, 2, 2, 3]."
+            help="Seconds per solver call (outcomes: every part; default: evidence 20, oam 5, "
+            "tag 6, serving 10 per HiGHS solve; --quick: 5, 2, 2, 3)."
         ),
     ] = None,
     pool: Annotated[
@@ -840,15 +840,16 @@ def paper(
         typer.Option(
             min=0,
             max=1000,
-            help="Extra random routes per calibration pool [default: 6; --quick: 3].",
+            help="Extra random routes per calibration pool (outcomes evidence; default: 6, "
+            "--quick: 3).",
         ),
     ] = None,
     case: Annotated[
         list[str] | None,
         typer.Option(
             "--case",
-            help="Run only this request (e.g. healthcare-small/r1); repeatable [outcomes "
-            "evidence].",
+            help="Run only this request (e.g. healthcare-small/r1); repeatable (outcomes "
+            "evidence).",
         ),
     ] = None,
     part: Annotated[
