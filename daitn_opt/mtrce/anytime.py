@@ -348,6 +348,69 @@ def plan_anytime(
 # -- exact --------------------------------------------------------------------------------------
 
 
+class PrefixBound:
+    """Lower bound of the objective of every route that extends a prefix ``[s, v_1, ..., v_c]``.
+
+    The prefix's checkpoints are fixed. Any route extending it has some number ``j`` of later
+    checkpoints (at most the candidates left, plus the end when it trains), each ending at least
+    ``delta`` (the least service of a node trained later plus the least travel between two nodes)
+    after the one before, and each with a prediction no higher than ``p_max = a + b C(mass of
+    every node) + max effect`` (coverage is nondecreasing in the gathered mass, which never
+    exceeds the sum of every node's mass since decays lie in [0, 1]). The expected cost is
+    decreasing in each checkpoint's probability and increasing in its time (every later event
+    costs at least the checkpoint's time), so replacing each by ``q_max`` and ``t_last + k delta``
+    (capped at ``H``) gives a lower bound; the minimum over ``j`` of its expectation bounds every
+    extension. (``j = 0``: a miss, at ``H``.)
+    """
+
+    def __init__(self, obj: Objective, pool: Sequence[int]) -> None:
+        pr = obj.problem
+        self.obj = obj
+        self.pool_size = len(pool)
+        self.end_extra = 1 if obj.end_trains else 0
+        later = [*pool, pr.end] if obj.end_trains else list(pool)
+        self.delta = 0.0
+        q_max = np.zeros(len(obj.z))
+        if later:
+            rows, cols = [*pool, pr.start], [*pool, pr.end]
+            sub = np.array(pr.travel[np.ix_(rows, cols)], dtype=np.float64)
+            for r, i in enumerate(rows):
+                for c, j in enumerate(cols):
+                    if i == j and i != pr.start:  # a customer never follows itself
+                        sub[r, c] = math.inf
+            self.delta = max(0.0, float(pr.service[later].min()) + float(sub.min()))
+            p_max = obj.predict(obj.mass.sum(axis=0)) + float(obj.effect[later].max())
+            q_max = obj.reach(np.array([p_max]))[:, 0]
+        self.q = q_max
+
+    def tail(self, t_last: float, customers_left: int) -> np.ndarray:
+        """(len(z), j + 1): the least cost after the prefix, given survival, for ``j`` later
+        checkpoints (``j = 0..customers_left + end``)."""
+        H = self.obj.horizon
+        m = customers_left + self.end_extra
+        k = np.arange(1, m + 1)
+        tau = np.minimum(t_last + k * self.delta, H)
+        q = self.q[:, None]
+        alive = (1.0 - q) ** (k - 1)[None, :]
+        hits = np.hstack([np.zeros((len(self.q), 1)), np.cumsum(tau * q * alive, axis=1)])
+        miss = H * (1.0 - q) ** np.arange(m + 1)[None, :]
+        return hits + miss
+
+    def __call__(self, prefix: Sequence[int]) -> float:
+        obj = self.obj
+        # checkpoints of the customers on the prefix (not the end's): fixed from here on
+        t, p = obj.checkpoints([*prefix, obj.problem.end])
+        m = len(prefix)  # checkpoints 0..m-1: the start and the prefix's customers
+        t, p = t[:m], p[:m]
+        q = obj.reach(p)
+        survive = np.cumprod(1.0 - q, axis=1)
+        before = np.hstack([np.ones((len(obj.z), 1)), survive[:, :-1]])
+        fixed = (np.minimum(t, obj.horizon)[None, :] * q * before).sum(axis=1)
+        rest = self.tail(min(float(t[-1]), obj.horizon), self.pool_size - (m - 1))
+        per_j = obj.w @ (fixed[:, None] + survive[:, -1][:, None] * rest)
+        return float(per_j.min())
+
+
 @dataclass
 class ExactResult:
     route: Route
@@ -364,11 +427,9 @@ def solve_exact(
 ) -> ExactResult:
     """Depth-first branch and bound over ordered sequences of candidate nodes.
 
-    A prefix (its route closed by the end) is a route; the bound of every extension of a prefix
-    is ``E_z[sum over its checkpoints so far + survival * t_last]`` (each later checkpoint, and a
-    miss at ``H >= t_last``, costs at least ``t_last``). Children are searched best first.
-    Optimal when the search ends within ``time_limit``; else the incumbent and the smallest
-    bound of the subtrees left open.
+    A prefix (its route closed by the end) is a route; every extension of a prefix is bounded by
+    :class:`PrefixBound`. Children are searched best first. Optimal when the search ends within
+    ``time_limit``; else the incumbent and the smallest bound of the subtrees left open.
     """
     pr = obj.problem
     pool = obj.candidates()
@@ -381,16 +442,7 @@ def solve_exact(
     open_bound = math.inf
     timed_out = False
 
-    def bound(prefix: Route) -> float:
-        # checkpoints of the customers on the prefix (not the end's): fixed from here on
-        t, p = obj.checkpoints([*prefix, pr.end])
-        m = len(prefix)  # checkpoints 0..m-1: the start and the prefix's customers
-        t, p = t[:m], p[:m]
-        q = obj.reach(p)
-        survive = np.cumprod(1.0 - q, axis=1)
-        before = np.hstack([np.ones((len(obj.z), 1)), survive[:, :-1]])
-        fixed = (np.minimum(t, obj.horizon)[None, :] * q * before).sum(axis=1)
-        return float(obj.w @ (fixed + survive[:, -1] * min(t[-1], obj.horizon)))
+    bound = PrefixBound(obj, pool)
 
     def dfs(prefix: Route) -> None:
         nonlocal best, best_route, expanded, open_bound, timed_out
@@ -446,6 +498,7 @@ def brute_force(obj: Objective, max_nodes: int = 8) -> tuple[Route, float]:
 __all__ = [
     "ExactResult",
     "Objective",
+    "PrefixBound",
     "Spread",
     "brute_force",
     "greedy",

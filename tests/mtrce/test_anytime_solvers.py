@@ -180,3 +180,34 @@ def test_solvers_command_lists_them():
     result = run_cli("solvers", "--problem", "mtrce", env={"COLUMNS": "300"})
     assert result.exit_code == 0
     assert "anytime-ils" in result.stdout and "anytime-bnb" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("seed", "spread"), [(0, SPREAD), (1, Spread(0.0, 0.03)), (2, Spread(0, 0))]
+)
+def test_prefix_bound_never_exceeds_any_extension(seed, spread):
+    """Every route of a 6-candidate view enumerated: the bound of each prefix is at most the
+    objective of every feasible route that extends it (the end trains here, so the tail counts
+    the end's checkpoint too)."""
+    from itertools import permutations
+
+    from daitn_opt.mtrce.anytime import PrefixBound
+
+    problem, model = _instance(n=8, seed=seed)
+    problem = problem.replace(utility=np.where(np.arange(8) == 7, 1.0, problem.utility))
+    model = dataclasses.replace(model, node_effect=np.linspace(-0.03, 0.03, 8))
+    q = model.apply(problem, EXPECTED_TIME, spread=spread)
+    obj = Objective(q)
+    pool = obj.candidates()
+    bound = PrefixBound(obj, pool)
+    best: dict[tuple[int, ...], float] = {}
+    for r in range(len(pool) + 1):
+        for perm in permutations(pool, r):
+            value = obj.value([0, *perm, 7])
+            for c in range(r + 1):
+                key = (0, *perm[:c])
+                best[key] = min(best.get(key, math.inf), value)
+    finite = [key for key, v in best.items() if math.isfinite(v)]
+    assert len(finite) > 20
+    for key in finite:
+        assert bound(list(key)) <= best[key] + 1e-9, key
