@@ -14,6 +14,11 @@ LK + or-opt ILS of :mod:`daitn_opt.mtrce.lk` with options ``depth``, ``breadth``
 ``vary``, ``k`` (neighbour list length) and a kick budget ``itn`` / ``patn`` (``itn * n + 10000``
 kicks, ``patn * n + 5000`` without improvement; default: only the limit stops). Every tour is checked to visit each city once. The compiled
 functions are loaded before the first timed run.
+
+Measured at f448ae7 (1 s CPU, all 53 instances, load 21-27): ``old`` mean gap 0.63%, max 3.45%,
+25 optimal, 708 kicks; ``lk`` 0.005%, max 0.22%, 49 optimal, 90,677 kicks. With the kick budget
+``lk:itn=1000:patn=200`` (load 12-14): 0.008%, max 0.22%, 48 optimal, 27,130 kicks (runs end
+before the second on most instances).
 """
 
 from __future__ import annotations
