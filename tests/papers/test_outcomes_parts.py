@@ -238,3 +238,28 @@ def test_cli_part_only_for_outcomes(tmp_path):
     res = run_cli("paper", "kas", "--part", "tag", "-o", tmp_path)
     assert res.exit_code == 2
     assert "only `paper outcomes` has parts" in res.output
+
+
+def test_cli_part_all_runs_every_part_with_the_options(tmp_path, monkeypatch):
+    """``--part all`` hands seeds and time limit to every part, in order, naming each command."""
+    import daitn_opt.cli as cli
+    from tests.conftest import run_cli
+
+    calls = []
+    monkeypatch.setattr(cli, "_outcomes_evidence", lambda out, **kw: calls.append(("evidence", kw)))
+    monkeypatch.setattr(cli, "_outcomes_part", lambda part, out, **kw: calls.append((part, kw)))
+    res = run_cli(
+        "paper", "outcomes", "--quick", "--seeds", "0-1", "--time-limit", "3", "-o", tmp_path
+    )
+    assert res.exit_code == 0, res.output
+    assert [c[0] for c in calls] == ["evidence", "oam", "tag", "serving"]
+    assert "== paper outcomes --part tag ==" in res.output
+    for _, kw in calls:
+        assert (kw["quick"], kw["seeds"], kw["time_limit"]) == (True, [0, 1], 3.0)
+    assert calls[2][1]["command"] == (
+        "daitn-opt paper outcomes --part tag --quick --seeds 0-1 --time-limit 3"
+    )
+    calls.clear()
+    assert run_cli("paper", "outcomes", "--part", "oam", "-o", tmp_path).exit_code == 0
+    only = {"quick": False, "seeds": None, "time_limit": None}
+    assert calls == [("oam", {**only, "command": "daitn-opt paper outcomes --part oam"})]
