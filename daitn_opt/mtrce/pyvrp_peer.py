@@ -36,6 +36,7 @@ from ..errors import InputError
 from ..params import param
 from ..registry import SolveOptions, register
 from ..result import Result, Status, TracePoint
+from .certify import route_objective_reason
 from .problem import Problem
 from .reachability import infeasibility_reason
 from .solution import make_result, objective, schedule
@@ -79,6 +80,9 @@ def supports(problem: Problem) -> str | None:
     """None when ``pyvrp`` handles ``problem``, else the reason (raised before running)."""
     if not _have_pyvrp():
         return PYVRP_MISSING
+    objective = route_objective_reason(problem)  # coverage objectives: the coverage-* solvers
+    if objective is not None:
+        return objective
     return next((reason for failed, reason in _LIMITS if failed(problem)), None)
 
 
