@@ -41,7 +41,7 @@ from .problem import Problem
 from .reachability import infeasibility_reason
 from .solution import make_result, objective, schedule
 
-PYVRP_MISSING = "needs the pyvrp package (pip install 'pyvrp>=0.14')"
+PYVRP_MISSING = "needs the pyvrp package (pip install 'daitn-opt[peers]')"
 MAX_SCALED = 10**9
 """Largest scaled route length: prizes times ``max_distance + 1`` must stay well inside int64."""
 
