@@ -860,6 +860,14 @@ def paper(
             "(congestion-aware QIRCE) or all.",
         ),
     ] = "all",
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=1024, help="routing: bench worker processes (default 1)."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="kas: run the Dask rows on this cluster (tcp://host:port)."),
+    ] = None,
 ) -> None:
     """Regenerate a paper experiment's tables and figures (papers/NAME by default)."""
     from .io import check_output_dir
@@ -873,7 +881,15 @@ def paper(
         _paper_daitn(out, quick, replays, time_limit)
         return
     if name in EXTERNAL_PAPERS:
-        _paper_external(name, out, quick, parse_seeds(seeds) if seeds else None, time_limit)
+        extra = {"workers": workers, "scheduler": scheduler}
+        _paper_external(
+            name,
+            out,
+            quick,
+            parse_seeds(seeds) if seeds else None,
+            time_limit,
+            {k: v for k, v in extra.items() if v is not None},
+        )
         return
     seed_list = parse_seeds(seeds) if seeds else (list(range(replays)) if replays else None)
     args = {"quick": quick, "seeds": seed_list, "time_limit": time_limit}
@@ -975,13 +991,27 @@ def _paper_daitn(out: Path, quick: bool, replays: int | None, time_limit: float 
 
 
 def _paper_external(
-    name: str, out: Path, quick: bool, seeds: list[int] | None, time_limit: float | None
+    name: str,
+    out: Path,
+    quick: bool,
+    seeds: list[int] | None,
+    time_limit: float | None,
+    extra: dict[str, Any],
 ) -> None:
-    """A paper whose module has ``run_paper``; prints the headline lines it returns."""
+    """A paper whose module has ``run_paper``; prints the headline lines it returns.
+
+    ``extra`` holds the options the user gave (``workers``, ``scheduler``); one the paper's
+    ``run_paper`` does not take is an input error naming the option.
+    """
     import importlib
+    import inspect
 
     module = importlib.import_module(EXTERNAL_PAPERS[name])
-    for line in module.run_paper(out, quick=quick, seeds=seeds, time_limit=time_limit):
+    takes = inspect.signature(module.run_paper).parameters
+    for key, value in extra.items():
+        if key not in takes:
+            raise InputError(f"--{key}", value, f"`paper {name}` does not take it")
+    for line in module.run_paper(out, quick=quick, seeds=seeds, time_limit=time_limit, **extra):
         typer.echo(line)
 
 
