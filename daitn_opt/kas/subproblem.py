@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..mtrce.problem import Problem
+from ..mtrce.problem import NODE_ROWS, Problem
 
 
 def slice_problem(
@@ -24,14 +24,9 @@ def slice_problem(
         "start": start,
         "end": end,
         "travel": problem.travel[square],
-        "service": problem.service[idx],
-        "utility": problem.utility[idx],
-        "window_open": rows(problem.window_open),
-        "window_close": rows(problem.window_close),
-        "visit_cost": rows(problem.visit_cost),
         "travel_cost": None if problem.travel_cost is None else problem.travel_cost[square],
         "mandatory": np.zeros(0, dtype=np.int64),
-        "label_mass": rows(problem.label_mass),
+        **{name: rows(getattr(problem, name)) for name in NODE_ROWS},
     }
     fields.update(changes)
     return problem.replace(**fields)

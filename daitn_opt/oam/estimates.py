@@ -194,7 +194,7 @@ class UtilityEstimates:
         if mass is not None:
             changes["label_mass"] = mass
         out = problem.replace(**changes)
-        return out if keep.all() else subproblem(out, np.flatnonzero(keep))
+        return out if keep.all() else out.restrict(np.flatnonzero(keep).tolist())
 
     # -- persistence ----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -254,25 +254,6 @@ class UtilityEstimates:
         except OSError as exc:
             raise InputError("estimates", str(path), f"cannot be read: {exc.strerror}") from None
         return cls.from_json(text)
-
-
-def subproblem(problem: Any, keep: np.ndarray) -> Any:
-    """The MTRCE problem restricted to the node indices ``keep`` (which hold start and end)."""
-    keep = np.asarray(keep, dtype=np.int64)
-    pos = {int(k): p for p, k in enumerate(keep)}
-    changes: dict[str, Any] = {
-        "ids": [problem.ids[int(k)] for k in keep],
-        "start": pos[problem.start],
-        "end": pos[problem.end],
-        "travel": problem.travel[np.ix_(keep, keep)],
-        "mandatory": np.array([pos[int(m)] for m in problem.mandatory], dtype=np.int64),
-    }
-    for name in ("service", "utility", "window_open", "window_close", "visit_cost", "label_mass"):
-        arr = getattr(problem, name)
-        changes[name] = None if arr is None else np.asarray(arr)[keep]
-    if problem.travel_cost is not None:
-        changes["travel_cost"] = problem.travel_cost[np.ix_(keep, keep)]
-    return problem.replace(**changes)
 
 
 def _check_fields(node: str, samples: float, quality: float, where: str = "") -> None:
