@@ -81,11 +81,14 @@ def travel_domains(problem: Problem, count: int, seed: int = 0) -> dict[str, int
 
 
 def _supports(problem: Problem) -> str | None:
-    from ..mtrce.problem import COVERAGE_OBJECTIVES
+    from ..mtrce.problem import COVERAGE_OBJECTIVES, solvers_of
     from .domains import supported
 
     if problem.objective in COVERAGE_OBJECTIVES:
-        return f"objective {problem.objective!r} is not modelled (only max_utility); use the coverage-* solvers"
+        return (
+            f"objective {problem.objective!r} is not modelled (only max_utility); "
+            f"use {solvers_of(problem.objective)}"
+        )
     try:
         supported(problem)
     except InputError as exc:

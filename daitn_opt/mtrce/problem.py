@@ -61,6 +61,17 @@ OBJECTIVES = (
 )
 COVERAGE_OBJECTIVES = ("max_coverage", "max_recency_coverage", "min_time_to_target", EXPECTED_TIME)
 """Objectives that read ``label_mass`` and ``coverage_scale`` (see :mod:`.coverage`)."""
+
+
+def solvers_of(objective: str) -> str:
+    """The registered MTRCE solvers that model ``objective``, for a refusal's message."""
+    if objective == EXPECTED_TIME:
+        return "anytime-ils or anytime-bnb"
+    if objective in COVERAGE_OBJECTIVES:
+        return "coverage-highs, coverage-cpsat, coverage-greedy or coverage-ils"
+    return "highs, cpsat or ils"
+
+
 MODEL_FIELDS = ("node_decay", "accuracy_intercept", "accuracy_slope", "target_accuracy")
 """Fields :data:`EXPECTED_TIME` cannot do without (written by ``OutcomeModel.apply``)."""
 NODE_ROWS = (

@@ -59,3 +59,19 @@ def test_legs_on_a_local_dask_cluster_give_the_route_of_the_legs_in_order(proble
     assert mtrce.check(problem, on_dask.solution).ok
     again = daitn_opt.solve(problem, "kas", workers=1, **options)
     assert again.solution["routes"] == on_dask.solution["routes"]
+
+
+@pytest.mark.parametrize(
+    ("objective", "named"),
+    [("max_coverage", "coverage-ils"), ("min_expected_time_to_target", "anytime-ils")],
+)
+def test_kas_refuses_outcome_objectives_and_names_the_solvers_that_model_them(
+    healthcare_small, objective, named
+) -> None:
+    from daitn_opt.errors import UnsupportedError
+    from daitn_opt.mtrce import from_instance
+    from daitn_opt.registry import solve
+
+    problem = from_instance(healthcare_small).replace(objective=objective)
+    with pytest.raises(UnsupportedError, match=named):
+        solve(problem, "kas", time_limit=2)
