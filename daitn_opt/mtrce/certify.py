@@ -96,7 +96,9 @@ def route_objective_reason(problem) -> str | None:
         return f"a {type(problem).__name__} is not a route problem; use its own solvers"
     if objective in ROUTE_OBJECTIVES:
         return None
+    from .problem import solvers_of
+
     return (
         f"objective {problem.objective!r} is not modelled (only {', '.join(ROUTE_OBJECTIVES)}); "
-        "use the coverage-* solvers"
+        f"use {solvers_of(objective)}"
     )

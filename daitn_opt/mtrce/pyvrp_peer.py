@@ -80,7 +80,7 @@ def supports(problem: Problem) -> str | None:
     """None when ``pyvrp`` handles ``problem``, else the reason (raised before running)."""
     if not _have_pyvrp():
         return PYVRP_MISSING
-    objective = route_objective_reason(problem)  # coverage objectives: the coverage-* solvers
+    objective = route_objective_reason(problem)  # outcome objectives: names their solvers
     if objective is not None:
         return objective
     return next((reason for failed, reason in _LIMITS if failed(problem)), None)
