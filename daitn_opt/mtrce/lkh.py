@@ -116,10 +116,16 @@ def solve_lkh(problem: Problem, options: SolveOptions) -> Result:
         return make_result(problem, "lkh", None, Status.INFEASIBLE, message=f"infeasible: {reason}")
     matrix, scale = lkh_matrix(problem)
     order = _order(problem, matrix, options, params, since)
+    stats = {"scale": scale, "runs": params.runs, "nodes_given_to_lkh": len(matrix)}
+    if order is None:
+        message = (
+            "LKH returned no complete tour within the time limit (its preprocessing cannot be "
+            "interrupted); give it more time"
+        )
+        return make_result(problem, "lkh", None, Status.NO_SOLUTION, stats=stats, message=message)
     route = [problem.start, *order, problem.end]
     _, _, completion, ok = schedule(problem, route)
     elapsed = options.time_limit - options.remaining()
-    stats = {"scale": scale, "runs": params.runs, "nodes_given_to_lkh": len(matrix)}
     if not ok:
         message = (
             f"LKH's route completes at {completion:g}, after the deadline {problem.deadline:g}; "
@@ -187,14 +193,17 @@ def _order(
     options: SolveOptions,
     params: LkhParams,
     since: tuple[float, float],
-) -> list[int]:
-    """The customers (every node but the start and the end) in LKH's order."""
+) -> list[int] | None:
+    """The customers (every node but the start and the end) in LKH's order (None: LKH gave no
+    complete tour in the time it had)."""
     m = len(matrix)
     n = len(problem.travel)
     others = [v for v in range(n) if v not in (problem.start, problem.end)]
     if m < 4:  # LKH needs at least 3 nodes; with at most one customer every order is the same
         return others
     tour = _solve(matrix, options, params, since)
+    if tour is None:
+        return None
     dummy = n if m > n else problem.start
     k = tour.index(dummy)
     cycle = tour[k:] + tour[:k]  # starts at the dummy (or the start)
@@ -247,6 +256,4 @@ def _solve(
     if params.max_trials is not None:
         lines.append(f"MAX_TRIALS = {params.max_trials}")
     tour = [int(v) - 1 for v in _elkai.solve_problem("\n".join(lines) + "\n", problem_text)]
-    if sorted(tour) != list(range(m)):
-        raise RuntimeError(f"LKH returned a tour that is not a permutation of {m} nodes")
-    return tour
+    return tour if sorted(tour) == list(range(m)) else None

@@ -146,3 +146,15 @@ def test_unsupported_problems_are_refused(change, words):
     p = tsp(random_matrix(5, 0, symmetric=True, integral=True)).replace(**change)
     with pytest.raises(UnsupportedError, match=words):
         solve(p, "lkh", time_limit=1, seed=0)
+
+
+def test_a_partial_tour_from_lkh_is_no_solution_not_an_error(monkeypatch):
+    """LKH stopped by its time limit before a complete tour returns a partial node list (pcb442 at
+    1 s under load): the run has no solution and says why, it does not raise."""
+    import elkai._elkai as native
+
+    problem = tsp(random_matrix(30, 3, symmetric=True, integral=True))
+    monkeypatch.setattr(native, "solve_problem", lambda *args: [1, 2, 3])
+    res = solve(problem, "lkh", time_limit=2)
+    assert res.status == Status.NO_SOLUTION
+    assert "no complete tour" in res.message
