@@ -338,13 +338,13 @@ def build(
             "value", np.shape(value), f"expected one value per plan, shape {plan_request.shape}"
         )
     r_count = len(request_ids)
-    for name, seq in (
+    for field_name, seq in (  # not `name`: that is the batch's name, returned below
         ("finish", finish),
         ("plan_labels", plan_labels),
         ("plan_details", plan_details),
     ):
         if seq is not None and len(seq) != plan_request.size:
-            raise InputError(name, np.shape(seq)[:1], f"expected shape {plan_request.shape}")
+            raise InputError(field_name, np.shape(seq)[:1], f"expected shape {plan_request.shape}")
     if plan_request.size and (plan_request.min() < 0 or plan_request.max() >= r_count):
         raise InputError("plan_request", int(plan_request.max()), f"must be in 0..{r_count - 1}")
     order = np.argsort(plan_request, kind="stable")

@@ -100,3 +100,13 @@ def test_relabelled_copy_keeps_the_hand_optimum():
     for seed in range(3):
         p = relabel(knapsack(), seed)
         assert solve(p, "highs", time_limit=5).objective == 18.0
+
+
+def test_a_batch_keeps_its_name_through_build(healthcare_small) -> None:
+    """The name reaches results and the explanation page, which refuses a result whose instance
+    differs (a loop variable once replaced it with 'plan_details' and broke the demo's pages)."""
+    from daitn_opt import tfam
+
+    problem = tfam.from_instance(healthcare_small)
+    assert problem.name == healthcare_small.name
+    assert tfam.build(["a"], [0], [1.0], [[1.0]], [1.0], name="batch-7").name == "batch-7"
