@@ -102,8 +102,9 @@ def test_replay_bad_input_exits_2(tmp_path, healthcare_small):
         assert len(lines) == 1 and message in lines[0], proc.stderr
 
 
-@pytest.mark.slow
 def test_demo_command_prints_the_comparison(tmp_path):
+    """The README's main job, in the default run (about 12 s): a break here once went unseen
+    for a session while this test was marked slow."""
     proc = cli("demo", "--seeds", "1", "--time-limit", "10", "-o", "out", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     for text in (
@@ -116,4 +117,6 @@ def test_demo_command_prints_the_comparison(tmp_path):
     ):
         assert text in proc.stdout, text
     assert (tmp_path / "out" / "accuracy.png").exists()
+    for page in ("explain-plan-highs.html", "explain-tfam-highs.html", "explain-qirce-highs.html"):
+        assert (tmp_path / "out" / page).exists(), page
     assert "Traceback" not in proc.stderr
