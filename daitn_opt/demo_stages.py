@@ -440,6 +440,15 @@ def place(run: DemoRun) -> list[tuple[str, Any]]:
             run.decisions[f"qirce-{solver}"] = res
         else:
             report.notes.append(f"{label}: {res.summary()}")
+    if "highs" in names:
+        # issue 12: the placement that prices M/D/1 queueing (formulations/qirce.md, Congestion)
+        aware = problem.replace(single_source=True, congestion="md1")
+        res = solve(aware, "highs", time_limit=run.time_limit, seed=0)
+        label = "QIRCE congestion-aware (HiGHS)"
+        if res.is_feasible() and qirce.check(aware, res.solution).ok:
+            placements.append((label, res))
+        else:
+            report.notes.append(f"{label}: {res.summary()}")
     return placements
 
 

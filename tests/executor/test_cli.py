@@ -113,6 +113,7 @@ def test_demo_command_prints_the_comparison(tmp_path):
         "random",
         "T-FAM",
         "Serving replay",
+        "congestion-aware",
         "wrote",
     ):
         assert text in proc.stdout, text
