@@ -117,6 +117,9 @@ def solve_pyvrp(problem: Problem, options: SolveOptions) -> Result:
     arcs, limit, scale = scaled_arcs(problem, params.digits)
     customers = [v for v in range(problem.n) if v not in (problem.start, problem.end)]
     order = _solve(problem, arcs, limit, customers, options)
+    if order is None:
+        message = "PyVRP found no feasible route within the time limit"
+        return make_result(problem, "pyvrp", None, Status.NO_SOLUTION, message=message)
     route, dropped = repair([problem.start, *order, problem.end], problem)
     _, _, completion, ok = schedule(problem, route)
     elapsed = options.time_limit - options.remaining()
@@ -168,8 +171,8 @@ def _solve(
     limit: int,
     customers: list[int],
     options: SolveOptions,
-) -> list[int]:
-    """The customers PyVRP's best route visits, in its order."""
+) -> list[int] | None:
+    """The customers PyVRP's best route visits, in its order (None: no feasible solution)."""
     try:
         import pyvrp
         from pyvrp.stop import MaxRuntime
@@ -196,6 +199,8 @@ def _solve(
     data = model.data().replace(distance_matrices=[arcs], duration_matrices=[np.zeros_like(arcs)])
     seconds = max(0.01, options.remaining() - 0.05 - 1e-6 * len(arcs) ** 2)
     result = pyvrp.solve(data, MaxRuntime(seconds), seed=options.seed, display=False)
+    if not result.is_feasible():  # PyVRP returns its best solution even when it breaks limits
+        return None
     routes = result.best.routes()
     if not routes:
         return []
