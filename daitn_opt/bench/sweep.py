@@ -403,15 +403,22 @@ def run_sweep(
     return SweepSummary(len(tasks), len(tasks) - len(todo), len(todo), time.perf_counter() - t0)
 
 
+def connect(scheduler: str) -> Any:
+    """A ``distributed.Client`` of the scheduler at ``scheduler`` (``tcp://host:8786``)."""
+    from distributed import Client
+
+    try:
+        return Client(scheduler, timeout="10s")
+    except (OSError, ValueError, TypeError) as exc:  # unreachable, refused, malformed address
+        reason = " ".join(str(exc).split()) or exc.__class__.__name__
+        raise InputError("--scheduler", str(scheduler), f"cannot connect: {reason}") from None
+
+
 def _run_dask(todo: list[Task], scheduler: Any, finish: Callable, grace: float) -> None:
     from distributed import Client, as_completed
 
     own = not isinstance(scheduler, Client)
-    try:
-        client = Client(scheduler, timeout="10s") if own else scheduler
-    except (OSError, ValueError, TypeError) as exc:  # unreachable, refused, malformed address
-        reason = " ".join(str(exc).split()) or exc.__class__.__name__
-        raise InputError("--scheduler", str(scheduler), f"cannot connect: {reason}") from None
+    client = connect(scheduler) if own else scheduler
     try:
         futures = client.map(run_isolated, todo, grace=grace, pure=False)
         for fut in as_completed(futures):

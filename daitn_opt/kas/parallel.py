@@ -47,14 +47,11 @@ def warm(client: Any) -> None:
 
 
 def connect(scheduler: str) -> Any:
-    """A ``distributed.Client`` of the scheduler at ``scheduler`` (``tcp://host:8786``)."""
-    from distributed import Client
+    """A ``distributed.Client`` of the scheduler at ``scheduler`` (``tcp://host:8786``): the
+    bench's, so that both report an unreachable scheduler the same way."""
+    from ..bench.sweep import connect as bench_connect
 
-    try:
-        return Client(scheduler, timeout="10s")
-    except (OSError, ValueError, TypeError) as exc:  # unreachable, refused, malformed address
-        reason = " ".join(str(exc).split()) or exc.__class__.__name__
-        raise InputError("--scheduler", scheduler, f"cannot connect: {reason}") from None
+    return bench_connect(scheduler)
 
 
 @contextmanager
