@@ -46,7 +46,7 @@ from .models import ModelFactory, configure_torch, model_bytes, resolve_model
 from .outcome import Outcome, Step, Summary, time_to_target
 from .policies import Context, Policy, make_policy
 from .state import NetworkState
-from .training import TrainConfig, evaluate, train_local
+from .training import LocalProbe, TrainConfig, evaluate, probe_local, train_local
 
 Callback = Callable[[str, dict[str, Any]], None]
 
@@ -183,6 +183,11 @@ class SequentialReplay:
         Torch intra-op threads (default 1; None leaves torch's setting).
     target_accuracy
         Accuracy whose first attainment time is reported.
+    probe
+        Before training at a node, evaluate the arriving model on the node's own labelled data
+        (:func:`~.training.probe_local`: loss, Oort's statistical utility, label agreement) and
+        pass it to the callback of that training step as ``"probe"``. One forward pass, no
+        random draw: the outcome is bit for bit the one without it.
 
     Notes
     -----
@@ -214,6 +219,7 @@ class SequentialReplay:
         train: TrainConfig | None = None,
         threads: int | None = 1,
         target_accuracy: float = 0.9,
+        probe: bool = False,
     ) -> None:
         configure_torch(threads)
         self.instance = instance
@@ -224,6 +230,7 @@ class SequentialReplay:
         self.data = data or instance_network_data(instance, self.request, seed=seed)
         self.train = train or TrainConfig()
         self.target = float(target_accuracy)
+        self.probe = bool(probe)
 
     def new_model(self) -> torch.nn.Module:
         torch.manual_seed(self.seed)
@@ -252,7 +259,8 @@ class SequentialReplay:
         label
             The outcome's label (default the policy's name).
         callback
-            Called as ``callback("step", {"label", "replica", "step"})`` for every step.
+            Called as ``callback("step", {"label", "replica", "step"})`` for every step (with
+            ``"probe"``, a :class:`~.training.LocalProbe`, on training steps when ``probe`` is on).
 
         Returns
         -------
@@ -448,10 +456,13 @@ class _Walk:
         self._cache: dict = {}
 
     # -- steps ----------------------------------------------------------------------------------
-    def emit(self, step: Step) -> None:
+    def emit(self, step: Step, probe: LocalProbe | None = None) -> None:
         self.steps.append(step)
         if self.callback is not None:
-            self.callback("step", {"label": self.label, "replica": self.replica, "step": step})
+            info = {"label": self.label, "replica": self.replica, "step": step}
+            if probe is not None:
+                info["probe"] = probe
+            self.callback("step", info)
 
     def evaluate(self) -> tuple[float, float]:
         """Test loss and accuracy at the MPVU (timed as training wall time)."""
@@ -484,6 +495,9 @@ class _Walk:
         local = self.data.nodes.get(node)
         epochs = self.replay.request.epochs
         ep = self.node_epochs.get(node, epochs)
+        probe = None
+        if self.replay.probe and local is not None:  # before training: the arriving model
+            probe = probe_local(self.model, local.x, local.y, self.data.num_classes)
         w0 = time.perf_counter()
         loss = (
             train_local(self.model, local.x, local.y, ep, self.replay.train, self.gen)
@@ -497,7 +511,7 @@ class _Walk:
         self.spent += float(v.visit_cost[k])
         n = (local.samples if local is not None else 0) * ep
         self.samples += n
-        self.emit(Step(self.t, node, "train", loss, acc, hop_bytes, self.utility, n))
+        self.emit(Step(self.t, node, "train", loss, acc, hop_bytes, self.utility, n), probe)
 
     # -- moves ----------------------------------------------------------------------------------
     def hop(self, v: View, nxt: str) -> None:

@@ -8,6 +8,7 @@ weights travel between nodes (DA-ITN moves the model, not its optimizer state).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -149,3 +150,53 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float,
     loss = float(cross_entropy(logits, y))
     acc = float((logits.argmax(dim=1) == y).float().mean())
     return loss, acc
+
+
+@dataclass(frozen=True)
+class LocalProbe:
+    """What the model arriving at a node predicts on the node's own labelled data, before it
+    trains there (one forward pass: no gradient, no random draw, the weights untouched).
+
+    Attributes
+    ----------
+    samples
+        Samples of the node probed (all of them).
+    loss
+        Mean cross-entropy of the arriving model on them.
+    rms_loss
+        ``sqrt(mean loss_k^2)``: with ``samples``, Oort's statistical utility
+        ``samples * rms_loss`` (Lai et al., OSDI 2021).
+    agreement
+        Share of the node's labels that the arriving model predicts.
+    labels
+        The node's label histogram (counts per class).
+    """
+
+    samples: int
+    loss: float
+    rms_loss: float
+    agreement: float
+    labels: tuple[int, ...]
+
+
+@torch.no_grad()
+def probe_local(model: nn.Module, x: torch.Tensor, y: torch.Tensor, classes: int) -> LocalProbe:
+    """:class:`LocalProbe` of ``model`` on a node's ``(x, y)`` (nan figures when it is empty).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from daitn_opt.executor.models import logreg
+    >>> p = probe_local(logreg((3,), 2), torch.zeros(4, 3), torch.tensor([0, 1, 0, 0]), 2)
+    >>> p.samples, p.labels, p.agreement in (0.25, 0.75)
+    (4, (3, 1), True)
+    """
+    n = int(y.shape[0])
+    counts = tuple(int(c) for c in torch.bincount(y, minlength=classes).tolist()) if n else ()
+    if n == 0:
+        return LocalProbe(0, math.nan, math.nan, math.nan, (0,) * classes)
+    model.eval()
+    logits = model(x)
+    losses = cross_entropy(logits, y, reduction="none")
+    agree = float((logits.argmax(dim=1) == y).double().mean())
+    return LocalProbe(n, float(losses.mean()), float(torch.sqrt((losses**2).mean())), agree, counts)
