@@ -2,7 +2,10 @@
 
 Rows are written by a single process (the sweep's parent) and committed one at a time, so an
 interrupted sweep (Ctrl-C, ``kill -9``, a crash) loses no finished row; the run's key is the
-primary key, so a rerun with the same arguments skips what is done and never repeats a row.
+primary key, so a rerun with the same arguments skips what is done and never repeats a row. A run
+that ended without an answer through no verdict of its solver (:data:`RETRY_STATUSES`: an error, or
+a timeout row of a run killed past its limit) is not done: a rerun runs it again and its new row
+replaces the old one.
 """
 
 from __future__ import annotations
@@ -49,6 +52,15 @@ COLUMNS: dict[str, str] = {
     "trace": "TEXT",
 }
 """Column name -> SQLite type. ``trace`` is the anytime trace as JSON ``[[t, inc, bound], ...]``."""
+RETRY_STATUSES = ("error", "timeout")
+"""Statuses of a stored row without a solution that a resumed sweep runs again (a solver error,
+a run killed past its limit); every other row is finished and kept."""
+
+
+def _retry(table: str = "") -> str:
+    """SQL condition of a row to retry (:data:`RETRY_STATUSES`, no objective)."""
+    statuses = ", ".join(f"'{s}'" for s in RETRY_STATUSES)
+    return f"{table}status IN ({statuses}) AND {table}objective IS NULL"
 
 
 class ResultsStore:
@@ -92,10 +104,14 @@ class ResultsStore:
         self.close()
 
     def done_keys(self) -> set[str]:
-        return {row[0] for row in self._conn.execute("SELECT key FROM runs")}
+        """Keys of the finished rows: every row but those a resumed sweep runs again
+        (:data:`RETRY_STATUSES` without a solution)."""
+        sql = f"SELECT key FROM runs WHERE NOT ({_retry()})"
+        return {row[0] for row in self._conn.execute(sql)}
 
     def insert(self, row: dict[str, Any]) -> bool:
-        """Insert one finished run and commit; False when its key was already stored."""
+        """Insert one run and commit; it replaces a stored row of its key only when that one is
+        to be retried (:data:`RETRY_STATUSES`). False when a finished row of its key was stored."""
         data = {k: row.get(k) for k in COLUMNS}
         if isinstance(data["trace"], list | tuple):
             data["trace"] = json.dumps(data["trace"])
@@ -103,10 +119,13 @@ class ResultsStore:
             data["violations"] = json.dumps(data["violations"])
         names = ", ".join(data)
         marks = ", ".join("?" for _ in data)
+        updates = ", ".join(f"{k} = excluded.{k}" for k in data if k != "key")
+        sql = (
+            f"INSERT INTO runs ({names}) VALUES ({marks}) "
+            f"ON CONFLICT(key) DO UPDATE SET {updates} WHERE {_retry('runs.')}"
+        )
         try:
-            cur = self._conn.execute(
-                f"INSERT OR IGNORE INTO runs ({names}) VALUES ({marks})", list(data.values())
-            )
+            cur = self._conn.execute(sql, list(data.values()))
             self._conn.commit()
         except sqlite3.OperationalError as exc:  # a full disk, a store made read-only
             raise InputError("--db", str(self.path), f"cannot be written ({exc})") from None

@@ -4,7 +4,9 @@ Each run executes in a child process (forked from a server that has the solver l
 imported), so a solver that crashes becomes an ``error`` row and one that hangs past its limit
 plus a grace period is killed and becomes a ``timeout`` row; the sweep goes on. The parent is the
 only writer of the results store and commits each row as it arrives, so an interrupted sweep loses
-no finished row and a rerun with the same arguments runs only what is missing.
+no finished row and a rerun with the same arguments runs only what is missing, or ended in an
+error or a kill without a solution (:data:`~daitn_opt.bench.store.RETRY_STATUSES`; the new row
+replaces the old one).
 
 Runs go to local worker processes by default, or to a Dask ``distributed`` cluster when a
 scheduler address is given; both paths call the same :func:`run_isolated`.
@@ -339,7 +341,8 @@ def run_sweep(
     on_row: Callable[[dict[str, Any]], None] | None = None,
     grace: float = GRACE_SECONDS,
 ) -> SweepSummary:
-    """Run every task whose key is not in ``store``; store each row as it finishes.
+    """Run every task without a finished row in ``store`` (none yet, or an error or timeout row
+    without a solution, which is retried); store each row as it finishes.
 
     Parameters
     ----------

@@ -266,3 +266,29 @@ def test_each_run_records_the_version_of_the_package_that_solved_it(problem, sol
     from daitn_opt.bench.sweep import _solver_version
 
     assert _solver_version(problem, solver).split(" ")[0] == package
+
+
+def test_resumed_sweep_reruns_failed_rows_and_keeps_finished_ones(
+    files: list[Path], tmp_path: Path
+) -> None:
+    """An error row and a killed (timeout) row of an earlier sweep are run again and replaced;
+    a finished row, a ``no_solution`` one included, is kept as it was."""
+    tasks = plan_tasks(files, "mtrce", ["greedy"], [0], time_limit=0.5)
+    failed, killed, finished = tasks[0].key, tasks[1].key, tasks[2].key
+    with ResultsStore(tmp_path / "resume.sqlite") as store:
+        store.insert({"key": failed, "solver": "greedy", "status": "error", "message": "boom"})
+        store.insert({"key": killed, "solver": "greedy", "status": "timeout", "message": "kill"})
+        store.insert({"key": finished, "solver": "greedy", "status": "no_solution"})
+        assert store.done_keys() == {finished}
+        summary = run_sweep(tasks, store, workers=1)
+        assert (summary.ran, summary.skipped) == (2, 1)
+        rows = {r["key"]: r for r in store.rows()}
+        assert store.count() == 3
+        for key in (failed, killed):
+            assert rows[key]["status"] in ("optimal", "feasible")
+            assert rows[key]["check_ok"] == 1 and rows[key]["objective"] > 0
+        assert rows[finished]["status"] == "no_solution"  # kept, not rerun
+        # a finished row is never replaced, an error row of a finished key is not stored
+        assert not store.insert({"key": failed, "solver": "greedy", "status": "error"})
+        assert store.rows(where="key = ?", params=[failed])[0]["status"] != "error"
+        assert run_sweep(tasks, store, workers=1).ran == 0
