@@ -58,6 +58,29 @@ for line in text_lines(f"{B}/tsplib/solutions"):
     if "(" in line:
         rec["note"] = line.split(":", 1)[1].strip()
     out["tsplib"][name] = rec
+# The larger graphs shipped from OPLib's copies (tsplib/from_oplib.py; README.md, tsplib/)
+for path in sorted(glob.glob(f"{B}/tsplib/*.tsp")):
+    if not any("graph of the OPLib file" in line for line in text_lines(path)[:6]):
+        continue
+    name = os.path.basename(path)[:-4]
+    rec = out["tsplib"][name]
+    with open(f"{B}/oplib/gen1/{name}-gen1-50.oplib") as fh:
+        limit = float(re.search(r"COST_LIMIT\s*:\s*(\S+)", fh.read()).group(1))
+    if limit == -(-rec["value"] // 2):
+        check = f"agrees with OPLib's generation-1 COST_LIMIT {limit:g} = ceil(value / 2)"
+    else:  # dsj1000: README.md, tsplib/
+        check = (
+            f"OPLib's generation-1 COST_LIMIT {limit:.0f} is half of {2 * limit:.0f}, not of this "
+            "value: the optimum of the same points under EUC_2D rounding (README.md, tsplib/)"
+        )
+    rec["note"] = "; ".join(
+        x
+        for x in (
+            rec.get("note"),
+            f"graph shipped from OPLib's copy of the TSPLIB file (tsplib/from_oplib.py); {check}",
+        )
+        if x
+    )
 
 # OP
 logs = collections.defaultdict(dict)

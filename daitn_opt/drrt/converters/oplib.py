@@ -27,6 +27,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ...errors import InputError
 from ..instance import Instance, TravelSpec
 from ..snapshot import Snapshot
@@ -43,6 +45,7 @@ from ._common import (
 from .known import lookup
 from .op import benchmark_info
 from .tsplib import TsplibProblem, check_header, graph_of, read_sections
+from .tsplib import parse_problem as parse_tsp
 
 FAMILY = "oplib"
 REFERENCE = (
@@ -220,6 +223,98 @@ def to_instance(problem: OplibProblem, source: str, name: str) -> Instance:
         | ({"keywords": problem.extra} if problem.extra else {})
         | ({"value_note": known.note} if known is not None and known.note else {}),
     )
+
+
+_OP_ONLY_SECTIONS = frozenset(_SECTIONS)
+"""Sections of an OPLib file that its TSP (:func:`tsp_text`) drops."""
+
+
+def tsp_text(text: str, source: str = "text", origin: str | None = None) -> str:
+    """The TSPLIB ``TYPE : TSP`` file of an OPLib file's graph (its TSP), as text.
+
+    OPLib builds each orienteering instance on a TSPLIB graph and keeps the graph's lines as
+    TSPLIB wrote them (node coordinates or the ``EXPLICIT`` matrix, the weight type); this writes
+    them back as a TSP file: ``TYPE : TSP``, the same ``NAME``, ``DIMENSION``, weight keywords and
+    data sections line for line, ``COMMENT`` extended by where the data came from (``origin``,
+    default ``source``), and without OPLib's budget, scores and depot (``COST_LIMIT``, any further
+    keyword such as ``TSPSOL``, ``NODE_SCORE_SECTION``, ``DEPOT_SECTION``).
+
+    Raises
+    ------
+    InputError
+        Everything :func:`parse_problem` refuses; and (a defect here, not in the file) a written
+        file whose graph differs from the OPLib file's.
+
+    Example
+    -------
+    >>> print(tsp_text("NAME : t3\\nTYPE : OP\\nCOMMENT : toy\\nDIMENSION : 3\\nCOST_LIMIT : 10\\n"
+    ...     "EDGE_WEIGHT_TYPE : EUC_2D\\nNODE_COORD_SECTION\\n1 0 0\\n2 3 0\\n3 0 4\\n"
+    ...     "NODE_SCORE_SECTION\\n1 0\\n2 5\\n3 7\\nDEPOT_SECTION\\n1\\n-1\\nEOF\\n", "t3.oplib"))
+    NAME : t3
+    TYPE : TSP
+    COMMENT : toy; graph of the OPLib file t3.oplib
+    DIMENSION : 3
+    EDGE_WEIGHT_TYPE : EUC_2D
+    NODE_COORD_SECTION
+    1 0 0
+    2 3 0
+    3 0 4
+    EOF
+    <BLANKLINE>
+    """
+    problem = parse_problem(text, source)
+    note = f"graph of the OPLib file {origin or source}"
+    comment = problem.graph.comment
+    header: list[str] = []
+    body: list[str] = []
+    skipping = False
+    for raw in text.splitlines():
+        tokens = raw.split()
+        if not tokens:
+            continue
+        word = tokens[0].rstrip(":").upper()
+        if word == "EOF":
+            break
+        if word.endswith("_SECTION"):
+            skipping = word in _OP_ONLY_SECTIONS
+            if not skipping:
+                body.append(raw.rstrip())
+            continue
+        key, colon, value = raw.partition(":")
+        key = key.strip().upper()
+        if not body and colon and not key[:1].isdigit():
+            if key == "TYPE":
+                header.append("TYPE : TSP")
+            elif key == "COMMENT":
+                header.append(f"COMMENT : {value.strip()}; {note}")
+            elif key in _STANDARD_KEYS and key != "COST_LIMIT":
+                header.append(raw.rstrip())
+            continue
+        if not skipping:
+            body.append(raw.rstrip())
+    if not comment:
+        header.insert(1, f"COMMENT : {note}")
+    out = "\n".join([*header, *body, "EOF"]) + "\n"
+    _same_graph(problem.graph, parse_tsp(out, source))
+    return out
+
+
+def _same_graph(a: TsplibProblem, b: TsplibProblem) -> None:
+    """InputError unless two parsed graphs have the same nodes, weight type and data."""
+    same = (
+        a.name == b.name
+        and a.ids == b.ids
+        and a.edge_weight_type == b.edge_weight_type
+        and a.edge_weight_format == b.edge_weight_format
+        and _equal(a.xy, b.xy)
+        and _equal(a.matrix, b.matrix)
+    )
+    if not same:
+        raise InputError("tsp_text", a.name, "the written TSP file's graph differs (a defect)")
+
+
+def _equal(x: np.ndarray | None, y: np.ndarray | None) -> bool:
+    return (x is None and y is None) or (x is not None and y is not None and np.array_equal(x, y))
 
 
 def parse(text: str, source: str = "text", name: str | None = None) -> Instance:
