@@ -23,7 +23,7 @@ def test_size_read_from_the_text_matches_the_converted_instance(fam) -> None:
 
 def test_full_sets_are_all_there() -> None:
     counts = {f.name: len(f.files()) for f in FAMILIES}
-    assert counts == {"op": 89, "oplib": 244, "tsplib": 53, "optw": 39}
+    assert counts == {"op": 89, "oplib": 244, "tsplib": 65, "optw": 39}
 
 
 def test_quick_subset_takes_every_group_and_spreads_over_sizes() -> None:
@@ -89,8 +89,9 @@ def test_plan_puts_heuristics_first_with_the_issue_limits(tmp_path) -> None:
     assert exact == sorted(exact)  # every heuristic run before the first exact one
     assert {p.task.solver for p in planned if not p.exact} == {"ils", "lkh", "pyvrp"}
     assert all(p.n <= 150 and p.task.time_limit == 60 for p in planned if p.exact)
-    assert all(p.task.time_limit == 1 for p in planned if not p.exact)
-    assert len([p for p in planned if not p.exact]) == 3 * 53
+    assert all(p.task.time_limit == (1 if p.n <= 442 else 5) for p in planned if not p.exact)
+    assert len([p for p in planned if not p.exact]) == 3 * 65
+    assert len([p for p in planned if not p.exact and p.n > 442]) == 3 * 12
 
 
 def test_a_small_run_resumes_and_lists_what_did_not_run(tmp_path) -> None:

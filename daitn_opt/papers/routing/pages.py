@@ -57,7 +57,7 @@ def write_pages(out: Path, outcome: Outcome, command: str) -> list[str]:
         rows = [r for r in outcome.rows if r["family"] == fam.name]
         text = family_page(fam, planned, rows, outcome, command, out)
         (out / PAGE[fam.name]).write_text("\n".join(text) + "\n", encoding="utf-8")
-        _write_csv(out / csv_name(fam), rows)
+        write_csv(out / csv_name(fam), rows)
         headlines += headline(fam, planned, rows)
     (out / "README.md").write_text("\n".join(index(outcome, headlines, command, out)) + "\n")
     return headlines
@@ -105,7 +105,9 @@ def family_page(
     outcome: Outcome,
     command: str,
     out: Path,
+    csv: str | None = None,
 ) -> list[str]:
+    """The Markdown lines of one family's page (``csv``: its per-run CSV, default the family's)."""
     info = outcome.info
     first = info.get("first", {})
     solvers = _solvers(fam, rows)
@@ -151,7 +153,8 @@ def family_page(
             "",
             f"Related page of another experiment on this family: [`{related}`]({related}).",
         ]
-    text += ["", f"Per-run rows: [`{csv_name(fam)}`]({csv_name(fam)})."]
+    csv = csv or csv_name(fam)
+    text += ["", f"Per-run rows: [`{csv}`]({csv})."]
     return text
 
 
@@ -323,7 +326,8 @@ def _largest(rows: Sequence[dict], count: int = 10) -> list[str]:
     return out
 
 
-def _write_csv(path: Path, rows: Sequence[dict]) -> None:
+def write_csv(path: Path, rows: Sequence[dict]) -> None:
+    """The per-run rows as CSV (:data:`CSV_COLUMNS`), by solver, size, instance and seed."""
     ordered = sorted(rows, key=lambda r: (r["solver"], r["n"], r["instance"], r["seed"]))
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, CSV_COLUMNS, extrasaction="ignore")
@@ -367,8 +371,8 @@ def index(outcome: Outcome, headlines: Sequence[str], command: str, out: Path) -
         "",
         *target_lines(outcome.planned, outcome.rows),
         "",
-        "Not measured here: TSP tours at n = 1,000 (see `tsp.md`), OPLib proofs (see "
-        "`op-proofs.md` where present).",
+        "Not measured here: OPLib proofs (see `op-proofs.md` where present). TSP tours at "
+        "n = 493-1,000 are also measured on their own in `tsp-large.md` (where present).",
         "",
         "The machine is a shared 2-core host; wall-clock limits at a high load give a run a "
         "fraction of a core, so the figures understate what the same limits give on an idle "

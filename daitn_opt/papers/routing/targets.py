@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from .families import LARGE_TSP
 from .run import Planned
 from .tables import TIE, gap, has_reference, proved
 
@@ -29,6 +30,8 @@ class Target:
     shown: Callable[[float, int], str]
     met: Callable[[float, int], bool | None]
     """From the measured value and the number of planned runs; None: no threshold."""
+    peers: tuple[str, ...] = ()
+    """Solvers whose value of the same statistic is shown beside (measured in the same run)."""
 
 
 def _gaps(rows: Sequence[dict]) -> list[float]:
@@ -56,9 +59,15 @@ def _count(value: float, _: int) -> str:
     return f"{value:g} proved"
 
 
-def _ils_gap(text: str, family: str, keep: Callable[[int], bool], most: float) -> Target:
+def _ils_gap(
+    text: str,
+    family: str,
+    keep: Callable[[int], bool],
+    most: float,
+    peers: tuple[str, ...] = (),
+) -> Target:
     """``ils``'s mean gap on ``family`` (sizes ``keep``) at most ``most``."""
-    return Target(text, family, ("ils",), keep, _mean_gap, _percent, lambda v, _: v <= most)
+    return Target(text, family, ("ils",), keep, _mean_gap, _percent, lambda v, _: v <= most, peers)
 
 
 TARGETS: tuple[Target, ...] = (
@@ -85,6 +94,13 @@ TARGETS: tuple[Target, ...] = (
         "tsplib",
         lambda n: n <= 300,
         0.001,
+    ),
+    _ils_gap(
+        "TSP, `ils`, n ~ 1,000 (here 493-1,000), 5 s: mean gap to the optimum <= 1%",
+        "tsplib",
+        lambda n: n >= LARGE_TSP,
+        0.01,
+        peers=("lkh", "pyvrp"),
     ),
     Target(
         "Chao 64/66 (n >= 64), `highs`, 60 s: 40 of 40 proved",
@@ -129,7 +145,21 @@ def target_lines(planned: Sequence[Planned], rows: Sequence[dict]) -> list[str]:
         partial = " (partial)" if len(have) < len(mine) else ""
         met = t.met(value, len(mine))
         verdict = ("-" if met is None else "yes" if met else "**no**") + partial
-        out.append(
-            f"| {t.text} | {t.shown(value, len(have))} | {verdict} | {len(have)} / {len(mine)} |"
-        )
+        shown = t.shown(value, len(have)) + _beside(t, planned, rows)
+        out.append(f"| {t.text} | {shown} | {verdict} | {len(have)} / {len(mine)} |")
     return out
+
+
+def _beside(t: Target, planned: Sequence[Planned], rows: Sequence[dict]) -> str:
+    """`` (lkh 0.10%, pyvrp 9.50%)``: the peers' value of the statistic on the same sizes."""
+    shown = []
+    for peer in t.peers:
+        keys = {
+            p.task.key
+            for p in planned
+            if p.family == t.family and p.task.solver == peer and t.keep(p.n)
+        }
+        have = [r for r in rows if r["key"] in keys]
+        if have:
+            shown.append(f"`{peer}` {t.shown(t.measure(have), len(have))}")
+    return f" (beside it: {', '.join(shown)})" if shown else ""
