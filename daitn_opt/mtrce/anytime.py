@@ -304,13 +304,17 @@ def plan_anytime(
     seed: int = 0,
     kicks: int | None = None,
     patience: int | None = None,
+    starts: Sequence[Sequence[int]] = (),
 ) -> tuple[Route, float]:
     """Greedy insertion, then iterated local search with seeded random kicks (remove 1-2 nodes,
     insert 1-2 random ones where they fit, descend); the best route and its objective.
 
-    ``kicks`` defaults to ``10 + n`` for ``n`` candidate nodes; ``patience`` kicks in a row
-    without improvement end it early (None: never); the time limit may end it first (then the
-    same seed can give another route on a slower machine).
+    ``starts`` are further starting routes (index routes, e.g. every baseline's route: AATS's
+    nearest-first walk, most data first, the utility greedy route): each feasible one is
+    descended too, best first, and the kicks start from the best descent of all. The result is
+    never worse than any feasible start. ``kicks`` defaults to ``10 + n`` for ``n`` candidate
+    nodes; ``patience`` kicks in a row without improvement end it early (None: never); the time
+    limit may end it first (then the same seed can give another route on a slower machine).
     """
     if not (math.isfinite(time_limit) and time_limit > 0):
         raise InputError("time_limit", time_limit, "must be a finite number > 0")
@@ -323,6 +327,19 @@ def plan_anytime(
     rng = np.random.default_rng(seed)
     route = local_search(obj, greedy(obj, pool, stop), pool, stop)
     best, best_val = route, obj.value(route)
+    firsts = sorted(
+        (obj.value(r), k, r)
+        for k, r in enumerate([list(map(int, r)) for r in starts])
+        if math.isfinite(obj.value(r))
+    )
+    for val, _, start in firsts:  # an exhausted limit still keeps the start itself
+        if val < best_val - 1e-12:
+            best, best_val = start, val
+        if stop():
+            continue
+        cur = local_search(obj, start, pool, stop)
+        if obj.value(cur) < best_val - 1e-12:
+            best, best_val = cur, obj.value(cur)
     idle = 0
     for _ in range(10 + len(pool) if kicks is None else kicks):
         if stop() or (patience is not None and idle >= patience):

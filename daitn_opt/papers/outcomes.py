@@ -54,7 +54,7 @@ import math
 import platform
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -352,7 +352,7 @@ def run_case(case: Case, settings: Settings, progress: Progress) -> dict[str, An
     model, fit_s = fit_case(case, settings)
     progress("stage", {"case": case.name, "detail": "planning"})
     problem, plans = make_plans(case, settings)
-    plans[len(EXACT) : len(EXACT)] = fitted_plans(case, problem, model, settings)
+    plans[len(EXACT) : len(EXACT)] = fitted_plans(case, problem, model, settings, plans)
     pool = _route_pool(problem, plans, settings)
     runs: list[dict[str, Any]] = []
     by_route: dict[tuple[str, ...], list[dict[str, Any]]] = {r: [] for r in pool}
@@ -417,11 +417,14 @@ def fit_case(case: Case, settings: Settings) -> tuple[Any, float]:
     return model, time.perf_counter() - t0
 
 
-def fitted_plans(case: Case, problem: Any, model: Any, settings: Settings) -> list[dict[str, Any]]:
+def fitted_plans(
+    case: Case, problem: Any, model: Any, settings: Settings, others: Sequence[dict] = ()
+) -> list[dict[str, Any]]:
     """The plans on the fitted model: the aligned plan, time to target and coverage.
 
-    - :data:`ALIGNED`: :func:`~daitn_opt.mtrce.anytime.plan_anytime` (greedy and iterated local
-      search, ``settings.time_limit``) improved and, where it finishes, proved optimal by
+    - :data:`ALIGNED`: :func:`~daitn_opt.mtrce.anytime.plan_anytime` (greedy insertion and the
+      route of every plan of ``others``, e.g. each baseline's, each descended, then iterated
+      local search, ``settings.time_limit``) improved and, where it finishes, proved optimal by
       :func:`~daitn_opt.mtrce.anytime.solve_exact` (same limit), on the model and the spread of
       its pilot replays (:meth:`~daitn_opt.mtrce.calibration.OutcomeModel.spread`);
     - :data:`FITTED_TTT`: :func:`~daitn_opt.mtrce.calibration.plan_to_target` at the target;
@@ -449,7 +452,9 @@ def fitted_plans(case: Case, problem: Any, model: Any, settings: Settings) -> li
 
     t0 = time.perf_counter()
     obj = Objective(problem, model, model.spread(), case.target_accuracy)
-    route, heur = plan_anytime(obj, time_limit=settings.time_limit, seed=0)
+    idx_of = {n: i for i, n in enumerate(problem.ids)}
+    starts = [[idx_of[n] for n in p["route"]] for p in others if "route" in p]
+    route, heur = plan_anytime(obj, time_limit=settings.time_limit, seed=0, starts=starts)
     exact = solve_exact(obj, time_limit=settings.time_limit, incumbent=route)
     gap = 0.0 if exact.optimal else (exact.value - exact.bound) / max(exact.value, 1e-9)
     sp = obj.spread

@@ -158,3 +158,20 @@ def test_bad_input_names_the_field():
     big, bmodel = _instance(n=12)
     with pytest.raises(InputError, match="candidates"):
         brute_force(Objective(big, bmodel, Spread(0, 0)), max_nodes=5)
+
+
+def test_plan_anytime_is_never_worse_than_a_start_route():
+    """Seeded with every feasible route of a view and a tiny budget (no kicks), the heuristic
+    returns a route at least as good as the best start, the optimum by enumeration; an
+    infeasible start is ignored."""
+    problem, model = _instance(n=7, seed=3, deadline=40.0)
+    obj = Objective(problem, model, Spread(0.04, 0.02))
+    best_route, best = brute_force(obj)
+    bad = [0, 1, 2, 3, 4, 5, 6]
+    assert not obj.feasible(bad) or obj.value(bad) >= best
+    route, value = plan_anytime(obj, time_limit=5.0, seed=0, kicks=0, starts=[bad, best_route])
+    assert value == pytest.approx(best) and obj.value(route) == pytest.approx(best)
+    fresh = Objective(problem, model, Spread(0.04, 0.02))
+    worst_start = [0, 6]
+    r2, v2 = plan_anytime(fresh, time_limit=5.0, seed=0, kicks=0, starts=[worst_start])
+    assert v2 <= fresh.value(worst_start) + 1e-12
