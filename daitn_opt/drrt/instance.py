@@ -199,6 +199,12 @@ class Instance(_Model):
             for j, node_id in enumerate(req.mandatory):
                 if node_id not in ids:
                     raise FieldError(f"requests[{i}].mandatory[{j}]", node_id, "is not a node id")
+            model = req.outcome_model
+            for name in ("label_mass", "node_decay", "node_effect"):
+                unknown = next((k for k in getattr(model, name, {}) if k not in ids), None)
+                if unknown is not None:
+                    where = f"requests[{i}].outcome_model.{name}"
+                    raise FieldError(where, unknown, "is not a node id")
         model_ids = {m.id for m in self.models}
         for k, node in enumerate(self.snapshot.nodes):
             if node.kind != "user":  # only users have demands (getattr on others is slow)

@@ -8,11 +8,15 @@ described by :class:`InferenceModel`.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from .snapshot import Fraction, NonNeg, _Model
+from .snapshot import FieldError, Fraction, NonNeg, Positive, Real, _Model
+
+EXPECTED_TIME = "min_expected_time_to_target"
+"""The objective that needs a request's :class:`OutcomeModelSpec`."""
 
 
 class TrainModel(_Model):
@@ -31,6 +35,83 @@ class Target(_Model):
     kind: Literal["utility", "samples", "coverage"] = "utility"
     amount: NonNeg
     """Utility or sample count to collect; for coverage, the number of distinct labels."""
+
+
+class OutcomeModelSpec(_Model):
+    """A fitted outcome model of one request: what ``min_expected_time_to_target`` plans on.
+
+    The fields are those :meth:`daitn_opt.mtrce.calibration.OutcomeModel.apply` writes into an
+    MTRCE problem (``formulations/mtrce.md``, "Expected time to target"). Per-node values are
+    keyed by node id, so that the model survives any reordering or renumbering of the snapshot;
+    per-label values follow ``labels``. Every node of the request's view needs an entry in
+    ``label_mass`` and ``node_decay`` (checked when the problem is built); other nodes are
+    ignored. ``instances/outcome_models.py`` writes one per request from pilot replays.
+    """
+
+    labels: list[str] = Field(min_length=1)
+    """Label names, the order of every per-label list."""
+    label_mass: dict[str, list[NonNeg]]
+    """Node id -> effective samples per label (count x quality and age discounts, fitted)."""
+    coverage_scale: list[Positive]
+    """Saturation scale of each label's coverage curve (same units as the mass)."""
+    label_weight: list[NonNeg] | None = None
+    """Weight of each label's coverage (None: ``1 / L`` each)."""
+    coverage_breaks: list[NonNeg] | None = None
+    """Increasing breakpoints from 0, in units of the scale (None: the solvers' default)."""
+    node_decay: dict[str, Fraction]
+    """Node id -> factor in [0, 1] by which training there discounts the mass gathered before."""
+    node_effect: dict[str, Real] = Field(default_factory=dict)
+    """Node id -> accuracy added when the node is the last one trained (absent: 0)."""
+    accuracy_intercept: Real
+    """``a`` of the predicted accuracy ``a + b * coverage (+ effect)``."""
+    accuracy_slope: NonNeg
+    """``b`` of the predicted accuracy."""
+    target_accuracy: Annotated[float, Field(gt=0, le=1)]
+    """The accuracy whose expected time is minimised."""
+    checkpoint_sd: NonNeg = 0.0
+    """Spread of one replay's accuracy new at every checkpoint (``sigma_s``)."""
+    shared_sd: NonNeg = 0.0
+    """Spread shared by every checkpoint of one replay (``sigma_c``)."""
+    quadrature_nodes: Annotated[int, Field(ge=1, le=64)] = 9
+    """Gauss-Hermite points of the expectation over the shared spread."""
+    recency: Annotated[float, Field(gt=0, le=1)] | None = None
+    """Fitted per-position recency (``max_recency_coverage``), None: the request's."""
+    source: str = ""
+    """How the model was obtained (pilot seeds, routes, fit figures), for people."""
+
+    @model_validator(mode="after")
+    def _shapes(self) -> OutcomeModelSpec:
+        labels = len(self.labels)
+        if len(set(self.labels)) != labels:
+            raise FieldError("labels", self.labels, "a label appears twice")
+        for node, row in self.label_mass.items():
+            if len(row) != labels:
+                raise FieldError(f"label_mass.{node}", len(row), f"expected {labels} values")
+        for name in ("coverage_scale", "label_weight"):
+            values = getattr(self, name)
+            if values is not None and len(values) != labels:
+                raise FieldError(name, len(values), f"expected {labels} values (one per label)")
+        breaks = self.coverage_breaks
+        if breaks is not None and (
+            len(breaks) < 2 or breaks[0] != 0 or any(b <= a for a, b in pairwise(breaks))
+        ):
+            raise FieldError("coverage_breaks", breaks, "must increase from 0 (two or more)")
+        return self
+
+
+class LocalEpochs(_Model):
+    """TAG: choose the local epochs at each visited node with the route (``tag-*`` solvers).
+
+    The request's ``epochs`` fix the per-epoch time (the view's training time over them); each
+    visited customer then trains ``1..max`` epochs with diminishing returns of scale ``tau``
+    (``formulations/mtrce.md``, "TAG"). The request's objective is the value of a visit:
+    ``max_utility`` or ``max_coverage``.
+    """
+
+    max: Annotated[int, Field(ge=1, le=1000)] | None = None
+    """Most epochs at one node (None: ``max(5, epochs)``)."""
+    tau: Annotated[float, Field(gt=0, le=1000)] = 2.0
+    """Epoch scale of the diminishing returns ``f(e) = (1 - e^{-e/tau}) / (1 - e^{-1/tau})``."""
 
 
 class TrainingRequest(_Model):
@@ -62,11 +143,22 @@ class TrainingRequest(_Model):
     replicas: Annotated[int, Field(ge=1, le=10_000)] = 1
     mandatory: list[str] = Field(default_factory=list)
     objective: Literal[
-        "max_utility", "min_time", "max_coverage", "max_recency_coverage", "min_time_to_target"
+        "max_utility",
+        "min_time",
+        "max_coverage",
+        "max_recency_coverage",
+        "min_time_to_target",
+        "min_expected_time_to_target",
     ] = "max_utility"
     """What the route optimises: summed utility, visit-all time, label coverage with diminishing
-    returns, recency-weighted coverage, or the earliest completion reaching a coverage target
-    (``formulations/mtrce.md``, outcome-aligned objectives)."""
+    returns, recency-weighted coverage, the earliest completion reaching a coverage target, or
+    the expected time to a target accuracy under ``outcome_model`` (``formulations/mtrce.md``,
+    outcome-aligned objectives)."""
+    outcome_model: OutcomeModelSpec | None = None
+    """The fitted outcome model (needed by ``min_expected_time_to_target``; under the other
+    objectives its coverage fields replace the priors)."""
+    local_epochs: LocalEpochs | None = None
+    """TAG: choose the local epochs per node with the route (the problem becomes a TAG one)."""
     recency: Annotated[float, Field(gt=0, le=1)] | None = None
     """``max_recency_coverage``: weight ``recency**p`` of the node ``p`` places before the end
     (default :data:`daitn_opt.mtrce.coverage.DEFAULT_RECENCY`)."""
@@ -76,6 +168,21 @@ class TrainingRequest(_Model):
     arrival: NonNeg = 0.0
     """Seconds after the snapshot time at which the request arrives (FCFS order)."""
     must_admit: bool = False
+
+    @model_validator(mode="after")
+    def _model_for_objective(self) -> TrainingRequest:
+        if self.objective == EXPECTED_TIME and self.outcome_model is None:
+            raise FieldError(
+                "outcome_model",
+                None,
+                f"objective {EXPECTED_TIME} needs a fitted outcome model "
+                "(instances/outcome_models.py writes one)",
+            )
+        if self.local_epochs is not None and self.objective not in ("max_utility", "max_coverage"):
+            raise FieldError(
+                "local_epochs", "{...}", "TAG extends the objective max_utility or max_coverage"
+            )
+        return self
 
 
 class InferenceModel(_Model):

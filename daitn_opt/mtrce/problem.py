@@ -34,12 +34,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
 
 from ..drrt.instance import Instance
+from ..drrt.requests import OutcomeModelSpec, TrainingRequest
 from ..drrt.view import View, view
+
+if TYPE_CHECKING:
+    from .tag import TagProblem
 
 Objective = Literal[
     "max_utility",
@@ -487,7 +491,7 @@ class Problem:
             raise InputError("quadrature_nodes", nodes, "expected a positive integer")
 
 
-def from_view(v: View, name: str = "mtrce") -> Problem:
+def from_view(v: View, name: str = "mtrce", *, request: TrainingRequest | None = None) -> Problem:
     """The MTRCE problem of a request's view.
 
     Parameters
@@ -497,6 +501,10 @@ def from_view(v: View, name: str = "mtrce") -> Problem:
         arrays, the request's start, end, deadline, budget, replicas and objective.
     name : str
         The problem's name (reported in results as the instance).
+    request : TrainingRequest, optional
+        The request of the view. When it carries an ``outcome_model``, its fields are written
+        into the problem (:func:`with_outcome_model`): what ``min_expected_time_to_target``
+        reads, and the fitted coverage in place of the priors.
 
     Returns
     -------
@@ -510,7 +518,8 @@ def from_view(v: View, name: str = "mtrce") -> Problem:
     Raises
     ------
     InputError
-        The view's arrays are inconsistent (:meth:`Problem.validate`).
+        The view's arrays are inconsistent (:meth:`Problem.validate`), or the request's outcome
+        model has no entry for a node of the view.
 
     Notes
     -----
@@ -535,7 +544,7 @@ def from_view(v: View, name: str = "mtrce") -> Problem:
         mask = np.ones(v.n, dtype=bool)
         mask[[v.start, v.end]] = False
         mandatory = np.flatnonzero(mask)
-    return Problem(
+    problem = Problem(
         ids=list(v.ids),
         start=v.start,
         end=v.end,
@@ -556,6 +565,75 @@ def from_view(v: View, name: str = "mtrce") -> Problem:
         request_id=v.request_id,
         **coverage_fields(v, **_coverage_options(v)),
     )
+    model = None if request is None else request.outcome_model
+    return problem if model is None else with_outcome_model(problem, model)
+
+
+def with_outcome_model(problem: Problem, model: OutcomeModelSpec) -> Problem:
+    """``problem`` with the fields of a request's outcome model, node rows matched by node id.
+
+    Writes what :meth:`daitn_opt.mtrce.calibration.OutcomeModel.apply` writes under
+    ``min_expected_time_to_target``: coverage (``label_mass``, ``coverage_scale``,
+    ``label_weight``, ``coverage_breaks``, ``recency`` when given, and ``target``, the coverage
+    of the target accuracy clamped to ``[1e-6, coverage of every node]``), ``node_decay``,
+    ``node_effect`` (0 for a node without one), the accuracy line, the target accuracy and the
+    spread. The objective is left as it is.
+
+    Raises
+    ------
+    InputError
+        ``label_mass`` or ``node_decay`` has no entry for a node of ``problem`` (the field, the
+        node id).
+    """
+    from ..errors import InputError
+    from .coverage import coverage_value
+
+    for name in ("label_mass", "node_decay"):
+        rows = getattr(model, name)
+        missing = next((node for node in problem.ids if node not in rows), None)
+        if missing is not None:
+            raise InputError(
+                f"outcome_model.{name}",
+                missing,
+                f"no entry for this node of request {problem.request_id}'s view",
+            )
+    mass = np.array([model.label_mass[node] for node in problem.ids], dtype=np.float64)
+    labels = len(model.labels)
+    scale = np.asarray(model.coverage_scale, dtype=np.float64)
+    weight = (
+        np.full(labels, 1.0 / labels)
+        if model.label_weight is None
+        else np.asarray(model.label_weight, dtype=np.float64)
+    )
+    breaks = (
+        COVERAGE_BREAKS.copy()
+        if model.coverage_breaks is None
+        else np.asarray(model.coverage_breaks, dtype=np.float64)
+    )
+    best = coverage_value(mass.sum(axis=0), scale, weight, breaks)
+    a, b, goal = model.accuracy_intercept, model.accuracy_slope, model.target_accuracy
+    reach = (0.0 if a >= goal else math.inf) if b <= 0 else (goal - a) / b
+    effect = None
+    if model.node_effect:
+        effect = np.array([model.node_effect.get(node, 0.0) for node in problem.ids])
+    changes: dict[str, object] = {
+        "label_mass": mass,
+        "coverage_scale": scale,
+        "label_weight": weight,
+        "coverage_breaks": breaks,
+        "target": float(min(max(reach, 1e-6), best)),
+        "node_decay": np.array([model.node_decay[node] for node in problem.ids]),
+        "node_effect": effect,
+        "accuracy_intercept": float(a),
+        "accuracy_slope": float(b),
+        "target_accuracy": float(goal),
+        "checkpoint_sd": float(model.checkpoint_sd),
+        "shared_sd": float(model.shared_sd),
+        "quadrature_nodes": int(model.quadrature_nodes),
+    }
+    if model.recency is not None:
+        changes["recency"] = float(model.recency)
+    return problem.replace(**changes)
 
 
 def _coverage_options(v: View) -> dict[str, float]:
@@ -570,7 +648,7 @@ def _coverage_options(v: View) -> dict[str, float]:
 
 def from_instance(
     instance: Instance, request_id: str | None = None, *, max_nodes: int | None = None
-) -> Problem:
+) -> Problem | TagProblem:
     """The MTRCE problem of one request of ``instance``.
 
     Parameters
@@ -585,8 +663,11 @@ def from_instance(
 
     Returns
     -------
-    Problem
-        :func:`from_view` of the request's view, named after the instance.
+    Problem or TagProblem
+        :func:`from_view` of the request's view, named after the instance, with the request's
+        outcome model when it carries one; the TAG problem of it
+        (:func:`daitn_opt.mtrce.tag.from_problem`) when the request asks to choose its
+        ``local_epochs``.
 
     Raises
     ------
@@ -601,4 +682,12 @@ def from_instance(
     >>> p.kind, p.request_id, p.objective, p.size
     ('mtrce', 'r1', 'max_utility', 6)
     """
-    return from_view(view(instance, request_id, max_nodes=max_nodes), name=instance.name)
+    request = instance.request(request_id)
+    v = view(instance, request.id, max_nodes=max_nodes)
+    problem = from_view(v, name=instance.name, request=request)
+    if request.local_epochs is None:
+        return problem
+    from .tag import from_problem
+
+    epochs = request.local_epochs
+    return from_problem(problem, request.epochs, max_epochs=epochs.max, tau=epochs.tau)
