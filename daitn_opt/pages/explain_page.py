@@ -290,7 +290,7 @@ def explain_html(
         # one view serves the problem, the check and the page (a view of thousands of nodes
         # takes seconds); the reasons for nodes outside it only matter to a route through one
         v = view(instance, request)
-        problem = from_view(v, name=instance.name)
+        problem = from_view(v, name=instance.name, request=instance.request(request))
         inside = set(problem.ids)
         routes = (result.solution or {}).get("routes") or []
         if any(node not in inside for r in routes if isinstance(r, list) for node in r):
