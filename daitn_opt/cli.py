@@ -594,7 +594,7 @@ def oam_cmd(
             inst,
             req.id,
             target_accuracy=target,
-            solver=chosen or "coverage-ils",
+            solver=chosen or "anytime-ils",
             time_limit=time_limit,
         )
     result = run_oam(
