@@ -14,13 +14,18 @@ from .aligned import (
     FixedScaleModel,
     PlannedRoute,
     estimated_basis,
-    extend_route,
     fitted_planner,
     model_with_estimates,
 )
-from .estimates import Estimate, UtilityEstimates, smooth, smoothing_weight
+from .estimates import Estimate, UtilityEstimates, shrink
 from .loop import OAMResult, OAMRound, prior_estimates, run_oam
-from .measure import HopMeasurement, ObservedReplay, quality_from_agreement, split_holdout
+from .measure import (
+    HopMeasurement,
+    ObservedReplay,
+    quality_from_agreement,
+    quality_variance,
+    split_holdout,
+)
 from .truth import Misreport, misreport
 
 __all__ = [
@@ -35,14 +40,13 @@ __all__ = [
     "PlannedRoute",
     "UtilityEstimates",
     "estimated_basis",
-    "extend_route",
     "fitted_planner",
     "misreport",
     "model_with_estimates",
     "prior_estimates",
     "quality_from_agreement",
+    "quality_variance",
     "run_oam",
-    "smooth",
-    "smoothing_weight",
+    "shrink",
     "split_holdout",
 ]

@@ -1,15 +1,17 @@
-"""Plan OAM rounds for time to target on the fitted outcome model, with the estimates in it.
+"""Plan OAM rounds for the expected time to target on the fitted outcome model, with the
+estimates in it.
 
 The first OAM loop planned ``max_coverage`` routes: better estimates changed *which* nodes a
 route visits but not *when* the good ones come, so the time to a target accuracy did not follow
 the information (``papers/outcomes/oam.md``). This planner uses the objective a user with a
-target cares about, ``min_time_to_target`` on the outcome model of
+target cares about, ``min_expected_time_to_target`` on the outcome model of
 :mod:`daitn_opt.mtrce.calibration` (``acc = a + b C``, ``C`` the coverage of the noise-discounted
-label mass), and puts OAM's estimates into that model:
+label mass; the expectation over the model's prediction error, :mod:`daitn_opt.mtrce.anytime`),
+solved by the registered ``anytime-ils`` solver, and puts OAM's estimates into that model:
 
-- the model's parameters (``kappa``, recency, noise exponent ``gamma``, ``a``, ``b``) describe how
-  training on data turns into accuracy; they are fitted once per request on pilot replays of the
-  reported instance and are not changed by OAM;
+- the model's parameters (``kappa``, recency, noise exponent ``gamma``, ``a``, ``b``, spread)
+  describe how training on data turns into accuracy; they are fitted once per request on pilot
+  replays of the reported instance and are not changed by OAM;
 - OAM's per-(node, task) estimates say what data a node holds: row ``i`` of the label counts is
   scaled by ``estimated samples / reported samples`` and its quality becomes the estimated one, so
   its mass is ``counts_i * ratio_i * signal(q_hat_i) ** gamma * age weight``;
@@ -17,14 +19,8 @@ label mass), and puts OAM's estimates into that model:
   saturates a label is a property of the task, not of who lied (recomputing it from the estimates
   would make every honest node look more valuable once a liar is found).
 
-A route is :func:`~daitn_opt.mtrce.calibration.plan_to_target`'s route (earliest predicted time
-to the target, recency included; when the model says no route reaches the target by the
-deadline, the ``max_recency_coverage`` route of the model, i.e. the most predicted accuracy)
-followed, when ``extend`` is on, by the remaining time filled
-with the node of the largest predicted coverage gain per added second appended before the end,
-while the route stays feasible. The suffix changes nothing when the prediction holds (the target
-is reached on the prefix); it is the insurance a user buys against an optimistic prediction (a
-replay that misses the target would otherwise stop early and count as a miss).
+The expected-time route keeps visiting nodes while another checkpoint still lowers the expected
+time (the insurance against an optimistic prediction), so no extension step is needed.
 """
 
 from __future__ import annotations
@@ -36,9 +32,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..mtrce.calibration import Basis, OutcomeModel, plan_to_target
-from ..mtrce.plan import Arrays, Plan
-from ..mtrce.problem import Problem
+from ..mtrce.calibration import Basis, OutcomeModel
+from ..mtrce.problem import EXPECTED_TIME, Problem
 from ..registry import solve
 from .estimates import UtilityEstimates
 
@@ -83,39 +78,6 @@ def model_with_estimates(
     return FixedScaleModel(**kept, fixed_scale=model.scale())
 
 
-def extend_route(problem: Problem, route: list[int], model: OutcomeModel) -> list[int]:
-    """``route`` (problem indices) with nodes appended before its end while it stays feasible.
-
-    Each step appends the unvisited node with utility > 0 of the largest predicted coverage gain
-    (order included) per added second; it stops when no node fits or none adds coverage.
-    """
-    plan = Plan(Arrays.of(problem), [list(route)])
-    util = np.asarray(problem.utility, dtype=np.float64)
-    while True:
-        candidates = np.array([v for v in plan.unvisited() if util[v] > 0], dtype=np.int64)
-        if len(candidates) == 0:
-            break
-        ok, added, _ = plan.insertion_table(0, candidates)
-        last = len(plan.routes[0]) - 2  # the gap just before the end
-        fits = ok[:, last]
-        if not fits.any():
-            break
-        current = plan.routes[0]
-        base = model.coverage(model.trained(problem, current))
-        best, best_score = -1, 0.0
-        for j in np.flatnonzero(fits):
-            v = int(candidates[j])
-            trial = [*current[:-1], v, current[-1]]
-            gain = model.coverage(model.trained(problem, trial)) - base
-            score = gain / max(float(added[j, last]), 1e-9)
-            if gain > 1e-12 and score > best_score:
-                best, best_score = v, score
-        if best < 0:
-            break
-        plan.insert(0, len(current) - 1, best)
-    return list(plan.routes[0])
-
-
 @dataclass(frozen=True)
 class PlannedRoute:
     """What a planner returns to the OAM loop."""
@@ -129,25 +91,26 @@ class PlannedRoute:
 
 @dataclass
 class AlignedPlanner:
-    """Plans an OAM round for time to target on ``model`` with the round's estimates; see the
-    module doc.
+    """Plans an OAM round for the expected time to target on ``model`` with the round's
+    estimates; see the module doc.
 
     Parameters
     ----------
     model
         The request's outcome model, fitted on the reports, with its target accuracy set.
     solver
-        Coverage solver of ``min_time_to_target`` (``coverage-ils``, ``coverage-highs``, ...).
+        A registered solver of ``min_expected_time_to_target`` (``anytime-ils``,
+        ``anytime-bnb``).
     time_limit
         Seconds per solve.
-    extend
-        Fill the time after the predicted target with the best coverage gain per second.
+    seed
+        The solver's seed.
     """
 
     model: OutcomeModel
-    solver: str = "coverage-ils"
+    solver: str = "anytime-ils"
     time_limit: float = 10.0
-    extend: bool = True
+    seed: int = 0
 
     def __post_init__(self) -> None:
         if self.model.target_accuracy is None:
@@ -155,34 +118,23 @@ class AlignedPlanner:
 
     def __call__(self, problem: Problem, estimates: UtilityEstimates, task: str) -> PlannedRoute:
         model = model_with_estimates(self.model, estimates, task)
-        res, predicted, rounds = plan_to_target(
-            problem, model, solver=self.solver, time_limit=self.time_limit
-        )
-        fallback = res is None or not res.is_feasible()
-        if fallback:
-            # The model says no route reaches the target by the deadline: the best it can do is
-            # the most predicted accuracy (coverage with the fitted recency).
-            res = solve(
-                model.apply(problem, "max_recency_coverage"),
-                self.solver,
-                time_limit=self.time_limit,
-                seed=0,
-            )
-            predicted = math.inf
-            if not res.is_feasible():
-                msg = f"found no route: {res.status.value}"
-                raise InputError("solver", self.solver, msg)
+        planned = model.apply(problem, EXPECTED_TIME)
+        res = solve(planned, self.solver, time_limit=self.time_limit, seed=self.seed)
+        if not res.is_feasible():
+            raise InputError("solver", self.solver, f"found no route: {res.status.value}")
         idx = [problem.ids.index(str(n)) for n in res.solution["routes"][0]]
-        prefix = len(idx)
-        if self.extend:
-            idx = extend_route(problem, idx, model)
-        route = [problem.ids[i] for i in idx]
+        predicted = model.predicted_time(problem, idx)
+        prefix = len(idx) - 2
+        for k in range(1, len(idx) - 1):  # the nodes the mean prediction needs for the target
+            if math.isfinite(model.predicted_time(problem, [*idx[: k + 1], idx[-1]])):
+                prefix = k
+                break
         info = {
-            "prefix": prefix - 2,
-            "retargets": rounds,
-            "fallback": fallback,
+            "prefix": prefix,
+            "expected_time": res.objective,
             "predicted_accuracy": model.predict(model.trained(problem, idx)),
         }
+        route = [problem.ids[i] for i in idx]
         return PlannedRoute(
             route, res.status.value, predicted if math.isfinite(predicted) else None, info
         )
@@ -196,9 +148,8 @@ def fitted_planner(
     pilot_seeds: tuple[int, ...] = (100, 101, 102, 103, 104),
     pilot_routes: int = 12,
     noise_exponents: tuple[float, ...] = (1.0, 2.0, 3.0, 4.0),
-    solver: str = "coverage-ils",
+    solver: str = "anytime-ils",
     time_limit: float = 5.0,
-    extend: bool = True,
 ) -> AlignedPlanner:
     """An :class:`AlignedPlanner` on the outcome model fitted to pilot replays of ``instance``.
 
@@ -217,4 +168,4 @@ def fitted_planner(
         target_accuracy=target_accuracy,
         noise_exponents=noise_exponents,
     )
-    return AlignedPlanner(model, solver, time_limit, extend)
+    return AlignedPlanner(model, solver, time_limit)

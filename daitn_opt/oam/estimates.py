@@ -6,16 +6,26 @@ weighted by :func:`daitn_opt.mtrce.coverage.quality_weight`). OAM keeps, for eac
 an estimate of both fields, starting from the report (the prior) and moved by what replays
 measure (:mod:`.measure`).
 
-Update rule (one field ``x`` in {samples, quality}, observation ``o``, ``n`` observations so far):
+Update rule (``formulations/oam.md``): precision weighting, i.e. Bayesian shrinkage of a normal
+prior by normal measurements (a Kalman update without drift). Each field ``x`` in {samples,
+quality} has a mean and a variance ``v``. The prior is the report with a variance that grows with
+distrust:
 
-    a = max(1 / (n + prior_weight + 1), alpha_min)
-    x <- (1 - a) * x + a * o,    n <- n + 1
+    quality:  x_0 = reported quality,  v_0 = prior_sd^2 * (1 - trust) + floor_sd^2
+    samples:  x_0 = reported samples,  v_0 = (prior_sd * reported samples)^2 * (1 - trust)
+              + (floor_sd * reported samples)^2
 
-With ``prior_weight = 1`` and ``alpha_min = 0.1`` (defaults) the first observation moves the
-estimate half way from the report, the next ones make it the running mean of the prior and the
-observations, and after eight observations it becomes exponential smoothing with weight 0.1 (so
-that a node whose data changes is tracked). ``n`` is the estimate's confidence. The estimated
-utility is ``samples * quality``, the view's own formula on the estimated fields.
+A measurement ``o`` with variance ``s^2`` (its standard error squared, from :mod:`.measure`)
+moves the estimate by the gain ``k = v / (v + s^2)``:
+
+    x <- x + k (o - x),    v <- (1 - k) v        (k = 1 when s = 0: an exact measurement)
+
+A precise measurement (``s^2 << v``) moves the estimate nearly all the way; a noisy one (a node
+with three samples) little, and less for a trusted node. The sample count a node trained on is
+read from the trace, so its measurement is exact (``s = 0``) and replaces the report. After
+observations ``o_1 .. o_n`` the estimate is the precision-weighted mean
+``(x_0 / v_0 + sum o_i / s_i^2) / (1 / v_0 + sum 1 / s_i^2)``, whatever their order. The
+estimated utility is ``samples * quality``, the view's own formula on the estimated fields.
 
 :meth:`UtilityEstimates.apply` returns a planning problem with the estimates in place of the
 reports (``problem.replace(...)``): nothing inside a solver changes.
@@ -33,20 +43,13 @@ import numpy as np
 
 from ..errors import InputError
 
-FORMAT = "daitn-opt/oam-estimates/1"
+FORMAT = "daitn-opt/oam-estimates/2"
 
 
-def smoothing_weight(count: int, prior_weight: float, alpha_min: float) -> float:
-    """The weight ``a`` of the next observation after ``count`` observations (see module doc)."""
-    return max(1.0 / (count + prior_weight + 1.0), alpha_min)
-
-
-def smooth(
-    value: float, observed: float, count: int, prior_weight: float, alpha_min: float
-) -> float:
-    """``(1 - a) * value + a * observed`` with ``a = smoothing_weight(count, ...)``."""
-    a = smoothing_weight(count, prior_weight, alpha_min)
-    return (1.0 - a) * value + a * observed
+def shrink(value: float, var: float, observed: float, obs_var: float) -> tuple[float, float]:
+    """``(new value, new variance)``: the precision-weighted update of the module doc."""
+    gain = 1.0 if obs_var <= 0 else (var / (var + obs_var) if var > 0 else 0.0)
+    return value + gain * (observed - value), (1.0 - gain) * var
 
 
 @dataclass
@@ -61,10 +64,14 @@ class Estimate:
         The node's report when the estimate was created (the prior).
     samples, quality
         Current estimates of the usable sample count and of the fraction of clean labels.
+    samples_var, quality_var
+        Variance of each estimate (its confidence; the prior's at first, see the module doc).
     samples_count, quality_count
-        How many observations moved each field (its confidence).
+        How many observations moved each field.
     last_quality
         The last observed quality (nan before any observation).
+    trust
+        The node's trust when the estimate was created (sets the prior variance).
     """
 
     node: str
@@ -73,9 +80,12 @@ class Estimate:
     reported_quality: float
     samples: float
     quality: float
+    samples_var: float = 0.0
+    quality_var: float = 0.0
     samples_count: int = 0
     quality_count: int = 0
     last_quality: float = math.nan
+    trust: float = 1.0
 
     @property
     def utility(self) -> float:
@@ -93,34 +103,47 @@ class UtilityEstimates:
 
     Parameters
     ----------
-    prior_weight
-        Pseudo-count of the report (>= 0): how many observations the prior is worth.
-    alpha_min
-        Floor in (0, 1] of the smoothing weight.
+    prior_sd
+        Standard deviation of a report of a fully distrusted node (trust 0), in quality units
+        (for the sample count: as a share of the report); it scales with ``sqrt(1 - trust)``.
+    floor_sd
+        Standard deviation of every report, whatever the trust (> 0 keeps a fully trusted
+        report movable).
     """
 
-    prior_weight: float = 1.0
-    alpha_min: float = 0.1
+    prior_sd: float = 1.0
+    floor_sd: float = 0.02
     entries: dict[tuple[str, str], Estimate] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.prior_weight) and self.prior_weight >= 0):
-            raise InputError("prior_weight", self.prior_weight, "must be a finite number >= 0")
-        if not (0 < self.alpha_min <= 1):
-            raise InputError("alpha_min", self.alpha_min, "must be in (0, 1]")
+        for name in ("prior_sd", "floor_sd"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+                raise InputError(name, value, "must be a finite number >= 0")
+
+    def prior_variance(self, trust: float) -> float:
+        """Variance of a reported quality from a node of this trust (see the module doc)."""
+        return self.prior_sd**2 * (1.0 - trust) + self.floor_sd**2
 
     # -- access ---------------------------------------------------------------------------------
     def get(self, node: str, task: str) -> Estimate | None:
         return self.entries.get((node, task))
 
-    def ensure(self, node: str, task: str, samples: float, quality: float) -> Estimate:
-        """The estimate of (node, task), created from the report when it does not exist yet."""
+    def ensure(
+        self, node: str, task: str, samples: float, quality: float, trust: float = 1.0
+    ) -> Estimate:
+        """The estimate of (node, task), created from the report (the prior, its variance from
+        ``trust``) when it does not exist yet."""
         _check_fields(node, samples, quality)
+        if not (isinstance(trust, int | float) and 0 <= trust <= 1):
+            raise InputError("trust", trust, "must be in [0, 1]")
         key = (node, task)
         if key not in self.entries:
+            v = self.prior_variance(float(trust))
             self.entries[key] = Estimate(
-                node, task, float(samples), float(quality), float(samples), float(quality)
-            )
+                node, task, float(samples), float(quality), float(samples), float(quality),
+                samples_var=v * float(samples) ** 2, quality_var=v, trust=float(trust),
+            )  # fmt: skip
         return self.entries[key]
 
     def observe(
@@ -130,26 +153,32 @@ class UtilityEstimates:
         *,
         samples: float | None = None,
         quality: float | None = None,
+        samples_var: float = 0.0,
+        quality_var: float = 0.0,
     ) -> Estimate:
-        """Apply the update rule to the measured ``samples`` and/or ``quality`` of a node.
+        """Apply the update rule to the measured ``samples`` and/or ``quality`` of a node, with
+        the measurements' variances (0: exact, the measurement replaces the estimate).
 
         The estimate must exist (:meth:`ensure` creates it from the report).
         """
+        for name, var in (("samples_var", samples_var), ("quality_var", quality_var)):
+            if not (math.isfinite(var) and var >= 0):
+                raise InputError(name, var, "must be a finite number >= 0")
         est = self.entries.get((node, task))
         if est is None:
             raise InputError("node", node, f"has no estimate for task {task!r} (call ensure)")
         if samples is not None:
             if not (math.isfinite(samples) and samples >= 0):
                 raise InputError("samples", samples, "must be a finite number >= 0")
-            est.samples = smooth(
-                est.samples, float(samples), est.samples_count, self.prior_weight, self.alpha_min
+            est.samples, est.samples_var = shrink(
+                est.samples, est.samples_var, float(samples), samples_var
             )
             est.samples_count += 1
         if quality is not None:
             if not (math.isfinite(quality) and 0 <= quality <= 1):
                 raise InputError("quality", quality, "must be in [0, 1]")
-            est.quality = smooth(
-                est.quality, float(quality), est.quality_count, self.prior_weight, self.alpha_min
+            est.quality, est.quality_var = shrink(
+                est.quality, est.quality_var, float(quality), quality_var
             )
             est.quality_count += 1
             est.last_quality = float(quality)
@@ -205,8 +234,8 @@ class UtilityEstimates:
             rows.append(row)
         return {
             "format": FORMAT,
-            "prior_weight": self.prior_weight,
-            "alpha_min": self.alpha_min,
+            "prior_sd": self.prior_sd,
+            "floor_sd": self.floor_sd,
             "estimates": rows,
         }
 
@@ -221,7 +250,7 @@ class UtilityEstimates:
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             got = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
             raise InputError("format", got, f"expected {FORMAT!r}")
-        out = cls(float(doc.get("prior_weight", 1.0)), float(doc.get("alpha_min", 0.1)))
+        out = cls(float(doc.get("prior_sd", 1.0)), float(doc.get("floor_sd", 0.02)))
         rows = doc.get("estimates", [])
         if not isinstance(rows, list):
             raise InputError("estimates", type(rows).__name__, "expected a list")

@@ -4,7 +4,8 @@ Round r plans with a registered MTRCE solver on the request's view, with the est
 (:meth:`~.estimates.UtilityEstimates.apply`; round 0 therefore plans on the reports), replays the
 route as real training (:class:`~.measure.ObservedReplay`, on the ``truth`` snapshot's data when
 one is given), and feeds every training visit's measured sample count and label quality into the
-estimates. The same seed fixes the data split and initial weights of every round, so rounds differ
+estimates with the update rule of :mod:`.estimates` (the sample count is exact, the quality is
+weighed by its standard error). The same seed fixes the data split and initial weights of every round, so rounds differ
 only by their route. A command ``daitn-opt oam FILE --request R --rounds N`` is a thin wrapper of
 :func:`run_oam`.
 
@@ -99,7 +100,8 @@ def prior_estimates(
     request_id: str | None = None,
     estimates: UtilityEstimates | None = None,
 ) -> UtilityEstimates:
-    """``estimates`` (new when None) holding an entry, from the report, for every eligible node.
+    """``estimates`` (new when None) holding an entry, from the report and the node's trust,
+    for every eligible node.
 
     Entries already present are kept (they carry what earlier rounds learned).
     """
@@ -109,7 +111,9 @@ def prior_estimates(
     for i, node in enumerate(v.ids):
         samples = float(v.samples[i])
         if samples > 0:
-            est.ensure(node, request.task, samples, min(1.0, float(v.utility[i]) / samples))
+            trust = float(instance.snapshot.node(node).trust)
+            quality = min(1.0, float(v.utility[i]) / samples)
+            est.ensure(node, request.task, samples, quality, trust)
     return est
 
 
@@ -215,7 +219,13 @@ def run_oam(
         for hop in hops:
             if est.get(hop.node, request.task) is None:
                 continue
-            est.observe(hop.node, request.task, samples=hop.samples, quality=hop.quality)
+            est.observe(
+                hop.node,
+                request.task,
+                samples=hop.samples,
+                quality=hop.quality,
+                quality_var=hop.quality_sd**2 if hop.quality is not None else 0.0,
+            )
         result.rounds.append(
             OAMRound(
                 r, route, chosen.status, chosen.objective, outcome, hops, est.copy(), chosen.info

@@ -1,15 +1,17 @@
 """What each hop of a sequential replay contributed, measured at the MPVU and at the node.
 
 For every training visit of a replayed route (:class:`ObservedReplay`, a
-:class:`~daitn_opt.executor.SequentialReplay` that lets OAM look at the travelling model between
-hops; the replay itself is unchanged: same trace, same fingerprint):
+:class:`~daitn_opt.executor.SequentialReplay` with its local probe on: before training at a node,
+the arriving model is evaluated on the node's own labelled data, one forward pass
+(:func:`~daitn_opt.executor.training.probe_local`); the replay itself is unchanged: same trace,
+same fingerprint):
 
 - **validation-loss drop** and **accuracy gain** at the MPVU: the model is evaluated on the MPVU's
   held-out set when it arrives at the node and after it trained there;
 - **Oort statistical utility** (Lai et al., "Oort: efficient federated learning via guided
   participant selection", OSDI 2021): ``|B_i| * sqrt(mean_k loss_k^2)`` over the node's samples,
-  with the per-sample cross-entropy of the arriving model (Oort uses the losses of the first
-  local pass);
+  with the per-sample cross-entropy of the arriving model on the node's data (Oort uses the
+  losses of the first local pass), and that model's mean local loss;
 - **label agreement**: the share ``g`` of the node's labels that a reference model predicts.
   From the model's confusion matrix on the MPVU's set (``M[c, k]``: share of class ``c`` predicted
   ``k``) and the node's label mix ``pi`` (its label histogram), the model is right on the node's
@@ -21,6 +23,12 @@ hops; the replay itself is unchanged: same trace, same fingerprint):
   from random weights), the verified final model is sent back for the same count (an "audit",
   inference only; it has trained on the node's labels, so ``q_hat`` is biased up there). The
   label mix of a noisy node is itself pulled towards uniform, a second-order bias.
+- **its standard error** (:func:`quality_variance`, the delta method): the agreement is a share
+  of ``n`` labels (binomial, ``g~ (1 - g~) / n`` with ``g~ = (n g + 1) / (n + 2)``); ``a`` is
+  itself measured on the MPVU's set (``sum_c pi_c^2 M[c, c] (1 - M[c, c]) / m_c`` over its
+  ``m_c`` samples of class ``c``) and the model may be more or less accurate on the node's clean
+  data than there (``shift_sd``); an audit adds ``audit_sd`` for its upward bias. The OAM update
+  rule (:mod:`.estimates`) weighs the measurement by it: a node with three samples teaches little.
 
 The MPVU measurements use :attr:`ObservedReplay.validation` when set (:func:`split_holdout`
 gives OAM its own part of the MPVU's set, so that the accuracy a replay reports is scored on
@@ -37,11 +45,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.nn.functional import cross_entropy
 
 from ..errors import InputError
 from ..executor import NetworkData, Outcome, SequentialReplay
-from ..executor.training import evaluate
+from ..executor.training import evaluate, probe_local
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,10 @@ class HopMeasurement:
     """Estimated fraction of clean labels (None: the reference model was too weak)."""
     quality_source: str
     """``arriving``, ``audit`` or ``none``."""
+    quality_sd: float = math.inf
+    """Standard error of ``quality`` (:func:`quality_variance`; inf when not measured)."""
+    local_loss: float = math.nan
+    """Mean cross-entropy of the arriving model on the node's data (before training there)."""
 
     @property
     def loss_drop(self) -> float:
@@ -80,7 +91,10 @@ class HopMeasurement:
     def to_dict(self) -> dict[str, Any]:
         row = asdict(self)
         row.update(loss_drop=self.loss_drop, accuracy_gain=self.accuracy_gain)
-        return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+        return {
+            k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in row.items()
+        }
 
 
 def quality_from_agreement(
@@ -101,6 +115,27 @@ def quality_from_agreement(
     if accuracy < min_accuracy or accuracy - c <= 1e-9:
         return None
     return min(1.0, max(0.0, (agreement - c) / (accuracy - c)))
+
+
+def quality_variance(
+    agreement: float,
+    samples: int,
+    accuracy: float,
+    chance: float,
+    classes: int,
+    accuracy_var: float = 0.0,
+    shift_sd: float = 0.03,
+) -> float:
+    """Variance of ``q_hat = (g - c) / (a - c)`` (see the module doc; inf when undefined)."""
+    d = accuracy - chance
+    if samples <= 0 or d <= 1e-9 or not math.isfinite(agreement):
+        return math.inf
+    g = (samples * agreement + 1.0) / (samples + 2.0)
+    q = min(1.0, max(0.0, (agreement - chance) / d))
+    dc = 1.0 / max(1, classes - 1)  # c moves by -dc when a moves by +1 (errors spread evenly)
+    dq_da = (d * dc - (agreement - chance) * (1.0 + dc)) / d**2
+    var_g = g * (1.0 - g) / samples / d**2
+    return var_g + dq_da**2 * accuracy_var + (q * shift_sd / d) ** 2
 
 
 def split_holdout(
@@ -141,28 +176,25 @@ def _confusion(
     return torch.where(rows > 0, m / rows.clamp(min=1), torch.full_like(m, 1.0 / classes))
 
 
-@torch.no_grad()
-def _local_stats(
-    model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, confusion: torch.Tensor
-) -> tuple[float, float, float, float]:
-    """(agreement, expected accuracy ``a``, flipped-label agreement ``c``, rms per-sample loss)
-    of ``model`` on a node's data ``(x, y)``; see the module doc."""
-    if int(y.shape[0]) == 0:
-        return (math.nan,) * 4
-    model.eval()
-    logits = model(x)
-    losses = cross_entropy(logits, y, reduction="none")
-    agree = float((logits.argmax(dim=1) == y).float().mean())
+def _reference(
+    confusion: torch.Tensor, per_class: torch.Tensor, labels: Sequence[int]
+) -> tuple[float, float, float]:
+    """(expected accuracy ``a``, flipped-label agreement ``c``, variance of ``a``) of a model
+    with this MPVU ``confusion`` (on ``per_class`` samples of each class) on a node whose label
+    histogram is ``labels``; see the module doc."""
     classes = confusion.shape[0]
-    pi = torch.bincount(y, minlength=classes).double() / len(y)
+    pi = torch.tensor(list(labels), dtype=torch.float64)
+    pi = pi / pi.sum().clamp(min=1)
     diag = torch.diagonal(confusion)
     a = float((pi * diag).sum())
     c = float((pi * (1 - diag)).sum()) / max(1, classes - 1)
-    return agree, a, c, float(torch.sqrt((losses**2).mean()))
+    var_a = float((pi**2 * diag * (1 - diag) / per_class.clamp(min=1)).sum())
+    return a, c, var_a
 
 
 class ObservedReplay(SequentialReplay):
-    """A :class:`SequentialReplay` whose travelling model OAM can read between hops.
+    """A :class:`SequentialReplay` whose travelling model OAM can read between hops, with the
+    executor's local probe on.
 
     Same constructor and :meth:`run`; :meth:`measure` replays one route and returns the outcome
     with one :class:`HopMeasurement` per training visit. Only single-route (k = 1) plans.
@@ -171,6 +203,14 @@ class ObservedReplay(SequentialReplay):
     _current: torch.nn.Module | None = None
     validation: tuple[torch.Tensor, torch.Tensor] | None = None
     """OAM's own held-out set at the MPVU (features, labels); None: the replay's test set."""
+    shift_sd: float = 0.03
+    """See :func:`quality_variance`."""
+    audit_sd: float = 0.1
+    """Added standard error of an audit (the final model has trained on the node's labels)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["probe"] = True
+        super().__init__(*args, **kwargs)
 
     def new_model(self) -> torch.nn.Module:
         model = super().new_model()
@@ -181,53 +221,55 @@ class ObservedReplay(SequentialReplay):
         self, route: Sequence[str], *, label: str | None = None, min_accuracy: float = 0.7
     ) -> tuple[Outcome, list[HopMeasurement]]:
         """Replay ``route`` (static policy, no events) and measure every training visit."""
-        route = list(route)
         data = self.data
         classes = data.num_classes
         vx, vy = self.validation or (data.test_x, data.test_y)
-        holders = [n for n in route if n in data.nodes]
-        arriving: dict[str, tuple[float, ...]] = {}
-        # (val loss, val accuracy, agreement, a, c, rms loss) of the model arriving at a node
+        per_class = torch.bincount(vy, minlength=classes).double()
 
-        def look_ahead(model: torch.nn.Module, after: int) -> None:
-            if after >= len(holders):
-                return
-            node = holders[after]
-            local = data.nodes[node]
+        def at_mpvu(model: torch.nn.Module) -> tuple[float, float, torch.Tensor]:
             loss, acc = evaluate(model, vx, vy)
-            conf = _confusion(model, vx, vy, classes)
-            arriving[node] = (loss, acc, *_local_stats(model, local.x, local.y, conf))
+            return loss, acc, _confusion(model, vx, vy, classes)
 
-        look_ahead(self.new_model(), 0)
-        hops: list[tuple[Any, float, float]] = []
+        arriving = [at_mpvu(self.new_model())]  # the model as it leaves the start
+        hops: list[tuple[Any, Any, tuple[float, float, torch.Tensor]]] = []
 
         def observe(kind: str, info: dict[str, Any]) -> None:
             step = info["step"]
             if kind != "step" or step.action != "train" or self._current is None:
                 return
-            loss, acc = evaluate(self._current, vx, vy)
-            hops.append((step, loss, acc))
-            if step.node in holders:
-                look_ahead(self._current, holders.index(step.node) + 1)
+            after = at_mpvu(self._current)
+            hops.append((step, info.get("probe"), arriving[-1], after))
+            arriving.append(after)
 
-        outcome = self.run({"routes": [route]}, label=label, callback=observe)
+        outcome = self.run({"routes": [list(route)]}, label=label, callback=observe)
         final = self._current
+        final_conf = None if final is None else at_mpvu(final)[2]
         epochs = max(1, self.request.epochs)
         out: list[HopMeasurement] = []
-        for pos, (step, loss_after, acc_after) in enumerate(hops):
+        for pos, (step, probe, before, after) in enumerate(hops):
             local = data.nodes.get(step.node)
-            before = arriving.get(step.node, (math.nan,) * 6)
-            quality, source = None, "none"
-            agree, ref_acc, chance = before[2], before[3], before[4]
-            if local is not None:
+            quality, source, sd = None, "none", math.inf
+            agree = ref_acc = math.nan
+            if local is not None and probe is not None and probe.samples:
+                agree = probe.agreement
+                ref_acc, chance, var_a = _reference(before[2], per_class, probe.labels)
                 quality = quality_from_agreement(agree, ref_acc, classes, min_accuracy, chance)
-                source = "arriving" if quality is not None else "none"
-                if quality is None and final is not None:
-                    conf = _confusion(final, vx, vy, classes)
-                    agree, ref_acc, chance, _ = _local_stats(final, local.x, local.y, conf)
+                source, extra = "arriving", 0.0
+                if quality is None and final is not None and final_conf is not None:
+                    audit = probe_local(final, local.x, local.y, classes)
+                    agree = audit.agreement
+                    ref_acc, chance, var_a = _reference(final_conf, per_class, audit.labels)
                     quality = quality_from_agreement(agree, ref_acc, classes, min_accuracy, chance)
-                    source = "audit" if quality is not None else "none"
+                    source, extra = "audit", self.audit_sd**2
+                if quality is None:
+                    source = "none"
+                else:
+                    var = quality_variance(
+                        agree, probe.samples, ref_acc, chance, classes, var_a, self.shift_sd
+                    )
+                    sd = math.sqrt(var + extra)
             samples = step.samples // epochs
+            rms = probe.rms_loss if probe is not None else math.nan
             out.append(
                 HopMeasurement(
                     node=step.node,
@@ -236,14 +278,16 @@ class ObservedReplay(SequentialReplay):
                     samples=samples,
                     train_loss=step.loss,
                     val_loss_before=before[0],
-                    val_loss_after=loss_after,
+                    val_loss_after=after[0],
                     accuracy_before=before[1],
-                    accuracy_after=acc_after,
-                    oort_utility=samples * before[5] if samples else 0.0,
+                    accuracy_after=after[1],
+                    oort_utility=samples * rms if samples and math.isfinite(rms) else 0.0,
                     agreement=agree,
                     reference_accuracy=ref_acc,
                     quality=quality,
                     quality_source=source,
+                    quality_sd=sd,
+                    local_loss=probe.loss if probe is not None else math.nan,
                 )
             )
         return outcome, out

@@ -13,10 +13,14 @@ Design (for the family, not for a seed):
   0.5-0.6: about half its labels flipped) or its sample count (true count 25-50% of the report),
   with equal probability. The planner reads the reported instance, the executor trains on the
   true data.
-- **Planner** (:class:`daitn_opt.oam.AlignedPlanner`): ``min_time_to_target`` on the outcome model
-  fitted per request on pilot replays of the *reported* instance (pilot seeds disjoint from the
-  evaluation seeds), with OAM's estimates as the model's per-node counts and qualities, then the
-  remaining time filled by predicted coverage gain per second. The noise exponent is fitted on
+- **Planner** (:class:`daitn_opt.oam.AlignedPlanner`): ``min_expected_time_to_target`` solved by
+  the registered ``anytime-ils`` on the outcome model fitted per request on pilot replays of the
+  *reported* instance (pilot seeds disjoint from the evaluation seeds), with OAM's estimates as
+  the model's per-node counts and qualities.
+- **Measurement and update** (:mod:`daitn_opt.oam.measure`, :mod:`daitn_opt.oam.estimates`): the
+  arriving model's label agreement on a node's own data, inverted to its label quality, with a
+  standard error; the sample count from the trace (exact); precision-weighted updates of a prior
+  at the report whose variance grows with distrust. The noise exponent is fitted on
   ``settings.noise_exponents`` (default 1-4): the honest pilots barely vary in quality, so they
   cannot tell the fit that label noise matters (``gamma = 0`` fits them about as well), while the
   executor's noise model (uniform flips) says it does.
@@ -90,14 +94,15 @@ class OAMSettings:
     kinds: tuple[str, ...] = ("quality", "samples")
     target: float = 0.9
     validation_share: float = 0.5
-    solver: str = "coverage-ils"
+    solver: str = "anytime-ils"
     time_limit: float = 5.0
     pilot_seeds: tuple[int, ...] = (100, 101, 102, 103, 104)
     pilot_routes: int = 12
     noise_exponents: tuple[float, ...] = (1.0, 2.0, 3.0, 4.0)
-    extend: bool = True
-    prior_weight: float = 1.0
-    """Pseudo-count of a node's report in the update rule (:class:`~daitn_opt.oam.UtilityEstimates`)."""
+    prior_sd: float = 1.0
+    """Standard deviation of a distrusted report (:class:`~daitn_opt.oam.UtilityEstimates`)."""
+    floor_sd: float = 0.02
+    """Standard deviation of every report, whatever the trust."""
     quick: bool = False
 
     @classmethod
@@ -165,7 +170,6 @@ def fit_planner(inst: Any, rid: str, settings: OAMSettings) -> Any:
         noise_exponents=settings.noise_exponents,
         solver=settings.solver,
         time_limit=settings.time_limit,
-        extend=settings.extend,
     )
 
 
@@ -225,9 +229,9 @@ def run_seed(
         validation_share=settings.validation_share,
         target_accuracy=settings.target,
     )
-    start = UtilityEstimates(prior_weight=settings.prior_weight)
+    start = UtilityEstimates(prior_sd=settings.prior_sd, floor_sd=settings.floor_sd)
     res = loop(inst, rid, settings.rounds, estimates=start, **common)
-    oracle_est = prior_estimates(inst, rid, UtilityEstimates(prior_weight=0.0))
+    oracle_est = prior_estimates(inst, rid, UtilityEstimates())
     eligible = sorted(e.node for e in oracle_est.entries.values())
     for node in eligible:
         oracle_est.observe(node, task, samples=truth[node][0], quality=truth[node][1])
@@ -259,11 +263,16 @@ def run_seed(
                 "position": h.position,
                 "liar": liars.get(h.node, ""),
                 "true_quality": truth[h.node][1] if h.node in truth else None,
+                "samples": h.samples,
                 "quality_hat": h.quality,
+                "quality_sd": h.quality_sd if math.isfinite(h.quality_sd) else None,
+                "source": h.quality_source,
+                "local_loss": h.local_loss if math.isfinite(h.local_loss) else None,
+                "oort": h.oort_utility,
                 "accuracy_gain": h.accuracy_gain,
                 "loss_drop": h.loss_drop,
             }
-            for r in res.rounds[:1]
+            for r in res.rounds
             for h in r.hops
         ],
     }
@@ -346,7 +355,8 @@ def diagnosis(runs: list[dict[str, Any]]) -> dict[str, Any]:
                 np.mean([r[k]["route"][1:2] == r["oracle"]["route"][1:2] for r in runs])
             ),
         }
-    hops = [h for r in runs for h in r["hops"]]
+    every = [h for r in runs for h in r["hops"]]
+    hops = [h for h in every if h.get("round", 0) == 0]
     for kind in ("quality", "samples", ""):
         gains = [
             h["accuracy_gain"] for h in hops if h["liar"] == kind and h["accuracy_gain"] is not None
@@ -359,7 +369,38 @@ def diagnosis(runs: list[dict[str, Any]]) -> dict[str, Any]:
         }
     qh = [(h["quality_hat"], h["true_quality"]) for h in hops if h["quality_hat"] is not None]
     out["quality_hat_rho"] = spearman([a for a, _ in qh], [b for _, b in qh]) if qh else None
+    out["measurement"] = measurement_quality(every)
     return out
+
+
+def measurement_quality(hops: list[dict[str, Any]]) -> dict[str, Any]:
+    """How well the per-hop quality measurements of every round rank and hit the truth: Spearman
+    rho (all, and the hops of nodes with at least 10 samples), mean absolute error, and the mean
+    squared z-score ``((q_hat - q) / sd)^2`` (about 1 when the standard errors are right)."""
+    seen = [h for h in hops if h.get("quality_hat") is not None]
+    big = [h for h in seen if (h.get("samples") or 0) >= 10]
+
+    def rho(hs: list[dict[str, Any]]) -> float | None:
+        if len(hs) < 3:
+            return None
+        return spearman([h["quality_hat"] for h in hs], [h["true_quality"] for h in hs])
+
+    z = [
+        ((h["quality_hat"] - h["true_quality"]) / h["quality_sd"]) ** 2
+        for h in seen
+        if h.get("quality_sd")
+    ]
+    return {
+        "hops": len(seen),
+        "rho": rho(seen),
+        "hops_10": len(big),
+        "rho_10": rho(big),
+        "mae": float(np.mean([abs(h["quality_hat"] - h["true_quality"]) for h in seen]))
+        if seen
+        else None,
+        "z2": float(np.mean(z)) if z else None,
+        "audits": sum(h.get("source") == "audit" for h in seen),
+    }
 
 
 def error_curves(runs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -529,6 +570,85 @@ def _md_diagnosis(an: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _md_measurement(an: dict[str, Any]) -> list[str]:
+    lines = _section(
+        "Per-hop quality measurement vs the truth",
+        "Every training visit of every round: the arriving model's label agreement on the node's "
+        "own data, inverted to its quality (`daitn_opt/oam/measure.py`). Spearman rho of the "
+        "measured quality with the true one (all hops; hops at nodes with at least 10 samples), "
+        "mean absolute error, mean squared z-score ((q_hat - q) / sd)^2 (about 1 when the "
+        "standard errors are right), and the hops measured by an audit (first hop: the arriving "
+        "model is untrained).",
+        ["pool", "hops", "rho", "hops (>= 10 samples)", "rho", "MAE", "mean z^2", "audits"],
+    )
+    for p in an["pools"]:
+        m = p["diagnosis"]["measurement"]
+        lines.append(
+            f"| {p['pool']} | {m['hops']} | {_f(m['rho'], '+.2f')} | {m['hops_10']} | "
+            f"{_f(m['rho_10'], '+.2f')} | {_f(m['mae'])} | {_f(m['z2'], '.2f')} | {m['audits']} |"
+        )
+    return [*lines, ""]
+
+
+def _pool(an: dict[str, Any], name: str) -> dict[str, Any] | None:
+    return next((p for p in an["pools"] if p["pool"] == name), None)
+
+
+def _cmp(pool: dict[str, Any], arm: str, against: str) -> dict[str, Any]:
+    return next(c for c in pool["compare"] if c["arm"] == arm and c["against"] == against)
+
+
+def _claim(c: dict[str, Any]) -> str:
+    t, p = c["time"], c["time_test"]
+    return (
+        f"{_ci(t)} s ({_ci(c['time_share'])}% of the deadline), Wilcoxon p = {_f(p['p'], '.2g')}, "
+        f"{p['better']}/{p['worse']}/{p['ties']} sooner/later/tie over {c['runs']} pairs"
+    )
+
+
+def interpretation(an: dict[str, Any]) -> list[str]:
+    """The result in words, every figure taken from ``an`` (written with the tables)."""
+    pool = _pool(an, "all")
+    if pool is None:
+        return []
+    learned, oracle = _cmp(pool, "learned", "reported"), _cmp(pool, "oracle", "reported")
+    shown = learned["time"]["high"] is not None and learned["time"]["high"] < 0
+    p = learned["time_test"]["p"]
+    verdict = (
+        "**shown**: the 95% interval lies below zero"
+        if shown and p is not None and p < 0.05
+        else "**not shown**: the 95% interval holds zero or the test is not significant"
+    )
+    m = pool["diagnosis"]["measurement"]
+    lines = [
+        "## Result (generated from the tables above)",
+        "",
+        f"- Learned - reported, time to target: {_claim(learned)}; {verdict}.",
+        f"- Oracle - reported (the bound): {_claim(oracle)}.",
+    ]
+    for name in ("healthcare-small", "healthcare-medium"):
+        sub = _pool(an, name)
+        if sub is not None:
+            c = _cmp(sub, "learned", "reported")
+            lines.append(f"- {name}: learned - reported {_claim(c)}.")
+    for name, kinds in an["errors"].items():
+        curve = kinds.get("misreporters visited") or []
+        if curve:
+            steps = " -> ".join(_f(c["mean"]) for c in curve)
+            lines.append(
+                f"- Estimates converge ({name}, misreporters some round visited, mean relative "
+                f"utility error after k = 0..{len(curve) - 1} rounds): {steps}."
+            )
+    lines += [
+        f"- Per-hop quality measurement: Spearman {_f(m['rho'], '+.2f')} with the true quality "
+        f"over {m['hops']} measured hops ({_f(m['rho_10'], '+.2f')} over the {m['hops_10']} hops "
+        f"at nodes with at least 10 samples), mean absolute error {_f(m['mae'])}, mean z^2 "
+        f"{_f(m['z2'], '.2f')}.",
+        "",
+    ]
+    return lines
+
+
 def write_markdown(out: Path, meta: dict[str, Any], an: dict[str, Any], notes: list[str]) -> Path:
     s = meta["settings"]
     lines = [
@@ -540,22 +660,24 @@ def write_markdown(out: Path, meta: dict[str, Any], an: dict[str, Any], notes: l
         f"torch thread; Python {meta['python']}. Seeds {s['seeds'][0]}-{s['seeds'][-1]} "
         f"({len(s['seeds'])} paired seeds), {s['rounds']} rounds, misreport probability "
         f"min(1, {s['scale']:g} x (1 - trust)), lies: {' or '.join(s['kinds'])}; planner: "
-        f"`min_time_to_target` on the outcome model fitted per request to pilot replays of the "
-        f"reported instance (seeds {_join(s['pilot_seeds'])}, {s['pilot_routes']} pilot routes and "
-        f"their reversals, noise exponent in {{{_join(s['noise_exponents'])}}}), solved by "
-        f"`{s['solver']}` "
-        f"({s['time_limit']:g} s), {'then extended by coverage gain per second' if s['extend'] else 'not extended'}. "
+        f"`min_expected_time_to_target` on the outcome model fitted per request to pilot replays "
+        f"of the reported instance (seeds {_join(s['pilot_seeds'])}, {s['pilot_routes']} pilot "
+        f"routes and their reversals, noise exponent in {{{_join(s['noise_exponents'])}}}), "
+        f"solved by `{s['solver']}` ({s['time_limit']:g} s). "
         f"Target accuracy {s['target']:g}, scored on the {1 - s['validation_share']:g} share of "
         "the MPVU's held-out set that OAM never measures on. Design: "
-        "`daitn_opt/papers/oam.py`; planner: `daitn_opt/oam/aligned.py`; update rule: "
-        f"`daitn_opt/oam/estimates.py` (the report counts as {s.get('prior_weight', 1.0):g} "
-        "observation; smoothing weight floor 0.1).",
+        "`daitn_opt/papers/oam.py`; planner: `daitn_opt/oam/aligned.py`; measurement: "
+        "`daitn_opt/oam/measure.py`; update rule: `daitn_opt/oam/estimates.py` and "
+        "`formulations/oam.md` (precision-weighted; prior sd of a report "
+        f"sqrt({s.get('prior_sd', 1.0):g}^2 (1 - trust) + {s.get('floor_sd', 0.02):g}^2)).",
         "",
         *_md_models(meta),
         *_md_arms(an, s["target"]),
         *_md_compare(an),
         *_md_errors(an, s["rounds"]),
         *_md_diagnosis(an),
+        *_md_measurement(an),
+        *interpretation(an),
         *notes,
         *CAVEATS,
     ]

@@ -10,14 +10,15 @@ from daitn_opt import mtrce
 from daitn_opt.errors import InputError
 from daitn_opt.mtrce.calibration import OutcomeModel, basis_of
 from daitn_opt.mtrce.plan import Arrays, RouteTimes
+from daitn_opt.mtrce.problem import EXPECTED_TIME
 from daitn_opt.oam import (
     AlignedPlanner,
     estimated_basis,
-    extend_route,
     model_with_estimates,
     prior_estimates,
     run_oam,
 )
+from daitn_opt.registry import solve
 
 torch.set_num_threads(1)
 TASK = "breast-cancer"
@@ -57,19 +58,21 @@ def test_the_label_scale_is_the_reported_one(healthcare_small, model) -> None:
     assert m.predict([k]) < model.predict([k])
 
 
-def test_extension_keeps_the_prefix_and_stays_feasible(healthcare_small, model) -> None:
+def test_the_planner_is_the_registered_anytime_solver(healthcare_small, model) -> None:
+    planner = AlignedPlanner(model, time_limit=2)
     problem = mtrce.from_instance(healthcare_small, "r1")
-    prefix = [problem.start, problem.ids.index("h02"), problem.end]
-    route = extend_route(problem, prefix, model)
-    assert route[:2] == prefix[:2] and route[-1] == problem.end
-    assert len(route) > len(prefix)
-    assert RouteTimes(Arrays.of(problem), route).feasible
-    trained = model.trained(problem, route)
-    assert model.coverage(trained) > model.coverage(model.trained(problem, prefix))
+    est = prior_estimates(healthcare_small, "r1")
+    got = planner(est.apply(problem, TASK), est, TASK)
+    direct = solve(model.apply(problem, EXPECTED_TIME), "anytime-ils", time_limit=2, seed=0)
+    assert got.route == list(direct.solution["routes"][0])
+    assert got.info["expected_time"] == pytest.approx(direct.objective)
+    idx = [problem.ids.index(n) for n in got.route]
+    assert RouteTimes(Arrays.of(problem), idx).feasible
+    assert 1 <= got.info["prefix"] <= len(got.route) - 2
 
 
 def test_a_measured_liar_leaves_the_plan(healthcare_small, model) -> None:
-    planner = AlignedPlanner(model, solver="coverage-greedy", time_limit=5)
+    planner = AlignedPlanner(model, time_limit=2)
     problem = mtrce.from_instance(healthcare_small, "r1")
     est = prior_estimates(healthcare_small, "r1")
     first = planner(est.apply(problem, TASK), est, TASK)
@@ -88,7 +91,7 @@ def test_planner_needs_a_target(healthcare_small, model) -> None:
 
 
 def test_loop_with_the_planner_records_its_rounds(healthcare_small, model) -> None:
-    planner = AlignedPlanner(model, solver="coverage-greedy", time_limit=5)
+    planner = AlignedPlanner(model, time_limit=2)
     result = run_oam(healthcare_small, "r1", rounds=2, seed=1, planner=planner)
     assert [r.round for r in result.rounds] == [0, 1]
     for r in result.rounds:
@@ -96,18 +99,3 @@ def test_loop_with_the_planner_records_its_rounds(healthcare_small, model) -> No
         assert r.to_dict()["planner"] == r.info
     visited = {h.node for r in result.rounds for h in r.hops}
     assert all(result.estimates.get(n, TASK).quality_count >= 1 for n in visited)
-
-
-def test_an_unreachable_target_falls_back_to_the_most_predicted_accuracy(
-    healthcare_small, model
-) -> None:
-    # a + b = 0.95 < 0.99: no route reaches the target in the model
-    high = OutcomeModel(model.basis, 0.1, 1.0, 2.0, 0.6, 0.35, 0.99)
-    planner = AlignedPlanner(high, solver="coverage-greedy", time_limit=5, extend=False)
-    problem = mtrce.from_instance(healthcare_small, "r1")
-    est = prior_estimates(healthcare_small, "r1")
-    got = planner(est.apply(problem, TASK), est, TASK)
-    assert got.info["fallback"] and got.objective is None
-    assert len(got.route) > 2
-    reachable = AlignedPlanner(model, solver="coverage-greedy", time_limit=5)(problem, est, TASK)
-    assert not reachable.info["fallback"]

@@ -15,8 +15,9 @@ from daitn_opt.oam import (
     misreport,
     prior_estimates,
     quality_from_agreement,
+    quality_variance,
     run_oam,
-    smoothing_weight,
+    shrink,
 )
 
 torch.set_num_threads(1)
@@ -24,19 +25,45 @@ TASK = "breast-cancer"
 
 
 def test_update_rule_on_hand_numbers() -> None:
-    est = UtilityEstimates(prior_weight=1.0, alpha_min=0.25)
-    est.ensure("h1", TASK, samples=40, quality=0.9)
-    # a = max(1 / (0 + 1 + 1), 0.25) = 0.5: half way from the report
-    e = est.observe("h1", TASK, samples=20, quality=0.5)
-    assert e.samples == pytest.approx(30.0) and e.quality == pytest.approx(0.7)
-    # a = max(1/3, 0.25): running mean of prior and observations
-    e = est.observe("h1", TASK, quality=0.5)
-    assert e.quality == pytest.approx(0.7 * 2 / 3 + 0.5 / 3)
+    est = UtilityEstimates(prior_sd=1.0, floor_sd=0.0)
+    e = est.ensure("h1", TASK, samples=40, quality=0.9, trust=0.96)
+    # prior variance 1.0^2 * (1 - 0.96) = 0.04 (quality), (40 * 0.2)^2 = 64 (samples)
+    assert e.quality_var == pytest.approx(0.04) and e.samples_var == pytest.approx(64.0)
+    # a measurement of variance 0.01: gain 0.04 / 0.05 = 0.8
+    e = est.observe("h1", TASK, quality=0.5, quality_var=0.01)
+    assert e.quality == pytest.approx(0.9 - 0.8 * 0.4) and e.quality_var == pytest.approx(0.008)
+    # a second one of variance 0.04 lands on the precision-weighted mean of all three
+    e = est.observe("h1", TASK, quality=0.6, quality_var=0.04)
+    mean = (0.9 / 0.04 + 0.5 / 0.01 + 0.6 / 0.04) / (1 / 0.04 + 1 / 0.01 + 1 / 0.04)
+    assert e.quality == pytest.approx(mean)
+    assert e.quality_var == pytest.approx(1 / (1 / 0.04 + 1 / 0.01 + 1 / 0.04))
+    # an exact sample count replaces the report
+    e = est.observe("h1", TASK, samples=20)
+    assert e.samples == 20.0 and e.samples_var == 0.0
     assert (e.samples_count, e.quality_count) == (1, 2)
-    assert e.utility == pytest.approx(30.0 * (0.7 * 2 / 3 + 0.5 / 3))
-    # a hits the floor: 1 / (3 + 1 + 1) = 0.2 < 0.25
-    assert smoothing_weight(3, 1.0, 0.25) == 0.25
-    assert smoothing_weight(0, 0.0, 0.1) == 1.0
+    assert e.utility == pytest.approx(20.0 * mean)
+    # a trusted report moves less than a distrusted one under the same measurement
+    est.ensure("h2", TASK, 40, 0.9, trust=0.99)
+    est.ensure("h3", TASK, 40, 0.9, trust=0.5)
+    low = est.observe("h2", TASK, quality=0.5, quality_var=0.02).quality
+    high = est.observe("h3", TASK, quality=0.5, quality_var=0.02).quality
+    assert 0.5 < high < low < 0.9
+    assert shrink(1.0, 0.0, 0.0, 0.5) == (1.0, 0.0)  # a certain estimate does not move
+
+
+def test_quality_variance_shrinks_with_samples() -> None:
+    few = quality_variance(0.8, 4, 0.9, 0.1, 2)
+    many = quality_variance(0.8, 40, 0.9, 0.1, 2)
+    assert many < few
+    # binomial part alone: g~ = (40 * 0.8 + 1) / 42, / (a - c)^2
+    g = 33 / 42
+    assert quality_variance(0.8, 40, 0.9, 0.1, 2, shift_sd=0.0) == pytest.approx(
+        g * (1 - g) / 40 / 0.64
+    )
+    assert quality_variance(0.8, 40, 0.9, 0.1, 2, accuracy_var=0.001, shift_sd=0.0) > (
+        g * (1 - g) / 40 / 0.64
+    )
+    assert math.isinf(quality_variance(0.8, 0, 0.9, 0.1, 2))
 
 
 def test_quality_from_agreement() -> None:
@@ -47,12 +74,16 @@ def test_quality_from_agreement() -> None:
 
 
 def test_bad_input_names_the_field() -> None:
-    with pytest.raises(InputError, match="alpha_min"):
-        UtilityEstimates(alpha_min=0.0)
+    with pytest.raises(InputError, match="prior_sd"):
+        UtilityEstimates(prior_sd=-1.0)
     est = UtilityEstimates()
     est.ensure("h1", TASK, 10, 0.9)
     with pytest.raises(InputError, match="quality"):
         est.observe("h1", TASK, quality=1.5)
+    with pytest.raises(InputError, match="quality_var"):
+        est.observe("h1", TASK, quality=0.5, quality_var=-1.0)
+    with pytest.raises(InputError, match="trust"):
+        est.ensure("h2", TASK, 10, 0.9, trust=1.5)
     with pytest.raises(InputError, match="node"):
         est.observe("h9", TASK, samples=3)
     with pytest.raises(InputError, match="format"):
@@ -60,10 +91,10 @@ def test_bad_input_names_the_field() -> None:
 
 
 def test_json_round_trip_is_exact_and_deterministic() -> None:
-    est = UtilityEstimates(prior_weight=2.0, alpha_min=0.05)
+    est = UtilityEstimates(prior_sd=0.7, floor_sd=0.05)
     est.ensure("h2", TASK, 12, 0.8)
-    est.ensure("h1", TASK, 40, 0.9)
-    est.observe("h1", TASK, samples=33, quality=0.123456789)
+    est.ensure("h1", TASK, 40, 0.9, trust=0.9)
+    est.observe("h1", TASK, samples=33, quality=0.123456789, quality_var=0.0123)
     text = est.to_json()
     back = UtilityEstimates.from_json(text)
     assert back.to_json() == text
@@ -83,9 +114,7 @@ def test_apply_changes_only_utilities(healthcare_small) -> None:
     reported = est.get(node, TASK)
     changed = est.apply(problem, TASK)
     assert changed.utility[k] < problem.utility[k]
-    assert changed.utility[k] == pytest.approx(
-        reported.reported_samples * (reported.reported_quality + 0.5) / 2
-    )
+    assert changed.utility[k] == pytest.approx(reported.reported_samples * 0.5)  # exact
     others = np.arange(problem.n) != k
     assert np.array_equal(changed.utility[others], problem.utility[others])
     assert changed.label_mass[k].sum() < problem.label_mass[k].sum()
@@ -131,6 +160,8 @@ def test_loop_moves_an_over_reporter_down(loop_run) -> None:
     assert abs(honest.quality - honest.reported_quality) < 0.1
     hop = next(h for h in result.rounds[0].hops if h.node == "h11")
     assert hop.samples == 45 and hop.oort_utility > 0 and math.isfinite(hop.loss_drop)
+    assert 0 < hop.quality_sd < 0.5 and math.isfinite(hop.local_loss)
+    assert h11.quality_var < UtilityEstimates().prior_variance(h11.trust)
 
 
 def test_loop_is_deterministic(healthcare_small, loop_run) -> None:
@@ -173,7 +204,7 @@ def test_measuring_does_not_change_the_replay(healthcare_small) -> None:
 def test_apply_drops_nodes_measured_below_a_quality(healthcare_small) -> None:
     problem = mtrce.from_instance(healthcare_small, "r1").replace(objective="max_coverage")
     est = prior_estimates(healthcare_small, "r1")
-    est.observe("h11", TASK, quality=0.2)  # estimate (0.878 + 0.2) / 2 = 0.539
+    est.observe("h11", TASK, quality=0.2)  # an exact measurement: the estimate is 0.2
     est.observe("h07", TASK, quality=0.9)
     kept = est.apply(problem, TASK, drop_below=0.69)
     assert "h11" not in kept.ids and "h07" in kept.ids
@@ -184,7 +215,7 @@ def test_apply_drops_nodes_measured_below_a_quality(healthcare_small) -> None:
     a, b = problem.ids.index("h07"), problem.ids.index("h02")
     assert kept.travel[i, j] == problem.travel[a, b]
     assert np.array_equal(kept.label_mass[j], problem.label_mass[b])
-    assert est.apply(problem, TASK, drop_below=0.5).n == problem.n
+    assert est.apply(problem, TASK, drop_below=0.15).n == problem.n
 
 
 def test_split_holdout_is_stratified_disjoint_and_seeded(healthcare_small) -> None:
