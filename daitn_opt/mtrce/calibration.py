@@ -207,6 +207,10 @@ class FitReport:
     """The part of that spread shared by every checkpoint of one replay."""
     effect_rmse: float | None = None
     """RMSE over the pilot prefixes with the node effects added (in sample; None: none fitted)."""
+    effects: str | None = None
+    """How the node effects were fitted (:data:`EFFECTS`; None: none)."""
+    effect_rho: float | None = None
+    """Spearman rho over the pilot prefixes with the node effects added (in sample)."""
 
 
 @dataclass(frozen=True)
@@ -387,6 +391,8 @@ class OutcomeModel:
                 checkpoint_sd=r.checkpoint_sd,
                 shared_sd=r.shared_sd,
                 effect_rmse=r.effect_rmse,
+                effects=r.effects,
+                effect_rho=r.effect_rho,
             )
         return out
 
@@ -657,6 +663,54 @@ def node_effects(
     return beta
 
 
+EFFECTS = ("mean", "reach")
+"""How the last-node effects are fitted: to the mean residual (:func:`node_effects`) or to the
+share of replays that reach the target accuracy (:func:`reach_effects`)."""
+
+
+def reach_effects(
+    model: OutcomeModel, runs: Sequence[Run], target: float, sd: float, prior_sd: float
+) -> np.ndarray:
+    """(n,) last-node effects that match how often a checkpoint reaches ``target``.
+
+    The expected-time objective reads the model only through each checkpoint's probability of
+    reaching the target, ``Phi((p_k + beta_last - A) / sd)`` (``sd`` the total spread of one
+    replay). Where one replay's scatter differs by node (pathological digits: a node with
+    classes 6 and 7 ends at 0.20 +- 0.01 and reaches 0.2 on most replays, one with 8 and 9 ends
+    at 0.18 +- 0.01 and never does; a common spread makes both about even chances), the mean
+    residual gets that probability wrong. Per node ``i``, over every pilot checkpoint whose
+    last trained node is ``i`` (prediction ``p_k`` of ``model`` without effects, hit ``h_k`` =
+    accuracy >= ``A``): ``beta_i`` maximises ``sum_k log Bernoulli(h_k; Phi((p_k + beta - A) /
+    sd)) - beta^2 / (2 prior_sd^2)`` (a normal prior at 0; bounded to [-1, 1]). Nodes no pilot
+    checkpoint ends at get 0.
+    """
+    from scipy.optimize import minimize_scalar
+    from scipy.special import log_ndtr
+
+    if not (sd > 0 and prior_sd > 0):
+        raise InputError("sd", (sd, prior_sd), "the spreads must be > 0")
+    n = len(model.basis.ids)
+    preds: dict[int, list[float]] = {}
+    hits: dict[int, list[float]] = {}
+    for run in runs:
+        for prefix, acc in run:
+            if prefix:
+                preds.setdefault(prefix[-1], []).append(model.predict(list(prefix)))
+                hits.setdefault(prefix[-1], []).append(float(acc >= target - 1e-12))
+    beta = np.zeros(n)
+    for i, ps in preds.items():
+        u0 = (np.array(ps) - target) / sd
+        h = np.array(hits[i])
+
+        def loss(b: float, u0: np.ndarray = u0, h: np.ndarray = h) -> float:
+            u = u0 + b / sd
+            ll = h * log_ndtr(u) + (1.0 - h) * log_ndtr(-u)
+            return float(-ll.sum() + b * b / (2.0 * prior_sd**2))
+
+        beta[i] = float(minimize_scalar(loss, bounds=(-1.0, 1.0), method="bounded").x)
+    return beta
+
+
 def spread_of(model: OutcomeModel, runs: Sequence[Run]) -> tuple[float, float]:
     """``(checkpoint_sd, shared_sd)``: how one replay's accuracy scatters around ``model``.
 
@@ -717,6 +771,7 @@ def fit_outcome_model(
     target_accuracy: float | None = None,
     progress: Progress | None = None,
     node_effect: bool = True,
+    effects: str = "mean",
     **grid: Iterable[float],
 ) -> OutcomeModel:
     """Replay pilot routes on ``pilot_seeds`` and fit the outcome model of ``request_id``.
@@ -724,10 +779,15 @@ def fit_outcome_model(
     ``pilot_routes`` is a number of routes to draw (:func:`draw_pilot_routes` with ``route_seed``) or
     the routes themselves (lists of node ids). ``grid`` may override ``kappas``, ``recencies``,
     ``noise_exponents``, ``forgetting`` (:func:`fit_measurements`). With ``node_effect`` the
-    model also gets each node's shrunken last-node effect (:func:`node_effects`). The pilot
+    model also gets each node's last-node effect: the shrunken mean residual
+    (:func:`node_effects`, ``effects="mean"``) or, with ``effects="reach"`` (needs
+    ``target_accuracy``), the effect that matches each node's pilot share of checkpoints at the
+    target (:func:`reach_effects`, prior sd twice the total spread; the spread stays the one
+    around the mean effects). The pilot
     seeds must be disjoint from the seeds the plans are evaluated on; nothing here checks that,
     the caller chooses both.
     """
+    from ..papers.stats import spearman
     from . import from_instance
 
     seeds = tuple(pilot_seeds)
@@ -738,6 +798,10 @@ def fit_outcome_model(
         raise InputError(
             "grid", sorted(unknown), "expected kappas, recencies, noise_exponents, forgetting"
         )
+    if effects not in EFFECTS:
+        raise InputError("effects", effects, f"expected one of {EFFECTS}")
+    if effects == "reach" and target_accuracy is None:
+        raise InputError("effects", effects, "reach effects need a target_accuracy")
     problem = from_instance(instance, request_id)
     basis = basis_of(instance, request_id)
     if isinstance(pilot_routes, int):
@@ -760,6 +824,13 @@ def fit_outcome_model(
         effect = node_effects(model, data, sum(s**2 for s in spread_of(model, runs)))
         model = dataclasses.replace(model, node_effect=effect)
     checkpoint_sd, shared_sd = spread_of(model, runs)
+    if node_effect and effects == "reach":
+        assert target_accuracy is not None
+        sd = math.hypot(checkpoint_sd, shared_sd)
+        if sd > 0:
+            base = dataclasses.replace(model, node_effect=None)
+            effect = reach_effects(base, runs, float(target_accuracy), sd, 2.0 * sd)
+            model = dataclasses.replace(model, node_effect=effect)
     w = np.array([m.weight for m in data])
     res = np.array([m.accuracy - model.predict(m.nodes) for m in data])
     report = FitReport(
@@ -770,6 +841,11 @@ def fit_outcome_model(
             "checkpoint_sd": checkpoint_sd,
             "shared_sd": shared_sd,
             "effect_rmse": math.sqrt(float((w * res**2).sum() / w.sum())),
+            "effects": effects if node_effect else None,
+            "effect_rho": spearman(
+                np.array([model.predict(m.nodes) for m in data]),
+                np.array([m.accuracy for m in data]),
+            ),
         }
     )
     return OutcomeModel(
@@ -787,6 +863,7 @@ def fit_outcome_model(
 
 
 __all__ = [
+    "EFFECTS",
     "FORGETTING",
     "KAPPA_GRID",
     "NOISE_GRID",
@@ -807,6 +884,7 @@ __all__ = [
     "pilot_times",
     "plan_to_target",
     "prior_model",
+    "reach_effects",
     "replay_prefixes",
     "spread_of",
 ]

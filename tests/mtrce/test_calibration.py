@@ -351,3 +351,31 @@ def test_pilot_times_rejects_a_bad_target_before_replaying():
     with pytest.raises(InputError) as err:
         pilot_times(inst, inst.requests[0].id, [], [100], 1.5)
     assert err.value.field == "target_accuracy"
+
+
+def test_reach_effects_match_each_nodes_share_of_hits():
+    """Two nodes predicted alike: one reaches the target on 18 of 20 pilot checkpoints, one on
+    none. Their reach effects give those probabilities back (within the prior's pull); a node
+    without pilot checkpoints gets 0."""
+    from scipy.stats import norm
+
+    from daitn_opt.mtrce.calibration import reach_effects
+
+    basis = _basis(seed=9)
+    model = OutcomeModel(basis, 0.2, 0.8, 1.0, 0.2, 0.7)
+    nodes = [int(i) for i in np.flatnonzero(basis.eligible)]
+    a, b, unseen = nodes[0], nodes[1], nodes[2]
+    target = model.predict((a,))
+    sd = 0.03
+    runs = [[((), 0.1), ((a,), target + (0.01 if k < 18 else -0.01))] for k in range(20)]
+    runs += [[((), 0.1), ((b,), target - 0.001)] for _ in range(20)]
+    beta = reach_effects(model, runs, target, sd, prior_sd=1.0)
+    p_a = norm.cdf((model.predict((a,)) + beta[a] - target) / sd)
+    p_b = norm.cdf((model.predict((b,)) + beta[b] - target) / sd)
+    assert p_a == pytest.approx(0.9, abs=0.01)
+    assert p_b < 0.05 and beta[b] < 0 < beta[a]
+    assert beta[unseen] == 0.0
+    tight = reach_effects(model, runs, target, sd, prior_sd=1e-4)
+    assert abs(tight[a]) < 1e-3  # a tight prior keeps the effect at 0
+    with pytest.raises(InputError, match="sd"):
+        reach_effects(model, runs, target, 0.0, 1.0)
