@@ -250,3 +250,194 @@ def _detours(indptr, indices, weights, best):
                     if via < best[at]:
                         best[at] = via
     return 0
+
+
+LANES = 16
+"""Sources searched together by :func:`_lane_search` (one float64 lane each per node)."""
+
+
+@_njit(nogil=True)
+def _lane_search(
+    indptr, indices, weights, seeds, nodes, column, inv, dist, queued, fin, pool, head
+):
+    """The searches from up to :data:`LANES` sources at once; returns the pool entries used.
+
+    ``dist[v * LANES + j]`` is node v's distance from ``seeds[j]``. One bucket queue serves all
+    lanes: a node waits in bucket ``floor(queued[v] * inv)``, ``queued[v]`` the smallest value
+    that improved in any lane since v was last scanned (inf: not waiting); scanning v relaxes
+    every lane of every arc (``dist[x, j] = min(dist[x, j], dist[v, j] + w)``, one vectorisable
+    loop), so a node reached in several lanes near the same time is scanned once for all of
+    them. A lane that did not change since v's last scan improves nothing, so every value
+    created while bucket b is open lies in bucket b or later: once b is done, values below it
+    are final. Label-correcting: at the end no arc can lower any lane, every value is a
+    left-to-right path sum, hence the same fixed point as one Dijkstra per source, bit for bit.
+
+    The buckets cycle over ``len(head)`` slots (a power of two), singly linked lists of pool
+    entries (``pool[0]`` node, ``pool[1]`` next); an entry for a later lap goes back into its
+    slot, one whose node was scanned since is dropped. ``fin[v]``: v's finite lanes when last
+    scanned (view nodes): once every (view node, lane) is finite the search runs only until
+    the bucket of the largest of them is done. Returns -1 when the pool is full (the caller
+    grows it and searches again).
+    """
+    lanes = len(seeds)
+    mask = len(head) - 1
+    node, nxt = pool[0], pool[1]
+    cap = len(node)
+    used = 0
+    for j in range(lanes):
+        s = seeds[j]
+        dist[s * LANES + j] = 0.0
+        if queued[s] != 0.0:
+            if used == cap:
+                return -1
+            queued[s] = 0.0
+            node[used] = s
+            nxt[used] = head[0]
+            head[0] = used
+            used += 1
+    waiting = used
+    left = len(nodes) * lanes  # (view node, lane) pairs not yet finite
+    stop = -1  # once known: the bucket after which every view value is final
+    current = 0
+    while waiting:
+        here = current & mask
+        later = -1
+        while head[here] != -1:
+            p = head[here]
+            head[here] = nxt[p]
+            u = node[p]
+            key = queued[u]
+            if key == np.inf:  # u was scanned since this entry was made
+                waiting -= 1
+                continue
+            if np.int64(key * inv) > current:  # a later lap: back into the slot
+                nxt[p] = later
+                later = p
+                continue
+            waiting -= 1
+            queued[u] = np.inf
+            bu = u * LANES
+            if column[u] >= 0:
+                finite = 0
+                for j in range(lanes):
+                    finite += dist[bu + j] < np.inf
+                left -= finite - fin[u]
+                fin[u] = finite
+            for e in range(indptr[u], indptr[u + 1]):
+                x = indices[e]
+                w = weights[e]
+                bx = x * LANES
+                low = np.inf
+                for j in range(LANES):
+                    y = dist[bu + j] + w
+                    z = dist[bx + j]
+                    better = y < z
+                    dist[bx + j] = y if better else z
+                    y = y if better else np.inf
+                    low = y if y < low else low
+                if low < queued[x]:
+                    if used == cap:
+                        return -1
+                    queued[x] = low
+                    b = np.int64(low * inv) & mask
+                    node[used] = x
+                    nxt[used] = head[b]
+                    head[b] = used
+                    used += 1
+                    waiting += 1
+        head[here] = later
+        if left == 0 and stop < 0:
+            top = 0.0
+            for t in range(len(nodes)):
+                bt = nodes[t] * LANES
+                for j in range(lanes):
+                    top = max(top, dist[bt + j])
+            stop = np.int64(top * inv)
+        if 0 <= stop <= current:
+            break
+        current += 1
+    return used
+
+
+@_njit(parallel=True)
+def _lane_searches(
+    indptr, indices, weights, nodes, column, order, starts, chunks, inv, slots, cap, out
+):
+    n = len(indptr) - 1
+    groups = len(starts) - 1
+    for c in _prange(chunks):
+        dist = np.full(n * LANES, np.inf)
+        queued = np.full(n, np.inf)
+        fin = np.zeros(n, dtype=np.int8)
+        head = np.full(slots, -1, dtype=np.int32)
+        size = cap
+        pool = np.empty((2, size), dtype=np.int32)
+        for g in range(c * groups // chunks, (c + 1) * groups // chunks):
+            rows = order[starts[g] : starts[g + 1]]
+            seeds = nodes[rows]
+            while True:
+                used = _lane_search(
+                    indptr, indices, weights, seeds, nodes, column, inv, dist, queued, fin,
+                    pool, head,
+                )  # fmt: skip
+                if used >= 0:
+                    for j in range(len(rows)):
+                        row = out[rows[j]]
+                        for t in range(len(nodes)):
+                            row[t] = dist[nodes[t] * LANES + j]
+                for p in range(used if used >= 0 else size):
+                    x = pool[0, p]
+                    for j in range(LANES):
+                        dist[x * LANES + j] = np.inf
+                    queued[x] = np.inf
+                    fin[x] = 0
+                for b in range(slots):
+                    head[b] = -1
+                if used >= 0:
+                    break
+                size *= 2
+                pool = np.empty((2, size), dtype=np.int32)
+    return 0
+
+
+@_njit(nogil=True)
+def _lane_groups(indptr, indices, nodes, column, by_node, lanes, order, starts):
+    """Split the view nodes into groups of up to ``lanes`` that lie close in the graph.
+
+    From each view node not yet grouped (in ``by_node`` order), a breadth-first search takes
+    the first ``lanes`` ungrouped view nodes it meets. ``order`` receives positions in
+    ``nodes``, group g being ``order[starts[g]:starts[g + 1]]``; returns the group count.
+    """
+    n = len(indptr) - 1
+    done = np.zeros(len(nodes), dtype=np.bool_)
+    seen = np.zeros(n, dtype=np.bool_)
+    queue = np.empty(n, dtype=np.int32)
+    filled = 0
+    groups = 0
+    for a in by_node:
+        if done[a]:
+            continue
+        starts[groups] = filled
+        groups += 1
+        queue[0] = nodes[a]
+        seen[nodes[a]] = True
+        h, t, taken = 0, 1, 0
+        while h < t and taken < lanes:
+            u = queue[h]
+            h += 1
+            p = column[u]
+            if p >= 0 and not done[p]:
+                done[p] = True
+                order[filled] = p
+                filled += 1
+                taken += 1
+            for e in range(indptr[u], indptr[u + 1]):
+                v = indices[e]
+                if not seen[v]:
+                    seen[v] = True
+                    queue[t] = v
+                    t += 1
+        for i in range(t):
+            seen[queue[i]] = False
+    starts[groups] = filled
+    return groups

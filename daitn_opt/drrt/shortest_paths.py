@@ -88,14 +88,17 @@ def group_distances(
 
     ``out[a, b]`` is the time from ``nodes[a]`` to ``nodes[b]``. ``limits[a]``, when given, stops
     the search from ``nodes[a]`` at that distance (nodes beyond it read inf), as scipy's
-    ``limit``. ``method``: ``"buckets"``, ``"heap"`` or ``"auto"`` (buckets when the weights
-    allow few enough of them, see :func:`bucket_width`). Requires numba (:func:`available`).
+    ``limit``. ``method``: ``"lanes"`` (groups of close sources searched together, one bucket
+    queue; no limits), ``"buckets"`` (one bucket-queue search per source), ``"heap"`` or
+    ``"auto"`` (lanes, or buckets when limits are given, when the weights allow few enough
+    buckets, see :func:`bucket_width`; else the heap). Requires numba (:func:`available`).
     """
     n = len(indptr) - 1
     nodes = np.ascontiguousarray(nodes, dtype=np.int32)
     k = len(nodes)
     column = np.full(n, -1, dtype=np.int32)
     column[nodes] = np.arange(k, dtype=np.int32)
+    given = limits is not None
     limits = np.full(k, np.inf) if limits is None else np.ascontiguousarray(limits, np.float64)
     graph = (
         np.ascontiguousarray(indptr, dtype=np.int64),
@@ -103,25 +106,67 @@ def group_distances(
         np.ascontiguousarray(weights, dtype=np.float64),
     )
     out = np.empty((k, k))
-    # A few chunks per thread: searches differ in length, chunks even the threads out.
-    chunks = min(k, max(1, threads() * 8))
+    if method not in ("heap", "buckets", "lanes", "auto"):
+        raise InputError("method", method, "expected 'auto', 'lanes', 'buckets' or 'heap'")
     width = None
-    if method == "buckets":
+    if method in ("buckets", "lanes"):
         width = _narrowest(graph[2]) if len(graph[2]) else 1.0  # no arc: any width
         if width is None or _bucket_count(graph[2], width) > MAX_BUCKETS:
             raise InputError("method", method, "the weights need too many buckets: use the heap")
+        if method == "lanes" and given:
+            raise InputError("method", method, "per-source limits need 'buckets' or 'heap'")
     elif method == "auto" and k:
         width = bucket_width(*graph, nodes)
-    elif method not in ("heap", "auto"):
-        raise InputError("method", method, "expected 'auto', 'buckets' or 'heap'")
+        method = "lanes" if width is not None and not given else "buckets"
     with _LAUNCH:
         if width is None:
+            chunks = min(k, max(1, threads() * 8))
             _kernels()._heap_searches(*graph, nodes, column, limits, chunks, out)
+        elif method == "lanes":
+            _lanes(graph, nodes, column, width, out)
         else:
+            # A few chunks per thread: searches differ in length, chunks even the threads out.
+            chunks = min(k, max(1, threads() * 8))
             count = _bucket_count(graph[2], width)
             kernel = _kernels()._bucket_searches
             kernel(*graph, nodes, column, limits, chunks, width, count, out)
     return out
+
+
+def _lanes(graph, nodes: np.ndarray, column: np.ndarray, width: float, out: np.ndarray) -> None:
+    """``out`` from :func:`._sp_kernels._lane_searches`: groups of close nodes searched together.
+
+    Groups of up to ``LANES`` view nodes near each other in the graph (a breadth-first search
+    from each node not yet grouped, in node order: with the graph renumbered, neighbours first)
+    reach most nodes at nearly the same time in all their lanes, so one scan serves them all.
+    """
+    kernels = _kernels()
+    k = len(nodes)
+    order = np.empty(k, dtype=np.int64)
+    starts = np.empty(k + 1, dtype=np.int64)
+    by_node = np.argsort(nodes, kind="stable")
+    groups = kernels._lane_groups(
+        graph[0], graph[1], nodes, column, by_node, kernels.LANES, order, starts
+    )
+    starts = starts[: groups + 1]
+    chunks = min(groups, max(1, threads() * 8))
+    slots = 1 << max(0, int(_lane_slots(graph[2], width) - 1).bit_length())
+    cap = max(_pool_size(len(graph[1])), kernels.LANES)
+    kernels._lane_searches(
+        *graph, nodes, column, order, starts, chunks, 1.0 / width, slots, cap, out
+    )
+
+
+def _lane_slots(weights: np.ndarray, width: float) -> int:
+    """Bucket slots of the lane searches (rounded up to a power of two): enough that a node
+    is rarely queued a lap or more ahead of the open bucket (it then waits in its slot)."""
+    return _bucket_count(weights, width)
+
+
+def _pool_size(arcs: int) -> int:
+    """Queue entries a lane search starts with (it doubles them when they run out); measured
+    at most ~0.9 per arc on the generated networks."""
+    return 2 * arcs + 64
 
 
 MAX_BUCKETS = 1 << 16

@@ -25,14 +25,14 @@ def random_graph(
     n: int, arcs: int, seed: int, ties: bool = False, method: str = "heap"
 ) -> csr_matrix:
     """A random directed graph (some nodes unreachable), weights over 9 orders of magnitude (2
-    for the forced bucket queue, which would need a billion buckets)."""
+    for the forced bucket queues, which would need a billion buckets)."""
     rng = np.random.default_rng(seed)
     rows = rng.integers(0, n, arcs)
     cols = rng.integers(0, n, arcs)
     if ties:  # few distinct weights: many equal paths
         w = rng.choice([0.5, 1.0, 1.5], arcs)
     else:
-        w = 10.0 ** rng.uniform(1 if method == "buckets" else -6, 3, arcs)
+        w = 10.0 ** rng.uniform(1 if method in ("buckets", "lanes") else -6, 3, arcs)
     keep = rows != cols
     g = csr_matrix((w[keep], (rows[keep], cols[keep])), shape=(n, n))
     g.sum_duplicates()
@@ -40,7 +40,9 @@ def random_graph(
     return g
 
 
-METHODS = ["heap", "buckets", "auto"]
+METHODS = ["heap", "buckets", "lanes", "auto"]
+LIMITED = ["heap", "buckets", "auto"]
+"""Per-source limits: the lane searches refuse them (``auto`` then takes one search per source)."""
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -58,7 +60,7 @@ def test_group_distances_equal_scipy_bit_for_bit(seed, ties, method):
     assert np.isinf(got).any() and np.isfinite(got).sum() > len(nodes)  # both kinds present
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", LIMITED)
 @pytest.mark.parametrize("seed", [4, 5])
 def test_limits_stop_each_search_as_scipy_does(seed, method):
     """A per-source limit: values within it as without one, beyond it inf."""
@@ -84,6 +86,37 @@ def test_no_arcs_and_single_node_groups(method):
     np.testing.assert_array_equal(got, [[0.0, np.inf], [np.inf, 0.0]])
     one = shortest_paths.group_distances(g.indptr, g.indices, g.data, np.array([2]), None, method)
     np.testing.assert_array_equal(one, [[0.0]])
+
+
+def test_lane_searches_refuse_limits():
+    g = random_graph(50, 150, 0, method="lanes")
+    with pytest.raises(InputError):
+        shortest_paths.group_distances(g.indptr, g.indices, g.data, [0, 1], np.ones(2), "lanes")
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_lane_searches_with_one_slot_and_a_tiny_pool(seed, monkeypatch):
+    """Every bucket in one slot (all later entries wait a lap or more) and a queue pool that
+    runs out again and again: the same values."""
+    g = random_graph(300, 1500, seed, method="lanes")
+    nodes = np.arange(0, 300, 2)
+    want = dijkstra(g, directed=True, indices=nodes)[:, nodes]
+    monkeypatch.setattr(shortest_paths, "_lane_slots", lambda weights, width: 1)
+    monkeypatch.setattr(shortest_paths, "_pool_size", lambda arcs: 1)
+    got = shortest_paths.group_distances(g.indptr, g.indices, g.data, nodes, None, "lanes")
+    np.testing.assert_array_equal(got, want)
+
+
+def test_lane_searches_of_a_close_group_stop_early_with_the_same_values():
+    """A small group in a connected network: every pair is reachable, so each search ends once
+    the group's values are final (long before the far side of the network)."""
+    inst = generate("random-geometric", nodes=400, seed=5, requests=1)
+    w = tr.link_weights(inst.snapshot, 20.0).time
+    near = np.argsort(dijkstra(w, indices=0))[:40]  # the 40 nodes nearest to node 0
+    got = shortest_paths.group_distances(w.indptr, w.indices, w.data, near, None, "lanes")
+    want = dijkstra(w, directed=True, indices=near)[:, near]
+    assert np.isfinite(want).all()
+    np.testing.assert_array_equal(got, want)
 
 
 def test_network_weights_take_buckets_and_wide_ranges_the_heap():
