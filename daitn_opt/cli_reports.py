@@ -75,9 +75,10 @@ def _demo_plans(report: Any) -> None:
         )
     console.print(table)
     for row in report.plans:
-        console.print(
-            f"  {row.plan}: {' > '.join(row.route) if row.route else row.note}", highlight=False
-        )
+        line = " > ".join(row.route) if row.route else row.note
+        if row.route and row.objective is not None and row.note:
+            line += f" ({row.note})"  # what the outcome-aligned plan optimised
+        console.print(f"  {row.plan}: {line}", highlight=False, markup=False)
 
 
 def _demo_dynamics(dynamics: list[dict]) -> None:

@@ -6,7 +6,10 @@ breast-cancer data, an MPVU, a model owner, querying users and model deployment 
 
 1. builds the MS-DRRT view of the first sequential tabular request;
 2. solves MTRCE exactly (HiGHS MILP, CP-SAT), heuristically (ILS), with AATS and with a random
-   order, and checks every route with the independent checker;
+   order, and for the outcome-aligned objectives (coverage, time to a coverage target, and the
+   expected time to the target accuracy on the request's outcome model fitted to pilot replays,
+   from ``instances/healthcare-small-outcome.json`` when the request carries none), and checks
+   every route with the independent checker;
 3. replays every route as real PyTorch training on the simulated clock (mean over several seeds)
    and compares utility, gap, solve time, final accuracy, time to the target accuracy and bytes,
    with the ceiling next to them: the same model trained centrally on all the eligible
@@ -46,7 +49,9 @@ from .errors import InputError
 
 __all__ = [
     "DEFAULT_INSTANCE",
+    "EXPECTED_PLAN",
     "MTRCE_PLANS",
+    "OUTCOME_EXAMPLE",
     "OUTCOME_PLANS",
     "STAGES",
     "AdmissionRow",
@@ -74,6 +79,12 @@ OUTCOME_PLANS = (
     ("time to target (exact)", "coverage-highs", "min_time_to_target"),
 )
 """Outcome-aligned plans shown next to the summed-utility ones: (label, solver, objective)."""
+EXPECTED_PLAN = ("expected time to target (fitted)", "anytime-ils")
+"""The plan the evidence of ``paper outcomes`` uses: the least expected time to the target
+accuracy on the request's outcome model fitted to pilot replays (label, solver)."""
+OUTCOME_EXAMPLE = DEFAULT_INSTANCE.with_name("healthcare-small-outcome.json")
+"""The shipped copy of the default instance whose requests carry their fitted outcome models
+(``instances/outcome_models.py``): where the demo finds the model of a request without one."""
 STAGES = (
     "view",
     "mtrce",
@@ -139,14 +150,16 @@ def run_demo(
     out.mkdir(parents=True, exist_ok=True)
     stage = _stage_emitter(emit)
     run = _start(instance, request_id, out, seeds, time_limit, target_accuracy, emit, stage)
-    stage("mtrce", "solving MTRCE: exact, heuristic, AATS, random")
+    stage("mtrce", "solving MTRCE: exact, heuristic, AATS, random, outcome-aligned")
     problem, names, bounds = stages.plan_mtrce(run, MTRCE_PLANS)
     if problem is not None:
         stages.plan_outcomes(run, problem, names, OUTCOME_PLANS)
+        stages.plan_expected(run, problem, names, EXPECTED_PLAN, OUTCOME_EXAMPLE)
         stages.set_gaps(run.report, bounds)
     routes = sum(r.route != [] for r in run.report.plans)
     stage("replay", f"replaying {routes} routes x {seeds} seeds as real training")
     stages.replay_plans(run, seeds)
+    stages.compare_expected(run)
     stages.add_reference(run)
     stage("dynamics", "a hospital fails mid-route: static vs replan vs AATS")
     stages.fail_mid_route(run, names)

@@ -2,7 +2,8 @@
 
 Every stage reads the shared :class:`DemoRun` (instance, request, view, output folder, limits)
 and writes its rows into ``run.report``: MTRCE plans (:func:`plan_mtrce`), outcome-aligned plans
-(:func:`plan_outcomes`), replays (:func:`replay_plans`), the ceiling (:func:`add_reference`), a
+(:func:`plan_outcomes`; the expected time to target on a fitted outcome model,
+:func:`plan_expected`), replays (:func:`replay_plans`), the ceiling (:func:`add_reference`), a
 failure mid-route (:func:`fail_mid_route`), T-FAM admission (:func:`admit`) and the FedAvg replay
 of its admitted client set (:func:`replay_admitted`), QIRCE placement (:func:`place`), serving
 replays (:func:`serve`) and the plots (:func:`write_plots`). A piece that is not available is
@@ -11,6 +12,7 @@ reported in ``report.missing``, never replaced by something else.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -57,6 +59,9 @@ class DemoRun:
     """File stem (``plan-highs``, ``tfam-highs``, ...) -> a checked decision (its Result)."""
     outcomes: dict[str, Any] = field(default_factory=dict)
     """File stem -> seed 0's replay of that decision (explained next to it)."""
+    asks: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    """File stem -> (objective, outcome model or None) of a plan made for another objective
+    than the request's: its explanation page reads an instance whose request asks for it."""
 
 
 def registered(kind: str) -> tuple[set[str], str | None]:
@@ -88,9 +93,13 @@ def plan_mtrce(
         report.missing.append(why)
         return None, names, bounds
     from . import mtrce
+    from .mtrce.problem import EXPECTED_TIME
     from .registry import solve
 
     problem = mtrce.from_instance(run.inst, run.req.id)
+    problem = getattr(problem, "base", problem)  # a TAG request: its route problem
+    if problem.objective == EXPECTED_TIME:  # the summed-utility plans of the same view
+        problem = problem.replace(objective="max_utility")
     for label, solver in plans:
         if solver not in names:
             report.missing.append(f"mtrce solver {solver!r} is not registered: no {label} plan")
@@ -123,30 +132,101 @@ def plan_outcomes(
     Their ``utility`` column is the summed utility of the route (comparable with the other
     rows), the value of the objective they optimised a note.
     """
-    from . import mtrce
-    from .registry import solve
-
     if getattr(problem, "label_mass", None) is None:
         return
     for label, solver, objective in plans:
         if solver not in names:
             continue
         aligned = problem.replace(objective=objective)
-        res = solve(aligned, solver, time_limit=run.time_limit, seed=0)
-        row = PlanRow(label, solver, res.status.value, solve_time=res.runtime, objective=objective)
-        if res.is_feasible():
-            planned = mtrce.check(aligned, res.solution)
-            plain = mtrce.check(problem, res.solution)
-            row.checked = planned.ok and plain.ok
-            row.utility = plain.objective
-            row.route = res.solution["routes"][0]
-            row.note = f"{objective} = {planned.objective:.4g}"
-            if row.checked:
-                run.decisions[f"plan-{objective}"] = res
-        else:
-            row.note = res.message
-        run.report.plans.append(row)
-        run.emit("solved", {"plan": label, "row": row})
+        _aligned_plan(run, problem, aligned, label, solver, f"{objective} = {{:.4g}}")
+
+
+def _aligned_plan(
+    run: DemoRun,
+    problem: Any,
+    aligned: Any,
+    label: str,
+    solver: str,
+    note: str,
+    model: Any = None,
+) -> None:
+    """Solve ``aligned`` (``problem`` under another objective) with ``solver``; check the route
+    under both objectives, report its summed utility and ``note.format(planned objective)``.
+
+    ``model`` is the outcome model the objective reads, if any: the explanation page's
+    instance carries it (:func:`write_pages`)."""
+    from . import mtrce
+    from .registry import solve
+
+    objective = aligned.objective
+    res = solve(aligned, solver, time_limit=run.time_limit, seed=0)
+    row = PlanRow(label, solver, res.status.value, solve_time=res.runtime, objective=objective)
+    if res.is_feasible():
+        planned = mtrce.check(aligned, res.solution)
+        plain = mtrce.check(problem, res.solution)
+        row.checked = planned.ok and plain.ok
+        row.utility = plain.objective
+        row.route = res.solution["routes"][0]
+        row.note = note.format(planned.objective)
+        if row.checked:
+            run.decisions[f"plan-{objective}"] = res
+            run.asks[f"plan-{objective}"] = (objective, model)
+    else:
+        row.note = res.message
+    run.report.plans.append(row)
+    run.emit("solved", {"plan": label, "row": row})
+
+
+def outcome_model_of(run: DemoRun, example: Path) -> tuple[Any, str]:
+    """The request's outcome model and where it comes from: its own, else that of the same
+    request of ``example`` (the shipped fitted copy of the instance) when the snapshot and the
+    request are the same; ``(None, why not)`` otherwise."""
+    from .drrt.instance import load_instance
+
+    req = run.req
+    if req.outcome_model is not None:
+        return req.outcome_model, f"request {req.id}'s own"
+    if not example.exists():
+        return None, f"no outcome model: {req.id} carries none and {example} is missing"
+    shipped = load_instance(example)
+    twin = next((r for r in shipped.requests if r.id == req.id), None)
+    if twin is None or twin.outcome_model is None:
+        return None, f"no outcome model: {example.name} fits none for {req.id}"
+    same = twin.model_copy(update={"objective": req.objective, "outcome_model": None}) == req
+    if not same or shipped.snapshot != run.inst.snapshot:
+        return None, f"no outcome model: {example.name} is fitted for another instance"
+    return twin.outcome_model, f"fitted on pilot replays, {example.name}"
+
+
+def plan_expected(
+    run: DemoRun, problem: Any, names: set[str], plan: tuple[str, str], example: Path
+) -> None:
+    """The outcome-aligned plan the evidence uses: ``plan = (label, solver)`` minimises the
+    expected time to the demo's target accuracy on the request's fitted outcome model
+    (:func:`outcome_model_of`); missing when there is no model or no solver."""
+    from .mtrce.problem import EXPECTED_TIME, with_outcome_model
+
+    label, solver = plan
+    if problem is None:
+        return
+    if solver not in names:
+        run.report.missing.append(f"mtrce solver {solver!r} is not registered: no {label} plan")
+        return
+    model, source = outcome_model_of(run, example)
+    if model is None:
+        run.report.missing.append(f"{label}: {source}")
+        return
+    model = model.model_copy(update={"target_accuracy": run.target})
+    aligned = with_outcome_model(problem, model).replace(objective=EXPECTED_TIME)
+    _aligned_plan(
+        run,
+        problem,
+        aligned,
+        label,
+        solver,
+        f"E[time to {run.target:g}] = {{:.1f}} s predicted; outcome model {source}",
+        model,
+    )
 
 
 def set_gaps(report: DemoReport, bounds: list[float]) -> None:
@@ -201,6 +281,30 @@ def replay_plans(run: DemoRun, seeds: int) -> None:
         row.finish_time = outs[0].summary.finish_time
         row.deadline_met = all(o.summary.deadline_met for o in outs)
         run.emit("replayed", {"plan": row.plan, "row": row})
+
+
+def compare_expected(run: DemoRun) -> None:
+    """A note setting the expected-time plan's replays beside the summed-utility optimum's."""
+    from .mtrce.problem import EXPECTED_TIME
+
+    plans = run.report.plans
+    aligned = next((r for r in plans if r.objective == EXPECTED_TIME and r.route), None)
+    old = next((r for r in plans if r.objective is None and r.route and r.gap == 0.0), None)
+    if aligned is None or old is None or aligned.final_accuracy is None:
+        return
+
+    def reached(row: PlanRow) -> str:
+        seeds = len(run.report.seeds)
+        if row.time_to_target is None:
+            return f"never (0/{seeds} seeds)"
+        return f"{row.time_to_target:.0f} s (mean of the {row.reached_target}/{seeds} seeds reaching it)"
+
+    run.report.notes.append(
+        f"{aligned.plan} vs {old.plan} (max_utility): final accuracy "
+        f"{aligned.final_accuracy:.3f} vs {old.final_accuracy or math.nan:.3f}, time to "
+        f"{run.target:g} {reached(aligned)} vs {reached(old)}, summed utility "
+        f"{aligned.utility or 0:.4g} vs {old.utility or 0:.4g}"
+    )
 
 
 def add_reference(run: DemoRun) -> None:
@@ -481,11 +585,23 @@ def write_pages(run: DemoRun) -> None:
 
     for stem, result in run.decisions.items():
         request = run.req.id if result.problem == "mtrce" else None
+        inst = _asking(run, *run.asks[stem]) if stem in run.asks else run.inst
         path = write_explain(
-            run.inst, result, run.out / f"explain-{stem}.html", run.outcomes.get(stem),
+            inst, result, run.out / f"explain-{stem}.html", run.outcomes.get(stem),
             request=request,
         )  # fmt: skip
         run.report.files.append(str(path))
+
+
+def _asking(run: DemoRun, objective: str, model: Any) -> Any:
+    """The instance whose request asks for ``objective`` (with ``model`` when given): what an
+    outcome-aligned plan is checked and explained against."""
+    changes: dict[str, Any] = {"objective": objective}
+    if model is not None:
+        changes["outcome_model"] = model
+    req = run.req.model_copy(update=changes)
+    requests = [req if r.id == req.id else r for r in run.inst.requests]
+    return run.inst.model_copy(update={"requests": requests})
 
 
 def write_plots(run: DemoRun) -> None:

@@ -114,10 +114,19 @@ def test_demo_command_prints_the_comparison(tmp_path):
         "T-FAM",
         "Serving replay",
         "congestion-aware",
+        "expected time to target (fitted)",
+        "(E[time to",
         "wrote",
     ):
         assert text in proc.stdout, text
     assert (tmp_path / "out" / "accuracy.png").exists()
-    for page in ("explain-plan-highs.html", "explain-tfam-highs.html", "explain-qirce-highs.html"):
+    fitted = "explain-plan-min_expected_time_to_target.html"
+    for page in (
+        "explain-plan-highs.html",
+        "explain-tfam-highs.html",
+        "explain-qirce-highs.html",
+        fitted,
+    ):
         assert (tmp_path / "out" / page).exists(), page
+    assert "violation" not in (tmp_path / "out" / fitted).read_text()
     assert "Traceback" not in proc.stderr

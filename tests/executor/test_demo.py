@@ -48,8 +48,11 @@ def test_demo_end_to_end(tmp_path, monkeypatch):
     assert replan["utility"] >= static["utility"] and static["failed"] not in static["visited"]
     assert report.admission and report.serving
     aligned = {r.objective: r for r in report.plans if r.objective is not None}
-    assert set(aligned) == {"max_coverage", "min_time_to_target"}
+    assert set(aligned) == {"max_coverage", "min_time_to_target", "min_expected_time_to_target"}
     assert all(r.checked and r.route and r.final_accuracy is not None for r in aligned.values())
+    fitted = aligned["min_expected_time_to_target"]
+    assert fitted.plan == demo.EXPECTED_PLAN[0] and "E[time to 0.9]" in fitted.note
+    assert any(n.startswith(f"{fitted.plan} vs exact HiGHS (max_utility)") for n in report.notes)
     for name in (
         "accuracy.png",
         "dynamics.png",
@@ -59,12 +62,16 @@ def test_demo_end_to_end(tmp_path, monkeypatch):
         "plan-min_time_to_target.csv",
         "explain-plan-highs.html",
         "explain-plan-min_time_to_target.html",
+        "explain-plan-min_expected_time_to_target.html",
         "explain-tfam-highs.html",
         "explain-qirce-highs.html",
     ):
         assert (tmp_path / name).exists(), name
     page = (tmp_path / "explain-plan-highs.html").read_text()
     assert "<svg" in page and "accuracy" in page.lower()  # the map and the replay curve
+    for objective in aligned:  # checked against the objective it was planned for
+        page = (tmp_path / f"explain-plan-{objective}.html").read_text()
+        assert "violation" not in page and objective in page, objective
     doc = json.loads((tmp_path / "demo.json").read_text())
     assert doc["request"] == report.request and len(doc["plans"]) == len(report.plans)
     assert events.count("stage") == len(demo.STAGES) and events[-1] == "done"
