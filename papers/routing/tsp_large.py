@@ -29,7 +29,7 @@ from statistics import mean
 from daitn_opt.bench.store import ResultsStore
 from daitn_opt.bench.sweep import plan_tasks, run_sweep
 from daitn_opt.papers.routing.families import LARGE_TSP, family, size
-from daitn_opt.papers.routing.pages import family_page, write_csv
+from daitn_opt.papers.routing.pages import family_page, number, write_csv
 from daitn_opt.papers.routing.run import (
     Outcome,
     Planned,
@@ -48,6 +48,7 @@ FOLDER = ROOT / "out" / "routing" / "tsp-large"
 PAGE = "tsp-large.md"
 CSV = "tsp-large-runs.csv"
 COMMAND = "python papers/routing/tsp_large.py"
+"""The command, as the page names it (with the seeds and limit of the store's runs)."""
 
 
 def plan(seeds: list[int], limit: float | None) -> list[Planned]:
@@ -121,7 +122,7 @@ def per_instance(rows: list[dict], solvers: list[str]) -> list[str]:
             cells.append(f"{shown} | {seconds:.1f}")
         first = mine[0]
         out.append(
-            f"| {name} | {first['n']} | {_weight_type(name)} | {first.get('best_known') or 0:g} "
+            f"| {name} | {first['n']} | {_weight_type(name)} | {number(first.get('best_known'))} "
             f"| {len({r['seed'] for r in mine})} | {' | '.join(cells)} "
             f"| {mean(r.get('load_at_start') or 0.0 for r in mine):.1f} |"
         )
@@ -151,7 +152,11 @@ def write_page(outcome: Outcome, seeds: list[int]) -> None:
     )
     rows = outcome.rows
     solvers = [leg.solver for leg in sub.legs if any(r["solver"] == leg.solver for r in rows)]
-    text = family_page(sub, outcome.planned, rows, outcome, COMMAND, HERE, csv=CSV)
+    settings = outcome.info.get("settings", {})
+    command = f"{COMMAND} --seeds {','.join(map(str, seeds))}"
+    if settings.get("time_limit") is not None:
+        command += f" --limit {settings['time_limit']:g}"
+    text = family_page(sub, outcome.planned, rows, outcome, command, HERE, csv=CSV)
     intro = [
         "",
         "The instances: " + ", ".join(sorted({r["instance"] for r in rows})) + f"; seeds "

@@ -320,10 +320,16 @@ def _largest(rows: Sequence[dict], count: int = 10) -> list[str]:
     ]
     for r in worst:
         out.append(
-            f"| {r['instance']} | {r['n']} | {r['solver']} | {r.get('objective') or 0:g} "
-            f"| {r.get('best_known') or 0:g} | {100 * gap(r):.2f} | {r.get('runtime') or 0:.1f} |"
+            f"| {r['instance']} | {r['n']} | {r['solver']} | {number(r.get('objective'))} "
+            f"| {number(r.get('best_known'))} | {100 * gap(r):.2f} | {r.get('runtime') or 0:.1f} |"
         )
     return out
+
+
+def number(value: float | None) -> str:
+    """A value as the page shows it: whole numbers in full (18660188, not 1.86602e+07)."""
+    value = value or 0
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
 
 
 def write_csv(path: Path, rows: Sequence[dict]) -> None:
