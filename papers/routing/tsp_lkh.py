@@ -5,7 +5,7 @@ Usage (from the repository root)::
     .venv/bin/python papers/routing/tsp_lkh.py [--solvers lkh,ils,ils-to-limit] [--limit 1]
         [--db out/tsp/tsp-COMMIT.sqlite] [--report-only] [--engines-limit 1]
 
-Every shipped TSPLIB instance (``instances/classic/tsplib/*.tsp``, all with a proven optimum) is
+Every shipped TSPLIB instance up to 442 cities (``instances/classic/tsplib/*.tsp``, all with a proven optimum) is
 converted into ``out/tsp/json/`` and run through the ``daitn-opt bench`` machinery (child process
 per run, independent checker, one row per run in the store). ``lkh`` is registered by importing
 :mod:`daitn_opt.mtrce.lkh` in the workers (``DAITN_OPT_SOLVER_MODULES``) until the package imports
