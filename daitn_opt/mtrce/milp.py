@@ -25,13 +25,15 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import InputError
 from ..exact import Run, register_exact
 from ..highs_model import quiet_highs, set_threads
 from ..params import param
 from ..registry import SolveOptions
 from ..result import Result, Status
+from .milp_branch import branch_phase
 from .milp_columns import column_values, routes_from_x
-from .milp_cuts import CutRun, lp_phase, mip_phase, pass_model
+from .milp_cuts import CpuGuard, CpuOptions, CutRun, cpu_options, lp_phase, mip_phase, pass_model
 from .milp_exact import PlannedSupport, RouteMilpParams, RouteMilpSolver
 from .milp_model import INF, TIME_EPS, ArcIndex, Infeasible, MilpModel, build_model
 from .milp_plan import (
@@ -100,6 +102,19 @@ class HighsParams(RouteMilpParams):
     heuristic_effort: float = param(0.01, "HiGHS's mip_heuristic_effort")
     highs_options: dict = param({}, "further HiGHS options, name -> value")  # noqa: RUF009
     log: bool = param(False, "show HiGHS's log")
+    search: str = param(
+        "highs",
+        "the tree search after the root cut loop: 'highs' (HiGHS's branch and bound, MIP "
+        "rounds) or 'cuts' (branch and cut in Python, separation at every node)",
+    )
+    rc_fixing: bool = param(
+        True, "fix to 0 the columns the LP's reduced costs exclude from any better solution"
+    )
+    cpu_limit: float | None = param(
+        None,
+        "seconds of the process's CPU time the run may use (None: the wall-clock time_limit "
+        "only); time_limit stays a wall-clock cap",
+    )
 
 
 @register_exact
@@ -172,6 +187,23 @@ class HighsSolver(RouteMilpSolver):
     support = PlannedSupport("highs")
     Params = HighsParams
 
+    def solve(self, problem: Problem, options: SolveOptions) -> Result:
+        """:meth:`ExactSolver.solve`, on the CPU clock when the ``cpu_limit`` parameter is set
+        (:class:`~.milp_cuts.CpuOptions`: the trace's times are then CPU seconds, and
+        ``stats["clock"]`` says which clock the run used)."""
+        if getattr(options.params, "search", "highs") not in ("highs", "cuts"):
+            raise InputError("param.search", options.params.search, "must be 'highs' or 'cuts'")
+        cpu = getattr(options.params, "cpu_limit", None)
+        if cpu is not None:
+            if not cpu > 0:
+                raise InputError("param.cpu_limit", cpu, "must be a number of seconds > 0")
+            options = cpu_options(options, cpu)
+        result = super().solve(problem, options)
+        result.stats["clock"] = "cpu" if isinstance(options, CpuOptions) else "wall"
+        if isinstance(options, CpuOptions):
+            result.stats["cpu_seconds"] = options.cpu_used()
+        return result
+
     def run(self, run: Run, model: Any) -> tuple[Status | None, str]:
         """The cutting-plane loop (:func:`lp_phase`, then :func:`mip_phase`) in one HiGHS."""
         if not isinstance(model, CutRun):
@@ -182,7 +214,8 @@ class HighsSolver(RouteMilpSolver):
         h.setOptionValue("random_seed", int(run.options.seed))
         set_threads(h, max(1, int(run.options.threads)))
         h.setOptionValue("mip_rel_gap", 1e-9)
-        h.setOptionValue("mip_abs_gap", 0.999 if model.model.integral_objective else 1e-6)
+        step = model.model.objective_step
+        h.setOptionValue("mip_abs_gap", 0.999 * step if step else 1e-6)
         # HiGHS's primal heuristics re-run from scratch in every round and were the larger part
         # of a round's time on TSPLIB; the warm start and the routes of earlier rounds do their
         # job.
@@ -192,9 +225,15 @@ class HighsSolver(RouteMilpSolver):
         t_pass = time.perf_counter()
         pass_model(h, model.model)
         run.stats["pass_seconds"] = time.perf_counter() - t_pass
-        status, message = lp_phase(h, model, params.lp_rounds, params.lp_share)
-        if status is None:
-            status, message = mip_phase(h, model)
+        guard = CpuGuard(h, run.options)
+        try:
+            status, message = lp_phase(h, model, params.lp_rounds, params.lp_share)
+            if status is None and params.search == "cuts" and model.model.objective_step:
+                status, message = branch_phase(h, model, guard)
+            elif status is None:
+                status, message = mip_phase(h, model, guard)
+        finally:
+            guard.close()
         return status, message
 
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import highspy
@@ -53,6 +53,49 @@ RESERVE = 0.1
 """Seconds of the limit kept back from each HiGHS run for the extraction and the result."""
 
 
+@dataclass(frozen=True)
+class CpuOptions(SolveOptions):
+    """:class:`SolveOptions` whose clock is the process's CPU time (``time.process_time``).
+
+    ``time_limit`` is the CPU budget (``cpu_limit``), so every share of the limit the solver
+    computes (warm start, LP phase, reserve) is a share of CPU seconds; ``wall_limit`` (the
+    caller's ``time_limit``) stays a wall-clock cap. :meth:`remaining` is the smaller of the CPU
+    and the wall seconds left, :meth:`elapsed` the CPU seconds used (the trace's times). On a
+    shared machine a result then means "so many seconds of solver CPU", whatever the load.
+    """
+
+    wall_limit: float = math.inf
+    cpu_start: float = field(default_factory=time.process_time)
+
+    def cpu_used(self) -> float:
+        return time.process_time() - self.cpu_start
+
+    def wall_remaining(self) -> float:
+        """Wall seconds left of the cap (what HiGHS's own ``time_limit`` counts)."""
+        return max(0.0, self.wall_limit - (time.perf_counter() - self.start))
+
+    def remaining(self) -> float:
+        return max(0.0, min(self.time_limit - self.cpu_used(), self.wall_remaining()))
+
+    def elapsed(self) -> float:
+        return self.cpu_used()
+
+
+def cpu_options(options: SolveOptions, cpu_limit: float) -> CpuOptions:
+    """``options`` on the CPU clock: ``cpu_limit`` CPU seconds from now, the caller's
+    ``time_limit`` as the wall cap."""
+    kept = {f.name: getattr(options, f.name) for f in fields(SolveOptions)}
+    kept["time_limit"] = float(cpu_limit)
+    return CpuOptions(**kept, wall_limit=options.time_limit)
+
+
+def wall_remaining(options: SolveOptions) -> float:
+    """Wall seconds left: the cap of :class:`CpuOptions`, else :meth:`SolveOptions.remaining`."""
+    if isinstance(options, CpuOptions):
+        return options.wall_remaining()
+    return options.remaining()
+
+
 @dataclass
 class CutRun:
     """State of one cutting-plane run: incumbent, bounds, cuts added, trace and stats."""
@@ -64,6 +107,8 @@ class CutRun:
     bound: float | None = None
     trace: list[TracePoint] = field(default_factory=list)
     cut_keys: set = field(default_factory=set)
+    row_keys: list = field(default_factory=list)
+    """Key of each cut row added to HiGHS, in row order (after the model's own rows)."""
     stats: dict[str, Any] = field(default_factory=dict)
     bounds: list[float] = field(default_factory=list)
     """Every bound a solve reported (rounded if the objective is integral), in order."""
@@ -72,7 +117,7 @@ class CutRun:
 
     @property
     def maximize(self) -> bool:
-        return self.model.sense == "max"
+        return self.model.maximize
 
     def better(self, value: float) -> bool:
         if self.best_value is None:
@@ -100,8 +145,10 @@ class CutRun:
         """
         if bound is None or not math.isfinite(bound):
             return
-        if self.model.integral_objective:
-            bound = certify.round_bound(bound, self.model.sense)
+        step = self.model.objective_step
+        if step:  # a multiple of the step from the offset
+            off = self.model.offset
+            bound = off + step * certify.round_bound((bound - off) / step, self.model.sense)
         self.bounds.append(float(bound))
         self._settle_bound()
 
@@ -294,6 +341,7 @@ def add_cuts(h: highspy.Highs, run: CutRun, cuts: list[separation.Cut]) -> int:
     lo = np.array([r[2] for r in rows])
     hi = np.array([r[3] for r in rows])
     model.add_rows("subtour_cuts", "x(E(S)) <= sum_S y - y_k", idx, val, lo, hi)
+    run.row_keys.extend(c.key for c in fresh)
     starts = np.zeros(len(rows), dtype=np.int32)
     if len(rows) > 1:
         np.cumsum([len(i) for i in idx[:-1]], out=starts[1:])
@@ -323,6 +371,35 @@ def set_start(h: highspy.Highs, run: CutRun) -> None:
     h.setSolution(sol)
 
 
+class CpuGuard:
+    """Interrupts HiGHS (simplex, interior point, MIP) once a :class:`CpuOptions` budget is
+    spent: HiGHS's own ``time_limit`` counts wall seconds, which on a loaded machine run out
+    long before the CPU seconds. Does nothing for wall-clock options."""
+
+    def __init__(self, h: highspy.Highs, options: SolveOptions) -> None:
+        self.h, self.options, self.fired = h, options, False
+        self.on = isinstance(options, CpuOptions)
+        if self.on:
+            for event in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt):
+                event.subscribe(self.check)
+
+    def check(self, event: Any) -> None:
+        if self.options.remaining() <= RESERVE:
+            self.fired = True
+            event.data_in.user_interrupt = True
+
+    def close(self) -> None:
+        if self.on:
+            for event in (self.h.cbSimplexInterrupt, self.h.cbIpmInterrupt, self.h.cbMipInterrupt):
+                event.unsubscribe(self.check)
+
+
+def highs_seconds(options: SolveOptions) -> float:
+    """HiGHS's ``time_limit`` for one run: the wall seconds left, less :data:`RESERVE` (with a
+    CPU budget the :class:`CpuGuard` stops HiGHS first)."""
+    return max(0.01, wall_remaining(options) - RESERVE)
+
+
 def lp_phase(
     h: highspy.Highs, run: CutRun, max_rounds: int, share: float = 1.0
 ) -> tuple[Status | None, str]:
@@ -332,11 +409,11 @@ def lp_phase(
     h.setOptionValue("solve_relaxation", True)
     lp_time, sep_time, rounds, last = 0.0, 0.0, 0, None
     stall = 0
-    stop_at = time.perf_counter() + share * options.remaining()
+    stop_at = options.elapsed() + share * options.remaining()
     for rounds in range(1, max_rounds + 1):
-        if options.remaining() <= 0.05 or (rounds > 1 and time.perf_counter() > stop_at):
+        if options.remaining() <= 0.05 or (rounds > 1 and options.elapsed() > stop_at):
             break
-        h.setOptionValue("time_limit", max(0.01, options.remaining() - RESERVE))
+        h.setOptionValue("time_limit", highs_seconds(options))
         t0 = time.perf_counter()
         h.run()
         lp_time += time.perf_counter() - t0
@@ -352,7 +429,10 @@ def lp_phase(
         value = h.getInfo().objective_function_value
         run.tighten(value)
         run.point()
-        x = np.asarray(h.getSolution().col_value)
+        solution = h.getSolution()
+        x = np.asarray(solution.col_value)
+        if getattr(options.params, "rc_fixing", True):
+            reduced_cost_fixing(h, run, value, x, np.asarray(solution.col_dual))
         t0 = time.perf_counter()
         cuts = lp_cuts(model, x, options)
         sep_time += time.perf_counter() - t0
@@ -370,7 +450,53 @@ def lp_phase(
     st["lp_seconds"] = st.get("lp_seconds", 0.0) + lp_time
     st["separation_seconds"] = st.get("separation_seconds", 0.0) + sep_time
     st.setdefault("lp_cuts", len(run.cut_keys))
+    st.setdefault("root_bound", run.bound)
     return None, ""
+
+
+def reduced_cost_fixing(
+    h: highspy.Highs, run: CutRun, value: float, x: np.ndarray, dual: np.ndarray
+) -> int:
+    """Fix to 0 the edge and visit columns that no solution better than the incumbent can use.
+
+    LP duality with the optimal duals of the relaxation (valid for every integer solution: its
+    rows are the model's and cuts valid for all routes) gives, for every solution ``x'``,
+    ``obj(x') <= value + sum_j d_j (x'_j - x_j)``. A column ``j`` at 0 in the LP point whose
+    reduced cost ``d_j`` makes ``value - |d_j|`` fall below the incumbent plus 1 (integral
+    objective) can be 1 only in solutions no better than the incumbent, so it is fixed to 0.
+    Dual infeasibilities (reduced costs of the wrong sign, within HiGHS's tolerance) are counted
+    against the margin. Columns the incumbent uses are never fixed: the incumbent stays feasible
+    in the restricted model, so every bound HiGHS reports on it stays a bound of the problem
+    (it is at least the incumbent). Returns the number of columns fixed now
+    (``stats["rc_fixed"]`` sums them).
+    """
+    model = run.model
+    if run.best is None or not model.integral_objective or model.sparse:
+        return 0
+    try:
+        used = column_values(model, run.best)
+    except ValueError:
+        return 0
+    sign = 1.0 if model.maximize else -1.0
+    # the most each column's term d_j (x'_j - x_j) can move the bound the wrong way: 0 for an
+    # optimal basis, HiGHS's dual tolerance otherwise (counted, so the fixing stays valid)
+    lo, up = model.lower, model.upper
+    with np.errstate(invalid="ignore", over="ignore"):
+        swing = np.maximum(sign * dual * (up - x), sign * dual * (lo - x))
+    swing = np.where(dual == 0.0, 0.0, np.nan_to_num(swing, nan=np.inf, posinf=np.inf))
+    margin = float(np.clip(swing, 0.0, None).sum()) + 1e-6 * max(1.0, abs(value)) + 1e-2
+    ncols = model.num_arc + int((model.y_col >= 0).sum())  # x, then y
+    target = run.best_value + sign * model.objective_step  # what a better solution must reach
+    reach = value + dual[:ncols]  # the bound with the column raised from 0 to 1
+    at_zero = (x[:ncols] <= 1e-9) & (lo[:ncols] == 0.0) & (up[:ncols] > 0.0)
+    cut_off = sign * (target - reach) > margin
+    fix = np.flatnonzero(at_zero & cut_off & (used[:ncols] <= 1e-9))
+    if not len(fix):
+        return 0
+    model.upper[fix] = 0.0
+    h.changeColsBounds(len(fix), fix.astype(np.int32), model.lower[fix], model.upper[fix])
+    run.stats["rc_fixed"] = run.stats.get("rc_fixed", 0) + len(fix)
+    return len(fix)
 
 
 def _repair_tour(run: CutRun, x: np.ndarray) -> None:
@@ -483,7 +609,9 @@ def _read_round(h: highspy.Highs, run: CutRun, found: list[np.ndarray]) -> tuple
     return cuts, final_clean
 
 
-def mip_phase(h: highspy.Highs, run: CutRun) -> tuple[Status | None, str]:
+def mip_phase(
+    h: highspy.Highs, run: CutRun, guard: CpuGuard | None = None
+) -> tuple[Status | None, str]:
     """Solve the MIP, cut the subtours of every integer solution found, repeat (C3)."""
     options, params = run.options, run.options.params
     h.setOptionValue("solve_relaxation", False)
@@ -492,10 +620,10 @@ def mip_phase(h: highspy.Highs, run: CutRun) -> tuple[Status | None, str]:
     message = ""
     status: Status | None = None
     Model = highspy.HighsModelStatus
-    while (remaining := options.remaining()) > 0.05:
+    while options.remaining() > 0.05:
         rounds += 1
         set_start(h, run)
-        h.setOptionValue("time_limit", max(0.01, remaining - RESERVE))
+        h.setOptionValue("time_limit", highs_seconds(options))
         sols.reset()
         t0 = time.perf_counter()
         h.run()
@@ -517,11 +645,12 @@ def mip_phase(h: highspy.Highs, run: CutRun) -> tuple[Status | None, str]:
             continue
         interrupted = sols.stop and ms == Model.kInterrupt
         if ms != Model.kOptimal and not interrupted:
-            message = (
-                "time limit reached"
-                if ms == Model.kTimeLimit
-                else f"HiGHS stopped: {h.modelStatusToString(ms)}"
-            )
+            if guard is not None and guard.fired:
+                message = "CPU time limit reached"
+            elif ms == Model.kTimeLimit:
+                message = "time limit reached"
+            else:
+                message = f"HiGHS stopped: {h.modelStatusToString(ms)}"
             break
         if add_cuts(h, run, cuts) == 0:
             message = "no new subtour cut separated; stopping"

@@ -103,6 +103,10 @@ class MilpModel:
         return len(self.cost)
 
     @property
+    def maximize(self) -> bool:
+        return self.sense == "max"
+
+    @property
     def num_row(self) -> int:
         return len(self.row_lower)
 
@@ -119,6 +123,16 @@ class MilpModel:
             and abs(self.offset - round(self.offset)) < 1e-9
             and self.w_col.max(initial=-1) < 0
         )
+
+    @property
+    def objective_step(self) -> float:
+        """The gap between two objective values: the gcd of the integral costs (Chao set 66
+        scores are multiples of 5), 0 when the objective is not integral. Every solution's
+        value is ``offset`` plus a multiple of it."""
+        if not self.integral_objective:
+            return 0.0
+        used = np.abs(np.rint(self.cost[self.cost != 0])).astype(np.int64)
+        return float(np.gcd.reduce(used)) if len(used) else 1.0
 
     def add_rows(
         self, name: str, meaning: str, index: list[np.ndarray], value: list[np.ndarray], lo, hi

@@ -237,8 +237,9 @@ def _opproof_rows(db: Path) -> list[dict]:
 def _opproof_summary(rows: list[dict]) -> list[str]:
     lines = [
         "| set | runs | proved | proved % | proved = best known | proved above best known | "
-        "unproved: mean / max certified gap | proved: mean / max s | checker ok |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "proved below best known (an error) | unproved: mean / max certified gap | "
+        "proved: mean / max s | checker ok |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     groups: dict[str, list[dict]] = {}
     for r in rows:
@@ -252,13 +253,14 @@ def _opproof_summary(rows: list[dict]) -> list[str]:
         proved = [r for r in g if r["status"] == "optimal"]
         same = sum(abs(r["objective"] - r["best_known"]) < 1e-6 for r in proved)
         above = sum(r["objective"] > r["best_known"] + 1e-6 for r in proved)
+        below = sum(r["objective"] < r["best_known"] - 1e-6 for r in proved)
         open_ = [r["gap"] for r in g if r["status"] != "optimal" and r["gap"] is not None]
         gap = f"{100 * np.mean(open_):.2f}% / {100 * max(open_):.2f}%" if open_ else "-"
-        times = [r["runtime"] for r in proved]
+        times = [_seconds(r) for r in proved]
         t = f"{np.mean(times):.1f} / {max(times):.1f}" if times else "-"
         lines.append(
             f"| {name} | {len(g)} | {len(proved)} | {100 * len(proved) / len(g):.0f}% | {same} | "
-            f"{above} | {gap} | {t} | {sum(bool(r['check_ok']) for r in g)}/{len(g)} |"
+            f"{above} | {below} | {gap} | {t} | {sum(bool(r['check_ok']) for r in g)}/{len(g)} |"
         )
     return lines
 
@@ -275,7 +277,7 @@ def _opproof_table(rows: list[dict]) -> list[str]:
         lines.append(
             f"| {r['instance']} | {r['size']} | {r['status']} | {r['objective']:g} | "
             f"{r['bound'] if r['bound'] is None else format(r['bound'], 'g')} | {gap} | {bk} | "
-            f"{r['runtime']:.1f} | {r['load_at_start']:.1f} |"
+            f"{_seconds(r):.1f} | {r['load_at_start']:.1f} |"
         )
     return lines
 
@@ -299,77 +301,207 @@ def _opproof_targets(rows: list[dict], listed: int) -> list[str]:
     ]
 
 
+def _commit() -> str:
+    """The checkout's commit (short), with ``+`` when the solver's files have local changes."""
+    import subprocess
+
+    def git(*a: str) -> str:
+        return subprocess.run(["git", *a], capture_output=True, text=True).stdout.strip()
+
+    dirty = git("status", "--porcelain", "--", "daitn_opt/mtrce", "daitn_opt/exact.py")
+    return git("rev-parse", "--short", "HEAD") + ("+" if dirty else "")
+
+
+def _stamps(db: Path) -> list[dict]:
+    """What each invocation of the sweep on ``db`` ran with (``<db>.runs.json``)."""
+    import json
+
+    path = db.with_suffix(".runs.json")
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def _stamp(db: Path, entry: dict) -> None:
+    import json
+
+    stamps = [*_stamps(db), entry]
+    db.with_suffix(".runs.json").write_text(json.dumps(stamps, indent=1))
+
+
+def _clock(rows: list[dict]) -> str:
+    """``cpu`` when the runs had a ``cpu_limit`` (their keys carry the parameters), else
+    ``wall``."""
+    cpu = {("cpu_limit=" in r["key"]) for r in rows}
+    return "cpu" if cpu == {True} else "wall" if cpu == {False} else "mixed"
+
+
+def _seconds(row: dict) -> float:
+    """The run's time on its own clock: CPU seconds (the trace's last time) for a CPU-limited
+    run, else its wall runtime."""
+    import json
+
+    if "cpu_limit=" in row["key"] and row.get("trace"):
+        trace = json.loads(row["trace"])
+        if trace:
+            return float(trace[-1][0])
+    return float(row["runtime"])
+
+
+def _conditions(db: Path, rows: list[dict]) -> str:
+    """One line: clock, limit, load at the runs' start, commits (from the stamps)."""
+    loads = [r["load_at_start"] for r in rows]
+    clock = _clock(rows)
+    limits = sorted({_param(r, "cpu_limit") or f"{r['time_limit']:g}" for r in rows})
+    stamps = _stamps(db)
+    commits = sorted({s["commit"] for s in stamps}) or ["not recorded"]
+    extra = sorted({s.get("params", "") for s in stamps} - {""})
+    return (
+        f"store `{db}`: {len(rows)} runs, clock **{clock}** ({' / '.join(limits)} s"
+        f"{' of CPU each, wall cap ' + format(rows[0]['time_limit'], 'g') + ' s' if clock == 'cpu' else ' each'}); "
+        f"1-minute load at their start: mean {np.mean(loads):.1f}, min {min(loads):.1f}, "
+        f"max {max(loads):.1f} (on {os.cpu_count()} cores); code: {', '.join(commits)}"
+        f"{'; parameters: ' + ', '.join(extra) if extra else ''}."
+    )
+
+
+def _param(row: dict, name: str) -> str:
+    """A solver parameter's text from the run's key (``...;name=value;...``), or ''."""
+    for part in row["key"].split(";"):
+        if part.startswith(name + "="):
+            return part.split("=", 1)[1]
+    return ""
+
+
 def bench_opproof(args) -> None:
     import subprocess
 
     files = _opproof_files(args.every)
+    if args.only:
+        files = [f for f in files if args.only in f.stem]
     db = Path(args.db)
     if args.run:
         cli = Path(sys.executable).with_name("daitn-opt")
+        limit = args.time_limit
+        params = list(args.param)
+        if args.cpu_limit:
+            limit = args.wall_cap or 20 * args.cpu_limit
+            params.append(f"cpu_limit={args.cpu_limit:g}")
         cmd = [str(cli), "bench", *map(str, files), "--solvers", "highs", "--time-limit"]
-        cmd += [str(args.time_limit), "--workers", "1", "--db", str(db)]
+        cmd += [f"{limit:g}", "--workers", str(args.workers), "--db", str(db)]
+        for p in params:
+            cmd += ["--param", p]
+        _stamp(
+            db,
+            {
+                "commit": _commit(),
+                "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                "load": round(os.getloadavg()[0], 1),
+                "params": ", ".join(params),
+                "time_limit": limit,
+            },
+        )
         subprocess.run(cmd, check=False)
     rows = _opproof_rows(db)
     print("\n".join(_opproof_summary(rows)))
-    before = []
-    if args.baseline and Path(args.baseline).exists():
-        names = {r["instance"] for r in rows}
-        before = [r for r in _opproof_rows(Path(args.baseline)) if r["instance"] in names]
     if args.out:
-        loads = [r["load_at_start"] for r in rows]
-        text = [
-            "# Orienteering proofs with `highs` (issue 13, item 4)",
-            "",
-            OPPROOF_INTRO.format(limit=args.time_limit),
-            "",
-            f"{len(rows)} runs; 1-minute load at their start: mean {np.mean(loads):.1f}, "
-            f"min {min(loads):.1f}, max {max(loads):.1f} (on {os.cpu_count()} cores).",
-            "",
-            *_opproof_targets(rows, len(files)),
-            "",
-            *_opproof_summary(rows),
-            "",
-        ]
-        if before:
-            text += [
-                f"Before (store `{args.baseline}`, the same instances, the code before the "
-                "path, cover and count cuts):",
-                "",
-                *_opproof_summary(before),
-                "",
-            ]
+        write_opproof_page(args, db, rows, len(files))
+
+
+def _before(args, rows: list[dict]) -> list[tuple[Path, list[dict], str]]:
+    """Each ``--baseline STORE=LABEL``: its rows on the instances ``rows`` has."""
+    names = {r["instance"] for r in rows}
+    out = []
+    for item in args.baseline:
+        path, _, label = item.partition("=")
+        if Path(path).exists():
+            base = [r for r in _opproof_rows(Path(path)) if r["instance"] in names]
+            if base:
+                out.append((Path(path), base, label or path))
+    return out
+
+
+def _ratio(rows: list[dict], before: list[dict]) -> str:
+    """Proofs after / before on the instances both stores ran, per set family."""
+    done = {r["instance"]: r for r in before}
+    parts = []
+    for fam in ("Chao", "OPLib"):
+        both = [r for r in rows if r["set"].startswith(fam) and r["instance"] in done]
+        if both:
+            a = sum(r["status"] == "optimal" for r in both)
+            b = sum(done[r["instance"]]["status"] == "optimal" for r in both)
+            parts.append(f"{fam}: {a} proved after, {b} before, on the same {len(both)}")
+    return "; ".join(parts)
+
+
+def write_opproof_page(args, db: Path, rows: list[dict], listed: int) -> None:
+    """The page: conditions, targets, summary, the before tables, every run."""
+    text = [
+        "# Orienteering proofs with `highs` (issue 13, item 4)",
+        "",
+        OPPROOF_INTRO,
+        "",
+        "## After",
+        "",
+        _conditions(db, rows),
+        "",
+        *_opproof_targets(rows, listed),
+        "",
+        *_opproof_summary(rows),
+        "",
+    ]
+    for path, base, label in _before(args, rows):
         text += [
-            "## Every run",
+            f"## Before: {label}",
             "",
-            "`*`: the best known value is a proven optimum. Certified gap: (bound - objective) / "
-            "objective of the checked route.",
+            _conditions(path, base),
             "",
-            *_opproof_table(rows),
+            f"Proofs on the instances both ran: {_ratio(rows, base)}.",
+            "",
+            *_opproof_summary(base),
             "",
         ]
-        Path(args.out).write_text("\n".join(text))
+    text += [
+        "## Every run (after)",
+        "",
+        "`*`: the best known value is a proven optimum. Certified gap: (bound - objective) / "
+        f"objective of the checked route. Seconds on the run's clock ({_clock(rows)}).",
+        "",
+        *_opproof_table(rows),
+        "",
+    ]
+    Path(args.out).write_text("\n".join(text))
 
 
-OPPROOF_INTRO = """Exact `highs` solver, {limit:g} s per instance, one worker, stored with
-`daitn-opt bench` (every route goes through the checker; a status `optimal` means the bound
-certified by `daitn_opt.mtrce.certify` closes the gap to the checked route). The solver: an
-`ils` warm start, then rounds of cut separation on the LP relaxation (generalized subtour
-elimination by minimum cuts, with start and end kept apart on a path; logical cuts
-`x_ij <= y_i`, and `x_si <= y_i` at the depots of a path as rows; triple covers of the budget;
-count cuts: no route within the budget visits more than `m` of the customers far from both
-depots), then HiGHS's branch and bound on the model with those cuts, the subtours of each of
-its integer solutions cut and the MIP solved again. HiGHS 1.16's callbacks cannot add cuts
-during its search (the lazy-constraint callback is declared but never called), so separation
-happens only on the LP before each MIP round. Regenerate (the store resumes; a rerun only runs
-what is missing):
+OPPROOF_INTRO = """Exact `highs` solver, one run per instance, stored with `daitn-opt bench` (every
+route goes through the checker; a status `optimal` means the bound certified by
+`daitn_opt.mtrce.certify` closes the gap to the checked route). Each table says its clock: **cpu**
+runs stop after so many seconds of the process's CPU time (`cpu_limit`: the warm start, the model,
+the cut loops and HiGHS; HiGHS is interrupted by its callbacks, its own `time_limit` being
+wall-clock), so that a result on the shared machine means the same as on a free core; **wall**
+runs stop after so many seconds of wall-clock time, whatever share of a core they got.
+
+The solver: an `ils` warm start, then rounds of cut separation on the LP relaxation
+(generalized subtour elimination by minimum cuts, with start and end kept apart on a path;
+logical cuts `x_ij <= y_i`, and `x_si <= y_i` at the depots of a path as rows; triple covers of
+the budget; count cuts), with reduced-cost fixing against the incumbent (`rc_fixing`), then the
+tree search: `search=highs` (HiGHS's branch and bound on the model with the cuts found so far,
+the subtours of its integer solutions cut and the MIP solved again) or `search=cuts` (branch and
+cut in Python on HiGHS's LP, the same separation at every node; `daitn_opt/mtrce/milp_branch.py`).
+Bounds are rounded to the objective's step (the gcd of the scores: 5 on Chao set 66).
+
+Regenerate (the store resumes; a rerun only runs what is missing; `--no-run` only writes the page):
 
 ```
-.venv/bin/python tests/benchmarks/run_mtrce_exact.py opproof --time-limit {limit:g} \\
-    --db out/opproof/final.sqlite --baseline out/opproof/base.sqlite \\
+.venv/bin/python tests/benchmarks/run_mtrce_exact.py opproof --cpu-limit 60 --workers 2 \\
+    --db out/opproof/cpu.sqlite --param search=cuts \\
+    --baseline out/opproof/cpu-before.sqlite="the same code with search=highs, rc_fixing=false" \\
+    --baseline out/opproof/final.sqlite="the previous page (wall clock, load 15-30)" \\
     --out papers/routing/op-proofs.md
 ```
 
-(`--baseline`: an older store of the same command, shown as the "before" table.)"""
+`--cpu-limit S`: `S` CPU seconds per run (the wall cap is `20 S` unless `--wall-cap`);
+`--time-limit S` alone: wall-clock runs; `--param KEY=VALUE`: a parameter of `highs`;
+`--baseline STORE=LABEL`: an earlier sweep shown as a "before" table, with the number of proofs
+on the instances both ran; `--only TEXT`: only the files whose name holds it."""
 
 
 def main() -> None:
@@ -384,7 +516,18 @@ def main() -> None:
     ap.add_argument("--pyomo-solver", default="appsi_highs")
     ap.add_argument("--db", default="out/opproof/final.sqlite")
     ap.add_argument("--every", type=int, default=1)
-    ap.add_argument("--baseline", default="")
+    ap.add_argument(
+        "--baseline",
+        action="append",
+        default=[],
+        help="opproof: STORE=LABEL of an earlier sweep, shown as a 'before' table (repeatable)",
+    )
+    ap.add_argument("--cpu-limit", type=float, default=0.0, help="opproof: CPU seconds per run")
+    ap.add_argument(
+        "--wall-cap", type=float, default=0.0, help="opproof: wall cap with --cpu-limit (20x)"
+    )
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--param", action="append", default=[], help="opproof: solver KEY=VALUE")
     ap.add_argument("--out", default="")
     ap.add_argument("--no-run", dest="run", action="store_false")
     args = ap.parse_args()
