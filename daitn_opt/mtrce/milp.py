@@ -31,6 +31,7 @@ from ..highs_model import quiet_highs, set_threads
 from ..params import param
 from ..registry import SolveOptions
 from ..result import Result, Status
+from . import op_cuts
 from .milp_branch import branch_phase
 from .milp_columns import column_values, routes_from_x
 from .milp_cuts import CpuGuard, CpuOptions, CutRun, cpu_options, lp_phase, mip_phase, pass_model
@@ -103,9 +104,11 @@ class HighsParams(RouteMilpParams):
     highs_options: dict = param({}, "further HiGHS options, name -> value")  # noqa: RUF009
     log: bool = param(False, "show HiGHS's log")
     search: str = param(
-        "highs",
+        "auto",
         "the tree search after the root cut loop: 'highs' (HiGHS's branch and bound, MIP "
-        "rounds) or 'cuts' (branch and cut in Python, separation at every node)",
+        "rounds), 'cuts' (branch and cut in Python, separation at every node; integral "
+        "objectives only) or 'auto' (cuts for one orienteering route without windows with "
+        "integral scores, highs otherwise)",
     )
     rc_fixing: bool = param(
         True, "fix to 0 the columns the LP's reduced costs exclude from any better solution"
@@ -191,8 +194,10 @@ class HighsSolver(RouteMilpSolver):
         """:meth:`ExactSolver.solve`, on the CPU clock when the ``cpu_limit`` parameter is set
         (:class:`~.milp_cuts.CpuOptions`: the trace's times are then CPU seconds, and
         ``stats["clock"]`` says which clock the run used)."""
-        if getattr(options.params, "search", "highs") not in ("highs", "cuts"):
-            raise InputError("param.search", options.params.search, "must be 'highs' or 'cuts'")
+        if getattr(options.params, "search", "auto") not in ("auto", "highs", "cuts"):
+            raise InputError(
+                "param.search", options.params.search, "must be 'auto', 'highs' or 'cuts'"
+            )
         cpu = getattr(options.params, "cpu_limit", None)
         if cpu is not None:
             if not cpu > 0:
@@ -228,13 +233,28 @@ class HighsSolver(RouteMilpSolver):
         guard = CpuGuard(h, run.options)
         try:
             status, message = lp_phase(h, model, params.lp_rounds, params.lp_share)
-            if status is None and params.search == "cuts" and model.model.objective_step:
+            if status is None and _tree(params.search, model.model) == "cuts":
                 status, message = branch_phase(h, model, guard)
             elif status is None:
                 status, message = mip_phase(h, model, guard)
         finally:
             guard.close()
         return status, message
+
+
+def _tree(search: str, model: MilpModel) -> str:
+    """The tree search a run uses: ``cuts`` needs an integral objective (its pruning steps by
+    the objective's step); ``auto`` picks it for one orienteering route without windows (where
+    the budget's covers and counts apply), HiGHS's search otherwise."""
+    if not model.objective_step:
+        return "highs"
+    if search == "auto":
+        return (
+            "cuts"
+            if model.problem.objective == "max_utility" and op_cuts.applies(model)
+            else "highs"
+        )
+    return search
 
 
 def solve_highs(problem: Problem, options: SolveOptions) -> Result:
