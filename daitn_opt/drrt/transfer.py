@@ -27,7 +27,7 @@ node within the bound exactly as it would without one.
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
@@ -76,6 +76,13 @@ def link_weights(snapshot: Snapshot, size_mb: float) -> LinkWeights:
     time = table.latency + 8.0 * size_mb / table.bandwidth
     # csgraph treats explicit zeros as missing edges: a tiny floor keeps zero-time links.
     time = np.maximum(time, 1e-12)
+    if not table.paid:  # the arcs' layout is the snapshot's: only their times differ per view
+        arcs = table.arcs(n)
+        t = np.minimum.reduceat(time[arcs.link], arcs.first)
+        tw = csr_matrix((t, arcs.indices, arcs.indptr), shape=(n, n))
+        cw = csr_matrix((np.zeros(len(t)), arcs.indices, arcs.indptr), shape=(n, n))
+        tw.has_sorted_indices = cw.has_sorted_indices = True
+        return LinkWeights(tw, cw, False)
     rows = np.concatenate([src, dst[both]])
     cols = np.concatenate([dst, src[both]])
     t = np.concatenate([time, time[both]])
@@ -103,6 +110,45 @@ class LinkTable:
     cost_per_gb: np.ndarray
     both: np.ndarray
     """Whether the link goes both ways (not ``directed``)."""
+
+    @property
+    def paid(self) -> bool:
+        """Whether any link charges money."""
+        return bool((self.cost_per_gb > 0).any())
+
+    def arcs(self, n: int) -> ArcLayout:
+        """The links as arcs of an n-node CSR graph, laid out once per table."""
+        if self._arcs is None:
+            object.__setattr__(self, "_arcs", _arc_layout(self.src, self.dst, self.both, n))
+        return self._arcs
+
+    _arcs: ArcLayout | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class ArcLayout:
+    """Arcs (a both-ways link gives two) sorted by tail then head: ``link[first[i]:first[i + 1]]``
+    are the links from one tail to one head (parallel links), the CSR arc i of ``indptr``,
+    ``indices``."""
+
+    link: np.ndarray
+    first: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+
+
+def _arc_layout(src: np.ndarray, dst: np.ndarray, both: np.ndarray, n: int) -> ArcLayout:
+    ids = np.arange(len(src))
+    rows = np.concatenate([src, dst[both]])
+    cols = np.concatenate([dst, src[both]])
+    link = np.concatenate([ids, ids[both]])
+    order = np.lexsort((cols, rows))
+    rows, cols, link = rows[order], cols[order], link[order]
+    key = rows * n + cols
+    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows[first], minlength=n), out=indptr[1:])
+    return ArcLayout(link, first, indptr, cols[first].astype(np.int32))
 
 
 _TABLES: dict[int, tuple[weakref.ref, LinkTable]] = {}
@@ -353,7 +399,11 @@ def _without(time: csr_matrix, tails: np.ndarray, best: np.ndarray) -> csr_matri
     w = time.data
     margin = 16.0 * np.finfo(np.float64).eps * float(w.sum())
     keep = ~(best < w - margin)
-    return csr_matrix((w[keep], (tails[keep], time.indices[keep])), shape=time.shape)
+    indptr = np.zeros(time.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(tails[keep], minlength=time.shape[0]), out=indptr[1:])
+    kept = csr_matrix((w[keep], time.indices[keep], indptr), shape=time.shape)
+    kept.has_sorted_indices = time.has_sorted_indices
+    return kept
 
 
 def _detours(csc, indptr, heads, w, keys, n, mids, pairs, best) -> None:
