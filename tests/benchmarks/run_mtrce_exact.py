@@ -302,14 +302,17 @@ def _opproof_targets(rows: list[dict], listed: int) -> list[str]:
 
 
 def _commit() -> str:
-    """The checkout's commit (short), with ``+`` when the solver's files have local changes."""
+    """The checkout's commit (short), with the solver package's files that have local changes
+    (the checkout is shared: other sessions' work in progress)."""
     import subprocess
 
     def git(*a: str) -> str:
         return subprocess.run(["git", *a], capture_output=True, text=True).stdout.strip()
 
     dirty = git("status", "--porcelain", "--", "daitn_opt/mtrce", "daitn_opt/exact.py")
-    return git("rev-parse", "--short", "HEAD") + ("+" if dirty else "")
+    files = sorted(Path(line[3:]).name for line in dirty.splitlines())
+    head = git("rev-parse", "--short", "HEAD")
+    return f"{head} (uncommitted: {', '.join(files)})" if files else head
 
 
 def _stamps(db: Path) -> list[dict]:
