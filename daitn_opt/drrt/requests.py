@@ -17,6 +17,15 @@ from .snapshot import FieldError, Fraction, NonNeg, Positive, Real, _Model
 
 EXPECTED_TIME = "min_expected_time_to_target"
 """The objective that needs a request's :class:`OutcomeModelSpec`."""
+RouteObjective = Literal[
+    "max_utility",
+    "min_time",
+    "max_coverage",
+    "max_recency_coverage",
+    "min_time_to_target",
+    "min_expected_time_to_target",
+]
+"""What a sequential request's route optimises (:mod:`daitn_opt.mtrce.problem`)."""
 
 
 class TrainModel(_Model):
@@ -142,14 +151,7 @@ class TrainingRequest(_Model):
     end: str | None = None
     replicas: Annotated[int, Field(ge=1, le=10_000)] = 1
     mandatory: list[str] = Field(default_factory=list)
-    objective: Literal[
-        "max_utility",
-        "min_time",
-        "max_coverage",
-        "max_recency_coverage",
-        "min_time_to_target",
-        "min_expected_time_to_target",
-    ] = "max_utility"
+    objective: RouteObjective = "max_utility"
     """What the route optimises: summed utility, visit-all time, label coverage with diminishing
     returns, recency-weighted coverage, the earliest completion reaching a coverage target, or
     the expected time to a target accuracy under ``outcome_model`` (``formulations/mtrce.md``,

@@ -39,20 +39,13 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 import numpy as np
 
 from ..drrt.instance import Instance
-from ..drrt.requests import OutcomeModelSpec, TrainingRequest
+from ..drrt.requests import OutcomeModelSpec, RouteObjective, TrainingRequest
 from ..drrt.view import View, view
 
 if TYPE_CHECKING:
     from .tag import TagProblem
 
-Objective = Literal[
-    "max_utility",
-    "min_time",
-    "max_coverage",
-    "max_recency_coverage",
-    "min_time_to_target",
-    "min_expected_time_to_target",
-]
+Objective = RouteObjective
 EXPECTED_TIME = "min_expected_time_to_target"
 """The expected time to a target accuracy under a fitted outcome model (:mod:`.anytime`)."""
 OBJECTIVES = (
