@@ -127,9 +127,11 @@ def measure_one(size: int, old: str | None, repeats: int) -> dict:
     }
 
 
-def run_child(args: list[str], env: dict[str, str] | None = None) -> dict:
+def run_child(
+    args: list[str], env: dict[str, str] | None = None, script: Path | str = __file__
+) -> dict:
     out = subprocess.run(
-        [sys.executable, __file__, *args],
+        [sys.executable, str(script), *args],
         capture_output=True,
         text=True,
         check=True,
@@ -142,14 +144,40 @@ SCIPY = {"DAITN_NO_NUMBA": "1"}
 """The environment that makes the view fall back to scipy's Dijkstra (today's code path)."""
 
 
-def compare(sizes: list[int], old: str | None, repeats: int, old_repeats: int) -> list[dict]:
-    """Per size: the compiled path, scipy's (``DAITN_NO_NUMBA=1``), and ``old`` if given."""
+def compare(
+    sizes: list[int],
+    old: str | None,
+    repeats: int,
+    old_repeats: int,
+    against: str | None = None,
+    rounds: int = 1,
+    scipy: bool = True,
+) -> list[dict]:
+    """Per size: the compiled path, scipy's (``DAITN_NO_NUMBA=1``), ``old`` if given, and the
+    compiled path of another checkout (``against``), taking turns ``rounds`` times with it so
+    that both see the same load; the best wall time of each is compared."""
     rows = []
     for size in sizes:
-        new = run_child(["--one", str(size), "--repeats", str(repeats)])
-        rows.append(new)
-        print(json.dumps(new), flush=True)
-        others = [("scipy", ["--one", str(size), "--repeats", str(old_repeats)])]
+        one = ["--one", str(size), "--repeats", str(repeats)]
+        new = None
+        for _ in range(rounds if against else 1):
+            row = run_child(one)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+            new = row if new is None or row["wall_s"] < new["wall_s"] else new
+            if against:
+                row = run_child(
+                    one, script=Path(against) / "tests" / "benchmarks" / "view_scale.py"
+                )
+                row["code"] = f"{row['code']} at {against}"
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+        if against:
+            best = rows_best(rows, f"compiled at {against}", size)
+            print(ratio_line(size, new, best, "the other checkout"), flush=True)
+        others = []
+        if scipy:
+            others.append(("scipy", ["--one", str(size), "--repeats", str(old_repeats)]))
         if old:
             others.append(("old", ["--one", str(size), "--old", old, "--repeats", "1"]))
         for label, args in others:
@@ -158,6 +186,13 @@ def compare(sizes: list[int], old: str | None, repeats: int, old_repeats: int) -
             print(json.dumps(before), flush=True)
             print(ratio_line(size, new, before, label), flush=True)
     return rows
+
+
+def rows_best(rows: list[dict], code: str, size: int) -> dict:
+    """The row of ``code`` at ``size`` with the least wall time."""
+    return min(
+        (r for r in rows if r["code"] == code and r["size"] == size), key=lambda r: r["wall_s"]
+    )
 
 
 def ratio_line(size: int, new: dict, before: dict, label: str) -> str:
@@ -267,6 +302,13 @@ def main() -> None:
     ap.add_argument("--keep", help="folder to write (or reuse) the --e2e instance file in")
     ap.add_argument("--no-scipy-view", action="store_true", help="--e2e: skip the scipy view")
     ap.add_argument("--compile", action="store_true", help="also time the one-off numba compile")
+    ap.add_argument(
+        "--against",
+        help="another checkout (e.g. a git worktree of an older commit): its compiled view, "
+        "measured in turns with this one",
+    )
+    ap.add_argument("--rounds", type=int, default=3, help="turns with --against")
+    ap.add_argument("--no-scipy", action="store_true", help="skip the scipy path")
     ap.add_argument("--json", help="write the rows to this file")
     args = ap.parse_args()
     if args.one is not None:
@@ -280,7 +322,15 @@ def main() -> None:
         ]
     else:
         sizes = [int(s) for s in args.sizes.split(",")]
-        rows = compare(sizes, args.old, args.repeats, args.old_repeats)
+        rows = compare(
+            sizes,
+            args.old,
+            args.repeats,
+            args.old_repeats,
+            args.against,
+            args.rounds,
+            not args.no_scipy,
+        )
         if args.compile:
             rows.append({"compile": compile_once()})
             print(
