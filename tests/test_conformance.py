@@ -120,6 +120,7 @@ CASES: dict[str, dict[str, Callable[[], tuple[Any, float | None]]]] = {
         "healthcare-small-recency": _objective("healthcare-small.json", "max_recency_coverage"),
         "healthcare-small-target": _objective("healthcare-small.json", "min_time_to_target"),
         "healthcare-small-expected": _expected("healthcare-small.json"),
+        "healthcare-small-outcome": _generated("mtrce", "healthcare-small-outcome.json"),
         "healthcare-small-tag": _tag("healthcare-small.json"),
     },
     "tfam": {

@@ -78,6 +78,11 @@ def relabel(
             if request.get(key) is not None:
                 request[key] = rename[request[key]]
         request["mandatory"] = [rename[m] for m in request.get("mandatory", [])]
+        model = request.get("outcome_model")
+        if model is not None:  # per-node values are keyed by node id
+            for key in ("label_mass", "node_decay", "node_effect"):
+                if key in model:
+                    model[key] = {rename[n]: v for n, v in model[key].items()}
     travel = doc.get("travel")
     if travel is not None and travel.get("matrix") is not None:
         m = travel["matrix"]
@@ -124,6 +129,7 @@ CASES: dict[str, dict[str, Callable[[], Instance]]] = {
             "op", CLASSIC / "op/tsiligirides_2/tsiligirides_problem_2_budget_20.txt"
         ),
         "healthcare-small": _file("healthcare-small.json"),
+        "healthcare-small-outcome": _file("healthcare-small-outcome.json"),
     },
     "tfam": {
         "mknap1-3": lambda: convert("mknap", CLASSIC / "mknap/mknap1.txt", index=3),
