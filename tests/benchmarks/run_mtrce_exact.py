@@ -368,7 +368,7 @@ def _conditions(db: Path, rows: list[dict]) -> str:
 
 def _param(row: dict, name: str) -> str:
     """A solver parameter's text from the run's key (``...;name=value;...``), or ''."""
-    for part in row["key"].split(";"):
+    for part in row["key"].split("|")[-1].split(";"):
         if part.startswith(name + "="):
             return part.split("=", 1)[1]
     return ""
