@@ -391,8 +391,8 @@ def bench_opproof(args) -> None:
             return rank.get(done.get(f.stem), 1)
 
         files = sorted(files, key=first)  # stable: the interleaved order within each group
-    if args.reverse:  # a second sweep on the same store, from the other end of the list
-        files = files[::-1]
+    if args.offset:  # a second sweep on the same store, from elsewhere in the list
+        files = files[args.offset :] + files[: args.offset]
     db = Path(args.db)
     if args.run:
         cli = Path(sys.executable).with_name("daitn-opt")
@@ -546,7 +546,9 @@ def main() -> None:
         "--wall-cap", type=float, default=0.0, help="opproof: wall cap with --cpu-limit (20x)"
     )
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--reverse", action="store_true", help="opproof: run the list backwards")
+    ap.add_argument(
+        "--offset", type=int, default=0, help="opproof: start at this position of the list"
+    )
     ap.add_argument(
         "--first-from",
         default="",
