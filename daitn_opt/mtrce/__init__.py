@@ -25,6 +25,7 @@ from . import cpsat as cpsat
 from . import heuristics as heuristics
 from . import lkh as lkh  # LKH-3 through elkai (optional extra 'lkh'; non-commercial licence)
 from . import milp as milp
+from . import optw_dp as optw_dp  # optw-dp: exact OPTW by DSSR dynamic programming
 from . import pyomo_model as pyomo_model
 from . import pyvrp_peer as pyvrp_peer  # PyVRP (optional extra 'peers'): TSP and OP peer
 from . import routing as routing
