@@ -831,7 +831,7 @@ def paper(
     time_limit: Annotated[
         float | None,
         typer.Option(
-            help="Seconds per solver call (outcomes: every part; default: evidence 20, oam 5, "
+            help="Seconds per solver call (outcomes: every part; default: evidence 20, oam 3, "
             "tag 6, serving 10 per HiGHS solve; --quick: 5, 2, 2, 3)."
         ),
     ] = None,
