@@ -14,6 +14,7 @@ from .aligned import (
     FixedScaleModel,
     PlannedRoute,
     estimated_basis,
+    extend_route,
     fitted_planner,
     model_with_estimates,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "PlannedRoute",
     "UtilityEstimates",
     "estimated_basis",
+    "extend_route",
     "fitted_planner",
     "misreport",
     "model_with_estimates",

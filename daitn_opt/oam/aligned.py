@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..mtrce.calibration import Basis, OutcomeModel
+from ..mtrce.calibration import Basis, OutcomeModel, plan_to_target
+from ..mtrce.plan import Arrays, Plan
 from ..mtrce.problem import EXPECTED_TIME, Problem
 from ..registry import solve
 from .estimates import UtilityEstimates
@@ -59,7 +60,7 @@ def estimated_basis(basis: Basis, estimates: UtilityEstimates, task: str) -> Bas
     quality = basis.quality.copy()
     for i, node in enumerate(basis.ids):
         est = estimates.get(node, task)
-        if est is None or est.samples_count + est.quality_count == 0:
+        if est is None or est.is_report:
             continue
         ratio = est.samples / est.reported_samples if est.reported_samples > 0 else 0.0
         counts[i] *= ratio
@@ -76,6 +77,39 @@ def model_with_estimates(
     # changes (a field added to OutcomeModel later cannot be dropped here by omission)
     kept["basis"] = estimated_basis(model.basis, estimates, task)
     return FixedScaleModel(**kept, fixed_scale=model.scale())
+
+
+def extend_route(problem: Problem, route: list[int], model: OutcomeModel) -> list[int]:
+    """``route`` (problem indices) with nodes appended before its end while it stays feasible.
+
+    Each step appends the unvisited node with utility > 0 of the largest predicted coverage gain
+    (order included) per added second; it stops when no node fits or none adds coverage.
+    """
+    plan = Plan(Arrays.of(problem), [list(route)])
+    util = np.asarray(problem.utility, dtype=np.float64)
+    while True:
+        candidates = np.array([v for v in plan.unvisited() if util[v] > 0], dtype=np.int64)
+        if len(candidates) == 0:
+            break
+        ok, added, _ = plan.insertion_table(0, candidates)
+        last = len(plan.routes[0]) - 2  # the gap just before the end
+        fits = ok[:, last]
+        if not fits.any():
+            break
+        current = plan.routes[0]
+        base = model.coverage(model.trained(problem, current))
+        best, best_score = -1, 0.0
+        for j in np.flatnonzero(fits):
+            v = int(candidates[j])
+            trial = [*current[:-1], v, current[-1]]
+            gain = model.coverage(model.trained(problem, trial)) - base
+            score = gain / max(float(added[j, last]), 1e-9)
+            if gain > 1e-12 and score > best_score:
+                best, best_score = v, score
+        if best < 0:
+            break
+        plan.insert(0, len(current) - 1, best)
+    return list(plan.routes[0])
 
 
 @dataclass(frozen=True)
@@ -99,8 +133,10 @@ class AlignedPlanner:
     model
         The request's outcome model, fitted on the reports, with its target accuracy set.
     solver
-        A registered solver of ``min_expected_time_to_target`` (``anytime-ils``,
-        ``anytime-bnb``).
+        ``anytime-ils`` or ``anytime-bnb``: ``min_expected_time_to_target``; a coverage solver
+        (``coverage-ils``, ``coverage-highs``, ...): ``min_time_to_target`` (the earliest time
+        the mean prediction reaches the target), then the remaining time filled by
+        :func:`extend_route`.
     time_limit
         Seconds per solve.
     seed
@@ -118,26 +154,46 @@ class AlignedPlanner:
 
     def __call__(self, problem: Problem, estimates: UtilityEstimates, task: str) -> PlannedRoute:
         model = model_with_estimates(self.model, estimates, task)
-        planned = model.apply(problem, EXPECTED_TIME)
-        res = solve(planned, self.solver, time_limit=self.time_limit, seed=self.seed)
-        if not res.is_feasible():
-            raise InputError("solver", self.solver, f"found no route: {res.status.value}")
-        idx = [problem.ids.index(str(n)) for n in res.solution["routes"][0]]
+        if self.solver.startswith("anytime-"):
+            planned = model.apply(problem, EXPECTED_TIME)
+            res = solve(planned, self.solver, time_limit=self.time_limit, seed=self.seed)
+            if not res.is_feasible():
+                raise InputError("solver", self.solver, f"found no route: {res.status.value}")
+            idx = [problem.ids.index(str(n)) for n in res.solution["routes"][0]]
+            info: dict[str, Any] = {"expected_time": res.objective}
+        else:
+            res, idx, info = self._to_target(problem, model)
         predicted = model.predicted_time(problem, idx)
         prefix = len(idx) - 2
         for k in range(1, len(idx) - 1):  # the nodes the mean prediction needs for the target
             if math.isfinite(model.predicted_time(problem, [*idx[: k + 1], idx[-1]])):
                 prefix = k
                 break
-        info = {
-            "prefix": prefix,
-            "expected_time": res.objective,
-            "predicted_accuracy": model.predict(model.trained(problem, idx)),
-        }
+        info.update(prefix=prefix, predicted_accuracy=model.predict(model.trained(problem, idx)))
         route = [problem.ids[i] for i in idx]
         return PlannedRoute(
             route, res.status.value, predicted if math.isfinite(predicted) else None, info
         )
+
+    def _to_target(self, problem: Problem, model: OutcomeModel) -> tuple[Any, list[int], dict]:
+        """``min_time_to_target`` by a coverage solver (:func:`plan_to_target`), then extended
+        by :func:`extend_route`; when the model says no route reaches the target, the
+        ``max_recency_coverage`` route (the most predicted accuracy)."""
+        res, _, rounds = plan_to_target(
+            problem, model, solver=self.solver, time_limit=self.time_limit
+        )
+        fallback = res is None or not res.is_feasible()
+        if fallback:
+            res = solve(
+                model.apply(problem, "max_recency_coverage"),
+                self.solver,
+                time_limit=self.time_limit,
+                seed=self.seed,
+            )
+            if not res.is_feasible():
+                raise InputError("solver", self.solver, f"found no route: {res.status.value}")
+        idx = [problem.ids.index(str(n)) for n in res.solution["routes"][0]]
+        return res, extend_route(problem, idx, model), {"retargets": rounds, "fallback": fallback}
 
 
 def fitted_planner(

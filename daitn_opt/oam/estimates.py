@@ -96,6 +96,12 @@ class Estimate:
     def reported_utility(self) -> float:
         return self.reported_samples * self.reported_quality
 
+    @property
+    def is_report(self) -> bool:
+        """True while the estimate is the report itself (the planner then keeps the report's
+        values bit for bit)."""
+        return self.samples == self.reported_samples and self.quality == self.reported_quality
+
 
 @dataclass
 class UtilityEstimates:
@@ -209,7 +215,7 @@ class UtilityEstimates:
         protected = {problem.start, problem.end, *(int(m) for m in problem.mandatory)}
         for i, node in enumerate(ids):
             est = self.entries.get((node, task))
-            if est is None or est.samples_count + est.quality_count == 0:
+            if est is None or est.is_report:
                 continue  # no observation yet: the report stands, bit for bit
             utility[i] = est.utility
             if mass is not None:
@@ -224,6 +230,16 @@ class UtilityEstimates:
             changes["label_mass"] = mass
         out = problem.replace(**changes)
         return out if keep.all() else out.restrict(np.flatnonzero(keep).tolist())
+
+    def optimistic(self, z: float) -> UtilityEstimates:
+        """A copy whose every quality is raised by ``z`` standard deviations (at most 1): the
+        estimates an exploring round plans on (upper confidence bounds; an unmeasured node of
+        low trust looks better than its report, a measured one little above its estimate)."""
+        out = self.copy()
+        if z:
+            for e in out.entries.values():
+                e.quality = min(1.0, e.quality + z * math.sqrt(e.quality_var))
+        return out
 
     # -- persistence ----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

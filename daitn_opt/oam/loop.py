@@ -135,6 +135,7 @@ def run_oam(
     model: str = "auto",
     train: TrainConfig | None = None,
     planner: Callable[[Any, UtilityEstimates, str], PlannedRoute] | None = None,
+    explore: float = 0.0,
     callback: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> OAMResult:
     """Plan, replay, measure and update for ``rounds`` rounds; see the module doc.
@@ -169,6 +170,11 @@ def run_oam(
     planner
         Chooses each round's route instead of ``solver`` (see the module doc); it receives the
         problem with the estimates applied (``objective`` and ``drop_below`` included).
+    explore
+        Rounds ``1 .. rounds - 2`` plan on :meth:`~.estimates.UtilityEstimates.optimistic`
+        estimates (``explore`` standard deviations above each quality), so that nodes not yet
+        measured, or measured imprecisely, get visited; round 0 plans on the reports and the last
+        round on the estimates themselves. 0: never.
     callback
         Called as ``callback("round", {"round": r, "route": ..., "outcome": ...})``.
 
@@ -205,9 +211,10 @@ def run_oam(
         instance.name, request.id, request.task, solver, problem.objective, seed, estimates=est
     )
     for r in range(rounds):
-        planned = est.apply(problem, request.task, drop_below)
+        seen = est.optimistic(explore) if explore and 0 < r < rounds - 1 else est
+        planned = seen.apply(problem, request.task, drop_below)
         if planner is not None:
-            chosen = planner(planned, est, request.task)
+            chosen = planner(planned, seen, request.task)
         else:
             res = solve(planned, solver, time_limit=time_limit, seed=seed)
             if not res.is_feasible():

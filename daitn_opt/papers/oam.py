@@ -95,7 +95,7 @@ class OAMSettings:
     target: float = 0.9
     validation_share: float = 0.5
     solver: str = "anytime-ils"
-    time_limit: float = 5.0
+    time_limit: float = 3.0
     pilot_seeds: tuple[int, ...] = (100, 101, 102, 103, 104)
     pilot_routes: int = 12
     noise_exponents: tuple[float, ...] = (1.0, 2.0, 3.0, 4.0)
@@ -103,6 +103,8 @@ class OAMSettings:
     """Standard deviation of a distrusted report (:class:`~daitn_opt.oam.UtilityEstimates`)."""
     floor_sd: float = 0.02
     """Standard deviation of every report, whatever the trust."""
+    explore: float = 0.0
+    """Standard deviations of optimism of the middle rounds (``daitn_opt.oam.run_oam``)."""
     quick: bool = False
 
     @classmethod
@@ -230,7 +232,7 @@ def run_seed(
         target_accuracy=settings.target,
     )
     start = UtilityEstimates(prior_sd=settings.prior_sd, floor_sd=settings.floor_sd)
-    res = loop(inst, rid, settings.rounds, estimates=start, **common)
+    res = loop(inst, rid, settings.rounds, estimates=start, explore=settings.explore, **common)
     oracle_est = prior_estimates(inst, rid, UtilityEstimates())
     eligible = sorted(e.node for e in oracle_est.entries.values())
     for node in eligible:

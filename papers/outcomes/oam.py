@@ -25,60 +25,58 @@ sys.path.insert(0, str(ROOT))
 from daitn_opt.papers.oam import OAMSettings, run_oam, write_report  # noqa: E402
 
 OUT = ROOT / "papers" / "outcomes"
-DIAGNOSIS = [
-    "## Why the previous loop did not pay off (diagnosis of its run)",
+PREVIOUS = "76adaa3"
+"""Commit of the previous run's ``oam.json`` (time-to-target planner extended by coverage gain,
+the report counted as one observation, no probe)."""
+CHANGES = [
+    "## What changed since the previous run",
     "",
-    "The previous loop planned `coverage-greedy` on `max_coverage` (10 seeds, "
-    "`git show 370bb02:papers/outcomes/oam.json`). On healthcare-medium the oracle plan's first "
-    "hop differed from the reported plan's in 42 of 60 runs (misreports of either kind) and 51 "
-    "of 60 (quality only), and the reported routes (about 20 nodes) visited 2.4 and 4.8 quality "
-    "liars against 0.4 and 0.6 for the oracle; a hop at a quality liar moved the MPVU accuracy "
-    "by +0.003 and -0.010 against +0.021 and +0.028 at an honest node. So better information "
-    "did change the routes where it matters, and a liar's hop is wasted time; yet neither the "
-    "learned nor the oracle routes reached 0.9 sooner. The objective explains it: `max_coverage` "
-    "fills the deadline with as much discounted mass as fits and orders the nodes by travel "
-    "(insertion), not by value, so *when* the target is crossed is left to the order of a long "
-    "route with an honest majority (0.9 was reached in 56-57 of 60 medium runs by every arm, at "
-    "about 45% of the deadline). On healthcare-small few liars were eligible (0.1 per reported "
-    "route in the mixed scenario) and routes have four nodes. Hence this run plans for time to "
-    "target on the fitted outcome model, whose route is ordered and cut by predicted value.",
+    "- **Measurement**: the executor's local probe (`SequentialReplay(probe=True)`) evaluates the "
+    "arriving model on the node's own labelled data before it trains there; the label agreement "
+    "is inverted to the node's quality with a standard error (`daitn_opt/oam/measure.py`, "
+    "`formulations/oam.md`); the sample count trained on is read from the trace (exact).",
+    "- **Update rule**: precision weighting (Bayesian shrinkage): the report is the prior with a "
+    "variance that grows with 1 - trust, a measurement moves the estimate by v / (v + s^2); the "
+    "previous rule counted the report as one observation, so a liar measured once sat half way.",
+    "- **Planner**: see the first paragraph (the solver and objective named there).",
     "",
 ]
-RESULT = [
-    "## Result (the 20-seed run above, both healthcare sizes, 180 paired runs)",
-    "",
-    "- **The bound now pays off.** Planned on the true values, the time-to-target planner "
-    "reaches 0.9 sooner than on the reports: -37 s [-69, -5] over all runs (-4.1% of the "
-    "deadline [-7.9, -0.3]), Wilcoxon p = 0.005; on healthcare-medium -56 s [-104, -8], "
-    "p = 0.003. With the previous `max_coverage` planner the oracle gained nothing (-11.6 s, "
-    "p = 0.2): planning for time to target is what turns better information into an earlier "
-    "target.",
-    "- **The claim is not shown.** Routes planned on the learned utilities reach the target "
-    "-15 s [-48, +18] sooner than on the reports (p = 0.15; medium -22 s, p = 0.21; small "
-    "-1 s, p = 0.58): the direction of the bound and about 40% of its gain, but the interval "
-    "holds zero at 20 seeds. Final accuracy does not differ either (+0.004, p = 0.46).",
-    "- **Why learned falls short of the bound.** (1) Noise on honest nodes: the measured "
-    "quality ranks the true one with Spearman 0.52 over round-0 hops (unbiased on average: "
-    "quality liars 0.60 measured vs 0.55 true, honest nodes 0.88 vs 0.88; last table above), "
-    "and the planner follows the noise: the learned plan's first hop is the oracle's in 42% of "
-    "medium runs, the reported plan's in 57%. (2) Slow correction of liars: the report counts "
-    "as one observation, so a liar measured once sits half way between its report and the "
-    "truth (error of visited liars 1.18 -> 0.49 in four rounds on medium) and, once the plan "
-    "moves away from it, is not measured again; quality liars on the planned prefix go from "
-    "0.29 (reported) to 0.20 (learned), 0.03 for the oracle. (3) OAM sees only the nodes a "
-    "route visits, and time-to-target routes are short (prefix of about 2.8 nodes).",
-    "- **Trusting the measurement fully does not help** (exploratory, not in this folder: "
-    "`papers/outcomes/oam.py --instances medium --requests healthcare-medium/r1 "
-    "healthcare-medium/r9 --prior-weight 0`, 40 runs, 08:34 UTC): learned - reported +30 s "
-    "[-123, +184] (p = 0.75) against -42 s on the same 40 runs with the report counting as one "
-    "observation; its reported and oracle arms were bit-identical to this run's. Faster updates "
-    "chase the measurement noise of (1), so a better per-hop quality signal (more held-out "
-    "samples, repeated measurements) is the next lever, not the smoothing weight.",
-    "- **healthcare-small has no headroom**: the oracle gains +0.6 s (p = 0.7); its deadlines "
-    "(79-100 s) leave routes of two or three hospitals, and r3 reaches 0.9 in 2-6 of 20 runs "
-    "in any arm.",
-    "",
-]
+
+
+def previous_run(commit: str = PREVIOUS) -> list[str]:
+    """The previous run's headline, read from its ``oam.json`` in git (no figure typed here)."""
+    import subprocess
+
+    try:
+        text = subprocess.run(
+            ["git", "-C", str(ROOT), "show", f"{commit}:papers/outcomes/oam.json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        doc = json.loads(text)
+    except (subprocess.CalledProcessError, json.JSONDecodeError, OSError):
+        return []
+    pool = next(p for p in doc["analysis"]["pools"] if p["pool"] == "all")
+
+    def claim(arm: str) -> str:
+        c = next(x for x in pool["compare"] if x["arm"] == arm and x["against"] == "reported")
+        t = c["time"]
+        return (
+            f"{arm} - reported {t['mean']:+.1f} s [{t['low']:+.1f}, {t['high']:+.1f}], "
+            f"p = {c['time_test']['p']:.2g}"
+        )
+
+    rho = pool["diagnosis"].get("quality_hat_rho")
+    curve = doc["analysis"]["errors"].get("healthcare-medium", {}).get("misreporters visited")
+    steps = " -> ".join(f"{c['mean']:.2f}" for c in curve or [])
+    return [
+        f"- Previous run (`git show {commit}:papers/outcomes/oam.json`, {pool['runs']} paired "
+        f"runs): {claim('learned')}; {claim('oracle')}; measured quality vs truth over round-0 "
+        f"hops Spearman {rho:+.2f}; error of the visited misreporters on healthcare-medium "
+        f"{steps}.",
+        "",
+    ]
 
 
 def main() -> None:
@@ -91,7 +89,8 @@ def main() -> None:
     parser.add_argument("--instances", nargs="+", default=None, choices=("small", "medium"))
     parser.add_argument("--requests", nargs="*", default=None, help="e.g. healthcare-small/r1")
     parser.add_argument("--solver", default=None)
-    parser.add_argument("--prior-weight", type=float, default=None, help="report's pseudo-count")
+    parser.add_argument("--prior-sd", type=float, default=None, help="sd of a distrusted report")
+    parser.add_argument("--explore", type=float, default=None, help="optimism of middle rounds")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument(
         "--render", action="store_true", help="re-render oam.md from the folder's oam.json"
@@ -99,7 +98,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.render:
         doc = json.loads((args.out / "oam.json").read_text(encoding="utf-8"))
-        _, files = write_report(args.out, doc["meta"], doc["runs"], DIAGNOSIS + RESULT)
+        _, files = write_report(args.out, doc["meta"], doc["runs"], CHANGES + previous_run())
         print(f"wrote {', '.join(str(f) for f in files)}")
         return
     settings = OAMSettings.quick_run() if args.quick else OAMSettings()
@@ -111,7 +110,8 @@ def main() -> None:
         "instances": None if args.instances is None else tuple(args.instances),
         "requests": None if args.requests is None else tuple(args.requests),
         "solver": args.solver,
-        "prior_weight": args.prior_weight,
+        "prior_sd": args.prior_sd,
+        "explore": args.explore,
     }
     settings = replace(settings, **{k: v for k, v in changes.items() if v is not None})
     command = "papers/outcomes/oam.py " + " ".join(sys.argv[1:])
@@ -122,7 +122,7 @@ def main() -> None:
         elif event == "run":
             print(f"{data['request']} seed {data['seed']} ({data['seconds']:.0f} s)", flush=True)
 
-    notes = DIAGNOSIS + RESULT
+    notes = CHANGES + previous_run()
     result = run_oam(args.out, settings, progress, command=command.strip(), notes=notes)
     for p in result["analysis"]["pools"]:
         for c in p["compare"]:

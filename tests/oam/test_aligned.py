@@ -99,3 +99,29 @@ def test_loop_with_the_planner_records_its_rounds(healthcare_small, model) -> No
         assert r.to_dict()["planner"] == r.info
     visited = {h.node for r in result.rounds for h in r.hops}
     assert all(result.estimates.get(n, TASK).quality_count >= 1 for n in visited)
+
+
+def test_extension_keeps_the_prefix_and_stays_feasible(healthcare_small, model) -> None:
+    from daitn_opt.oam import extend_route
+
+    problem = mtrce.from_instance(healthcare_small, "r1")
+    prefix = [problem.start, problem.ids.index("h02"), problem.end]
+    route = extend_route(problem, prefix, model)
+    assert route[:2] == prefix[:2] and route[-1] == problem.end
+    assert len(route) > len(prefix)
+    assert RouteTimes(Arrays.of(problem), route).feasible
+    trained = model.trained(problem, route)
+    assert model.coverage(trained) > model.coverage(model.trained(problem, prefix))
+
+
+def test_a_coverage_solver_plans_time_to_target_then_extends(healthcare_small, model) -> None:
+    planner = AlignedPlanner(model, solver="coverage-greedy", time_limit=5)
+    problem = mtrce.from_instance(healthcare_small, "r1")
+    est = prior_estimates(healthcare_small, "r1")
+    got = planner(est.apply(problem, TASK), est, TASK)
+    assert not got.info["fallback"] and got.objective is not None
+    assert len(got.route) - 2 >= got.info["prefix"] >= 1
+    # a + b = 0.95 < 0.99: no route reaches the target in the model: the most accuracy
+    high = OutcomeModel(model.basis, 0.1, 1.0, 2.0, 0.6, 0.35, 0.99)
+    far = AlignedPlanner(high, solver="coverage-greedy", time_limit=5)(problem, est, TASK)
+    assert far.info["fallback"] and far.objective is None and len(far.route) > 2

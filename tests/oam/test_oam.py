@@ -232,3 +232,16 @@ def test_split_holdout_is_stratified_disjoint_and_seeded(healthcare_small) -> No
     assert torch.equal(again[1], vy) and torch.equal(again[0], vx)
     with pytest.raises(InputError, match="validation_share"):
         split_holdout(data, 1.0, seed=0)
+
+
+def test_optimistic_estimates_raise_quality_by_their_uncertainty() -> None:
+    est = UtilityEstimates(prior_sd=1.0, floor_sd=0.0)
+    est.ensure("h1", TASK, 40, 0.8, trust=0.91)  # prior sd 0.3
+    est.ensure("h2", TASK, 40, 0.8, trust=1.0)  # certain report
+    est.ensure("h3", TASK, 40, 0.5, trust=0.0)  # sd 1: capped at 1
+    up = est.optimistic(0.5)
+    assert up.get("h1", TASK).quality == pytest.approx(0.95)
+    assert up.get("h2", TASK).quality == 0.8 and up.get("h2", TASK).is_report
+    assert up.get("h3", TASK).quality == 1.0
+    assert est.get("h1", TASK).quality == 0.8  # the original is untouched
+    assert est.optimistic(0.0).to_json() == est.to_json()
