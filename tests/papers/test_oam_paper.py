@@ -7,7 +7,16 @@ import json
 import pytest
 
 from daitn_opt.errors import InputError
-from daitn_opt.papers.oam import OAMSettings, analyse, compare, run_oam, ttt, write_report
+from daitn_opt.papers.oam import (
+    OAMSettings,
+    analyse,
+    compare,
+    interpretation,
+    measurement_quality,
+    run_oam,
+    ttt,
+    write_report,
+)
 
 
 def _arm(route, acc, t, deadline=100.0, prefix=1):
@@ -76,6 +85,45 @@ def test_paired_comparison_on_hand_numbers() -> None:
     assert pool["diagnosis"]["reported"]["first_hop_quality_liar"] == pytest.approx(1 / 3)
     assert pool["diagnosis"]["learned"]["first_hop_quality_liar"] == 0.0
     assert [p["pool"] for p in an["pools"]] == ["healthcare-small", "healthcare-small / r1", "all"]
+
+
+def _hop(q_hat, q, sd, samples=12, source="arriving"):
+    return {
+        "round": 0,
+        "node": "x",
+        "liar": "",
+        "samples": samples,
+        "true_quality": q,
+        "quality_hat": q_hat,
+        "quality_sd": sd,
+        "source": source,
+        "accuracy_gain": 0.0,
+    }
+
+
+def test_measurement_quality_on_hand_numbers() -> None:
+    hops = [_hop(0.5, 0.55, 0.1), _hop(0.9, 0.88, 0.1), _hop(0.7, 0.95, 0.25, 3, "audit")]
+    hops.append(_hop(None, 0.9, None))  # not measured: left out
+    m = measurement_quality(hops)
+    assert m["hops"] == 3 and m["hops_10"] == 2 and m["audits"] == 1
+    assert m["rho"] == pytest.approx(0.5)  # ranks (1, 3, 2) against (1, 2, 3)
+    assert m["rho_10"] is None  # fewer than three hops
+    assert m["mae"] == pytest.approx((0.05 + 0.02 + 0.25) / 3)
+    assert m["z2"] == pytest.approx((0.25 + 0.04 + 1.0) / 3)
+
+
+def test_interpretation_prints_the_tables_figures() -> None:
+    a, b = ["s", "x", "e"], ["s", "y", "e"]
+    runs = [
+        _run(k, _arm(a, 0.9, 60.0 + k), _arm(b, 0.9, 40.0 + 2 * k), _arm(b, 0.9, 40.0))
+        for k in range(6)
+    ]
+    an = analyse(runs)
+    c = next(x for x in an["pools"][-1]["compare"] if x["arm"] == "learned")
+    text = "\n".join(interpretation(an))
+    assert f"{c['time']['mean']:+.1f} [{c['time']['low']:+.1f}, {c['time']['high']:+.1f}]" in text
+    assert "**shown**" in text and "6/0/0 sooner/later/tie over 6 pairs" in text
+    assert "1.000 -> 0.500" in text  # the error curve of _run
 
 
 @pytest.mark.slow
