@@ -5,14 +5,20 @@ scipy's csgraph Dijkstra (a Fibonacci heap, one source after another) spends ~0.
 on the 2,000-node random geometric graph. Here the searches are compiled with numba, split over
 the machine's threads (``numba.prange``), write only the k view columns of their row (no
 (block, n) array) and stop as soon as every view node is final (a capped view is a close group
-in a large graph: its searches stay local). Two queues:
+in a large graph: its searches stay local). Three queues:
 
-- a bucket queue (Dial's), buckets as wide as the lightest arc, when the arc weights span few
-  buckets (link times of a network do): no heap at all, about half the CPU of the heap;
-- a binary heap with decrease-key otherwise (a zero-time link, weights over many decades).
+- lane searches (the default): 16 view nodes close to each other in the graph searched at
+  once, each node holding 16 distances, one bucket queue (Dial's) for all: a node that the 16
+  searches reach at nearly the same time is scanned once for all of them (1.9 scans per node
+  per group of 16 on rgg-2000), about a third of the time of one search per source;
+- a bucket queue per source, buckets as wide as the lightest arc, when per-source limits are
+  given (the lane searches take none);
+- a binary heap with decrease-key when the arc weights span too many buckets (a zero-time
+  link, weights over many decades).
 
-Measured candidates (same run, rgg-2000 view, CPU): buckets 0.23 s, heap 0.45 s, scipy 0.52 s,
-igraph 0.85 s, networkit 1.1 s (``papers/kas/views.md``).
+Measured (same run, rgg-2000 view, CPU of the searches): lanes 0.065 s, one bucket queue per
+source 0.20 s, heap 0.45 s, scipy 0.52 s, igraph 0.85 s, networkit 1.1 s
+(``papers/kas/views.md``).
 
 Values are bit for bit those of scipy: a node's value is the smallest left-to-right
 floating-point sum over the paths to it whatever the queue and the order of the sources (see

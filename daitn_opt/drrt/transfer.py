@@ -255,7 +255,7 @@ def pairwise(
     # Pruned before the (k, k) result exists, so their work arrays do not add to its peak.
     graph = weights.time if weights.has_cost else _drop_dominated(weights.time)
     # Only a sum over a floored (zero-time) link can be below 1e-9 s: without one, nothing to undo
-    # (a pass over the (k, k) matrix saved: 0.1 s at 7,000 nodes).
+    # (a pass over the (k, k) matrix and a (k, k) mask saved: 0.03-0.13 s CPU at 7,096 nodes).
     floored = bool(graph.nnz) and float(graph.data.min()) < 1e-9
     if compiled(weights):
         local, place = _relabelled(graph)

@@ -5,8 +5,9 @@ Run with ``.venv/bin/pytest tests/benchmarks/test_view_benchmark.py --benchmark-
 asserted here: wall-clock limits belong to the benchmark report, not to unit tests.
 
 The view of ``instances/rgg-2000.json`` holds about 1,740 eligible nodes, so its transfer matrix
-takes about 1,740 shortest-path searches over 2,000 nodes and the ~14,800 of 24,400 arcs that can
-lie on a shortest path (``daitn_opt.drrt.transfer``); that is most of the time. The rgg-2000 view
+takes a shortest-path search from each of them over 2,000 nodes and the ~14,800 of 24,400 arcs
+that can lie on a shortest path (``daitn_opt.drrt.transfer``), compiled ones 16 close sources at
+a time (``daitn_opt.drrt.shortest_paths``); that is most of the time. The rgg-2000 view
 runs twice, on the compiled searches (numba) and on scipy's Dijkstra (``DAITN_NO_NUMBA=1``, the
 code before them), in one group, so the table pytest-benchmark prints holds the ratio.
 ``view_scale.py`` beside this file does the same at 2,000, 10,000 and 100,000 nodes, with CPU

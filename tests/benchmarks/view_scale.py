@@ -1,13 +1,16 @@
 """Views that scale: time and memory of ``build_view``, compiled searches against scipy's.
 
     .venv/bin/python tests/benchmarks/view_scale.py [--sizes 2000,10000] [--compile] [--old F]
+        [--against CHECKOUT [--rounds 3]] [--no-scipy]
     .venv/bin/python tests/benchmarks/view_scale.py --e2e 100000 [--max-nodes 3000] [--keep DIR]
 
 Per size, the view on the compiled searches (numba: ``daitn_opt.drrt.shortest_paths``) and on
 scipy's Dijkstra (``DAITN_NO_NUMBA=1``, the code path before them), one after the other in the
 same command, so the ratio holds on this shared machine whatever its load; ``--old`` adds a copy
 of an earlier ``daitn_opt/drrt/view.py`` (``git show REV:daitn_opt/drrt/view.py > F``, imported
-as a module of ``daitn_opt.drrt`` so its relative imports resolve; run on scipy). Every
+as a module of ``daitn_opt.drrt`` so its relative imports resolve; run on scipy);
+``--against CHECKOUT`` runs that checkout's own copy of this script (its compiled path, e.g. a
+``git worktree`` of an older commit) in turns with this one, ``--rounds`` times. Every
 measurement runs in a fresh process (peak RSS is per process): the view of the first request of
 ``instances/rgg-2000.json`` for 2,000 nodes, of a generated random geometric instance (seed 1)
 otherwise. Reported: best wall time of ``--repeats`` runs, its CPU time, the numba threads, the
@@ -20,8 +23,21 @@ file, the view (capped at ``--max-nodes``: a k x k matrix of every eligible node
 take ~40 GB) twice on the compiled searches and once on scipy's (same matrix asserted), one
 traced view, and a heuristic solve of its MTRCE problem, each timed, with peak memory.
 
-Measured 2026-11-30 on the shared 2-core machine, final code, 2 numba threads (load 10-14;
-``papers/kas/views.md`` has both runs and the candidates measured):
+Measured 2026-11-30 on the shared 2-core machine, 2 numba threads. Second session (commit
+6ed4c33, lane searches; ``--against`` a worktree of cb492ef, 3 rounds, load 9.0-10.2; best wall
+of each, its CPU; ``papers/kas/views.md`` has the candidates and the first session's runs):
+
+=========================  =====  =================  ==================  ===============
+nodes                      view   CPU s new/cb492ef  wall s new/cb492ef  traced MB
+=========================  =====  =================  ==================  ===============
+2,000                      1,737  0.090 / 0.249      0.282 / 0.761       27 / 29
+10,000                     7,096  1.86 / 6.51        4.55 / 16.54        416 / 462
+=========================  =====  =================  ==================  ===============
+
+scipy in the same run: 0.597 s CPU / 1.822 s wall at 2,000, 15.30 s / 46.86 s at 10,000. On an
+idle machine (load 0.9) cb492ef took 0.144 s / 3.22 s wall.
+
+First session (cb492ef's code, load 10-14):
 
 =========================  =====  ================  ==================  ==============
 nodes                      view   CPU s comp/scipy  wall s comp/scipy   traced MB
