@@ -54,6 +54,10 @@ EPS = 1e-6
 GRID_WORK = 2e8
 """Cells times successors the completion bound may take (about a second compiled)."""
 
+GRID_RATE = 1e8
+"""Cells times successors per second of the completion bound (compiled, a free core): the grid
+takes at most a quarter of the time left."""
+
 FLOYD_NODES = 600
 """Above this many nodes the least transit is bounded without Floyd-Warshall (O(n^3))."""
 
@@ -102,7 +106,9 @@ class OptwDpParams:
         None, "time step of the completion bound (None: the finest within its work budget)"
     )
     max_memory_gb: float = param(3.0, "memory the labels may take; beyond, the search stops")
-    chunk: int = param(50_000, "labels extended between two looks at the clock")
+    chunk: int = param(
+        2_000_000, "steps (successors tried, dominance tests) between two looks at the clock"
+    )
 
 
 class OptwDpSupport(MtrceSupport):
@@ -175,15 +181,19 @@ def prepare(problem: Problem) -> Data:
     return Data(s, e, cust, t, d, a, u, last, fin, sp, start_time, base, integral)
 
 
-def completion_grid(data: Data, step: float | None) -> tuple[np.ndarray, float, int]:
-    """The completion bound ``r1`` on its grid ``(r1, h, cells)``."""
+def completion_grid(
+    data: Data, step: float | None, seconds: float = math.inf
+) -> tuple[np.ndarray, float, int]:
+    """The completion bound ``r1`` on its grid ``(r1, h, cells)``; without ``step``, the finest
+    grid whose work fits :data:`GRID_WORK` and a quarter of ``seconds``."""
     from . import optw_dp_kernels as kern
 
     horizon = float(np.max(data.last[data.cust], initial=0.0))
     horizon = max(horizon, 0.0) if math.isfinite(horizon) else 0.0
     m = max(1, len(data.cust))
     if step is None:
-        step = max(0.1, (horizon + 1.0) * m * m / GRID_WORK)
+        work = max(1e6, min(GRID_WORK, 0.25 * seconds * GRID_RATE))
+        step = max(0.1, (horizon + 1.0) * m * m / work)
     cells = int(horizon / step) + 2
     cap = float(np.clip(data.u[data.cust], 0.0, None).sum())
     r1, _, _ = kern.completion_bound(
@@ -354,7 +364,7 @@ class OptwDp(ExactSolver):
     def build(self, run: Run) -> tuple[Data, np.ndarray, float, int]:
         t0 = time.perf_counter()
         data = prepare(run.problem)
-        r1, h, cells = completion_grid(data, run.params.grid)
+        r1, h, cells = completion_grid(data, run.params.grid, run.remaining())
         run.stats["grid"] = h
         run.stats["prepare_seconds"] = time.perf_counter() - t0
         return data, r1, h, cells

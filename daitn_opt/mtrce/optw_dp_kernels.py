@@ -175,10 +175,11 @@ def label_chunk(
     head,
     ctl,
     fctl,
-    max_pops,
+    max_work,
 ):
-    """Run the label search for at most ``max_pops`` labels; return 0 when the search is over,
-    1 when the work budget is spent, 2 when the label arrays need more room.
+    """Run the label search for about ``max_work`` steps (successors tried and dominance
+    comparisons); return 0 when the search is over, 1 when the work budget is spent, 2 when the
+    label arrays need more room.
 
     ``ctl``: ``[labels, heap size, best relaxed label, best elementary label, pops, dominated]``;
     ``fctl``: ``[best relaxed score, best elementary score, need, step]``: a label is kept only when
@@ -195,9 +196,9 @@ def label_chunk(
     m = cust.shape[0]
     nth = theta_list.shape[0]
     aug = np.zeros(words, dtype=np.uint64)
-    pops = 0
+    work = 0
     while ctl[1] > 0:
-        if pops >= max_pops:
+        if work >= max_work:
             return 1
         if ctl[0] + m + 1 > cap:
             return 2
@@ -205,7 +206,7 @@ def label_chunk(
         ctl[1] -= 1
         if ldead[lab]:
             continue
-        pops += 1
+        work += m
         ctl[4] += 1
         i = lnode[lab]
         ti = lt[lab]
@@ -253,6 +254,7 @@ def label_chunk(
             prev = -1
             other = head[j]
             while other >= 0:
+                work += 1
                 nxt = lnext[other]
                 if ldead[other]:
                     if prev < 0:
