@@ -391,7 +391,7 @@ class OptwDp(ExactSolver):
                     "labels": it.labels,
                     "extended": it.pops,
                     "dominated": it.dominated,
-                    "relaxed": None if not it.finished else max(it.relaxed, incumbent),
+                    "relaxed": None if not it.finished else float(max(it.relaxed, incumbent)),
                 }
             )
             if not it.finished:
