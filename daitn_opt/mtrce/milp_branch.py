@@ -137,7 +137,9 @@ def branch_phase(
     model, options = run.model, run.options
     sign = 1.0 if model.maximize else -1.0
     step = model.objective_step
-    need = step - 1e-6 if step else 1e-6 * max(1.0, abs(run.best_value or 0.0))
+    # a better solution is a step above the incumbent; the LP's bound may fall short of it by
+    # its tolerances, relative to the objective's size (as certify.round_bound allows)
+    need = step - 1e-6 * max(1.0, abs(run.best_value or 0.0))
     gain = TAIL_GAIN * (step or 1.0)
     h.setOptionValue("solve_relaxation", True)
     bounds = _Bounds(h, model.lower, model.upper)
