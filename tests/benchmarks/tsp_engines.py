@@ -73,6 +73,8 @@ def run(config: str, arr: Arrays, limit: float, seed: int) -> tuple[float, int, 
     if engine == "old":
         best, kicks = ils_tour(arr.t, tour, rng, stop, 10**12, nbrs=nbrs, engine="2opt")
     else:
+        if "wide" in opts:  # lk.ils's share of whole-tour kicks, given here in per mille
+            opts["wide"] = opts["wide"] / 1000
         best, kicks = lk.ils(arr.t, tour, nbrs, rng, stop, iterations, patience, **opts)
     cpu = time.process_time() - began
     assert best[0] == arr.s and best[-1] == arr.e
