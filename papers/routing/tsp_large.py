@@ -45,13 +45,14 @@ from daitn_opt.papers.routing.targets import target_lines
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 FOLDER = ROOT / "out" / "routing" / "tsp-large"
+"""The default store folder (``--store``)."""
 PAGE = "tsp-large.md"
-CSV = "tsp-large-runs.csv"
+"""The default page (``--page``); its CSV is ``<page stem>-runs.csv``."""
 COMMAND = "python papers/routing/tsp_large.py"
 """The command, as the page names it (with the seeds and limit of the store's runs)."""
 
 
-def plan(seeds: list[int], limit: float | None) -> list[Planned]:
+def plan(seeds: list[int], limit: float | None, folder: Path = FOLDER) -> list[Planned]:
     """Every run: instance by instance (by size), seed by seed, the heuristic legs in turn."""
     fam = family("tsplib")
     out = []
@@ -59,7 +60,7 @@ def plan(seeds: list[int], limit: float | None) -> list[Planned]:
         n = size(path, "tsplib")
         if n < LARGE_TSP:
             continue
-        json_path = converted(fam, path, FOLDER / "json")
+        json_path = converted(fam, path, folder / "json")
         for seed in seeds:
             for leg in fam.legs:
                 if leg.exact or not leg.applies(n):
@@ -70,9 +71,9 @@ def plan(seeds: list[int], limit: float | None) -> list[Planned]:
     return out
 
 
-def run_info(seeds: list[int], limit: float | None) -> dict:
+def run_info(seeds: list[int], limit: float | None, folder: Path) -> dict:
     """The store's first start kept (code, load), this invocation's added (``run-info.json``)."""
-    path = FOLDER / "run-info.json"
+    path = folder / "run-info.json"
     info = json.loads(path.read_text()) if path.exists() else {}
     now = {"at": _now(), "load": list(os.getloadavg()), "code": code_state()}
     info.setdefault("first", now)
@@ -142,7 +143,7 @@ def _weight_type(name: str) -> str:
     return "?"
 
 
-def write_page(outcome: Outcome, seeds: list[int]) -> None:
+def write_page(outcome: Outcome, seeds: list[int], page: str = PAGE) -> None:
     fam = family("tsplib")
     sub = dataclasses.replace(
         fam,
@@ -154,9 +155,14 @@ def write_page(outcome: Outcome, seeds: list[int]) -> None:
     solvers = [leg.solver for leg in sub.legs if any(r["solver"] == leg.solver for r in rows)]
     settings = outcome.info.get("settings", {})
     command = f"{COMMAND} --seeds {','.join(map(str, seeds))}"
+    if outcome.store.parent.resolve() != FOLDER.resolve():
+        command += f" --store {_shown(outcome.store.parent)}"
+    if page != PAGE:
+        command += f" --page {page}"
     if settings.get("time_limit") is not None:
         command += f" --limit {settings['time_limit']:g}"
-    text = family_page(sub, outcome.planned, rows, outcome, command, HERE, csv=CSV)
+    csv = f"{Path(page).stem}-runs.csv"
+    text = family_page(sub, outcome.planned, rows, outcome, command, HERE, csv=csv)
     intro = [
         "",
         "The instances: " + ", ".join(sorted({r["instance"] for r in rows})) + f"; seeds "
@@ -167,8 +173,11 @@ def write_page(outcome: Outcome, seeds: list[int]) -> None:
     ]
     cut = text.index("## By size")
     text = [*text[:cut], *intro[1:], "", *text[cut:], "", *per_instance(rows, solvers)]
-    (HERE / PAGE).write_text("\n".join(text) + "\n", encoding="utf-8")
-    write_csv(HERE / CSV, rows)
+    older = sorted(p.name for p in HERE.glob("tsp-large-*.md") if p.name != page)
+    if older:
+        text += ["", "Other runs kept for comparison: " + ", ".join(f"`{n}`" for n in older)]
+    (HERE / page).write_text("\n".join(text) + "\n", encoding="utf-8")
+    write_csv(HERE / csv, rows)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -176,24 +185,34 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", default="0", help="comma-separated seeds")
     ap.add_argument("--limit", type=float, default=None, help="seconds (default: the legs')")
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--store", type=Path, default=FOLDER, help="store folder (a new one: new runs)")
+    ap.add_argument("--page", default=PAGE, help="page name under papers/routing")
     args = ap.parse_args(argv)
+    folder = args.store if args.store.is_absolute() else ROOT / args.store
     seeds = [int(s) for s in args.seeds.split(",") if s]
-    FOLDER.mkdir(parents=True, exist_ok=True)
-    db = FOLDER / "routing.sqlite"
-    planned = plan(seeds, args.limit)
-    info = run_info(seeds, args.limit) if not args.report_only else _info()
+    folder.mkdir(parents=True, exist_ok=True)
+    db = folder / "routing.sqlite"
+    planned = plan(seeds, args.limit, folder)
+    info = _info(folder) if args.report_only else run_info(seeds, args.limit, folder)
     if not args.report_only:
         warm_up()
         with ResultsStore(db) as store:
             run_sweep([p.task for p in planned], store, workers=1, on_row=_print_row)
     info["finished"] = _now()
-    (FOLDER / "run-info.json").write_text(json.dumps(info, indent=1) + "\n")
-    write_page(Outcome(planned, collect(db, planned), db, info), seeds)
-    print(f"wrote {HERE / PAGE}", file=sys.stderr)
+    (folder / "run-info.json").write_text(json.dumps(info, indent=1) + "\n")
+    write_page(Outcome(planned, collect(db, planned), db, info), seeds, args.page)
+    print(f"wrote {HERE / args.page}", file=sys.stderr)
 
 
-def _info() -> dict:
-    path = FOLDER / "run-info.json"
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _info(folder: Path) -> dict:
+    path = folder / "run-info.json"
     return json.loads(path.read_text()) if path.exists() else {}
 
 
