@@ -28,6 +28,7 @@ from statistics import mean
 
 from daitn_opt.bench.store import ResultsStore
 from daitn_opt.bench.sweep import plan_tasks, run_sweep
+from daitn_opt.mtrce import lk
 from daitn_opt.papers.routing.families import LARGE_TSP, family, size
 from daitn_opt.papers.routing.pages import family_page, number, write_csv
 from daitn_opt.papers.routing.run import (
@@ -196,6 +197,7 @@ def main(argv: list[str] | None = None) -> None:
     info = _info(folder) if args.report_only else run_info(seeds, args.limit, folder)
     if not args.report_only:
         warm_up()
+        lk.warm_up()  # ils's kick loop too (warm_up's 1 s run may end before reaching it)
         with ResultsStore(db) as store:
             run_sweep([p.task for p in planned], store, workers=1, on_row=_print_row)
     info["finished"] = _now()
