@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sqlite3
 import subprocess
 import sys
@@ -114,16 +115,18 @@ def _mean(xs: list[float]) -> str:
     return f"{sum(xs) / len(xs):.2f}" if xs else "-"
 
 
-def summary(runs: list[dict], names: dict[str, str]) -> list[str]:
+def summary(
+    runs: list[dict], names: dict[str, str], solvers: tuple[str, ...] = SOLVERS
+) -> list[str]:
     out = [
-        "| set | solver | runs | checked | proved | proved = published optimum | proved above a "
-        "best known | mean gap to published % | mean bound gap (unproved) % | mean s (proved) | "
-        "max s (proved) | mean load |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| set | solver | runs | checked | proved | published optima proved (= published) | "
+        "proved above a best known | proved, no published value | mean gap to published % | "
+        "mean bound gap (unproved) % | mean s (proved) | max s (proved) | mean load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for set_name in SETS:
-        for solver in SOLVERS:
-            rs = [r for r in runs if r["solver"] == solver and names[r["instance"]] == set_name]
+        for solver in solvers:
+            rs = [r for r in runs if r["solver"] == solver and names.get(r["instance"]) == set_name]
             if not rs:
                 continue
             proved = [r for r in rs if r["status"] == "optimal"]
@@ -132,6 +135,9 @@ def summary(runs: list[dict], names: dict[str, str]) -> list[str]:
                 for r in proved
                 if r["best_known_proven"] and abs(r["objective"] - r["best_known"]) < 1e-6
             ]
+            published = [r for r in rs if r["best_known_proven"]]
+            proved_published = [r for r in proved if r["best_known_proven"]]
+            unreferenced = [r for r in proved if r["best_known"] is None]
             above = [
                 r
                 for r in proved
@@ -152,7 +158,8 @@ def summary(runs: list[dict], names: dict[str, str]) -> list[str]:
             times = [r["runtime"] for r in proved]
             out.append(
                 f"| {set_name} | {solver} | {len(rs)} | {sum(1 for r in rs if r['check_ok'])} | "
-                f"{len(proved)} | {len(equal)} | {len(above)} | {_mean(gaps)} | {_mean(bgaps)} | "
+                f"{len(proved)} | {len(proved_published)} of {len(published)} ({len(equal)}) | "
+                f"{len(above)} | {len(unreferenced)} | {_mean(gaps)} | {_mean(bgaps)} | "
                 f"{_mean(times)} | {_fmt(max(times) if times else None, 1)} | "
                 f"{_mean([r['load_at_start'] for r in rs if r['load_at_start'] is not None])} |"
             )
@@ -188,7 +195,24 @@ def per_instance(runs: list[dict], order: list[str]) -> list[str]:
     return out
 
 
-def page(files: dict[str, list[Path]]) -> str:
+def also_rows(spec: str) -> tuple[list[dict], str]:
+    """Rows of another store (``PATH=LABEL``), each solver renamed ``solver (LABEL)``."""
+    path, _, label = spec.partition("=")
+    con = sqlite3.connect(f"file:{ROOT / path}?mode=ro", uri=True)
+    con.row_factory = sqlite3.Row
+    query = (
+        "select instance, solver, status, objective, bound, best_known, best_known_proven, "
+        "runtime, check_ok, load_at_start, time_limit, started_at from runs"
+    )
+    found = [dict(r) for r in con.execute(query)]
+    for r in found:
+        r["solver"] = f"{r['solver']} ({label})"
+    starts = sorted(r["started_at"] for r in found)
+    note = f"`{path}` ({label}): runs started {starts[0][:16]} to {starts[-1][:16]} UTC"
+    return found, note
+
+
+def page(files: dict[str, list[Path]], also: list[str] = ()) -> str:
     runs = rows()
     names = {p.stem: s for s, ps in files.items() for p in ps}
     order = [p.stem for ps in files.values() for p in ps]
@@ -200,8 +224,10 @@ def page(files: dict[str, list[Path]]) -> str:
     lines = [
         "# OPTW exact: `optw-dp` (DSSR dynamic programming) beside `cpsat`",
         "",
-        "Written by `.venv/bin/python papers/routing/optw_exact.py --tables` from the store "
-        f"`{DB.relative_to(ROOT)}` (issue 13, item 5, the exact part). Bench started "
+        "Written by `.venv/bin/python papers/routing/optw_exact.py "
+        + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        + f"` from the store `{DB.relative_to(ROOT)}` (issue 13, item 5, the exact part; without "
+        "`--tables` the script runs the bench first). Bench started "
         f"{info.get('started', '?')} at commit `{info.get('commit', '?')}`"
         + (
             " (solver files modified: " + info["solver_files_modified"].replace("\n", "; ") + ")"
@@ -229,6 +255,7 @@ def page(files: dict[str, list[Path]]) -> str:
         "## Summary",
         "",
         *summary(runs, names),
+        *extra_summary(also, names),
         "",
         "## Per instance",
         "",
@@ -238,18 +265,35 @@ def page(files: dict[str, list[Path]]) -> str:
     return "\n".join(lines)
 
 
+def extra_summary(also: list[str], names: dict[str, str]) -> list[str]:
+    """Summary rows of solvers from other stores (other runs: other loads, other commits)."""
+    lines: list[str] = []
+    notes: list[str] = []
+    for spec in also:
+        found, note = also_rows(spec)
+        solvers = tuple(dict.fromkeys(r["solver"] for r in found))
+        lines += summary(found, names, solvers)[2:]
+        notes.append(note)
+    if notes:
+        lines += ["", "Rows with a label in brackets come from another run: " + "; ".join(notes)]
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", action="store_true", help="only write the page")
     parser.add_argument("--limit", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--sets", default="solomon,cordeau")
+    parser.add_argument(
+        "--also", action="append", default=[], help="PATH=LABEL: summary rows of another store"
+    )
     args = parser.parse_args()
     files = convert_all()
     if not args.tables:
         chosen = [p for s in args.sets.split(",") for p in files[s]]
         run_bench(chosen, args.limit, args.workers)
-    PAGE.write_text(page(files))
+    PAGE.write_text(page(files, args.also))
     print(PAGE.read_text())
 
 
