@@ -83,6 +83,75 @@ def run_bench(files: list[Path], limit: float, workers: int) -> None:
     INFO.write_text(json.dumps(info, indent=1))
 
 
+CPU = OUT / "cpu.json"
+
+
+def cpu_pass(files: list[Path], limit: float) -> None:
+    """``optw-dp`` in this process, one instance after the other, ``limit`` s of wall clock
+    each; records the process's CPU seconds per run (one thread: what the run got of a core,
+    whatever the machine's load) into ``out/optw-dp/cpu.json``."""
+    from daitn_opt.drrt.instance import load_instance
+    from daitn_opt.problems import check_result, problem_from_instance
+    from daitn_opt.registry import solve
+
+    done: dict = {"commit": git("rev-parse", "--short", "HEAD"), "limit": limit, "runs": {}}
+    done["started"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    for path in files:
+        problem = problem_from_instance("mtrce", load_instance(path))
+        load = os.getloadavg()[0]
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = solve(problem, "optw-dp", time_limit=limit, seed=0)
+        done["runs"][path.stem] = {
+            "status": result.status.value,
+            "objective": result.objective,
+            "bound": result.bound,
+            "wall": time.perf_counter() - wall,
+            "cpu": time.process_time() - cpu,
+            "load": load,
+            "checked": check_result(problem, result).ok,
+        }
+        CPU.write_text(json.dumps(done, indent=1))
+
+
+def cpu_table(order: list[str]) -> list[str]:
+    if not CPU.exists():
+        return []
+    done = json.loads(CPU.read_text())
+    runs = done["runs"]
+    loads = [r["load"] for r in runs.values()]
+    out = [
+        "## `optw-dp` in one process: CPU seconds",
+        "",
+        f"`--cpu`: `optw-dp` run in this script's process, one instance after the other, "
+        f"{done['limit']:g} s of wall clock each, commit `{done['commit']}`, started "
+        f"{done['started']}, 1-minute load {min(loads):.1f}-{max(loads):.1f}. `cpu s` is the "
+        "process's CPU time of the run (the solver is single-threaded: what it got of a core, "
+        "which the load does not change; the warm start's `ils` included).",
+        "",
+        "| instance | status | value [bound] | wall s | cpu s | checked | load |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in order:
+        r = runs.get(name)
+        if r is None:
+            continue
+        bound = "" if r["bound"] is None else f" [{r['bound']:.0f}]"
+        value = "-" if r["objective"] is None else f"{r['objective']:.0f}"
+        out.append(
+            f"| {name} | {r['status']} | {value}{bound} | {r['wall']:.1f} | {r['cpu']:.1f} | "
+            f"{r['checked']} | {r['load']:.1f} |"
+        )
+    proved = [r for r in runs.values() if r["status"] == "optimal"]
+    cpus = [r["cpu"] for r in proved]
+    if cpus:
+        out += [
+            "",
+            f"Proved {len(proved)} of {len(runs)}; CPU seconds of the proved runs: mean "
+            f"{sum(cpus) / len(cpus):.1f}, max {max(cpus):.1f}.",
+        ]
+    return ["", *out]
+
+
 def rows() -> list[dict]:
     if not DB.exists():
         return []
@@ -260,6 +329,7 @@ def page(files: dict[str, list[Path]], also: list[str] = ()) -> str:
         "## Per instance",
         "",
         *per_instance(runs, order),
+        *cpu_table(order),
         "",
     ]
     return "\n".join(lines)
@@ -288,10 +358,15 @@ def main() -> None:
     parser.add_argument(
         "--also", action="append", default=[], help="PATH=LABEL: summary rows of another store"
     )
+    parser.add_argument(
+        "--cpu", action="store_true", help="run optw-dp in this process and record CPU seconds"
+    )
     args = parser.parse_args()
     files = convert_all()
-    if not args.tables:
-        chosen = [p for s in args.sets.split(",") for p in files[s]]
+    chosen = [p for s in args.sets.split(",") for p in files[s]]
+    if args.cpu:
+        cpu_pass(chosen, args.limit)
+    elif not args.tables:
         run_bench(chosen, args.limit, args.workers)
     PAGE.write_text(page(files, args.also))
     print(PAGE.read_text())
