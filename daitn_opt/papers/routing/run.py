@@ -159,8 +159,10 @@ def warm_up() -> None:
     """
     import numpy as np
 
-    from ...mtrce import Problem
+    from ...mtrce import Problem, lk
     from ...registry import solve
+
+    lk.warm_up()  # the LK kick loop: a 1 s solve below can end before it reaches it
 
     n = 30
     xy = np.random.default_rng(0).uniform(0, 100, size=(n, 2))
