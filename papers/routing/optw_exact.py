@@ -113,7 +113,7 @@ def cpu_pass(files: list[Path], limit: float) -> None:
         CPU.write_text(json.dumps(done, indent=1))
 
 
-def cpu_table(order: list[str]) -> list[str]:
+def cpu_table(order: list[str], refs: dict[str, str]) -> list[str]:
     if not CPU.exists():
         return []
     done = json.loads(CPU.read_text())
@@ -128,8 +128,8 @@ def cpu_table(order: list[str]) -> list[str]:
         "process's CPU time of the run (the solver is single-threaded: what it got of a core, "
         "which the load does not change; the warm start's `ils` included).",
         "",
-        "| instance | status | value [bound] | wall s | cpu s | checked | load |",
-        "|---|---|---|---|---|---|---|",
+        "| instance | published | status | value [bound] | wall s | cpu s | checked | load |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name in order:
         r = runs.get(name)
@@ -138,7 +138,7 @@ def cpu_table(order: list[str]) -> list[str]:
         bound = "" if r["bound"] is None else f" [{r['bound']:.0f}]"
         value = "-" if r["objective"] is None else f"{r['objective']:.0f}"
         out.append(
-            f"| {name} | {r['status']} | {value}{bound} | {r['wall']:.1f} | {r['cpu']:.1f} | "
+            f"| {name} | {refs.get(name, '-')} | {r['status']} | {value}{bound} | {r['wall']:.1f} | {r['cpu']:.1f} | "
             f"{r['checked']} | {r['load']:.1f} |"
         )
     proved = [r for r in runs.values() if r["status"] == "optimal"]
@@ -264,6 +264,15 @@ def per_instance(runs: list[dict], order: list[str]) -> list[str]:
     return out
 
 
+def published_of(runs: list[dict]) -> dict[str, str]:
+    """Each instance's published value as the tables print it (``(bk)``: best known)."""
+    return {
+        r["instance"]: f"{r['best_known']:.0f}" + ("" if r["best_known_proven"] else " (bk)")
+        for r in runs
+        if r["best_known"] is not None
+    }
+
+
 def also_rows(spec: str) -> tuple[list[dict], str]:
     """Rows of another store (``PATH=LABEL``), each solver renamed ``solver (LABEL)``."""
     path, _, label = spec.partition("=")
@@ -329,7 +338,7 @@ def page(files: dict[str, list[Path]], also: list[str] = ()) -> str:
         "## Per instance",
         "",
         *per_instance(runs, order),
-        *cpu_table(order),
+        *cpu_table(order, published_of(runs)),
         "",
     ]
     return "\n".join(lines)
