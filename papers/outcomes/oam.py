@@ -43,6 +43,30 @@ CHANGES = [
 ]
 
 
+def headline(doc: dict, where: str) -> list[str]:
+    """One bullet with the learned and oracle comparisons of a run's ``oam.json`` (``doc``)."""
+    pool = next(p for p in doc["analysis"]["pools"] if p["pool"] == "all")
+    settings = doc["meta"]["settings"]
+
+    def claim(arm: str) -> str:
+        c = next(x for x in pool["compare"] if x["arm"] == arm and x["against"] == "reported")
+        t = c["time"]
+        return (
+            f"{arm} - reported {t['mean']:+.1f} s [{t['low']:+.1f}, {t['high']:+.1f}], "
+            f"p = {c['time_test']['p']:.2g}"
+        )
+
+    rho = pool["diagnosis"].get("quality_hat_rho")
+    curve = doc["analysis"]["errors"].get("healthcare-medium", {}).get("misreporters visited")
+    steps = " -> ".join(f"{c['mean']:.2f}" for c in curve or [])
+    return [
+        f"- {where} (planner `{settings['solver']}`, {pool['runs']} paired runs, seeds "
+        f"{settings['seeds'][0]}-{settings['seeds'][-1]}): {claim('learned')}; "
+        f"{claim('oracle')}; measured quality vs truth over round-0 hops Spearman {rho:+.2f}; "
+        f"error of the visited misreporters on healthcare-medium {steps}.",
+    ]
+
+
 def previous_run(commit: str = PREVIOUS) -> list[str]:
     """The previous run's headline, read from its ``oam.json`` in git (no figure typed here)."""
     import subprocess
@@ -57,26 +81,29 @@ def previous_run(commit: str = PREVIOUS) -> list[str]:
         doc = json.loads(text)
     except (subprocess.CalledProcessError, json.JSONDecodeError, OSError):
         return []
-    pool = next(p for p in doc["analysis"]["pools"] if p["pool"] == "all")
+    where = f"Previous run, old update rule (`git show {commit}:papers/outcomes/oam.json`)"
+    return [*headline(doc, where), ""]
 
-    def claim(arm: str) -> str:
-        c = next(x for x in pool["compare"] if x["arm"] == arm and x["against"] == "reported")
-        t = c["time"]
-        return (
-            f"{arm} - reported {t['mean']:+.1f} s [{t['low']:+.1f}, {t['high']:+.1f}], "
-            f"p = {c['time_test']['p']:.2g}"
-        )
 
-    rho = pool["diagnosis"].get("quality_hat_rho")
-    curve = doc["analysis"]["errors"].get("healthcare-medium", {}).get("misreporters visited")
-    steps = " -> ".join(f"{c['mean']:.2f}" for c in curve or [])
-    return [
-        f"- Previous run (`git show {commit}:papers/outcomes/oam.json`, {pool['runs']} paired "
-        f"runs): {claim('learned')}; {claim('oracle')}; measured quality vs truth over round-0 "
-        f"hops Spearman {rho:+.2f}; error of the visited misreporters on healthcare-medium "
-        f"{steps}.",
-        "",
-    ]
+SIBLINGS = {
+    OUT: OUT / "oam-coverage-ils",
+    OUT / "oam-coverage-ils": OUT,
+}
+"""Each page's other planner's run (same code, seeds and settings but the solver)."""
+
+
+def sibling_run(out: Path) -> list[str]:
+    """The headline of the run with the other planner, when it is there."""
+    other = SIBLINGS.get(out.resolve())
+    path = None if other is None else other / "oam.json"
+    if path is None or not path.exists():
+        return []
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return [*headline(doc, f"Same code, other planner (`{path.relative_to(ROOT)}`)"), ""]
+
+
+def notes(out: Path) -> list[str]:
+    return [*CHANGES, "## Other runs", "", *sibling_run(out), *previous_run()]
 
 
 def main() -> None:
@@ -98,7 +125,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.render:
         doc = json.loads((args.out / "oam.json").read_text(encoding="utf-8"))
-        _, files = write_report(args.out, doc["meta"], doc["runs"], CHANGES + previous_run())
+        _, files = write_report(args.out, doc["meta"], doc["runs"], notes(args.out))
         print(f"wrote {', '.join(str(f) for f in files)}")
         return
     settings = OAMSettings.quick_run() if args.quick else OAMSettings()
@@ -122,8 +149,7 @@ def main() -> None:
         elif event == "run":
             print(f"{data['request']} seed {data['seed']} ({data['seconds']:.0f} s)", flush=True)
 
-    notes = CHANGES + previous_run()
-    result = run_oam(args.out, settings, progress, command=command.strip(), notes=notes)
+    result = run_oam(args.out, settings, progress, command=command.strip(), notes=notes(args.out))
     for p in result["analysis"]["pools"]:
         for c in p["compare"]:
             t = c["time"]
