@@ -373,18 +373,19 @@ def set_start(h: highspy.Highs, run: CutRun) -> None:
 
 class CpuGuard:
     """Interrupts HiGHS (simplex, interior point, MIP) once a :class:`CpuOptions` budget is
-    spent: HiGHS's own ``time_limit`` counts wall seconds, which on a loaded machine run out
-    long before the CPU seconds. Does nothing for wall-clock options."""
+    spent (HiGHS's own ``time_limit`` counts wall seconds, which on a loaded machine run out
+    long before the CPU seconds), or once the run's clock passes ``until`` (a phase's share of
+    the limit, on the run's own clock)."""
 
     def __init__(self, h: highspy.Highs, options: SolveOptions) -> None:
         self.h, self.options, self.fired = h, options, False
-        self.on = isinstance(options, CpuOptions)
-        if self.on:
-            for event in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt):
-                event.subscribe(self.check)
+        self.until = math.inf
+        self.on = True
+        for event in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt):
+            event.subscribe(self.check)
 
     def check(self, event: Any) -> None:
-        if self.options.remaining() <= RESERVE:
+        if self.options.remaining() <= RESERVE or self.options.elapsed() >= self.until:
             self.fired = True
             event.data_in.user_interrupt = True
 
@@ -610,9 +611,12 @@ def _read_round(h: highspy.Highs, run: CutRun, found: list[np.ndarray]) -> tuple
 
 
 def mip_phase(
-    h: highspy.Highs, run: CutRun, guard: CpuGuard | None = None
+    h: highspy.Highs, run: CutRun, guard: CpuGuard | None = None, until: float = math.inf
 ) -> tuple[Status | None, str]:
-    """Solve the MIP, cut the subtours of every integer solution found, repeat (C3)."""
+    """Solve the MIP, cut the subtours of every integer solution found, repeat (C3); stop when
+    the run's clock (``options.elapsed()``) passes ``until`` (needs ``guard``)."""
+    if guard is not None:
+        guard.until, guard.fired = until, False
     options, params = run.options, run.options.params
     h.setOptionValue("solve_relaxation", False)
     sols = _Solutions(h, run.model, params.early_stop)
@@ -620,7 +624,7 @@ def mip_phase(
     message = ""
     status: Status | None = None
     Model = highspy.HighsModelStatus
-    while options.remaining() > 0.05:
+    while options.remaining() > 0.05 and options.elapsed() < until:
         rounds += 1
         set_start(h, run)
         h.setOptionValue("time_limit", highs_seconds(options))
@@ -661,5 +665,7 @@ def mip_phase(
     else:
         message = "time limit reached"
     sols.close()
+    if guard is not None:
+        guard.until = math.inf
     run.stats.update(mip_rounds=rounds, mip_seconds=mip_time, mip_nodes=nodes)
     return status, message
