@@ -297,7 +297,7 @@ def _opproof_targets(rows: list[dict], listed: int) -> list[str]:
         f"- OPLib n <= 200 (136 files), at least 90% proved: **{op_ok} of {len(oplib)}** run "
         f"({share}); {136 - len(oplib)} of the 136 not run in this store"
         f"{' (a sample: the target is not measured on the full set)' if len(oplib) < 136 else ''}.",
-        f"- Runs listed by the command: {listed}; stored: {len(rows)}.",
+        *([f"- Runs listed by the command: {listed}; stored: {len(rows)}."] if listed else []),
     ]
 
 
@@ -448,42 +448,51 @@ def _ratio(rows: list[dict], before: list[dict]) -> str:
     return "; ".join(parts)
 
 
+def _store_section(title: str, db: Path, rows: list[dict], listed: int, args) -> list[str]:
+    """One measured store: its conditions, the targets, the summary, and the proofs against
+    each ``--baseline`` on the instances both ran."""
+    text = [f"## {title}", "", _conditions(db, rows), "", *_opproof_targets(rows, listed), ""]
+    for _, base, label in _before(args, rows):
+        if Path(args.db) != db or base:
+            text.append(f"- Against {label}: {_ratio(rows, base)}.")
+    return [*text, "", *_opproof_summary(rows), ""]
+
+
 def write_opproof_page(args, db: Path, rows: list[dict], listed: int) -> None:
-    """The page: conditions, targets, summary, the before tables, every run."""
+    """The page: each measured store (``--db``, then every ``--extra``) with its targets and
+    summary, the before tables (``--baseline``, on the instances the main store ran), then
+    every run of each measured store."""
+    extras = []
+    for item in args.extra:
+        path, _, label = item.partition("=")
+        if Path(path).exists():
+            extras.append((Path(path), _opproof_rows(Path(path)), label or path))
     text = [
         "# Orienteering proofs with `highs` (issue 13, item 4)",
         "",
         OPPROOF_INTRO,
         "",
-        "## After",
-        "",
-        _conditions(db, rows),
-        "",
-        *_opproof_targets(rows, listed),
-        "",
-        *_opproof_summary(rows),
-        "",
+        *_store_section("After", db, rows, listed, args),
     ]
+    for path, extra, label in extras:
+        text += _store_section(f"After: {label}", path, extra, 0, args)
     for path, base, label in _before(args, rows):
         text += [
             f"## Before: {label}",
             "",
             _conditions(path, base),
             "",
-            f"Proofs on the instances both ran: {_ratio(rows, base)}.",
+            "Only the instances the first store ran.",
             "",
             *_opproof_summary(base),
             "",
         ]
-    text += [
-        "## Every run (after)",
-        "",
+    note = (
         "`*`: the best known value is a proven optimum. Certified gap: (bound - objective) / "
-        f"objective of the checked route. Seconds on the run's clock ({_clock(rows)}).",
-        "",
-        *_opproof_table(rows),
-        "",
-    ]
+        "objective of the checked route. Seconds on the run's clock."
+    )
+    for title, part in [("After", rows), *[(f"After: {lab}", r) for _, r, lab in extras]]:
+        text += [f"## Every run ({title})", "", note, "", *_opproof_table(part), ""]
     Path(args.out).write_text("\n".join(text))
 
 
@@ -500,15 +509,19 @@ The solver: an `ils` warm start, then rounds of cut separation on the LP relaxat
 logical cuts `x_ij <= y_i`, and `x_si <= y_i` at the depots of a path as rows; triple covers of
 the budget; count cuts), with reduced-cost fixing against the incumbent (`rc_fixing`), then the
 tree search: `search=highs` (HiGHS's branch and bound on the model with the cuts found so far,
-the subtours of its integer solutions cut and the MIP solved again) or `search=cuts` (branch and
-cut in Python on HiGHS's LP, the same separation at every node; `daitn_opt/mtrce/milp_branch.py`).
+the subtours of its integer solutions cut and the MIP solved again), `search=cuts` (branch and
+cut in Python on HiGHS's LP, the same separation at every node; `daitn_opt/mtrce/milp_branch.py`)
+or `search=auto` (the default now: HiGHS's search for 25 % of the time left, then the Python
+tree). Each store below names the commit it ran: the "after" stores ran the default of their
+commit (8f68af8/e75ee38: the Python tree alone; cf98885: auto).
 Bounds are rounded to the objective's step (the gcd of the scores: 5 on Chao set 66).
 
 Regenerate (the store resumes; a rerun only runs what is missing; `--no-run` only writes the page):
 
 ```
 .venv/bin/python tests/benchmarks/run_mtrce_exact.py opproof --cpu-limit 60 --workers 2 \\
-    --db out/opproof/cpu.sqlite --first-from out/opproof/final.sqlite \\
+    --db out/opproof/cpu-hybrid.sqlite --only set_6 \\
+    --extra out/opproof/cpu.sqlite="the Python tree alone (search=cuts), Chao and OPLib" \\
     --baseline out/opproof/cpu-before.sqlite="the same code with search=highs, rc_fixing=false" \\
     --baseline out/opproof/final.sqlite="the previous page (wall clock, load 15-30)" \\
     --out papers/routing/op-proofs.md
@@ -516,8 +529,9 @@ Regenerate (the store resumes; a rerun only runs what is missing; `--no-run` onl
 
 `--cpu-limit S`: `S` CPU seconds per run (the wall cap is `20 S` unless `--wall-cap`);
 `--time-limit S` alone: wall-clock runs; `--param KEY=VALUE`: a parameter of `highs`;
-`--baseline STORE=LABEL`: an earlier sweep shown as a "before" table, with the number of proofs
-on the instances both ran; `--only TEXT`: only the files whose name holds it; `--first-from
+`--baseline STORE=LABEL`: an earlier sweep shown as a "before" table (on the instances the main
+store ran), with the number of proofs on the instances both ran; `--extra STORE=LABEL`: another
+measured sweep shown in full; `--only TEXT`: only the files whose name holds it; `--first-from
 STORE`: the OPLib files that store never ran first, then those it left unproved. The "before"
 store of the same conditions ran `--param search=highs --param rc_fixing=false --only set_6`
 (Chao only)."""
@@ -540,6 +554,12 @@ def main() -> None:
         action="append",
         default=[],
         help="opproof: STORE=LABEL of an earlier sweep, shown as a 'before' table (repeatable)",
+    )
+    ap.add_argument(
+        "--extra",
+        action="append",
+        default=[],
+        help="opproof: STORE=LABEL of another measured sweep, shown in full (repeatable)",
     )
     ap.add_argument("--cpu-limit", type=float, default=0.0, help="opproof: CPU seconds per run")
     ap.add_argument(
