@@ -247,6 +247,7 @@ class HighsSolver(RouteMilpSolver):
                     until = opts.elapsed() + params.highs_share * opts.remaining()
                     status, message = mip_phase(h, model, guard, until)
                     guard.fired = False
+                    h.clearSolver()  # an interrupted MIP leaves no LP basis to start from
                 if status is None and not model.closed():
                     status, message = branch_phase(h, model, guard)
             elif status is None:

@@ -151,6 +151,7 @@ def branch_phase(
     ]
     nodes = rounds_total = 0
     message = ""
+    failed = False
 
     def hopeless(value: float) -> bool:
         """No solution under this bound beats the incumbent by a step."""
@@ -177,8 +178,13 @@ def branch_phase(
                 done = True
                 break
             if ms != highspy.HighsModelStatus.kOptimal:
-                heapq.heappush(heap, item)  # out of time: the node stays open
+                heapq.heappush(heap, item)  # out of time (or HiGHS failed): the node stays open
                 x = None
+                if guard is not None and guard.fired:
+                    message = "CPU time limit reached"
+                elif options.remaining() > 0.05:
+                    message = f"HiGHS stopped on a node LP: {h.modelStatusToString(ms)}"
+                failed = True
                 break
             value = h.getInfo().objective_function_value
             if hopeless(value):
@@ -214,7 +220,7 @@ def branch_phase(
                 child = {**fixings, col: v}
                 heapq.heappush(heap, (-sign * value, -(depth + 1), next(order), depth + 1, child))
         _settle(run, heap, sign)
-        if not heap or run.closed():
+        if not heap or run.closed() or failed:
             break
     bounds.apply({})
     run.point()

@@ -385,9 +385,12 @@ class CpuGuard:
             event.subscribe(self.check)
 
     def check(self, event: Any) -> None:
-        if self.options.remaining() <= RESERVE or self.options.elapsed() >= self.until:
-            self.fired = True
-            event.data_in.user_interrupt = True
+        # the flag is always written: HiGHS keeps the callback's input between calls, so a
+        # phase's interrupt would otherwise stop every later solve (the early-stop callback of
+        # _Solutions subscribes after this one and may still set it)
+        fire = self.options.remaining() <= RESERVE or self.options.elapsed() >= self.until
+        self.fired = self.fired or fire
+        event.data_in.user_interrupt = fire
 
     def close(self) -> None:
         if self.on:

@@ -378,8 +378,8 @@ def bench_opproof(args) -> None:
     import subprocess
 
     files = _opproof_files(args.every)
-    if args.only:
-        files = [f for f in files if args.only in f.stem]
+    if args.only:  # comma-separated parts of file names
+        files = [f for f in files if any(part in f.stem for part in args.only.split(","))]
     if args.first_from and Path(args.first_from).exists():
         # OPLib files never run in that store first, then its unproved, then its proved
         done = {r["instance"]: r["status"] for r in _opproof_rows(Path(args.first_from))}
