@@ -465,8 +465,9 @@ def write_opproof_page(args, db: Path, rows: list[dict], listed: int) -> None:
     extras = []
     for item in args.extra:
         path, _, label = item.partition("=")
-        if Path(path).exists():
-            extras.append((Path(path), _opproof_rows(Path(path)), label or path))
+        found = _opproof_rows(Path(path)) if Path(path).exists() else []
+        if found:
+            extras.append((Path(path), found, label or path))
     text = [
         "# Orienteering proofs with `highs` (issue 13, item 4)",
         "",
@@ -512,18 +513,22 @@ tree search: `search=highs` (HiGHS's branch and bound on the model with the cuts
 the subtours of its integer solutions cut and the MIP solved again), `search=cuts` (branch and
 cut in Python on HiGHS's LP, the same separation at every node; `daitn_opt/mtrce/milp_branch.py`)
 or `search=auto` (the default now: HiGHS's search for 25 % of the time left, then the Python
-tree). Each store below names the commit it ran: the "after" stores ran the default of their
-commit (8f68af8/e75ee38: the Python tree alone; cf98885: auto).
+tree). Each store names the commit it ran: `out/opproof/cpu.sqlite` ran the default of
+8f68af8/e75ee38, the Python tree alone (search=cuts); `cpu-hybrid.sqlite` ran `--only
+set_64_1_30,set_64_1_35,set_66_1_050,set_66_1_065,set_66_1_070,set_66_1_075,set_66_1_085` at
+5ae4939 (search=auto); `cpu-before.sqlite` ran `--param search=highs --param rc_fixing=false --only
+set_6`. The OPLib sweep was stopped at the deadline (two sweeps on the store: from the files the
+previous page never ran, `--first-from`, and from those it left unproved, `--offset 75`).
 Bounds are rounded to the objective's step (the gcd of the scores: 5 on Chao set 66).
 
 Regenerate (the store resumes; a rerun only runs what is missing; `--no-run` only writes the page):
 
 ```
 .venv/bin/python tests/benchmarks/run_mtrce_exact.py opproof --cpu-limit 60 --workers 2 \\
-    --db out/opproof/cpu-hybrid.sqlite --only set_6 \\
-    --extra out/opproof/cpu.sqlite="the Python tree alone (search=cuts), Chao and OPLib" \\
-    --baseline out/opproof/cpu-before.sqlite="the same code with search=highs, rc_fixing=false" \\
-    --baseline out/opproof/final.sqlite="the previous page (wall clock, load 15-30)" \\
+    --db out/opproof/cpu.sqlite --first-from out/opproof/final.sqlite \\
+    --extra out/opproof/cpu-hybrid.sqlite="search=auto, the Chao instances one of the two trees left unproved" \\
+    --baseline out/opproof/cpu-before.sqlite="HiGHS's tree, no fixing (search=highs, rc_fixing=false), same clock" \\
+    --baseline out/opproof/final.sqlite="the previous page (wall clock, 60 s, load 6-32)" \\
     --out papers/routing/op-proofs.md
 ```
 
@@ -532,9 +537,8 @@ Regenerate (the store resumes; a rerun only runs what is missing; `--no-run` onl
 `--baseline STORE=LABEL`: an earlier sweep shown as a "before" table (on the instances the main
 store ran), with the number of proofs on the instances both ran; `--extra STORE=LABEL`: another
 measured sweep shown in full; `--only TEXT`: only the files whose name holds it; `--first-from
-STORE`: the OPLib files that store never ran first, then those it left unproved. The "before"
-store of the same conditions ran `--param search=highs --param rc_fixing=false --only set_6`
-(Chao only)."""
+STORE`: the OPLib files that store never ran first, then those it left unproved; `--offset K`:
+start at the K-th file of that list."""
 
 
 def main() -> None:
