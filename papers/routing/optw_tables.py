@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SETS = {"solomon": "solomon_100", "cordeau": "cordeau_pr01_10"}
 HEURISTICS = "ils,greedy,routing"
-EXACT = "cpsat,highs"
+EXACT = "optw-dp,cpsat,highs"
 
 
 def convert_all(out: Path) -> dict[str, list[Path]]:

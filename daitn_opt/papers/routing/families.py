@@ -137,6 +137,7 @@ FAMILIES: tuple[Family, ...] = (
         (("solomon", "optw/solomon_100/*.txt"), ("cordeau", "optw/cordeau_pr01_10/*.txt")),
         (
             Leg("ils", _const(2.0), note="2 s"),
+            Leg("optw-dp", _const(60.0), exact=True, note="60 s"),
             Leg("cpsat", _const(60.0), exact=True, note="60 s"),
             Leg("highs", _const(60.0), exact=True, note="60 s"),
         ),

@@ -113,10 +113,10 @@ TARGETS: tuple[Target, ...] = (
     ),
     _ils_gap("OPTW, `ils`, 2 s: mean gap to the best known <= 1%", "optw", lambda n: True, 0.01),
     Target(
-        "OPTW, `cpsat` or `highs`, 60 s: Righini & Salani's optima reproduced with proofs "
-        "(no threshold: as many as 60 s allow)",
+        "OPTW, `optw-dp`, `cpsat` or `highs`, 60 s: Righini & Salani's optima reproduced with "
+        "proofs (no threshold: as many as 60 s allow)",
         "optw",
-        ("cpsat", "highs"),
+        ("optw-dp", "cpsat", "highs"),
         lambda n: True,
         _proofs,
         _count,
