@@ -2,7 +2,7 @@
 
 Converts the Solomon (29) and Cordeau (10) OPTW files into ``out/optw/json``, runs
 ``daitn-opt bench`` per set (heuristics ``ils,greedy,routing`` at ``--heuristic-limit``; exact
-``cpsat,highs`` at ``--exact-limit``; one run at a time, seed 0, one thread; a rerun only runs
+``optw-dp,cpsat,highs`` at ``--exact-limit``; one run at a time, seed 0, one thread; a rerun only runs
 what is missing) and writes ``papers/routing/optw.md``'s tables from the stores. Gaps are to
 Righini and Salani's published values (proved optima, or best known where no run of theirs
 finished: r104, r108; pr06 and pr10 have none).
