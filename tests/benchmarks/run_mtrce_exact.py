@@ -517,7 +517,8 @@ tree). Each store names the commit it ran: `out/opproof/cpu.sqlite` ran the defa
 8f68af8/e75ee38, the Python tree alone (search=cuts); `cpu-hybrid.sqlite` ran `--only
 set_64_1_30,set_64_1_35,set_66_1_050,set_66_1_065,set_66_1_070,set_66_1_075,set_66_1_085` at
 5ae4939 (search=auto); `cpu-before.sqlite` ran `--param search=highs --param rc_fixing=false --only
-set_6`. The OPLib sweep was stopped at the deadline (two sweeps on the store: from the files the
+set_6`, then the same on six OPLib files the previous page left unproved (`--only
+att48-gen4-65,berlin52-gen4-60,st70-gen2-50,rat99-gen2-50,kroB100-gen4-45,kroC100-gen3-50`). The OPLib sweep was stopped at the deadline (two sweeps on the store: from the files the
 previous page never ran, `--first-from`, and from those it left unproved, `--offset 75`).
 Bounds are rounded to the objective's step (the gcd of the scores: 5 on Chao set 66).
 
