@@ -572,7 +572,7 @@ def oam_cmd(
     copy in which some nodes over-report with --misreport, else the reports themselves).
     """
     from .io import check_output_file
-    from .mtrce.problem import COVERAGE_OBJECTIVES
+    from .mtrce.problem import COVERAGE_OBJECTIVES, EXPECTED_TIME
     from .oam import UtilityEstimates, run_oam
 
     if save_estimates:
@@ -583,6 +583,8 @@ def oam_cmd(
     req = inst.request(request)
     goal = objective or req.objective
     chosen = solver
+    if goal == EXPECTED_TIME:
+        solver = solver or "anytime-ils"  # the only heuristic that models the expectation
     solver = solver or ("coverage-greedy" if goal in COVERAGE_OBJECTIVES else "greedy")
     start = UtilityEstimates.load(estimates) if estimates else None
     real = _oam_truth(inst, req, truth, misreport, seed)

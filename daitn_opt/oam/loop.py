@@ -190,7 +190,9 @@ def run_oam(
     if request.mode != "sequential" or request.replicas != 1:
         raise InputError("request", request.id, "OAM replays sequential requests with one replica")
     est = prior_estimates(instance, request.id, estimates)
-    problem = from_view(build_request_view(instance, request.id), name=instance.name)
+    problem = from_view(
+        build_request_view(instance, request.id), name=instance.name, request=request
+    )
     if objective is not None:
         problem = problem.replace(objective=objective)
     data = build_network_data(truth or instance.snapshot, request, seed=seed)

@@ -245,3 +245,23 @@ def test_optimistic_estimates_raise_quality_by_their_uncertainty() -> None:
     assert up.get("h3", TASK).quality == 1.0
     assert est.get("h1", TASK).quality == 0.8  # the original is untouched
     assert est.optimistic(0.0).to_json() == est.to_json()
+
+
+def test_loop_plans_on_the_requests_own_outcome_model() -> None:
+    """A request carrying its fitted outcome model (``min_expected_time_to_target``) is planned
+    with that model: the first round's planned value is the checked expected time of its route."""
+    from pathlib import Path
+
+    from daitn_opt.drrt.instance import load_instance
+    from daitn_opt.drrt.view import view as build_request_view
+    from daitn_opt.mtrce.problem import from_view
+
+    path = Path(__file__).resolve().parents[2] / "instances" / "healthcare-small-outcome.json"
+    inst = load_instance(path)
+    result = run_oam(inst, "r1", 1, "anytime-ils", 0, time_limit=1.0)
+    first = result.rounds[0]
+    assert result.objective == "min_expected_time_to_target"
+    problem = from_view(build_request_view(inst, "r1"), name=inst.name, request=inst.request("r1"))
+    checked = mtrce.check(problem, {"routes": [first.route]})
+    assert not checked.violations
+    assert first.planned_objective == pytest.approx(checked.objective, rel=1e-9)
