@@ -512,8 +512,8 @@ the budget; count cuts), with reduced-cost fixing against the incumbent (`rc_fix
 tree search: `search=highs` (HiGHS's branch and bound on the model with the cuts found so far,
 the subtours of its integer solutions cut and the MIP solved again), `search=cuts` (branch and
 cut in Python on HiGHS's LP, the same separation at every node; `daitn_opt/mtrce/milp_branch.py`)
-or `search=auto` (the default now: HiGHS's search for 25 % of the time left, then the Python
-tree). Each store names the commit it ran: `out/opproof/cpu.sqlite` ran the default of
+or `search=auto` (HiGHS's search for 25 % of the time left, then the Python tree; the
+default is `search=highs` without `rc_fixing`, the setting that proved the most Chao instances). Each store names the commit it ran: `out/opproof/cpu.sqlite` ran the default of
 8f68af8/e75ee38, the Python tree alone (search=cuts); `cpu-hybrid.sqlite` ran `--only
 set_64_1_30,set_64_1_35,set_66_1_050,set_66_1_065,set_66_1_070,set_66_1_075,set_66_1_085` at
 5ae4939 (search=auto); `cpu-before.sqlite` ran `--param search=highs --param rc_fixing=false --only
