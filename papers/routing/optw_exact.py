@@ -34,20 +34,11 @@ SOLVERS = ("optw-dp", "cpsat")
 
 
 def convert_all() -> dict[str, list[Path]]:
-    """The OPTW files as instance JSON (the converter's distance convention), per set."""
-    from daitn_opt.drrt.converters import convert
-    from daitn_opt.drrt.instance import save_instance
+    """The OPTW files as instance JSON, per set (``optw_tables.convert_all`` into this store's folder)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from optw_tables import convert_all as convert_into
 
-    folder = OUT / "json"
-    folder.mkdir(parents=True, exist_ok=True)
-    files: dict[str, list[Path]] = {}
-    for name, sub in SETS.items():
-        for txt in sorted((ROOT / "instances" / "classic" / "optw" / sub).glob("*.txt")):
-            target = folder / f"{txt.stem}.json"
-            if not target.exists():
-                save_instance(convert("optw", txt), target)
-            files.setdefault(name, []).append(target)
-    return files
+    return convert_into(OUT / "json")
 
 
 def git(*args: str) -> str:
