@@ -45,7 +45,7 @@ import numpy as np
 from ..exact import ExactSolver, Outcome, Run, register_exact
 from ..params import param
 from ..registry import SolveOptions
-from .problem import Problem
+from .problem import Problem, solvers_of
 from .support import SUPPORT, MtrceSupport, RouteStart
 
 EPS = 1e-6
@@ -72,7 +72,7 @@ def unsupported_reason(problem: Any) -> str | None:
     if objective != "max_utility":
         return (
             f"objective {objective!r} is not modelled: optw-dp maximises the collected utility "
-            "(the OPTW); use highs, cpsat or ils for min_time, the coverage solvers for coverage"
+            f"(the OPTW); use {solvers_of(objective)}"
         )
     if problem.k != 1:
         return f"{problem.k} routes: optw-dp models one route (use highs, cpsat or ils)"
