@@ -24,11 +24,14 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("search", ["cuts", "auto"])
 @pytest.mark.parametrize("make", CASES)
-def test_branch_and_cut_proves_the_optimum_highs_proves(make):
+def test_branch_and_cut_proves_the_optimum_highs_proves(make, search):
+    """The opt-in tree searches (the Python branch and cut, alone or after HiGHS's search) prove
+    the optimum the default (HiGHS's search) proves, with reduced-cost fixing on."""
     problem = make()
     ref = solve(problem, "highs", time_limit=60, seed=0)
-    ours = solve(problem, "highs", time_limit=60, seed=0, search="cuts")
+    ours = solve(problem, "highs", time_limit=60, seed=0, search=search, rc_fixing=True)
     assert ref.status == Status.OPTIMAL and ours.status == Status.OPTIMAL
     assert check(problem, ours.solution).ok
     assert ours.objective == pytest.approx(ref.objective)

@@ -55,7 +55,7 @@ def root_loop(problem: Problem, routes=None, claim=None):
     offered as the incumbent first, ``claim`` then replaces its value. Returns
     ``(h, run, model)``."""
     model = build_model(problem)
-    run = mc.CutRun(model, SolveOptions(time_limit=60.0, params=HighsParams()))
+    run = mc.CutRun(model, SolveOptions(time_limit=60.0, params=HighsParams(rc_fixing=True)))
     if routes is not None:
         assert run.offer(routes)
     if claim is not None:
