@@ -100,6 +100,20 @@ def test_op_matches_enumeration_on_tiny_instances(seed: int) -> None:
     assert result.objective == best_op(problem)
 
 
+def test_a_set_up_longer_than_the_limit_is_not_started(monkeypatch) -> None:
+    """PyVRP's set-up is outside its MaxRuntime: when it would outlast the time left, the run
+    returns no solution at once, saying why, instead of overrunning the limit."""
+    from daitn_opt.registry import solve
+    from daitn_opt.result import Status
+
+    monkeypatch.setattr(peer, "SETUP_SECONDS_PER_PAIR", 1.0)  # 64 s for 8 nodes
+    travel = points(8, 0)
+    problem = op(travel, float(travel[0, 1]) + 9.0, np.ones(8))
+    result = solve(problem, "pyvrp", time_limit=1.0, seed=0)
+    assert result.status is Status.NO_SOLUTION
+    assert "not started" in result.message
+
+
 @pyvrp_needed
 def test_tsp_on_a_circle_is_the_polygon() -> None:
     from daitn_opt.registry import solve
