@@ -18,11 +18,13 @@ import argparse
 import json
 import os
 import shlex
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import optw_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "out" / "optw-dp"
@@ -35,10 +37,7 @@ SOLVERS = ("optw-dp", "cpsat")
 
 def convert_all() -> dict[str, list[Path]]:
     """The OPTW files as instance JSON, per set (``optw_tables.convert_all`` into this store's folder)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from optw_tables import convert_all as convert_into
-
-    return convert_into(OUT / "json")
+    return optw_tables.convert_all(OUT / "json")
 
 
 def git(*args: str) -> str:
@@ -144,15 +143,7 @@ def cpu_table(order: list[str], refs: dict[str, str]) -> list[str]:
 
 
 def rows() -> list[dict]:
-    if not DB.exists():
-        return []
-    con = sqlite3.connect(f"file:{DB}?mode=ro", uri=True)
-    con.row_factory = sqlite3.Row
-    query = (
-        "select instance, solver, status, objective, bound, best_known, best_known_proven, "
-        "runtime, check_ok, load_at_start, time_limit from runs"
-    )
-    return [dict(r) for r in con.execute(query)]
+    return optw_tables.rows(DB)
 
 
 def _fmt(x: float | None, digits: int = 0) -> str:
@@ -267,13 +258,7 @@ def published_of(runs: list[dict]) -> dict[str, str]:
 def also_rows(spec: str) -> tuple[list[dict], str]:
     """Rows of another store (``PATH=LABEL``), each solver renamed ``solver (LABEL)``."""
     path, _, label = spec.partition("=")
-    con = sqlite3.connect(f"file:{ROOT / path}?mode=ro", uri=True)
-    con.row_factory = sqlite3.Row
-    query = (
-        "select instance, solver, status, objective, bound, best_known, best_known_proven, "
-        "runtime, check_ok, load_at_start, time_limit, started_at from runs"
-    )
-    found = [dict(r) for r in con.execute(query)]
+    found = optw_tables.rows(ROOT / path)
     for r in found:
         r["solver"] = f"{r['solver']} ({label})"
     starts = sorted(r["started_at"] for r in found)

@@ -55,7 +55,7 @@ def rows(db: Path) -> list[dict]:
     con.row_factory = sqlite3.Row
     query = (
         "select instance, solver, status, objective, bound, best_known, best_known_proven, "
-        "runtime, check_ok, load_at_start from runs"
+        "runtime, check_ok, load_at_start, time_limit, started_at from runs"
     )
     return [dict(r) for r in con.execute(query)]
 
