@@ -17,8 +17,9 @@ from .aligned import (
     extend_route,
     fitted_planner,
     model_with_estimates,
+    without_harmful,
 )
-from .estimates import Estimate, UtilityEstimates, shrink
+from .estimates import Estimate, UtilityEstimates, mixture_posterior, shrink
 from .loop import OAMResult, OAMRound, prior_estimates, run_oam
 from .measure import (
     HopMeasurement,
@@ -44,6 +45,7 @@ __all__ = [
     "extend_route",
     "fitted_planner",
     "misreport",
+    "mixture_posterior",
     "model_with_estimates",
     "prior_estimates",
     "quality_from_agreement",
@@ -51,4 +53,5 @@ __all__ = [
     "run_oam",
     "shrink",
     "split_holdout",
+    "without_harmful",
 ]

@@ -21,6 +21,13 @@ solved by the registered ``anytime-ils`` solver, and puts OAM's estimates into t
 
 The expected-time route keeps visiting nodes while another checkpoint still lowers the expected
 time (the insurance against an optimistic prediction), so no extension step is needed.
+
+The model cannot represent harm: a node whose labels are more often wrong than right (quality at
+or below chance, ``1 / L``) gets zero mass, so the planner is indifferent to visiting it when the
+route has time to spare, and a label-flipping poisoner (:mod:`.truth`) then undoes what the model
+learned. With ``exclude_harmful`` the planner leaves out every node whose quality *as this round
+believes it* (report, estimate or truth) is at or below chance, except the start, the end and
+mandatory nodes: the same rule for every arm, each on its own beliefs.
 """
 
 from __future__ import annotations
@@ -112,6 +119,24 @@ def extend_route(problem: Problem, route: list[int], model: OutcomeModel) -> lis
     return list(plan.routes[0])
 
 
+def without_harmful(problem: Problem, basis: Basis) -> tuple[Problem, list[str]]:
+    """``(problem without the nodes whose quality in basis is at or below chance, their ids)``.
+
+    Chance is ``1 / L`` for ``L`` labels (at least 2); the start, the end and mandatory nodes are
+    kept whatever their quality.
+    """
+    chance = 1.0 / max(2, basis.counts.shape[1] if basis.counts.ndim == 2 else 2)
+    protected = {problem.start, problem.end, *(int(m) for m in problem.mandatory)}
+    keep, dropped = [], []
+    for i, node in enumerate(problem.ids):
+        harmful = node in basis.ids and basis.quality[basis.index(node)] <= chance
+        if harmful and i not in protected:
+            dropped.append(str(node))
+        else:
+            keep.append(i)
+    return (problem.restrict(keep) if dropped else problem), dropped
+
+
 @dataclass(frozen=True)
 class PlannedRoute:
     """What a planner returns to the OAM loop."""
@@ -147,6 +172,8 @@ class AlignedPlanner:
     solver: str = "anytime-ils"
     time_limit: float = 10.0
     seed: int = 0
+    exclude_harmful: bool = False
+    """Leave out nodes believed at or below chance quality (see the module doc)."""
 
     def __post_init__(self) -> None:
         if self.model.target_accuracy is None:
@@ -154,6 +181,9 @@ class AlignedPlanner:
 
     def __call__(self, problem: Problem, estimates: UtilityEstimates, task: str) -> PlannedRoute:
         model = model_with_estimates(self.model, estimates, task)
+        excluded: list[str] = []
+        if self.exclude_harmful:
+            problem, excluded = without_harmful(problem, model.basis)
         if self.solver.startswith("anytime-"):
             planned = model.apply(problem, EXPECTED_TIME)
             res = solve(planned, self.solver, time_limit=self.time_limit, seed=self.seed)
@@ -170,6 +200,8 @@ class AlignedPlanner:
                 prefix = k
                 break
         info.update(prefix=prefix, predicted_accuracy=model.predict(model.trained(problem, idx)))
+        if excluded:
+            info["excluded"] = excluded
         route = [problem.ids[i] for i in idx]
         return PlannedRoute(
             route, res.status.value, predicted if math.isfinite(predicted) else None, info
@@ -206,6 +238,7 @@ def fitted_planner(
     noise_exponents: tuple[float, ...] = (1.0, 2.0, 3.0, 4.0),
     solver: str = "anytime-ils",
     time_limit: float = 5.0,
+    exclude_harmful: bool = False,
 ) -> AlignedPlanner:
     """An :class:`AlignedPlanner` on the outcome model fitted to pilot replays of ``instance``.
 
@@ -224,4 +257,4 @@ def fitted_planner(
         target_accuracy=target_accuracy,
         noise_exponents=noise_exponents,
     )
-    return AlignedPlanner(model, solver, time_limit)
+    return AlignedPlanner(model, solver, time_limit, exclude_harmful=exclude_harmful)

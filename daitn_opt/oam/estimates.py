@@ -27,6 +27,22 @@ observations ``o_1 .. o_n`` the estimate is the precision-weighted mean
 ``(x_0 / v_0 + sum o_i / s_i^2) / (1 / v_0 + sum 1 / s_i^2)``, whatever their order. The
 estimated utility is ``samples * quality``, the view's own formula on the estimated fields.
 
+A second rule for the quality, ``rule="mixture"``, matches how a report goes wrong: a node is
+either honest (its quality is the report, up to ``floor_sd``) or it over-reported (its quality is
+anywhere in ``[0, report]``, uniform), with prior probability ``1 - trust`` of the latter
+(:func:`mixture_posterior`). The measurements enter through their precision-weighted mean
+``o_bar`` and variance ``s_bar^2 = 1 / sum 1 / s_i^2`` (sufficient for normal measurements):
+
+    P(lie | o)  ~  (1 - trust) * (Phi((r - o_bar) / s_bar) - Phi(-o_bar / s_bar)) / r
+    P(honest | o)  ~  trust * N(o_bar; r, s_bar^2 + floor_sd^2)
+
+and the estimate is the posterior mean: ``P(honest) * m_h + P(lie) * m_l``, ``m_h`` the honest
+component's precision-weighted mean, ``m_l`` the mean of ``N(o_bar, s_bar^2)`` truncated to ``[0,
+r]``. An honest node measured imprecisely stays near its report (the Gaussian rule moved it by the
+full gain every time, so noisy hops at honest few-sample nodes reshuffled the plans), while a
+measurement far below the report, when precise enough to rule the honest case out, moves the
+estimate all the way.
+
 :meth:`UtilityEstimates.apply` returns a planning problem with the estimates in place of the
 reports (``problem.replace(...)``): nothing inside a solver changes.
 """
@@ -44,12 +60,53 @@ import numpy as np
 from ..errors import InputError
 
 FORMAT = "daitn-opt/oam-estimates/2"
+RULES = ("gaussian", "mixture")
+"""Update rules of the quality (module doc); the sample count is always exact."""
 
 
 def shrink(value: float, var: float, observed: float, obs_var: float) -> tuple[float, float]:
     """``(new value, new variance)``: the precision-weighted update of the module doc."""
     gain = 1.0 if obs_var <= 0 else (var / (var + obs_var) if var > 0 else 0.0)
     return value + gain * (observed - value), (1.0 - gain) * var
+
+
+def mixture_posterior(
+    report: float, trust: float, mean: float, var: float, floor_sd: float
+) -> tuple[float, float, float]:
+    """``(posterior mean, variance, P(lie))`` of a quality under the honest-or-liar prior of the
+    module doc, given measurements of precision-weighted mean ``mean`` and variance ``var``."""
+    from scipy.stats import norm, truncnorm
+
+    r = min(max(float(report), 0.0), 1.0)
+    prior_lie = min(max(1.0 - float(trust), 0.0), 1.0)
+    sd = math.sqrt(max(var, 1e-12))
+    # honest: N(r, floor^2) combined with N(mean, var)
+    f2 = max(floor_sd, 1e-6) ** 2
+    h_var = 1.0 / (1.0 / f2 + 1.0 / max(var, 1e-12))
+    h_mean = h_var * (r / f2 + mean / max(var, 1e-12))
+    log_h = norm.logpdf(mean, r, math.sqrt(var + f2))
+    # liar: uniform on [0, r] times N(mean; q, var), i.e. a normal truncated to [0, r]
+    if r <= 0:
+        return h_mean, h_var, 0.0
+    a, b = (0.0 - mean) / sd, (r - mean) / sd
+    mass = max(float(norm.cdf(b) - norm.cdf(a)), 1e-300)
+    log_l = math.log(mass) - math.log(r)
+    if mass > 1e-12:
+        l_mean = float(truncnorm.mean(a, b, loc=mean, scale=sd))
+        l_var = float(truncnorm.var(a, b, loc=mean, scale=sd))
+    else:  # the measurements lie far outside [0, r]: the nearer end
+        l_mean, l_var = (0.0 if mean < 0 else r), 0.0
+    if prior_lie <= 0:
+        return h_mean, h_var, 0.0
+    if prior_lie >= 1:
+        return l_mean, l_var, 1.0
+    lh, ll = math.log1p(-prior_lie) + log_h, math.log(prior_lie) + log_l
+    top = max(lh, ll)
+    wh, wl = math.exp(lh - top), math.exp(ll - top)
+    p_lie = wl / (wh + wl)
+    m = (1 - p_lie) * h_mean + p_lie * l_mean
+    v = (1 - p_lie) * (h_var + h_mean**2) + p_lie * (l_var + l_mean**2) - m**2
+    return min(1.0, max(0.0, m)), max(v, 0.0), p_lie
 
 
 @dataclass
@@ -86,6 +143,12 @@ class Estimate:
     quality_count: int = 0
     last_quality: float = math.nan
     trust: float = 1.0
+    quality_precision: float = 0.0
+    """Sum of ``1 / s^2`` over the quality measurements (the mixture rule's statistics)."""
+    quality_weighted: float = 0.0
+    """Sum of ``o / s^2`` over the quality measurements."""
+    lie_probability: float = math.nan
+    """Posterior probability that the node over-reported (mixture rule; nan otherwise)."""
 
     @property
     def utility(self) -> float:
@@ -120,8 +183,13 @@ class UtilityEstimates:
     prior_sd: float = 1.0
     floor_sd: float = 0.02
     entries: dict[tuple[str, str], Estimate] = field(default_factory=dict)
+    rule: str = "gaussian"
+    """How a quality measurement moves the estimate: ``gaussian`` (precision weighting of a
+    normal prior) or ``mixture`` (honest-or-liar prior; see the module doc)."""
 
     def __post_init__(self) -> None:
+        if self.rule not in RULES:
+            raise InputError("rule", self.rule, f"expected one of {RULES}")
         for name in ("prior_sd", "floor_sd"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
@@ -183,9 +251,22 @@ class UtilityEstimates:
         if quality is not None:
             if not (math.isfinite(quality) and 0 <= quality <= 1):
                 raise InputError("quality", quality, "must be in [0, 1]")
-            est.quality, est.quality_var = shrink(
-                est.quality, est.quality_var, float(quality), quality_var
-            )
+            if self.rule == "mixture":
+                w = 1.0 / max(quality_var, 1e-12)
+                est.quality_precision += w
+                est.quality_weighted += w * float(quality)
+                mean = est.quality_weighted / est.quality_precision
+                est.quality, est.quality_var, est.lie_probability = mixture_posterior(
+                    est.reported_quality,
+                    est.trust,
+                    mean,
+                    1.0 / est.quality_precision,
+                    self.floor_sd,
+                )
+            else:
+                est.quality, est.quality_var = shrink(
+                    est.quality, est.quality_var, float(quality), quality_var
+                )
             est.quality_count += 1
             est.last_quality = float(quality)
         return est
@@ -246,12 +327,14 @@ class UtilityEstimates:
         rows = []
         for key in sorted(self.entries):
             row = asdict(self.entries[key])
-            row["last_quality"] = None if math.isnan(row["last_quality"]) else row["last_quality"]
+            for name in NAN_FIELDS:
+                row[name] = None if math.isnan(row[name]) else row[name]
             rows.append(row)
         return {
             "format": FORMAT,
             "prior_sd": self.prior_sd,
             "floor_sd": self.floor_sd,
+            "rule": self.rule,
             "estimates": rows,
         }
 
@@ -266,16 +349,22 @@ class UtilityEstimates:
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             got = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
             raise InputError("format", got, f"expected {FORMAT!r}")
-        out = cls(float(doc.get("prior_sd", 1.0)), float(doc.get("floor_sd", 0.02)))
+        out = cls(
+            float(doc.get("prior_sd", 1.0)),
+            float(doc.get("floor_sd", 0.02)),
+            rule=doc.get("rule", "gaussian"),
+        )
         rows = doc.get("estimates", [])
         if not isinstance(rows, list):
             raise InputError("estimates", type(rows).__name__, "expected a list")
         names = set(Estimate.__dataclass_fields__)
         for k, row in enumerate(rows):
-            if not isinstance(row, dict) or set(row) != names:
+            # rows written before the mixture rule lack its fields (their defaults apply)
+            if not isinstance(row, dict) or not names - set(MIXTURE_FIELDS) <= set(row) <= names:
                 raise InputError(f"estimates[{k}]", row, f"expected the fields {sorted(names)}")
             row = dict(row)
-            row["last_quality"] = math.nan if row["last_quality"] is None else row["last_quality"]
+            for name in NAN_FIELDS:
+                row[name] = math.nan if row.get(name, math.nan) is None else row.get(name, math.nan)
             est = Estimate(**row)
             _check_fields(est.node, est.samples, est.quality, f"estimates[{k}]")
             out.entries[(est.node, est.task)] = est
@@ -299,6 +388,12 @@ class UtilityEstimates:
         except OSError as exc:
             raise InputError("estimates", str(path), f"cannot be read: {exc.strerror}") from None
         return cls.from_json(text)
+
+
+NAN_FIELDS = ("last_quality", "lie_probability")
+"""Fields that are nan until set (null in JSON)."""
+MIXTURE_FIELDS = ("quality_precision", "quality_weighted", "lie_probability")
+"""Fields a row may omit (added with the mixture rule)."""
 
 
 def _check_fields(node: str, samples: float, quality: float, where: str = "") -> None:

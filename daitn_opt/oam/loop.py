@@ -136,6 +136,7 @@ def run_oam(
     train: TrainConfig | None = None,
     planner: Callable[[Any, UtilityEstimates, str], PlannedRoute] | None = None,
     explore: float = 0.0,
+    label_mix: str = "observed",
     callback: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> OAMResult:
     """Plan, replay, measure and update for ``rounds`` rounds; see the module doc.
@@ -175,6 +176,10 @@ def run_oam(
         estimates (``explore`` standard deviations above each quality), so that nodes not yet
         measured, or measured imprecisely, get visited; round 0 plans on the reports and the last
         round on the estimates themselves. 0: never.
+    label_mix
+        Reference label mix of the quality measurement (:attr:`.ObservedReplay.label_mix`):
+        ``observed`` (the node's histogram) or ``clean`` (implied by the quality; robust to
+        label-flipping poisoners).
     callback
         Called as ``callback("round", {"round": r, "route": ..., "outcome": ...})``.
 
@@ -186,6 +191,8 @@ def run_oam(
     """
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
         raise InputError("rounds", rounds, "expected an integer >= 1")
+    if label_mix not in ("observed", "clean"):
+        raise InputError("label_mix", label_mix, "expected 'observed' or 'clean'")
     request = instance.request(request_id)
     if request.mode != "sequential" or request.replicas != 1:
         raise InputError("request", request.id, "OAM replays sequential requests with one replica")
@@ -209,6 +216,7 @@ def run_oam(
         target_accuracy=target_accuracy,
     )
     replay.validation = validation
+    replay.label_mix = label_mix
     result = OAMResult(
         instance.name, request.id, request.task, solver, problem.objective, seed, estimates=est
     )

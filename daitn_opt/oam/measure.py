@@ -23,6 +23,15 @@ same fingerprint):
   from random weights), the verified final model is sent back for the same count (an "audit",
   inference only; it has trained on the node's labels, so ``q_hat`` is biased up there). The
   label mix of a noisy node is itself pulled towards uniform, a second-order bias.
+  That bias is first-order for a label-flipping poisoner: its observed histogram is the *inverse*
+  of its clean mix, so ``a`` and ``c`` are computed on the wrong classes, and a model that
+  predicts one class (the untrained first hop) "agrees" with a node whose labels are mostly that
+  class whatever ``q``. With ``label_mix="clean"`` (:func:`quality_from_probe`) the reference is
+  computed on the clean mix implied by each candidate ``q`` (uniform flips: ``pi~ = beta pi +
+  (1 - q) / (L - 1)``, ``beta = (L q - 1) / (L - 1)``), ``q_hat`` is the candidate whose predicted
+  agreement is nearest the observed one, and the measurement is dropped (None, then an audit) when
+  candidates on both sides of chance fit within the agreement's noise: the model cannot tell an
+  honest node from a poisoner there.
 - **its standard error** (:func:`quality_variance`, the delta method): the agreement is a share
   of ``n`` labels (binomial, ``g~ (1 - g~) / n`` with ``g~ = (n g + 1) / (n + 2)``); ``a`` is
   itself measured on the MPVU's set (``sum_c pi_c^2 M[c, c] (1 - M[c, c]) / m_c`` over its
@@ -117,6 +126,54 @@ def quality_from_agreement(
     return min(1.0, max(0.0, (agreement - c) / (accuracy - c)))
 
 
+def quality_from_probe(
+    agreement: float,
+    samples: int,
+    labels: Sequence[int],
+    confusion: torch.Tensor,
+    per_class: torch.Tensor,
+    min_accuracy: float = 0.7,
+    grid: int = 401,
+) -> tuple[float | None, float, float, float]:
+    """``(q_hat or None, a, c, Var(a))`` with the reference on the clean label mix implied by
+    ``q_hat`` (``label_mix="clean"`` in the module doc).
+
+    For every candidate ``q`` on a grid of [0, 1]: the clean mix ``pi(q)`` from the observed
+    histogram ``labels`` (candidates that need a negative share are infeasible), ``a(q)``,
+    ``c(q)`` and the predicted agreement ``c + q (a - c)``. ``q_hat`` is the feasible candidate
+    nearest the observed agreement; None when the candidates within two binomial standard errors
+    (plus 0.02) of it span more than 0.5 (both an honest and a poisoned node fit), or when
+    ``a(q_hat) < min_accuracy``.
+    """
+    classes = confusion.shape[0]
+    if samples <= 0 or classes < 2 or not math.isfinite(agreement):
+        return None, math.nan, math.nan, math.nan
+    obs = np.asarray(list(labels), dtype=np.float64)
+    obs = obs / max(obs.sum(), 1.0)
+    diag = torch.diagonal(confusion).numpy()
+    q = np.linspace(0.0, 1.0, grid)
+    beta = (classes * q - 1.0) / (classes - 1.0)
+    ok = np.abs(beta) > 1e-6
+    pi = (obs[None, :] - ((1.0 - q) / (classes - 1.0))[:, None]) / np.where(ok, beta, 1.0)[:, None]
+    ok &= (pi >= -1e-9).all(axis=1)
+    pi = np.clip(pi, 0.0, None)
+    pi = pi / np.maximum(pi.sum(axis=1, keepdims=True), 1e-12)
+    a = pi @ diag
+    c = pi @ (1.0 - diag) / (classes - 1)
+    miss = np.where(ok, np.abs(c + q * (a - c) - agreement), np.inf)
+    if not np.isfinite(miss).any():
+        return None, math.nan, math.nan, math.nan
+    best = int(np.argmin(miss))
+    g = (samples * agreement + 1.0) / (samples + 2.0)
+    fits = q[miss <= miss[best] + 2.0 * math.sqrt(g * (1.0 - g) / samples) + 0.02]
+    mix = torch.from_numpy(pi[best])
+    var_a = float((mix**2 * torch.from_numpy(diag) * (1 - torch.from_numpy(diag))
+                   / per_class.clamp(min=1)).sum())  # fmt: skip
+    if fits.max() - fits.min() > 0.5 or a[best] < min_accuracy or a[best] - c[best] <= 1e-9:
+        return None, float(a[best]), float(c[best]), var_a
+    return float(q[best]), float(a[best]), float(c[best]), var_a
+
+
 def quality_variance(
     agreement: float,
     samples: int,
@@ -207,6 +264,9 @@ class ObservedReplay(SequentialReplay):
     """See :func:`quality_variance`."""
     audit_sd: float = 0.1
     """Added standard error of an audit (the final model has trained on the node's labels)."""
+    label_mix: str = "observed"
+    """Label mix of the reference: ``observed`` (the node's histogram) or ``clean`` (implied by
+    the quality, :func:`quality_from_probe`); see the module doc."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["probe"] = True
@@ -216,6 +276,24 @@ class ObservedReplay(SequentialReplay):
         model = super().new_model()
         self._current = model
         return model
+
+    def _judge(
+        self,
+        agreement: float,
+        samples: int,
+        confusion: torch.Tensor,
+        per_class: torch.Tensor,
+        labels: Sequence[int],
+        min_accuracy: float,
+    ) -> tuple[float | None, float, float, float]:
+        """``(q_hat or None, a, c, Var(a))`` of one count, on :attr:`label_mix`'s reference."""
+        if self.label_mix == "clean":
+            return quality_from_probe(
+                agreement, samples, labels, confusion, per_class, min_accuracy
+            )
+        a, c, var_a = _reference(confusion, per_class, labels)
+        q = quality_from_agreement(agreement, a, confusion.shape[0], min_accuracy, c)
+        return q, a, c, var_a
 
     def measure(
         self, route: Sequence[str], *, label: str | None = None, min_accuracy: float = 0.7
@@ -251,15 +329,18 @@ class ObservedReplay(SequentialReplay):
             quality, source, sd = None, "none", math.inf
             agree = ref_acc = math.nan
             if local is not None and probe is not None and probe.samples:
+                n = probe.samples
                 agree = probe.agreement
-                ref_acc, chance, var_a = _reference(before[2], per_class, probe.labels)
-                quality = quality_from_agreement(agree, ref_acc, classes, min_accuracy, chance)
+                quality, ref_acc, chance, var_a = self._judge(
+                    agree, n, before[2], per_class, probe.labels, min_accuracy
+                )
                 source, extra = "arriving", 0.0
                 if quality is None and final is not None and final_conf is not None:
                     audit = probe_local(final, local.x, local.y, classes)
                     agree = audit.agreement
-                    ref_acc, chance, var_a = _reference(final_conf, per_class, audit.labels)
-                    quality = quality_from_agreement(agree, ref_acc, classes, min_accuracy, chance)
+                    quality, ref_acc, chance, var_a = self._judge(
+                        agree, n, final_conf, per_class, audit.labels, min_accuracy
+                    )
                     source, extra = "audit", self.audit_sd**2
                 if quality is None:
                     source = "none"

@@ -9,7 +9,15 @@ A data node holding a dataset of the task misreports with probability
 ``min(1, scale * (1 - trust))`` (seeded). A misreporter either over-reported its quality (its
 true quality is drawn from ``quality_range``, never above the report) or its sample count (true
 count = ``max(1, round(reported * f))`` with ``f`` from ``samples_range``; the label histogram is
-scaled by largest remainders), with equal probability.
+scaled by largest remainders), with equal probability among ``kinds``.
+
+The default lie (``quality``, true quality 0.5-0.6) is *noise*: on a binary task 40-50% of the
+labels are flipped, which costs a travelling model little. The ``flip`` kind is the
+label-flipping poisoner of the federated-learning literature (e.g. Tolpegin et al., "Data
+poisoning attacks against federated learning systems", ESORICS 2020; Fang et al., USENIX
+Security 2020): the node reports its honest-looking quality but most of its labels are inverted
+(true quality from ``flip_range``, default 0-0.2, i.e. 80-100% of the labels flipped by the
+executor's noise model), so training there unlearns the task.
 """
 
 from __future__ import annotations
@@ -21,6 +29,9 @@ import numpy as np
 from ..drrt.snapshot import Snapshot
 from ..errors import InputError
 
+KINDS = ("quality", "samples", "flip")
+"""The lies :func:`misreport` draws from (see the module doc)."""
+
 
 @dataclass(frozen=True)
 class Misreport:
@@ -28,7 +39,7 @@ class Misreport:
 
     node: str
     kind: str
-    """``quality`` or ``samples``."""
+    """``quality`` (noise), ``flip`` (label-flipping poisoner) or ``samples``."""
     reported_samples: int
     true_samples: int
     reported_quality: float
@@ -54,15 +65,30 @@ def misreport(
     quality_range: tuple[float, float] = (0.5, 0.6),
     samples_range: tuple[float, float] = (0.25, 0.5),
     kinds: tuple[str, ...] = ("quality", "samples"),
+    flip_range: tuple[float, float] = (0.0, 0.2),
 ) -> tuple[Snapshot, list[Misreport]]:
-    """``(true snapshot, the misreports)`` for ``task``; the reported snapshot is ``snapshot``."""
+    """``(true snapshot, the misreports)`` for ``task``; the reported snapshot is ``snapshot``.
+
+    ``quality_range`` / ``flip_range``: the true quality of a ``quality`` / ``flip`` liar (drawn
+    uniformly, never above the report); ``samples_range``: the share of the reported samples a
+    ``samples`` liar holds; ``kinds``: the lies drawn from, with equal probability.
+    """
     if not (np.isfinite(scale) and scale >= 0):
         raise InputError("scale", scale, "must be a finite number >= 0")
-    for name, (lo, hi) in (("quality_range", quality_range), ("samples_range", samples_range)):
-        if not 0 <= lo <= hi <= 1:
-            raise InputError(name, (lo, hi), "expected 0 <= low <= high <= 1")
-    if not kinds or any(k not in ("quality", "samples") for k in kinds):
-        raise InputError("kinds", kinds, "expected a non-empty subset of ('quality', 'samples')")
+    ranges = {"quality": quality_range, "flip": flip_range}
+    for name, rng_ in (
+        *((f"{k}_range", v) for k, v in ranges.items()),
+        ("samples_range", samples_range),
+    ):
+        if not (
+            isinstance(rng_, tuple | list)
+            and len(rng_) == 2
+            and all(isinstance(x, int | float) and np.isfinite(x) for x in rng_)
+            and 0 <= rng_[0] <= rng_[1] <= 1
+        ):
+            raise InputError(name, rng_, "expected (low, high) with 0 <= low <= high <= 1")
+    if not kinds or any(k not in KINDS for k in kinds):
+        raise InputError("kinds", kinds, f"expected a non-empty subset of {KINDS}")
     rng = np.random.default_rng(seed)
     nodes, lies = [], []
     for node in snapshot.nodes:
@@ -82,8 +108,9 @@ def misreport(
             if d.task != task:
                 new_sets.append(d)
                 continue
-            if kind == "quality":
-                q = quality_range[0] + u_value * (quality_range[1] - quality_range[0])
+            if kind in ranges:
+                lo, hi = ranges[kind]
+                q = lo + u_value * (hi - lo)
                 new_sets.append(d.model_copy(update={"quality": min(d.quality, float(q))}))
             else:
                 f = samples_range[0] + u_value * (samples_range[1] - samples_range[0])

@@ -9,10 +9,12 @@ Design (for the family, not for a seed):
 - **Requests**: every sequential tabular request with one replica (breast-cancer) of the shipped
   ``healthcare-small`` and ``healthcare-medium`` instances.
 - **Misreports from the trust model** (:func:`daitn_opt.oam.misreport`): a data node lies with
-  probability ``min(1, scale * (1 - trust))``; a liar over-reported its quality (true quality
-  0.5-0.6: about half its labels flipped) or its sample count (true count 25-50% of the report),
-  with equal probability. The planner reads the reported instance, the executor trains on the
-  true data.
+  probability ``min(1, scale * (1 - trust))``. Two settings (:data:`SETTINGS`): ``noise`` (the
+  default), where a liar over-reported its quality (true quality 0.5-0.6: about half its labels
+  flipped, i.e. noise) or its sample count (true count 25-50% of the report), with equal
+  probability; ``poison``, where a liar is a label-flipping poisoner (true quality 0-0.2: most
+  labels inverted, its reported quality unchanged) or a sample over-reporter. The planner reads
+  the reported instance, the executor trains on the true data.
 - **Planner** (:class:`daitn_opt.oam.AlignedPlanner`): ``min_expected_time_to_target`` solved by
   the registered ``anytime-ils`` on the outcome model fitted per request on pilot replays of the
   *reported* instance (pilot seeds disjoint from the evaluation seeds), with OAM's estimates as
@@ -44,7 +46,7 @@ import platform
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,12 +60,24 @@ Progress = Callable[[str, dict[str, Any]], None]
 ARMS = ("reported", "learned", "oracle")
 COMPARISONS = (("learned", "reported"), ("oracle", "reported"), ("learned", "oracle"))
 ERROR_KINDS = ("misreporters visited", "misreporters", "visited", "all")
+LABEL_LIES = ("quality", "flip")
+"""Lies about the labels (the others are about the sample count)."""
+LIE_NAMES = {"quality": "noise liar", "flip": "poisoner", "samples": "samples liar"}
+SETTINGS: dict[str, dict[str, Any]] = {
+    "noise": {},
+    "poison": {"kinds": ("flip", "samples"), "exclude_harmful": True},
+}
+"""Misreport settings by name: the fields of :class:`OAMSettings` each one changes. ``noise``: the
+first setting (a quality lie is label noise); ``poison``: label-flipping poisoners (see
+:mod:`daitn_opt.oam.truth`)."""
 CAVEATS = [
     "## What this does and does not show",
     "",
     "- The mismatch is synthetic (`daitn_opt/oam/truth.py`): the misreport probability is scaled "
-    "up from 1 - trust so that most runs have liars, and a quality lie means nearly random labels "
-    "(binary task: 40-50% flipped). Real misreports may be milder or correlated with other fields.",
+    "up from 1 - trust so that most runs have liars. In the `noise` setting a quality lie means "
+    "nearly random labels (binary task: 40-50% flipped); in the `poison` setting a poisoner "
+    "inverts 80-100% of its labels while reporting its quality unchanged. Real misreports may be "
+    "milder, or correlated with other fields.",
     "- OAM learns only about nodes some route visits (`explore` = 0 here: no optimistic middle "
     "rounds): a liar the planner never chooses keeps its report (`misreporters` vs `misreporters "
     "visited`). An over-reported node looks attractive, so the reported plan tends to visit it "
@@ -96,6 +110,15 @@ class OAMSettings:
     rounds: int = 4
     scale: float = 4.0
     kinds: tuple[str, ...] = ("quality", "samples")
+    quality_range: tuple[float, float] = (0.5, 0.6)
+    """True quality of a ``quality`` (noise) liar (:func:`daitn_opt.oam.misreport`)."""
+    flip_range: tuple[float, float] = (0.0, 0.2)
+    """True quality of a ``flip`` liar (a label-flipping poisoner)."""
+    exclude_harmful: bool = False
+    """Plan without the nodes each arm believes at or below chance quality
+    (:class:`~daitn_opt.oam.AlignedPlanner`)."""
+    setting: str = "noise"
+    """Name of the misreport setting (:data:`SETTINGS`); :meth:`preset` sets its fields."""
     target: float = 0.9
     validation_share: float = 0.5
     solver: str = "anytime-ils"
@@ -107,9 +130,21 @@ class OAMSettings:
     """Standard deviation of a distrusted report (:class:`~daitn_opt.oam.UtilityEstimates`)."""
     floor_sd: float = 0.02
     """Standard deviation of every report, whatever the trust."""
+    rule: str = "gaussian"
+    """Update rule of the quality estimates (:data:`daitn_opt.oam.estimates.RULES`)."""
+    label_mix: str = "observed"
+    """Reference label mix of the quality measurement (:attr:`daitn_opt.oam.ObservedReplay.label_mix`)."""
     explore: float = 0.0
     """Standard deviations of optimism of the middle rounds (``daitn_opt.oam.run_oam``)."""
     quick: bool = False
+
+    @classmethod
+    def preset(cls, setting: str = "noise", quick: bool = False) -> OAMSettings:
+        """The full (or quick) run of a named misreport setting of :data:`SETTINGS`."""
+        if setting not in SETTINGS:
+            raise InputError("setting", setting, f"expected one of {sorted(SETTINGS)}")
+        base = cls.quick_run() if quick else cls()
+        return replace(base, setting=setting, **SETTINGS[setting])
 
     @classmethod
     def quick_run(cls) -> OAMSettings:
@@ -135,6 +170,8 @@ class OAMSettings:
             raise InputError("pilot_seeds", common, "must be disjoint from the evaluation seeds")
         if not 0 < self.target <= 1:
             raise InputError("target", self.target, "must lie in (0, 1]")
+        if self.setting not in SETTINGS:
+            raise InputError("setting", self.setting, f"expected one of {sorted(SETTINGS)}")
         unknown = set(self.instances) - {"small", "medium"}
         if unknown:
             raise InputError("instances", sorted(unknown), "expected small and/or medium")
@@ -176,6 +213,7 @@ def fit_planner(inst: Any, rid: str, settings: OAMSettings) -> Any:
         noise_exponents=settings.noise_exponents,
         solver=settings.solver,
         time_limit=settings.time_limit,
+        exclude_harmful=settings.exclude_harmful,
     )
 
 
@@ -203,6 +241,24 @@ def relative_error(est: Any, task: str, truth: dict, nodes: list[str]) -> float:
     return float(np.mean(errs)) if errs else math.nan
 
 
+def time_to_target_held(outcome: Any) -> float | None:
+    """Simulated time from which every evaluated accuracy of ``outcome`` stays at or above its
+    target, the final one included (None: the delivered model misses the target).
+
+    The executor's time to target is the *first* time the target is reached; a poisoner visited
+    later can undo it, and the user gets the final model.
+    """
+    times, accs = outcome.curve()
+    target = outcome.summary.target_accuracy
+    held = None
+    for t, a in zip(times, accs, strict=True):
+        if a >= target:
+            held = t if held is None else held
+        else:
+            held = None
+    return held
+
+
 def _arm(rnd: Any) -> dict[str, Any]:
     s = rnd.outcome.summary
     return {
@@ -211,6 +267,7 @@ def _arm(rnd: Any) -> dict[str, Any]:
         "prefix": rnd.info.get("prefix"),
         "final_accuracy": s.final_accuracy,
         "time_to_target": s.time_to_target,
+        "time_to_target_held": time_to_target_held(rnd.outcome),
         "deadline": s.deadline,
     }
 
@@ -225,7 +282,13 @@ def run_seed(
     request = inst.request(rid)
     task = request.task
     true_snap, lies = misreport(
-        inst.snapshot, task, seed, scale=settings.scale, kinds=settings.kinds
+        inst.snapshot,
+        task,
+        seed,
+        scale=settings.scale,
+        kinds=settings.kinds,
+        quality_range=settings.quality_range,
+        flip_range=settings.flip_range,
     )
     truth = truth_fields(true_snap, request)
     common = dict(
@@ -234,8 +297,11 @@ def run_seed(
         planner=planner,
         validation_share=settings.validation_share,
         target_accuracy=settings.target,
+        label_mix=settings.label_mix,
     )
-    start = UtilityEstimates(prior_sd=settings.prior_sd, floor_sd=settings.floor_sd)
+    start = UtilityEstimates(
+        prior_sd=settings.prior_sd, floor_sd=settings.floor_sd, rule=settings.rule
+    )
     res = loop(inst, rid, settings.rounds, estimates=start, explore=settings.explore, **common)
     oracle_est = prior_estimates(inst, rid, UtilityEstimates())
     eligible = sorted(e.node for e in oracle_est.entries.values())
@@ -287,10 +353,16 @@ def run_seed(
 # -- analysis -----------------------------------------------------------------------------------
 
 
-def ttt(arm: dict[str, Any]) -> float:
-    """Time to target, a miss counted as the deadline."""
-    t = arm["time_to_target"]
+def ttt(arm: dict[str, Any], key: str = "time_to_target") -> float:
+    """Time to target (``key``: first reached, or ``time_to_target_held``), a miss counted as
+    the deadline."""
+    t = arm[key]
     return float(arm["deadline"] if t is None else t)
+
+
+def has_held(runs: list[dict[str, Any]]) -> bool:
+    """True when the runs record the held time to target (runs before it was added do not)."""
+    return bool(runs) and all("time_to_target_held" in r["reported"] for r in runs)
 
 
 def pools(runs: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -316,6 +388,20 @@ def compare(runs: list[dict[str, Any]], a: str, b: str) -> dict[str, Any]:
     pa = paired_wilcoxon(
         [r[a]["final_accuracy"] for r in runs], [r[b]["final_accuracy"] for r in runs]
     )
+    held = {}
+    if has_held(runs):
+        key = "time_to_target_held"
+        dh = [ttt(r[a], key) - ttt(r[b], key) for r in runs]
+        ph = paired_wilcoxon(
+            [ttt(r[a], key) for r in runs], [ttt(r[b], key) for r in runs], higher_is_better=False
+        )
+        held = {
+            "held": asdict(mean_ci(dh)),
+            "held_share": asdict(
+                mean_ci([100.0 * d / r[a]["deadline"] for d, r in zip(dh, runs, strict=True)])
+            ),
+            "held_test": asdict(ph),
+        }
     return {
         "arm": a,
         "against": b,
@@ -326,12 +412,13 @@ def compare(runs: list[dict[str, Any]], a: str, b: str) -> dict[str, Any]:
         "time_test": asdict(pt),
         "accuracy": asdict(mean_ci(da)),
         "accuracy_test": asdict(pa),
+        **held,
     }
 
 
 def arm_means(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Per arm: mean final accuracy, runs that reached the target, mean time to target (95% CI)."""
-    return {
+    out = {
         k: {
             "accuracy": asdict(mean_ci([r[k]["final_accuracy"] for r in runs])),
             "reached": sum(r[k]["time_to_target"] is not None for r in runs),
@@ -339,23 +426,31 @@ def arm_means(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         }
         for k in ARMS
     }
+    if has_held(runs):
+        for k in ARMS:
+            key = "time_to_target_held"
+            out[k]["held_reached"] = sum(r[k][key] is not None for r in runs)
+            out[k]["held"] = asdict(mean_ci([ttt(r[k], key) for r in runs]))
+    return out
 
 
 def diagnosis(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Where the arms differ: first hops, liars on the planned prefix, what a liar's hop does."""
     out: dict[str, Any] = {}
     for k in ARMS:
-        first_q, prefix_q, prefix = [], [], []
+        first_q, prefix_q, route_q, prefix = [], [], [], []
         for r in runs:
             route = r[k]["route"][1:-1]
             n = r[k]["prefix"] if r[k]["prefix"] is not None else len(route)
-            q = {node for node, kind in r["liars"].items() if kind == "quality"}
+            q = {node for node, kind in r["liars"].items() if kind in LABEL_LIES}
             first_q.append(bool(route) and route[0] in q)
             prefix_q.append(sum(node in q for node in route[:n]))
+            route_q.append(sum(node in q for node in route))
             prefix.append(n)
         out[k] = {
             "first_hop_quality_liar": float(np.mean(first_q)),
             "quality_liars_on_prefix": float(np.mean(prefix_q)),
+            "quality_liars_on_route": float(np.mean(route_q)),
             "prefix_length": float(np.mean(prefix)),
             "first_hop_as_oracle": float(
                 np.mean([r[k]["route"][1:2] == r["oracle"]["route"][1:2] for r in runs])
@@ -363,7 +458,7 @@ def diagnosis(runs: list[dict[str, Any]]) -> dict[str, Any]:
         }
     every = [h for r in runs for h in r["hops"]]
     hops = [h for h in every if h.get("round", 0) == 0]
-    for kind in ("quality", "samples", ""):
+    for kind in (*LIE_NAMES, ""):
         gains = [
             h["accuracy_gain"] for h in hops if h["liar"] == kind and h["accuracy_gain"] is not None
         ]
@@ -485,15 +580,25 @@ def _md_errors(an: dict[str, Any], rounds: int) -> list[str]:
 
 
 def _md_arms(an: dict[str, Any], target: float) -> list[str]:
+    held = "held" in an["pools"][0]["arms"]["reported"]
     lines = _section(
         "Arms",
         f"Cells: mean final accuracy / runs that reached {target:g} / mean time to {target:g} in "
-        "s (a miss counts as the deadline) [95% CI]. ![time](oam-time.png)",
+        "s (a miss counts as the deadline) [95% CI]"
+        + (
+            f"; then runs whose accuracy stayed at or above {target:g} from some time to the end "
+            "(the delivered model meets the target) / mean time from which it stayed (held time "
+            "to target; a final model below the target counts as the deadline) [95% CI]"
+            if held
+            else ""
+        )
+        + ". ![time](oam-time.png)",
         ["pool", "runs", *ARMS],
     )
     for p in an["pools"]:
         cells = [
             f"{_f(a['accuracy']['mean'])} / {a['reached']} / {_ci(a['time'], '.0f')}"
+            + (f"; {a['held_reached']} / {_ci(a['held'], '.0f')}" if held else "")
             for a in (p["arms"][k] for k in ARMS)
         ]
         lines.append(f"| {p['pool']} | {p['runs']} | " + " | ".join(cells) + " |")
@@ -501,12 +606,19 @@ def _md_arms(an: dict[str, Any], target: float) -> list[str]:
 
 
 def _md_compare(an: dict[str, Any]) -> list[str]:
+    held = "held" in an["pools"][0]["compare"][0]
     lines = _section(
         "Paired differences",
         "Arm minus baseline over the same (request, seed) runs: mean [95% t-interval]; Wilcoxon "
         "signed-rank two-sided p (zero differences dropped); sooner/later/tie counts. Time to "
         "target: lower is better; `% deadline`: the difference as a share of the request's "
-        "deadline (comparable across requests). `changed`: runs whose routes differ.",
+        "deadline (comparable across requests). `changed`: runs whose routes differ."
+        + (
+            " `held`: the time from which the accuracy stays at or above the target to the end "
+            "(see Arms)."
+            if held
+            else ""
+        ),
         [
             "pool",
             "arm - baseline",
@@ -518,34 +630,57 @@ def _md_compare(an: dict[str, Any]) -> list[str]:
             "p",
             "Δ accuracy",
             "p",
+            *(["Δ held time s", "Δ held % deadline", "sooner/later/tie", "p"] if held else []),
         ],
     )
     for p in an["pools"]:
         for c in p["compare"]:
             t, a = c["time_test"], c["accuracy_test"]
-            lines.append(
+            row = (
                 f"| {p['pool']} | {c['arm']} - {c['against']} | {c['runs']} | {c['changed']} | "
                 f"{_ci(c['time'])} | {_ci(c['time_share'])} | "
                 f"{t['better']}/{t['worse']}/{t['ties']} | {_f(t['p'], '.3g')} | "
                 f"{_ci(c['accuracy'], '+.4f')} | {_f(a['p'], '.3g')} |"
             )
+            if held:
+                h = c["held_test"]
+                row += (
+                    f" {_ci(c['held'])} | {_ci(c['held_share'])} | "
+                    f"{h['better']}/{h['worse']}/{h['ties']} | {_f(h['p'], '.3g')} |"
+                )
+            lines.append(row)
     return [*lines, ""]
 
 
+def _lie_kinds(an: dict[str, Any]) -> list[str]:
+    """The lies whose hops the diagnosis saw (in :data:`LIE_NAMES` order), then ``honest``."""
+    pool = _pool(an, "all")
+    d = pool["diagnosis"] if pool else {}
+    seen = [k for k in LIE_NAMES if (d.get(f"gain {k}") or {}).get("n")]
+    return [*seen, "honest"]
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[0] in "aeiouh" else "a ") + noun
+
+
 def _md_diagnosis(an: dict[str, Any]) -> list[str]:
+    kinds = _lie_kinds(an)
+    names = [LIE_NAMES.get(k, "honest node") for k in kinds]
     lines = _section(
         "Where the arms differ",
-        "Per arm: share of runs whose first hop is a quality liar; mean quality liars on the "
-        "planned prefix (the nodes the planner predicted reach the target); mean prefix length; "
-        "share of runs whose first hop is the oracle's. Last columns: mean MPVU accuracy gain of "
-        "a round-0 hop at a quality liar, a samples liar and an honest node [95% CI], the "
-        "Spearman rho of the measured quality with the true one over round-0 hops, and the mean "
-        "measured / true quality of those hops by kind of node.",
+        "Per arm: share of runs whose first hop is a label liar (a noise liar or a poisoner); "
+        "mean label liars on the planned prefix (the nodes the planner predicted reach the "
+        "target) and on the whole route; mean prefix length; share of runs whose first hop is "
+        "the oracle's. Second table: mean MPVU accuracy gain of a round-0 hop by kind of node "
+        "[95% CI], the Spearman rho of the measured quality with the true one over round-0 hops, "
+        "and the mean measured / true quality of those hops by kind of node.",
         [
             "pool",
             "arm",
-            "first hop a quality liar",
-            "quality liars on prefix",
+            "first hop a label liar",
+            "label liars on prefix",
+            "on route",
             "prefix",
             "first hop as oracle",
         ],
@@ -555,21 +690,21 @@ def _md_diagnosis(an: dict[str, Any]) -> list[str]:
             d = p["diagnosis"][k]
             lines.append(
                 f"| {p['pool']} | {k} | {d['first_hop_quality_liar']:.2f} | "
-                f"{d['quality_liars_on_prefix']:.2f} | {d['prefix_length']:.1f} | "
+                f"{d['quality_liars_on_prefix']:.2f} | "
+                f"{_f(d.get('quality_liars_on_route'), '.2f')} | {d['prefix_length']:.1f} | "
                 f"{d['first_hop_as_oracle']:.2f} |"
             )
-    lines += [
-        "",
-        "| pool | gain at a quality liar | gain at a samples liar | gain at an honest node "
-        "| rho(q_hat, q) | q_hat / q: quality liars | samples liars | honest |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    head = ["pool", *(f"gain at {_a(n)}" for n in names), "rho(q_hat, q)"]
+    head += [f"q_hat / q: {n}s" for n in names]
+    lines += ["", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for p in an["pools"]:
         d = p["diagnosis"]
-        q = [d.get(f"quality {k}", {}) for k in ("quality", "samples", "honest")]
+        gains = [_ci(d.get(f"gain {k}") or {"mean": None}, "+.4f") for k in kinds]
+        q = [d.get(f"quality {k}") or {} for k in kinds]
         lines.append(
-            f"| {p['pool']} | {_ci(d['gain quality'], '+.4f')} | {_ci(d['gain samples'], '+.4f')} "
-            f"| {_ci(d['gain honest'], '+.4f')} | {_f(d['quality_hat_rho'], '+.2f')} | "
+            f"| {p['pool']} | "
+            + " | ".join(gains)
+            + f" | {_f(d['quality_hat_rho'], '+.2f')} | "
             + " | ".join(f"{_f(c.get('measured'), '.2f')} / {_f(c.get('true'), '.2f')}" for c in q)
             + " |"
         )
@@ -604,10 +739,10 @@ def _cmp(pool: dict[str, Any], arm: str, against: str) -> dict[str, Any]:
     return next(c for c in pool["compare"] if c["arm"] == arm and c["against"] == against)
 
 
-def _claim(c: dict[str, Any]) -> str:
-    t, p = c["time"], c["time_test"]
+def _claim(c: dict[str, Any], key: str = "time") -> str:
+    t, p, share = c[key], c[f"{key}_test"], c[f"{key}_share"]
     return (
-        f"{_ci(t)} s ({_ci(c['time_share'])}% of the deadline), Wilcoxon p = {_f(p['p'], '.2g')}, "
+        f"{_ci(t)} s ({_ci(share)}% of the deadline), Wilcoxon p = {_f(p['p'], '.2g')}, "
         f"{p['better']}/{p['worse']}/{p['ties']} sooner/later/tie over {c['runs']} pairs"
     )
 
@@ -637,6 +772,24 @@ def interpretation(an: dict[str, Any]) -> list[str]:
         if sub is not None:
             c = _cmp(sub, "learned", "reported")
             lines.append(f"- {name}: learned - reported {_claim(c)}.")
+    if "held" in learned:
+        lines.append("- Held time to target (the delivered model meets the target):")
+        for name in ("all", "healthcare-small", "healthcare-medium"):
+            sub = _pool(an, name)
+            if sub is None:
+                continue
+            for a, b in COMPARISONS:
+                c = _cmp(sub, a, b)
+                lines.append(f"  - {name}, {a} - {b}: {_claim(c, 'held')}.")
+    for name in ("all", "healthcare-small", "healthcare-medium"):
+        sub = _pool(an, name)
+        if sub is not None:
+            acc = ", ".join(
+                f"{a} - {b} {_ci(_cmp(sub, a, b)['accuracy'], '+.3f')} "
+                f"(p = {_f(_cmp(sub, a, b)['accuracy_test']['p'], '.2g')})"
+                for a, b in COMPARISONS
+            )
+            lines.append(f"- Final accuracy, {name}: {acc}.")
     for name, kinds in an["errors"].items():
         curve = kinds.get("misreporters visited") or []
         if curve:
@@ -647,12 +800,17 @@ def interpretation(an: dict[str, Any]) -> list[str]:
             )
     d = pool["diagnosis"]
     liars = ", ".join(
-        f"{k} {d[k]['quality_liars_on_prefix']:.2f} ({d[k]['first_hop_quality_liar']:.2f})"
+        f"{k} {d[k]['quality_liars_on_prefix']:.2f} ({d[k]['first_hop_quality_liar']:.2f}"
+        + (
+            f"; {d[k]['quality_liars_on_route']:.2f} on the route)"
+            if "quality_liars_on_route" in d[k]
+            else ")"
+        )
         for k in ARMS
     )
     bound = oracle["time"]["high"] is not None and oracle["time"]["high"] < 0
     lines.append(
-        f"- The information reaches the routes: quality liars on the planned prefix (share of "
+        f"- The information reaches the routes: label liars on the planned prefix (share of "
         f"first hops at one): {liars}. "
         + (
             "The bound is real: planned on the truth, the target comes sooner."
@@ -674,14 +832,15 @@ def interpretation(an: dict[str, Any]) -> list[str]:
 def write_markdown(out: Path, meta: dict[str, Any], an: dict[str, Any], notes: list[str]) -> Path:
     s = meta["settings"]
     lines = [
-        "# OAM feedback: routes planned on learned vs reported utilities (issue 12, item 2)",
+        "# OAM feedback: routes planned on learned vs reported utilities (issue 12, item 2)"
+        + (f" — setting `{s['setting']}`" if s.get("setting", "noise") != "noise" else ""),
         "",
         f"Generated by `{meta['command']}` (`daitn_opt.papers.oam.run_oam`) at commit "
         f"{meta['commit'][:12]}{' with uncommitted changes' if meta['dirty'] else ''}; "
         f"{meta['seconds']:.0f} s wall on a shared 2-core machine (load {meta['load']}), one "
         f"torch thread; Python {meta['python']}. Seeds {s['seeds'][0]}-{s['seeds'][-1]} "
         f"({len(s['seeds'])} paired seeds), {s['rounds']} rounds, misreport probability "
-        f"min(1, {s['scale']:g} x (1 - trust)), lies: {' or '.join(s['kinds'])}; planner: "
+        f"min(1, {s['scale']:g} x (1 - trust)), lies: {_lies(s)}; planner: "
         f"`min_expected_time_to_target` on the outcome model fitted per request to pilot replays "
         f"of the reported instance (seeds {_join(s['pilot_seeds'])}, {s['pilot_routes']} pilot "
         f"routes and their reversals, noise exponent in {{{_join(s['noise_exponents'])}}}), "
@@ -690,8 +849,21 @@ def write_markdown(out: Path, meta: dict[str, Any], an: dict[str, Any], notes: l
         "the MPVU's held-out set that OAM never measures on. Design: "
         "`daitn_opt/papers/oam.py`; planner: `daitn_opt/oam/aligned.py`; measurement: "
         "`daitn_opt/oam/measure.py`; update rule: `daitn_opt/oam/estimates.py` and "
-        "`formulations/oam.md` (precision-weighted; prior sd of a report "
-        f"sqrt({s.get('prior_sd', 1.0):g}^2 (1 - trust) + {s.get('floor_sd', 0.02):g}^2)).",
+        "`formulations/oam.md` ("
+        + (
+            "honest-or-liar mixture: prior probability of a lie 1 - trust, a liar's quality "
+            f"uniform below its report, an honest report's sd {s.get('floor_sd', 0.02):g}"
+            if s.get("rule", "gaussian") == "mixture"
+            else "precision-weighted; prior sd of a report "
+            f"sqrt({s.get('prior_sd', 1.0):g}^2 (1 - trust) + {s.get('floor_sd', 0.02):g}^2)"
+        )
+        + f"); quality measured on the {s.get('label_mix', 'observed')} label mix"
+        + (
+            "; every arm plans without the nodes it believes at or below chance quality"
+            if s.get("exclude_harmful")
+            else ""
+        )
+        + ".",
         "",
         *_md_models(meta),
         *_md_arms(an, s["target"]),
@@ -706,6 +878,21 @@ def write_markdown(out: Path, meta: dict[str, Any], an: dict[str, Any], notes: l
     path = out / "oam.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def _lies(s: dict[str, Any]) -> str:
+    """The misreports of settings ``s`` in words."""
+    words = {
+        "quality": "label noise (true quality {0:g}-{1:g})",
+        "flip": "label flipping (true quality {0:g}-{1:g})",
+        "samples": "sample count (true count {0:g}-{1:g} of the report)",
+    }
+    ranges = {
+        "quality": s.get("quality_range", (0.5, 0.6)),
+        "flip": s.get("flip_range", (0.0, 0.2)),
+        "samples": (0.25, 0.5),
+    }
+    return " or ".join(words[k].format(*ranges[k]) for k in s["kinds"])
 
 
 def _md_models(meta: dict[str, Any]) -> list[str]:

@@ -19,6 +19,7 @@ from daitn_opt.oam import (
     run_oam,
     shrink,
 )
+from tests.oam.helpers import with_true_quality
 
 torch.set_num_threads(1)
 TASK = "breast-cancer"
@@ -129,16 +130,7 @@ def test_apply_changes_only_utilities(healthcare_small) -> None:
 
 
 def _liar_truth(instance, node: str):
-    snap = instance.snapshot
-    nodes = []
-    for n in snap.nodes:
-        if n.id == node:
-            sets = [
-                d.model_copy(update={"quality": 0.5}) if d.task == TASK else d for d in n.datasets
-            ]
-            n = n.model_copy(update={"datasets": sets})
-        nodes.append(n)
-    return snap.replace(nodes=nodes)
+    return with_true_quality(instance, node, 0.5, TASK)
 
 
 @pytest.fixture(scope="module")
