@@ -101,6 +101,12 @@ class HighsParams(RouteMilpParams):
         False, "stop a MIP round at its first integer solution with a subtour (past the root)"
     )
     heuristic_effort: float = param(0.01, "HiGHS's mip_heuristic_effort")
+    sub_mip_heuristics: bool = param(
+        False,
+        "run HiGHS's RINS, RENS, root reduced-cost and feasibility-jump heuristics on an "
+        "orienteering route (off: on a model whose subtour cuts are added lazily they find "
+        "routes with subtours, and took most of a MIP round's time)",
+    )
     highs_options: dict = param({}, "further HiGHS options, name -> value")  # noqa: RUF009
     log: bool = param(False, "show HiGHS's log")
     # Default 'highs': on Chao 64/66 at 60 s of CPU HiGHS's search proved 36 of 40, the Python
@@ -234,6 +240,13 @@ class HighsSolver(RouteMilpSolver):
         # of a round's time on TSPLIB; the warm start and the routes of earlier rounds do their
         # job.
         h.setOptionValue("mip_heuristic_effort", params.heuristic_effort)
+        if not params.sub_mip_heuristics and _orienteering(model.model):
+            # each of them solves the model with only the cuts found so far: on OPLib
+            # pr107-gen3-50 they ran 15 sub-MIPs in 70 of 96 s of HiGHS's root, found routes
+            # with subtours only (worse than useless: they are HiGHS's cutoff), and no node of
+            # the tree was explored
+            for option in SUBTOUR_BLIND_HEURISTICS:
+                h.setOptionValue(option, False)
         for key, value in params.highs_options.items():
             h.setOptionValue(key, value)
         t_pass = time.perf_counter()
@@ -261,6 +274,20 @@ class HighsSolver(RouteMilpSolver):
         return status, message
 
 
+SUBTOUR_BLIND_HEURISTICS = (
+    "mip_heuristic_run_rins",
+    "mip_heuristic_run_rens",
+    "mip_heuristic_run_root_reduced_cost",
+    "mip_heuristic_run_feasibility_jump",
+)
+"""HiGHS's heuristics that ``sub_mip_heuristics=False`` turns off on an orienteering route."""
+
+
+def _orienteering(model: MilpModel) -> bool:
+    """One orienteering route without windows (where the budget's covers and counts apply)."""
+    return model.problem.objective == "max_utility" and op_cuts.applies(model)
+
+
 def _tree(search: str, model: MilpModel) -> str:
     """The tree search a run uses: ``cuts`` needs an integral objective (its pruning steps by
     the objective's step); ``auto`` picks it for one orienteering route without windows (where
@@ -268,11 +295,7 @@ def _tree(search: str, model: MilpModel) -> str:
     if not model.objective_step:
         return "highs"
     if search == "auto":
-        return (
-            "cuts"
-            if model.problem.objective == "max_utility" and op_cuts.applies(model)
-            else "highs"
-        )
+        return "cuts" if _orienteering(model) else "highs"
     return search
 
 
