@@ -65,11 +65,18 @@ LABEL_LIES = ("quality", "flip")
 LIE_NAMES = {"quality": "noise liar", "flip": "poisoner", "samples": "samples liar"}
 SETTINGS: dict[str, dict[str, Any]] = {
     "noise": {},
-    "poison": {"kinds": ("flip", "samples"), "exclude_harmful": True},
+    "poison": {
+        "kinds": ("flip", "samples"),
+        "exclude_harmful": True,
+        "rule": "mixture",
+        "label_mix": "clean",
+    },
 }
 """Misreport settings by name: the fields of :class:`OAMSettings` each one changes. ``noise``: the
 first setting (a quality lie is label noise); ``poison``: label-flipping poisoners (see
-:mod:`daitn_opt.oam.truth`)."""
+:mod:`daitn_opt.oam.truth`), with the three changes they need (``formulations/oam.md``): no arm
+plans on nodes it believes at or below chance, the honest-or-liar update rule, the quality
+measured on the clean label mix (rule and mix chosen on development seeds 200-207)."""
 CAVEATS = [
     "## What this does and does not show",
     "",

@@ -29,7 +29,7 @@ def test_held_time_is_where_the_accuracy_stays_above_the_target() -> None:
 def test_presets_name_their_lies_and_are_validated() -> None:
     poison = OAMSettings.preset("poison")
     assert poison.setting == "poison" and poison.kinds == ("flip", "samples")
-    assert poison.exclude_harmful
+    assert poison.exclude_harmful and (poison.rule, poison.label_mix) == ("mixture", "clean")
     assert OAMSettings.preset("noise") == OAMSettings()
     assert OAMSettings.preset("poison", quick=True).quick
     assert set(SETTINGS) == {"noise", "poison"}
