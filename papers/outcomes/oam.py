@@ -93,6 +93,7 @@ SIBLINGS = {
     OUT: OUT / "oam-coverage-ils",
     OUT / "oam-coverage-ils": OUT,
     OUT / "oam-poison": OUT,
+    OUT / "oam-noise-mixture": OUT,
 }
 """Each page's other planner's run (same code, seeds and settings but the solver)."""
 
@@ -177,9 +178,22 @@ POISON_NOTES = [
 ]
 
 
-def notes(out: Path, setting: str = "noise") -> list[str]:
+NOISE_MIXTURE_NOTES = [
+    "## Why this run",
+    "",
+    "The `noise` setting (`papers/outcomes/oam.md`: Gaussian update rule, observed label mix) "
+    "again, with the update rule and measurement of the `poison` setting (honest-or-liar "
+    "mixture, clean label mix; `formulations/oam.md`), to see whether they remove the learned "
+    "arm's lag behind the reported one there. The harm rule is off, as on the first page.",
+    "",
+]
+
+
+def notes(out: Path, setting: str = "noise", rule: str = "gaussian") -> list[str]:
     if setting != "noise":
         return [*POISON_NOTES, *noise_diagnosis(), "## Other runs", "", *sibling_run(out)]
+    if rule != "gaussian":
+        return [*NOISE_MIXTURE_NOTES, "## Other runs", "", *sibling_run(out)]
     return [*CHANGES, "## Other runs", "", *sibling_run(out), *previous_run()]
 
 
@@ -207,8 +221,9 @@ def main() -> None:
         args.out = OUT if args.setting == "noise" else OUT / f"oam-{args.setting}"
     if args.render:
         doc = json.loads((args.out / "oam.json").read_text(encoding="utf-8"))
-        setting = doc["meta"]["settings"].get("setting", "noise")
-        _, files = write_report(args.out, doc["meta"], doc["runs"], notes(args.out, setting))
+        s = doc["meta"]["settings"]
+        page_notes = notes(args.out, s.get("setting", "noise"), s.get("rule", "gaussian"))
+        _, files = write_report(args.out, doc["meta"], doc["runs"], page_notes)
         print(f"wrote {', '.join(str(f) for f in files)}")
         return
     settings = OAMSettings.preset(args.setting, args.quick)
@@ -239,7 +254,7 @@ def main() -> None:
         settings,
         progress,
         command=command.strip(),
-        notes=notes(args.out, settings.setting),
+        notes=notes(args.out, settings.setting, settings.rule),
     )
     for p in result["analysis"]["pools"]:
         for c in p["compare"]:
