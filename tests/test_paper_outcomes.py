@@ -104,42 +104,86 @@ def test_key_first_routes_skip_what_does_not_fit():
 # -- the share of pairs ---------------------------------------------------------------------------
 
 
-def test_share_counts_sooner_later_and_ties_per_baseline():
-    """Seed 0: aligned 5 s, AATS 7 s, the rest never: strictly sooner than every baseline.
-    Seed 1: aligned 5 s, AATS 5 s: a tie, no later but not strictly sooner. Seed 2: aligned
-    never, AATS 9 s: later; both never against the others: ties."""
-    from daitn_opt.papers.outcomes import ALIGNED, BASELINES, analyse
+def _result(times: dict[int, tuple[float, float]], **extra) -> dict:
+    """One request's results: per seed the aligned plan's and AATS's time to target, every
+    other baseline never reaching it."""
+    from daitn_opt.papers.outcomes import ALIGNED, BASELINES
 
-    inf = math.inf
-    times = {0: (5.0, 7.0), 1: (5.0, 5.0), 2: (inf, 9.0)}
-    runs = []
-    for seed, (mine, aats) in times.items():
-        for plan, t in [(ALIGNED, mine), ("AATS", aats)] + [
-            (b, inf) for b in BASELINES if b != "AATS"
-        ]:
-            runs.append(
-                {
-                    "case": "healthcare-small/r1",
-                    "plan": plan,
-                    "seed": seed,
-                    "time_to_target": t,
-                    "final_accuracy": 0.9,
-                    "bytes_moved": 1,
-                    "deadline_met": True,
-                }
-            )
-    res = {
+    others = [(b, math.inf) for b in BASELINES if b != "AATS"]
+    runs = [
+        {
+            "case": "healthcare-small/r1",
+            "plan": plan,
+            "seed": seed,
+            "time_to_target": t,
+            "final_accuracy": 0.9,
+            "bytes_moved": 1,
+            "deadline_met": True,
+        }
+        for seed, (mine, aats) in times.items()
+        for plan, t in [(ALIGNED, mine), ("AATS", aats), *others]
+    ]
+    return {
         "case": "healthcare-small/r1",
         "family": "healthcare",
         "runs": runs,
         "plans": [{"plan": ALIGNED}, {"plan": "AATS"}],
         "calibration": [],
+        **extra,
     }
-    share = analyse([res])["share"]
+
+
+def test_share_counts_sooner_later_and_ties_per_baseline():
+    """Seed 0: aligned 5 s, AATS 7 s, the rest never: strictly sooner than every baseline.
+    Seed 1: aligned 5 s, AATS 5 s: a tie, no later but not strictly sooner. Seed 2: aligned
+    never, AATS 9 s: later; both never against the others: ties."""
+    from daitn_opt.papers.outcomes import analyse
+
+    inf = math.inf
+    share = analyse([_result({0: (5.0, 7.0), 1: (5.0, 5.0), 2: (inf, 9.0)})])["share"]
     assert share["all"]["pairs"] == 3
     assert (share["all"]["sooner"], share["all"]["no_later"]) == (1, 2)
     assert share["healthcare"]["versus"]["AATS"] == {"sooner": 1, "later": 1, "tie": 1}
     assert share["all"]["versus"]["quality-first"] == {"sooner": 2, "later": 0, "tie": 1}
+
+
+def test_share_bound_counts_the_pairs_no_route_can_win():
+    """The earliest checkpoint is 4 s. Seed 0: AATS reaches the target at 4 s, no route can be
+    strictly sooner. Seed 1: aligned and AATS both at 6 s (the same trained prefix): a tie of
+    this plan, not of every plan. Seed 2: nothing reaches, nor any pool route. Seed 3: aligned
+    never, the pool reached it on that seed."""
+    from daitn_opt.papers.outcomes import analyse
+
+    inf = math.inf
+    times = {0: (4.0, 4.0), 1: (6.0, 6.0), 2: (inf, inf), 3: (inf, inf)}
+    res = _result(times, earliest_checkpoint=4.0, pool_reached=[3])
+    bound = analyse([res])["bound"]
+    want = {"pairs": 4, "impossible": 1, "shared_prefix": 2, "none_reach": 1}
+    assert bound["all"] == want and bound["healthcare"] == want
+
+
+def test_earliest_checkpoint_is_the_fastest_single_visit():
+    """Travel 2 s to n1 (service 3 s, back by 7 s) and 1 s to n2 (service 4.5 s, back by 6.5
+    s): the first checkpoint can end at 5 s at the earliest; a node whose own route breaks the
+    deadline does not count (deadline 6.8: only n2 fits, 5.5 s)."""
+    from daitn_opt.papers.outcomes import earliest_checkpoint
+
+    travel = np.array(
+        [[0, 2, 1, 9, 0], [2, 0, 1, 9, 2], [1, 1, 0, 9, 1], [9, 9, 9, 0, 9], [0, 2, 1, 9, 0]],
+        dtype=float,
+    )
+    p = Problem(
+        ids=["s", "n1", "n2", "n3", "e"],
+        start=0,
+        end=4,
+        travel=travel,
+        service=np.array([0, 3, 4.5, 1, 0], dtype=float),
+        utility=np.array([0, 1, 1, 1, 0], dtype=float),
+        deadline=12.0,
+    )
+    assert earliest_checkpoint(p) == pytest.approx(5.0)
+    assert earliest_checkpoint(p.replace(deadline=6.8)) == pytest.approx(5.5)
+    assert earliest_checkpoint(p.replace(deadline=6.0)) == math.inf
 
 
 # -- the command end to end ----------------------------------------------------------------------

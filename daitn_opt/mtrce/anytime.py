@@ -17,7 +17,10 @@ accuracy is ``p_k + sigma_c Z + sigma_s E_k`` with ``Z, E_k`` independent standa
 ``sigma_c`` the error shared by every checkpoint of one replay (model error and the seed's
 level), ``sigma_s`` the part that is new at each checkpoint. Given ``Z = z`` checkpoint ``k``
 reaches the target ``A`` with probability ``q_k(z) = Phi((p_k + sigma_c z - A) / sigma_s)``
-(a step when ``sigma_s = 0``), independently of the others, and
+(a step when ``sigma_s = 0``), independently of the others, and (below; with a persistent part,
+:attr:`Spread.persistent` of ``E_k`` follows a stationary AR(1) carried as a Rouwenhorst chain and
+the same sum is a forward recursion over its states: consecutive checkpoints of one replay are
+alike, so a later checkpoint is less of a fresh chance)
 
     ``E[min(T, H)] = E_z[ sum_k t_k q_k(z) prod_{j<k} (1 - q_j(z)) + H prod_k (1 - q_k(z)) ]``
 
@@ -64,14 +67,49 @@ class Spread:
     """``sigma_c``: the part shared by every checkpoint of one replay (model error, seed level)."""
     nodes: int = 9
     """Gauss-Hermite points over the shared part (1 when ``shared`` is 0)."""
+    persistent: float = 0.0
+    """``alpha^2``: the share of the checkpoint part's variance that persists from one checkpoint
+    to the next as a stationary AR(1) (0: every checkpoint a fresh draw)."""
+    phi: float = 0.0
+    """The AR(1) coefficient of the persistent part (lag-1 correlation ``alpha^2 phi``)."""
+    states: int = 15
+    """Rouwenhorst states of the persistent part."""
 
     def __post_init__(self) -> None:
         for name in ("checkpoint", "shared"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
                 raise InputError(name, v, "must be a finite number >= 0")
-        if isinstance(self.nodes, bool) or not isinstance(self.nodes, int) or self.nodes < 1:
-            raise InputError("nodes", self.nodes, "expected a positive integer")
+        for name in ("persistent", "phi"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0):
+                raise InputError(name, v, "must lie in [0, 1]")
+        for name in ("nodes", "states"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise InputError(name, v, "expected a positive integer")
+
+    def chain(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(u, stationary, transition)`` of the persistent part: Rouwenhorst's discrete AR(1)
+        (Kopecky and Suen 2010; exact mean, unit variance and lag-1 correlation ``phi``); one
+        state at 0 when nothing persists."""
+        if self.persistent == 0 or self.checkpoint == 0:
+            return np.zeros(1), np.ones(1), np.ones((1, 1))
+        n = max(2, self.states)
+        p = (1.0 + self.phi) / 2.0
+        P = np.array([[p, 1 - p], [1 - p, p]])
+        for m in range(3, n + 1):
+            Z = np.zeros((m, m))
+            Z[:-1, :-1] += p * P
+            Z[:-1, 1:] += (1 - p) * P
+            Z[1:, :-1] += (1 - p) * P
+            Z[1:, 1:] += p * P
+            Z[1:-1] /= 2.0
+            P = Z
+        from scipy.stats import binom
+
+        pi = binom.pmf(np.arange(n), n - 1, 0.5)
+        return np.linspace(-math.sqrt(n - 1), math.sqrt(n - 1), n), pi, P
 
     def quadrature(self) -> tuple[np.ndarray, np.ndarray]:
         """Points ``z`` and weights (summing to 1) of ``E_z`` for a standard normal ``Z``."""
@@ -100,10 +138,17 @@ class Objective:
         target_accuracy: float | None = None,
         horizon: float | None = None,
     ) -> None:
+        extra: dict[str, Any] = {}
         if model is not None:
             problem = problem.replace(
                 **model.expected_time_fields(problem, spread, target_accuracy)
             )
+            extra = model.optimisation_fields(problem)
+        # the warm-up and skew terms come with a model only (no Problem fields hold them)
+        self.steps = np.asarray(extra.get("steps", np.zeros(problem.n)), dtype=np.float64)
+        self.warm_scale = float(extra.get("warm_scale", 0.0))
+        self.skew = float(extra.get("skew", 0.0))
+        self.prior = extra.get("prior")
         missing = missing_fields(problem)
         if missing is not None:
             raise InputError(missing, None, "needs a fitted outcome model: OutcomeModel.apply")
@@ -114,8 +159,15 @@ class Objective:
         self.arr = Arrays.of(problem)
         self.target = float(problem.target_accuracy)  # type: ignore[arg-type]
         self.horizon = h
+        # the persistence of the checkpoint part comes with a Spread or a model only (no
+        # Problem field holds it); without either, every checkpoint is a fresh draw
+        given = spread if spread is not None else (model.spread() if model is not None else None)
         self.spread = Spread(
-            problem.checkpoint_sd, problem.shared_sd, int(problem.quadrature_nodes)
+            problem.checkpoint_sd,
+            problem.shared_sd,
+            int(problem.quadrature_nodes),
+            getattr(given, "persistent", 0.0),
+            getattr(given, "phi", 0.0),
         )
         self.mass = np.asarray(problem.label_mass, dtype=np.float64)
         self.scale = np.asarray(problem.coverage_scale, dtype=np.float64)
@@ -131,6 +183,7 @@ class Objective:
         self.b = float(problem.accuracy_slope)  # type: ignore[arg-type]
         self.end_trains = bool(problem.utility[problem.end] > 0)
         self.z, self.w = self.spread.quadrature()
+        self.u, self.pi, self.step = self.spread.chain()
         self.cache: dict[tuple[int, ...], float] = {}
 
     @classmethod
@@ -147,10 +200,24 @@ class Objective:
         return cls(problem, model, spread, target_accuracy, horizon)
 
     # -- pieces ---------------------------------------------------------------------------------
-    def predict(self, X: np.ndarray) -> float:
-        """``a + b * coverage`` of the gathered per-label mass ``X``."""
-        cov = float(self.weight @ np.interp(X / self.scale, self.breaks, self.levels))
-        return self.a + self.b * cov
+    def coverage(self, X: np.ndarray) -> float:
+        """Coverage of the gathered per-label mass ``X``."""
+        return float(self.weight @ np.interp(X / self.scale, self.breaks, self.levels))
+
+    def predict(self, X: np.ndarray, steps: float | None = None) -> float:
+        """``a + b C(X) h(S) - skew D(X)`` of the gathered per-label mass ``X`` after ``S =
+        steps`` optimisation steps in all. ``steps=None`` gives ``a + b C(X)``, an upper bound
+        of every prediction at ``X`` (``b >= 0``, ``h <= 1``, ``D >= 0``)."""
+        cov = self.coverage(X)
+        if steps is None:
+            return self.a + self.b * cov
+        warm = 1.0 - math.exp(-steps / self.warm_scale) if self.warm_scale > 0 else 1.0
+        out = self.a + self.b * cov * warm
+        if self.skew > 0 and self.prior is not None and steps > 0:
+            s = float(X.sum())
+            if s > 0:
+                out -= self.skew * 0.5 * float(np.abs(X / s - self.prior).sum())
+        return out
 
     def trained(self, route: Sequence[int]) -> list[int]:
         """Problem indices trained at, in order (as the replay does)."""
@@ -166,34 +233,69 @@ class Objective:
         times = RouteTimes(self.arr, list(route))
         t = [0.0]
         X = np.zeros(self.mass.shape[1])
-        p = [self.predict(X)]
+        p = [self.predict(X, 0.0)]
+        steps = 0.0
         for k, node in enumerate(seq, start=1):
             X = self.decay[node] * X + self.mass[node]
+            steps += float(self.steps[node])
             pos = min(k, len(route) - 1)
             t.append(float(times.start[pos] + self.problem.service[route[pos]]))
-            p.append(self.predict(X) + float(self.effect[node]))
+            p.append(self.predict(X, steps) + float(self.effect[node]))
         return np.array(t), np.array(p)
 
     def reach(self, p: np.ndarray) -> np.ndarray:
-        """(len(z), len(p)) probability that each checkpoint reaches the target, per ``z``."""
+        """(len(z), len(p)) probability that each checkpoint reaches the target, per ``z`` (its
+        marginal: the persistent part integrated out)."""
         level = p[None, :] + self.spread.shared * self.z[:, None] - self.target
         if self.spread.checkpoint == 0:
             return (level >= -1e-12).astype(np.float64)
         return ndtr(level / self.spread.checkpoint)
 
+    def _state_reach(self, p: np.ndarray) -> np.ndarray:
+        """(len(z), len(u), len(p)): each checkpoint's probability of reaching the target given
+        the shared draw ``z`` and the persistent part's state ``u``."""
+        sp = self.spread
+        a2 = sp.persistent if len(self.u) > 1 else 0.0
+        level = (
+            p[None, None, :]
+            + sp.shared * self.z[:, None, None]
+            + sp.checkpoint * math.sqrt(a2) * self.u[None, :, None]
+            - self.target
+        )
+        fresh = sp.checkpoint * math.sqrt(1.0 - a2)
+        if fresh == 0:
+            return (level >= -1e-12).astype(np.float64)
+        return ndtr(level / fresh)
+
+    def _survival(self, t: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(sum_k t_k P(T = t_k | z), P(no hit | z))`` per ``z``, the persistent part carried
+        forward as a Markov chain (given ``z`` and its state, checkpoints are independent)."""
+        if len(self.u) == 1:
+            q = self.reach(p)
+            survive = np.cumprod(1.0 - q, axis=1)
+            before = np.hstack([np.ones((len(self.z), 1)), survive[:, :-1]])
+            hit = (np.minimum(t, self.horizon)[None, :] * q * before).sum(axis=1)
+            return hit, survive[:, -1]
+        q = self._state_reach(p)
+        alive = np.broadcast_to(self.pi, (len(self.z), len(self.pi))).copy()
+        hit = np.zeros(len(self.z))
+        tt = np.minimum(t, self.horizon)
+        for k in range(len(p)):
+            if k:
+                alive = alive @ self.step
+            hit += tt[k] * (alive * q[:, :, k]).sum(axis=1)
+            alive = alive * (1.0 - q[:, :, k])
+        return hit, alive.sum(axis=1)
+
     def expected(self, t: np.ndarray, p: np.ndarray) -> float:
         """``E[min(T, H)]`` of checkpoints at times ``t`` with predictions ``p``."""
-        q = self.reach(p)
-        survive = np.cumprod(1.0 - q, axis=1)
-        before = np.hstack([np.ones((len(self.z), 1)), survive[:, :-1]])
-        per_z = (np.minimum(t, self.horizon)[None, :] * q * before).sum(axis=1)
-        per_z += self.horizon * survive[:, -1]
-        return float(self.w @ per_z)
+        hit, miss = self._survival(t, p)
+        return float(self.w @ (hit + self.horizon * miss))
 
     def reach_probability(self, route: Sequence[int]) -> float:
         """Probability that a replay of ``route`` reaches the target at some checkpoint."""
-        _, p = self.checkpoints(route)
-        return float(self.w @ (1.0 - np.prod(1.0 - self.reach(p), axis=1)))
+        t, p = self.checkpoints(route)
+        return float(self.w @ (1.0 - self._survival(t, p)[1]))
 
     # -- routes ---------------------------------------------------------------------------------
     def feasible(self, route: Sequence[int]) -> bool:
@@ -219,6 +321,24 @@ class Objective:
             if pr.utility[i] > 0 and self.feasible([pr.start, int(i), pr.end]):
                 out.append(int(i))
         return out
+
+
+def best_distinct(obj: Objective, count: int, depth: int = 3) -> list[Route]:
+    """The ``count`` routes of least objective among those ``obj`` has evaluated (its cache),
+    distinct in their first ``depth`` trained nodes, best first: the plans a search found
+    nearly as good, differing where the time to target is decided (the first hops)."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise InputError("count", count, "expected an integer >= 0")
+    out: list[Route] = []
+    seen: set[tuple[int, ...]] = set()
+    for key, val in sorted(obj.cache.items(), key=lambda kv: (kv[1], kv[0])):
+        if len(out) >= count or not math.isfinite(val):
+            break
+        head = tuple(obj.trained(list(key))[:depth])
+        if head not in seen:
+            seen.add(head)
+            out.append(list(key))
+    return out
 
 
 def missing_fields(problem: Problem) -> str | None:
@@ -397,7 +517,9 @@ class PrefixBound:
                         sub[r, c] = math.inf
             self.delta = max(0.0, float(pr.service[later].min()) + float(sub.min()))
             p_max = obj.predict(obj.mass.sum(axis=0)) + float(obj.effect[later].max())
-            q_max = obj.reach(np.array([p_max]))[:, 0]
+            # with a persistent part, at its highest state: a bound on every later checkpoint's
+            # probability whatever the replay went through before
+            q_max = obj._state_reach(np.array([p_max]))[:, -1, 0]
         self.q = q_max
 
     def tail(self, t_last: float, customers_left: int) -> np.ndarray:
@@ -419,12 +541,9 @@ class PrefixBound:
         t, p = obj.checkpoints([*prefix, obj.problem.end])
         m = len(prefix)  # checkpoints 0..m-1: the start and the prefix's customers
         t, p = t[:m], p[:m]
-        q = obj.reach(p)
-        survive = np.cumprod(1.0 - q, axis=1)
-        before = np.hstack([np.ones((len(obj.z), 1)), survive[:, :-1]])
-        fixed = (np.minimum(t, obj.horizon)[None, :] * q * before).sum(axis=1)
+        fixed, alive = obj._survival(t, p)
         rest = self.tail(min(float(t[-1]), obj.horizon), self.pool_size - (m - 1))
-        per_j = obj.w @ (fixed[:, None] + survive[:, -1][:, None] * rest)
+        per_j = obj.w @ (fixed[:, None] + alive[:, None] * rest)
         return float(per_j.min())
 
 
@@ -517,6 +636,7 @@ __all__ = [
     "Objective",
     "PrefixBound",
     "Spread",
+    "best_distinct",
     "brute_force",
     "greedy",
     "local_search",

@@ -26,7 +26,8 @@ their reversals on pilot seeds 100-104, disjoint from the evaluation seeds); the
 The **outcome-aligned plan** is fixed before any evaluation replay: ``expected time to target
 (fitted)``, the route of least expected time to the target accuracy under the fitted model and
 the spread of one replay around it, censored at the deadline (:mod:`daitn_opt.mtrce.anytime`,
-:func:`fitted_plans`). It is the one tested
+:func:`fitted_plans`), the model refitted once on the pilot replays of a first search's best
+candidates (:func:`refine_case`). It is the one tested
 (Wilcoxon signed-rank, paired over seeds) against every baseline and against the hand-prior
 variants, and the one whose share of (request, seed) pairs reaching the target sooner than every
 baseline is reported.
@@ -160,6 +161,12 @@ class Settings:
     """Pilot routes drawn per request, before reversals (default 12; --quick: 6)."""
     effects: dict[str, str] | None = None
     """Node-effect fit per family (default :data:`EFFECTS`)."""
+    terms: bool = True
+    """Fit the warm-up and label-skew terms and the persistence of the checkpoint error
+    (:func:`~daitn_opt.mtrce.calibration.fit_outcome_model`'s ``terms``)."""
+    refine: int = 6
+    """Candidate routes of a first expected-time plan replayed on the pilot seeds before the
+    model is fitted again (:func:`refine_case`; 0: no second pilot round)."""
 
     def pilot(self) -> tuple[list[int], int]:
         """The pilot seeds and route count, defaults filled in (pilot seeds never among the
@@ -364,7 +371,10 @@ def run_case(case: Case, settings: Settings, progress: Progress) -> dict[str, An
     model, fit_s = fit_case(case, settings)
     progress("stage", {"case": case.name, "detail": "planning"})
     problem, plans = make_plans(case, settings)
-    plans[len(EXACT) : len(EXACT)] = fitted_plans(case, problem, model, settings, plans)
+    progress("stage", {"case": case.name, "detail": "pilot replays of the best candidates, refit"})
+    model, cands, refine_s = refine_case(case, problem, model, settings, plans)
+    fit_s += refine_s
+    plans[len(EXACT) : len(EXACT)] = fitted_plans(case, problem, model, settings, plans, cands)
     pool = _route_pool(problem, plans, settings)
     runs: list[dict[str, Any]] = []
     by_route: dict[tuple[str, ...], list[dict[str, Any]]] = {r: [] for r in pool}
@@ -376,6 +386,14 @@ def run_case(case: Case, settings: Settings, progress: Progress) -> dict[str, An
         )
         runs += _replay_seed(case, problem, plans, pool, by_route, seed)
     idx_of = {n: i for i, n in enumerate(problem.ids)}
+    pool_reached = sorted(
+        {
+            s
+            for rows in by_route.values()
+            for s, r in zip(settings.seeds, rows, strict=True)
+            if math.isfinite(r["time_to_target"])
+        }
+    )
     calibration = []
     for route, rows in by_route.items():
         times = np.array([r["time_to_target"] for r in rows])
@@ -402,6 +420,8 @@ def run_case(case: Case, settings: Settings, progress: Progress) -> dict[str, An
         "request": case.request,
         "eligible": len([i for i in problem.customers if problem.utility[i] > 0]),
         "deadline": float(problem.deadline),
+        "earliest_checkpoint": earliest_checkpoint(problem),
+        "pool_reached": pool_reached,
         "coverage_target": problem.target,
         "target_accuracy": case.target_accuracy,
         "model": {**model.describe(), "fit_s": fit_s},
@@ -412,31 +432,147 @@ def run_case(case: Case, settings: Settings, progress: Progress) -> dict[str, An
     }
 
 
-def fit_case(case: Case, settings: Settings) -> tuple[Any, float]:
+def earliest_checkpoint(problem: Any) -> float:
+    """The earliest time any feasible route of ``problem`` can end its first training visit
+    (inf: none fits).
+
+    A replay measures accuracy at time 0 (untrained) and at the end of each training visit, so a
+    baseline that reaches the target by this time cannot be beaten strictly by any route: the
+    bound on the share of pairs won that no planner can pass (:func:`share_bound`).
+    """
+    from ..mtrce.coverage_heuristics import route_feasible
+    from ..mtrce.plan import Arrays, RouteTimes
+
+    arr = Arrays.of(problem)
+    s, e = problem.start, problem.end
+    routes = [[s, int(i), e] for i in problem.customers if problem.utility[i] > 0]
+    if problem.utility[e] > 0:
+        routes.append([s, e])
+    best = math.inf
+    for r in routes:
+        if route_feasible(arr, r):
+            best = min(best, float(RouteTimes(arr, r).start[1] + problem.service[r[1]]))
+    return best
+
+
+def share_bound(results: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per family (and ``all``): the (request, seed) pairs the aligned plan cannot win strictly.
+
+    - ``impossible``: some baseline reaches the target no later than the earliest checkpoint any
+      route can make (:func:`earliest_checkpoint`; the untrained model at time 0 included), so
+      no route whatever is strictly sooner than every baseline;
+    - ``shared_prefix``: the aligned plan reaches the target at the same time as some
+      sequential baseline (same seed and the same trained prefix up to that checkpoint give the
+      same model at the same time; different prefixes practically never end at the same second),
+      so it ties that baseline; a property of this plan, not a bound on every plan;
+    - ``none_reach``: neither the aligned plan nor any baseline nor any route of the
+      calibration pool reaches the target on that seed (not a proof that no route could).
+    """
+    out: dict[str, dict[str, int]] = {}
+    for res in results:
+        t_min = float(res.get("earliest_checkpoint", 0.0))
+        pool_hit = set(res.get("pool_reached", ()))
+        for s in sorted({r["seed"] for r in res["runs"]}):
+            rows = [r for r in res["runs"] if r["seed"] == s]
+            at = {r["plan"]: r for r in rows}
+            if ALIGNED not in at:
+                continue
+            base = [at[b]["time_to_target"] for b in BASELINES if b in at]
+            mine = at[ALIGNED]["time_to_target"]
+            flags = {
+                "pairs": 1,
+                "impossible": int(bool(base) and min(base) <= t_min + 1e-9),
+                "shared_prefix": int(
+                    math.isfinite(mine)
+                    and any(
+                        abs(at[b]["time_to_target"] - mine) <= 1e-9
+                        for b in BASELINES
+                        if b in at and b != FEDAVG
+                    )
+                ),
+                "none_reach": int(
+                    not math.isfinite(mine)
+                    and all(math.isinf(t) for t in base)
+                    and s not in pool_hit
+                ),
+            }
+            for fam in ("all", res["family"]):
+                acc = out.setdefault(fam, {})
+                for key, v in flags.items():
+                    acc[key] = acc.get(key, 0) + v
+    return out
+
+
+def fit_case(
+    case: Case, settings: Settings, extra_routes: Sequence[Sequence[str]] = ()
+) -> tuple[Any, float]:
     """The outcome model of ``case`` fitted to pilot replays (pilot seeds and routes only; none
-    of the evaluation seeds or pool routes), and the seconds it took."""
-    from ..mtrce.calibration import fit_outcome_model
+    of the evaluation seeds or pool routes), and the seconds it took.
+
+    ``extra_routes`` (node ids) are replayed on the pilot seeds too, after the drawn pilot
+    routes: the candidates of a first plan (:func:`refine_case`)."""
+    from .. import mtrce
+    from ..mtrce.calibration import draw_pilot_routes, fit_outcome_model
 
     seeds, count = settings.pilot()
     t0 = time.perf_counter()
+    routes = draw_pilot_routes(mtrce.from_instance(case.instance, case.request), count)
+    for r in extra_routes:
+        if list(r) not in routes:
+            routes.append(list(r))
     model = fit_outcome_model(
         case.instance,
         case.request,
         pilot_seeds=seeds,
-        pilot_routes=count,
+        pilot_routes=routes,
         target_accuracy=case.target_accuracy,
         effects=(settings.effects or EFFECTS)[case.family],
+        terms=settings.terms,
     )
     return model, time.perf_counter() - t0
 
 
-def fitted_plans(
+def refine_case(
     case: Case, problem: Any, model: Any, settings: Settings, others: Sequence[dict] = ()
+) -> tuple[Any, list[list[int]], float]:
+    """Refit the model where the plan is decided: the ``settings.refine`` best routes of a first
+    expected-time search (distinct in their first three trained nodes) are replayed on the
+    pilot seeds with the drawn pilot routes, and the model is fitted again.
+
+    The drawn pilot routes are random and greedy under random utilities; they seldom start the
+    way the best plans do, so the last-node effects and the line are least informed exactly on
+    the first hops that decide the time to target (on the development seeds 200-219 the first
+    hop of healthcare-medium's plans was predicted 0.1-0.2 above what it measured). Returns
+    ``(model, candidates as index routes, seconds)``; with ``settings.refine`` 0 the model
+    unchanged and no candidates. No evaluation seed is used.
+    """
+    from ..mtrce.anytime import Objective, best_distinct, plan_anytime
+
+    if not settings.refine:
+        return model, [], 0.0
+    t0 = time.perf_counter()
+    obj = Objective(problem, model, model.spread(), case.target_accuracy)
+    idx_of = {n: i for i, n in enumerate(problem.ids)}
+    starts = [[idx_of[n] for n in p["route"]] for p in others if "route" in p]
+    plan_anytime(obj, time_limit=settings.time_limit / 2, seed=0, starts=starts)
+    cands = best_distinct(obj, settings.refine)
+    refit, _ = fit_case(case, settings, [[problem.ids[i] for i in r] for r in cands])
+    return refit, cands, time.perf_counter() - t0
+
+
+def fitted_plans(
+    case: Case,
+    problem: Any,
+    model: Any,
+    settings: Settings,
+    others: Sequence[dict] = (),
+    extra_starts: Sequence[Sequence[int]] = (),
 ) -> list[dict[str, Any]]:
     """The plans on the fitted model: the aligned plan, time to target and coverage.
 
     - :data:`ALIGNED`: :func:`~daitn_opt.mtrce.anytime.plan_anytime` (greedy insertion and the
-      route of every plan of ``others``, e.g. each baseline's, each descended, then iterated
+      route of every plan of ``others``, e.g. each baseline's, and of ``extra_starts``, each
+      descended, then iterated
       local search, ``settings.time_limit``) improved and, where it finishes, proved optimal by
       :func:`~daitn_opt.mtrce.anytime.solve_exact` (same limit), on the model and the spread of
       its pilot replays (:meth:`~daitn_opt.mtrce.calibration.OutcomeModel.spread`);
@@ -467,6 +603,7 @@ def fitted_plans(
     obj = Objective(problem, model, model.spread(), case.target_accuracy)
     idx_of = {n: i for i, n in enumerate(problem.ids)}
     starts = [[idx_of[n] for n in p["route"]] for p in others if "route" in p]
+    starts += [list(r) for r in extra_starts]
     route, heur = plan_anytime(obj, time_limit=settings.time_limit, seed=0, starts=starts)
     exact = solve_exact(obj, time_limit=settings.time_limit, incumbent=route)
     gap = 0.0 if exact.optimal else (exact.value - exact.bound) / max(exact.value, 1e-9)
@@ -694,7 +831,8 @@ def analyse(results: list[dict[str, Any]]) -> dict[str, Any]:
             },
         }
     rhos = {res["case"]: calibration_rhos(res["calibration"]) for res in results}
-    return {"summary": summary, "tests": tests, "share": share, "rhos": rhos}
+    bound = share_bound(results)
+    return {"summary": summary, "tests": tests, "share": share, "rhos": rhos, "bound": bound}
 
 
 # -- output ----------------------------------------------------------------------------------
@@ -744,6 +882,8 @@ def provenance(settings: Settings) -> dict[str, Any]:
             "pilot_seeds": settings.pilot()[0],
             "pilot_routes": settings.pilot()[1],
             "effects": settings.effects or EFFECTS,
+            "refine": settings.refine,
+            "terms": settings.terms,
             "torch_threads": 1,
         },
     }
@@ -823,7 +963,13 @@ def write_tables(out: Path, results: list[dict[str, Any]], an: dict[str, Any], m
     ]
     models = [{"case": res["case"], **res["model"]} for res in results if res.get("model")]
     _write_csv(out / "evidence-models.csv", models)
-    doc = {"meta": meta, "rhos": an["rhos"], "share": an["share"], "models": models}
+    doc = {
+        "meta": meta,
+        "rhos": an["rhos"],
+        "share": an["share"],
+        "bound": an.get("bound"),
+        "models": models,
+    }
     (out / "evidence.json").write_text(
         json.dumps(doc, indent=1, default=str) + "\n", encoding="utf-8"
     )
@@ -878,7 +1024,15 @@ def _md_header(meta: dict) -> list[str]:
         "than a baseline), then branch and bound; pilot: "
         f"{st.get('pilot_routes', '?')} seeded pilot routes and their reversals on pilot "
         f"seeds {st.get('pilot_seeds', '?')}, disjoint from the evaluation seeds and the "
-        "calibration pool; `daitn_opt/mtrce/calibration.py`). The previous aligned plan "
+        "calibration pool"
+        + (
+            f", then the {st['refine']} best routes of a first expected-time search (distinct "
+            "in their first three hospitals) replayed on the same pilot seeds and the model "
+            "fitted again on all of them"
+            if st.get("refine")
+            else ""
+        )
+        + "; `daitn_opt/mtrce/calibration.py`). The previous aligned plan "
         "(time-to-target (fitted): the mean prediction crossing the target) and the hand-prior "
         "plans (time-to-target exact, coverage exact) are kept as variants. Target accuracy: "
         + ", ".join(f"{k} {v:g}" for k, v in st["target_accuracy"].items())
@@ -919,6 +1073,36 @@ def _md_share(an: dict[str, Any]) -> list[str]:
             v = an["share"][fam].get("versus", {}).get(b)
             cells.append("-" if v is None else f"{v['sooner']}/{v['later']}/{v['tie']}")
         lines.append(f"| {b} | " + " | ".join(cells) + " |")
+    return lines + _md_bound(an)
+
+
+def _md_bound(an: dict[str, Any]) -> list[str]:
+    """The pairs no plan can win strictly, and the ties of this plan (:func:`share_bound`)."""
+    bound = an.get("bound")
+    if not bound:
+        return []
+    lines = [
+        "",
+        "Why strictly sooner than *every* baseline is out of reach on some pairs. Impossible: a "
+        "baseline reaches the target no later than the earliest checkpoint any route can make "
+        "(the untrained model at 0 s or the end of the fastest single training visit), so no "
+        "route is strictly sooner; the most any planner can win is the pairs left. Shared "
+        "prefix: the aligned plan reaches the target at the same second as a sequential "
+        "baseline (the same trained prefix on the same seed: the same model), a tie of this "
+        "plan. No route reaches: neither the aligned plan, a baseline nor any route of the "
+        "calibration pool reaches the target on that seed.",
+        "",
+        "| family | pairs | impossible | at most winnable | shared-prefix ties | no route "
+        "reaches |",
+        "|---|---|---|---|---|---|",
+    ]
+    for fam, b in bound.items():
+        n = max(1, b["pairs"])
+        top = b["pairs"] - b["impossible"]
+        lines.append(
+            f"| {fam} | {b['pairs']} | {b['impossible']} | {top} ({100 * top / n:.0f}%) | "
+            f"{b['shared_prefix']} | {b['none_reach']} |"
+        )
     return lines
 
 
@@ -927,22 +1111,28 @@ def _md_models(results: list[dict[str, Any]]) -> list[str]:
         "",
         "## Fitted outcome model (per request, pilot replays only)",
         "",
-        "acc = a + b C, C = mean over labels of g(X_l / (kappa T_l)), X_l the mass gathered, "
+        "acc = a + b C h(S) - skew D (+ the last node's effect), C = mean over labels of "
+        "g(X_l / (kappa T_l)), X_l the mass gathered, "
         "each node's discounted by rho per node trained after it (forgetting by position) or per "
         "average node's worth of samples trained after it (by samples), mass = counts x "
-        "signal^gamma x age weight. Spread: how one replay's accuracy scatters around the "
-        "prediction (new at each checkpoint / shared by a replay), the aligned objective's error "
+        "signal^gamma x age weight; h(S) = 1 - exp(-S / (warm-up x an average node's steps)) "
+        "after S optimisation steps (ceil(samples / batch) per visit; warm-up 0: h = 1), D the "
+        "total-variation distance of X's label shares from the eligible nodes'. Spread: how one "
+        "replay's accuracy scatters around the "
+        "prediction (new at each checkpoint / shared by a replay; in brackets the share of the "
+        "checkpoint part that persists to the next checkpoint and its AR(1) coefficient), the "
+        "aligned objective's error "
         "model. Node effects: the accuracy added when a node is the last one trained, fitted to "
         "its mean residual (mean) or so that the model's probability of reaching the target "
         "matches each node's pilot share of checkpoints at the target (reach). Hand "
         "priors: kappa 1/3, rho 0.95, gamma 2. RMSE and rho over the pilot prefixes (fitted vs "
         "hand priors with a, b refitted; in brackets with the node effects).",
         "",
-        "| request | kappa | rho (recency) | forgetting by | gamma (noise) | a | b | coverage "
-        "target | pilot prefixes | node effects | RMSE fitted (with node effects) / prior | "
-        "pilot rho fitted (with node effects) / prior | spread per "
-        "checkpoint / shared | fit s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| request | kappa | rho (recency) | forgetting by | gamma (noise) | warm-up | skew | a | b "
+        "| coverage target | pilot routes | pilot prefixes | node effects | RMSE fitted (with node "
+        "effects) / prior | pilot rho fitted (with node effects) / prior | spread per "
+        "checkpoint / shared (persistent share, AR phi) | fit s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for res in results:
         m = res.get("model")
@@ -951,12 +1141,15 @@ def _md_models(results: list[dict[str, Any]]) -> list[str]:
         lines.append(
             f"| {res['case']} | {m['kappa']:.3g} | {m['recency']:g} | "
             f"{m.get('forgetting', 'position')} | {m['noise_exponent']:g} | "
+            f"{m.get('warmup', 0.0):g} | {m.get('skew', 0.0):g} | "
             f"{m['intercept']:.3f} | {m['slope']:.3f} | {_fmt(m.get('coverage_target'), '.3f')} | "
-            f"{m['measurements']} | {m.get('effects') or '-'} | "
+            f"{m.get('pilot_routes', '-')} | {m['measurements']} | {m.get('effects') or '-'} | "
             f"{m['rmse']:.4f} ({_fmt(m.get('effect_rmse'), '.4f')}) / "
             f"{m['prior_rmse']:.4f} | {_fmt(m['pilot_rho'], '.2f')} "
             f"({_fmt(m.get('effect_rho'), '.2f')}) / {_fmt(m['prior_pilot_rho'], '.2f')} | "
-            f"{_fmt(m.get('checkpoint_sd'))} / {_fmt(m.get('shared_sd'))} | {m['fit_s']:.0f} |"
+            f"{_fmt(m.get('checkpoint_sd'))} / {_fmt(m.get('shared_sd'))} "
+            f"({_fmt(m.get('persistent', 0.0), '.2f')}, {_fmt(m.get('phi', 0.0), '.2f')}) | "
+            f"{m['fit_s']:.0f} |"
         )
     return lines
 

@@ -34,11 +34,13 @@ def _basis(seed: int = 0, n: int = 10, labels: int = 3) -> Basis:
     return Basis(tuple(f"n{i}" for i in range(n)), counts, quality, np.ones(n), eligible)
 
 
-def _synthetic(basis: Basis, seed: int, noise: float = 0.004) -> list[Measurement]:
+def _synthetic(
+    basis: Basis, seed: int, noise: float = 0.004, truth: OutcomeModel | None = None
+) -> list[Measurement]:
     """Every prefix of 30 random orders of random node subsets, measured from the TRUE model
-    plus Gaussian noise (seeded)."""
+    (or ``truth``) plus Gaussian noise (seeded)."""
     rng = np.random.default_rng(seed)
-    truth = OutcomeModel(
+    truth = truth or OutcomeModel(
         basis, TRUE["kappa"], TRUE["recency"], TRUE["noise_exponent"], TRUE["a"], TRUE["b"]
     )
     nodes = np.flatnonzero(basis.eligible)
@@ -66,6 +68,58 @@ def test_fit_recovers_known_parameters():
     assert model.report.rmse < 0.01  # about the noise level
     assert model.report.rmse < model.report.prior_rmse
     assert model.report.rho > 0.95
+
+
+def test_warmup_and_skew_enter_the_prediction_as_stated():
+    """``a + b C h(S) - skew D``: ``S`` the optimisation steps (ceil(samples / 10) per node),
+    ``h = 1 - exp(-S / (warmup * mean eligible steps))``, ``D`` the total-variation distance of
+    the gathered mass's label shares from the eligible nodes' (computed here by hand)."""
+    basis = _basis()
+    model = OutcomeModel(basis, 0.3, 0.8, 1.0, 0.2, 0.7, warmup=1.5, skew=0.25)
+    seq = [3, 1, 5]
+    mass = basis.mass(1.0)
+    X = np.zeros(basis.labels)
+    for i in seq:
+        X = 0.8 * X + mass[i]
+    steps = np.ceil(basis.counts.sum(axis=1) / 10)
+    h = 1 - math.exp(-steps[seq].sum() / (1.5 * steps[basis.eligible].mean()))
+    prior = mass[basis.eligible].sum(axis=0) / mass[basis.eligible].sum()
+    D = 0.5 * np.abs(X / X.sum() - prior).sum()
+    want = 0.2 + 0.7 * model.coverage(seq) * h - 0.25 * D
+    assert model.predict(seq) == pytest.approx(want, rel=1e-12)
+    assert model.predict([]) == pytest.approx(0.2)  # the untrained model: the intercept alone
+    plain = OutcomeModel(basis, 0.3, 0.8, 1.0, 0.2, 0.7)
+    assert plain.predict(seq) == pytest.approx(0.2 + 0.7 * model.coverage(seq))
+
+
+def test_fit_recovers_warmup_and_skew():
+    """Measurements from a model with a warm-up and a skew penalty: the fit finds both grid
+    values, and the fit without them explains the data far worse."""
+    basis = _basis()
+    truth = OutcomeModel(
+        basis,
+        TRUE["kappa"],
+        TRUE["recency"],
+        TRUE["noise_exponent"],
+        TRUE["a"],
+        TRUE["b"],
+        warmup=2.0,
+        skew=0.2,
+    )
+    data = _synthetic(basis, seed=3, truth=truth)
+    model = fit_measurements(basis, data)
+    assert (model.warmup, model.skew) == (2.0, 0.2)
+    assert model.recency == TRUE["recency"]
+    assert model.report is not None and model.report.rmse < 0.01
+    plain = fit_measurements(basis, data, warmups=(0.0,), skews=(0.0,))
+    assert plain.warmup == 0.0 and plain.skew == 0.0
+    assert plain.report is not None and plain.report.rmse > 2 * model.report.rmse
+
+
+def test_fit_keeps_the_plain_model_when_the_data_have_no_warmup_or_skew():
+    basis = _basis()
+    model = fit_measurements(basis, _synthetic(basis, seed=1))
+    assert (model.warmup, model.skew) == (0.0, 0.0)
 
 
 def test_fit_tells_order_apart():

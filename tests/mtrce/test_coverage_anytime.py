@@ -93,6 +93,112 @@ def test_checkpoints_follow_the_model_in_order(forgetting):
     assert p[-1] != pytest.approx(dataclasses.replace(model, node_effect=None).predict(seq))
 
 
+def test_checkpoints_follow_a_model_with_warmup_and_skew():
+    """The objective's prefix recursion carries the optimisation steps and the label skew: its
+    checkpoints equal the model's predictions, which differ from the plain model's."""
+    import dataclasses
+
+    problem, model = _instance()
+    model = dataclasses.replace(model, warmup=2.0, skew=0.3)
+    obj = Objective(problem, model, Spread(0.0, 0.0))
+    route = [0, 2, 4, 1, 6]
+    _, p = obj.checkpoints(route)
+    seq = [model.basis.index(problem.ids[i]) for i in route[1:-1]]
+    assert p == pytest.approx([model.predict(seq[:k]) for k in range(len(seq) + 1)])
+    plain = dataclasses.replace(model, warmup=0.0, skew=0.0)
+    assert p[1] < plain.predict(seq[:1]) - 1e-3
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_exact_with_warmup_and_skew_matches_enumeration(seed):
+    """The prefix bound stays valid with the two terms (it reads ``a + b C``, an upper bound of
+    every prediction): branch and bound equals enumeration."""
+    import dataclasses
+
+    problem, model = _instance(seed=seed)
+    model = dataclasses.replace(model, warmup=1.0, skew=0.2, slope=0.6)
+    obj = Objective(problem, model, Spread(0.04, 0.02))
+    _route, value = brute_force(obj)
+    exact = solve_exact(obj, time_limit=30)
+    assert exact.optimal and exact.value == pytest.approx(value, rel=1e-9)
+
+
+def test_persistent_checkpoint_error_matches_simulation():
+    """A persistent (AR(1)) part of the checkpoint error: the objective (Rouwenhorst chain, 15
+    states) agrees with a seeded Monte Carlo of the continuous model within 1%; persistence
+    makes later checkpoints fewer fresh chances, so the expected time is longer than with
+    independent checkpoints, and a reach probability lower."""
+    problem, model = _instance(deadline=200.0)
+    route = [0, 1, 2, 3, 4, 5, 6]
+    sd, shared, a2, phi = 0.06, 0.02, 0.6, 0.8
+    obj = Objective(problem, model, Spread(sd, shared, persistent=a2, phi=phi))
+    assert obj.feasible(route)
+    t, p = obj.checkpoints(route)
+    rng = np.random.default_rng(0)
+    n = 200_000
+    z = rng.standard_normal(n)
+    u = rng.standard_normal(n)
+    hit_at = np.full(n, problem.deadline)
+    done = np.zeros(n, dtype=bool)
+    for k in range(len(p)):
+        if k:
+            u = phi * u + math.sqrt(1 - phi**2) * rng.standard_normal(n)
+        acc = (
+            p[k]
+            + shared * z
+            + sd * (math.sqrt(a2) * u + math.sqrt(1 - a2) * rng.standard_normal(n))
+        )
+        new = ~done & (acc >= 0.9)
+        hit_at[new] = min(t[k], problem.deadline)
+        done |= new
+    assert obj.value(route) == pytest.approx(hit_at.mean(), rel=0.01)
+    assert obj.reach_probability(route) == pytest.approx(done.mean(), abs=0.01)
+    fresh = Objective(problem, model, Spread(sd, shared))
+    assert obj.value(route) > fresh.value(route)
+    assert obj.reach_probability(route) < fresh.reach_probability(route)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_exact_with_persistent_error_matches_enumeration(seed):
+    """The prefix bound under a persistent error (each later checkpoint bounded at the chain's
+    highest state) still never cuts the optimum: branch and bound equals enumeration."""
+    problem, model = _instance(seed=seed)
+    obj = Objective(problem, model, Spread(0.05, 0.02, persistent=0.7, phi=0.7))
+    _route, value = brute_force(obj)
+    exact = solve_exact(obj, time_limit=30)
+    assert exact.optimal and exact.value == pytest.approx(value, rel=1e-9)
+
+
+def test_persistence_of_recovers_an_ar1_error():
+    """Replays whose residuals are a shared part plus an AR(1) persistent part plus fresh
+    noise: the moment estimates come back near the truth; independent noise gives none."""
+    from daitn_opt.mtrce.calibration import persistence_of
+
+    problem, model = _instance()
+    rng = np.random.default_rng(4)
+    seq = [model.basis.index(problem.ids[i]) for i in (1, 2, 3, 4, 5)] * 4
+    pred = [model.predict(seq[:k]) for k in range(1, len(seq) + 1)]
+    sd, shared, a2, phi = 0.05, 0.02, 0.6, 0.7
+
+    def runs(alpha2: float):
+        out = []
+        for _ in range(600):
+            z, u = rng.standard_normal(), rng.standard_normal()
+            run = [((), model.predict([]))]
+            for k in range(len(seq)):
+                if k:
+                    u = phi * u + math.sqrt(1 - phi**2) * rng.standard_normal()
+                e = sd * (math.sqrt(alpha2) * u + math.sqrt(1 - alpha2) * rng.standard_normal())
+                run.append((tuple(seq[: k + 1]), pred[k] + shared * z + e))
+            out.append(run)
+        return out
+
+    got_a2, got_phi = persistence_of(model, runs(a2), sd, shared)
+    assert got_a2 == pytest.approx(a2, abs=0.1)
+    assert got_phi == pytest.approx(phi, abs=0.1)
+    assert persistence_of(model, runs(0.0), sd, shared)[0] < 0.1
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_exact_matches_enumeration_and_heuristic_is_never_better(seed):
     problem, model = _instance(seed=seed)
@@ -173,5 +279,5 @@ def test_plan_anytime_is_never_worse_than_a_start_route():
     assert value == pytest.approx(best) and obj.value(route) == pytest.approx(best)
     fresh = Objective(problem, model, Spread(0.04, 0.02))
     worst_start = [0, 6]
-    r2, v2 = plan_anytime(fresh, time_limit=5.0, seed=0, kicks=0, starts=[worst_start])
+    _r2, v2 = plan_anytime(fresh, time_limit=5.0, seed=0, kicks=0, starts=[worst_start])
     assert v2 <= fresh.value(worst_start) + 1e-12
