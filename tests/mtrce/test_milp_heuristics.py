@@ -1,7 +1,8 @@
 """HiGHS's sub-MIP heuristics on an orienteering route (``highs``, ``sub_mip_heuristics``): off by
 default on one orienteering route, left to HiGHS elsewhere; with them off or on the solver proves
 the same optimum on random and Tsiligirides orienteering instances (every route through the
-checker)."""
+checker). The integer solutions of the tree are repaired into routes instead
+(:func:`daitn_opt.mtrce.milp_cuts._repair_best`)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import numpy as np
 import pytest
 
 from daitn_opt.mtrce import check
-from daitn_opt.mtrce.milp import _orienteering, build_model
-from daitn_opt.registry import solve
+from daitn_opt.mtrce.milp import HighsParams, _orienteering, build_model
+from daitn_opt.mtrce.milp_columns import column_values
+from daitn_opt.mtrce.milp_cuts import CutRun, _repair_best
+from daitn_opt.registry import SolveOptions, solve
 from daitn_opt.result import Status
 from tests.mtrce.test_milp_rcfix import _random_op, _tsiligirides
 
@@ -40,3 +43,27 @@ def test_the_same_optimum_with_and_without_them(make):
         values.append(result.objective)
     assert values[0] == pytest.approx(values[1])
     assert np.isfinite(values[0])
+
+
+def test_the_subtours_of_a_node_solution_are_repaired_into_a_better_route():
+    """An integer point holding a route and a separate triangle of customers the route can still
+    afford: its repair offers a feasible route worth more than the route alone."""
+    problem = _random_op(2)
+    optimum = solve(problem, "highs", time_limit=60, seed=0)
+    ids = {v: i for i, v in enumerate(problem.ids)}
+    route = [ids[v] for v in optimum.solution["routes"][0]]
+    inner = route[1:-1]
+    assert len(inner) >= 5
+    a, b, c = inner[:3]
+    rest = [route[0], *inner[3:], route[-1]]  # the optimum without a, b, c: still feasible
+    model = build_model(problem)
+    x = column_values(model, [rest])
+    for i, j in ((a, b), (b, c), (c, a)):
+        x[model.edge_id[i, j]] = 1.0
+    x[model.y_col[[a, b, c]]] = 1.0
+    run = CutRun(model, SolveOptions(time_limit=10.0, params=HighsParams()))
+    assert run.offer([rest])
+    alone = run.best_value
+    _repair_best(run, [x], None)
+    assert run.best_value > alone
+    assert check(problem, {"routes": [[problem.ids[i] for i in r] for r in run.best]}).ok
