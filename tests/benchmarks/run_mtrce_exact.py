@@ -374,12 +374,16 @@ def _param(row: dict, name: str) -> str:
     return ""
 
 
-def bench_opproof(args) -> None:
-    import subprocess
-
-    files = _opproof_files(args.every)
+def opproof_selection(args, files: list[Path]) -> list[Path]:
+    """The files of the sweep, in order: ``--only``, ``--unproved-in``, ``--first-from``,
+    ``--offset`` applied to ``files`` (Chao, then OPLib in the interleaved order)."""
     if args.only:  # comma-separated parts of file names
         files = [f for f in files if any(part in f.stem for part in args.only.split(","))]
+    if args.unproved_in:  # a rerun of what an earlier sweep did not prove
+        proved = {
+            r["instance"] for r in _opproof_rows(Path(args.unproved_in)) if r["status"] == "optimal"
+        }
+        files = [f for f in files if f.stem.startswith("chao") or f.stem not in proved]
     if args.first_from and Path(args.first_from).exists():
         # OPLib files never run in that store first, then its unproved, then its proved
         done = {r["instance"]: r["status"] for r in _opproof_rows(Path(args.first_from))}
@@ -393,6 +397,13 @@ def bench_opproof(args) -> None:
         files = sorted(files, key=first)  # stable: the interleaved order within each group
     if args.offset:  # a second sweep on the same store, from elsewhere in the list
         files = files[args.offset :] + files[: args.offset]
+    return files
+
+
+def bench_opproof(args) -> None:
+    import subprocess
+
+    files = opproof_selection(args, _opproof_files(args.every))
     db = Path(args.db)
     if args.run:
         cli = Path(sys.executable).with_name("daitn-opt")
@@ -458,6 +469,33 @@ def _store_section(title: str, db: Path, rows: list[dict], listed: int, args) ->
     return [*text, "", *_opproof_summary(rows), ""]
 
 
+def _combined_section(args, db: Path, rows: list[dict]) -> list[str]:
+    """``--combined STORE=LABEL``: the targets on the main store's runs plus, for the instances
+    it did not run, STORE's (a rerun of only what an earlier sweep left unproved is then read
+    with that sweep's proofs of the rest; the section says which runs come from where)."""
+    out = []
+    for item in args.combined:
+        path, _, label = item.partition("=")
+        if not Path(path).exists():
+            continue
+        ran = {r["instance"] for r in rows}
+        kept = [r for r in _opproof_rows(Path(path)) if r["instance"] not in ran]
+        both = rows + kept
+        proved = sum(r["status"] == "optimal" for r in kept)
+        out += [
+            f"## Combined: `{db}` with {label or path}",
+            "",
+            f"{len(rows)} runs of `{db}`, and for the {len(kept)} instances it did not run, the "
+            f"runs of `{path}` ({proved} of them proved there, not rerun).",
+            "",
+            *_opproof_targets(both, 0),
+            "",
+            *_opproof_summary(both),
+            "",
+        ]
+    return out
+
+
 def write_opproof_page(args, db: Path, rows: list[dict], listed: int) -> None:
     """The page: each measured store (``--db``, then every ``--extra``) with its targets and
     summary, the before tables (``--baseline``, on the instances the main store ran), then
@@ -473,6 +511,7 @@ def write_opproof_page(args, db: Path, rows: list[dict], listed: int) -> None:
         "",
         OPPROOF_INTRO,
         "",
+        *_combined_section(args, db, rows),
         *_store_section("After", db, rows, listed, args),
     ]
     for path, extra, label in extras:
@@ -508,28 +547,49 @@ runs stop after so many seconds of wall-clock time, whatever share of a core the
 The solver: an `ils` warm start, then rounds of cut separation on the LP relaxation
 (generalized subtour elimination by minimum cuts, with start and end kept apart on a path;
 logical cuts `x_ij <= y_i`, and `x_si <= y_i` at the depots of a path as rows; triple covers of
-the budget; count cuts), with reduced-cost fixing against the incumbent (`rc_fixing`), then the
-tree search: `search=highs` (HiGHS's branch and bound on the model with the cuts found so far,
-the subtours of its integer solutions cut and the MIP solved again), `search=cuts` (branch and
-cut in Python on HiGHS's LP, the same separation at every node; `daitn_opt/mtrce/milp_branch.py`)
-or `search=auto` (HiGHS's search for 25 % of the time left, then the Python tree; the
-default is `search=highs` without `rc_fixing`, the setting that proved the most Chao instances). Each store names the commit it ran: `out/opproof/cpu.sqlite` ran the default of
-8f68af8/e75ee38, the Python tree alone (search=cuts); `cpu-hybrid.sqlite` ran `--only
+the budget; count cuts), optionally with reduced-cost fixing against the incumbent
+(`rc_fixing`), then the tree search: `search=highs` (HiGHS's branch and bound on the model with
+the cuts found so far, the subtours of its integer solutions cut and the MIP solved again; the
+default), `search=cuts` (branch and cut in Python on HiGHS's LP, the same separation at every
+node; `daitn_opt/mtrce/milp_branch.py`) or `search=auto` (HiGHS's search for 25 % of the time
+left, then the Python tree). Since 5a60ab5 HiGHS's RINS, RENS, root reduced-cost and
+feasibility-jump heuristics are off on an orienteering route (`sub_mip_heuristics=false`): on the
+model whose subtour cuts come lazily they found routes with subtours only and took most of a
+round (OPLib pr107-gen3-50: 70 of 96 s of the round, no node explored); since 93763ff the five
+best integer solutions of each round are repaired into routes (2-opt, then the subtours' nodes
+inserted while the budget allows), not only the last.
+
+The stores: `out/opproof/oplib-default.sqlite` is the previous default (7a19afd: 99 files, then
+8164c4a: the 37 others, this session) on all 136 OPLib files with n <= 200;
+`out/opproof/oplib-93763ff.sqlite` is the new default on the files the previous one left
+unproved (the full 136 did not fit the session: the table "Combined" reads the previous
+default's proofs for the others, not rerun); `chao-93763ff.sqlite` the new default on Chao 64/66
+(when present). Earlier stores: `cpu.sqlite` ran the default of 8f68af8/e75ee38 (search=cuts);
+`cpu-hybrid.sqlite` ran `--only
 set_64_1_30,set_64_1_35,set_66_1_050,set_66_1_065,set_66_1_070,set_66_1_075,set_66_1_085` at
 5ae4939 (search=auto); `cpu-before.sqlite` ran `--param search=highs --param rc_fixing=false --only
-set_6`, then the same on six OPLib files the previous page left unproved (`--only
-att48-gen4-65,berlin52-gen4-60,st70-gen2-50,rat99-gen2-50,kroB100-gen4-45,kroC100-gen3-50`). The OPLib sweep was stopped at the deadline (two sweeps on the store: from the files the
-previous page never ran, `--first-from`, and from those it left unproved, `--offset 75`).
-Bounds are rounded to the objective's step (the gcd of the scores: 5 on Chao set 66).
+set_6` (the previous default on Chao), then six OPLib files; `final.sqlite` is the first page
+(wall clock). Bounds are rounded to the objective's step (the gcd of the scores: 5 on Chao set
+66).
 
 Regenerate (the store resumes; a rerun only runs what is missing; `--no-run` only writes the page):
 
 ```
-.venv/bin/python tests/benchmarks/run_mtrce_exact.py opproof --cpu-limit 60 --workers 2 \\
-    --db out/opproof/cpu.sqlite --first-from out/opproof/final.sqlite \\
+.venv/bin/python tests/benchmarks/run_mtrce_exact.py opproof --only gen --cpu-limit 60 \\
+    --workers 1 --db out/opproof/oplib-default.sqlite   # at 7a19afd / 8164c4a
+.venv/bin/python tests/benchmarks/run_mtrce_exact.py opproof --only set_6 --cpu-limit 60 \\
+    --workers 1 --db out/opproof/chao-93763ff.sqlite
+.venv/bin/python tests/benchmarks/run_mtrce_exact.py opproof --only gen --cpu-limit 60 \\
+    --unproved-in out/opproof/oplib-default.sqlite \\
+    --workers 1 --db out/opproof/oplib-93763ff.sqlite \\
+    --combined out/opproof/oplib-default.sqlite="the previous default's runs of the other files" \\
+    --extra out/opproof/chao-93763ff.sqlite="the new default on Chao 64/66" \\
+    --extra out/opproof/oplib-default.sqlite="the previous default (7a19afd, 8164c4a), all 136 OPLib files" \\
+    --extra out/opproof/cpu.sqlite="the Python tree (search=cuts), 8f68af8/e75ee38" \\
     --extra out/opproof/cpu-hybrid.sqlite="search=auto, the Chao instances one of the two trees left unproved" \\
-    --baseline out/opproof/cpu-before.sqlite="HiGHS's tree, no fixing (search=highs, rc_fixing=false), same clock" \\
-    --baseline out/opproof/final.sqlite="the previous page (wall clock, 60 s, load 6-32)" \\
+    --baseline out/opproof/oplib-default.sqlite="the previous default, same files, same clock" \\
+    --baseline out/opproof/cpu-before.sqlite="the previous default on Chao (search=highs, rc_fixing=false), same clock" \\
+    --baseline out/opproof/final.sqlite="the first page (wall clock, 60 s, load 6-32)" \\
     --out papers/routing/op-proofs.md
 ```
 
@@ -537,9 +597,11 @@ Regenerate (the store resumes; a rerun only runs what is missing; `--no-run` onl
 `--time-limit S` alone: wall-clock runs; `--param KEY=VALUE`: a parameter of `highs`;
 `--baseline STORE=LABEL`: an earlier sweep shown as a "before" table (on the instances the main
 store ran), with the number of proofs on the instances both ran; `--extra STORE=LABEL`: another
-measured sweep shown in full; `--only TEXT`: only the files whose name holds it; `--first-from
-STORE`: the OPLib files that store never ran first, then those it left unproved; `--offset K`:
-start at the K-th file of that list."""
+measured sweep shown in full; `--combined STORE=LABEL`: the targets on the main store's runs plus
+STORE's runs of the files the main store did not run; `--unproved-in STORE`: only the OPLib files
+STORE did not prove; `--only TEXT`: only the files whose name
+holds one of its comma-separated parts; `--first-from STORE`: the OPLib files that store never
+ran first, then those it left unproved; `--offset K`: start at the K-th file of that list."""
 
 
 def main() -> None:
@@ -566,6 +628,13 @@ def main() -> None:
         default=[],
         help="opproof: STORE=LABEL of another measured sweep, shown in full (repeatable)",
     )
+    ap.add_argument(
+        "--combined",
+        action="append",
+        default=[],
+        help="opproof: STORE=LABEL whose runs stand for the instances the main store did not "
+        "run, in a combined table of the targets (repeatable)",
+    )
     ap.add_argument("--cpu-limit", type=float, default=0.0, help="opproof: CPU seconds per run")
     ap.add_argument(
         "--wall-cap", type=float, default=0.0, help="opproof: wall cap with --cpu-limit (20x)"
@@ -578,6 +647,11 @@ def main() -> None:
         "--first-from",
         default="",
         help="opproof: run first the OPLib files this store never ran, then those it left unproved",
+    )
+    ap.add_argument(
+        "--unproved-in",
+        default="",
+        help="opproof: only the OPLib files this store did not prove (or never ran)",
     )
     ap.add_argument("--param", action="append", default=[], help="opproof: solver KEY=VALUE")
     ap.add_argument("--out", default="")
