@@ -2,13 +2,15 @@
 healthcare, on development seeds only.
 
 For each request named on the command line it fits the outcome model to the pilot replays (as
-``paper outcomes`` does: pilot seeds 100-104), plans the aligned route (``plan_anytime`` from every
-baseline's route, then ``solve_exact``; 20 s each), and keeps the ``--top`` best distinct routes
+``paper outcomes`` does: pilot seeds 100-104, then the second pilot round of ``refine_case``),
+plans the aligned route (``plan_anytime`` from every baseline's route and the candidates, then
+``solve_exact``; 20 s each), and keeps the ``--top`` best distinct routes
 the searches evaluated (by the model's expected time; distinct in their first four trained nodes).
 It then replays every such candidate and every baseline's route (from ``make_plans``; random
 redrawn per seed) on the seeds ``--seeds`` (default 100-119 and 200-219: the pilot seeds, 15
 further pilot-side seeds and the 20 development seeds; never the evaluation seeds 0-19) and
-pickles, per (route, seed), the checkpoints ``(node, time, accuracy)`` into ``--out``.
+pickles, per (route, seed), the checkpoints ``(node, time, accuracy)`` into ``--out``
+(``--dev-only``: the development seeds alone). Its output is in ``probe-aats.txt``.
 
 ``--analyse`` reads that pickle and prints, per request: the model's expected time and reach
 probability next to the measured mean censored time and reach share on the development seeds,
