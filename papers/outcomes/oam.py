@@ -105,7 +105,11 @@ def sibling_run(out: Path) -> list[str]:
     if path is None or not path.exists():
         return []
     doc = json.loads(path.read_text(encoding="utf-8"))
-    return [*headline(doc, f"Same code, other planner (`{path.relative_to(ROOT)}`)"), ""]
+    if out.resolve() in (OUT / "oam-poison", OUT / "oam-noise-mixture"):
+        where = f"The `noise` setting's page (`{path.relative_to(ROOT)}`)"
+    else:
+        where = f"Same code, other planner (`{path.relative_to(ROOT)}`)"
+    return [*headline(doc, where), ""]
 
 
 def noise_diagnosis(path: Path = OUT / "oam.json") -> list[str]:
@@ -173,7 +177,14 @@ POISON_NOTES = [
     "`formulations/oam.md`): every arm plans without the nodes it believes at or below chance "
     "(the outcome model cannot represent harm, so a planner with time to spare visited them); "
     "the quality is measured on the clean label mix (the observed-mix reference called a "
-    "first-hop poisoner clean); and the settings name the update rule used.",
+    "first-hop poisoner clean); and the estimates follow the honest-or-liar mixture rule, which "
+    "keeps an imprecisely measured honest node at its report (rule and label mix chosen on "
+    "development seeds 200-207, never on the seeds of this page).",
+    "",
+    "- Reading the tables: the relative utility error (Estimates vs the truth) divides by the "
+    "true utility, which is near zero for a poisoner (true quality 0-0.2), so it stays large "
+    "even when the estimate is good; the `q_hat / q` columns of the second diagnosis table and "
+    "the per-hop measurement table show the quality itself.",
     "",
 ]
 
