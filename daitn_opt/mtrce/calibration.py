@@ -394,10 +394,30 @@ class OutcomeModel:
         if objective == EXPECTED_TIME:
             if self.target_accuracy is None:
                 raise InputError("target_accuracy", None, f"{EXPECTED_TIME} needs one")
+            self._refuse_terms_problem_cannot_hold(spread)
             changes.update(self.expected_time_fields(problem, spread))
         if objective is not None:
             changes["objective"] = objective
         return problem.replace(**changes)
+
+    def _refuse_terms_problem_cannot_hold(self, spread: Any) -> None:
+        """A :class:`~.problem.Problem` has no fields for the warm-up, the label skew or a
+        persistent checkpoint error: writing such a model into one would make the registered
+        solvers plan without them, so it is refused (plan with :mod:`.anytime`'s ``Objective``
+        and :meth:`optimisation_fields` instead)."""
+        sp = self.spread() if spread is None else spread
+        for name, value in (
+            ("warmup", self.warmup),
+            ("skew", self.skew),
+            ("spread.persistent", getattr(sp, "persistent", 0.0)),
+        ):
+            if value:
+                raise InputError(
+                    f"outcome_model.{name}",
+                    value,
+                    "a Problem cannot hold this term; the registered solvers would ignore it "
+                    "(fit with terms=False, or plan with anytime.Objective)",
+                )
 
     def expected_time_fields(
         self, problem: Problem, spread: Any = None, target_accuracy: float | None = None

@@ -433,3 +433,30 @@ def test_reach_effects_match_each_nodes_share_of_hits():
     assert abs(tight[a]) < 1e-3  # a tight prior keeps the effect at 0
     with pytest.raises(InputError, match="sd"):
         reach_effects(model, runs, target, 0.0, 1.0)
+
+
+@pytest.mark.parametrize("term", ["warmup", "skew"])
+def test_apply_refuses_terms_a_problem_cannot_hold(term):
+    """A registered solver reads only Problem fields: a model with a warm-up or a label-skew term
+    is refused under the expected-time objective (naming the term), never silently reduced."""
+    import dataclasses
+
+    basis = _basis()
+    model = OutcomeModel(basis, 0.25, 0.7, 1.0, 0.1, 0.8, target_accuracy=0.6)
+    n = len(basis.ids)
+    problem = Problem(
+        ids=list(basis.ids),
+        start=0,
+        end=n - 1,
+        travel=np.ones((n, n)) - np.eye(n),
+        service=np.ones(n),
+        utility=np.where(basis.eligible, 1.0, 0.0),
+        deadline=100.0,
+    )
+    assert model.apply(problem, "min_expected_time_to_target").objective == (
+        "min_expected_time_to_target"
+    )
+    with pytest.raises(InputError, match=f"outcome_model.{term}"):
+        dataclasses.replace(model, **{term: 0.5}).apply(problem, "min_expected_time_to_target")
+    # the other objectives do not read these terms
+    dataclasses.replace(model, **{term: 0.5}).apply(problem, "max_recency_coverage")
