@@ -83,6 +83,24 @@ class OutcomeModelSpec(_Model):
     """Spread shared by every checkpoint of one replay (``sigma_c``)."""
     quadrature_nodes: Annotated[int, Field(ge=1, le=64)] = 9
     """Gauss-Hermite points of the expectation over the shared spread."""
+    persistent: Fraction = 0.0
+    """Share of the checkpoint spread's variance that persists to the next checkpoint as a
+    stationary AR(1) (0: a fresh draw at every checkpoint)."""
+    phi: Fraction = 0.0
+    """AR(1) coefficient of the persistent part."""
+    persistent_states: Annotated[int, Field(ge=1, le=64)] = 15
+    """Rouwenhorst states of the persistent part's discrete AR(1)."""
+    node_steps: dict[str, NonNeg] = Field(default_factory=dict)
+    """Node id -> optimisation steps of training there (the warm-up's clock; every node of the
+    view needs one when ``warm_scale > 0``, else absent: 0)."""
+    warm_scale: NonNeg = 0.0
+    """Warm-up scale in steps: coverage pays ``1 - exp(-steps / warm_scale)`` of its worth
+    (0: no warm-up)."""
+    skew: NonNeg = 0.0
+    """Accuracy lost per unit of label skew (total-variation distance from ``skew_prior``)."""
+    skew_prior: list[NonNeg] | None = None
+    """The label distribution the skew is measured from (one value per label; needed when
+    ``skew > 0``)."""
     recency: Annotated[float, Field(gt=0, le=1)] | None = None
     """Fitted per-position recency (``max_recency_coverage``), None: the request's."""
     source: str = ""
@@ -96,7 +114,7 @@ class OutcomeModelSpec(_Model):
         for node, row in self.label_mass.items():
             if len(row) != labels:
                 raise FieldError(f"label_mass.{node}", len(row), f"expected {labels} values")
-        for name in ("coverage_scale", "label_weight"):
+        for name in ("coverage_scale", "label_weight", "skew_prior"):
             values = getattr(self, name)
             if values is not None and len(values) != labels:
                 raise FieldError(name, len(values), f"expected {labels} values (one per label)")
@@ -105,6 +123,8 @@ class OutcomeModelSpec(_Model):
             len(breaks) < 2 or breaks[0] != 0 or any(b <= a for a, b in pairwise(breaks))
         ):
             raise FieldError("coverage_breaks", breaks, "must increase from 0 (two or more)")
+        if self.skew > 0 and self.skew_prior is None:
+            raise FieldError("skew_prior", None, f"skew = {self.skew} needs the label distribution")
         return self
 
 

@@ -124,10 +124,13 @@ class Objective:
 
     The model is read from the problem's fields (``label_mass``, ``coverage_scale``,
     ``label_weight``, ``coverage_breaks``, ``node_decay``, ``node_effect``, the accuracy line,
-    ``target_accuracy``, ``checkpoint_sd``, ``shared_sd``, ``quadrature_nodes``), as
-    ``OutcomeModel.apply(problem, "min_expected_time_to_target")`` writes them; ``H`` is the
-    deadline unless ``horizon`` is given. Passing a fitted ``model`` (and optionally ``spread``
-    and ``target_accuracy``) writes those fields first (:meth:`from_model`).
+    ``target_accuracy``, the spread ``checkpoint_sd``, ``shared_sd``, ``quadrature_nodes``,
+    ``persistent``, ``phi``, ``persistent_states``, the warm-up ``node_steps``, ``warm_scale``
+    and the skew ``skew``, ``skew_prior``), as ``OutcomeModel.apply(problem,
+    "min_expected_time_to_target")`` writes them; ``H`` is the deadline unless ``horizon`` is
+    given. Passing a fitted ``model`` (and optionally ``spread`` and ``target_accuracy``) writes
+    those fields first (:meth:`from_model`); a ``spread`` or ``target_accuracy`` without a model
+    replaces the problem's own.
     """
 
     def __init__(
@@ -138,17 +141,16 @@ class Objective:
         target_accuracy: float | None = None,
         horizon: float | None = None,
     ) -> None:
-        extra: dict[str, Any] = {}
         if model is not None:
             problem = problem.replace(
                 **model.expected_time_fields(problem, spread, target_accuracy)
             )
-            extra = model.optimisation_fields(problem)
-        # the warm-up and skew terms come with a model only (no Problem fields hold them)
-        self.steps = np.asarray(extra.get("steps", np.zeros(problem.n)), dtype=np.float64)
-        self.warm_scale = float(extra.get("warm_scale", 0.0))
-        self.skew = float(extra.get("skew", 0.0))
-        self.prior = extra.get("prior")
+        else:
+            changes: dict[str, Any] = {} if spread is None else spread_fields(spread)
+            if target_accuracy is not None:
+                changes["target_accuracy"] = float(target_accuracy)
+            if changes:
+                problem = problem.replace(**changes)
         missing = missing_fields(problem)
         if missing is not None:
             raise InputError(missing, None, "needs a fitted outcome model: OutcomeModel.apply")
@@ -159,16 +161,19 @@ class Objective:
         self.arr = Arrays.of(problem)
         self.target = float(problem.target_accuracy)  # type: ignore[arg-type]
         self.horizon = h
-        # the persistence of the checkpoint part comes with a Spread or a model only (no
-        # Problem field holds it); without either, every checkpoint is a fresh draw
-        given = spread if spread is not None else (model.spread() if model is not None else None)
         self.spread = Spread(
             problem.checkpoint_sd,
             problem.shared_sd,
             int(problem.quadrature_nodes),
-            getattr(given, "persistent", 0.0),
-            getattr(given, "phi", 0.0),
+            float(problem.persistent),
+            float(problem.phi),
+            int(problem.persistent_states),
         )
+        steps = problem.node_steps
+        self.steps = np.zeros(problem.n) if steps is None else np.asarray(steps, np.float64)
+        self.warm_scale = float(problem.warm_scale)
+        self.skew = float(problem.skew)
+        self.prior = problem.skew_prior
         self.mass = np.asarray(problem.label_mass, dtype=np.float64)
         self.scale = np.asarray(problem.coverage_scale, dtype=np.float64)
         labels = self.mass.shape[1]
@@ -213,7 +218,8 @@ class Objective:
             return self.a + self.b * cov
         warm = 1.0 - math.exp(-steps / self.warm_scale) if self.warm_scale > 0 else 1.0
         out = self.a + self.b * cov * warm
-        if self.skew > 0 and self.prior is not None and steps > 0:
+        # the untrained model (nothing gathered) has no label distribution to be skewed
+        if self.skew > 0 and self.prior is not None:
             s = float(X.sum())
             if s > 0:
                 out -= self.skew * 0.5 * float(np.abs(X / s - self.prior).sum())
@@ -339,6 +345,18 @@ def best_distinct(obj: Objective, count: int, depth: int = 3) -> list[Route]:
             seen.add(head)
             out.append(list(key))
     return out
+
+
+def spread_fields(spread: Spread) -> dict[str, Any]:
+    """The :class:`~.problem.Problem` fields of ``spread``."""
+    return {
+        "checkpoint_sd": float(spread.checkpoint),
+        "shared_sd": float(spread.shared),
+        "quadrature_nodes": int(spread.nodes),
+        "persistent": float(spread.persistent),
+        "phi": float(spread.phi),
+        "persistent_states": int(spread.states),
+    }
 
 
 def missing_fields(problem: Problem) -> str | None:
@@ -643,4 +661,5 @@ __all__ = [
     "missing_fields",
     "plan_anytime",
     "solve_exact",
+    "spread_fields",
 ]

@@ -373,7 +373,9 @@ class OutcomeModel:
         becomes the most any route can reach). Recency is written as fitted; the solvers read it
         under ``max_recency_coverage`` only. Under ``"min_expected_time_to_target"`` the
         outcome-model fields (:meth:`expected_time_fields`, with ``spread`` or the pilot spread)
-        are written too, so that ``anytime-ils`` and ``anytime-bnb`` solve the result alone.
+        are written too (warm-up, label skew and the persistent checkpoint error included), so
+        that ``anytime-ils``, ``anytime-bnb`` and the checker evaluate the result alone exactly as
+        ``anytime.Objective(problem, self)`` does.
         """
         from .problem import EXPECTED_TIME
 
@@ -394,43 +396,27 @@ class OutcomeModel:
         if objective == EXPECTED_TIME:
             if self.target_accuracy is None:
                 raise InputError("target_accuracy", None, f"{EXPECTED_TIME} needs one")
-            self._refuse_terms_problem_cannot_hold(spread)
             changes.update(self.expected_time_fields(problem, spread))
         if objective is not None:
             changes["objective"] = objective
         return problem.replace(**changes)
-
-    def _refuse_terms_problem_cannot_hold(self, spread: Any) -> None:
-        """A :class:`~.problem.Problem` has no fields for the warm-up, the label skew or a
-        persistent checkpoint error: writing such a model into one would make the registered
-        solvers plan without them, so it is refused (plan with :mod:`.anytime`'s ``Objective``
-        and :meth:`optimisation_fields` instead)."""
-        sp = self.spread() if spread is None else spread
-        for name, value in (
-            ("warmup", self.warmup),
-            ("skew", self.skew),
-            ("spread.persistent", getattr(sp, "persistent", 0.0)),
-        ):
-            if value:
-                raise InputError(
-                    f"outcome_model.{name}",
-                    value,
-                    "a Problem cannot hold this term; the registered solvers would ignore it "
-                    "(fit with terms=False, or plan with anytime.Objective)",
-                )
 
     def expected_time_fields(
         self, problem: Problem, spread: Any = None, target_accuracy: float | None = None
     ) -> dict[str, Any]:
         """The :class:`~.problem.Problem` fields of the expected-time objective for the nodes of
         ``problem``: coverage (mass, scale, weights, breakpoints), per-node decay and effect, the
-        accuracy line, the target accuracy (``target_accuracy`` or the model's) and the spread
-        (``spread`` or :meth:`spread`)."""
+        accuracy line, the target accuracy (``target_accuracy`` or the model's), the spread
+        (``spread`` or :meth:`spread`, its persistent part included) and the warm-up and skew
+        terms (:meth:`optimisation_fields`)."""
+        from .anytime import spread_fields
+
         pos = [self.basis.index(n) for n in problem.ids]
         sp = self.spread() if spread is None else spread
         effect = None if self.node_effect is None else np.asarray(self.node_effect)[pos]
         target = self.target_accuracy if target_accuracy is None else target_accuracy
         L = self.basis.labels
+        terms = self.optimisation_fields(problem)
         return {
             "label_mass": self.mass()[pos],
             "coverage_scale": self.scale(),
@@ -441,17 +427,18 @@ class OutcomeModel:
             "accuracy_intercept": float(self.intercept),
             "accuracy_slope": float(self.slope),
             "target_accuracy": None if target is None else float(target),
-            "checkpoint_sd": float(sp.checkpoint),
-            "shared_sd": float(sp.shared),
-            "quadrature_nodes": int(sp.nodes),
+            **spread_fields(sp),
+            "node_steps": terms["steps"],
+            "warm_scale": float(terms["warm_scale"]),
+            "skew": terms["skew"],
+            "skew_prior": terms["prior"],
         }
 
     def optimisation_fields(self, problem: Problem) -> dict[str, Any]:
         """The warm-up and skew terms for the expected-time objective on the nodes of
         ``problem``: ``steps`` (n,) per node, ``warm_scale`` (0: none), ``skew`` and ``prior``
-        (L,). Not :class:`~.problem.Problem` fields (``problem.py`` has none for them): a problem
-        written by :meth:`apply` alone, e.g. for the registered ``anytime-*`` solvers, plans
-        without these two terms."""
+        (L,); :meth:`expected_time_fields` writes them as the Problem fields ``node_steps``,
+        ``warm_scale``, ``skew`` and ``skew_prior``."""
         pos = [self.basis.index(n) for n in problem.ids]
         return {
             "steps": self.basis.steps()[pos].astype(np.float64),

@@ -17,12 +17,19 @@ evaluation in :mod:`daitn_opt.mtrce.coverage`, so that a shared bug cannot hide 
   ``target_accuracy``, censored at the deadline ``H``: checkpoint 0 is the untrained model at time
   0, checkpoint ``k`` the end of training at the k-th trained node (the customers in order, then
   the end when its utility is positive), with gathered mass ``X <- node_decay[v] X +
-  label_mass[v]`` and prediction ``p_k = a + b * coverage(X) + node_effect[v]``; given the
-  shared error ``z`` it reaches the target with probability ``Phi((p_k + shared_sd z - A) /
-  checkpoint_sd)`` (a step when ``checkpoint_sd = 0``), and ``E = sum_z w_z [sum_k min(t_k, H)
-  q_k prod_{j<k} (1 - q_j) + H prod_k (1 - q_k)]`` over the Gauss-Hermite points of a standard
-  normal. Written here as a plain loop with ``math.erf``, apart from the solvers'
-  :mod:`daitn_opt.mtrce.anytime`.
+  label_mass[v]`` and prediction ``p_k = a + b * coverage(X) * h(S_k) - skew * TV(X) +
+  node_effect[v]``, where ``h(S) = 1 - exp(-S / warm_scale)`` of the steps ``S_k`` trained so far
+  (1 when ``warm_scale = 0``) and ``TV(X) = 0.5 sum_l |X_l / sum X - skew_prior_l|`` (0 when
+  nothing is gathered); given the shared error ``z`` it reaches the target with probability
+  ``Phi((p_k + shared_sd z - A) / checkpoint_sd)`` (a step when ``checkpoint_sd = 0``), and
+  ``E = sum_z w_z [sum_k min(t_k, H) q_k prod_{j<k} (1 - q_j) + H prod_k (1 - q_k)]`` over the
+  Gauss-Hermite points of a standard normal. With a persistent share ``persistent`` of the
+  checkpoint variance (an AR(1) of coefficient ``phi``), the persistent part is the Rouwenhorst
+  chain of ``persistent_states`` states, written here in closed form (the number of "on" among
+  ``N - 1`` two-state chains that each keep their state with probability ``(1 + phi) / 2``:
+  binomial stationary law, states ``-sqrt(N - 1) .. sqrt(N - 1)``), and ``q_k`` is conditioned
+  on the chain's state, carried forward from one checkpoint to the next. Written here as plain
+  loops with ``math.erf``, apart from the solvers' :mod:`daitn_opt.mtrce.anytime`.
 """
 
 from __future__ import annotations
@@ -85,8 +92,8 @@ def _completion(problem: Problem, idx: list[int]) -> float:
     return _starts(problem, idx)[-1] + float(problem.service[idx[-1]]) + float(problem.verify_time)
 
 
-def _expected_time(problem: Problem, idx: list[int]) -> float:
-    """``min_expected_time_to_target`` of the index route ``idx`` (see the module docstring)."""
+def _predictions(problem: Problem, idx: list[int]) -> tuple[list[float], list[float]]:
+    """Checkpoint times and predicted accuracies of the index route ``idx``."""
     trained = list(idx[1:-1])
     end = idx[-1]
     if len(idx) >= 2 and float(problem.utility[end]) > 0 and end not in trained:
@@ -96,30 +103,78 @@ def _expected_time(problem: Problem, idx: list[int]) -> float:
     mass = np.asarray(problem.label_mass, dtype=np.float64)
     decay = np.asarray(problem.node_decay, dtype=np.float64)
     effect = np.zeros(problem.n) if problem.node_effect is None else problem.node_effect
+    steps = np.zeros(problem.n) if problem.node_steps is None else problem.node_steps
+    scale, skew = float(problem.warm_scale), float(problem.skew)
     gathered = np.zeros(mass.shape[1])
     times, preds = [0.0], [a + b * _curve_value(problem, gathered)]
+    done = 0.0
     for k, node in enumerate(trained, start=1):
         gathered = decay[node] * gathered + mass[node]
+        done += float(steps[node])
+        warm = 1.0 - math.exp(-done / scale) if scale > 0 else 1.0
+        pred = a + b * _curve_value(problem, gathered) * warm + float(effect[node])
+        total = float(gathered.sum())
+        if skew > 0 and total > 0:
+            prior = np.asarray(problem.skew_prior, dtype=np.float64)
+            gap = sum(
+                abs(float(x) / total - float(r)) for x, r in zip(gathered, prior, strict=True)
+            )
+            pred -= skew * 0.5 * gap
         pos = min(k, len(idx) - 1)  # the end trains at the route's last position
         times.append(starts[pos] + float(problem.service[idx[pos]]))
-        preds.append(a + b * _curve_value(problem, gathered) + float(effect[node]))
+        preds.append(pred)
+    return times, preds
+
+
+def _chain(problem: Problem) -> tuple[list[float], list[float], list[list[float]]]:
+    """States, stationary law and transition matrix of the persistent part (one state at 0
+    when nothing persists)."""
+    if float(problem.persistent) == 0 or float(problem.checkpoint_sd) == 0:
+        return [0.0], [1.0], [[1.0]]
+    m = max(2, int(problem.persistent_states)) - 1  # two-state chains
+    keep = (1.0 + float(problem.phi)) / 2.0
+    flip = 1.0 - keep
+    states = [-math.sqrt(m) + 2.0 * math.sqrt(m) * i / m for i in range(m + 1)]
+    law = [math.comb(m, i) / 2.0**m for i in range(m + 1)]
+    move = [[0.0] * (m + 1) for _ in range(m + 1)]
+    for i in range(m + 1):  # i chains on; c of them stay on, j - c of the m - i off ones turn on
+        for j in range(m + 1):
+            for c in range(max(0, j - (m - i)), min(i, j) + 1):
+                on = math.comb(i, c) * keep**c * flip ** (i - c)
+                off = math.comb(m - i, j - c) * flip ** (j - c) * keep ** (m - i - (j - c))
+                move[i][j] += on * off
+    return states, law, move
+
+
+def _expected_time(problem: Problem, idx: list[int]) -> float:
+    """``min_expected_time_to_target`` of the index route ``idx`` (see the module docstring)."""
+    times, preds = _predictions(problem, idx)
     horizon = float(problem.deadline)
     target = float(problem.target_accuracy)
     sd_new, sd_shared = float(problem.checkpoint_sd), float(problem.shared_sd)
+    states, law, move = _chain(problem)
+    share = float(problem.persistent) if len(states) > 1 else 0.0
+    sd_fresh = sd_new * math.sqrt(1.0 - share)
     points, weights = np.polynomial.hermite_e.hermegauss(int(problem.quadrature_nodes))
     weights = weights / weights.sum()
     total = 0.0
     for z, wz in zip(points, weights, strict=True):
-        alive, value = 1.0, 0.0
-        for t, p in zip(times, preds, strict=True):
-            level = p + sd_shared * float(z) - target
-            if sd_new > 0:
-                reach = 0.5 * (1.0 + math.erf(level / (sd_new * math.sqrt(2.0))))
-            else:
-                reach = 1.0 if level >= -1e-12 else 0.0
-            value += min(t, horizon) * reach * alive
-            alive *= 1.0 - reach
-        total += float(wz) * (value + horizon * alive)
+        alive, value = list(law), 0.0
+        for k, (t, p) in enumerate(zip(times, preds, strict=True)):
+            if k:  # the persistent part moves on between checkpoints
+                alive = [
+                    sum(alive[i] * move[i][j] for i in range(len(states)))
+                    for j in range(len(states))
+                ]
+            for s, u in enumerate(states):
+                level = p + sd_shared * float(z) + sd_new * math.sqrt(share) * u - target
+                if sd_fresh > 0:
+                    reach = 0.5 * (1.0 + math.erf(level / (sd_fresh * math.sqrt(2.0))))
+                else:
+                    reach = 1.0 if level >= -1e-12 else 0.0
+                value += min(t, horizon) * reach * alive[s]
+                alive[s] *= 1.0 - reach
+        total += float(wz) * (value + horizon * sum(alive))
     return total
 
 

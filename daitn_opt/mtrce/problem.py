@@ -22,7 +22,9 @@ optional windows ``[a[i], b[i]]`` on the start of service, a deadline ``T``, an 
   time at which a replay's accuracy first reaches ``target_accuracy``, censored at the deadline,
   under the fitted outcome model written by
   :meth:`~daitn_opt.mtrce.calibration.OutcomeModel.apply` (``node_decay``, ``node_effect``,
-  ``accuracy_intercept``, ``accuracy_slope``, ``checkpoint_sd``, ``shared_sd``).
+  ``accuracy_intercept``, ``accuracy_slope``, ``checkpoint_sd``, ``shared_sd``, and the terms
+  that are off by default: the warm-up ``node_steps`` / ``warm_scale``, the label skew ``skew`` /
+  ``skew_prior``, the persistent checkpoint error ``persistent`` / ``phi``).
 
 Special cases: TSP (``min_time``, ``s == e``, k = 1), orienteering (OP: ``max_utility``, no
 windows, k = 1), OPTW (with windows), team orienteering (TOP: k > 1). The mathematics of every
@@ -80,6 +82,7 @@ NODE_ROWS = (
     "label_mass",
     "node_decay",
     "node_effect",
+    "node_steps",
 )
 """Arrays with one row per node: a restriction to a subset of the nodes slices each alike."""
 COVERAGE_BREAKS = np.array([0.0, 0.125, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0])
@@ -160,6 +163,23 @@ class Problem:
     """Spread shared by every checkpoint of one replay (``sigma_c >= 0``)."""
     quadrature_nodes: int = 9
     """Gauss-Hermite points of the expectation over the shared spread."""
+    node_steps: np.ndarray | None = None
+    """(n,) optimisation steps of training at each node (the warm-up's clock; None: 0 each)."""
+    warm_scale: float = 0.0
+    """Warm-up scale in steps: coverage pays ``1 - exp(-S / warm_scale)`` of its worth after ``S``
+    steps in all (0: no warm-up, it pays in full)."""
+    skew: float = 0.0
+    """Accuracy lost per unit of label skew, the total-variation distance of the gathered mass's
+    label distribution from ``skew_prior`` (0: no skew term)."""
+    skew_prior: np.ndarray | None = None
+    """(L,) the label distribution the skew is measured from (needed when ``skew > 0``)."""
+    persistent: float = 0.0
+    """Share in [0, 1] of the checkpoint spread's variance that persists from one checkpoint to
+    the next as a stationary AR(1) (0: a fresh draw at every checkpoint)."""
+    phi: float = 0.0
+    """AR(1) coefficient in [0, 1] of the persistent part."""
+    persistent_states: int = 15
+    """Rouwenhorst states of the persistent part's discrete AR(1)."""
 
     def __post_init__(self) -> None:
         self._coerce()
@@ -251,9 +271,10 @@ class Problem:
         Problem
             A validated copy whose ``ids``, ``travel``, travel costs and per-node arrays
             (:data:`NODE_ROWS`: service, utility, windows, visit costs, ``label_mass``,
-            ``node_decay``, ``node_effect``) are those of the kept nodes; ``start``, ``end`` and ``mandatory``
-            are renumbered (mandatory nodes left out are dropped). Per-label arrays
-            (``coverage_scale``, ``label_weight``) and scalars are kept as they are.
+            ``node_decay``, ``node_effect``, ``node_steps``) are those of the kept nodes;
+            ``start``, ``end`` and ``mandatory`` are renumbered (mandatory nodes left out are
+            dropped). Per-label arrays (``coverage_scale``, ``label_weight``, ``skew_prior``) and
+            scalars are kept as they are.
 
         Raises
         ------
@@ -443,7 +464,12 @@ class Problem:
         a missing one is for the solvers' ``supports`` to name, not an error here)."""
         from ..errors import InputError
 
-        for name in ("node_decay", "node_effect"):
+        rows = {
+            "node_decay": (0.0, 1.0, "in [0, 1]"),
+            "node_effect": (-np.inf, np.inf, "finite"),
+            "node_steps": (0.0, np.inf, "finite and >= 0"),
+        }
+        for name, (low, high, want) in rows.items():
             value = getattr(self, name)
             if value is None:
                 continue
@@ -453,12 +479,9 @@ class Problem:
                 raise InputError(name, value, "expected an array of numbers") from None
             if arr.shape != (self.n,):
                 raise InputError(name, arr.shape, f"expected shape ({self.n},)")
-            low = 0.0 if name == "node_decay" else -np.inf
-            high = 1.0 if name == "node_decay" else np.inf
             bad = ~(np.isfinite(arr) & (arr >= low) & (arr <= high))
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
-                want = "in [0, 1]" if name == "node_decay" else "finite"
                 raise InputError(f"{name}[{i}]", float(arr[i]), f"must be {want}")
             object.__setattr__(self, name, arr)
         limits = {
@@ -467,10 +490,15 @@ class Problem:
             "target_accuracy": (0.0, 1.0, "in (0, 1]"),
             "checkpoint_sd": (0.0, np.inf, "a finite number >= 0"),
             "shared_sd": (0.0, np.inf, "a finite number >= 0"),
+            "warm_scale": (0.0, np.inf, "a finite number >= 0"),
+            "skew": (0.0, np.inf, "a finite number >= 0"),
+            "persistent": (0.0, 1.0, "in [0, 1]"),
+            "phi": (0.0, 1.0, "in [0, 1]"),
         }
+        optional = ("accuracy_intercept", "accuracy_slope", "target_accuracy")
         for name, (low, high, want) in limits.items():
             value = getattr(self, name)
-            if value is None and name not in ("checkpoint_sd", "shared_sd"):
+            if value is None and name in optional:
                 continue
             ok = isinstance(value, int | float | np.number) and not isinstance(value, bool)
             number = float(value) if ok else math.nan
@@ -479,9 +507,32 @@ class Problem:
                 ok = ok and number > 0
             if not ok:
                 raise InputError(name, value, f"must be {want}")
-        nodes = self.quadrature_nodes
-        if isinstance(nodes, bool) or not isinstance(nodes, int | np.integer) or nodes < 1:
-            raise InputError("quadrature_nodes", nodes, "expected a positive integer")
+        for name in ("quadrature_nodes", "persistent_states"):
+            nodes = getattr(self, name)
+            if isinstance(nodes, bool) or not isinstance(nodes, int | np.integer) or nodes < 1:
+                raise InputError(name, nodes, "expected a positive integer")
+        self._validate_skew_prior()
+
+    def _validate_skew_prior(self) -> None:
+        """A distribution over the labels of ``label_mass``; required by a skew term."""
+        from ..errors import InputError
+
+        if self.skew_prior is None:
+            if self.skew > 0:
+                raise InputError("skew_prior", None, f"skew = {self.skew} needs it")
+            return
+        try:
+            prior = np.asarray(self.skew_prior, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InputError(
+                "skew_prior", self.skew_prior, "expected an array of numbers"
+            ) from None
+        labels = None if self.label_mass is None else np.shape(self.label_mass)[-1]
+        if prior.ndim != 1 or (labels is not None and prior.shape != (labels,)):
+            raise InputError("skew_prior", prior.shape, f"expected shape ({labels or 'L'},)")
+        if not np.all(np.isfinite(prior)) or np.any(prior < 0):
+            raise InputError("skew_prior", prior.tolist(), "must be finite and >= 0")
+        object.__setattr__(self, "skew_prior", prior)
 
 
 def from_view(v: View, name: str = "mtrce", *, request: TrainingRequest | None = None) -> Problem:
@@ -569,19 +620,23 @@ def with_outcome_model(problem: Problem, model: OutcomeModelSpec) -> Problem:
     ``min_expected_time_to_target``: coverage (``label_mass``, ``coverage_scale``,
     ``label_weight``, ``coverage_breaks``, ``recency`` when given, and ``target``, the coverage
     of the target accuracy clamped to ``[1e-6, coverage of every node]``), ``node_decay``,
-    ``node_effect`` (0 for a node without one), the accuracy line, the target accuracy and the
-    spread. The objective is left as it is.
+    ``node_effect`` (0 for a node without one), the accuracy line, the target accuracy, the
+    spread (with its persistent part), the warm-up (``node_steps``, 0 for a node without one when
+    there is no warm-up) and the label skew. The objective is left as it is.
 
     Raises
     ------
     InputError
-        ``label_mass`` or ``node_decay`` has no entry for a node of ``problem`` (the field, the
-        node id).
+        ``label_mass`` or ``node_decay`` (or ``node_steps`` under a warm-up) has no entry for a
+        node of ``problem`` (the field, the node id).
     """
     from ..errors import InputError
     from .coverage import coverage_value
 
-    for name in ("label_mass", "node_decay"):
+    needed = ["label_mass", "node_decay"]
+    if model.warm_scale > 0:  # a node without steps would never warm the model up
+        needed.append("node_steps")
+    for name in needed:
         rows = getattr(model, name)
         missing = next((node for node in problem.ids if node not in rows), None)
         if missing is not None:
@@ -623,6 +678,13 @@ def with_outcome_model(problem: Problem, model: OutcomeModelSpec) -> Problem:
         "checkpoint_sd": float(model.checkpoint_sd),
         "shared_sd": float(model.shared_sd),
         "quadrature_nodes": int(model.quadrature_nodes),
+        "node_steps": np.array([float(model.node_steps.get(node, 0.0)) for node in problem.ids]),
+        "warm_scale": float(model.warm_scale),
+        "skew": float(model.skew),
+        "skew_prior": None if model.skew_prior is None else np.asarray(model.skew_prior, float),
+        "persistent": float(model.persistent),
+        "phi": float(model.phi),
+        "persistent_states": int(model.persistent_states),
     }
     if model.recency is not None:
         changes["recency"] = float(model.recency)

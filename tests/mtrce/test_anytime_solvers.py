@@ -32,6 +32,22 @@ def _ids(problem, route):
     return {"routes": [[problem.ids[i] for i in route]]}
 
 
+TERMS = Spread(0.05, 0.02, persistent=0.6, phi=0.7)
+"""A spread whose checkpoint part persists (an AR(1) over checkpoints)."""
+
+
+def _with_terms(problem, model, seed: int):
+    """The model with a warm-up, a label skew and (seeded) node effects; an end that trains."""
+    rng = np.random.default_rng(seed)
+    problem = problem.replace(
+        utility=np.where(np.arange(problem.n) == problem.n - 1, 1.0, problem.utility)
+    )
+    model = dataclasses.replace(
+        model, warmup=0.8, skew=0.15, node_effect=rng.normal(0, 0.02, problem.n)
+    )
+    return problem, model
+
+
 def test_apply_writes_every_field_and_the_problem_alone_gives_the_model_objective():
     q, problem, model = _expected()
     assert q.objective == EXPECTED_TIME and q.sense == "min"
@@ -108,6 +124,83 @@ def test_checker_recomputes_the_objective_on_any_route(seed):
         assert seen >= 5
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_terms_give_one_objective_to_the_model_the_problem_and_the_checker(seed):
+    """Warm-up, label skew and a persistent checkpoint error all on (windows too): the problem
+    ``apply`` writes, evaluated alone, equals ``Objective(problem, model, spread)``, and the
+    checker's own loops equal both, on every feasible route drawn; each term moves the value."""
+    problem, model = _instance(seed=seed)
+    problem, model = _with_terms(problem, model, seed)
+    rng = np.random.default_rng(seed)
+    problem = problem.replace(
+        window_open=rng.uniform(0, 6, problem.n), window_close=np.full(problem.n, 30.0)
+    )
+    q = model.apply(problem, EXPECTED_TIME, spread=TERMS)
+    alone, wrapped = Objective(q), Objective(problem, model, TERMS)
+    terms_off = {"warm_scale": 0.0, "skew": 0.0, "persistent": 0.0}
+    moved = dict.fromkeys(terms_off, 0)
+    seen = 0
+    for _ in range(40):
+        inner = rng.permutation(np.arange(1, 6))[: int(rng.integers(1, 6))].tolist()
+        route = [0, *inner, 6]
+        report = check(q, _ids(q, route))
+        if not alone.feasible(route):
+            assert not report.ok
+            continue
+        seen += 1
+        value = alone.value(route)
+        assert value == wrapped.value(route)
+        assert report.ok and report.objective == pytest.approx(value, rel=1e-9, abs=1e-9)
+        for name, zero in terms_off.items():
+            other = Objective(q.replace(**{name: zero})).value(route)
+            moved[name] += abs(other - value) > 1e-6
+    assert seen >= 5 and all(moved.values()), moved
+
+
+def test_terms_set_to_zero_are_the_plain_objective_bit_for_bit():
+    """Explicit zeros (and steps with no warm-up) evaluate exactly as a problem without the
+    fields: the terms are off by default."""
+    q, problem, _ = _expected(seed=1)
+    assert (q.warm_scale, q.skew, q.persistent, q.phi) == (0.0, 0.0, 0.0, 0.0)
+    assert problem.node_steps is None and q.node_steps is not None
+    bare = problem.replace(**{f: getattr(q, f) for f in _MODEL_ONLY})
+    steps = q.replace(node_steps=np.arange(q.n, dtype=float), skew_prior=np.full(3, 1 / 3))
+    for route in ([0, 6], [0, 1, 2, 6], [0, 3, 5, 1, 6]):
+        value = Objective(q).value(route)
+        assert Objective(bare).value(route) == value == Objective(steps).value(route)
+        assert check(q, _ids(q, route)).objective == pytest.approx(value, rel=1e-12)
+
+
+_MODEL_ONLY = (
+    "objective",
+    "label_mass",
+    "coverage_scale",
+    "label_weight",
+    "node_decay",
+    "node_effect",
+    "accuracy_intercept",
+    "accuracy_slope",
+    "target_accuracy",
+    "checkpoint_sd",
+    "shared_sd",
+)
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_bnb_with_the_terms_is_the_enumerated_optimum(seed):
+    problem, model = _instance(n=6, seed=seed)
+    problem, model = _with_terms(problem, model, seed)
+    q = model.apply(problem, EXPECTED_TIME, spread=TERMS)
+    _, optimum = brute_force(Objective(q))
+    bnb = solve(q, "anytime-bnb", time_limit=30, seed=0)
+    assert bnb.status.value == "optimal" and bnb.objective == pytest.approx(optimum, rel=1e-9)
+    ils = solve(q, "anytime-ils", time_limit=10, seed=seed)
+    assert ils.objective >= optimum - 1e-9
+    for res in (bnb, ils):
+        report = check_result(q, res)
+        assert report.ok and report.objective == pytest.approx(res.objective, rel=1e-9)
+
+
 def test_checker_names_missing_fields():
     problem, _ = _instance()
     bare = problem.replace(
@@ -118,12 +211,14 @@ def test_checker_names_missing_fields():
 
 
 def test_restrict_keeps_the_model_fields_aligned():
-    q, _, _ = _expected()
-    q = q.replace(node_effect=np.linspace(-0.02, 0.02, q.n))
+    problem, model = _with_terms(*_instance(), seed=0)
+    q = model.apply(problem, EXPECTED_TIME, spread=TERMS)
     keep = [0, 2, 4, 5, 6]
     r = q.restrict(keep)
-    assert r.node_decay.tolist() == q.node_decay[keep].tolist()
-    assert r.node_effect.tolist() == q.node_effect[keep].tolist()
+    for name in ("node_decay", "node_effect", "node_steps"):
+        assert getattr(r, name).tolist() == getattr(q, name)[keep].tolist(), name
+    assert r.skew_prior.tolist() == q.skew_prior.tolist()
+    assert (r.warm_scale, r.skew, r.persistent, r.phi) == (q.warm_scale, q.skew, 0.6, 0.7)
     route_q, route_r = [0, 4, 2, 6], [0, 2, 1, 4]
     assert Objective(r).value(route_r) == pytest.approx(Objective(q).value(route_q), rel=1e-12)
 
@@ -141,6 +236,16 @@ def test_restrict_keeps_the_model_fields_aligned():
         ("checkpoint_sd", -1.0),
         ("shared_sd", math.nan),
         ("quadrature_nodes", 0),
+        ("node_steps", np.full(7, -1.0)),
+        ("node_steps", np.ones(4)),
+        ("warm_scale", -1.0),
+        ("warm_scale", math.inf),
+        ("skew", math.nan),
+        ("skew_prior", np.ones(2)),
+        ("skew_prior", np.full(3, -0.5)),
+        ("persistent", 1.5),
+        ("phi", -0.1),
+        ("persistent_states", 0),
     ],
 )
 def test_bad_field_values_name_the_field(field, value):
@@ -182,10 +287,18 @@ def test_solvers_command_lists_them():
     assert "anytime-ils" in result.stdout and "anytime-bnb" in result.stdout
 
 
+def test_a_skew_without_its_prior_is_refused():
+    q, _, _ = _expected()
+    with pytest.raises(InputError) as err:
+        q.replace(skew=0.2, skew_prior=None)
+    assert err.value.field == "skew_prior" and "skew = 0.2" in str(err.value)
+
+
 @pytest.mark.parametrize(
-    ("seed", "spread"), [(0, SPREAD), (1, Spread(0.0, 0.03)), (2, Spread(0, 0))]
+    ("seed", "spread", "terms"),
+    [(0, SPREAD, False), (1, Spread(0.0, 0.03), False), (2, Spread(0, 0), False), (3, TERMS, True)],
 )
-def test_prefix_bound_never_exceeds_any_extension(seed, spread):
+def test_prefix_bound_never_exceeds_any_extension(seed, spread, terms):
     """Every route of a 6-candidate view enumerated: the bound of each prefix is at most the
     objective of every feasible route that extends it (the end trains here, so the tail counts
     the end's checkpoint too)."""
@@ -196,6 +309,8 @@ def test_prefix_bound_never_exceeds_any_extension(seed, spread):
     problem, model = _instance(n=8, seed=seed)
     problem = problem.replace(utility=np.where(np.arange(8) == 7, 1.0, problem.utility))
     model = dataclasses.replace(model, node_effect=np.linspace(-0.03, 0.03, 8))
+    if terms:
+        model = dataclasses.replace(model, warmup=0.8, skew=0.15)
     q = model.apply(problem, EXPECTED_TIME, spread=spread)
     obj = Objective(q)
     pool = obj.candidates()

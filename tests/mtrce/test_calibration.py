@@ -435,14 +435,24 @@ def test_reach_effects_match_each_nodes_share_of_hits():
         reach_effects(model, runs, target, 0.0, 1.0)
 
 
-@pytest.mark.parametrize("term", ["warmup", "skew"])
-def test_apply_refuses_terms_a_problem_cannot_hold(term):
-    """A registered solver reads only Problem fields: a model with a warm-up or a label-skew term
-    is refused under the expected-time objective (naming the term), never silently reduced."""
+@pytest.mark.parametrize("term", ["warmup", "skew", "persistent"])
+def test_apply_writes_each_term_and_the_registered_solver_plans_with_it(term):
+    """A model with a warm-up, a label-skew or a persistent checkpoint error, written by
+    ``apply``: the registered ``anytime-ils`` reports for its route what
+    ``Objective(problem, model, spread)`` evaluates (and the checker agrees), and the term
+    changes that value (it is not dropped on the way)."""
     import dataclasses
 
+    from daitn_opt.mtrce import check
+    from daitn_opt.mtrce.anytime import Objective, Spread
+    from daitn_opt.mtrce.problem import EXPECTED_TIME
+    from daitn_opt.registry import solve
+
     basis = _basis()
-    model = OutcomeModel(basis, 0.25, 0.7, 1.0, 0.1, 0.8, target_accuracy=0.6)
+    off = OutcomeModel(basis, 0.25, 0.7, 1.0, 0.1, 0.8, target_accuracy=0.6)
+    plain = Spread(0.05, 0.02)
+    model = dataclasses.replace(off, **{term: 0.5}) if term != "persistent" else off
+    spread = Spread(0.05, 0.02, persistent=0.6, phi=0.8) if term == "persistent" else plain
     n = len(basis.ids)
     problem = Problem(
         ids=list(basis.ids),
@@ -451,12 +461,15 @@ def test_apply_refuses_terms_a_problem_cannot_hold(term):
         travel=np.ones((n, n)) - np.eye(n),
         service=np.ones(n),
         utility=np.where(basis.eligible, 1.0, 0.0),
-        deadline=100.0,
+        deadline=12.0,
     )
-    assert model.apply(problem, "min_expected_time_to_target").objective == (
-        "min_expected_time_to_target"
-    )
-    with pytest.raises(InputError, match=f"outcome_model.{term}"):
-        dataclasses.replace(model, **{term: 0.5}).apply(problem, "min_expected_time_to_target")
-    # the other objectives do not read these terms
-    dataclasses.replace(model, **{term: 0.5}).apply(problem, "max_recency_coverage")
+    q = model.apply(problem, EXPECTED_TIME, spread=spread)
+    field = {"warmup": "warm_scale", "skew": "skew", "persistent": "persistent"}[term]
+    assert getattr(q, field) > 0
+    res = solve(q, "anytime-ils", time_limit=5, seed=0)
+    route = [q.ids.index(v) for v in res.solution["routes"][0]]
+    want = Objective(problem, model, spread).value(route)
+    assert res.objective == pytest.approx(want, rel=1e-9)
+    report = check(q, res.solution)
+    assert report.ok and report.objective == pytest.approx(want, rel=1e-9)
+    assert abs(Objective(problem, off, plain).value(route) - want) > 1e-6

@@ -116,7 +116,7 @@ def _relabelled(instance: Instance) -> tuple[Instance, dict[str, str]]:
             if req.get(key) is not None:
                 req[key] = rename[req[key]]
         model = req.get("outcome_model")
-        for name in ("label_mass", "node_decay", "node_effect"):
+        for name in ("label_mass", "node_decay", "node_effect", "node_steps"):
             if model and name in model:
                 model[name] = {rename[k]: v for k, v in model[name].items()}
     return parse_instance(data), rename
@@ -141,6 +141,70 @@ def test_the_optimum_survives_reordering_and_renaming_the_nodes(carried) -> None
     assert mtrce.check(moved, b.solution).ok
 
 
+TERMS = Spread(0.03, 0.02, persistent=0.5, phi=0.6)
+
+
+@pytest.fixture(scope="module")
+def carried_terms(small: Instance) -> tuple[Instance, Any]:
+    """The request's model with a warm-up, a label skew and a persistent checkpoint error."""
+    import dataclasses
+
+    doc, model = model_doc(small)
+    model = dataclasses.replace(model, warmup=0.6, skew=0.1)
+    terms = model.optimisation_fields(mtrce.from_instance(small, "r1"))
+    steps = model.basis.steps()
+    doc.update(
+        checkpoint_sd=TERMS.checkpoint,
+        shared_sd=TERMS.shared,
+        persistent=TERMS.persistent,
+        phi=TERMS.phi,
+        node_steps={n: float(steps[i]) for i, n in enumerate(model.basis.ids)},
+        warm_scale=terms["warm_scale"],
+        skew=terms["skew"],
+        skew_prior=terms["prior"].tolist(),
+    )
+    return parse_instance(with_model(small, doc)), model
+
+
+def test_the_request_model_carries_the_terms_apply_writes(small, carried_terms) -> None:
+    """Warm-up, skew and persistence in the request's model: the problem built from the file
+    holds what ``apply`` writes, and evaluates as ``Objective(problem, model, spread)``; after
+    reordering and renaming the nodes the steps follow their nodes and the values are the same."""
+    from daitn_opt.mtrce.anytime import Objective
+
+    instance, model = carried_terms
+    built = mtrce.from_instance(instance, "r1")
+    plain = mtrce.from_instance(small, "r1")
+    applied = model.apply(plain, EXPECTED_TIME, spread=TERMS)
+    assert built.warm_scale > 0 and built.skew > 0 and built.persistent == 0.5
+    for name in ("node_steps", "skew_prior"):
+        np.testing.assert_allclose(getattr(built, name), getattr(applied, name), rtol=1e-12)
+    for name in ("warm_scale", "skew", "persistent", "phi", "persistent_states"):
+        assert getattr(built, name) == pytest.approx(getattr(applied, name), rel=1e-12), name
+    res = solve(built, "anytime-ils", time_limit=5, seed=0)
+    route = [built.ids.index(v) for v in res.solution["routes"][0]]
+    want = Objective(plain, model, TERMS).value(route)
+    assert len(route) > 2 and res.objective == pytest.approx(want, rel=1e-9)
+    assert mtrce.check(built, res.solution).objective == pytest.approx(want, rel=1e-9)
+    copy, rename = _relabelled(instance)
+    moved = mtrce.from_instance(copy, "r1")
+    row = {v: k for k, v in enumerate(moved.ids)}
+    order = [row[rename[i]] for i in built.ids]
+    np.testing.assert_allclose(moved.node_steps[order], built.node_steps)
+    route_moved = [order[i] for i in route]
+    assert Objective(moved).value(route_moved) == pytest.approx(want, rel=1e-12)
+
+
+def test_a_warm_up_needs_every_view_nodes_steps(small, carried_terms) -> None:
+    instance, _ = carried_terms
+    data = instance.model_dump(mode="json", exclude_none=True)
+    node = mtrce.from_instance(instance, "r1").ids[2]
+    del data["requests"][0]["outcome_model"]["node_steps"][node]
+    with pytest.raises(InputError) as err:
+        mtrce.from_instance(parse_instance(data), "r1")
+    assert err.value.field == "outcome_model.node_steps" and err.value.value == node
+
+
 @pytest.mark.parametrize(
     ("change", "field", "value"),
     [
@@ -153,6 +217,10 @@ def test_the_optimum_survives_reordering_and_renaming_the_nodes(carried) -> None
         (lambda d: d.update(accuracy_slope=-1.0), "outcome_model.accuracy_slope", "-1"),
         (lambda d: d.pop("node_decay"), "outcome_model.node_decay", "Field required"),
         (lambda d: d.update(kappa=0.3), "outcome_model.kappa", "0.3"),
+        (lambda d: d.update(skew=0.2), "outcome_model.skew_prior", "None"),
+        (lambda d: d.update(skew_prior=[0.5]), "outcome_model.skew_prior", "1"),
+        (lambda d: d.update(persistent=1.5), "outcome_model.persistent", "1.5"),
+        (lambda d: d.update(node_steps={"h02": -1}), "outcome_model.node_steps.h02", "-1"),
     ],
 )
 def test_a_missing_or_malformed_model_names_field_and_value(small, change, field, value) -> None:
