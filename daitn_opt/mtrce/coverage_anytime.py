@@ -4,7 +4,8 @@
 outcome model's prediction error, not a piecewise-linear coverage, so the coverage MILP and
 CP-SAT models cannot express it. These two solvers plan it from a :class:`~.problem.Problem`
 alone, once ``OutcomeModel.apply(problem, "min_expected_time_to_target")`` has written the model's
-fields:
+fields (its warm-up, label skew and persistent checkpoint error included: they evaluate what
+``anytime.Objective(problem, model)`` evaluates):
 
 - ``anytime-ils``: greedy insertion and iterated local search with seeded kicks
   (:func:`~daitn_opt.mtrce.anytime.plan_anytime`, at most ``50 + 5 n`` kicks, ending after
