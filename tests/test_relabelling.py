@@ -80,7 +80,7 @@ def relabel(
         request["mandatory"] = [rename[m] for m in request.get("mandatory", [])]
         model = request.get("outcome_model")
         if model is not None:  # per-node values are keyed by node id
-            for key in ("label_mass", "node_decay", "node_effect"):
+            for key in ("label_mass", "node_decay", "node_effect", "node_steps"):
                 if key in model:
                     model[key] = {rename[n]: v for n, v in model[key].items()}
     travel = doc.get("travel")

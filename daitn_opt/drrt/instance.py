@@ -200,7 +200,7 @@ class Instance(_Model):
                 if node_id not in ids:
                     raise FieldError(f"requests[{i}].mandatory[{j}]", node_id, "is not a node id")
             model = req.outcome_model
-            for name in ("label_mass", "node_decay", "node_effect"):
+            for name in ("label_mass", "node_decay", "node_effect", "node_steps"):
                 unknown = next((k for k in getattr(model, name, {}) if k not in ids), None)
                 if unknown is not None:
                     where = f"requests[{i}].outcome_model.{name}"

@@ -221,6 +221,7 @@ def test_a_warm_up_needs_every_view_nodes_steps(small, carried_terms) -> None:
         (lambda d: d.update(skew_prior=[0.5]), "outcome_model.skew_prior", "1"),
         (lambda d: d.update(persistent=1.5), "outcome_model.persistent", "1.5"),
         (lambda d: d.update(node_steps={"h02": -1}), "outcome_model.node_steps.h02", "-1"),
+        (lambda d: d.update(node_steps={"nowhere": 3}), "outcome_model.node_steps", "nowhere"),
     ],
 )
 def test_a_missing_or_malformed_model_names_field_and_value(small, change, field, value) -> None:
