@@ -101,11 +101,15 @@ class HighsParams(RouteMilpParams):
         False, "stop a MIP round at its first integer solution with a subtour (past the root)"
     )
     heuristic_effort: float = param(0.01, "HiGHS's mip_heuristic_effort")
+    # On by default: off, HiGHS explores far more nodes (OPLib bier127-gen4-45 proved in 35 s
+    # of CPU, 553 nodes, where it had left it open at 60 s with 43), but it lost the routes
+    # those heuristics had found: st70-gen4-85, pr136-gen3-50 and rat195-gen4-95, proved with
+    # them, stayed open without (60 s of CPU, papers/routing/op-proofs.md, store check-93763ff)
     sub_mip_heuristics: bool = param(
-        False,
+        True,
         "run HiGHS's RINS, RENS, root reduced-cost and feasibility-jump heuristics on an "
-        "orienteering route (off: on a model whose subtour cuts are added lazily they find "
-        "routes with subtours, and took most of a MIP round's time)",
+        "orienteering route (off: more nodes of the tree, since on a model whose subtour cuts "
+        "are added lazily they mostly find routes with subtours, but fewer good routes)",
     )
     highs_options: dict = param({}, "further HiGHS options, name -> value")  # noqa: RUF009
     log: bool = param(False, "show HiGHS's log")
@@ -243,8 +247,8 @@ class HighsSolver(RouteMilpSolver):
         if not params.sub_mip_heuristics and _orienteering(model.model):
             # each of them solves the model with only the cuts found so far: on OPLib
             # pr107-gen3-50 they ran 15 sub-MIPs in 70 of 96 s of HiGHS's root, found routes
-            # with subtours only (worse than useless: they are HiGHS's cutoff), and no node of
-            # the tree was explored
+            # with subtours only (which become HiGHS's cutoff), and no node of the tree was
+            # explored
             for option in SUBTOUR_BLIND_HEURISTICS:
                 h.setOptionValue(option, False)
         for key, value in params.highs_options.items():

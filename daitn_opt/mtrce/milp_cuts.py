@@ -537,10 +537,11 @@ the best others by their value with the subtours)."""
 
 def _repair_best(run: CutRun, broken: list[np.ndarray], final_x: np.ndarray | None) -> None:
     """Repair (:func:`_repair_tour`) the round's final solution when it has subtours, and the
-    others of highest value: with HiGHS's sub-MIP heuristics off (orienteering) its only
-    solutions are those of the tree's nodes, each a route plus subtours whose nodes the repair
-    inserts (with them off and only the final solution repaired, OPLib kroA200-gen1-50 ended at
-    116, one below the best known that the heuristics had reached)."""
+    others of highest value: each is a route plus subtours whose nodes the repair inserts (2-opt,
+    then greedy insertion within the budget). Meant for HiGHS's sub-MIP heuristics off
+    (``sub_mip_heuristics``), where the tree's node solutions are the only ones; it did not make
+    up for them there (OPLib kroA200-gen1-50 still ended at 116, one below the best known that
+    the heuristics reach)."""
     if not broken:
         return
     model = run.model

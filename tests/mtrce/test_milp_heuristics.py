@@ -1,7 +1,7 @@
-"""HiGHS's sub-MIP heuristics on an orienteering route (``highs``, ``sub_mip_heuristics``): off by
-default on one orienteering route, left to HiGHS elsewhere; with them off or on the solver proves
-the same optimum on random and Tsiligirides orienteering instances (every route through the
-checker). The integer solutions of the tree are repaired into routes instead
+"""HiGHS's sub-MIP heuristics on an orienteering route (``highs``, ``sub_mip_heuristics``): they
+can be turned off on one orienteering route only, left to HiGHS elsewhere; with them off or on
+the solver proves the same optimum on random and Tsiligirides orienteering instances (every
+route through the checker). The best integer solutions of each round are repaired into routes
 (:func:`daitn_opt.mtrce.milp_cuts._repair_best`)."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from daitn_opt.result import Status
 from tests.mtrce.test_milp_rcfix import _random_op, _tsiligirides
 
 
-def test_only_one_orienteering_route_turns_them_off():
+def test_only_one_orienteering_route_can_turn_them_off():
     op = _random_op(0)
     assert _orienteering(build_model(op))
     tsp = dataclasses.replace(op, objective="min_time")
