@@ -791,6 +791,7 @@ def demo(
 
 PaperName = Literal["outcomes", "da-itn", "routing", "kas"]
 OutcomesPart = Literal["evidence", "oam", "tag", "serving", "all"]
+OAMSetting = Literal["noise", "poison", "all"]
 EXTERNAL_PAPERS = {"routing": "daitn_opt.papers.routing", "kas": "daitn_opt.papers.kas"}
 """Papers whose module exposes ``run_paper(out, quick=, seeds=, time_limit=) -> list[str]``
 (the headline lines the command prints)."""
@@ -862,6 +863,13 @@ def paper(
             "(congestion-aware QIRCE) or all.",
         ),
     ] = "all",
+    oam_setting: Annotated[
+        OAMSetting,
+        typer.Option(
+            help="outcomes oam only: the misreport setting: noise (a quality lie is label noise; "
+            "page oam.md), poison (label-flipping poisoners; page oam-poison/) or all.",
+        ),
+    ] = "all",
     workers: Annotated[
         int | None,
         typer.Option(min=1, max=1024, help="routing: bench worker processes (default 1)."),
@@ -879,6 +887,8 @@ def paper(
     seconds(time_limit)
     if name != "outcomes" and part != "all":
         raise InputError("--part", part, "only `paper outcomes` has parts")
+    if oam_setting != "all" and (name != "outcomes" or part not in ("oam", "all")):
+        raise InputError("--oam-setting", oam_setting, "only `paper outcomes`' oam part has it")
     if name == "da-itn":
         _paper_daitn(out, quick, replays, time_limit)
         return
@@ -898,22 +908,38 @@ def paper(
     for one in OUTCOMES_PARTS if part == "all" else (part,):
         if part == "all":  # the headlines of four parts follow each other
             typer.echo(f"== paper outcomes --part {one} ==")
-        command = _outcomes_command(one, quick, seeds, replays, time_limit)
         if one == "evidence":
             _outcomes_evidence(out, **args, pool=pool, cases=case or None)
+        elif one == "oam":
+            for setting in OAM_SETTINGS if oam_setting == "all" else (oam_setting,):
+                command = _outcomes_command(one, quick, seeds, replays, time_limit, setting)
+                where = out if setting == "noise" else out / f"oam-{setting}"
+                _outcomes_part(one, where, **args, command=command, oam_setting=setting)
         else:
+            command = _outcomes_command(one, quick, seeds, replays, time_limit)
             _outcomes_part(one, out, **args, command=command)
 
 
 OUTCOMES_PARTS = ("evidence", "oam", "tag", "serving")
 """The parts of ``paper outcomes`` (issue 12's evidence), in the order ``--part all`` runs them."""
+OAM_SETTINGS = ("noise", "poison")
+"""The misreport settings of the oam part (:data:`daitn_opt.papers.oam.SETTINGS`), in the order
+``--oam-setting all`` runs them; ``noise`` writes into the output folder, the others into
+``oam-<setting>/`` inside it."""
 
 
 def _outcomes_command(
-    part: str, quick: bool, seeds: str | None, replays: int | None, time_limit: float | None
+    part: str,
+    quick: bool,
+    seeds: str | None,
+    replays: int | None,
+    time_limit: float | None,
+    oam_setting: str | None = None,
 ) -> str:
     """The command line of one part (named on the first line of its page)."""
     cmd = f"daitn-opt paper outcomes --part {part}" + (" --quick" if quick else "")
+    if oam_setting is not None:
+        cmd += f" --oam-setting {oam_setting}"
     if seeds:
         cmd += f" --seeds {seeds}"
     elif replays:
@@ -955,8 +981,10 @@ def _outcomes_part(
     seeds: list[int] | None,
     time_limit: float | None,
     command: str,
+    oam_setting: str = "noise",
 ) -> None:
-    """``paper outcomes --part oam|tag|serving``: its quick or full settings, then its headline."""
+    """``paper outcomes --part oam|tag|serving``: its quick or full settings (for oam, those of
+    the misreport setting), then its headline."""
     import importlib
     from dataclasses import replace
 
@@ -970,7 +998,10 @@ def _outcomes_part(
         "serving": ("ServingSettings", "run_serving"),
     }[part]
     cls = getattr(module, settings_class)
-    settings = cls.quick_run() if quick else cls()
+    if part == "oam":
+        settings = cls.preset(oam_setting, quick)
+    else:
+        settings = cls.quick_run() if quick else cls()
     changes = {"seeds": None if seeds is None else tuple(seeds), "time_limit": time_limit}
     settings = replace(settings, **{k: v for k, v in changes.items() if v is not None})
     with stage_progress(None, stderr=True) as (bar, task):

@@ -247,19 +247,43 @@ def test_cli_part_all_runs_every_part_with_the_options(tmp_path, monkeypatch):
 
     calls = []
     monkeypatch.setattr(cli, "_outcomes_evidence", lambda out, **kw: calls.append(("evidence", kw)))
-    monkeypatch.setattr(cli, "_outcomes_part", lambda part, out, **kw: calls.append((part, kw)))
+    monkeypatch.setattr(
+        cli, "_outcomes_part", lambda part, out, **kw: calls.append((part, kw | {"out": out}))
+    )
     res = run_cli(
         "paper", "outcomes", "--quick", "--seeds", "0-1", "--time-limit", "3", "-o", tmp_path
     )
     assert res.exit_code == 0, res.output
-    assert [c[0] for c in calls] == ["evidence", "oam", "tag", "serving"]
+    assert [c[0] for c in calls] == ["evidence", "oam", "oam", "tag", "serving"]
     assert "== paper outcomes --part tag ==" in res.output
     for _, kw in calls:
         assert (kw["quick"], kw["seeds"], kw["time_limit"]) == (True, [0, 1], 3.0)
-    assert calls[2][1]["command"] == (
+    assert calls[3][1]["command"] == (
         "daitn-opt paper outcomes --part tag --quick --seeds 0-1 --time-limit 3"
     )
+    # the oam part runs both misreport settings, the poisoners into their own folder
+    assert [(kw["oam_setting"], kw["out"]) for _, kw in calls[1:3]] == [
+        ("noise", tmp_path),
+        ("poison", tmp_path / "oam-poison"),
+    ]
     calls.clear()
-    assert run_cli("paper", "outcomes", "--part", "oam", "-o", tmp_path).exit_code == 0
+    res = run_cli("paper", "outcomes", "--part", "oam", "--oam-setting", "poison", "-o", tmp_path)
+    assert res.exit_code == 0, res.output
     only = {"quick": False, "seeds": None, "time_limit": None}
-    assert calls == [("oam", {**only, "command": "daitn-opt paper outcomes --part oam"})]
+    command = "daitn-opt paper outcomes --part oam --oam-setting poison"
+    assert calls == [
+        (
+            "oam",
+            {**only, "command": command, "oam_setting": "poison", "out": tmp_path / "oam-poison"},
+        )
+    ]
+
+
+def test_cli_oam_setting_only_for_the_oam_part(tmp_path):
+    from tests.conftest import run_cli
+
+    res = run_cli("paper", "outcomes", "--part", "tag", "--oam-setting", "poison", "-o", tmp_path)
+    assert res.exit_code == 2
+    assert "--oam-setting" in res.output and "poison" in res.output
+    res = run_cli("paper", "outcomes", "--oam-setting", "bogus", "-o", tmp_path)
+    assert res.exit_code == 2 and "bogus" in res.output
