@@ -549,6 +549,15 @@ def oam_cmd(
             help="Simulate over-reporting nodes (each lies with probability scale x (1 - trust)).",
         ),
     ] = None,
+    setting: Annotated[
+        OAMLies,
+        typer.Option(
+            help="What a lie is, with the rules it needs: noise (an over-reported quality is "
+            "label noise; Gaussian update) or poison (label-flipping poisoners: honest-or-liar "
+            "update, quality measured on the clean label mix, --aligned plans skip nodes "
+            "believed at or below chance). Applies to --misreport and to new estimates.",
+        ),
+    ] = "noise",
     drop_below: Annotated[
         float | None,
         typer.Option(min=0.0, max=1.0, help="Plan without nodes whose estimated quality is lower."),
@@ -574,6 +583,9 @@ def oam_cmd(
     from .io import check_output_file
     from .mtrce.problem import COVERAGE_OBJECTIVES, EXPECTED_TIME
     from .oam import UtilityEstimates, run_oam
+    from .papers.oam import SETTINGS
+
+    lies = SETTINGS[setting]
 
     if save_estimates:
         check_output_file(save_estimates, inputs=[file], option="--save-estimates")
@@ -586,8 +598,11 @@ def oam_cmd(
     if goal == EXPECTED_TIME:
         solver = solver or "anytime-ils"  # the only heuristic that models the expectation
     solver = solver or ("coverage-greedy" if goal in COVERAGE_OBJECTIVES else "greedy")
-    start = UtilityEstimates.load(estimates) if estimates else None
-    real = _oam_truth(inst, req, truth, misreport, seed)
+    if estimates:
+        start = UtilityEstimates.load(estimates)
+    else:
+        start = UtilityEstimates(rule=lies.get("rule", "gaussian"))
+    real = _oam_truth(inst, req, truth, misreport, seed, lies.get("kinds", ("quality", "samples")))
     planner = None
     if aligned:
         from .oam import fitted_planner
@@ -598,6 +613,7 @@ def oam_cmd(
             target_accuracy=target,
             solver=chosen or "anytime-ils",
             time_limit=time_limit,
+            exclude_harmful=lies.get("exclude_harmful", False),
         )
     result = run_oam(
         inst,
@@ -612,6 +628,7 @@ def oam_cmd(
         drop_below=drop_below,
         target_accuracy=target,
         planner=planner,
+        label_mix=lies.get("label_mix", "observed"),
     )
     if save_estimates:
         result.estimates.save(save_estimates)
@@ -624,16 +641,23 @@ def oam_cmd(
     render_oam(result, f"OAM: {inst.name} / {req.id}, {plan}")
 
 
-def _oam_truth(inst: Any, req: Any, truth: Path | None, misreport: float | None, seed: int) -> Any:
-    """The snapshot ``oam`` replays on: ``--truth``'s, a seeded misreporting copy, or None (the
-    reports themselves)."""
+def _oam_truth(
+    inst: Any,
+    req: Any,
+    truth: Path | None,
+    misreport: float | None,
+    seed: int,
+    kinds: tuple[str, ...] = ("quality", "samples"),
+) -> Any:
+    """The snapshot ``oam`` replays on: ``--truth``'s, a seeded misreporting copy (lies of
+    ``kinds``), or None (the reports themselves)."""
     from .oam import misreport as make_truth
 
     if truth is not None:
         return load_instance(truth).snapshot
     if misreport is None:
         return None
-    real, lies = make_truth(inst.snapshot, req.task, seed, scale=misreport)
+    real, lies = make_truth(inst.snapshot, req.task, seed, scale=misreport, kinds=kinds)
     err_console.print(f"{len(lies)} node(s) misreport (seed {seed})", highlight=False)
     return real
 
@@ -792,6 +816,7 @@ def demo(
 PaperName = Literal["outcomes", "da-itn", "routing", "kas"]
 OutcomesPart = Literal["evidence", "oam", "tag", "serving", "all"]
 OAMSetting = Literal["noise", "poison", "all"]
+OAMLies = Literal["noise", "poison"]
 EXTERNAL_PAPERS = {"routing": "daitn_opt.papers.routing", "kas": "daitn_opt.papers.kas"}
 """Papers whose module exposes ``run_paper(out, quick=, seeds=, time_limit=) -> list[str]``
 (the headline lines the command prints)."""

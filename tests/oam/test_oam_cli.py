@@ -36,3 +36,30 @@ def test_aligned_loop_runs_rounds_on_the_fitted_model() -> None:
         assert len(r["route"]) > 2  # trains somewhere
         assert r["target_accuracy"] == pytest.approx(0.9)
         assert r["deadline_met"]
+
+
+def test_poison_setting_flips_labels_and_saves_mixture_estimates(tmp_path) -> None:
+    """``--setting poison``: the misreporting copy holds label-flipping poisoners (stated on
+    stderr like any misreport) and new estimates use the honest-or-liar rule, which the saved
+    file records; an unknown setting exits 2 naming it."""
+    saved = tmp_path / "est.json"
+    res = run_cli(
+        "oam",
+        SMALL,
+        "--rounds",
+        "2",
+        "--misreport",
+        "4",
+        "--setting",
+        "poison",
+        "--save-estimates",
+        str(saved),
+        "--json",
+    )
+    assert res.exit_code == 0, res.output
+    assert "misreport" in res.stderr
+    doc = json.loads(saved.read_text())
+    assert doc["rule"] == "mixture"
+    assert any(row.get("lie_probability") is not None for row in doc["estimates"])
+    bad = run_cli("oam", SMALL, "--setting", "bogus")
+    assert bad.exit_code == 2 and "bogus" in bad.output
