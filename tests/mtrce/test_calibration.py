@@ -34,6 +34,21 @@ def _basis(seed: int = 0, n: int = 10, labels: int = 3) -> Basis:
     return Basis(tuple(f"n{i}" for i in range(n)), counts, quality, np.ones(n), eligible)
 
 
+def _unit_problem(basis: Basis, deadline: float) -> Problem:
+    """A route problem on the basis's nodes: every hop and every visit takes 1, the first node
+    is the start and the last the end (neither holds data)."""
+    n = len(basis.ids)
+    return Problem(
+        ids=list(basis.ids),
+        start=0,
+        end=n - 1,
+        travel=np.ones((n, n)) - np.eye(n),
+        service=np.ones(n),
+        utility=np.where(basis.eligible, 1.0, 0.0),
+        deadline=deadline,
+    )
+
+
 def _synthetic(
     basis: Basis, seed: int, noise: float = 0.004, truth: OutcomeModel | None = None
 ) -> list[Measurement]:
@@ -221,16 +236,8 @@ def test_predict_with_prior_matches_coverage_module():
     route on the problem it writes (start and end hold no data)."""
     basis = _basis()
     model = OutcomeModel(basis, 0.25, 0.7, 1.0, 0.1, 0.8, target_accuracy=0.6)
+    problem = _unit_problem(basis, deadline=100.0)
     n = len(basis.ids)
-    problem = Problem(
-        ids=list(basis.ids),
-        start=0,
-        end=n - 1,
-        travel=np.ones((n, n)) - np.eye(n),
-        service=np.ones(n),
-        utility=np.where(basis.eligible, 1.0, 0.0),
-        deadline=100.0,
-    )
     applied = model.apply(problem, "max_recency_coverage")
     route = [0, *[int(i) for i in np.flatnonzero(basis.eligible)[:5]], n - 1]
     assert coverage.route_coverage(applied, route) == pytest.approx(
@@ -453,16 +460,7 @@ def test_apply_writes_each_term_and_the_registered_solver_plans_with_it(term):
     plain = Spread(0.05, 0.02)
     model = dataclasses.replace(off, **{term: 0.5}) if term != "persistent" else off
     spread = Spread(0.05, 0.02, persistent=0.6, phi=0.8) if term == "persistent" else plain
-    n = len(basis.ids)
-    problem = Problem(
-        ids=list(basis.ids),
-        start=0,
-        end=n - 1,
-        travel=np.ones((n, n)) - np.eye(n),
-        service=np.ones(n),
-        utility=np.where(basis.eligible, 1.0, 0.0),
-        deadline=12.0,
-    )
+    problem = _unit_problem(basis, deadline=12.0)
     q = model.apply(problem, EXPECTED_TIME, spread=spread)
     field = {"warmup": "warm_scale", "skew": "skew", "persistent": "persistent"}[term]
     assert getattr(q, field) > 0
