@@ -463,8 +463,8 @@ def _store_section(title: str, db: Path, rows: list[dict], listed: int, args) ->
     """One measured store: its conditions, the targets, the summary, and the proofs against
     each ``--baseline`` on the instances both ran."""
     text = [f"## {title}", "", _conditions(db, rows), "", *_opproof_targets(rows, listed), ""]
-    for _, base, label in _before(args, rows):
-        if Path(args.db) != db or base:
+    for path, base, label in _before(args, rows):
+        if path != db and base:  # not a store against itself
             text.append(f"- Against {label}: {_ratio(rows, base)}.")
     return [*text, "", *_opproof_summary(rows), ""]
 
@@ -517,6 +517,8 @@ def write_opproof_page(args, db: Path, rows: list[dict], listed: int) -> None:
     for path, extra, label in extras:
         text += _store_section(f"After: {label}", path, extra, 0, args)
     for path, base, label in _before(args, rows):
+        if path == db:  # the main store itself: only its counts against the extras
+            continue
         text += [
             f"## Before: {label}",
             "",
@@ -552,19 +554,29 @@ the budget; count cuts), optionally with reduced-cost fixing against the incumbe
 the cuts found so far, the subtours of its integer solutions cut and the MIP solved again; the
 default), `search=cuts` (branch and cut in Python on HiGHS's LP, the same separation at every
 node; `daitn_opt/mtrce/milp_branch.py`) or `search=auto` (HiGHS's search for 25 % of the time
-left, then the Python tree). Since 5a60ab5 HiGHS's RINS, RENS, root reduced-cost and
-feasibility-jump heuristics are off on an orienteering route (`sub_mip_heuristics=false`): on the
-model whose subtour cuts come lazily they found routes with subtours only and took most of a
-round (OPLib pr107-gen3-50: 70 of 96 s of the round, no node explored); since 93763ff the five
-best integer solutions of each round are repaired into routes (2-opt, then the subtours' nodes
-inserted while the budget allows), not only the last.
+left, then the Python tree). `sub_mip_heuristics=false` (5a60ab5) turns HiGHS's RINS, RENS,
+root reduced-cost and feasibility-jump heuristics off on an orienteering route: on the model
+whose subtour cuts come lazily they found routes with subtours only and took most of a round
+(OPLib pr107-gen3-50: 70 of 96 s of the round, no node explored). It was the default at 93763ff,
+which also repairs the five best integer solutions of each round into routes (2-opt, then the
+subtours' nodes inserted while the budget allows), not only the last; since d096e7b the
+heuristics are on again by default (off proved one file more and lost three, below) and the
+repairs stay.
 
-The stores: `out/opproof/oplib-default.sqlite` is the previous default (7a19afd: 99 files, then
-8164c4a: the 37 others, this session) on all 136 OPLib files with n <= 200;
-`out/opproof/oplib-93763ff.sqlite` is the new default on the files the previous one left
-unproved (the full 136 did not fit the session: the table "Combined" reads the previous
-default's proofs for the others, not rerun); `chao-93763ff.sqlite` the new default on Chao 64/66
-(when present). Earlier stores: `cpu.sqlite` ran the default of 8f68af8/e75ee38 (search=cuts);
+The stores: `out/opproof/oplib-default.sqlite` is the default with the heuristics on (7a19afd:
+99 files, then 8164c4a: the 37 others, this session) on all 136 OPLib files with n <= 200: the
+current default but for the repairs. The three stores of 93763ff ran the heuristics off:
+`oplib-93763ff.sqlite` on 14 of the 34 files `oplib-default` left unproved, those with the
+smallest gaps when the list was made (run with `--only` and their names); the other 20 were
+not rerun (gaps 0.6-57 %: six under 2 % came from the end of the sweep, after the list was
+made; the session ended); `check-93763ff.sqlite` on twelve files
+`oplib-default` proved only with a route found after its warm start (by HiGHS's heuristics,
+its tree or a repair; seven of them in 45-57 s): whether turning the heuristics off loses
+proofs there; `chao-93763ff.sqlite` on Chao 64/66 (the runs of `check-` and `chao-` are stamped
+with later commits, which changed nothing of the solver: only this script and other sessions'
+files). `default-d096e7b.sqlite` is the current default (heuristics on, repairs; stamped
+0b33ad6, the same solver) on the four files the heuristics off lost and on bier127-gen4-45;
+`chao-d096e7b.sqlite` the current default on Chao 64/66 (stamped c72a151, the same solver). Earlier stores: `cpu.sqlite` ran the default of 8f68af8/e75ee38 (search=cuts);
 `cpu-hybrid.sqlite` ran `--only
 set_64_1_30,set_64_1_35,set_66_1_050,set_66_1_065,set_66_1_070,set_66_1_075,set_66_1_085` at
 5ae4939 (search=auto); `cpu-before.sqlite` ran `--param search=highs --param rc_fixing=false --only
@@ -572,25 +584,40 @@ set_6` (the previous default on Chao), then six OPLib files; `final.sqlite` is t
 (wall clock). Bounds are rounded to the objective's step (the gcd of the scores: 5 on Chao set
 66).
 
-Regenerate (the store resumes; a rerun only runs what is missing; `--no-run` only writes the page):
+The sweeps (each store resumes: a rerun only runs what is missing; the three of 93763ff ran at
+that commit, where the heuristics were off by default: at a later one add `--param
+sub_mip_heuristics=false`, which stores the runs under another key), then the page (`--no-run`
+only writes it):
 
 ```
 .venv/bin/python tests/benchmarks/run_mtrce_exact.py opproof --only gen --cpu-limit 60 \\
-    --workers 1 --db out/opproof/oplib-default.sqlite   # at 7a19afd / 8164c4a
+    --workers 1 --db out/opproof/oplib-default.sqlite                    # 7a19afd, 8164c4a
+.venv/bin/python tests/benchmarks/run_mtrce_exact.py opproof --cpu-limit 60 --workers 1 \\
+    --only pr76-gen4-70,gr120-gen2-50,bier127-gen4-45,pr136-gen1-50,kroA150-gen3-50,kroA150-gen4-75,kroA200-gen4-90,kroA200-gen1-50,kroB200-gen4-90,rat195-gen2-50,rat99-gen3-50,kroA200-gen2-50,pr124-gen4-30,rat195-gen3-50 \\
+    --db out/opproof/oplib-93763ff.sqlite                                # 93763ff
+.venv/bin/python tests/benchmarks/run_mtrce_exact.py opproof --cpu-limit 60 --workers 1 \\
+    --only st70-gen4-85,rat195-gen4-95,kroB200-gen3-50,kroB200-gen1-50,kroA150-gen2-50,pr136-gen3-50,u159-gen3-50,kroE100-gen2-50,bier127-gen3-50,rat99-gen4-60,eil101-gen2-50,rd100-gen3-50 \\
+    --db out/opproof/check-93763ff.sqlite                                # 93763ff
 .venv/bin/python tests/benchmarks/run_mtrce_exact.py opproof --only set_6 --cpu-limit 60 \\
-    --workers 1 --db out/opproof/chao-93763ff.sqlite
+    --workers 1 --db out/opproof/chao-93763ff.sqlite                     # 93763ff
+.venv/bin/python tests/benchmarks/run_mtrce_exact.py opproof --cpu-limit 60 --workers 1 \\
+    --only st70-gen4-85,pr136-gen3-50,rat195-gen4-95,kroB200-gen1-50,bier127-gen4-45 \\
+    --db out/opproof/default-d096e7b.sqlite                              # d096e7b
+.venv/bin/python tests/benchmarks/run_mtrce_exact.py opproof --only set_6 --cpu-limit 60 \\
+    --workers 1 --db out/opproof/chao-d096e7b.sqlite                     # d096e7b
 .venv/bin/python tests/benchmarks/run_mtrce_exact.py opproof --only gen --cpu-limit 60 \\
-    --unproved-in out/opproof/oplib-default.sqlite \\
-    --workers 1 --db out/opproof/oplib-93763ff.sqlite \\
-    --combined out/opproof/oplib-default.sqlite="the previous default's runs of the other files" \\
-    --extra out/opproof/chao-93763ff.sqlite="the new default on Chao 64/66" \\
-    --extra out/opproof/oplib-default.sqlite="the previous default (7a19afd, 8164c4a), all 136 OPLib files" \\
+    --db out/opproof/oplib-default.sqlite \\
+    --extra out/opproof/chao-d096e7b.sqlite="the current default (heuristics on, repairs), Chao 64/66" \\
+    --extra out/opproof/default-d096e7b.sqlite="the current default (heuristics on, repairs), five files" \\
+    --extra out/opproof/oplib-93763ff.sqlite="heuristics off, 14 files the heuristics on left unproved" \\
+    --extra out/opproof/check-93763ff.sqlite="heuristics off, twelve files proved late with them on" \\
+    --extra out/opproof/chao-93763ff.sqlite="heuristics off, Chao 64/66" \\
     --extra out/opproof/cpu.sqlite="the Python tree (search=cuts), 8f68af8/e75ee38" \\
     --extra out/opproof/cpu-hybrid.sqlite="search=auto, the Chao instances one of the two trees left unproved" \\
-    --baseline out/opproof/oplib-default.sqlite="the previous default, same files, same clock" \\
-    --baseline out/opproof/cpu-before.sqlite="the previous default on Chao (search=highs, rc_fixing=false), same clock" \\
+    --baseline out/opproof/oplib-default.sqlite="heuristics on (oplib-default), same files, same clock" \\
+    --baseline out/opproof/cpu-before.sqlite="heuristics on, Chao (search=highs, rc_fixing=false), same clock" \\
     --baseline out/opproof/final.sqlite="the first page (wall clock, 60 s, load 6-32)" \\
-    --out papers/routing/op-proofs.md
+    --out papers/routing/op-proofs.md --no-run
 ```
 
 `--cpu-limit S`: `S` CPU seconds per run (the wall cap is `20 S` unless `--wall-cap`);
