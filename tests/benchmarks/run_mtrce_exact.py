@@ -560,7 +560,7 @@ whose subtour cuts come lazily they found routes with subtours only and took mos
 (OPLib pr107-gen3-50: 70 of 96 s of the round, no node explored). It was the default at 93763ff,
 which also repairs the five best integer solutions of each round into routes (2-opt, then the
 subtours' nodes inserted while the budget allows), not only the last; since d096e7b the
-heuristics are on again by default (off proved one file more and lost three, below) and the
+heuristics are on again by default (off proved one file more and lost four, below) and the
 repairs stay.
 
 The stores: `out/opproof/oplib-default.sqlite` is the default with the heuristics on (7a19afd:
