@@ -375,14 +375,22 @@ class CpuGuard:
     """Interrupts HiGHS (simplex, interior point, MIP) once a :class:`CpuOptions` budget is
     spent (HiGHS's own ``time_limit`` counts wall seconds, which on a loaded machine run out
     long before the CPU seconds), or once the run's clock passes ``until`` (a phase's share of
-    the limit, on the run's own clock)."""
+    the limit, on the run's own clock). A wall-clock run without ``until`` needs neither, and its
+    HiGHS calls stay free of Python callbacks until :meth:`subscribe`."""
 
     def __init__(self, h: highspy.Highs, options: SolveOptions) -> None:
         self.h, self.options, self.fired = h, options, False
         self.until = math.inf
-        self.on = True
-        for event in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt):
-            event.subscribe(self.check)
+        self.on = False
+        if isinstance(options, CpuOptions):
+            self.subscribe()
+
+    def subscribe(self) -> None:
+        """Listen to HiGHS's interrupt callbacks (once)."""
+        if not self.on:
+            for event in (self.h.cbSimplexInterrupt, self.h.cbIpmInterrupt, self.h.cbMipInterrupt):
+                event.subscribe(self.check)
+            self.on = True
 
     def check(self, event: Any) -> None:
         # the flag is always written: HiGHS keeps the callback's input between calls, so a
@@ -644,6 +652,8 @@ def mip_phase(
     the run's clock (``options.elapsed()``) passes ``until`` (needs ``guard``)."""
     if guard is not None:
         guard.until, guard.fired = until, False
+        if math.isfinite(until):
+            guard.subscribe()
     options, params = run.options, run.options.params
     h.setOptionValue("solve_relaxation", False)
     sols = _Solutions(h, run.model, params.early_stop)
