@@ -416,7 +416,6 @@ class OutcomeModel:
         effect = None if self.node_effect is None else np.asarray(self.node_effect)[pos]
         target = self.target_accuracy if target_accuracy is None else target_accuracy
         L = self.basis.labels
-        terms = self.optimisation_fields(problem)
         return {
             "label_mass": self.mass()[pos],
             "coverage_scale": self.scale(),
@@ -428,23 +427,19 @@ class OutcomeModel:
             "accuracy_slope": float(self.slope),
             "target_accuracy": None if target is None else float(target),
             **spread_fields(sp),
-            "node_steps": terms["steps"],
-            "warm_scale": float(terms["warm_scale"]),
-            "skew": terms["skew"],
-            "skew_prior": terms["prior"],
+            **self.optimisation_fields(problem),
         }
 
     def optimisation_fields(self, problem: Problem) -> dict[str, Any]:
-        """The warm-up and skew terms for the expected-time objective on the nodes of
-        ``problem``: ``steps`` (n,) per node, ``warm_scale`` (0: none), ``skew`` and ``prior``
-        (L,); :meth:`expected_time_fields` writes them as the Problem fields ``node_steps``,
-        ``warm_scale``, ``skew`` and ``skew_prior``."""
+        """The :class:`~.problem.Problem` fields of the warm-up and skew terms on the nodes of
+        ``problem``: ``node_steps`` (n,), ``warm_scale`` (0: none), ``skew`` and ``skew_prior``
+        (L,)."""
         pos = [self.basis.index(n) for n in problem.ids]
         return {
-            "steps": self.basis.steps()[pos].astype(np.float64),
-            "warm_scale": self.basis.warm_scale(self.warmup),
+            "node_steps": self.basis.steps()[pos].astype(np.float64),
+            "warm_scale": float(self.basis.warm_scale(self.warmup)),
             "skew": float(self.skew),
-            "prior": self.basis.prior(self.noise_exponent),
+            "skew_prior": self.basis.prior(self.noise_exponent),
         }
 
     def spread(self) -> Any:
@@ -948,9 +943,8 @@ def fit_outcome_model(
     target (:func:`reach_effects`, prior sd twice the total spread; the spread stays the one
     around the mean effects). With ``terms`` the fit also tries the warm-up and label-skew
     terms (their grids, unless ``grid`` gives them) and the spread gets the persistence of its
-    checkpoint part (:func:`persistence_of`). Without it (the default) the model is the one a
-    :class:`~.problem.Problem` can hold (``apply``): no ``Problem`` field carries these three, so
-    only an ``anytime.Objective`` built from the model reads them. The pilot
+    checkpoint part (:func:`persistence_of`); ``apply`` writes all three into a
+    :class:`~.problem.Problem`. Without it (the default) they stay 0. The pilot
     seeds must be disjoint from the seeds the plans are evaluated on; nothing here checks that,
     the caller chooses both.
     """

@@ -125,7 +125,7 @@ def without_harmful(problem: Problem, basis: Basis) -> tuple[Problem, list[str]]
     Chance is ``1 / L`` for ``L`` labels (at least 2); the start, the end and mandatory nodes are
     kept whatever their quality.
     """
-    chance = 1.0 / max(2, basis.counts.shape[1] if basis.counts.ndim == 2 else 2)
+    chance = 1.0 / max(2, basis.labels)
     protected = {problem.start, problem.end, *(int(m) for m in problem.mandatory)}
     keep, dropped = [], []
     for i, node in enumerate(problem.ids):

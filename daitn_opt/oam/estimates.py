@@ -364,7 +364,8 @@ class UtilityEstimates:
                 raise InputError(f"estimates[{k}]", row, f"expected the fields {sorted(names)}")
             row = dict(row)
             for name in NAN_FIELDS:
-                row[name] = math.nan if row.get(name, math.nan) is None else row.get(name, math.nan)
+                value = row.get(name)
+                row[name] = math.nan if value is None else value
             est = Estimate(**row)
             _check_fields(est.node, est.samples, est.quality, f"estimates[{k}]")
             out.entries[(est.node, est.task)] = est

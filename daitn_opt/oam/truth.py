@@ -77,7 +77,8 @@ def misreport(
         raise InputError("scale", scale, "must be a finite number >= 0")
     ranges = {"quality": quality_range, "flip": flip_range}
     for name, rng_ in (
-        *((f"{k}_range", v) for k, v in ranges.items()),
+        ("quality_range", quality_range),
+        ("flip_range", flip_range),
         ("samples_range", samples_range),
     ):
         if not (

@@ -384,39 +384,35 @@ def pools(runs: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
     return out
 
 
+def _time_difference(
+    runs: list[dict[str, Any]], a: str, b: str, key: str, name: str
+) -> dict[str, Any]:
+    """``{name, name_share, name_test}``: paired ``a - b`` of :func:`ttt` under ``key``, in s and
+    in % of the deadline, with its Wilcoxon test (lower is better)."""
+    ta, tb = [ttt(r[a], key) for r in runs], [ttt(r[b], key) for r in runs]
+    d = [x - y for x, y in zip(ta, tb, strict=True)]
+    share = [100.0 * x / r[a]["deadline"] for x, r in zip(d, runs, strict=True)]
+    return {
+        name: asdict(mean_ci(d)),
+        f"{name}_share": asdict(mean_ci(share)),
+        f"{name}_test": asdict(paired_wilcoxon(ta, tb, higher_is_better=False)),
+    }
+
+
 def compare(runs: list[dict[str, Any]], a: str, b: str) -> dict[str, Any]:
-    """Paired differences ``a - b`` of time to target (s and % of the deadline) and accuracy."""
-    dt = [ttt(r[a]) - ttt(r[b]) for r in runs]
-    share = [100.0 * d / r[a]["deadline"] for d, r in zip(dt, runs, strict=True)]
+    """Paired differences ``a - b`` of time to target (s and % of the deadline; also the held
+    time when the runs record it) and accuracy."""
     da = [r[a]["final_accuracy"] - r[b]["final_accuracy"] for r in runs]
-    pt = paired_wilcoxon(
-        [ttt(r[a]) for r in runs], [ttt(r[b]) for r in runs], higher_is_better=False
-    )
     pa = paired_wilcoxon(
         [r[a]["final_accuracy"] for r in runs], [r[b]["final_accuracy"] for r in runs]
     )
-    held = {}
-    if has_held(runs):
-        key = "time_to_target_held"
-        dh = [ttt(r[a], key) - ttt(r[b], key) for r in runs]
-        ph = paired_wilcoxon(
-            [ttt(r[a], key) for r in runs], [ttt(r[b], key) for r in runs], higher_is_better=False
-        )
-        held = {
-            "held": asdict(mean_ci(dh)),
-            "held_share": asdict(
-                mean_ci([100.0 * d / r[a]["deadline"] for d, r in zip(dh, runs, strict=True)])
-            ),
-            "held_test": asdict(ph),
-        }
+    held = _time_difference(runs, a, b, "time_to_target_held", "held") if has_held(runs) else {}
     return {
         "arm": a,
         "against": b,
         "runs": len(runs),
         "changed": sum(r[a]["route"] != r[b]["route"] for r in runs),
-        "time": asdict(mean_ci(dt)),
-        "time_share": asdict(mean_ci(share)),
-        "time_test": asdict(pt),
+        **_time_difference(runs, a, b, "time_to_target", "time"),
         "accuracy": asdict(mean_ci(da)),
         "accuracy_test": asdict(pa),
         **held,

@@ -532,6 +532,13 @@ def fit_case(
     return model, time.perf_counter() - t0
 
 
+def _plan_starts(problem: Any, plans: Sequence[dict]) -> list[list[int]]:
+    """The routes of ``plans`` (those that have one) as index routes of ``problem``: where the
+    expected-time search starts, so that it is never predicted worse than a baseline."""
+    idx_of = {n: i for i, n in enumerate(problem.ids)}
+    return [[idx_of[n] for n in p["route"]] for p in plans if "route" in p]
+
+
 def refine_case(
     case: Case, problem: Any, model: Any, settings: Settings, others: Sequence[dict] = ()
 ) -> tuple[Any, list[list[int]], float]:
@@ -552,8 +559,7 @@ def refine_case(
         return model, [], 0.0
     t0 = time.perf_counter()
     obj = Objective(problem, model, model.spread(), case.target_accuracy)
-    idx_of = {n: i for i, n in enumerate(problem.ids)}
-    starts = [[idx_of[n] for n in p["route"]] for p in others if "route" in p]
+    starts = _plan_starts(problem, others)
     plan_anytime(obj, time_limit=settings.time_limit / 2, seed=0, starts=starts)
     cands = best_distinct(obj, settings.refine)
     refit, _ = fit_case(case, settings, [[problem.ids[i] for i in r] for r in cands])
@@ -601,9 +607,7 @@ def fitted_plans(
 
     t0 = time.perf_counter()
     obj = Objective(problem, model, model.spread(), case.target_accuracy)
-    idx_of = {n: i for i, n in enumerate(problem.ids)}
-    starts = [[idx_of[n] for n in p["route"]] for p in others if "route" in p]
-    starts += [list(r) for r in extra_starts]
+    starts = _plan_starts(problem, others) + [list(r) for r in extra_starts]
     route, heur = plan_anytime(obj, time_limit=settings.time_limit, seed=0, starts=starts)
     exact = solve_exact(obj, time_limit=settings.time_limit, incumbent=route)
     gap = 0.0 if exact.optimal else (exact.value - exact.bound) / max(exact.value, 1e-9)

@@ -161,7 +161,7 @@ def carried_terms(small: Instance) -> tuple[Instance, Any]:
         node_steps={n: float(steps[i]) for i, n in enumerate(model.basis.ids)},
         warm_scale=terms["warm_scale"],
         skew=terms["skew"],
-        skew_prior=terms["prior"].tolist(),
+        skew_prior=terms["skew_prior"].tolist(),
     )
     return parse_instance(with_model(small, doc)), model
 
