@@ -583,7 +583,7 @@ def oam_cmd(
     from .io import check_output_file
     from .mtrce.problem import COVERAGE_OBJECTIVES, EXPECTED_TIME
     from .oam import UtilityEstimates, run_oam
-    from .papers.oam import SETTINGS
+    from .oam.truth import SETTINGS
 
     lies = SETTINGS[setting]
 
@@ -948,7 +948,7 @@ def paper(
 OUTCOMES_PARTS = ("evidence", "oam", "tag", "serving")
 """The parts of ``paper outcomes`` (issue 12's evidence), in the order ``--part all`` runs them."""
 OAM_SETTINGS = ("noise", "poison")
-"""The misreport settings of the oam part (:data:`daitn_opt.papers.oam.SETTINGS`), in the order
+"""The misreport settings of the oam part (:data:`daitn_opt.oam.truth.SETTINGS`), in the order
 ``--oam-setting all`` runs them; ``noise`` writes into the output folder, the others into
 ``oam-<setting>/`` inside it."""
 

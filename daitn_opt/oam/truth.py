@@ -23,6 +23,7 @@ executor's noise model), so training there unlearns the task.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +32,23 @@ from ..errors import InputError
 
 KINDS = ("quality", "samples", "flip")
 """The lies :func:`misreport` draws from (see the module doc)."""
+SETTINGS: dict[str, dict[str, Any]] = {
+    "noise": {},
+    "poison": {
+        "kinds": ("flip", "samples"),
+        "exclude_harmful": True,
+        "rule": "mixture",
+        "label_mix": "clean",
+    },
+}
+"""Misreport settings by name, each the parameters it changes (the ``kinds`` of
+:func:`misreport`; the planner's ``exclude_harmful``, the estimates' ``rule`` and the
+measurement's ``label_mix`` of :func:`daitn_opt.oam.run_oam`; fields of
+:class:`daitn_opt.papers.oam.OAMSettings` alike). ``noise``: the first setting (a quality lie is
+label noise); ``poison``: label-flipping poisoners, with the three changes they need
+(``formulations/oam.md``): no arm plans on nodes it believes at or below chance, the
+honest-or-liar update rule, the quality measured on the clean label mix (rule and mix chosen on
+development seeds 200-207)."""
 
 
 @dataclass(frozen=True)

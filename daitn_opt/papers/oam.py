@@ -9,7 +9,7 @@ Design (for the family, not for a seed):
 - **Requests**: every sequential tabular request with one replica (breast-cancer) of the shipped
   ``healthcare-small`` and ``healthcare-medium`` instances.
 - **Misreports from the trust model** (:func:`daitn_opt.oam.misreport`): a data node lies with
-  probability ``min(1, scale * (1 - trust))``. Two settings (:data:`SETTINGS`): ``noise`` (the
+  probability ``min(1, scale * (1 - trust))``. Two settings (:data:`daitn_opt.oam.truth.SETTINGS`): ``noise`` (the
   default), where a liar over-reported its quality (true quality 0.5-0.6: about half its labels
   flipped, i.e. noise) or its sample count (true count 25-50% of the report), with equal
   probability; ``poison``, where a liar is a label-flipping poisoner (true quality 0-0.2: most
@@ -53,6 +53,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..oam.truth import SETTINGS
 from .stats import mean_ci, paired_wilcoxon, spearman
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,20 +64,6 @@ ERROR_KINDS = ("misreporters visited", "misreporters", "visited", "all")
 LABEL_LIES = ("quality", "flip")
 """Lies about the labels (the others are about the sample count)."""
 LIE_NAMES = {"quality": "noise liar", "flip": "poisoner", "samples": "samples liar"}
-SETTINGS: dict[str, dict[str, Any]] = {
-    "noise": {},
-    "poison": {
-        "kinds": ("flip", "samples"),
-        "exclude_harmful": True,
-        "rule": "mixture",
-        "label_mix": "clean",
-    },
-}
-"""Misreport settings by name: the fields of :class:`OAMSettings` each one changes. ``noise``: the
-first setting (a quality lie is label noise); ``poison``: label-flipping poisoners (see
-:mod:`daitn_opt.oam.truth`), with the three changes they need (``formulations/oam.md``): no arm
-plans on nodes it believes at or below chance, the honest-or-liar update rule, the quality
-measured on the clean label mix (rule and mix chosen on development seeds 200-207)."""
 CAVEATS = [
     "## What this does and does not show",
     "",

@@ -11,7 +11,7 @@ Run from the repository root::
     .venv/bin/python papers/outcomes/oam.py --quick    # 2 small requests, 3 seeds
     .venv/bin/python papers/outcomes/oam.py --setting poison   # -> papers/outcomes/oam-poison/
 
-``--setting`` picks a misreport setting of :data:`daitn_opt.papers.oam.SETTINGS` (``noise``: the
+``--setting`` picks a misreport setting of :data:`daitn_opt.oam.truth.SETTINGS` (``noise``: the
 first page, ``papers/outcomes/oam.md``; ``poison``: label-flipping poisoners, its own folder).
 """
 
